@@ -1,0 +1,97 @@
+"""`ledger-commands.v1`: what the ledger writer must book, and the outcome it records for each.
+
+One command is applied all-or-nothing in one database transaction. A command carries zero or
+more bookings: an event that earns nothing still sends a command with no booking, so its outcome
+(0 points, with the explanation) is stored and answerable like any other.
+"""
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+
+from schemas.events import Identifier
+
+Points = Annotated[int, Field(gt=0, le=10**12)]
+
+
+class TransactionType(StrEnum):
+    CREDIT = "Credit"
+    DEBIT = "Debit"
+
+
+class Variety(StrEnum):
+    """MyRewards' varieties; which type each permits is enforced by the ledger writer."""
+
+    PROGRAMME_POINTS = "Programme Points"
+    POINTS_ERROR = "Points Error"
+    PROGRAMME_BUDGET = "Programme Budget"
+    REDEMPTION = "Redemption"
+    PERSON_TO_PERSON_TRANSFER = "Person 2 Person Transfer"
+    ORDER_CANCELATION = "Order Cancelation"
+    ORDER_ADJUSTMENT = "Order Adjustment"
+    ADJUSTMENT = "Adjustment"
+    ACCOUNT_CLOSURE = "Account Closure"
+
+
+class Lineage(BaseModel):
+    """Where a booking comes from: kept on the journal entry for audit and replay."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source_event_id: Identifier | None = None
+    rule_id: Identifier | None = None
+    rule_version: int | None = Field(default=None, ge=1)
+    occurred_at: AwareDatetime | None = None
+
+
+class Booking(BaseModel):
+    """One journal entry: `points` move between the user's account and the programme's budget
+    (or `counterparty_user_id`'s account for a person-to-person transfer)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=256)]
+    transaction_type: TransactionType
+    variety: Variety
+    points: Points
+    reason: Annotated[str, Field(min_length=1, max_length=250)]
+    remote_transaction_id: Annotated[str, Field(max_length=256)] | None = None
+    counterparty_user_id: Identifier | None = None
+    reverses: Annotated[str, Field(max_length=256)] | None = Field(
+        default=None, description="Idempotency key of the booking this one corrects."
+    )
+    lineage: Lineage = Lineage()
+
+
+class LedgerCommand(BaseModel):
+    """Keyed `programme_id:user_id`. `command_id` is the command's idempotency key: an event's
+    decision uses the event id; each award inside it uses `event_id:rule_id`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    command_id: Annotated[str, Field(min_length=1, max_length=256)]
+    programme_id: Identifier
+    user_id: Identifier
+    source_event_id: Identifier | None = None
+    bookings: Annotated[list[Booking], Field(max_length=16)] = Field(default_factory=list)
+    explanation: JsonValue = None
+
+
+class OutcomeStatus(StrEnum):
+    BOOKED = "booked"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+class CommandOutcome(BaseModel):
+    """What the ledger did with a command; stored in Postgres and read by the gateway."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command_id: str
+    status: OutcomeStatus
+    points: int = Field(description="Net points credited to the user (negative for a debit).")
+    reason: str | None = None
+    balance_after: int | None = None

@@ -1,0 +1,13 @@
+"""Topic names and the record key that keeps one user's records in order."""
+
+from typing import Final
+
+EVENTS: Final = "events.v1"
+LEDGER_COMMANDS: Final = "ledger-commands.v1"
+CONFIG: Final = "config.v1"
+DEAD_LETTERS: Final = "dead-letters.v1"
+
+
+def user_key(programme_id: str, user_id: str) -> bytes:
+    """Every record about a user is keyed `programme_id:user_id` (ARCHITECTURE.md, Topics and keys)."""
+    return f"{programme_id}:{user_id}".encode()

@@ -30,7 +30,9 @@ class EventV1(BaseModel):
         default=None, description="Set only when a client triggers one rule by its id."
     )
     reference_id: str | None = Field(
-        default=None, max_length=256, description="Partner's idempotency key (metadata.reference_id)."
+        default=None,
+        max_length=256,
+        description="Partner's idempotency key (metadata.reference_id).",
     )
     environment: Literal["production", "staging"] = "production"
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
@@ -40,5 +42,7 @@ def event_id_for(programme_id: str, partner_id: str, reference_id: str | None) -
     """Deterministic id for a partner's reference, so a retried publish is recognised downstream."""
     if reference_id is None:
         return f"evt_{uuid.uuid4().hex}"
-    digest = hashlib.sha256(f"{programme_id}\x1f{partner_id}\x1f{reference_id}".encode()).hexdigest()
+    digest = hashlib.sha256(
+        f"{programme_id}\x1f{partner_id}\x1f{reference_id}".encode()
+    ).hexdigest()
     return f"evt_{digest[:32]}"

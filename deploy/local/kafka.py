@@ -1,0 +1,178 @@
+"""A single-node KRaft Kafka (combined broker and controller) from the jars Maven fetches."""
+
+import asyncio
+import base64
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+import xml.etree.ElementTree as ElementTree
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from deploy.local import processes
+from deploy.local.paths import CACHE, LOCAL, REPO
+from deploy.local.settings import LocalSettings
+from schemas import topics
+
+NAME = "kafka"
+POM = REPO / "deploy" / "kafka" / "pom.xml"
+HOME = LOCAL / "kafka"
+LIBS = HOME / "libs"
+DATA = HOME / "data"
+CONFIG = HOME / "server.properties"
+LOG4J2 = REPO / "deploy" / "kafka" / "log4j2.properties"
+
+
+def pinned_version() -> str:
+    namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
+    version = ElementTree.parse(POM).find("m:properties/m:kafka.version", namespace)
+    if version is None or not version.text:
+        raise RuntimeError(f"{POM} names no kafka.version")
+    return version.text
+
+
+def fetch_jars() -> None:
+    """Copy the broker's runtime jars from Maven Central (cached in .cache/m2) once per version."""
+    marker = LIBS / f".kafka-{pinned_version()}"
+    if marker.exists():
+        return
+    shutil.rmtree(LIBS, ignore_errors=True)
+    subprocess.run(
+        ["mvn", "-B", "-q", "-f", str(POM), f"-Dmaven.repo.local={CACHE / 'm2'}",
+         "dependency:copy-dependencies", f"-DoutputDirectory={LIBS}", "-DincludeScope=runtime"],
+        check=True,
+    )  # fmt: skip
+    marker.touch()
+
+
+def write_config(settings: LocalSettings) -> None:
+    HOME.mkdir(parents=True, exist_ok=True)
+    CONFIG.write_text(_server_properties(settings))
+
+
+def _server_properties(settings: LocalSettings) -> str:
+    broker, controller = settings.kafka_port, settings.kafka_controller_port
+    # Replication factor 1 for the internal topics: with the default of 3 a single node never
+    # creates them, and idempotent producers, transactions and consumer groups hang.
+    return f"""\
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{controller}
+listeners=PLAINTEXT://127.0.0.1:{broker},CONTROLLER://127.0.0.1:{controller}
+advertised.listeners=PLAINTEXT://127.0.0.1:{broker}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs={DATA}
+num.partitions={settings.kafka_partitions}
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+log.retention.hours=168
+"""
+
+
+def format_storage() -> None:
+    """Format the log directory once; a formatted directory keeps its cluster id."""
+    if (DATA / "meta.properties").exists():
+        return
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    subprocess.run(
+        [*_java(), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(CONFIG)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def _java(heap_mb: int = 256) -> list[str]:
+    return [
+        "java", f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC",
+        f"-Dlog4j2.configurationFile={LOG4J2}", f"-Dkafka.logs.dir={LOCAL / 'log'}",
+        "-cp", f"{LIBS}/*",
+    ]  # fmt: skip
+
+
+def start(settings: LocalSettings) -> bool:
+    """Start the broker unless it runs; True if this call started it."""
+    if processes.running_pid(NAME) is not None:
+        return False
+    fetch_jars()
+    write_config(settings)
+    format_storage()
+    processes.start(NAME, [*_java(settings.kafka_heap_mb), "kafka.Kafka", str(CONFIG)])
+    return True
+
+
+def stop() -> bool:
+    return processes.stop(NAME, timeout_s=60.0)
+
+
+def wait_ready(settings: LocalSettings) -> float:
+    """Block until the broker answers metadata requests; returns the seconds waited."""
+    started = time.monotonic()
+    deadline = started + settings.kafka_ready_timeout_s
+    while time.monotonic() < deadline:
+        if processes.running_pid(NAME) is None and not _reachable(settings):
+            raise RuntimeError(f"Kafka exited while starting; see {LOCAL / 'log' / 'kafka.log'}")
+        if _reachable(settings):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise TimeoutError(f"Kafka not ready after {settings.kafka_ready_timeout_s}s")
+
+
+def _reachable(settings: LocalSettings) -> bool:
+    try:
+        # A plain connect first, so a broker that is still booting costs no client error logs.
+        socket.create_connection(("127.0.0.1", settings.kafka_port), timeout=1.0).close()
+        asyncio.run(_describe(settings.kafka_bootstrap_servers))
+    except (KafkaError, OSError):
+        return False
+    return True
+
+
+async def _describe(bootstrap: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    try:
+        await admin.start()
+        await admin.describe_cluster()
+    finally:
+        await admin.close()
+
+
+def create_topics(settings: LocalSettings) -> None:
+    asyncio.run(_create_topics(settings))
+
+
+async def _create_topics(settings: LocalSettings) -> None:
+    partitions = settings.kafka_partitions
+    wanted = [
+        NewTopic(topics.EVENTS, partitions, 1),
+        NewTopic(topics.LEDGER_COMMANDS, partitions, 1),
+        NewTopic(topics.DEAD_LETTERS, 1, 1),
+        NewTopic(topics.CONFIG, 1, 1, topic_configs={"cleanup.policy": "compact"}),
+    ]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [topic for topic in wanted if topic.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another starter won the race; the topic is what we want
+    except KafkaConnectionError as exc:
+        raise RuntimeError(f"cannot reach Kafka at {settings.kafka_bootstrap_servers}") from exc
+    finally:
+        await admin.close()

@@ -1,0 +1,84 @@
+"""Background processes with pid files: start detached, find again, stop politely then firmly."""
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from deploy.local.paths import log_file, pid_file
+
+STOP_TIMEOUT_S = 30.0
+
+
+def running_pid(name: str) -> int | None:
+    path = pid_file(name)
+    if not path.exists():
+        return None
+    pid = int(path.read_text().strip())
+    if _alive(pid):
+        return pid
+    path.unlink(missing_ok=True)
+    return None
+
+
+def start(
+    name: str, argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> int:
+    """Start `argv` detached in its own session, logging to `.local/log/NAME.log`."""
+    with log_file(name).open("ab") as log:
+        process = subprocess.Popen(
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,
+        )
+    pid_file(name).write_text(str(process.pid))
+    return process.pid
+
+
+def stop(name: str, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+    """SIGTERM the process group, SIGKILL it after `timeout_s`. True if something was running."""
+    pid = running_pid(name)
+    if pid is None:
+        return False
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid):
+        _signal_group(pid, signal.SIGKILL)
+    pid_file(name).unlink(missing_ok=True)
+    return True
+
+
+def _signal_group(pid: int, signum: signal.Signals) -> None:
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        waited = 0  # not our child: fall through to the signal probe
+    if waited == pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (FileNotFoundError, IndexError):
+        return False

@@ -1,0 +1,51 @@
+"""Session fixtures for the real servers. Unit tests use none of them, so `pytest tests/unit`
+needs no Kafka or Postgres; integration and end-to-end tests start whichever server is not
+running yet (through deploy.local, exactly as `./dev up` does) and stop only what they started."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from deploy import db
+from deploy.local import kafka, postgres
+from deploy.local.settings import LocalSettings
+
+TEST_DATABASE = "loyalty_test"
+
+
+@pytest.fixture(scope="session")
+def local_settings() -> LocalSettings:
+    return LocalSettings()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(local_settings: LocalSettings) -> Iterator[str]:
+    started = kafka.start(local_settings)
+    kafka.wait_ready(local_settings)
+    kafka.create_topics(local_settings)
+    yield local_settings.kafka_bootstrap_servers
+    if started:
+        kafka.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(local_settings: LocalSettings) -> Iterator[LocalSettings]:
+    started = postgres.start(local_settings)
+    postgres.wait_ready(local_settings)
+    yield local_settings
+    if started:
+        postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: LocalSettings) -> str:
+    """A fresh database with every migration applied, shared by the session's tests."""
+    return fresh_database(postgres_server, TEST_DATABASE)
+
+
+def fresh_database(settings: LocalSettings, name: str) -> str:
+    postgres.drop_database(settings, name)
+    postgres.ensure_database(settings, name)
+    url = settings.database_url(name)
+    db.migrate(url)
+    return url

@@ -1,0 +1,137 @@
+"""The broker, aiokafka and faust-streaming fit together: the four things the system relies on."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from deploy.local.settings import LocalSettings
+
+pytestmark = pytest.mark.integration
+RECORDS = 20
+
+
+def unique(name: str) -> str:
+    return f"smoke-{name}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    client = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True
+    )
+    await client.start()
+    yield client
+    await client.stop()
+
+
+async def consume(bootstrap: str, topic: str, count: int, group: str | None = None) -> list[bytes]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        values: list[bytes] = []
+        async with asyncio.timeout(60):
+            while len(values) < count:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=count - len(values))
+                values += [record.value for records in batch.values() for record in records]
+        if group is not None:
+            await consumer.commit()
+        return values
+    finally:
+        await consumer.stop()
+
+
+async def test_plain_produce_and_consume(kafka_bootstrap: str) -> None:
+    topic = unique("plain")
+    plain = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks=1, enable_idempotence=False)
+    await plain.start()
+    try:
+        for index in range(RECORDS):
+            await plain.send_and_wait(topic, str(index).encode(), partition=0)
+    finally:
+        await plain.stop()
+    values = await consume(kafka_bootstrap, topic, RECORDS)
+    assert values == [str(index).encode() for index in range(RECORDS)]
+
+
+async def test_idempotent_producer(kafka_bootstrap: str, producer: AIOKafkaProducer) -> None:
+    topic = unique("idempotent")
+    sent = [await producer.send(topic, f"v{index}".encode(), key=b"k") for index in range(RECORDS)]
+    metadata = await asyncio.gather(*sent)
+    assert [item.offset for item in metadata] == list(range(RECORDS))
+    assert await consume(kafka_bootstrap, topic, RECORDS) == [f"v{i}".encode() for i in range(20)]
+
+
+async def test_consumer_group_commits_offsets(
+    kafka_bootstrap: str, producer: AIOKafkaProducer
+) -> None:
+    topic, group = unique("group"), unique("group")
+    for index in range(RECORDS):
+        await producer.send_and_wait(topic, str(index).encode(), partition=0)
+    first_half = await consume(kafka_bootstrap, topic, RECORDS // 2, group=group)
+    second_half = await consume(kafka_bootstrap, topic, RECORDS // 2, group=group)
+    assert first_half + second_half == [str(index).encode() for index in range(RECORDS)]
+    checker = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+    await checker.start()
+    try:
+        assert await checker.committed(TopicPartition(topic, 0)) == RECORDS
+    finally:
+        await checker.stop()
+
+
+@pytest.fixture
+def faust_env(kafka_bootstrap: str, local_settings: LocalSettings) -> Iterator[dict[str, str]]:
+    return {
+        "SMOKE_PARTITIONS": str(local_settings.kafka_partitions),
+        "SMOKE_APP_ID": unique("app"),
+        "SMOKE_BOOTSTRAP": kafka_bootstrap,
+        "SMOKE_SOURCE": unique("source"),
+        "SMOKE_OUTPUT": unique("output"),
+    }
+
+
+def start_worker(env: dict[str, str], data_dir: str) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "tests.integration.broker.faust_counter_app"]
+    argv += ["--datadir", data_dir, "worker", "--loglevel", "warn"]
+    return subprocess.Popen(argv, env={**os.environ, **env})
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+async def test_faust_table_recovers_from_changelog_after_restart(
+    kafka_bootstrap: str, producer: AIOKafkaProducer, faust_env: dict[str, str], tmp_path: object
+) -> None:
+    """The second worker starts with an empty memory store and must rebuild it from Kafka."""
+    output = faust_env["SMOKE_OUTPUT"]
+    worker = start_worker(faust_env, f"{tmp_path}/first")
+    try:
+        for _ in range(3):
+            await producer.send_and_wait(faust_env["SMOKE_SOURCE"], b'"x"', key=b'"user"')
+        assert await consume(kafka_bootstrap, output, 3) == [b'"1"', b'"2"', b'"3"']
+    finally:
+        stop_worker(worker)
+    worker = start_worker(faust_env, f"{tmp_path}/second")
+    try:
+        await producer.send_and_wait(faust_env["SMOKE_SOURCE"], b'"x"', key=b'"user"')
+        assert (await consume(kafka_bootstrap, output, 4))[-1] == b'"4"'
+    finally:
+        stop_worker(worker)

@@ -9,5 +9,5 @@ DEAD_LETTERS: Final = "dead-letters.v1"
 
 
 def user_key(programme_id: str, user_id: str) -> bytes:
-    """Every record about a user is keyed `programme_id:user_id` (ARCHITECTURE.md, Topics and keys)."""
+    """Every record about a user is keyed `programme_id:user_id`, so one partition orders them."""
     return f"{programme_id}:{user_id}".encode()

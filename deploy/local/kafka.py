@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -168,10 +169,9 @@ async def _create_topics(settings: LocalSettings) -> None:
         existing = set(await admin.list_topics())
         missing = [topic for topic in wanted if topic.name not in existing]
         if missing:
-            try:
+            # Another starter may win the race; the topic is then what we want.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another starter won the race; the topic is what we want
     except KafkaConnectionError as exc:
         raise RuntimeError(f"cannot reach Kafka at {settings.kafka_bootstrap_servers}") from exc
     finally:

@@ -1,5 +1,6 @@
 """Background processes with pid files: start detached, find again, stop politely then firmly."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -57,10 +58,8 @@ def stop(name: str, timeout_s: float = STOP_TIMEOUT_S) -> bool:
 
 
 def _signal_group(pid: int, signum: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _alive(pid: int) -> bool:

@@ -6,7 +6,8 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -118,7 +119,7 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
 
 
 async def test_faust_table_recovers_from_changelog_after_restart(
-    kafka_bootstrap: str, producer: AIOKafkaProducer, faust_env: dict[str, str], tmp_path: object
+    kafka_bootstrap: str, producer: AIOKafkaProducer, faust_env: dict[str, str], tmp_path: Path
 ) -> None:
     """The second worker starts with an empty memory store and must rebuild it from Kafka."""
     output = faust_env["SMOKE_OUTPUT"]

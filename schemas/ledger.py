@@ -85,8 +85,41 @@ class OutcomeStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class RejectionReason(StrEnum):
+    """Why the ledger refused a command; `http_status` is what a partner API answers with."""
+
+    INSUFFICIENT_POINTS = "insufficient_points"
+    PROGRAMME_BUDGET_EXHAUSTED = "programme_budget_exhausted"
+    INVALID_TRANSACTION = "invalid_transaction"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    REVERSAL_EXCEEDS_ORIGINAL = "reversal_exceeds_original"
+    REVERSAL_TARGET_NOT_FOUND = "reversal_target_not_found"
+    REDEEMED_POINTS_EXCEEDED = "redeemed_points_exceeded"
+    UNKNOWN_PROGRAMME = "unknown_programme"
+
+    @property
+    def http_status(self) -> int:
+        return _HTTP_STATUS[self]
+
+
+# MyRewards' codes where it has one (402, 412, 406); the rest follow HTTP's usual meaning.
+_HTTP_STATUS: dict[RejectionReason, int] = {
+    RejectionReason.INSUFFICIENT_POINTS: 402,
+    RejectionReason.PROGRAMME_BUDGET_EXHAUSTED: 412,
+    RejectionReason.INVALID_TRANSACTION: 406,
+    RejectionReason.IDEMPOTENCY_CONFLICT: 409,
+    RejectionReason.REVERSAL_EXCEEDS_ORIGINAL: 406,
+    RejectionReason.REVERSAL_TARGET_NOT_FOUND: 406,
+    RejectionReason.REDEEMED_POINTS_EXCEEDED: 406,
+    RejectionReason.UNKNOWN_PROGRAMME: 404,
+}
+
+
 class CommandOutcome(BaseModel):
-    """What the ledger did with a command; stored in Postgres and read by the gateway."""
+    """What the ledger did with a command; stored in Postgres and read by the gateway.
+
+    A `duplicate` is a command whose id (or whose every booking's key) was seen before with the
+    same payload: it carries the original's result and `original_status`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -95,3 +128,31 @@ class CommandOutcome(BaseModel):
     points: int = Field(description="Net points credited to the user (negative for a debit).")
     reason: str | None = None
     balance_after: int | None = None
+    reason_code: RejectionReason | None = None
+    original_status: OutcomeStatus | None = None
+    explanation: JsonValue = None
+    recorded_at: AwareDatetime | None = None
+
+
+class DeadLetterReason(StrEnum):
+    UNDECODABLE = "undecodable"
+    SCHEMA_VIOLATION = "schema_violation"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+
+
+class LedgerDeadLetter(BaseModel):
+    """A record the ledger writer could not apply, published on `dead-letters.v1`.
+
+    `original_value` is the record's bytes in base64, so nothing is lost even if it is not JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    producer: Literal["ledger-writer"] = "ledger-writer"
+    reason: DeadLetterReason
+    detail: Annotated[str, Field(max_length=4000)]
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    original_key: str | None = Field(default=None, description="Record key, base64.")
+    original_value: str | None = Field(default=None, description="Record value, base64.")

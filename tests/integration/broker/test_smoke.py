@@ -93,7 +93,7 @@ async def test_consumer_group_commits_offsets(
 
 
 @pytest.fixture
-def faust_env(kafka_bootstrap: str, local_settings: LocalSettings) -> Iterator[dict[str, str]]:
+def faust_env(kafka_bootstrap: str, local_settings: LocalSettings) -> dict[str, str]:
     return {
         "SMOKE_PARTITIONS": str(local_settings.kafka_partitions),
         "SMOKE_APP_ID": unique("app"),

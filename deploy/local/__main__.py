@@ -1,0 +1,58 @@
+"""`loyalty-local up|down|status`: the whole system on this machine, on local defaults."""
+
+import argparse
+import asyncio
+
+from deploy import db
+from deploy.local import kafka, postgres, processes, services
+from deploy.local.settings import LocalSettings
+from gateway.admin.cli import AdminSettings, seed_demo
+
+
+def up(settings: LocalSettings) -> None:
+    kafka.start(settings)
+    postgres.start(settings)
+    print(f"postgres ready in {postgres.wait_ready(settings):.1f}s")
+    print(f"kafka {kafka.pinned_version()} ready in {kafka.wait_ready(settings):.1f}s")
+    kafka.create_topics(settings)
+    postgres.ensure_database(settings, settings.postgres_database)
+    print(f"migrations applied: {db.migrate(settings.database_url())}")
+    admin = AdminSettings(
+        kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+        database_url=settings.database_url(),
+    )
+    asyncio.run(seed_demo(admin))
+    started = services.start_all(settings, services.environment(settings))
+    print(f"started: {', '.join(started) or 'nothing (all running)'}")
+    print(f"gateway answering in {services.wait_for_gateway(settings):.1f}s")
+    status()
+
+
+def down() -> None:
+    services.stop_all()
+    kafka.stop()
+    postgres.stop()
+    status()
+
+
+def status() -> None:
+    for name in (*services.SERVICES, kafka.NAME, postgres.NAME):
+        pid = processes.running_pid(name)
+        print(f"{name:<11} {'running, pid ' + str(pid) if pid else 'stopped'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="loyalty-local", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    command = parser.parse_args().command
+    settings = LocalSettings()
+    if command == "up":
+        up(settings)
+    elif command == "down":
+        down()
+    else:
+        status()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""The three services as background processes, configured through the same LOYALTY_* variables
+that docker-compose.yml sets."""
+
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from deploy.local import processes
+from deploy.local.paths import REPO
+from deploy.local.settings import LocalSettings
+
+SERVICES = ("ledger", "processors", "gateway")
+MODULES = {"ledger": "ledger", "processors": "processors", "gateway": "gateway"}
+
+
+def environment(settings: LocalSettings, database: str | None = None) -> dict[str, str]:
+    return {
+        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "LOYALTY_DATABASE_URL": settings.database_url(database),
+        "LOYALTY_GATEWAY_HOST": "127.0.0.1",
+        "LOYALTY_GATEWAY_PORT": str(settings.gateway_port),
+        "LOYALTY_PROCESSORS_METRICS_PORT": str(settings.processors_metrics_port),
+        "LOYALTY_LEDGER_METRICS_PORT": str(settings.ledger_metrics_port),
+        "LOYALTY_TOPIC_PARTITIONS": str(settings.kafka_partitions),
+        "LOYALTY_PROCESSORS_DATA_DIR": str(REPO / ".local" / "processors"),
+    }
+
+
+def start_all(settings: LocalSettings, env: dict[str, str]) -> list[str]:
+    """Start each service that is not running; returns the names this call started."""
+    started = []
+    for name in SERVICES:
+        if processes.running_pid(name) is None:
+            processes.start(name, [sys.executable, "-m", MODULES[name]], env=env, cwd=REPO)
+            started.append(name)
+    return started
+
+
+def stop_all() -> None:
+    for name in reversed(SERVICES):
+        processes.stop(name)
+
+
+def wait_for_gateway(settings: LocalSettings, timeout_s: float = 60.0) -> float:
+    started = time.monotonic()
+    url = f"http://127.0.0.1:{settings.gateway_port}/healthz"
+    while time.monotonic() - started < timeout_s:
+        if processes.running_pid("gateway") is None:
+            raise RuntimeError("the gateway exited while starting; see .local/log/gateway.log")
+        try:
+            with urllib.request.urlopen(url, timeout=1.0):
+                return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise TimeoutError(f"gateway not answering {url} after {timeout_s}s")

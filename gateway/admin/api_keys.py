@@ -1,0 +1,33 @@
+"""Issuing and revoking partner API keys; only their SHA-256 reaches the database."""
+
+import asyncpg
+
+from gateway.keys import Environment, IssuedKey, issue
+
+
+async def create(
+    pool: asyncpg.Pool,
+    programme_id: str,
+    partner_id: str,
+    environment: Environment,
+    key_id: str | None = None,
+    secret: str | None = None,
+) -> IssuedKey:
+    key = issue(environment, key_id, secret)
+    await pool.execute(
+        "INSERT INTO api_keys (key_id, key_sha256, programme_id, partner_id, environment) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key_sha256) DO NOTHING",
+        key.key_id,
+        key.sha256,
+        programme_id,
+        partner_id,
+        environment,
+    )
+    return key
+
+
+async def revoke(pool: asyncpg.Pool, key_id: str) -> bool:
+    status = await pool.execute(
+        "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id
+    )
+    return bool(status.endswith(" 1"))

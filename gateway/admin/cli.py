@@ -1,0 +1,90 @@
+"""`loyalty-admin`: load programme configuration from YAML/JSON files, publish it, issue keys."""
+
+import argparse
+import asyncio
+from pathlib import Path
+
+import asyncpg
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.admin import api_keys, programmes
+
+DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
+# A fixed key so the README's curl examples work against a local system; never in production.
+DEMO_KEY_ID = "demo"
+DEMO_KEY_SECRET = "local-only-not-a-secret"
+
+
+class AdminSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_", frozen=True)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://loyalty@127.0.0.1:5432/loyalty"
+
+
+async def load_programmes(settings: AdminSettings, paths: list[Path]) -> None:
+    configs = [programmes.load_file(path) for path in paths]
+    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
+        for config in configs:
+            changed = await programmes.save(pool, config)
+            state = "saved" if changed else "unchanged"
+            print(f"{config.programme_id} v{config.version}: {state}")
+    # Publishing unchanged snapshots too is harmless (compacted, idempotent for processors) and
+    # repairs a topic that lost its records.
+    await programmes.publish(settings.kafka_bootstrap_servers, configs)
+
+
+async def republish(settings: AdminSettings) -> None:
+    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
+        configs = await programmes.stored_configs(pool)
+    await programmes.publish(settings.kafka_bootstrap_servers, configs)
+    print(f"published {len(configs)} programme snapshot(s)")
+
+
+async def create_key(settings: AdminSettings, arguments: argparse.Namespace) -> None:
+    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
+        key = await api_keys.create(
+            pool, arguments.programme, arguments.partner, arguments.environment
+        )
+    print(key.secret)
+
+
+async def seed_demo(settings: AdminSettings) -> None:
+    await load_programmes(settings, [DEMO_PROGRAMME])
+    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
+        key = await api_keys.create(
+            pool, "demo", "mgpass-demo", "production", DEMO_KEY_ID, DEMO_KEY_SECRET
+        )
+    print(f"demo API key: {key.secret}")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="loyalty-admin", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    load = commands.add_parser("load-programme", help="validate, store and publish snapshots")
+    load.add_argument("paths", nargs="+", type=Path)
+    commands.add_parser("republish", help="publish every stored snapshot to config.v1 again")
+    key = commands.add_parser("create-key", help="issue an API key (printed once)")
+    key.add_argument("--programme", required=True)
+    key.add_argument("--partner", required=True)
+    key.add_argument("--environment", choices=["production", "staging"], default="production")
+    commands.add_parser("seed-demo", help="the demo programme, partner and a fixed local key")
+    return root
+
+
+def main() -> None:
+    arguments = parser().parse_args()
+    settings = AdminSettings()
+    match arguments.command:
+        case "load-programme":
+            asyncio.run(load_programmes(settings, arguments.paths))
+        case "republish":
+            asyncio.run(republish(settings))
+        case "create-key":
+            asyncio.run(create_key(settings, arguments))
+        case "seed-demo":
+            asyncio.run(seed_demo(settings))
+
+
+if __name__ == "__main__":
+    main()

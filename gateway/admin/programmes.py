@@ -1,0 +1,92 @@
+"""Programme snapshots: Postgres is the record, `config.v1` (compacted, keyed by programme) is how
+every processor learns of a change without a restart."""
+
+from pathlib import Path
+
+import asyncpg
+import orjson
+import yaml
+from aiokafka import AIOKafkaProducer
+from asyncpg.pool import PoolConnectionProxy
+
+from schemas import topics
+from schemas.programme import ProgrammeConfig
+
+
+class StaleConfiguration(Exception):
+    """A changed snapshot must carry a higher version than the stored one."""
+
+
+def load_file(path: Path) -> ProgrammeConfig:
+    """YAML or JSON (JSON is YAML), validated; errors name the offending field."""
+    return ProgrammeConfig.model_validate(yaml.safe_load(path.read_text()))
+
+
+def snapshot_bytes(config: ProgrammeConfig) -> bytes:
+    return orjson.dumps(config.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+
+async def save(pool: asyncpg.Pool, config: ProgrammeConfig) -> bool:
+    """Store the snapshot; False when the same version is already stored unchanged."""
+    async with pool.acquire() as connection, connection.transaction():
+        stored = await connection.fetchrow(
+            "SELECT config::text AS config, config_version FROM programmes "
+            "WHERE programme_id = $1 FOR UPDATE",
+            config.programme_id,
+        )
+        if stored is not None and not _is_newer(config, stored):
+            return False
+        await _upsert(connection, config)
+        return True
+
+
+def _is_newer(config: ProgrammeConfig, stored: asyncpg.Record) -> bool:
+    if config.version > stored["config_version"]:
+        return True
+    if orjson.loads(stored["config"]) == orjson.loads(snapshot_bytes(config)):
+        return False
+    raise StaleConfiguration(
+        f"programme {config.programme_id}: version {config.version} differs from the stored "
+        f"version {stored['config_version']}; raise `version` to publish a change"
+    )
+
+
+async def _upsert(connection: PoolConnectionProxy[asyncpg.Record], config: ProgrammeConfig) -> None:
+    await connection.execute(
+        """
+        INSERT INTO programmes (programme_id, name, budget_mode, config, config_version)
+        VALUES ($1, $2, $3, $4::jsonb, $5)
+        ON CONFLICT (programme_id) DO UPDATE SET name = EXCLUDED.name,
+            budget_mode = EXCLUDED.budget_mode, config = EXCLUDED.config,
+            config_version = EXCLUDED.config_version, updated_at = now()
+        """,
+        config.programme_id,
+        config.name or config.programme_id,
+        config.budget.mode,
+        snapshot_bytes(config).decode(),
+        config.version,
+    )
+    await connection.executemany(
+        "INSERT INTO partners (programme_id, partner_id, name) VALUES ($1, $2, $2) "
+        "ON CONFLICT DO NOTHING",
+        [(config.programme_id, partner.partner_id) for partner in config.partners],
+    )
+
+
+async def publish(bootstrap_servers: str, configs: list[ProgrammeConfig]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        for config in configs:
+            await producer.send_and_wait(
+                topics.CONFIG, snapshot_bytes(config), key=config.programme_id.encode()
+            )
+    finally:
+        await producer.stop()
+
+
+async def stored_configs(pool: asyncpg.Pool) -> list[ProgrammeConfig]:
+    rows = await pool.fetch("SELECT config::text AS config FROM programmes ORDER BY programme_id")
+    return [ProgrammeConfig.model_validate_json(row["config"]) for row in rows]

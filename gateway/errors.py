@@ -1,0 +1,74 @@
+"""Every error answer is JSON `{"error": <stable code>, "message": <for humans>}`.
+
+ApiError
+ ├── Unauthorized        401 unauthorized
+ ├── Forbidden           403 forbidden
+ ├── NotFound            404 not_found
+ └── Unavailable         503 unavailable
+Request validation failures become 400 invalid_request."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException
+
+
+class ApiError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Unavailable(ApiError):
+    status, code = 503, "unavailable"
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"error": code, "message": message, **details}
+
+
+async def _api_error(_: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, ApiError)
+    return ORJSONResponse(error_body(exc.code, exc.message), exc.status, headers=exc.headers)
+
+
+async def _invalid_request(_: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [_describe(error) for error in exc.errors()]
+    body = error_body("invalid_request", "; ".join(problems), details=problems)
+    return ORJSONResponse(body, 400)
+
+
+def _describe(error: Any) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    return f"{location or 'body'}: {error.get('msg', 'invalid')}"
+
+
+async def _http_error(_: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return ORJSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)

@@ -1,0 +1,16 @@
+"""Settings of the gateway process; every field can be set as LOYALTY_<FIELD> in the environment."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_", frozen=True)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://loyalty@127.0.0.1:5432/loyalty"
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    database_pool_max_size: int = 10
+    api_key_cache_ttl_s: float = 30.0
+    api_key_cache_max_entries: int = 10_000
+    produce_timeout_s: float = 10.0

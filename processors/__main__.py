@@ -1,0 +1,22 @@
+"""`loyalty-processors`: runs the faust worker, with Prometheus metrics on their own port."""
+
+import logging
+
+from faust.worker import Worker
+from prometheus_client import start_http_server
+
+from processors.app import create_app
+from processors.settings import ProcessorSettings
+
+
+def main() -> None:
+    settings = ProcessorSettings()
+    logging.basicConfig(level=settings.log_level.upper())
+    start_http_server(settings.processors_metrics_port)
+    app = create_app(settings)
+    worker = Worker(app, loglevel=settings.log_level, logfile=None)
+    worker.execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

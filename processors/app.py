@@ -1,0 +1,90 @@
+"""Builds the faust application: topics, the user-state table, the config follower and the agent.
+
+The agent stays thin: it moves bytes between Kafka, the table and `handling.handle`, which holds
+every decision."""
+
+import time
+from typing import Any
+
+import faust
+
+from processors import metrics
+from processors.catalog import ProgrammeCatalog, follow
+from processors.handling import Decided, Handled, Record, command_bytes, handle
+from processors.settings import ProcessorSettings
+from schemas import topics
+from schemas.dead_letters import DeadLetter
+
+RAW: dict[str, Any] = {
+    "key_type": bytes,
+    "value_type": bytes,
+    "key_serializer": "raw",
+    "value_serializer": "raw",
+}
+
+
+def create_app(settings: ProcessorSettings) -> faust.App:
+    app = faust.App(
+        settings.processors_app_id,
+        broker=f"kafka://{settings.kafka_bootstrap_servers}",
+        store="memory://",
+        datadir=str(settings.processors_data_dir),
+        topic_partitions=settings.topic_partitions,
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        table_standby_replicas=0,
+        web_enabled=False,
+    )
+    catalog = ProgrammeCatalog()
+    events = app.topic(topics.EVENTS, **RAW)
+    ledger_commands = app.topic(topics.LEDGER_COMMANDS, **RAW)
+    dead_letters = app.topic(topics.DEAD_LETTERS, **RAW)
+    states = app.Table("user-state", partitions=settings.topic_partitions, **RAW)
+
+    async def follow_configuration() -> None:
+        await follow(catalog, settings.kafka_bootstrap_servers)
+
+    async def decide_events(stream: faust.StreamT[bytes]) -> None:
+        await catalog.ready.wait()
+        async for event in stream.events():
+            started = time.perf_counter()
+            handled = handle(_record(event), states.get(event.key), catalog)
+            if isinstance(handled, Decided):
+                states[event.key] = handled.state
+            await _emit(handled, event.key, ledger_commands, dead_letters)
+            metrics.LATENCY.observe(time.perf_counter() - started)
+
+    app.task(follow_configuration)
+    # concurrency=1: with more, faust can commit offsets past messages still in flight.
+    app.agent(events, name="decide-events", concurrency=1)(decide_events)
+    return app
+
+
+def _record(event: faust.EventT[Any]) -> Record:
+    message = event.message
+    return Record(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        timestamp=None,
+    )
+
+
+async def _emit(handled: Handled, key: bytes | None, ledger: Any, dead_letters: Any) -> None:
+    if isinstance(handled, DeadLetter):
+        metrics.DEAD_LETTERS.labels("processors", handled.reason).inc()
+        await dead_letters.send(key=key, value=handled.model_dump_json().encode())
+        return
+    _count(handled)
+    await ledger.send(key=key, value=command_bytes(handled.command))
+
+
+def _count(decided: Decided) -> None:
+    programme = decided.event.programme_id
+    metrics.EVENTS.labels(programme, decided.decision.status).inc()
+    for award in decided.decision.awards:
+        if award.kind == "earn":
+            metrics.POINTS.labels(programme, award.rule_id).inc(award.points)

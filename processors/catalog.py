@@ -1,0 +1,79 @@
+"""Every programme's compiled configuration, kept current from the compacted `config.v1` topic.
+
+Each worker reads the whole topic itself (no consumer group): every worker needs every programme,
+whichever partitions of the events topic it is assigned."""
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from processors.engine import CompiledProgramme, compile_programme
+from schemas import topics
+from schemas.programme import ProgrammeConfig
+
+log = logging.getLogger(__name__)
+FETCH_RECORDS_MAX = 500
+
+
+class ProgrammeCatalog:
+    def __init__(self) -> None:
+        self._programmes: dict[str, CompiledProgramme] = {}
+        self._versions: dict[str, int] = {}
+        self.ready = asyncio.Event()
+
+    def get(self, programme_id: str) -> CompiledProgramme | None:
+        return self._programmes.get(programme_id)
+
+    def version(self, programme_id: str) -> int | None:
+        return self._versions.get(programme_id)
+
+    def apply(self, snapshot: bytes) -> ProgrammeConfig | None:
+        """Install a snapshot unless an equal or newer version is installed; None if rejected."""
+        try:
+            config = ProgrammeConfig.model_validate_json(snapshot)
+        except ValidationError:
+            log.exception("ignoring an invalid programme snapshot on %s", topics.CONFIG)
+            return None
+        if self._versions.get(config.programme_id, 0) >= config.version:
+            return None
+        self._programmes[config.programme_id] = compile_programme(config)
+        self._versions[config.programme_id] = config.version
+        log.info("programme %s now at version %d", config.programme_id, config.version)
+        return config
+
+
+async def follow(catalog: ProgrammeCatalog, bootstrap_servers: str) -> None:
+    """Read config.v1 from the start, flag readiness at the end offsets, then keep following."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topics.CONFIG, p)
+            for p in sorted(await consumer.partitions_for_topic(topics.CONFIG) or {0})
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end_offsets = await consumer.end_offsets(partitions)
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=FETCH_RECORDS_MAX)
+            for records in batches.values():
+                for record in records:
+                    if record.value is not None:
+                        catalog.apply(record.value)
+            if not catalog.ready.is_set() and await _caught_up(consumer, end_offsets):
+                catalog.ready.set()
+    finally:
+        await consumer.stop()
+
+
+async def _caught_up(consumer: AIOKafkaConsumer, end_offsets: dict[TopicPartition, int]) -> bool:
+    positions = [await consumer.position(tp) for tp in end_offsets]
+    return all(
+        position >= end for position, end in zip(positions, end_offsets.values(), strict=True)
+    )

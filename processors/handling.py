@@ -1,0 +1,81 @@
+"""One record in, one result out: decode, validate, decide. No I/O, so the agent stays three lines
+and this step is unit-tested without Kafka."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from pydantic import ValidationError
+
+from processors.catalog import ProgrammeCatalog
+from processors.engine import Decision, UserState, decide, ledger_command_for
+from schemas import topics
+from schemas.dead_letters import DeadLetter
+from schemas.events import EventV1
+from schemas.ledger import LedgerCommand
+
+PRODUCER = "processors"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    event: EventV1
+    decision: Decision
+    command: LedgerCommand
+
+    @property
+    def state(self) -> bytes:
+        return self.decision.state.to_bytes()
+
+
+Handled = Decided | DeadLetter
+
+
+def handle(record: Record, stored_state: bytes | None, catalog: ProgrammeCatalog) -> Handled:
+    try:
+        event = EventV1.model_validate_json(record.value or b"")
+    except ValidationError as exc:
+        return dead_letter(record, "invalid_event", _summary(exc))
+    if record.key != topics.user_key(event.programme_id, event.user_id):
+        return dead_letter(record, "key_mismatch", "the key must be programme_id:user_id")
+    programme = catalog.get(event.programme_id)
+    if programme is None:
+        return dead_letter(
+            record, "unknown_programme", f"no configuration for {event.programme_id}"
+        )
+    state = UserState.initial() if stored_state is None else UserState.from_bytes(stored_state)
+    decision = decide(event, state, programme)
+    return Decided(event, decision, ledger_command_for(event, decision))
+
+
+def dead_letter(record: Record, reason: str, error: str) -> DeadLetter:
+    return DeadLetter(
+        reason=reason,
+        error=error,
+        source_topic=record.topic,
+        source_partition=record.partition,
+        source_offset=record.offset,
+        source_timestamp=record.timestamp,
+        original_key_base64=DeadLetter.encode(record.key),
+        original_value_base64=DeadLetter.encode(record.value),
+        producer=PRODUCER,
+    )
+
+
+def _summary(exc: ValidationError) -> str:
+    problems = [f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors()]
+    return "; ".join(problems)[:2000]
+
+
+def command_bytes(command: LedgerCommand) -> bytes:
+    return orjson.dumps(command.model_dump(mode="json", exclude_defaults=False))

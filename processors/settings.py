@@ -1,0 +1,17 @@
+"""Settings of the processor worker; every field can be set as LOYALTY_<FIELD>."""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProcessorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_", frozen=True)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    processors_app_id: str = "loyalty-processors"
+    processors_metrics_port: int = 9102
+    processors_data_dir: Path = Path(".local/processors")
+    topic_partitions: int = 4
+    config_ready_timeout_s: float = 60.0
+    log_level: str = "info"

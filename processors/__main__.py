@@ -12,7 +12,7 @@ from processors.settings import ProcessorSettings
 def main() -> None:
     settings = ProcessorSettings()
     logging.basicConfig(level=settings.log_level.upper())
-    start_http_server(settings.processors_metrics_port)
+    start_http_server(settings.metrics_port)
     app = create_app(settings)
     worker = Worker(app, loglevel=settings.log_level, logfile=None)
     worker.execute_from_commandline()

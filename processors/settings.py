@@ -10,7 +10,7 @@ class ProcessorSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     processors_app_id: str = "loyalty-processors"
-    processors_metrics_port: int = 9102
+    metrics_port: int = 9102
     processors_data_dir: Path = Path(".local/processors")
     topic_partitions: int = 4
     config_ready_timeout_s: float = 60.0

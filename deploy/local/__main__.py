@@ -22,7 +22,7 @@ def up(settings: LocalSettings) -> None:
         database_url=settings.database_url(),
     )
     asyncio.run(seed_demo(admin))
-    started = services.start_all(settings, services.environment(settings))
+    started = services.start_all(settings)
     print(f"started: {', '.join(started) or 'nothing (all running)'}")
     print(f"gateway answering in {services.wait_for_gateway(settings):.1f}s")
     status()

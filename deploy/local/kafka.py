@@ -2,7 +2,6 @@
 
 import asyncio
 import base64
-import contextlib
 import shutil
 import socket
 import subprocess
@@ -10,13 +9,13 @@ import time
 import uuid
 import xml.etree.ElementTree as ElementTree
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
+from deploy import topics as deploy_topics
 from deploy.local import processes
 from deploy.local.paths import CACHE, LOCAL, REPO
 from deploy.local.settings import LocalSettings
-from schemas import topics
 
 NAME = "kafka"
 POM = REPO / "deploy" / "kafka" / "pom.xml"
@@ -152,27 +151,4 @@ async def _describe(bootstrap: str) -> None:
 
 
 def create_topics(settings: LocalSettings) -> None:
-    asyncio.run(_create_topics(settings))
-
-
-async def _create_topics(settings: LocalSettings) -> None:
-    partitions = settings.kafka_partitions
-    wanted = [
-        NewTopic(topics.EVENTS, partitions, 1),
-        NewTopic(topics.LEDGER_COMMANDS, partitions, 1),
-        NewTopic(topics.DEAD_LETTERS, 1, 1),
-        NewTopic(topics.CONFIG, 1, 1, topic_configs={"cleanup.policy": "compact"}),
-    ]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    try:
-        await admin.start()
-        existing = set(await admin.list_topics())
-        missing = [topic for topic in wanted if topic.name not in existing]
-        if missing:
-            # Another starter may win the race; the topic is then what we want.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-    except KafkaConnectionError as exc:
-        raise RuntimeError(f"cannot reach Kafka at {settings.kafka_bootstrap_servers}") from exc
-    finally:
-        await admin.close()
+    asyncio.run(deploy_topics.ensure(settings.kafka_bootstrap_servers, settings.kafka_partitions))

@@ -11,28 +11,34 @@ from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
 
 SERVICES = ("ledger", "processors", "gateway")
-MODULES = {"ledger": "ledger", "processors": "processors", "gateway": "gateway"}
 
 
-def environment(settings: LocalSettings, database: str | None = None) -> dict[str, str]:
+def environment(
+    settings: LocalSettings, service: str, database: str | None = None
+) -> dict[str, str]:
+    metrics_ports = {
+        "gateway": settings.gateway_port,
+        "processors": settings.processors_metrics_port,
+        "ledger": settings.ledger_metrics_port,
+    }
     return {
+        "LOYALTY_METRICS_PORT": str(metrics_ports[service]),
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "LOYALTY_DATABASE_URL": settings.database_url(database),
         "LOYALTY_GATEWAY_HOST": "127.0.0.1",
         "LOYALTY_GATEWAY_PORT": str(settings.gateway_port),
-        "LOYALTY_PROCESSORS_METRICS_PORT": str(settings.processors_metrics_port),
-        "LOYALTY_LEDGER_METRICS_PORT": str(settings.ledger_metrics_port),
         "LOYALTY_TOPIC_PARTITIONS": str(settings.kafka_partitions),
         "LOYALTY_PROCESSORS_DATA_DIR": str(REPO / ".local" / "processors"),
     }
 
 
-def start_all(settings: LocalSettings, env: dict[str, str]) -> list[str]:
+def start_all(settings: LocalSettings, database: str | None = None) -> list[str]:
     """Start each service that is not running; returns the names this call started."""
     started = []
     for name in SERVICES:
         if processes.running_pid(name) is None:
-            processes.start(name, [sys.executable, "-m", MODULES[name]], env=env, cwd=REPO)
+            env = environment(settings, name, database)
+            processes.start(name, [sys.executable, "-m", name], env=env, cwd=REPO)
             started.append(name)
     return started
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import asyncpg
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from deploy.topics import ensure as ensure_topics
 from gateway.admin import api_keys, programmes
 
 DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
@@ -68,6 +69,8 @@ def parser() -> argparse.ArgumentParser:
     key.add_argument("--programme", required=True)
     key.add_argument("--partner", required=True)
     key.add_argument("--environment", choices=["production", "staging"], default="production")
+    topics = commands.add_parser("create-topics", help="create the missing topics")
+    topics.add_argument("--partitions", type=int, default=4)
     commands.add_parser("seed-demo", help="the demo programme, partner and a fixed local key")
     return root
 
@@ -82,6 +85,11 @@ def main() -> None:
             asyncio.run(republish(settings))
         case "create-key":
             asyncio.run(create_key(settings, arguments))
+        case "create-topics":
+            created = asyncio.run(
+                ensure_topics(settings.kafka_bootstrap_servers, arguments.partitions)
+            )
+            print(f"created: {', '.join(created) or 'nothing (all exist)'}")
         case "seed-demo":
             asyncio.run(seed_demo(settings))
 

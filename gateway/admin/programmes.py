@@ -1,6 +1,8 @@
 """Programme snapshots: Postgres is the record, `config.v1` (compacted, keyed by programme) is how
 every processor learns of a change without a restart."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
 import asyncpg

@@ -1,0 +1,94 @@
+"""docker-compose.yml cannot run here (no Docker engine), so its wiring is checked against the code:
+every LOYALTY_* variable is a field of that service's settings class, ports agree with the
+settings and with Prometheus' targets, and the local runner sets only known variables too."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from deploy.db import DatabaseSettings
+from deploy.local import services
+from deploy.local.settings import LocalSettings
+from gateway.admin.cli import AdminSettings
+from gateway.settings import GatewaySettings
+from ledger.settings import LedgerSettings
+from processors.settings import ProcessorSettings
+
+REPO = Path(__file__).resolve().parents[3]
+SETTINGS: dict[str, list[type[BaseSettings]]] = {
+    "gateway": [GatewaySettings],
+    "processors": [ProcessorSettings],
+    "ledger": [LedgerSettings],
+    "migrate": [DatabaseSettings, AdminSettings],
+}
+
+
+def compose() -> dict[str, Any]:
+    services_: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    return services_
+
+
+def variables(settings_classes: list[type[BaseSettings]]) -> set[str]:
+    names = set()
+    for settings_class in settings_classes:
+        prefix = settings_class.model_config.get("env_prefix", "")
+        names |= {f"{prefix}{field}".upper() for field in settings_class.model_fields}
+    return names
+
+
+def test_services_are_all_there() -> None:
+    expected = {"kafka", "postgres", "migrate", "gateway", "processors", "ledger", "prometheus"}
+    assert set(compose()) == expected
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_every_variable_is_a_settings_field(service: str) -> None:
+    environment = compose()[service]["environment"]
+    unknown = set(environment) - variables(SETTINGS[service])
+    assert not unknown, f"{service} sets variables no settings field reads: {unknown}"
+
+
+@pytest.mark.parametrize("service", ["gateway", "processors", "ledger"])
+def test_services_reach_kafka_and_postgres_by_service_name(service: str) -> None:
+    environment = compose()[service]["environment"]
+    assert environment["LOYALTY_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    if service != "processors":
+        assert "@postgres:5432/" in environment["LOYALTY_DATABASE_URL"]
+
+
+def published_port(service: str) -> int:
+    (mapping,) = compose()[service]["ports"]
+    host, container = mapping.split(":")
+    assert host == container
+    return int(container)
+
+
+def test_ports_match_settings_and_prometheus_targets() -> None:
+    services_ = compose()
+    ports = {
+        "gateway": int(services_["gateway"]["environment"]["LOYALTY_GATEWAY_PORT"]),
+        "processors": int(services_["processors"]["environment"]["LOYALTY_METRICS_PORT"]),
+        "ledger": int(services_["ledger"]["environment"]["LOYALTY_METRICS_PORT"]),
+    }
+    assert ports["gateway"] == GatewaySettings().gateway_port
+    assert ports["processors"] == ProcessorSettings().metrics_port
+    assert ports["ledger"] == LedgerSettings().metrics_port
+    for service, port in ports.items():
+        assert published_port(service) == port
+    prometheus = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"][0]
+        for job in prometheus["scrape_configs"]
+    }
+    assert targets == {name: f"{name}:{port}" for name, port in ports.items()}
+
+
+def test_local_runner_sets_only_known_variables() -> None:
+    known = variables([GatewaySettings, ProcessorSettings, LedgerSettings])
+    settings = LocalSettings()
+    environments = [services.environment(settings, service) for service in services.SERVICES]
+    unknown = {name for environment in environments for name in environment} - known
+    assert not unknown, f"deploy/local/services.py sets unknown variables: {unknown}"

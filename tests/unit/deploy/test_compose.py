@@ -27,7 +27,8 @@ SETTINGS: dict[str, list[type[BaseSettings]]] = {
 
 
 def compose() -> dict[str, Any]:
-    services_: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    loaded = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services_: dict[str, Any] = loaded["services"]
     return services_
 
 

@@ -1,0 +1,92 @@
+"""The processor's per-record step, without Kafka: what becomes a command, what a dead letter."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from gateway.admin.programmes import load_file, snapshot_bytes
+from processors.catalog import ProgrammeCatalog
+from processors.handling import Decided, Record, handle
+from schemas import topics
+from schemas.dead_letters import DeadLetter
+from schemas.events import EventV1
+
+DEMO = Path(__file__).resolve().parents[3] / "deploy" / "programmes" / "demo.yaml"
+
+
+@pytest.fixture
+def catalog() -> ProgrammeCatalog:
+    catalog = ProgrammeCatalog()
+    assert catalog.apply(snapshot_bytes(load_file(DEMO))) is not None
+    return catalog
+
+
+def event(**changes: object) -> EventV1:
+    fields: dict[str, object] = {
+        "event_id": "evt_1",
+        "programme_id": "demo",
+        "partner_id": "mgpass-demo",
+        "user_id": "usr_abc123",
+        "event_type": "purchase",
+        "occurred_at": datetime(2026, 11, 22, 10, tzinfo=UTC),
+        "metadata": {"reference_id": "order_789", "amount": 150.0},
+    }
+    return EventV1.model_validate(fields | changes)
+
+
+def record(value: bytes, key: bytes | None = b"demo:usr_abc123", offset: int = 7) -> Record:
+    return Record(topic=topics.EVENTS, partition=1, offset=offset, key=key, value=value)
+
+
+def encoded(item: EventV1) -> bytes:
+    return orjson.dumps(item.model_dump(mode="json"))
+
+
+def test_a_valid_event_becomes_a_ledger_command(catalog: ProgrammeCatalog) -> None:
+    handled = handle(record(encoded(event())), None, catalog)
+    assert isinstance(handled, Decided)
+    assert handled.decision.points == 150
+    assert handled.command.command_id == "evt_1"
+    assert [booking.points for booking in handled.command.bookings] == [150]
+
+
+def test_a_redelivered_event_gives_the_same_command_and_state(catalog: ProgrammeCatalog) -> None:
+    first = handle(record(encoded(event())), None, catalog)
+    assert isinstance(first, Decided)
+    again = handle(record(encoded(event())), first.state, catalog)
+    assert isinstance(again, Decided)
+    assert again.command.bookings == first.command.bookings
+    assert again.state == first.state
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "reason"),
+    [
+        (b"{not json", b"demo:usr_abc123", "invalid_event"),
+        (b'{"event_id": "evt_2"}', b"demo:usr_abc123", "invalid_event"),
+        (encoded(event()), b"demo:someone_else", "key_mismatch"),
+        (encoded(event(programme_id="nope")), b"nope:usr_abc123", "unknown_programme"),
+    ],
+)
+def test_what_cannot_be_decided_is_a_dead_letter_with_the_original_bytes(
+    catalog: ProgrammeCatalog, value: bytes, key: bytes, reason: str
+) -> None:
+    handled = handle(record(value, key), None, catalog)
+    assert isinstance(handled, DeadLetter)
+    assert handled.reason == reason
+    assert (handled.source_topic, handled.source_partition, handled.source_offset) == (
+        topics.EVENTS,
+        1,
+        7,
+    )
+    assert handled.original_value_base64 == DeadLetter.encode(value)
+
+
+def test_an_older_snapshot_never_replaces_a_newer_one(catalog: ProgrammeCatalog) -> None:
+    config = load_file(DEMO)
+    newer = config.model_copy(update={"version": config.version + 1})
+    assert catalog.apply(snapshot_bytes(newer)) is not None
+    assert catalog.apply(snapshot_bytes(config)) is None
+    assert catalog.version("demo") == config.version + 1

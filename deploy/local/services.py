@@ -32,28 +32,37 @@ def environment(
     }
 
 
-def start_all(settings: LocalSettings, database: str | None = None) -> list[str]:
-    """Start each service that is not running; returns the names this call started."""
+def start_all(
+    settings: LocalSettings,
+    database: str | None = None,
+    prefix: str = "",
+    extra_env: dict[str, str] | None = None,
+) -> list[str]:
+    """Start each service that is not running; returns the names this call started. A `prefix`
+    runs a second, separate set (tests) beside the one `./dev up` runs."""
     started = []
-    for name in SERVICES:
+    for service in SERVICES:
+        name = prefix + service
         if processes.running_pid(name) is None:
-            env = environment(settings, name, database)
-            processes.start(name, [sys.executable, "-m", name], env=env, cwd=REPO)
+            env = environment(settings, service, database) | (extra_env or {})
+            processes.start(name, [sys.executable, "-m", service], env=env, cwd=REPO)
             started.append(name)
     return started
 
 
-def stop_all() -> None:
-    for name in reversed(SERVICES):
-        processes.stop(name)
+def stop_all(prefix: str = "") -> None:
+    for service in reversed(SERVICES):
+        processes.stop(prefix + service)
 
 
-def wait_for_gateway(settings: LocalSettings, timeout_s: float = 60.0) -> float:
+def wait_for_gateway(settings: LocalSettings, prefix: str = "", timeout_s: float = 60.0) -> float:
     started = time.monotonic()
     url = f"http://127.0.0.1:{settings.gateway_port}/healthz"
     while time.monotonic() - started < timeout_s:
-        if processes.running_pid("gateway") is None:
-            raise RuntimeError("the gateway exited while starting; see .local/log/gateway.log")
+        if processes.running_pid(prefix + "gateway") is None:
+            raise RuntimeError(
+                f"the gateway exited while starting; see .local/log/{prefix}gateway.log"
+            )
         try:
             with urllib.request.urlopen(url, timeout=1.0):
                 return time.monotonic() - started

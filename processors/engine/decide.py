@@ -1,0 +1,163 @@
+"""`decide`: one event, one user's state and the programme in; points, new state and the
+explanation out. A pure function of its arguments: time is the event's `occurred_at`, and
+everything the engine cannot see (global rule budgets, external amounts) is an argument.
+"""
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from processors.engine.amounts import SCALE
+from processors.engine.compile import CompiledProgramme, CompiledRule, compile_programme
+from processors.engine.conclude import concluded, duplicate, with_applied, without_rules
+from processors.engine.context import EventContext
+from processors.engine.decision import Decision
+from processors.engine.draft import Draft
+from processors.engine.explain import Explanation, RuleTrace
+from processors.engine.matching import api_refusal, mismatch
+from processors.engine.parameters import parameter_problem
+from processors.engine.payment import pay
+from processors.engine.state import AppliedRecord, UserState
+from processors.engine.streaks import advance
+from schemas.events import EventV1
+from schemas.programme import TIER_ASSIGNED_EVENT_TYPE, ProgrammeConfig
+
+_NOTHING: Final[Mapping[str, int]] = MappingProxyType({})
+
+
+def decide(
+    event: EventV1,
+    state: UserState,
+    config: CompiledProgramme | ProgrammeConfig,
+    external_points: Mapping[str, int] | None = None,
+    *,
+    budget_used: Mapping[str, int] | None = None,
+) -> Decision:
+    """Decide one event.
+
+    `config`: pass `compile_programme(config)` once per snapshot; a raw config is compiled on
+    every call. `external_points`: amounts answered by programmatic rules' APIs, by rule id (see
+    `Decision.external_calls`). `budget_used`: points each rule has already awarded across all
+    users, by rule id; the engine cuts awards to what is left and reports its own use in
+    `Decision.budget_consumed`. Re-deciding an event id the state holds returns the original
+    outcome with status "duplicate" and changes nothing.
+    """
+    programme = config if isinstance(config, CompiledProgramme) else compile_programme(config)
+    record = state.applied.get(event.event_id)
+    if record is not None:
+        return duplicate(event, state, record)
+    problem = _event_problem(event, programme)
+    if problem is not None:
+        return without_rules(event, state, programme, "invalid_event", problem)
+    if event.event_type == TIER_ASSIGNED_EVENT_TYPE:
+        return _assign_tier(event, state, programme)
+    context = _context(event, state, programme, external_points or _NOTHING)
+    draft = Draft(state, programme.calendar.moment(event.occurred_at), budget_used or _NOTHING)
+    if event.rule_id is None:
+        _run_event_rules(context, draft)
+    else:
+        _run_api_rule(context, draft)
+    return concluded(event, programme, draft, context.tier)
+
+
+def _event_problem(event: EventV1, programme: CompiledProgramme) -> str | None:
+    if event.programme_id != programme.programme_id:
+        return f"event is for programme '{event.programme_id}', not '{programme.programme_id}'"
+    if event.partner_id is not None:
+        partner = programme.partners.get(event.partner_id)
+        if partner is None:
+            return f"unknown partner '{event.partner_id}'"
+        if event.event_type not in partner.allowed_event_types:
+            return f"partner '{event.partner_id}' may not publish '{event.event_type}'"
+    parameters = programme.parameters.get(event.event_type)
+    if parameters:
+        return parameter_problem(parameters, event.metadata)
+    return None
+
+
+def _context(
+    event: EventV1,
+    state: UserState,
+    programme: CompiledProgramme,
+    external_points: Mapping[str, int],
+) -> EventContext:
+    # A tier the configuration no longer has falls back to the default tier.
+    tier = programme.default_tier
+    if state.tier is not None and state.tier in programme.tiers:
+        tier = state.tier
+    partner = None if event.partner_id is None else programme.partners.get(event.partner_id)
+    return EventContext(
+        event=event,
+        programme=programme,
+        metadata=event.metadata,
+        tier=tier,
+        tier_e4=programme.tiers[tier],
+        partner_e4=SCALE if partner is None else partner.multiplier_e4,
+        multipliers_text=programme.tier_texts[tier]
+        + (" * partner 1" if partner is None else partner.multiplier_text),
+        external_points=external_points,
+    )
+
+
+def _run_event_rules(context: EventContext, draft: Draft) -> None:
+    """The first matching ordinary rule in priority order (the default rule last) pays; every
+    matching streak rule counts the event on its own, independently of that choice."""
+    programme, event_type = context.programme, context.event.event_type
+    metadata, at_us = context.metadata, draft.moment.epoch_us
+    for rule in programme.ordinary_rules.get(event_type, ()):
+        trace = mismatch(rule, metadata, at_us)
+        if trace is None:
+            pay(rule, context, draft)
+            break
+        draft.traces.append(trace)
+    for rule in programme.streak_rules.get(event_type, ()):
+        _count_streak(rule, context, draft)
+
+
+def _count_streak(rule: CompiledRule, context: EventContext, draft: Draft) -> None:
+    trace = mismatch(rule, context.metadata, draft.moment.epoch_us)
+    if trace is not None:
+        draft.traces.append(trace)
+        return
+    step = advance(rule, draft.streaks.get(rule.rule_id), draft.moment)
+    if step.progress is None:
+        draft.traces.append(RuleTrace(rule.rule_id, rule.version, "not_counted", step.detail))
+        return
+    if not step.completed:
+        draft.set_streak(rule.rule_id, step.progress)
+        draft.traces.append(RuleTrace(rule.rule_id, rule.version, "streak_progress", step.detail))
+        return
+    draft.set_streak(rule.rule_id, step.progress)
+    pay(rule, context, draft, note=f"{step.detail}; ")
+
+
+def _run_api_rule(context: EventContext, draft: Draft) -> None:
+    event = context.event
+    rule = context.programme.rules_by_id.get(event.rule_id or "")
+    refusal = api_refusal(rule, context)
+    if rule is None or refusal is not None:
+        draft.traces.append(
+            RuleTrace(event.rule_id or "", 0 if rule is None else rule.version,
+                      "not_triggerable", refusal or "")
+        )  # fmt: skip
+        return
+    trace = mismatch(rule, context.metadata, draft.moment.epoch_us)
+    if trace is None:
+        pay(rule, context, draft)
+    else:
+        draft.traces.append(trace)
+
+
+def _assign_tier(event: EventV1, state: UserState, programme: CompiledProgramme) -> Decision:
+    tier = event.metadata.get("tier")
+    if not isinstance(tier, str) or tier not in programme.tiers:
+        reason = f"unknown tier {tier!r}; tiers are {sorted(programme.tiers)}"
+        return without_rules(event, state, programme, "invalid_event", reason)
+    reason = f"tier set to '{tier}'"
+    explanation = Explanation(programme.version, event.event_type, tier, "no_points", reason, ())
+    record = AppliedRecord("no_points", 0, (), reason, explanation)
+    new_state = with_applied(state, event.event_id, record)
+    new_state = UserState(
+        tier, new_state.caps, new_state.marks, new_state.streaks, new_state.applied
+    )
+    return Decision(event.event_id, "no_points", 0, (), new_state, explanation, reason)

@@ -1,0 +1,33 @@
+"""The engine's answer for one event."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from processors.engine.explain import Explanation
+from processors.engine.outcomes import Award, ExternalCall
+from processors.engine.state import UserState
+
+DecisionStatus = Literal[
+    "awarded",  # at least one award (a redemption's debit counts as one)
+    "no_points",  # accepted, 0 points: no rule matched, or caps/frequency/budget left nothing
+    "invalid_event",  # accepted and logged with 0 points: bad parameters, partner, tier
+    "needs_external_points",  # call `external_calls`, then decide again with their amounts
+    "duplicate",  # already applied: the original points, awards and explanation, state unchanged
+]
+
+
+@dataclass(slots=True)  # treated as immutable; frozen=True would cost 4x per instance
+class Decision:
+    event_id: str
+    status: DecisionStatus
+    points: int
+    """Net points for the user: earn awards minus redemptions."""
+    awards: tuple[Award, ...]
+    state: UserState
+    explanation: Explanation
+    reason: str | None = None
+    external_calls: tuple[ExternalCall, ...] = ()
+    budget_consumed: Mapping[str, int] = field(default_factory=dict)
+    """Points this decision took from each rule's global budget; add them to the global table.
+    Empty for a duplicate, so adding blindly never counts an event twice."""

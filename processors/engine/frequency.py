@@ -1,0 +1,46 @@
+"""Frequency limits: how often one rule may pay one user.
+
+Calendar limits (daily, weekly, monthly) use the programme's local calendar; ISO weeks start on
+Monday. Rolling limits ("once per N minutes/hours/days") count from the instant the rule last
+paid. A rule that paid nothing (cut to zero by a cap) leaves no mark.
+"""
+
+from processors.engine.compile import CompiledRule
+from processors.engine.periods import Moment, ProgrammeCalendar, iso_utc, week_of
+from processors.engine.state import FrequencyMark
+
+
+def is_limited(rule: CompiledRule, mark: FrequencyMark, moment: Moment) -> bool:
+    frequency = rule.frequency
+    if frequency == "unlimited":
+        return False
+    if frequency == "once":
+        return True
+    if frequency == "daily":
+        return mark.day == moment.day
+    if frequency == "weekly":
+        return week_of(mark.day) == moment.week
+    if frequency == "monthly":
+        return mark.month == moment.month
+    return moment.epoch_us < mark.at_us + rule.window_us
+
+
+def limited_detail(rule: CompiledRule, mark: FrequencyMark, calendar: ProgrammeCalendar) -> str:
+    """Explanation of a limit: which one and until when."""
+    frequency = rule.frequency
+    if frequency == "once":
+        return f"frequency once: already paid at {iso_utc(mark.at_us)}"
+    if frequency == "daily":
+        until_us = calendar.day_start_us(mark.day + 1)
+    elif frequency == "weekly":
+        until_us = calendar.day_start_us((week_of(mark.day) + 1) * 7 + 1)
+    elif frequency == "monthly":
+        until_us = calendar.month_start_us(mark.month + 1)
+    else:
+        until_us = mark.at_us + rule.window_us
+        frequency = f"once per {rule.window_us // 60_000_000} minutes"
+    return f"frequency {frequency}: limited until {iso_utc(until_us)}"
+
+
+def mark_for(moment: Moment) -> FrequencyMark:
+    return FrequencyMark(moment.epoch_us, moment.day, moment.month)

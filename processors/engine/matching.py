@@ -1,0 +1,47 @@
+"""Does a rule apply to an event at all: its validity window and its conditions."""
+
+from collections.abc import Mapping
+
+from pydantic import JsonValue
+
+from processors.engine.compile import CompiledRule
+from processors.engine.context import EventContext
+from processors.engine.explain import RuleTrace
+from processors.engine.periods import iso_utc
+
+
+def mismatch(rule: CompiledRule, metadata: Mapping[str, JsonValue], at_us: int) -> RuleTrace | None:
+    """None when the rule matches, else the trace saying why it does not. Called for most rules
+    of every event, hence written flat."""
+    if not rule.valid_from_us <= at_us < rule.valid_until_us:
+        return _outside(rule, at_us)
+    for index, condition in enumerate(rule.conditions):
+        value = metadata.get(condition.parameter)
+        if not condition.test(value):
+            detail = f"condition {index + 1} failed: {condition.text} (got {value!r})"
+            return RuleTrace(rule.rule_id, rule.version, "condition_failed", detail)
+    return None
+
+
+def _outside(rule: CompiledRule, at_us: int) -> RuleTrace:
+    if at_us < rule.valid_from_us:
+        detail = f"outside validity window: starts at {iso_utc(rule.valid_from_us)}"
+    else:
+        detail = f"outside validity window: ended at {iso_utc(rule.valid_until_us)}"
+    return RuleTrace(rule.rule_id, rule.version, "outside_window", detail)
+
+
+def api_refusal(rule: CompiledRule | None, context: EventContext) -> str | None:
+    """Why an API trigger (`event.rule_id`) may not run this rule, or None when it may."""
+    event = context.event
+    if rule is None:
+        return f"rule '{event.rule_id}' does not exist"
+    if rule.trigger != "api":
+        return f"rule '{rule.rule_id}' is not API-triggered"
+    if event.client_id not in rule.authorised_clients:
+        return f"client '{event.client_id}' is not authorised for rule '{rule.rule_id}'"
+    if rule.status != "active":
+        return f"rule '{rule.rule_id}' is {rule.status}, not active"
+    if rule.event_type != event.event_type:
+        return f"rule '{rule.rule_id}' is for event type '{rule.event_type}'"
+    return None

@@ -1,0 +1,37 @@
+"""What a decision asks for: awards to book and external amounts to fetch."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import JsonValue
+
+AwardKind = Literal["earn", "redeem"]
+
+
+@dataclass(slots=True)  # treated as immutable; frozen=True would cost 4x per instance
+class Award:
+    """Points one rule gives (earn) or takes (redeem); `points` is always > 0."""
+
+    rule_id: str
+    rule_version: int
+    kind: AwardKind
+    points: int
+
+    @property
+    def signed_points(self) -> int:
+        return self.points if self.kind == "earn" else -self.points
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalCall:
+    """A programmatic rule's amount to fetch. The processor sends `body` (plus the event) to `url`,
+    reads `{"points": <int >= 0>}` and calls `decide` again with `external_points={rule_id: n}`."""
+
+    rule_id: str
+    rule_version: int
+    event_id: str
+    url: str
+    method: str
+    headers: Mapping[str, str]
+    body: Mapping[str, JsonValue]

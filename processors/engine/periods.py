@@ -1,0 +1,80 @@
+"""Calendar periods in the programme's time zone, computed from the event's `occurred_at`.
+
+A `Moment` is an instant with the local calendar day and month it falls in. Days are proleptic
+ordinals (`date.toordinal()`; day 1 is Monday 0001-01-01, so ISO weeks are `(day - 1) // 7`) and
+months are `year * 12 + month - 1`: plain integers that compare and serialise cheaply.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US: Final = timedelta(microseconds=1)
+
+
+@dataclass(slots=True)  # treated as immutable; frozen=True would cost 4x per instance
+class Moment:
+    epoch_us: int
+    day: int
+    month: int
+
+    @property
+    def week(self) -> int:
+        return week_of(self.day)
+
+
+def week_of(day: int) -> int:
+    return (day - 1) // 7
+
+
+def month_of(local: date) -> int:
+    return local.year * 12 + local.month - 1
+
+
+def epoch_us(at: datetime) -> int:
+    return (at - EPOCH) // ONE_US
+
+
+def iso_utc(at_us: int) -> str:
+    return (EPOCH + at_us * ONE_US).isoformat()
+
+
+class ProgrammeCalendar:
+    """Local days and months of one time zone.
+
+    Remembers the bounds of the last local day it resolved: events arrive roughly in time order,
+    so most lookups are two integer comparisons. The memo never changes a result, only its cost;
+    it is one tuple swapped atomically, so sharing a calendar between threads is safe.
+    """
+
+    __slots__ = ("_last_day", "zone")
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._last_day: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def moment(self, at: datetime) -> Moment:
+        at_us = epoch_us(at)
+        start_us, end_us, day, month = self._last_day
+        if not start_us <= at_us < end_us:
+            start_us, end_us, day, month = self._resolve(at)
+        return Moment(at_us, day, month)
+
+    def _resolve(self, at: datetime) -> tuple[int, int, int, int]:
+        local = at.astimezone(self.zone).date()
+        day = local.toordinal()
+        bounds = (self.day_start_us(day), self.day_start_us(day + 1), day, month_of(local))
+        self._last_day = bounds
+        return bounds
+
+    def day_start_us(self, day: int) -> int:
+        """First instant of a local day; where midnight does not exist (a DST gap at 00:00),
+        fold=0 puts it at the transition, which is exactly when that day begins."""
+        local = date.fromordinal(day)
+        return epoch_us(datetime(local.year, local.month, local.day, tzinfo=self.zone))
+
+    def month_start_us(self, month: int) -> int:
+        year, index = divmod(month, 12)
+        return self.day_start_us(date(year, index + 1, 1).toordinal())

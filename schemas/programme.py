@@ -1,0 +1,399 @@
+"""`config.v1`: one programme's configuration as a single versioned snapshot.
+
+The snapshot is what the admin API saves, what Postgres keeps in `programmes.config` and what
+every processor holds in memory. It loads from plain dicts (YAML or JSON) with
+`ProgrammeConfig.model_validate`.
+Every mistake a rule author can make is reported here, when the snapshot is saved, with the field
+named (`rules[2].conditions[0].operator: ...`), never when an event arrives.
+
+Amounts are exact: multipliers and rule points are `Decimal` with at most four decimal places and
+the engine computes with scaled integers; `rounding` turns the fractional result into whole points.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
+from typing import Annotated, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    field_validator,
+    model_validator,
+)
+
+from schemas.events import Identifier
+
+TIER_ASSIGNED_EVENT_TYPE: Final = "tier.assigned"
+"""Reserved system event type: `metadata: {"tier": "Silver"}` sets the user's tier."""
+
+STREAK_RULES_PER_EVENT_TYPE_MAX: Final = 15
+"""A ledger command holds at most 16 bookings: one ordinary award plus this many streak awards."""
+
+ParamType = Literal["integer", "float", "string", "boolean"]
+Operator = Literal[
+    "equal_to",
+    "not_equal_to",
+    "less_than",
+    "less_than_or_equal",
+    "greater_than",
+    "greater_than_or_equal",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "is_empty",
+    "is_not_empty",
+]
+Rounding = Literal["floor", "round_half_up", "ceil"]
+RuleStatus = Literal["draft", "active", "ended"]
+CalendarFrequency = Literal["once", "daily", "weekly", "monthly", "unlimited"]
+
+_NUMERIC_OPERATORS: Final = frozenset(
+    {
+        "equal_to",
+        "not_equal_to",
+        "less_than",
+        "less_than_or_equal",
+        "greater_than",
+        "greater_than_or_equal",
+        "is_empty",
+        "is_not_empty",
+    }
+)
+OPERATORS_BY_TYPE: Final[Mapping[str, frozenset[str]]] = {
+    "integer": _NUMERIC_OPERATORS,
+    "float": _NUMERIC_OPERATORS,
+    "string": frozenset(
+        {
+            "equal_to",
+            "not_equal_to",
+            "contains",
+            "starts_with",
+            "ends_with",
+            "is_empty",
+            "is_not_empty",
+        }
+    ),
+    "boolean": frozenset({"equal_to", "not_equal_to", "is_empty", "is_not_empty"}),
+}
+VALUELESS_OPERATORS: Final = frozenset({"is_empty", "is_not_empty"})
+
+# Four decimal places keep every product an exact scaled integer (see processors.engine.amounts).
+Multiplier = Annotated[Decimal, Field(ge=0, le=1000, decimal_places=4)]
+RulePoints = Annotated[Decimal, Field(ge=0, le=10**9, decimal_places=4)]
+PositivePoints = Annotated[int, Field(gt=0, le=10**12)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tier(_Frozen):
+    name: Identifier
+    multiplier: Multiplier = Decimal(1)
+
+
+class Partner(_Frozen):
+    partner_id: Identifier
+    multiplier: Multiplier = Decimal(1)
+    allowed_event_types: tuple[Identifier, ...] = ()
+
+
+class ApiClient(_Frozen):
+    """A client that may trigger API rules by id (the seed's "authorised clients")."""
+
+    client_id: Identifier
+    name: str | None = None
+
+
+class Parameter(_Frozen):
+    name: Identifier
+    type: ParamType
+    mandatory: bool = False
+
+
+class EventType(_Frozen):
+    name: Identifier
+    parameters: tuple[Parameter, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name == TIER_ASSIGNED_EVENT_TYPE:
+            raise ValueError(f"'{name}' is a reserved system event type")
+        return name
+
+    @field_validator("parameters")
+    @classmethod
+    def _unique_parameters(cls, parameters: tuple[Parameter, ...]) -> tuple[Parameter, ...]:
+        duplicates = _duplicates(p.name for p in parameters)
+        if duplicates:
+            raise ValueError(f"duplicate parameter names: {duplicates}")
+        return parameters
+
+    def parameter(self, name: str) -> Parameter | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+
+class Condition(_Frozen):
+    """One statement; a rule's conditions are ANDed."""
+
+    parameter: Identifier
+    operator: Operator
+    value: bool | int | float | str | None = None
+
+
+class RollingFrequency(_Frozen):
+    """Once per N minutes/hours/days on a rolling window (Kwegg's frequency cap)."""
+
+    every: Annotated[int, Field(ge=1, le=100_000)]
+    unit: Literal["minutes", "hours", "days"]
+
+
+class DailyStreak(_Frozen):
+    """`events_per_day` matching events on each of `days` consecutive calendar days."""
+
+    type: Literal["daily"]
+    events_per_day: Annotated[int, Field(ge=1, le=1_000)]
+    days: Annotated[int, Field(ge=1, le=3_660)]
+
+
+class BeforeStreak(_Frozen):
+    """`events` matching events before the instant `before`."""
+
+    type: Literal["before"]
+    events: Annotated[int, Field(ge=1, le=100_000)]
+    before: AwareDatetime
+
+
+Streak = Annotated[DailyStreak | BeforeStreak, Field(discriminator="type")]
+
+
+class ExternalPoints(_Frozen):
+    """A programmatic reward: the processor calls this API and the engine uses its answer.
+
+    The API must answer `{"points": <integer >= 0>}`; that integer is the rule's base points.
+    """
+
+    url: Annotated[str, Field(pattern=r"^https?://", max_length=2048)]
+    method: Literal["GET", "POST", "PUT"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Rule(_Frozen):
+    rule_id: Identifier
+    version: Annotated[int, Field(ge=1)]
+    name: str | None = None
+    event_type: Identifier
+    kind: Literal["earn", "redeem"] = "earn"
+    status: RuleStatus = "draft"
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = Field(default=None, description="Exclusive end.")
+    priority: int = Field(default=0, description="Lower is tried first.")
+    default: bool = Field(default=False, description="Applies when no other rule matches.")
+    conditions: tuple[Condition, ...] = ()
+    points: RulePoints = Decimal(0)
+    points_type: Literal["fixed", "per_unit", "external"] = "fixed"
+    unit_field: Identifier | None = None
+    external: ExternalPoints | None = None
+    daily_cap: PositivePoints | None = None
+    monthly_cap: PositivePoints | None = None
+    frequency: CalendarFrequency | RollingFrequency = "unlimited"
+    budget_max: PositivePoints | None = Field(
+        default=None, description="Cap max: total points the rule may ever award, all users."
+    )
+    trigger: Literal["event", "api"] = "event"
+    authorised_clients: tuple[Identifier, ...] = ()
+    streak: Streak | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Rule":
+        problems = list(_rule_problems(self))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _rule_problems(rule: Rule) -> Iterator[str]:
+    yield from _points_problems(rule)
+    if rule.valid_from and rule.valid_until and rule.valid_from >= rule.valid_until:
+        yield "valid_from: must be before valid_until"
+    if rule.default and (rule.conditions or rule.streak or rule.trigger != "event"):
+        yield "default: a default rule has no conditions, no streak and is event-triggered"
+    if rule.trigger == "api" and not rule.authorised_clients:
+        yield "authorised_clients: an API-triggered rule needs at least one authorised client"
+    if rule.trigger == "event" and rule.authorised_clients:
+        yield "authorised_clients: only API-triggered rules have authorised clients"
+    if rule.streak is not None and (rule.kind != "earn" or rule.trigger != "event"):
+        yield "streak: only event-triggered earn rules can have a streak"
+
+
+def _points_problems(rule: Rule) -> Iterator[str]:
+    if rule.points_type in ("fixed", "per_unit") and rule.points <= 0:
+        yield f"points: must be greater than 0 for points_type '{rule.points_type}'"
+    if (rule.points_type == "per_unit") != (rule.unit_field is not None):
+        yield "unit_field: required for points_type 'per_unit' and only for it"
+    if (rule.points_type == "external") != (rule.external is not None):
+        yield "external: required for points_type 'external' and only for it"
+
+
+class BudgetSettings(_Frozen):
+    """`funded`: points are issued from a budget account the ledger keeps from going negative;
+    `unfunded`: issuance is unbounded. `award_points_max` bounds any single award so that a
+    misconfigured per-unit rule cannot book an absurd amount."""
+
+    mode: Literal["funded", "unfunded"] = "unfunded"
+    award_points_max: PositivePoints = 1_000_000_000
+
+
+class ProgrammeConfig(_Frozen):
+    programme_id: Identifier
+    version: Annotated[int, Field(ge=1)]
+    name: str | None = None
+    time_zone: str = "UTC"
+    rounding: Rounding = Field(
+        default="floor",
+        description="Never award a fraction the user has not fully earned (1 point per whole GHS).",
+    )
+    budget: BudgetSettings = BudgetSettings()
+    tiers: tuple[Tier, ...] = (Tier(name="Base"),)
+    default_tier: Identifier = "Base"
+    partners: tuple[Partner, ...] = ()
+    api_clients: tuple[ApiClient, ...] = ()
+    event_types: tuple[EventType, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone '{name}'") from exc
+        return name
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ProgrammeConfig":
+        problems = [*_registry_problems(self), *_all_rule_problems(self)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def event_type(self, name: str) -> EventType | None:
+        return next((e for e in self.event_types if e.name == name), None)
+
+
+def _duplicates(names: Iterable[str]) -> list[str]:
+    return sorted(name for name, count in Counter(names).items() if count > 1)
+
+
+def _registry_problems(config: ProgrammeConfig) -> Iterator[str]:
+    for field, names in (
+        ("tiers", (t.name for t in config.tiers)),
+        ("partners", (p.partner_id for p in config.partners)),
+        ("api_clients", (c.client_id for c in config.api_clients)),
+        ("event_types", (e.name for e in config.event_types)),
+        ("rules", (r.rule_id for r in config.rules)),
+    ):
+        duplicates = _duplicates(names)
+        if duplicates:
+            yield f"{field}: duplicate ids {duplicates}"
+    if not config.tiers:
+        yield "tiers: at least one tier is required"
+    if config.default_tier not in {t.name for t in config.tiers}:
+        yield f"default_tier: '{config.default_tier}' is not one of the tiers"
+    declared = {e.name for e in config.event_types}
+    for index, partner in enumerate(config.partners):
+        for name in partner.allowed_event_types:
+            if name not in declared:
+                yield (
+                    f"partners[{index}].allowed_event_types: '{name}' is not a declared event type"
+                )
+
+
+def _all_rule_problems(config: ProgrammeConfig) -> Iterator[str]:
+    clients = {c.client_id for c in config.api_clients}
+    for index, rule in enumerate(config.rules):
+        where = f"rules[{index}] ({rule.rule_id})"
+        event_type = config.event_type(rule.event_type)
+        if event_type is None:
+            yield f"{where}.event_type: '{rule.event_type}' is not a declared event type"
+            continue
+        yield from _condition_problems(where, rule, event_type)
+        yield from _unit_field_problems(where, rule, event_type)
+        for client in rule.authorised_clients:
+            if client not in clients:
+                yield f"{where}.authorised_clients: '{client}' is not a declared api client"
+    yield from _per_event_type_problems(config)
+
+
+def _condition_problems(where: str, rule: Rule, event_type: EventType) -> Iterator[str]:
+    for index, condition in enumerate(rule.conditions):
+        at = f"{where}.conditions[{index}]"
+        parameter = event_type.parameter(condition.parameter)
+        if parameter is None:
+            yield (
+                f"{at}.parameter: '{condition.parameter}' is not a parameter of '{event_type.name}'"
+            )
+            continue
+        if condition.operator not in OPERATORS_BY_TYPE[parameter.type]:
+            yield (
+                f"{at}.operator: '{condition.operator}' does not apply to {parameter.type} "
+                f"parameter '{parameter.name}'"
+            )
+            continue
+        problem = _value_problem(condition, parameter.type)
+        if problem:
+            yield f"{at}.value: {problem}"
+
+
+def _value_problem(condition: Condition, param_type: str) -> str | None:
+    value = condition.value
+    if condition.operator in VALUELESS_OPERATORS:
+        return None if value is None else f"'{condition.operator}' takes no value"
+    fits = {
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, int | float) and not isinstance(value, bool),
+        "string": isinstance(value, str),
+        "boolean": isinstance(value, bool),
+    }[param_type]
+    return None if fits else f"{value!r} is not a {param_type} value"
+
+
+def _unit_field_problems(where: str, rule: Rule, event_type: EventType) -> Iterator[str]:
+    if rule.unit_field is None:
+        return
+    parameter = event_type.parameter(rule.unit_field)
+    if parameter is None:
+        yield f"{where}.unit_field: '{rule.unit_field}' is not a parameter of '{event_type.name}'"
+    elif parameter.type not in ("integer", "float"):
+        yield f"{where}.unit_field: '{rule.unit_field}' is {parameter.type}, not numeric"
+    elif not parameter.mandatory:
+        yield f"{where}.unit_field: '{rule.unit_field}' must be a mandatory parameter"
+
+
+def _per_event_type_problems(config: ProgrammeConfig) -> Iterator[str]:
+    # Ended rules are history: a new rule may take over their priority or the default slot.
+    ordinary = [
+        r for r in config.rules if r.trigger == "event" and r.streak is None and r.status != "ended"
+    ]
+    defaults = Counter(r.event_type for r in ordinary if r.default)
+    for name, count in sorted(defaults.items()):
+        if count > 1:
+            yield f"rules.default: event type '{name}' has {count} default rules, at most 1"
+    priorities = Counter((r.event_type, r.priority) for r in ordinary if not r.default)
+    for (name, priority), count in sorted(priorities.items()):
+        if count > 1:
+            yield f"rules.priority: {count} rules of event type '{name}' share priority {priority}"
+    streaks = Counter(r.event_type for r in config.rules if r.streak is not None)
+    for name, count in sorted(streaks.items()):
+        if count > STREAK_RULES_PER_EVENT_TYPE_MAX:
+            yield (
+                f"rules.streak: event type '{name}' has {count} streak rules, "
+                f"at most {STREAK_RULES_PER_EVENT_TYPE_MAX}"
+            )

@@ -1,0 +1,54 @@
+"""ledger_command_for: one booking per award, deterministic keys, JSON-able explanation."""
+
+import orjson
+
+from processors.engine import UserState, decide, ledger_command_for
+from schemas.ledger import TransactionType, Variety
+from tests.unit.engine.fixtures import event, programme, rule
+
+VIDEO = {"name": "video"}
+
+
+def test_award_becomes_a_credit_with_lineage() -> None:
+    compiled = programme([VIDEO], [rule("r", "video", default=True, version=3)])
+    video = event("video")
+    command = ledger_command_for(video, decide(video, UserState.initial(), compiled))
+    assert command.command_id == video.event_id
+    (booking,) = command.bookings
+    assert booking.idempotency_key == f"{video.event_id}:r"
+    assert (booking.transaction_type, booking.variety, booking.points) == (
+        TransactionType.CREDIT,
+        Variety.PROGRAMME_POINTS,
+        10,
+    )
+    assert "rule r v3" in booking.reason
+    assert (booking.lineage.rule_id, booking.lineage.rule_version) == ("r", 3)
+    assert booking.lineage.occurred_at == video.occurred_at
+    orjson.dumps(command.explanation)  # JSON-able
+
+
+def test_redemption_becomes_a_debit() -> None:
+    compiled = programme(
+        [VIDEO],
+        [rule("v", "video", kind="redeem", trigger="api", authorised_clients=["c"], points=70)],
+        api_clients=[{"client_id": "c"}],
+    )
+    video = event("video", rule_id="v", client_id="c")
+    (booking,) = ledger_command_for(video, decide(video, UserState.initial(), compiled)).bookings
+    assert (booking.transaction_type, booking.variety, booking.points) == (
+        TransactionType.DEBIT,
+        Variety.REDEMPTION,
+        70,
+    )
+
+
+def test_no_award_still_gets_a_command_and_a_duplicate_the_same_one() -> None:
+    compiled = programme([VIDEO], [rule("r", "video", default=True, frequency="once")])
+    first, second = event("video"), event("video")
+    state = decide(first, UserState.initial(), compiled).state
+    decision = decide(second, state, compiled)
+    command = ledger_command_for(second, decision)
+    assert command.bookings == []
+    assert command.explanation["status"] == "no_points"  # type: ignore[index,call-overload]
+    again = decide(second, decision.state, compiled)
+    assert ledger_command_for(second, again) == command

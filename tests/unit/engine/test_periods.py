@@ -1,0 +1,62 @@
+"""Local calendar days and months across time zones, DST changes and month ends."""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from processors.engine.periods import ProgrammeCalendar, epoch_us, month_of
+
+ZONES = [
+    "UTC",
+    "Africa/Accra",
+    "America/New_York",
+    "Asia/Kathmandu",
+    "Pacific/Auckland",
+    "America/Sao_Paulo",
+    "Australia/Lord_Howe",
+    "Asia/Beirut",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(UTC)
+    ),
+    st.sampled_from(ZONES),
+)
+def test_moment_matches_the_local_calendar(at: datetime, zone: str) -> None:
+    calendar = ProgrammeCalendar(ZoneInfo(zone))
+    calendar.moment(at - timedelta(hours=7))  # warm the memo with another day
+    moment = calendar.moment(at)
+    local = at.astimezone(ZoneInfo(zone)).date()
+    assert moment.day == local.toordinal()
+    assert moment.month == month_of(local)
+    assert moment.epoch_us == epoch_us(at)
+    assert (
+        calendar.day_start_us(moment.day) <= moment.epoch_us < calendar.day_start_us(moment.day + 1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc", "local_day"),
+    [
+        ("Pacific/Auckland", datetime(2024, 1, 31, 11, 30, tzinfo=UTC), date(2024, 2, 1)),
+        ("America/New_York", datetime(2024, 3, 1, 4, 59, tzinfo=UTC), date(2024, 2, 29)),
+        ("America/New_York", datetime(2024, 3, 1, 5, 0, tzinfo=UTC), date(2024, 3, 1)),
+        ("Asia/Kathmandu", datetime(2023, 12, 31, 18, 15, tzinfo=UTC), date(2024, 1, 1)),
+        ("Asia/Kathmandu", datetime(2023, 12, 31, 18, 14, tzinfo=UTC), date(2023, 12, 31)),
+    ],
+)
+def test_month_ends_in_the_programme_zone(zone: str, utc: datetime, local_day: date) -> None:
+    moment = ProgrammeCalendar(ZoneInfo(zone)).moment(utc)
+    assert (moment.day, moment.month) == (local_day.toordinal(), month_of(local_day))
+
+
+def test_a_dst_day_is_23_hours_long() -> None:
+    calendar = ProgrammeCalendar(ZoneInfo("America/New_York"))
+    day = date(2024, 3, 10).toordinal()
+    assert calendar.day_start_us(day + 1) - calendar.day_start_us(day) == 23 * 3_600_000_000

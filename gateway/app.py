@@ -1,5 +1,7 @@
 """Builds the FastAPI application; every external resource is opened in its lifespan."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,30 +12,54 @@ from fastapi.responses import ORJSONResponse
 from gateway import errors, metrics
 from gateway.auth import KeyResolver
 from gateway.dependencies import Services
+from gateway.outcomes import OutcomeNotifications
 from gateway.publisher import EventPublisher
-from gateway.routes import events, users
+from gateway.rate_limits import PartnerRateLimits
+from gateway.routes import events, rules, users
 from gateway.settings import GatewaySettings
+from processors.catalog import ProgrammeCatalog, follow
+
+DESCRIPTION = """Partners publish their users' actions with an API key (`X-API-Key`); the engine
+matches them to the programme's rules and books the points. Errors are JSON
+`{"error": <code>, "message": <text>}`."""
+
+
+@asynccontextmanager
+async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
+    async with asyncpg.create_pool(
+        settings.database_url, min_size=1, max_size=settings.database_pool_max_size
+    ) as pool:
+        publisher = EventPublisher(settings.kafka_bootstrap_servers, settings.produce_timeout_s)
+        outcomes = OutcomeNotifications(settings.database_url, settings.outcome_waiting_max)
+        catalog = ProgrammeCatalog()
+        following = asyncio.create_task(follow(catalog, settings.kafka_bootstrap_servers))
+        await publisher.start()
+        await outcomes.start()
+        try:
+            async with asyncio.timeout(settings.config_ready_timeout_s):
+                await catalog.ready.wait()
+            keys = KeyResolver(
+                pool, settings.api_key_cache_ttl_s, settings.api_key_cache_max_entries
+            )
+            yield Services(settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits())
+        finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            await outcomes.stop()
+            await publisher.stop()
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with asyncpg.create_pool(
-            settings.database_url, min_size=1, max_size=settings.database_pool_max_size
-        ) as pool:
-            publisher = EventPublisher(settings.kafka_bootstrap_servers, settings.produce_timeout_s)
-            await publisher.start()
-            try:
-                keys = KeyResolver(
-                    pool, settings.api_key_cache_ttl_s, settings.api_key_cache_max_entries
-                )
-                app.state.services = Services(settings, pool, keys, publisher)
-                yield
-            finally:
-                await publisher.stop()
+        async with _services(settings) as services:
+            app.state.services = services
+            yield
 
     app = FastAPI(
         title="Loyalty points engine: partner API",
+        description=DESCRIPTION,
         version="1",
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
@@ -42,6 +68,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     metrics.install(app)
     app.include_router(events.router)
     app.include_router(users.router)
+    app.include_router(rules.router)
     app.get("/healthz", include_in_schema=False)(_healthy)
     return app
 

@@ -8,8 +8,13 @@ from fastapi import Depends, Header, Request
 
 from gateway.auth import KeyResolver
 from gateway.keys import Principal
+from gateway.outcomes import OutcomeNotifications
 from gateway.publisher import EventPublisher
+from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
+from ledger import queries
+from processors.catalog import ProgrammeCatalog
+from schemas.ledger import CommandOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +23,12 @@ class Services:
     pool: asyncpg.Pool
     keys: KeyResolver
     publisher: EventPublisher
+    catalog: ProgrammeCatalog
+    outcomes: OutcomeNotifications
+    rate_limits: PartnerRateLimits
+
+    async def outcomes_for(self, programme_id: str, command_id: str) -> CommandOutcome | None:
+        return await queries.get_outcome(self.pool, command_id, programme_id=programme_id)
 
 
 def services(request: Request) -> Services:

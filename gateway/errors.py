@@ -4,6 +4,9 @@ ApiError
  ├── Unauthorized        401 unauthorized
  ├── Forbidden           403 forbidden
  ├── NotFound            404 not_found
+ ├── Conflict            409 conflict
+ ├── RateLimited         429 rate_limit_exceeded (with Retry-After)
+ ├── Rejected            402/406/412/... the ledger's reason code
  └── Unavailable         503 unavailable
 Request validation failures become 400 invalid_request."""
 
@@ -35,6 +38,22 @@ class Forbidden(ApiError):
 
 class NotFound(ApiError):
     status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class RateLimited(ApiError):
+    status, code = 429, "rate_limit_exceeded"
+
+
+class Rejected(ApiError):
+    """The ledger refused the booking; status and code are its reason's."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
 
 
 class Unavailable(ApiError):

@@ -34,3 +34,13 @@ async def _observe(
 def install(app: FastAPI) -> None:
     app.middleware("http")(_observe)
     app.mount("/metrics", make_asgi_app())
+
+
+OUTCOME_WAIT = Histogram(
+    "loyalty_gateway_outcome_wait_seconds",
+    "Time a POST spent publishing and waiting for the event's outcome",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
+)
+PENDING_ANSWERS = Counter(
+    "loyalty_gateway_pending_answers_total", "POSTs answered 202 pending (outcome not yet known)"
+)

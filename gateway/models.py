@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
+from ledger.queries import Transaction
 from schemas.events import Identifier
 
 MAX_METADATA_KEYS = 64
@@ -41,13 +42,86 @@ class PartnerEventRequest(BaseModel):
         return None if reference is None else str(reference)
 
 
-class EventAccepted(BaseModel):
+class EventAnswer(BaseModel):
+    """`processed` carries the points booked; `pending` means the outcome was not known within
+    the gateway's deadline: `GET /api/partner/events/{event_id}` answers it later."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"accepted": True, "points_awarded": 150, "event_id": "evt_xyz789"},
+                {"accepted": True, "points_awarded": 0, "event_id": "evt_xyz789"},
+            ]
+        }
+    )
+
     accepted: Literal[True] = True
     event_id: str
-    status: Literal["pending", "processed"] = "pending"
+    status: Literal["processed", "rejected", "pending"] = "processed"
     points_awarded: int | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+
+
+class EventOutcome(EventAnswer):
+    balance_after: int | None = None
+    explanation: JsonValue = None
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(examples=["invalid_request"])
+    message: str = Field(examples=["user_id: Field required"])
 
 
 class Balance(BaseModel):
     user_id: str
     balance: int
+
+
+class TransactionOut(BaseModel):
+    """MyRewards' transaction: `value` is signed, `balance` is the user's balance after it."""
+
+    id: int
+    user_id: str
+    description: str
+    value: int
+    balance: int
+    transaction_type: str
+    variety: str
+    remote_transaction_id: str | None
+    event_id: str | None
+    created_at: AwareDatetime
+
+    @classmethod
+    def of(cls, transaction: Transaction) -> "TransactionOut":
+        return cls(
+            id=transaction.id,
+            user_id=transaction.user_id,
+            description=transaction.description,
+            value=transaction.value,
+            balance=transaction.balance,
+            transaction_type=transaction.transaction_type,
+            variety=transaction.variety,
+            remote_transaction_id=transaction.remote_transaction_id,
+            event_id=transaction.source_event_id,
+            created_at=transaction.created_at,
+        )
+
+
+class TransactionsPage(BaseModel):
+    transactions: list[TransactionOut]
+    totalCount: int
+
+
+def _error(description: str) -> dict[str, object]:
+    return {"model": ErrorBody, "description": description}
+
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    400: _error("invalid_request: a missing user_id or event_type, or a malformed body"),
+    401: _error("unauthorized: a missing or unknown API key"),
+    403: _error("forbidden: the event type is not in the partner's allowed list"),
+    404: _error("not_found: unknown here (other programmes' data is invisible)"),
+    429: _error("rate_limit_exceeded: too many requests; see Retry-After"),
+    503: _error("unavailable: Kafka or the configuration is not reachable; retry"),
+}

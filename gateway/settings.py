@@ -1,5 +1,6 @@
 """Settings of the gateway process; every field can be set as LOYALTY_<FIELD> in the environment."""
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,3 +15,8 @@ class GatewaySettings(BaseSettings):
     api_key_cache_ttl_s: float = 30.0
     api_key_cache_max_entries: int = 10_000
     produce_timeout_s: float = 10.0
+    outcome_wait_ms: int = Field(
+        default=2_000, ge=0, le=30_000, description="How long POST waits for points before 202."
+    )
+    outcome_waiting_max: int = Field(default=20_000, ge=1)
+    config_ready_timeout_s: float = 30.0

@@ -20,14 +20,18 @@ FETCH_RECORDS_MAX = 500
 class ProgrammeCatalog:
     def __init__(self) -> None:
         self._programmes: dict[str, CompiledProgramme] = {}
-        self._versions: dict[str, int] = {}
+        self._configs: dict[str, ProgrammeConfig] = {}
         self.ready = asyncio.Event()
 
     def get(self, programme_id: str) -> CompiledProgramme | None:
         return self._programmes.get(programme_id)
 
+    def config(self, programme_id: str) -> ProgrammeConfig | None:
+        return self._configs.get(programme_id)
+
     def version(self, programme_id: str) -> int | None:
-        return self._versions.get(programme_id)
+        config = self._configs.get(programme_id)
+        return None if config is None else config.version
 
     def apply(self, snapshot: bytes) -> ProgrammeConfig | None:
         """Install a snapshot unless an equal or newer version is installed; None if rejected."""
@@ -36,10 +40,10 @@ class ProgrammeCatalog:
         except ValidationError:
             log.exception("ignoring an invalid programme snapshot on %s", topics.CONFIG)
             return None
-        if self._versions.get(config.programme_id, 0) >= config.version:
+        if (self.version(config.programme_id) or 0) >= config.version:
             return None
         self._programmes[config.programme_id] = compile_programme(config)
-        self._versions[config.programme_id] = config.version
+        self._configs[config.programme_id] = config
         log.info("programme %s now at version %d", config.programme_id, config.version)
         return config
 

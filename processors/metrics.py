@@ -1,6 +1,6 @@
 """What operators watch on the processors: throughput, points, rejections, dead letters, latency."""
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Histogram
 
 EVENTS = Counter(
     "loyalty_processor_events_total", "Events decided, by outcome", ["programme", "status"]
@@ -20,7 +20,4 @@ LATENCY = Histogram(
     "loyalty_processor_event_seconds",
     "Time to decide one event and hand its command to the producer",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1),
-)
-PROGRAMME_VERSION = Gauge(
-    "loyalty_processor_programme_version", "Configuration version in use", ["programme"]
 )

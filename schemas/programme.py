@@ -101,6 +101,12 @@ class Partner(_Frozen):
     partner_id: Identifier
     multiplier: Multiplier = Decimal(1)
     allowed_event_types: tuple[Identifier, ...] = ()
+    rate_limit_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=30, description="Events the partner may publish per minute (mgPass: 30)."
+    )
+
+    def allows(self, event_type: str) -> bool:
+        return event_type in self.allowed_event_types
 
 
 class ApiClient(_Frozen):
@@ -255,6 +261,10 @@ class ProgrammeConfig(_Frozen):
     programme_id: Identifier
     version: Annotated[int, Field(ge=1)]
     name: str | None = None
+    environment: Literal["production", "staging"] = Field(
+        default="production",
+        description="Staging programmes are separate programmes, reached only by staging keys.",
+    )
     time_zone: str = "UTC"
     rounding: Rounding = Field(
         default="floor",
@@ -283,6 +293,12 @@ class ProgrammeConfig(_Frozen):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def partner(self, partner_id: str) -> Partner | None:
+        return next((p for p in self.partners if p.partner_id == partner_id), None)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((rule for rule in self.rules if rule.rule_id == rule_id), None)
 
     def event_type(self, name: str) -> EventType | None:
         return next((e for e in self.event_types if e.name == name), None)

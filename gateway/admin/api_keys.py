@@ -13,6 +13,7 @@ async def create(
     key_id: str | None = None,
     secret: str | None = None,
 ) -> IssuedKey:
+    await require_environment(pool, programme_id, environment)
     key = issue(environment, key_id, secret)
     await pool.execute(
         "INSERT INTO api_keys (key_id, key_sha256, programme_id, partner_id, environment) "
@@ -31,3 +32,18 @@ async def revoke(pool: asyncpg.Pool, key_id: str) -> bool:
         "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id
     )
     return bool(status.endswith(" 1"))
+
+
+class EnvironmentMismatch(Exception):
+    """A staging credential for a production programme, or the reverse."""
+
+
+async def require_environment(pool: asyncpg.Pool, programme_id: str, environment: str) -> None:
+    stored = await pool.fetchval(
+        "SELECT environment FROM programmes WHERE programme_id = $1", programme_id
+    )
+    if stored != environment:
+        raise EnvironmentMismatch(
+            f"programme {programme_id} is {stored or 'unknown'}; a {environment} credential "
+            "cannot reach it"
+        )

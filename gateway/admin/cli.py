@@ -8,6 +8,7 @@ import asyncpg
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deploy.topics import ensure as ensure_topics
+from gateway import clients
 from gateway.admin import api_keys, programmes
 
 DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
@@ -50,6 +51,15 @@ async def create_key(settings: AdminSettings, arguments: argparse.Namespace) -> 
     print(key.secret)
 
 
+async def create_client(settings: AdminSettings, arguments: argparse.Namespace) -> None:
+    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
+        await api_keys.require_environment(pool, arguments.programme, arguments.environment)
+        secret = await clients.create(
+            pool, arguments.client_id, arguments.programme, arguments.environment
+        )
+    print(f"client id: {arguments.client_id}\nclient secret: {secret}")
+
+
 async def seed_demo(settings: AdminSettings) -> None:
     await load_programmes(settings, [DEMO_PROGRAMME])
     async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
@@ -71,6 +81,12 @@ def parser() -> argparse.ArgumentParser:
     key.add_argument("--environment", choices=["production", "staging"], default="production")
     topics = commands.add_parser("create-topics", help="create the missing topics")
     topics.add_argument("--partitions", type=int, default=4)
+    client = commands.add_parser(
+        "create-client", help="register an API client (secret printed once)"
+    )
+    client.add_argument("--programme", required=True)
+    client.add_argument("--client-id", required=True)
+    client.add_argument("--environment", choices=["production", "staging"], default="production")
     commands.add_parser("seed-demo", help="the demo programme, partner and a fixed local key")
     return root
 
@@ -90,6 +106,8 @@ def main() -> None:
                 ensure_topics(settings.kafka_bootstrap_servers, arguments.partitions)
             )
             print(f"created: {', '.join(created) or 'nothing (all exist)'}")
+        case "create-client":
+            asyncio.run(create_client(settings, arguments))
         case "seed-demo":
             asyncio.run(seed_demo(settings))
 

@@ -56,9 +56,11 @@ def _is_newer(config: ProgrammeConfig, stored: asyncpg.Record) -> bool:
 async def _upsert(connection: PoolConnectionProxy[asyncpg.Record], config: ProgrammeConfig) -> None:
     await connection.execute(
         """
-        INSERT INTO programmes (programme_id, name, budget_mode, config, config_version)
-        VALUES ($1, $2, $3, $4::jsonb, $5)
+        INSERT INTO programmes
+            (programme_id, name, budget_mode, config, config_version, environment)
+        VALUES ($1, $2, $3, $4::jsonb, $5, $6)
         ON CONFLICT (programme_id) DO UPDATE SET name = EXCLUDED.name,
+            environment = EXCLUDED.environment,
             budget_mode = EXCLUDED.budget_mode, config = EXCLUDED.config,
             config_version = EXCLUDED.config_version, updated_at = now()
         """,
@@ -67,6 +69,7 @@ async def _upsert(connection: PoolConnectionProxy[asyncpg.Record], config: Progr
         config.budget.mode,
         snapshot_bytes(config).decode(),
         config.version,
+        config.environment,
     )
     await connection.executemany(
         "INSERT INTO partners (programme_id, partner_id, name) VALUES ($1, $2, $2) "

@@ -1,0 +1,49 @@
+"""Publishing an event and answering with its outcome, or with `pending` past the deadline."""
+
+import asyncio
+import contextlib
+
+from gateway.dependencies import Services
+from gateway.metrics import OUTCOME_WAIT, PENDING_ANSWERS
+from gateway.models import EventAnswer, EventOutcome
+from ledger import queries
+from schemas.events import EventV1
+from schemas.ledger import CommandOutcome, OutcomeStatus
+
+
+async def publish_and_answer(services: Services, event: EventV1) -> EventAnswer:
+    if event.reference_id is not None:
+        # A retried reference is answered from the ledger: the original outcome, never a second.
+        known = await queries.get_outcome(services.pool, event.event_id)
+        if known is not None:
+            return outcome_answer(event.event_id, known)
+    deadline_s = services.settings.outcome_wait_ms / 1000
+    with OUTCOME_WAIT.time():
+        async with services.outcomes.expect(event.event_id) as committed:
+            await services.publisher.publish(event)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline_s):
+                    await committed
+    outcome = await queries.get_outcome(services.pool, event.event_id)
+    if outcome is None:
+        PENDING_ANSWERS.inc()
+        return EventAnswer(event_id=event.event_id, status="pending")
+    return outcome_answer(event.event_id, outcome)
+
+
+def outcome_answer(event_id: str, outcome: CommandOutcome) -> EventAnswer:
+    rejected = outcome.status is OutcomeStatus.REJECTED
+    return EventAnswer(
+        event_id=event_id,
+        status="rejected" if rejected else "processed",
+        points_awarded=0 if rejected else outcome.points,
+        reason_code=None if outcome.reason_code is None else outcome.reason_code.value,
+        reason=outcome.reason,
+    )
+
+
+def detailed_answer(event_id: str, outcome: CommandOutcome) -> EventOutcome:
+    answer = outcome_answer(event_id, outcome)
+    return EventOutcome(
+        **answer.model_dump(), balance_after=outcome.balance_after, explanation=outcome.explanation
+    )

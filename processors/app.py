@@ -7,10 +7,13 @@ import time
 from typing import Any
 
 import faust
+import orjson
 
 from processors import metrics
 from processors.catalog import ProgrammeCatalog, follow
-from processors.handling import Decided, Handled, Record, command_bytes, handle
+from processors.engine import InvariantError
+from processors.external import ExternalPoints
+from processors.handling import Decided, NeedsAmounts, Record, command_bytes, handle
 from processors.settings import ProcessorSettings
 from schemas import topics
 from schemas.dead_letters import DeadLetter
@@ -41,6 +44,11 @@ def create_app(settings: ProcessorSettings) -> faust.App:
     ledger_commands = app.topic(topics.LEDGER_COMMANDS, **RAW)
     dead_letters = app.topic(topics.DEAD_LETTERS, **RAW)
     states = app.Table("user-state", partitions=settings.topic_partitions, **RAW)
+    # The external amounts each programmatic award used, so a redelivery decides the same.
+    amounts = app.Table("external-amounts", partitions=settings.topic_partitions, **RAW)
+    external = ExternalPoints(
+        settings.external_timeout_s, settings.external_attempts_max, settings.external_backoff_s
+    )
 
     async def follow_configuration() -> None:
         await follow(catalog, settings.kafka_bootstrap_servers)
@@ -49,7 +57,13 @@ def create_app(settings: ProcessorSettings) -> faust.App:
         await catalog.ready.wait()
         async for event in stream.events():
             started = time.perf_counter()
-            handled = handle(_record(event), states.get(event.key), catalog)
+            record = _record(event)
+            handled = handle(record, states.get(event.key), catalog)
+            if isinstance(handled, NeedsAmounts):
+                fetched = await _external_amounts(handled, amounts, external, catalog)
+                handled = handle(record, states.get(event.key), catalog, fetched)
+            if isinstance(handled, NeedsAmounts):
+                raise InvariantError(f"{handled.event.event_id}: amounts given, still asked for")
             if isinstance(handled, Decided):
                 states[event.key] = handled.state
             await _emit(handled, event.key, ledger_commands, dead_letters)
@@ -59,6 +73,20 @@ def create_app(settings: ProcessorSettings) -> faust.App:
     # concurrency=1: with more, faust can commit offsets past messages still in flight.
     app.agent(events, name="decide-events", concurrency=1)(decide_events)
     return app
+
+
+async def _external_amounts(
+    needed: NeedsAmounts, recorded: Any, external: ExternalPoints, catalog: ProgrammeCatalog
+) -> dict[str, int]:
+    key = needed.event.event_id.encode()
+    if key in recorded:
+        return {rule: int(points) for rule, points in orjson.loads(recorded[key]).items()}
+    config = catalog.config(needed.event.programme_id)
+    if config is None:
+        raise InvariantError(f"programme {needed.event.programme_id} vanished mid-event")
+    fetched = await external.amounts(needed.calls, needed.event, config)
+    recorded[key] = orjson.dumps(fetched)
+    return fetched
 
 
 def _record(event: faust.EventT[Any]) -> Record:
@@ -73,7 +101,9 @@ def _record(event: faust.EventT[Any]) -> Record:
     )
 
 
-async def _emit(handled: Handled, key: bytes | None, ledger: Any, dead_letters: Any) -> None:
+async def _emit(
+    handled: Decided | DeadLetter, key: bytes | None, ledger: Any, dead_letters: Any
+) -> None:
     if isinstance(handled, DeadLetter):
         metrics.DEAD_LETTERS.labels("processors", handled.reason).inc()
         await dead_letters.send(key=key, value=handled.model_dump_json().encode())

@@ -1,6 +1,7 @@
 """One record in, one result out: decode, validate, decide. No I/O, so the agent stays three lines
 and this step is unit-tested without Kafka."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -8,7 +9,7 @@ import orjson
 from pydantic import ValidationError
 
 from processors.catalog import ProgrammeCatalog
-from processors.engine import Decision, UserState, decide, ledger_command_for
+from processors.engine import Decision, ExternalCall, UserState, decide, ledger_command_for
 from schemas import topics
 from schemas.dead_letters import DeadLetter
 from schemas.events import EventV1
@@ -38,10 +39,23 @@ class Decided:
         return self.decision.state.to_bytes()
 
 
-Handled = Decided | DeadLetter
+@dataclass(frozen=True, slots=True)
+class NeedsAmounts:
+    """A programmatic rule needs its external amount before the event can be decided."""
+
+    event: EventV1
+    calls: tuple[ExternalCall, ...]
 
 
-def handle(record: Record, stored_state: bytes | None, catalog: ProgrammeCatalog) -> Handled:
+Handled = Decided | NeedsAmounts | DeadLetter
+
+
+def handle(
+    record: Record,
+    stored_state: bytes | None,
+    catalog: ProgrammeCatalog,
+    external_points: Mapping[str, int] | None = None,
+) -> Handled:
     try:
         event = EventV1.model_validate_json(record.value or b"")
     except ValidationError as exc:
@@ -54,7 +68,9 @@ def handle(record: Record, stored_state: bytes | None, catalog: ProgrammeCatalog
             record, "unknown_programme", f"no configuration for {event.programme_id}"
         )
     state = UserState.initial() if stored_state is None else UserState.from_bytes(stored_state)
-    decision = decide(event, state, programme)
+    decision = decide(event, state, programme, external_points)
+    if decision.status == "needs_external_points":
+        return NeedsAmounts(event, decision.external_calls)
     return Decided(event, decision, ledger_command_for(event, decision))
 
 

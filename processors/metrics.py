@@ -21,3 +21,8 @@ LATENCY = Histogram(
     "Time to decide one event and hand its command to the producer",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1),
 )
+EXTERNAL_FAILURES = Counter(
+    "loyalty_processor_external_points_failures_total",
+    "Programmatic rules whose API failed (the rule's configured points were used)",
+    ["rule", "reason"],
+)

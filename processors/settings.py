@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,3 +16,6 @@ class ProcessorSettings(BaseSettings):
     topic_partitions: int = 4
     config_ready_timeout_s: float = 60.0
     log_level: str = "info"
+    external_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    external_attempts_max: int = Field(default=3, ge=1, le=10)
+    external_backoff_s: float = Field(default=0.2, ge=0, le=10)

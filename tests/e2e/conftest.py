@@ -5,26 +5,49 @@ Postgres, under their own names, ports, consumer groups and database, so a syste
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
 from deploy.local import services
 from deploy.local.settings import LocalSettings
-from gateway.admin.cli import DEMO_KEY_ID, DEMO_KEY_SECRET, AdminSettings, seed_demo
+from gateway import clients
+from gateway.admin import api_keys
+from gateway.admin.cli import (
+    DEMO_KEY_ID,
+    DEMO_KEY_SECRET,
+    AdminSettings,
+    load_programmes,
+    seed_demo,
+)
 from gateway.keys import PREFIXES
 from tests.conftest import fresh_database
 
 PREFIX = "e2e-"
 DATABASE = "loyalty_e2e"
+PROGRAMMES = Path(__file__).resolve().parent / "programmes"
 DEMO_API_KEY = f"{PREFIXES['production']}{DEMO_KEY_ID}_{DEMO_KEY_SECRET}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    demo: str
+    partner: str
+    slow_partner: str
+    staging: str
+    client_id: str
+    client_secret: str
+    other_client_id: str
+    other_client_secret: str
 
 
 @pytest.fixture(scope="session")
 def system(
     kafka_bootstrap: str, postgres_server: LocalSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalSettings]:
+) -> Iterator[tuple[LocalSettings, Credentials]]:
     settings = postgres_server.model_copy(
         update={
             "gateway_port": 18080,
@@ -33,26 +56,58 @@ def system(
         }
     )
     fresh_database(settings, DATABASE)
-    run = uuid.uuid4().hex[:8]
     admin = AdminSettings(
         kafka_bootstrap_servers=kafka_bootstrap, database_url=settings.database_url(DATABASE)
     )
-    asyncio.run(seed_demo(admin))
+    credentials = asyncio.run(configure(admin))
+    run = uuid.uuid4().hex[:8]
     extra = {
         "LOYALTY_PROCESSORS_APP_ID": f"loyalty-processors-e2e-{run}",
         "LOYALTY_PROCESSORS_DATA_DIR": str(Path(tmp_path_factory.mktemp("processors"))),
         "LOYALTY_CONSUMER_GROUP": f"ledger-writer-e2e-{run}",
+        # Generous, so that a slow CI machine still answers with points, not 202.
+        "LOYALTY_OUTCOME_WAIT_MS": "15000",
     }
     services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=extra)
     try:
         services.wait_for_gateway(settings, prefix=PREFIX)
-        yield settings
+        yield settings, credentials
     finally:
         services.stop_all(prefix=PREFIX)
 
 
+async def configure(admin: AdminSettings) -> Credentials:
+    await seed_demo(admin)
+    await load_programmes(admin, sorted(PROGRAMMES.glob("*.yaml")))
+    async with asyncpg.create_pool(admin.database_url, min_size=1, max_size=2) as pool:
+        partner = await api_keys.create(pool, "e2e", "e2e-partner", "production")
+        slow = await api_keys.create(pool, "e2e", "slow-partner", "production")
+        staging = await api_keys.create(pool, "e2e-staging", "e2e-partner", "staging")
+        client_secret = await clients.create(pool, "e2e-client", "e2e", "production")
+        other_secret = await clients.create(pool, "other-client", "e2e", "production")
+    return Credentials(
+        demo=DEMO_API_KEY,
+        partner=partner.secret,
+        slow_partner=slow.secret,
+        staging=staging.secret,
+        client_id="e2e-client",
+        client_secret=client_secret,
+        other_client_id="other-client",
+        other_client_secret=other_secret,
+    )
+
+
+@pytest.fixture(scope="session")
+def credentials(system: tuple[LocalSettings, Credentials]) -> Credentials:
+    return system[1]
+
+
 @pytest.fixture
-async def gateway(system: LocalSettings) -> AsyncIterator[httpx.AsyncClient]:
-    base_url = f"http://127.0.0.1:{system.gateway_port}"
+async def gateway(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[httpx.AsyncClient]:
+    base_url = f"http://127.0.0.1:{system[0].gateway_port}"
     async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
         yield client
+
+
+def new_user() -> str:
+    return f"usr_{uuid.uuid4().hex[:12]}"

@@ -9,7 +9,7 @@ import asyncpg
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
-from gateway import errors, metrics
+from gateway import errors, metrics, openapi
 from gateway.auth import KeyResolver
 from gateway.dependencies import Services
 from gateway.outcomes import OutcomeNotifications
@@ -65,6 +65,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         default_response_class=ORJSONResponse,
     )
     errors.install(app)
+    openapi.install(app)
     metrics.install(app)
     app.include_router(events.router)
     app.include_router(users.router)

@@ -118,10 +118,12 @@ def _error(description: str) -> dict[str, object]:
 
 
 ERRORS: dict[int | str, dict[str, object]] = {
-    400: _error("invalid_request: a missing user_id or event_type, or a malformed body"),
+    400: _error("invalid_request: a missing user_id or event_type, or a malformed request"),
+    402: _error("insufficient_points: a redemption the user's balance cannot cover"),
     401: _error("unauthorized: a missing or unknown API key"),
     403: _error("forbidden: the event type is not in the partner's allowed list"),
     404: _error("not_found: unknown here (other programmes' data is invisible)"),
+    409: _error("conflict: the rule is not active or outside its validity window"),
     429: _error("rate_limit_exceeded: too many requests; see Retry-After"),
     503: _error("unavailable: Kafka or the configuration is not reachable; retry"),
 }

@@ -1,0 +1,34 @@
+"""`loyalty-ledger`: run the ledger writer until SIGTERM or SIGINT, then stop cleanly."""
+
+import asyncio
+import logging
+import signal
+
+from prometheus_client import start_http_server
+
+from ledger.settings import LedgerSettings
+from ledger.writer import open_writer
+
+log = logging.getLogger("ledger")
+
+
+async def serve(settings: LedgerSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with open_writer(settings) as writer:
+        log.info("consuming %s as %s", settings.commands_topic, settings.consumer_group)
+        await writer.run(stop)
+    log.info("ledger writer stopped")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = LedgerSettings()
+    start_http_server(settings.metrics_port)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

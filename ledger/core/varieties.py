@@ -1,0 +1,103 @@
+"""MyRewards' varieties: which transaction types each permits and which accounts it moves between.
+
+| variety                  | types  | the user's counterpart                              |
+| ------------------------ | ------ | --------------------------------------------------- |
+| Programme Points         | either | programme budget (affects the programme's points)   |
+| Points Error             | either | programme budget                                    |
+| Programme Budget         | either | programme budget                                    |
+| Adjustment               | either | programme budget                                    |
+| Redemption               | debit  | redeemed (does not affect the programme's points)   |
+| Order Cancelation        | credit | redeemed                                            |
+| Order Adjustment         | either | redeemed                                            |
+| Person 2 Person Transfer | either | the counterparty user (both legs in one posting)    |
+| Account Closure          | debit  | budget or expired, as the programme is configured   |
+
+A Credit moves points to the user, a Debit away from the user.
+"""
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
+from ledger.core.rejections import Rejection
+from schemas.ledger import Booking, TransactionType, Variety
+
+
+class Counterpart(Enum):
+    BUDGET = "budget"
+    REDEEMED = "redeemed"
+    COUNTERPARTY = "counterparty"
+    CLOSURE = "closure"
+
+
+@dataclass(frozen=True, slots=True)
+class VarietyRule:
+    types: frozenset[TransactionType]
+    counterpart: Counterpart
+
+
+_EITHER = frozenset(TransactionType)
+_CREDIT = frozenset({TransactionType.CREDIT})
+_DEBIT = frozenset({TransactionType.DEBIT})
+
+RULES: dict[Variety, VarietyRule] = {
+    Variety.PROGRAMME_POINTS: VarietyRule(_EITHER, Counterpart.BUDGET),
+    Variety.POINTS_ERROR: VarietyRule(_EITHER, Counterpart.BUDGET),
+    Variety.PROGRAMME_BUDGET: VarietyRule(_EITHER, Counterpart.BUDGET),
+    Variety.ADJUSTMENT: VarietyRule(_EITHER, Counterpart.BUDGET),
+    Variety.REDEMPTION: VarietyRule(_DEBIT, Counterpart.REDEEMED),
+    Variety.ORDER_CANCELATION: VarietyRule(_CREDIT, Counterpart.REDEEMED),
+    Variety.ORDER_ADJUSTMENT: VarietyRule(_EITHER, Counterpart.REDEEMED),
+    Variety.PERSON_TO_PERSON_TRANSFER: VarietyRule(_EITHER, Counterpart.COUNTERPARTY),
+    Variety.ACCOUNT_CLOSURE: VarietyRule(_DEBIT, Counterpart.CLOSURE),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The two sides of the booking's posting."""
+
+    debit: AccountKey
+    credit: AccountKey
+
+
+def route(
+    programme_id: str, user_id: str, booking: Booking, policy: ProgrammePolicy
+) -> Route | Rejection:
+    """The accounts a booking moves points between, or why the combination is invalid (406)."""
+    rule = RULES[booking.variety]
+    if booking.transaction_type not in rule.types:
+        return Rejection.invalid(
+            f"Invalid Transaction: {booking.variety} does not permit {booking.transaction_type}"
+        )
+    counterpart = _counterpart(programme_id, user_id, booking, rule.counterpart, policy)
+    if isinstance(counterpart, Rejection):
+        return counterpart
+    user = AccountKey.user(programme_id, user_id)
+    if booking.transaction_type is TransactionType.CREDIT:
+        return Route(debit=counterpart, credit=user)
+    return Route(debit=user, credit=counterpart)
+
+
+def _counterpart(
+    programme_id: str,
+    user_id: str,
+    booking: Booking,
+    counterpart: Counterpart,
+    policy: ProgrammePolicy,
+) -> AccountKey | Rejection:
+    if counterpart is Counterpart.COUNTERPARTY:
+        other = booking.counterparty_user_id
+        if other is None or other == user_id:
+            return Rejection.invalid("Invalid Transaction: a transfer needs another user")
+        return AccountKey.user(programme_id, other)
+    if booking.counterparty_user_id is not None:
+        return Rejection.invalid("Invalid Transaction: only a transfer names a counterparty")
+    if counterpart is Counterpart.BUDGET:
+        return AccountKey.programme(programme_id, AccountKind.BUDGET)
+    if counterpart is Counterpart.REDEEMED:
+        return AccountKey.programme(programme_id, AccountKind.REDEEMED)
+    closure_kind = (
+        AccountKind.BUDGET if policy.account_closure_returns_to_budget else AccountKind.EXPIRED
+    )
+    return AccountKey.programme(programme_id, closure_kind)

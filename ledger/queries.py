@@ -1,0 +1,174 @@
+"""Reads for the gateway and the tests: balance, transactions with running balance, outcomes.
+
+Plain async functions over an asyncpg connection (or pool), so any process can import them.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from ledger.db_types import Executor
+from ledger.exceptions import LedgerInvariantError
+from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
+
+TRANSACTIONS_LIMIT_MAX = 10_000
+PAGE_SIZE_MAX = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One posting on a user's account, from that user's side (MyRewards' transaction)."""
+
+    id: int
+    user_id: str
+    description: str
+    value: int
+    balance: int
+    transaction_type: str
+    variety: str
+    remote_transaction_id: str | None
+    source_event_id: str | None
+    idempotency_key: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionPage:
+    transactions: list[Transaction]
+    total_count: int
+
+
+OUTCOME_COLUMNS = """command_id, payload_sha256, status, reason_code, reason_message, points,
+    balance_after, explanation::text AS explanation, recorded_at"""
+
+
+def outcome_from_row(row: asyncpg.Record) -> CommandOutcome:
+    status = OutcomeStatus(row["status"])
+    return CommandOutcome(
+        command_id=row["command_id"],
+        status=status,
+        points=row["points"],
+        reason=row["reason_message"],
+        reason_code=None if row["reason_code"] is None else RejectionReason(row["reason_code"]),
+        original_status=OutcomeStatus.BOOKED if status is OutcomeStatus.DUPLICATE else None,
+        balance_after=row["balance_after"],
+        explanation=None if row["explanation"] is None else orjson.loads(row["explanation"]),
+        recorded_at=row["recorded_at"],
+    )
+
+
+async def get_outcome(db: Executor, command_id: str) -> CommandOutcome | None:
+    """The stored outcome of a command (for an event's decision, `command_id` is the event id)."""
+    row = await db.fetchrow(
+        f"SELECT {OUTCOME_COLUMNS} FROM ledger.command_outcomes WHERE command_id = $1", command_id
+    )
+    return None if row is None else outcome_from_row(row)
+
+
+async def _user_account(db: Executor, programme_id: str, user_id: str) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        """SELECT account_id, balance FROM ledger.accounts
+           WHERE programme_id = $1 AND kind = 'user' AND owner_id = $2""",
+        programme_id,
+        user_id,
+    )
+
+
+async def get_balance(db: Executor, programme_id: str, user_id: str) -> int:
+    """The user's points; 0 for a user the ledger has never seen."""
+    account = await _user_account(db, programme_id, user_id)
+    return 0 if account is None else int(account["balance"])
+
+
+_TRANSACTIONS_SQL = """
+    SELECT p.posting_id, e.entry_id, e.reason, e.variety, e.remote_transaction_id,
+           e.source_event_id, e.idempotency_key, e.recorded_at,
+           CASE WHEN p.credit_account_id = $1 THEN p.amount ELSE -p.amount END AS value,
+           CASE WHEN p.credit_account_id = $1 THEN p.credit_balance_after
+                ELSE p.debit_balance_after END AS balance
+    FROM ledger.postings p
+    JOIN ledger.entries e ON e.entry_id = p.entry_id
+    WHERE (p.credit_account_id = $1 OR p.debit_account_id = $1)
+"""
+
+
+def _transaction(user_id: str, row: asyncpg.Record) -> Transaction:
+    value = int(row["value"])
+    return Transaction(
+        id=row["entry_id"],
+        user_id=user_id,
+        description=row["reason"],
+        value=value,
+        balance=row["balance"],
+        transaction_type="Credit" if value > 0 else "Debit",
+        variety=row["variety"],
+        remote_transaction_id=row["remote_transaction_id"],
+        source_event_id=row["source_event_id"],
+        idempotency_key=row["idempotency_key"],
+        created_at=row["recorded_at"],
+    )
+
+
+async def list_transactions(
+    db: Executor, programme_id: str, user_id: str, *, after_id: int = 0, limit: int = 1_000
+) -> list[Transaction]:
+    """Oldest first, each with the balance after it. Page on with `after_id` (a transaction id)."""
+    _check_bound("limit", limit, TRANSACTIONS_LIMIT_MAX)
+    account = await _user_account(db, programme_id, user_id)
+    if account is None:
+        return []
+    rows = await db.fetch(
+        _TRANSACTIONS_SQL + " AND p.entry_id > $2 ORDER BY p.entry_id LIMIT $3",
+        account["account_id"],
+        after_id,
+        limit,
+    )
+    return [_transaction(user_id, row) for row in rows]
+
+
+async def last_transaction(db: Executor, programme_id: str, user_id: str) -> Transaction | None:
+    """The latest transaction; its `balance` is the user's current balance."""
+    account = await _user_account(db, programme_id, user_id)
+    if account is None:
+        return None
+    row = await db.fetchrow(
+        _TRANSACTIONS_SQL + " ORDER BY p.posting_id DESC LIMIT 1", account["account_id"]
+    )
+    if row is not None and row["balance"] != account["balance"]:
+        raise LedgerInvariantError(
+            f"account {account['account_id']}: cached balance {account['balance']} but the last "
+            f"posting says {row['balance']}"
+        )
+    return None if row is None else _transaction(user_id, row)
+
+
+async def transactions_page(
+    db: Executor, programme_id: str, user_id: str, *, page: int, num_of_items: int
+) -> TransactionPage:
+    """Kwegg's `page` (from 1) and `numOfItems`, oldest first, with `totalCount`."""
+    _check_bound("page", page, 10**9)
+    _check_bound("num_of_items", num_of_items, PAGE_SIZE_MAX)
+    account = await _user_account(db, programme_id, user_id)
+    if account is None:
+        return TransactionPage([], 0)
+    account_id = account["account_id"]
+    total: Any = await db.fetchval(
+        """SELECT count(*) FROM ledger.postings
+           WHERE credit_account_id = $1 OR debit_account_id = $1""",
+        account_id,
+    )
+    rows = await db.fetch(
+        _TRANSACTIONS_SQL + " ORDER BY p.entry_id LIMIT $2 OFFSET $3",
+        account_id,
+        num_of_items,
+        (page - 1) * num_of_items,
+    )
+    return TransactionPage([_transaction(user_id, row) for row in rows], int(total))
+
+
+def _check_bound(name: str, value: int, maximum: int) -> None:
+    if not 1 <= value <= maximum:
+        raise ValueError(f"{name} must be between 1 and {maximum}, not {value}")

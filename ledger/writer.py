@@ -1,0 +1,250 @@
+"""The ledger writer: consume ledger-commands.v1 in bounded batches, book each batch in one
+Postgres transaction together with the consumer's offsets, and seek to those offsets whenever
+partitions are assigned. Kafka's own committed offsets are never used.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+from ledger import metrics
+from ledger.codec import RawRecord, dead_letter, decode
+from ledger.core.batch import BatchPlan, IncomingCommand
+from ledger.dead_letters import DeadLetterPublisher, dead_letter_producer
+from ledger.repository import Batch, BeforeCommit, apply_batch_with_retries
+from ledger.settings import LedgerSettings
+from ledger.writing import load_offsets
+from schemas.ledger import DeadLetterReason, LedgerDeadLetter, RejectionReason
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    records: int
+    commands: int
+    bookings: int
+    dead_letters: int
+    plan: BatchPlan
+    next_offsets: dict[tuple[str, int], int]
+
+
+class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment, continue from the offsets committed with the last batch in Postgres."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, pool: asyncpg.Pool, group: str) -> None:
+        self._consumer = consumer
+        self._pool = pool
+        self._group = group
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        """Nothing to flush: a batch's offsets are committed with the batch, or not at all."""
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        stored: dict[str, dict[int, int]] = {}
+        for tp in sorted(assigned):
+            if tp.topic not in stored:
+                stored[tp.topic] = await load_offsets(self._pool, self._group, tp.topic)
+            next_offset = stored[tp.topic].get(tp.partition)
+            # Nothing stored: the writer never commits offsets to Kafka, so the group has no
+            # position there and auto_offset_reset="earliest" starts at the beginning. (An extra
+            # seek_to_beginning would race the first fetch and deliver its records twice.)
+            if next_offset is not None:
+                self._consumer.seek(tp, next_offset)
+            log.info("assigned %s, resuming at %s", tp, next_offset or "the beginning")
+
+
+class LedgerWriter:
+    def __init__(
+        self,
+        settings: LedgerSettings,
+        pool: asyncpg.Pool,
+        consumer: AIOKafkaConsumer,
+        dead_letters: DeadLetterPublisher,
+    ) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._consumer = consumer
+        self._dead_letters = dead_letters
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set; the batch in flight is committed before returning."""
+        while not stop.is_set():
+            await self.process_batch()
+
+    async def process_batch(self, max_records: int | None = None) -> BatchReport | None:
+        """Fetch at most one bounded batch and book it; None if nothing arrived in time."""
+        fetched = await self._consumer.getmany(
+            timeout_ms=self._settings.batch_max_wait_ms,
+            max_records=max_records or self._settings.batch_max_records,
+        )
+        records = [
+            RawRecord(r.topic, r.partition, r.offset, r.key, r.value)
+            for tp_records in fetched.values()
+            for r in tp_records
+        ]
+        if not records:
+            return None
+        started = time.perf_counter()
+        report = await self._book(records)
+        metrics.BATCH_LATENCY.observe(time.perf_counter() - started)
+        self._observe(report)
+        return report
+
+    async def process_until_drained(self, *, deadline_s: float = 120.0) -> int:
+        """Book until every assigned partition is at its end; returns the records processed."""
+        deadline = time.monotonic() + deadline_s
+        processed = 0
+        while time.monotonic() < deadline:
+            report = await self.process_batch()
+            if report is not None:
+                processed += report.records
+            elif await self._caught_up():
+                return processed
+        raise TimeoutError(f"not drained after {deadline_s} s ({processed} records)")
+
+    async def wait_for_assignment(self, *, deadline_s: float = 60.0) -> None:
+        """Until the group has assigned partitions to this writer (for timing and tests)."""
+        deadline = time.monotonic() + deadline_s
+        while not self._consumer.assignment():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no partition assigned after {deadline_s} s")
+            await asyncio.sleep(0.05)
+
+    async def process_records(self, count: int, *, deadline_s: float = 60.0) -> int:
+        """Book exactly `count` records (for deterministic tests); returns how many were seen."""
+        deadline = time.monotonic() + deadline_s
+        processed = 0
+        while processed < count and time.monotonic() < deadline:
+            batch_max = min(self._settings.batch_max_records, count - processed)
+            report = await self.process_batch(max_records=batch_max)
+            processed += 0 if report is None else report.records
+        return processed
+
+    async def _book(self, records: Sequence[RawRecord]) -> BatchReport:
+        decoded = [decode(record) for record in records]
+        commands = [d for d in decoded if isinstance(d, IncomingCommand)]
+        letters = [d for d in decoded if isinstance(d, LedgerDeadLetter)]
+        next_offsets: dict[tuple[str, int], int] = {}
+        for record in records:
+            key = (record.topic, record.partition)
+            next_offsets[key] = max(next_offsets.get(key, 0), record.offset + 1)
+        batch = Batch(commands, self._settings.consumer_group, next_offsets)
+        plan = await apply_batch_with_retries(
+            self._pool,
+            batch,
+            self._before_commit(records, letters),
+            attempts_max=self._settings.batch_attempts_max,
+            backoff_s=self._settings.retry_backoff_s,
+            on_retry=lambda exc: metrics.BATCH_RETRIES.inc(),
+        )
+        conflicts = _conflicts(plan)
+        return BatchReport(
+            records=len(records),
+            commands=len(commands),
+            bookings=len(plan.entries),
+            dead_letters=len(letters) + len(conflicts),
+            plan=plan,
+            next_offsets=next_offsets,
+        )
+
+    def _before_commit(
+        self, records: Sequence[RawRecord], letters: Sequence[LedgerDeadLetter]
+    ) -> BeforeCommit:
+        """Dead letters go out before the commit; a retried batch does not send them twice."""
+        by_position = {(r.topic, r.partition, r.offset): r for r in records}
+        published: set[tuple[str, int, int]] = set()
+
+        async def publish(plan: BatchPlan) -> None:
+            conflict_letters = [
+                dead_letter(by_position[position], DeadLetterReason.IDEMPOTENCY_CONFLICT, reason)
+                for position, reason in _conflicts(plan)
+            ]
+            pending = [
+                letter
+                for letter in [*letters, *conflict_letters]
+                if _position(letter) not in published
+            ]
+            if pending:
+                await self._dead_letters.publish(pending)
+                published.update(_position(letter) for letter in pending)
+
+        return publish
+
+    def _observe(self, report: BatchReport) -> None:
+        metrics.BATCHES.inc()
+        metrics.BATCH_RECORDS.observe(report.records)
+        metrics.BOOKINGS.inc(report.bookings)
+        for planned in report.plan.outcomes:
+            outcome = planned.outcome
+            reason = "" if outcome.reason_code is None else str(outcome.reason_code)
+            metrics.COMMANDS.labels(outcome=str(outcome.status), reason=reason).inc()
+        metrics.CONFLICTS.inc(len(_conflicts(report.plan)))
+        for (topic, partition), next_offset in report.next_offsets.items():
+            stable_end = self._consumer.last_stable_offset(TopicPartition(topic, partition))
+            if stable_end is not None:
+                metrics.LAG.labels(partition=str(partition)).set(max(0, stable_end - next_offset))
+
+    async def _caught_up(self) -> bool:
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return False
+        ends = await self._consumer.end_offsets(assigned)
+        for tp in assigned:
+            if await self._consumer.position(tp) < ends[tp]:
+                return False
+        return True
+
+
+def _conflicts(plan: BatchPlan) -> list[tuple[tuple[str, int, int], str]]:
+    """(source position, reason) of every command refused as an idempotency conflict."""
+    return [
+        ((source.topic, source.partition, source.offset), planned.outcome.reason or "")
+        for planned in plan.outcomes
+        if planned.outcome.reason_code is RejectionReason.IDEMPOTENCY_CONFLICT
+        and (source := planned.incoming.source) is not None
+    ]
+
+
+def _position(letter: LedgerDeadLetter) -> tuple[str, int, int]:
+    return (letter.source_topic, letter.source_partition, letter.source_offset)
+
+
+@asynccontextmanager
+async def open_writer(settings: LedgerSettings) -> AsyncIterator[LedgerWriter]:
+    """Connect to Postgres and Kafka; on exit stop the consumer, the producer, then the pool."""
+    pool = await asyncpg.create_pool(
+        settings.database_url, min_size=1, max_size=settings.database_pool_size
+    )
+    producer = dead_letter_producer(settings.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.consumer_group,
+        client_id="ledger-writer",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        fetch_max_bytes=settings.fetch_max_bytes,
+        max_partition_fetch_bytes=settings.fetch_max_bytes,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+    )
+    consumer.subscribe(
+        [settings.commands_topic],
+        listener=SeekToStoredOffsets(consumer, pool, settings.consumer_group),
+    )
+    try:
+        await producer.start()
+        await consumer.start()
+        dead_letters = DeadLetterPublisher(producer, settings.dead_letters_topic)
+        yield LedgerWriter(settings, pool, consumer, dead_letters)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await pool.close()

@@ -1,0 +1,91 @@
+"""Topics of their own for each test, and helpers to produce commands and read dead letters."""
+
+import uuid
+from collections.abc import Iterable
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from ledger.core.batch import IncomingCommand
+from ledger.settings import LedgerSettings
+from schemas.topics import user_key
+
+
+async def create_topics(bootstrap: str, *names: str, partitions: int = 3) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1) for name in names])
+    finally:
+        await admin.close()
+
+
+async def writer_settings(bootstrap: str, database_url: str, **overrides: object) -> LedgerSettings:
+    """Settings for a writer on fresh topics and a fresh consumer group."""
+    suffix = uuid.uuid4().hex[:10]
+    commands, dead_letters = f"ledger-commands-{suffix}", f"dead-letters-{suffix}"
+    await create_topics(bootstrap, commands, dead_letters)
+    values: dict[str, object] = {
+        "kafka_bootstrap_servers": bootstrap,
+        "database_url": database_url,
+        "consumer_group": f"ledger-writer-{suffix}",
+        "commands_topic": commands,
+        "dead_letters_topic": dead_letters,
+        **overrides,
+    }
+    return LedgerSettings.model_validate(values)
+
+
+async def produce(
+    bootstrap: str, topic: str, records: Iterable[IncomingCommand | tuple[bytes, bytes]]
+) -> int:
+    """Commands keyed by user (one user's commands stay in order), or raw (key, value) pairs."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    sent = 0
+    try:
+        batch = []
+        for record in records:
+            if isinstance(record, IncomingCommand):
+                command = record.command
+                key = user_key(command.programme_id, command.user_id)
+                value = command.model_dump_json().encode()
+            else:
+                key, value = record
+            batch.append(await producer.send(topic, value=value, key=key))
+            sent += 1
+            if len(batch) >= 5_000:
+                for future in batch:
+                    await future
+                batch.clear()
+        for future in batch:
+            await future
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def read_all(
+    bootstrap: str, topic: str, expected: int, timeout_ms: int = 10_000
+) -> list[dict[str, object]]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    values: list[dict[str, object]] = []
+    try:
+        for _ in range(50):
+            fetched = await consumer.getmany(timeout_ms=timeout_ms // 50)
+            values += [orjson.loads(r.value) for rs in fetched.values() for r in rs if r.value]
+            if len(values) >= expected:
+                break
+    finally:
+        await consumer.stop()
+    return values

@@ -1,0 +1,196 @@
+"""Model-based test: random credits, debits, transfers, reversals, redeliveries and conflicts are
+booked into the real Postgres in random batches and compared with a small in-memory model.
+
+After every batch: the database's balances equal the model's, all accounts sum to zero, every
+balance equals the sum of its postings and its latest balance-after, no balance is below its
+floor, and every outcome (booked, duplicate, rejected) is the model's."""
+
+import asyncio
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from ledger.check import check_ledger
+from ledger.core.batch import IncomingCommand
+from ledger.repository import Batch, apply_batch, fund_budget
+from schemas.ledger import Booking, OutcomeStatus, Variety
+from tests.integration.ledger.conftest import create_programme
+from tests.unit.ledger.fixtures import booking, command
+
+pytestmark = pytest.mark.integration
+
+USERS = ("u0", "u1", "u2")
+FUNDING = 300
+points = st.integers(min_value=1, max_value=120)
+
+
+@dataclass(frozen=True)
+class Sent:
+    incoming: IncomingCommand
+    moves: tuple[str, str, int] | None
+    """(debit account, credit account, points) in the model's names; None if invalid."""
+    reverses: str | None = None
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    database_url = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.conn: asyncpg.Connection = self.loop.run_until_complete(
+            asyncpg.connect(self.database_url)
+        )
+        self.balances: dict[str, int] = {}
+        self.floors: dict[str, bool] = {}
+        self.seen: dict[str, tuple[Sent, bool]] = {}
+        self.reversed_points: dict[str, int] = {}
+        self.credits: list[str] = []
+        self.pending: list[Sent] = []
+        self.expected: list[OutcomeStatus] = []
+        self.counter = 0
+
+    def teardown(self) -> None:
+        self.loop.run_until_complete(self.conn.close())
+        self.loop.close()
+
+    @initialize(funded=st.booleans())
+    def programme(self, funded: bool) -> None:
+        self.funded = funded
+        self.prog = self.loop.run_until_complete(create_programme(self.conn, funded=funded))
+        if funded:
+            self.loop.run_until_complete(fund_budget(self.conn, self.prog, FUNDING, self.prog))
+            self.balances["funding"], self.balances["budget"] = -FUNDING, FUNDING
+
+    def _key(self) -> str:
+        self.counter += 1
+        return f"{self.prog}-{self.counter}"
+
+    def _send(self, moves: tuple[str, str, int] | None, user: str, b: Booking) -> None:
+        incoming = command(b.idempotency_key, user, b, programme_id=self.prog)
+        self.pending.append(Sent(incoming, moves, b.reverses))
+
+    @rule(user=st.sampled_from(USERS), amount=points)
+    def credit(self, user: str, amount: int) -> None:
+        self._send(("budget", user, amount), user, booking(self._key(), amount))
+
+    @rule(user=st.sampled_from(USERS), amount=points, redeem=st.booleans())
+    def debit(self, user: str, amount: int, redeem: bool) -> None:
+        variety = Variety.REDEMPTION if redeem else Variety.PROGRAMME_POINTS
+        target = "redeemed" if redeem else "budget"
+        b = booking(self._key(), amount, debit=True, variety=variety)
+        self._send((user, target, amount), user, b)
+
+    @rule(giver=st.sampled_from(USERS), taker=st.sampled_from(USERS), amount=points)
+    def transfer(self, giver: str, taker: str, amount: int) -> None:
+        moves = None if giver == taker else (giver, taker, amount)
+        variety = Variety.PERSON_TO_PERSON_TRANSFER
+        b = booking(self._key(), amount, debit=True, variety=variety, counterparty=taker)
+        self._send(moves, giver, b)
+
+    @precondition(lambda self: bool(self.credits))
+    @rule(data=st.data(), amount=points)
+    def reverse(self, data: st.DataObject, amount: int) -> None:
+        target = data.draw(st.sampled_from(self.credits))
+        sent, _ = self.seen[target]
+        user = sent.incoming.command.user_id
+        b = booking(self._key(), amount, debit=True, reverses=target)
+        self._send((user, "budget", amount), user, b)
+
+    @precondition(lambda self: bool(self.seen))
+    @rule(data=st.data(), change=st.booleans())
+    def redeliver(self, data: st.DataObject, change: bool) -> None:
+        key = data.draw(st.sampled_from(sorted(self.seen)))
+        sent, _ = self.seen[key]
+        incoming = sent.incoming
+        if change:
+            old = incoming.command.bookings[0]
+            altered = old.model_copy(update={"points": old.points + 1})
+            incoming = IncomingCommand.of(
+                incoming.command.model_copy(update={"bookings": [altered]})
+            )
+        self.pending.append(Sent(incoming, sent.moves, sent.reverses))
+
+    @rule()
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        expected = [self._model_apply(sent) for sent in batch]
+        plan = self.loop.run_until_complete(
+            apply_batch(self.conn, Batch([sent.incoming for sent in batch]))
+        )
+        assert [p.outcome.status for p in plan.outcomes] == expected
+
+    def _model_apply(self, sent: Sent) -> OutcomeStatus:
+        key = sent.incoming.command.command_id
+        if key in self.seen:
+            original, _ = self.seen[key]
+            same = original.incoming.payload_sha256 == sent.incoming.payload_sha256
+            return OutcomeStatus.DUPLICATE if same else OutcomeStatus.REJECTED
+        booked = self._move(sent)
+        self.seen[key] = (sent, booked)
+        if booked and sent.moves is not None and sent.moves[0] == "budget":
+            self.credits.append(key)
+        return OutcomeStatus.BOOKED if booked else OutcomeStatus.REJECTED
+
+    def _move(self, sent: Sent) -> bool:
+        if sent.moves is None:
+            return False
+        debit, credit, amount = sent.moves
+        if sent.reverses is not None:
+            original = self.seen[sent.reverses][0].incoming.command.bookings[0].points
+            if self.reversed_points.get(sent.reverses, 0) + amount > original:
+                return False
+        may_go_negative = debit == "funding" or (debit == "budget" and not self.funded)
+        if self.balances.get(debit, 0) < amount and not may_go_negative:
+            return False
+        self.balances[debit] = self.balances.get(debit, 0) - amount
+        self.balances[credit] = self.balances.get(credit, 0) + amount
+        if sent.reverses is not None:
+            self.reversed_points[sent.reverses] = (
+                self.reversed_points.get(sent.reverses, 0) + amount
+            )
+        return True
+
+    @invariant()
+    def database_equals_model(self) -> None:
+        if not hasattr(self, "prog"):
+            return
+        rows = self.loop.run_until_complete(
+            self.conn.fetch(
+                "SELECT kind, owner_id, balance FROM ledger.accounts WHERE programme_id = $1",
+                self.prog,
+            )
+        )
+        stored = {row["owner_id"] or row["kind"]: row["balance"] for row in rows}
+        model = {name: value for name, value in self.balances.items() if value}
+        assert {name: value for name, value in stored.items() if value} == model
+        assert all(value >= 0 for name, value in stored.items() if name in USERS)
+        if self.funded:
+            assert stored.get("budget", 0) >= 0
+        report = self.loop.run_until_complete(check_ledger(self.conn))
+        assert report.ok, report
+
+
+@pytest.mark.timeout(300)
+def test_ledger_matches_its_model(postgres_url: str) -> None:
+    LedgerMachine.database_url = postgres_url
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )

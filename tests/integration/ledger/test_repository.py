@@ -1,0 +1,200 @@
+import asyncio
+
+import asyncpg
+import pytest
+
+from ledger import queries
+from ledger.check import check_ledger
+from ledger.core.batch import IncomingCommand
+from ledger.repository import Batch, apply_batch, apply_batch_with_retries, fund_budget
+from ledger.writing import NOTIFY_CHANNEL, load_offsets
+from schemas.ledger import OutcomeStatus, RejectionReason, Variety
+from tests.integration.ledger.conftest import ProgrammeFactory
+from tests.unit.ledger.fixtures import booking, command
+
+pytestmark = pytest.mark.integration
+
+
+async def apply(pool: asyncpg.Pool, *commands: IncomingCommand) -> list[OutcomeStatus]:
+    async with pool.acquire() as conn:
+        plan = await apply_batch(conn, Batch(commands))
+    return [planned.outcome.status for planned in plan.outcomes]
+
+
+async def assert_consistent(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        report = await check_ledger(conn)
+    assert report.ok, report
+
+
+async def test_bookings_and_reads(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    prog = await new_programme()
+    statuses = await apply(
+        ledger_pool,
+        command("e1", "alice", booking("e1:r1", 100), programme_id=prog),
+        command(
+            "e2",
+            "alice",
+            booking("e2", 30, debit=True, variety=Variety.REDEMPTION),
+            programme_id=prog,
+        ),
+        command(
+            "e3",
+            "alice",
+            booking(
+                "e3", 20, debit=True, variety=Variety.PERSON_TO_PERSON_TRANSFER, counterparty="bob"
+            ),
+            programme_id=prog,
+        ),
+        command("e4", "alice", programme_id=prog),
+    )
+    assert statuses == [OutcomeStatus.BOOKED] * 4
+    assert await queries.get_balance(ledger_pool, prog, "alice") == 50
+    assert await queries.get_balance(ledger_pool, prog, "bob") == 20
+    history = await queries.list_transactions(ledger_pool, prog, "alice")
+    assert [(t.value, t.balance) for t in history] == [(100, 100), (-30, 70), (-20, 50)]
+    [received] = await queries.list_transactions(ledger_pool, prog, "bob")
+    assert (received.value, received.transaction_type, received.balance) == (20, "Credit", 20)
+    last = await queries.last_transaction(ledger_pool, prog, "alice")
+    assert last is not None
+    assert (last.balance, last.variety) == (50, "Person 2 Person Transfer")
+    page = await queries.transactions_page(ledger_pool, prog, "alice", page=2, num_of_items=2)
+    assert page.total_count == 3
+    assert [t.value for t in page.transactions] == [-20]
+    outcome = await queries.get_outcome(ledger_pool, "e4")
+    assert outcome is not None
+    assert (outcome.points, outcome.balance_after) == (0, 50)
+    assert outcome.explanation == {"rules": ["e4"]}
+    await assert_consistent(ledger_pool)
+
+
+async def test_duplicates_and_conflicts(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    prog = await new_programme()
+    award = command("d1", "alice", booking("d1:r1", 5), programme_id=prog)
+    changed = command("d1", "alice", booking("d1:r1", 6), programme_id=prog)
+    assert await apply(ledger_pool, award, award) == [OutcomeStatus.BOOKED, OutcomeStatus.DUPLICATE]
+    assert await apply(ledger_pool, award, changed) == [
+        OutcomeStatus.DUPLICATE,
+        OutcomeStatus.REJECTED,
+    ]
+    assert await queries.get_balance(ledger_pool, prog, "alice") == 5
+    stored = await queries.get_outcome(ledger_pool, "d1")
+    assert stored is not None
+    assert stored.status is OutcomeStatus.BOOKED
+
+
+async def test_a_funded_budget(ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory) -> None:
+    prog = await new_programme(funded=True)
+    async with ledger_pool.acquire() as conn:
+        funded = await fund_budget(conn, prog, 100, f"{prog}:fund:1")
+        again = await fund_budget(conn, prog, 100, f"{prog}:fund:1")
+    assert (funded.status, again.status) == (OutcomeStatus.BOOKED, OutcomeStatus.DUPLICATE)
+    async with ledger_pool.acquire() as conn:
+        plan = await apply_batch(
+            conn,
+            Batch(
+                [
+                    command("f1", "alice", booking("f1", 80), programme_id=prog),
+                    command("f2", "alice", booking("f2", 21), programme_id=prog),
+                ]
+            ),
+        )
+    codes = [p.outcome.reason_code for p in plan.outcomes]
+    assert codes == [None, RejectionReason.PROGRAMME_BUDGET_EXHAUSTED]
+    await assert_consistent(ledger_pool)
+
+
+async def test_the_journal_is_append_only(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    prog = await new_programme()
+    await apply(ledger_pool, command("a1", "alice", booking(f"{prog}:a1", 5), programme_id=prog))
+    for statement in (
+        "UPDATE ledger.entries SET points = 6",
+        "DELETE FROM ledger.entries WHERE false",
+        "UPDATE ledger.postings SET amount = 6",
+        "DELETE FROM ledger.postings",
+        "TRUNCATE ledger.postings CASCADE",
+        "DELETE FROM ledger.command_outcomes",
+    ):
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await ledger_pool.execute(statement)
+
+
+async def test_the_database_refuses_a_negative_user_balance(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    prog = await new_programme()
+    await apply(ledger_pool, command("n1", "alice", booking(f"{prog}:n1", 5), programme_id=prog))
+    async with ledger_pool.acquire() as conn, conn.transaction():
+        user_id = await conn.fetchval(
+            "SELECT account_id FROM ledger.accounts WHERE programme_id = $1 AND kind = 'user'", prog
+        )
+        budget_id = await conn.fetchval(
+            "SELECT account_id FROM ledger.accounts WHERE programme_id = $1 AND kind = 'budget'",
+            prog,
+        )
+        entry_id = await conn.fetchval("SELECT max(entry_id) FROM ledger.entries")
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(
+                """INSERT INTO ledger.postings (entry_id, debit_account_id, credit_account_id,
+                       amount, debit_balance_after, credit_balance_after)
+                   VALUES ($1, $2, $3, 6, -1, 1)""",
+                entry_id,
+                user_id,
+                budget_id,
+            )
+
+
+async def test_two_debits_racing_for_the_last_points(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    prog = await new_programme()
+    await apply(ledger_pool, command("r0", "alice", booking(f"{prog}:r0", 10), programme_id=prog))
+    racers = [
+        Batch(
+            [
+                command(
+                    f"race{i}",
+                    "alice",
+                    booking(f"{prog}:race{i}", 10, debit=True),
+                    programme_id=prog,
+                )
+            ]
+        )
+        for i in range(2)
+    ]
+    plans = await asyncio.gather(*(apply_batch_with_retries(ledger_pool, b) for b in racers))
+    statuses = sorted(plan.outcomes[0].outcome.status for plan in plans)
+    assert statuses == [OutcomeStatus.BOOKED, OutcomeStatus.REJECTED]
+    assert await queries.get_balance(ledger_pool, prog, "alice") == 0
+    await assert_consistent(ledger_pool)
+
+
+async def test_offsets_commit_with_the_batch_and_outcomes_are_notified(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    prog = await new_programme()
+    notified: asyncio.Queue[str] = asyncio.Queue(maxsize=10)
+    listener = await ledger_pool.acquire()
+
+    def on_notify(*args: object) -> None:
+        notified.put_nowait(str(args[3]))
+
+    await listener.add_listener(NOTIFY_CHANNEL, on_notify)
+    try:
+        batch = Batch(
+            [command(f"{prog}-o1", "alice", programme_id=prog)],
+            "group-" + prog,
+            {("topic", 0): 41, ("topic", 3): 7},
+        )
+        await apply_batch_with_retries(ledger_pool, batch)
+        assert await asyncio.wait_for(notified.get(), timeout=5) == f"{prog}-o1"
+    finally:
+        await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
+        await ledger_pool.release(listener)
+    assert await load_offsets(ledger_pool, "group-" + prog, "topic") == {0: 41, 3: 7}

@@ -1,0 +1,101 @@
+"""Builders for commands, and an in-memory store that keeps what the planner decides."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ledger.core.accounts import AccountKey, ProgrammePolicy
+from ledger.core.batch import (
+    BatchPlan,
+    IncomingCommand,
+    LedgerSnapshot,
+    StoredEntry,
+    StoredOutcome,
+)
+from ledger.core.planner import needed_accounts, plan_batch
+from schemas.ledger import Booking, CommandOutcome, LedgerCommand, TransactionType, Variety
+
+RECORDED_AT = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def booking(
+    key: str,
+    points: int,
+    *,
+    debit: bool = False,
+    variety: Variety = Variety.PROGRAMME_POINTS,
+    counterparty: str | None = None,
+    reverses: str | None = None,
+) -> Booking:
+    return Booking(
+        idempotency_key=key,
+        transaction_type=TransactionType.DEBIT if debit else TransactionType.CREDIT,
+        variety=variety,
+        points=points,
+        reason=f"{variety} {points}",
+        counterparty_user_id=counterparty,
+        reverses=reverses,
+    )
+
+
+def command(
+    command_id: str, user_id: str, *bookings: Booking, programme_id: str = "prog"
+) -> IncomingCommand:
+    return IncomingCommand.of(
+        LedgerCommand(
+            command_id=command_id,
+            programme_id=programme_id,
+            user_id=user_id,
+            bookings=list(bookings),
+            explanation={"rules": [command_id]},
+        )
+    )
+
+
+@dataclass
+class MemoryLedger:
+    """Stores plans the way the repository does, without a database."""
+
+    programmes: dict[str, ProgrammePolicy] = field(
+        default_factory=lambda: {"prog": ProgrammePolicy(funded=False)}
+    )
+    balances: dict[AccountKey, int] = field(default_factory=dict)
+    outcomes: dict[str, StoredOutcome] = field(default_factory=dict)
+    entries: dict[str, StoredEntry] = field(default_factory=dict)
+
+    def apply(self, *commands: IncomingCommand) -> list[CommandOutcome]:
+        for key in needed_accounts(commands, self.programmes):
+            self.balances.setdefault(key, 0)
+        snapshot = LedgerSnapshot(
+            self.programmes, dict(self.balances), dict(self.outcomes), dict(self.entries)
+        )
+        plan = plan_batch(commands, snapshot, RECORDED_AT)
+        self._store(plan)
+        return [planned.outcome for planned in plan.outcomes]
+
+    def _store(self, plan: BatchPlan) -> None:
+        self.balances.update(plan.balances)
+        for planned in plan.outcomes:
+            if planned.is_new:
+                stored = StoredOutcome(planned.incoming.payload_sha256, planned.outcome)
+                self.outcomes[planned.outcome.command_id] = stored
+        for entry in plan.entries:
+            self.entries[entry.booking.idempotency_key] = StoredEntry(
+                entry.payload_sha256,
+                entry.debit,
+                entry.credit,
+                entry.booking.points,
+                entry.booking.reverses is not None,
+            )
+            if entry.booking.reverses is not None:
+                target = self.entries[entry.booking.reverses]
+                self.entries[entry.booking.reverses] = StoredEntry(
+                    target.payload_sha256,
+                    target.debit,
+                    target.credit,
+                    target.points,
+                    target.is_reversal,
+                    target.reversed_points + entry.booking.points,
+                )
+
+    def user_balance(self, user_id: str, programme_id: str = "prog") -> int:
+        return self.balances.get(AccountKey.user(programme_id, user_id), 0)

@@ -18,6 +18,9 @@ from processors.settings import ProcessorSettings
 from schemas import topics
 from schemas.dead_letters import DeadLetter
 
+# Records are bytes to faust: decoding and validation are ours (handling.py), so a bad record
+# becomes a dead letter instead of a crash inside faust's deserialiser. Tables whose key and
+# value types are bytes get faust's raw serialiser.
 RAW: dict[str, Any] = {
     "key_type": bytes,
     "value_type": bytes,
@@ -38,14 +41,19 @@ def create_app(settings: ProcessorSettings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
         web_enabled=False,
+        broker_session_timeout=settings.session_timeout_s,
     )
     catalog = ProgrammeCatalog()
     events = app.topic(topics.EVENTS, **RAW)
     ledger_commands = app.topic(topics.LEDGER_COMMANDS, **RAW)
     dead_letters = app.topic(topics.DEAD_LETTERS, **RAW)
-    states = app.Table("user-state", partitions=settings.topic_partitions, **RAW)
+    states = app.Table(
+        "user-state", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes
+    )
     # The external amounts each programmatic award used, so a redelivery decides the same.
-    amounts = app.Table("external-amounts", partitions=settings.topic_partitions, **RAW)
+    amounts = app.Table(
+        "external-amounts", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes
+    )
     external = ExternalPoints(
         settings.external_timeout_s, settings.external_attempts_max, settings.external_backoff_s
     )

@@ -9,6 +9,7 @@ import logging
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
+from deploy.topics import partitions_of
 from processors.engine import CompiledProgramme, compile_programme
 from schemas import topics
 from schemas.programme import ProgrammeConfig
@@ -55,12 +56,9 @@ async def follow(catalog: ProgrammeCatalog, bootstrap_servers: str) -> None:
         enable_auto_commit=False,
         isolation_level="read_committed",
     )
+    partitions = await partitions_of(bootstrap_servers, topics.CONFIG)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topics.CONFIG, p)
-            for p in sorted(await consumer.partitions_for_topic(topics.CONFIG) or {0})
-        ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end_offsets = await consumer.end_offsets(partitions)

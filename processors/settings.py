@@ -16,6 +16,8 @@ class ProcessorSettings(BaseSettings):
     topic_partitions: int = 4
     config_ready_timeout_s: float = 60.0
     log_level: str = "info"
+    # A worker that dies without leaving its group holds its partitions this long.
+    session_timeout_s: float = Field(default=30.0, ge=6, le=300)
     external_timeout_s: float = Field(default=2.0, gt=0, le=30)
     external_attempts_max: int = Field(default=3, ge=1, le=10)
     external_backoff_s: float = Field(default=0.2, ge=0, le=10)

@@ -1,0 +1,52 @@
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from schemas import topics
+from tests.integration.processors.fixtures import TopicReader, Worker
+
+WorkerFactory = Callable[[], Worker]
+
+
+@pytest.fixture
+def programme_id() -> str:
+    return f"prog-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def app_id() -> str:
+    return f"loyalty-processors-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def workers(kafka_bootstrap: str, app_id: str, tmp_path: Path) -> Iterator[WorkerFactory]:
+    """Workers of one app (one consumer group); each is stopped when the test ends."""
+    started: list[Worker] = []
+
+    def new_worker() -> Worker:
+        worker = Worker(kafka_bootstrap, app_id, tmp_path, f"test-processor-{len(started)}")
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield new_worker
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+async def commands(kafka_bootstrap: str, programme_id: str) -> AsyncIterator[TopicReader]:
+    reader = TopicReader(kafka_bootstrap, topics.LEDGER_COMMANDS, programme_id)
+    await reader.start()
+    yield reader
+    await reader.stop()
+
+
+@pytest.fixture
+async def dead_letters(kafka_bootstrap: str, programme_id: str) -> AsyncIterator[TopicReader]:
+    reader = TopicReader(kafka_bootstrap, topics.DEAD_LETTERS, programme_id)
+    await reader.start()
+    yield reader
+    await reader.stop()

@@ -60,10 +60,16 @@ def outcome_from_row(row: asyncpg.Record) -> CommandOutcome:
     )
 
 
-async def get_outcome(db: Executor, command_id: str) -> CommandOutcome | None:
-    """The stored outcome of a command (for an event's decision, `command_id` is the event id)."""
+async def get_outcome(
+    db: Executor, command_id: str, *, programme_id: str | None = None
+) -> CommandOutcome | None:
+    """The stored outcome of a command (for an event's decision, `command_id` is the event id);
+    with `programme_id`, only if the command belongs to that programme."""
     row = await db.fetchrow(
-        f"SELECT {OUTCOME_COLUMNS} FROM ledger.command_outcomes WHERE command_id = $1", command_id
+        f"""SELECT {OUTCOME_COLUMNS} FROM ledger.command_outcomes
+            WHERE command_id = $1 AND ($2::text IS NULL OR programme_id = $2)""",
+        command_id,
+        programme_id,
     )
     return None if row is None else outcome_from_row(row)
 
@@ -79,8 +85,13 @@ async def _user_account(db: Executor, programme_id: str, user_id: str) -> asyncp
 
 async def get_balance(db: Executor, programme_id: str, user_id: str) -> int:
     """The user's points; 0 for a user the ledger has never seen."""
+    return await find_balance(db, programme_id, user_id) or 0
+
+
+async def find_balance(db: Executor, programme_id: str, user_id: str) -> int | None:
+    """The user's points; None for a user the programme's ledger has never booked for."""
     account = await _user_account(db, programme_id, user_id)
-    return 0 if account is None else int(account["balance"])
+    return None if account is None else int(account["balance"])
 
 
 _TRANSACTIONS_SQL = """

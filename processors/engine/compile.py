@@ -11,7 +11,13 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from processors.engine.amounts import ROUNDERS, Rounder, display, scaled
-from processors.engine.conditions import CompiledCondition, compile_condition
+from processors.engine.conditions import (
+    CompiledCondition,
+    Predicate,
+    all_of,
+    compile_condition,
+    within,
+)
 from processors.engine.outcomes import AwardKind
 from processors.engine.parameters import CompiledParameter, compile_parameters
 from processors.engine.periods import ProgrammeCalendar, epoch_us
@@ -49,6 +55,8 @@ class CompiledRule:
     valid_until_us: int
     """Exclusive; `ALWAYS_UNTIL` when the rule has no end."""
     conditions: tuple[CompiledCondition, ...]
+    matches: Predicate | None
+    """Validity window and conditions in one call; None when the rule always applies."""
     points_type: str
     points_e4: int
     points_text: str
@@ -57,6 +65,8 @@ class CompiledRule:
     external: ExternalPoints | None
     daily_cap: int | None
     monthly_cap: int | None
+    capped: bool
+    """Has a daily or monthly cap."""
     frequency: str
     """once | daily | weekly | monthly | unlimited | rolling"""
     window_us: int
@@ -103,6 +113,11 @@ def compile_rule(rule: Rule) -> CompiledRule:
     if isinstance(rule.frequency, RollingFrequency):
         window_us = rule.frequency.every * _WINDOW_US[rule.frequency.unit]
     before = rule.streak.before if isinstance(rule.streak, BeforeStreak) else None
+    valid_from_us = ALWAYS_FROM if rule.valid_from is None else epoch_us(rule.valid_from)
+    valid_until_us = ALWAYS_UNTIL if rule.valid_until is None else epoch_us(rule.valid_until)
+    conditions = tuple(compile_condition(c) for c in rule.conditions)
+    bounded = valid_from_us != ALWAYS_FROM or valid_until_us != ALWAYS_UNTIL
+    window = [within(valid_from_us, valid_until_us)] if bounded else []
     return CompiledRule(
         rule_id=rule.rule_id,
         version=rule.version,
@@ -111,9 +126,10 @@ def compile_rule(rule: Rule) -> CompiledRule:
         status=rule.status,
         trigger=rule.trigger,
         default=rule.default,
-        valid_from_us=ALWAYS_FROM if rule.valid_from is None else epoch_us(rule.valid_from),
-        valid_until_us=ALWAYS_UNTIL if rule.valid_until is None else epoch_us(rule.valid_until),
-        conditions=tuple(compile_condition(c) for c in rule.conditions),
+        valid_from_us=valid_from_us,
+        valid_until_us=valid_until_us,
+        conditions=conditions,
+        matches=all_of([*window, *(c.predicate for c in conditions)]),
         points_type=rule.points_type,
         points_e4=scaled(rule.points),
         points_text=display(scaled(rule.points)),
@@ -121,6 +137,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
         external=rule.external,
         daily_cap=rule.daily_cap,
         monthly_cap=rule.monthly_cap,
+        capped=rule.daily_cap is not None or rule.monthly_cap is not None,
         frequency="rolling" if rolling else str(rule.frequency),
         window_us=window_us,
         budget_max=rule.budget_max,

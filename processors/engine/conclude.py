@@ -2,61 +2,47 @@
 
 from collections.abc import Mapping
 
+from processors.engine.applied import AppliedWindow
 from processors.engine.compile import CompiledProgramme
 from processors.engine.decision import Decision, DecisionStatus
 from processors.engine.draft import Draft
-from processors.engine.explain import Explanation, RuleTrace
-from processors.engine.state import AppliedRecord, UserState
+from processors.engine.explain import PENDING_REASON, Explanation
+from processors.engine.state import AppliedRecord, RawRecord, UserState, decoded
 from schemas.events import EventV1
 
-_NOT_MATCHED = frozenset({"condition_failed", "outside_window", "not_triggerable"})
 
-
-def concluded(
-    event: EventV1, programme: CompiledProgramme, draft: Draft, tier: str | None
-) -> Decision:
-    traces = tuple(draft.traces)
+def concluded(draft: Draft) -> Decision:
+    event, programme = draft.event, draft.programme
     if draft.external_calls:
-        return _needs_external(event, programme, draft, traces, tier)
+        return _needs_external(draft)
     awards = tuple(draft.awards)
     status: DecisionStatus = "awarded" if awards else "no_points"
-    reason = None if awards else _no_points_reason(event, traces)
-    explanation = Explanation(programme.version, event.event_type, tier, status, reason, traces)
+    # Without awards the reason names the decisive rule: derived from the traces when read.
+    reason = None if awards else PENDING_REASON
+    explanation = Explanation(
+        programme.version, event.event_type, draft.tier, status, reason, None, draft.facts
+    )
     points = 0
     for award in awards:  # a loop, not sum(generator): this runs for every event
         points += award.points if award.kind == "earn" else -award.points
-    record = AppliedRecord(status, points, awards, reason, explanation)
-    applied = remembered(draft.state.applied, event.event_id, record)
-    state = draft.new_state(programme, applied)
+    record = AppliedRecord(points, awards, explanation)
+    state = draft.new_state(remembered(draft.state.applied, event.event_id, record))
     return Decision(
-        event.event_id, status, points, awards, state, explanation, reason, (),
-        draft.budget_consumed,
-    )  # fmt: skip
+        event.event_id, status, points, awards, state, explanation, (), draft.budget_consumed
+    )
 
 
-def _needs_external(
-    event: EventV1,
-    programme: CompiledProgramme,
-    draft: Draft,
-    traces: tuple[RuleTrace, ...],
-    tier: str | None,
-) -> Decision:
+def _needs_external(draft: Draft) -> Decision:
     # Nothing is applied yet: the state is returned unchanged and the event id is not recorded,
     # so the second call, with the amounts, starts from exactly the same inputs.
+    event = draft.event
     reason = "programmatic rule: waiting for the external amount"
     status: DecisionStatus = "needs_external_points"
-    explanation = Explanation(programme.version, event.event_type, tier, status, reason, traces)
-    calls = tuple(draft.external_calls)
-    return Decision(event.event_id, status, 0, (), draft.state, explanation, reason, calls)
-
-
-def _no_points_reason(event: EventV1, traces: tuple[RuleTrace, ...]) -> str:
-    if not traces:
-        return f"no rule for event type '{event.event_type}'"
-    decisive = next((t for t in traces if t.outcome not in _NOT_MATCHED), None)
-    if decisive is None:
-        return "no rule matched" if len(traces) > 1 else traces[0].detail
-    return f"rule '{decisive.rule_id}': {decisive.detail}"
+    explanation = Explanation(
+        draft.programme.version, event.event_type, draft.tier, status, reason, None, draft.facts
+    )
+    calls = draft.external_calls
+    return Decision(event.event_id, status, 0, (), draft.state, explanation, calls)
 
 
 def without_rules(
@@ -68,25 +54,17 @@ def without_rules(
 ) -> Decision:
     """A decision no rule took part in: invalid events and tier assignments."""
     explanation = Explanation(programme.version, event.event_type, state.tier, status, reason, ())
-    record = AppliedRecord(status, 0, (), reason, explanation)
-    return Decision(
-        event.event_id,
-        status,
-        0,
-        (),
-        with_applied(state, event.event_id, record),
-        explanation,
-        reason,
-    )
+    record = AppliedRecord(0, (), explanation)
+    new_state = with_applied(state, event.event_id, record)
+    return Decision(event.event_id, status, 0, (), new_state, explanation)
 
 
-def duplicate(event: EventV1, state: UserState, record: AppliedRecord) -> Decision:
+def duplicate(event: EventV1, state: UserState, record: AppliedRecord | RawRecord) -> Decision:
     """The original outcome again; nothing changes and no budget is consumed a second time."""
-    explanation = record.explanation
-    if not isinstance(explanation, Explanation):
-        explanation = Explanation.from_dict(explanation)
+    if not isinstance(record, AppliedRecord):
+        record = decoded(record)
     return Decision(
-        event.event_id, "duplicate", record.points, record.awards, state, explanation, record.reason
+        event.event_id, "duplicate", record.points, record.awards, state, record.explanation
     )
 
 
@@ -96,10 +74,9 @@ def with_applied(state: UserState, event_id: str, record: AppliedRecord) -> User
 
 
 def remembered(
-    applied: Mapping[str, AppliedRecord], event_id: str, record: AppliedRecord
-) -> dict[str, AppliedRecord]:
+    applied: Mapping[str, AppliedRecord | RawRecord], event_id: str, record: AppliedRecord
+) -> AppliedWindow[AppliedRecord | RawRecord]:
     """`applied` plus `event_id`, keeping only the newest `UserState.APPLIED_MAX` records."""
-    result = {**applied, event_id: record}
-    if len(result) > UserState.APPLIED_MAX:  # one new id: at most one to drop, the oldest
-        del result[next(iter(result))]
-    return result
+    if not isinstance(applied, AppliedWindow):  # a state built by hand with a plain dict
+        applied = AppliedWindow.of(UserState.APPLIED_MAX, applied)
+    return applied.with_entry(event_id, record)

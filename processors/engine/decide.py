@@ -7,14 +7,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from processors.engine.amounts import SCALE
+from processors.engine import details
 from processors.engine.compile import CompiledProgramme, CompiledRule, compile_programme
 from processors.engine.conclude import concluded, duplicate, with_applied, without_rules
-from processors.engine.context import EventContext
 from processors.engine.decision import Decision
 from processors.engine.draft import Draft
-from processors.engine.explain import Explanation, RuleTrace
-from processors.engine.matching import api_refusal, mismatch
+from processors.engine.explain import Explanation
+from processors.engine.matching import api_refusal
 from processors.engine.parameters import parameter_problem
 from processors.engine.payment import pay
 from processors.engine.state import AppliedRecord, UserState
@@ -51,13 +50,12 @@ def decide(
         return without_rules(event, state, programme, "invalid_event", problem)
     if event.event_type == TIER_ASSIGNED_EVENT_TYPE:
         return _assign_tier(event, state, programme)
-    context = _context(event, state, programme, external_points or _NOTHING)
-    draft = Draft(state, programme.calendar.moment(event.occurred_at), budget_used or _NOTHING)
+    draft = Draft(event, state, programme, external_points or _NOTHING, budget_used or _NOTHING)
     if event.rule_id is None:
-        _run_event_rules(context, draft)
+        _run_event_rules(draft)
     else:
-        _run_api_rule(context, draft)
-    return concluded(event, programme, draft, context.tier)
+        _run_api_rule(draft)
+    return concluded(draft)
 
 
 def _event_problem(event: EventV1, programme: CompiledProgramme) -> str | None:
@@ -75,77 +73,57 @@ def _event_problem(event: EventV1, programme: CompiledProgramme) -> str | None:
     return None
 
 
-def _context(
-    event: EventV1,
-    state: UserState,
-    programme: CompiledProgramme,
-    external_points: Mapping[str, int],
-) -> EventContext:
-    # A tier the configuration no longer has falls back to the default tier.
-    tier = programme.default_tier
-    if state.tier is not None and state.tier in programme.tiers:
-        tier = state.tier
-    partner = None if event.partner_id is None else programme.partners.get(event.partner_id)
-    return EventContext(
-        event=event,
-        programme=programme,
-        metadata=event.metadata,
-        tier=tier,
-        tier_e4=programme.tiers[tier],
-        partner_e4=SCALE if partner is None else partner.multiplier_e4,
-        multipliers_text=programme.tier_texts[tier]
-        + (" * partner 1" if partner is None else partner.multiplier_text),
-        external_points=external_points,
-    )
-
-
-def _run_event_rules(context: EventContext, draft: Draft) -> None:
+def _run_event_rules(draft: Draft) -> None:
     """The first matching ordinary rule in priority order (the default rule last) pays; every
     matching streak rule counts the event on its own, independently of that choice."""
-    programme, event_type = context.programme, context.event.event_type
-    metadata, at_us = context.metadata, draft.moment.epoch_us
-    for rule in programme.ordinary_rules.get(event_type, ()):
-        trace = mismatch(rule, metadata, at_us)
-        if trace is None:
-            pay(rule, context, draft)
+    programme, event_type = draft.programme, draft.event.event_type
+    metadata, at_us = draft.metadata, draft.epoch_us
+    rules = programme.ordinary_rules.get(event_type, ())
+    tried = 0
+    for rule in rules:
+        matches = rule.matches
+        if matches is None or matches(metadata, at_us):
             break
-        draft.traces.append(trace)
+        tried += 1
+    if tried:  # one fact for all the rules that did not match, rendered together
+        draft.facts.append((details.mismatches, rules, tried, metadata, at_us))
+    if tried < len(rules):
+        pay(rules[tried], draft)
     for rule in programme.streak_rules.get(event_type, ()):
-        _count_streak(rule, context, draft)
+        _count_streak(rule, draft)
 
 
-def _count_streak(rule: CompiledRule, context: EventContext, draft: Draft) -> None:
-    trace = mismatch(rule, context.metadata, draft.moment.epoch_us)
-    if trace is not None:
-        draft.traces.append(trace)
+def _count_streak(rule: CompiledRule, draft: Draft) -> None:
+    matches = rule.matches
+    if matches is not None and not matches(draft.metadata, draft.epoch_us):
+        draft.facts.append((details.mismatches, (rule,), 1, draft.metadata, draft.epoch_us))
         return
-    step = advance(rule, draft.streaks.get(rule.rule_id), draft.moment)
-    if step.progress is None:
-        draft.traces.append(RuleTrace(rule.rule_id, rule.version, "not_counted", step.detail))
+    progress, completed, why_not = advance(rule, draft.streaks.get(rule.rule_id), draft)
+    if progress is None:
+        draft.facts.append((details.not_counted, rule, why_not))
         return
-    if not step.completed:
-        draft.set_streak(rule.rule_id, step.progress)
-        draft.traces.append(RuleTrace(rule.rule_id, rule.version, "streak_progress", step.detail))
-        return
-    draft.set_streak(rule.rule_id, step.progress)
-    pay(rule, context, draft, note=f"{step.detail}; ")
+    draft.set_streak(rule.rule_id, progress)
+    if completed:
+        pay(rule, draft, progress)
+    else:
+        draft.facts.append((details.streak_progress, rule, progress))
 
 
-def _run_api_rule(context: EventContext, draft: Draft) -> None:
-    event = context.event
-    rule = context.programme.rules_by_id.get(event.rule_id or "")
-    refusal = api_refusal(rule, context)
+def _run_api_rule(draft: Draft) -> None:
+    event = draft.event
+    rule = draft.programme.rules_by_id.get(event.rule_id or "")
+    refusal = api_refusal(rule, event)
     if rule is None or refusal is not None:
-        draft.traces.append(
-            RuleTrace(event.rule_id or "", 0 if rule is None else rule.version,
-                      "not_triggerable", refusal or "")
+        draft.facts.append(
+            (details.traced, event.rule_id or "", 0 if rule is None else rule.version,
+             "not_triggerable", refusal or "")
         )  # fmt: skip
         return
-    trace = mismatch(rule, context.metadata, draft.moment.epoch_us)
-    if trace is None:
-        pay(rule, context, draft)
+    matches = rule.matches
+    if matches is None or matches(draft.metadata, draft.epoch_us):
+        pay(rule, draft)
     else:
-        draft.traces.append(trace)
+        draft.facts.append((details.mismatches, (rule,), 1, draft.metadata, draft.epoch_us))
 
 
 def _assign_tier(event: EventV1, state: UserState, programme: CompiledProgramme) -> Decision:
@@ -155,9 +133,8 @@ def _assign_tier(event: EventV1, state: UserState, programme: CompiledProgramme)
         return without_rules(event, state, programme, "invalid_event", reason)
     reason = f"tier set to '{tier}'"
     explanation = Explanation(programme.version, event.event_type, tier, "no_points", reason, ())
-    record = AppliedRecord("no_points", 0, (), reason, explanation)
-    new_state = with_applied(state, event.event_id, record)
+    new_state = with_applied(state, event.event_id, AppliedRecord(0, (), explanation))
     new_state = UserState(
         tier, new_state.caps, new_state.marks, new_state.streaks, new_state.applied
     )
-    return Decision(event.event_id, "no_points", 0, (), new_state, explanation, reason)
+    return Decision(event.event_id, "no_points", 0, (), new_state, explanation)

@@ -26,8 +26,13 @@ class Decision:
     awards: tuple[Award, ...]
     state: UserState
     explanation: Explanation
-    reason: str | None = None
     external_calls: tuple[ExternalCall, ...] = ()
     budget_consumed: Mapping[str, int] = field(default_factory=dict)
     """Points this decision took from each rule's global budget; add them to the global table.
     Empty for a duplicate, so adding blindly never counts an event twice."""
+
+    @property
+    def reason(self) -> str | None:
+        """Why there are no points (None when there are). The explanation's, derived from its
+        traces only when read: most decisions are never asked."""
+        return self.explanation.reason

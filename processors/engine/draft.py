@@ -1,27 +1,38 @@
-"""The changes one decision makes, gathered before the new `UserState` is built.
+"""One decision in progress: the event's context, and the changes it makes, gathered before the
+new `UserState` is built.
 
+One object per event carries everything the rules need (context, local moment, multipliers) and
+everything they change (maps, awards, facts), so the hot path passes one argument around.
 Maps are copied on first write only, so an event that changes nothing copies nothing and the
 caller's state is never modified.
 """
 
 from collections.abc import Mapping
-from typing import TypeVar
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
 
 from processors.engine import caps
+from processors.engine.amounts import SCALE
 from processors.engine.compile import CompiledProgramme, CompiledRule
-from processors.engine.explain import RuleTrace
+from processors.engine.explain import Fact
 from processors.engine.frequency import mark_for
 from processors.engine.outcomes import Award, ExternalCall
-from processors.engine.periods import Moment
 from processors.engine.state import (
     AppliedRecord,
     CapCounter,
     FrequencyMark,
+    RawRecord,
     StreakProgress,
     UserState,
 )
+from schemas.events import EventV1
 
 V = TypeVar("V")
+
+_NOTHING: Final[Mapping[str, int]] = MappingProxyType({})
+_CAPS: Final = 1
+_MARKS: Final = 2
+_STREAKS: Final = 4
 
 
 class Draft:
@@ -30,31 +41,61 @@ class Draft:
         "budget_consumed",
         "budget_used",
         "caps",
+        "day",
+        "epoch_us",
+        "event",
         "external_calls",
-        "grew",
+        "external_points",
+        "facts",
+        "grown",
         "marks",
-        "moment",
+        "metadata",
+        "month",
+        "multiplier_e4",
+        "partner",
+        "programme",
         "state",
         "streaks",
-        "traces",
+        "tier",
     )
 
-    def __init__(self, state: UserState, moment: Moment, budget_used: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        event: EventV1,
+        state: UserState,
+        programme: CompiledProgramme,
+        external_points: Mapping[str, int],
+        budget_used: Mapping[str, int],
+    ) -> None:
+        self.event = event
         self.state = state
-        self.moment = moment
+        self.programme = programme
+        self.metadata: Mapping[str, Any] = event.metadata
+        self.epoch_us, self.day, self.month = programme.calendar.periods(event.occurred_at)
+        # A tier the configuration no longer has falls back to the default tier.
+        tier = state.tier
+        self.tier = tier if tier is not None and tier in programme.tiers else programme.default_tier
+        partner_id = event.partner_id
+        self.partner = None if partner_id is None else programme.partners.get(partner_id)
+        self.multiplier_e4 = programme.tiers[self.tier] * (
+            SCALE if self.partner is None else self.partner.multiplier_e4
+        )
+        self.external_points = external_points
         self.budget_used = budget_used
         self.caps: Mapping[str, CapCounter] = state.caps
         self.marks: Mapping[str, FrequencyMark] = state.marks
         self.streaks: Mapping[str, StreakProgress] = state.streaks
         self.awards: list[Award] = []
-        self.traces: list[RuleTrace] = []
-        self.external_calls: list[ExternalCall] = []
-        self.budget_consumed: dict[str, int] = {}
-        self.grew = False
-        """A map gained a key: time to drop entries the configuration no longer has."""
+        self.facts: list[Fact] = []
+        # Rarely used: shared empty values until written (see `consume` and `call`).
+        self.external_calls: tuple[ExternalCall, ...] = ()
+        self.budget_consumed: Mapping[str, int] = _NOTHING
+        self.grown = 0
+        """Bit set of the maps that gained a key (`_CAPS`, ...): those may hold entries the
+        configuration no longer has, to drop when the state is built."""
 
     def cap_counter(self, event_type: str) -> CapCounter:
-        return caps.current(self.caps.get(event_type), self.moment)
+        return caps.current(self.caps.get(event_type), self)
 
     def budget_left(self, rule: CompiledRule) -> int | None:
         if rule.budget_max is None:
@@ -65,33 +106,46 @@ class Draft:
     def pay(self, rule: CompiledRule, counter: CapCounter, points: int) -> None:
         """Book `points` (> 0) for `rule`: award, cap counter, frequency mark, budget use."""
         self.awards.append(Award(rule.rule_id, rule.version, rule.kind, points))
-        self.grew |= rule.event_type not in self.caps
+        if rule.event_type not in self.caps:
+            self.grown |= _CAPS
         self.caps = {**self.caps, rule.event_type: caps.counted(counter, points)}
         if rule.frequency != "unlimited":
-            self.grew |= rule.rule_id not in self.marks
-            self.marks = {**self.marks, rule.rule_id: mark_for(self.moment)}
+            if rule.rule_id not in self.marks:
+                self.grown |= _MARKS
+            self.marks = {**self.marks, rule.rule_id: mark_for(self)}
         if rule.budget_max is not None:
-            self.budget_consumed[rule.rule_id] = self.budget_consumed.get(rule.rule_id, 0) + points
+            consumed = self.budget_consumed
+            self.budget_consumed = {
+                **consumed,
+                rule.rule_id: consumed.get(rule.rule_id, 0) + points,
+            }
+
+    def call(self, external_call: ExternalCall) -> None:
+        self.external_calls = (*self.external_calls, external_call)
 
     def set_streak(self, rule_id: str, progress: StreakProgress) -> None:
-        self.grew |= rule_id not in self.streaks
+        if rule_id not in self.streaks:
+            self.grown |= _STREAKS
         self.streaks = {**self.streaks, rule_id: progress}
 
-    def new_state(
-        self, programme: CompiledProgramme, applied: Mapping[str, AppliedRecord]
-    ) -> UserState:
-        if not self.grew:
+    def new_state(self, applied: Mapping[str, AppliedRecord | RawRecord]) -> UserState:
+        grown = self.grown
+        if not grown:
             return UserState(self.state.tier, self.caps, self.marks, self.streaks, applied)
+        known_rules = self.programme.rules_by_id
         return UserState(
             tier=self.state.tier,
-            caps=_pruned(self.caps, programme.parameters),
-            marks=_pruned(self.marks, programme.rules_by_id),
-            streaks=_pruned(self.streaks, programme.rules_by_id),
+            caps=_pruned(self.caps, self.programme.parameters) if grown & _CAPS else self.caps,
+            marks=_pruned(self.marks, known_rules) if grown & _MARKS else self.marks,
+            streaks=_pruned(self.streaks, known_rules) if grown & _STREAKS else self.streaks,
             applied=applied,
         )
 
 
 def _pruned(current: Mapping[str, V], known: Mapping[str, object]) -> Mapping[str, V]:
     # Entries for event types or rules the configuration no longer has are dropped whenever a
-    # map grows, so each map stays bounded by the configuration's size.
+    # map grows, so each map stays bounded by the configuration's size. The key-set test runs in
+    # C and almost always passes, sparing the copy.
+    if current.keys() <= known.keys():
+        return current
     return {key: value for key, value in current.items() if key in known}

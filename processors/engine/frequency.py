@@ -6,11 +6,11 @@ paid. A rule that paid nothing (cut to zero by a cap) leaves no mark.
 """
 
 from processors.engine.compile import CompiledRule
-from processors.engine.periods import Moment, ProgrammeCalendar, iso_utc, week_of
+from processors.engine.periods import Instant, ProgrammeCalendar, iso_utc, week_of
 from processors.engine.state import FrequencyMark
 
 
-def is_limited(rule: CompiledRule, mark: FrequencyMark, moment: Moment) -> bool:
+def is_limited(rule: CompiledRule, mark: FrequencyMark, moment: Instant) -> bool:
     frequency = rule.frequency
     if frequency == "unlimited":
         return False
@@ -19,7 +19,7 @@ def is_limited(rule: CompiledRule, mark: FrequencyMark, moment: Moment) -> bool:
     if frequency == "daily":
         return mark.day == moment.day
     if frequency == "weekly":
-        return week_of(mark.day) == moment.week
+        return week_of(mark.day) == week_of(moment.day)
     if frequency == "monthly":
         return mark.month == moment.month
     return moment.epoch_us < mark.at_us + rule.window_us
@@ -42,5 +42,6 @@ def limited_detail(rule: CompiledRule, mark: FrequencyMark, calendar: ProgrammeC
     return f"frequency {frequency}: limited until {iso_utc(until_us)}"
 
 
-def mark_for(moment: Moment) -> FrequencyMark:
-    return FrequencyMark(moment.epoch_us, moment.day, moment.month)
+def mark_for(moment: Instant) -> FrequencyMark:
+    # C-built NamedTuple, see `caps`.
+    return tuple.__new__(FrequencyMark, (moment.epoch_us, moment.day, moment.month))

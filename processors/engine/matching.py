@@ -5,14 +5,14 @@ from collections.abc import Mapping
 from pydantic import JsonValue
 
 from processors.engine.compile import CompiledRule
-from processors.engine.context import EventContext
 from processors.engine.explain import RuleTrace
 from processors.engine.periods import iso_utc
+from schemas.events import EventV1
 
 
 def mismatch(rule: CompiledRule, metadata: Mapping[str, JsonValue], at_us: int) -> RuleTrace | None:
-    """None when the rule matches, else the trace saying why it does not. Called for most rules
-    of every event, hence written flat."""
+    """None when the rule matches, else the trace saying why it does not. For explanations:
+    deciding uses `CompiledRule.matches`, built from the same predicates."""
     if not rule.valid_from_us <= at_us < rule.valid_until_us:
         return _outside(rule, at_us)
     for index, condition in enumerate(rule.conditions):
@@ -31,9 +31,8 @@ def _outside(rule: CompiledRule, at_us: int) -> RuleTrace:
     return RuleTrace(rule.rule_id, rule.version, "outside_window", detail)
 
 
-def api_refusal(rule: CompiledRule | None, context: EventContext) -> str | None:
+def api_refusal(rule: CompiledRule | None, event: EventV1) -> str | None:
     """Why an API trigger (`event.rule_id`) may not run this rule, or None when it may."""
-    event = context.event
     if rule is None:
         return f"rule '{event.rule_id}' does not exist"
     if rule.trigger != "api":

@@ -15,10 +15,11 @@ Global rule budgets are not here: they span all users (see `decide`'s `budget_us
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Final, NamedTuple
 
 import orjson
 
+from processors.engine.applied import AppliedWindow
 from processors.engine.exceptions import StateDecodeError
 from processors.engine.explain import Explanation
 from processors.engine.outcomes import Award
@@ -52,31 +53,81 @@ class StreakProgress(NamedTuple):
 
 
 STREAK_DONE_TODAY = -1
+APPLIED_MAX: Final = 32
+_RAW_RECORD_LENGTH = 5
 
 
-class AppliedRecord(NamedTuple):
-    """An applied event's decision, to answer a redelivery with the original outcome. The
-    explanation stays a plain dict after decoding: it is only read back on a redelivery."""
+class AppliedRecord:
+    """An applied event's decision, to answer a redelivery with the original outcome. Its status
+    and reason are the explanation's."""
 
-    status: str
-    points: int
-    awards: tuple[Award, ...]
-    reason: str | None
-    explanation: Explanation | Mapping[str, Any]
+    __slots__ = ("awards", "explanation", "points")
+
+    def __init__(self, points: int, awards: tuple[Award, ...], explanation: Explanation) -> None:
+        self.points = points
+        self.awards = awards
+        self.explanation = explanation
+
+    def __eq__(self, other: object) -> bool:
+        # A stored record equals the live one it was written from.
+        if isinstance(other, list):
+            other = decoded(other)
+        if not isinstance(other, AppliedRecord):
+            return NotImplemented
+        return (self.points, self.awards, self.explanation) == (
+            other.points,
+            other.awards,
+            other.explanation,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # value equality over an unhashable memo
+
+    def __repr__(self) -> str:
+        return f"AppliedRecord({self.points!r}, {self.awards!r}, {self.explanation!r})"
+
+    def as_raw(self) -> "RawRecord":
+        explanation = self.explanation
+        # orjson writes the awards (slotted dataclasses) as objects natively.
+        return [
+            explanation.status,
+            self.points,
+            self.awards,
+            explanation.reason,
+            explanation.to_dict(),
+        ]
+
+
+RawRecord = list[Any]
+"""A decoded record, `[status, points, awards, reason, explanation]` as stored: kept as decoded
+(and stored again as is) until a redelivery reads it, because most never are."""
+
+
+_NO_RECORDS: Final[AppliedWindow[AppliedRecord | RawRecord]] = AppliedWindow(APPLIED_MAX, {}, {})
+
+
+def decoded(raw: RawRecord) -> AppliedRecord:
+    """A stored record as a live one (on a redelivery)."""
+    try:
+        _status, points, awards, _reason, explanation = raw
+        return AppliedRecord(
+            points, tuple(Award(**a) for a in awards), Explanation.from_dict(explanation)
+        )
+    except (TypeError, ValueError) as exc:
+        raise StateDecodeError(f"malformed applied record: {exc!r}") from exc
 
 
 @dataclass(slots=True)  # treated as immutable; frozen=True would cost 4x per instance
 class UserState:
     """Immutable: `decide` returns a new state and never changes the one it was given."""
 
-    APPLIED_MAX: ClassVar[int] = 32
+    APPLIED_MAX: ClassVar[int] = APPLIED_MAX
     FORMAT: ClassVar[int] = 1
 
     tier: str | None = None
     caps: Mapping[str, CapCounter] = field(default_factory=dict)
     marks: Mapping[str, FrequencyMark] = field(default_factory=dict)
     streaks: Mapping[str, StreakProgress] = field(default_factory=dict)
-    applied: Mapping[str, AppliedRecord] = field(default_factory=dict)
+    applied: Mapping[str, AppliedRecord | RawRecord] = field(default_factory=lambda: _NO_RECORDS)
 
     @classmethod
     def initial(cls) -> "UserState":
@@ -92,7 +143,7 @@ class UserState:
                 "streaks": self.streaks,
                 "applied": self.applied,
             },
-            default=_named_tuple_as_list,
+            default=_as_json,
         )
 
     @classmethod
@@ -106,19 +157,26 @@ class UserState:
                 caps={k: CapCounter(*v) for k, v in raw["caps"].items()},
                 marks={k: FrequencyMark(*v) for k, v in raw["marks"].items()},
                 streaks={k: StreakProgress(*v) for k, v in raw["streaks"].items()},
-                applied={k: _record(v) for k, v in raw["applied"].items()},
+                applied=AppliedWindow.of(APPLIED_MAX, _raw_records(raw["applied"])),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise StateDecodeError(f"malformed user state: {exc!r}") from exc
 
 
-def _named_tuple_as_list(value: Any) -> list[Any]:
+def _as_json(value: Any) -> Any:
     # orjson serialises plain tuples natively but not tuple subclasses such as NamedTuple.
     if isinstance(value, tuple):
         return list(value)
+    if isinstance(value, AppliedRecord):
+        return value.as_raw()
+    if isinstance(value, AppliedWindow):
+        return value.as_dict()
     raise TypeError(f"{type(value).__name__} is not part of a user state")
 
 
-def _record(raw: list[Any]) -> AppliedRecord:
-    status, points, awards, reason, explanation = raw
-    return AppliedRecord(status, points, tuple(Award(**a) for a in awards), reason, explanation)
+def _raw_records(applied: dict[str, Any]) -> dict[str, RawRecord]:
+    # Checked for shape only; the content is decoded if a redelivery ever needs it (`decoded`).
+    for record in applied.values():
+        if type(record) is not list or len(record) != _RAW_RECORD_LENGTH:
+            raise StateDecodeError(f"malformed applied record: {record!r}"[:200])
+    return applied

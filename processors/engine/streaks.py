@@ -5,67 +5,81 @@
   rest of that day does not count, so the next run starts the following day.
 - before (`events` x, `before` t): x matching events before the instant t, paid once.
 Events older than the last counted day (late arrivals) do not count.
+
+`advance` only counts; `progress_detail` describes the new progress for explanations, from the
+progress alone, so no text is written while deciding.
 """
 
-from typing import NamedTuple
+from typing import Final
 
 from processors.engine.compile import CompiledRule
-from processors.engine.periods import Moment
+from processors.engine.periods import Instant
 from processors.engine.state import STREAK_DONE_TODAY, StreakProgress
 from schemas.programme import BeforeStreak, DailyStreak
 
+StreakStep = tuple[StreakProgress | None, bool, str]
+"""(new progress or None when the event did not count, completed, why it did not count).
+A plain tuple: one is made for every streak rule an event matches."""
 
-class StreakStep(NamedTuple):
-    progress: StreakProgress | None
-    """The new progress; None when the event did not count (nothing changes)."""
-    completed: bool
-    detail: str
+# C-built NamedTuples (see `caps`): one per counted event.
+_new: Final = tuple.__new__
+
+LATE: Final = "event is older than the streak's last counted day"
+DONE_TODAY: Final = "streak completed earlier today; the next run starts tomorrow"
+ALREADY_COMPLETED: Final = "streak already completed"
+DEADLINE_PASSED: Final = "streak deadline has passed"
 
 
-def advance(rule: CompiledRule, progress: StreakProgress | None, moment: Moment) -> StreakStep:
+def advance(rule: CompiledRule, progress: StreakProgress | None, moment: Instant) -> StreakStep:
     streak = rule.streak
     if isinstance(streak, DailyStreak):
         return _advance_daily(streak, progress, moment)
     if isinstance(streak, BeforeStreak) and rule.streak_before_us is not None:
         return _advance_before(streak.events, rule.streak_before_us, progress, moment)
-    return StreakStep(None, False, "rule has no streak")
+    return None, False, "rule has no streak"
 
 
 def _advance_daily(
-    streak: DailyStreak, progress: StreakProgress | None, moment: Moment
+    streak: DailyStreak, progress: StreakProgress | None, moment: Instant
 ) -> StreakStep:
-    per_day, days_needed = streak.events_per_day, streak.days
-    if progress is None or moment.day > progress.day:
-        continues = (
-            progress is not None and moment.day == progress.day + 1 and progress.events >= per_day
-        )
+    per_day, day = streak.events_per_day, moment.day
+    if progress is None or day > progress.day:
+        continues = progress is not None and day == progress.day + 1 and progress.events >= per_day
         days, count = (progress.days + 1 if continues and progress else 0), 1
-    elif moment.day < progress.day:
-        return StreakStep(None, False, "event is older than the streak's last counted day")
+    elif day < progress.day:
+        return None, False, LATE
     elif progress.events == STREAK_DONE_TODAY:
-        return StreakStep(
-            None, False, "streak completed earlier today; the next run starts tomorrow"
-        )
+        return None, False, DONE_TODAY
     else:
         days, count = progress.days, progress.events + 1
-    if count == per_day and days + 1 >= days_needed:
-        return StreakStep(
-            StreakProgress(moment.day, STREAK_DONE_TODAY, 0),
-            True,
-            f"streak complete: {per_day} events a day for {days_needed} days",
-        )
-    detail = f"day {days + 1} of {days_needed}: {min(count, per_day)} of {per_day} events today"
-    return StreakStep(StreakProgress(moment.day, count, days), False, detail)
+    if count == per_day and days + 1 >= streak.days:
+        return _new(StreakProgress, (day, STREAK_DONE_TODAY, 0)), True, ""
+    return _new(StreakProgress, (day, count, days)), False, ""
 
 
 def _advance_before(
-    needed: int, before_us: int, progress: StreakProgress | None, moment: Moment
+    needed: int, before_us: int, progress: StreakProgress | None, moment: Instant
 ) -> StreakStep:
     count = 0 if progress is None else progress.events
     if count >= needed:
-        return StreakStep(None, False, "streak already completed")
+        return None, False, ALREADY_COMPLETED
     if moment.epoch_us >= before_us:
-        return StreakStep(None, False, "streak deadline has passed")
+        return None, False, DEADLINE_PASSED
     count += 1
-    detail = f"{count} of {needed} events before the deadline"
-    return StreakStep(StreakProgress(0, count, 0), count == needed, detail)
+    return _new(StreakProgress, (0, count, 0)), count == needed, ""
+
+
+def progress_detail(rule: CompiledRule, progress: StreakProgress) -> str:
+    """What `advance` did, told from the progress it returned."""
+    streak = rule.streak
+    if isinstance(streak, DailyStreak):
+        per_day = streak.events_per_day
+        if progress.events == STREAK_DONE_TODAY:
+            return f"streak complete: {per_day} events a day for {streak.days} days"
+        return (
+            f"day {progress.days + 1} of {streak.days}: "
+            f"{min(progress.events, per_day)} of {per_day} events today"
+        )
+    if isinstance(streak, BeforeStreak):
+        return f"{progress.events} of {streak.events} events before the deadline"
+    return "rule has no streak"

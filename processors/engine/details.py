@@ -1,0 +1,99 @@
+"""Renderers of the facts the hot path records (see `explain`): each turns a few values into the
+`RuleTrace`s of an explanation, using the same arithmetic the decision used, so the text always
+tells what happened. None of this runs while deciding.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from processors.engine import caps
+from processors.engine.compile import CompiledPartner, CompiledProgramme, CompiledRule
+from processors.engine.exceptions import InvariantError
+from processors.engine.explain import RuleTrace
+from processors.engine.frequency import limited_detail
+from processors.engine.matching import mismatch
+from processors.engine.periods import ProgrammeCalendar
+from processors.engine.state import CapCounter, FrequencyMark, StreakProgress
+from processors.engine.streaks import progress_detail
+
+
+def traced(rule_id: str, version: int, outcome: str, detail: str) -> tuple[RuleTrace]:
+    """A trace whose detail was written when deciding (rare outcomes only)."""
+    return (RuleTrace(rule_id, version, outcome, detail),)
+
+
+def mismatches(
+    rules: tuple[CompiledRule, ...], count: int, metadata: Mapping[str, Any], at_us: int
+) -> list[RuleTrace]:
+    """Why each of the first `count` rules did not match."""
+    traces = []
+    for rule in rules[:count]:
+        trace = mismatch(rule, metadata, at_us)
+        if trace is None:
+            raise InvariantError(f"rule {rule.rule_id} matched when explained, not when decided")
+        traces.append(trace)
+    return traces
+
+
+def not_counted(rule: CompiledRule, why: str) -> tuple[RuleTrace]:
+    return (RuleTrace(rule.rule_id, rule.version, "not_counted", why),)
+
+
+def streak_progress(rule: CompiledRule, progress: StreakProgress) -> tuple[RuleTrace]:
+    detail = progress_detail(rule, progress)
+    return (RuleTrace(rule.rule_id, rule.version, "streak_progress", detail),)
+
+
+def limited(
+    rule: CompiledRule,
+    mark: FrequencyMark,
+    calendar: ProgrammeCalendar,
+    streak: StreakProgress | None,
+) -> tuple[RuleTrace]:
+    detail = _note(rule, streak) + limited_detail(rule, mark, calendar)
+    return (RuleTrace(rule.rule_id, rule.version, "frequency_limited", detail),)
+
+
+def negative_unit(rule: CompiledRule, value: int | float) -> tuple[RuleTrace]:
+    detail = f"{rule.unit_field} {value!r} is negative: no points"
+    return (RuleTrace(rule.rule_id, rule.version, "invalid_amount", detail),)
+
+
+def payment(
+    rule: CompiledRule,
+    streak: StreakProgress | None,
+    base: int | float | None,
+    programme: CompiledProgramme,
+    tier: str,
+    partner: CompiledPartner | None,
+    gross: int,
+    counter: CapCounter,
+    left: int | None,
+) -> tuple[RuleTrace]:
+    """A matching rule's amount, multipliers and every cut, replayed from the gross amount."""
+    text = _note(rule, streak) + _base_text(rule, base)
+    if rule.kind == "earn":
+        text += programme.tier_texts[tier]
+        text += " * partner 1" if partner is None else partner.multiplier_text
+    cuts = [f"{text} = {gross} ({programme.rounding})"]
+    points = caps.budget_cut(rule, left, caps.cut(rule, counter, gross, cuts), cuts)
+    if rule.kind == "redeem" and points < gross:
+        cuts.append(f"redemption of {gross} refused: all or nothing")
+        points = 0
+    detail = "; ".join(cuts)
+    if points > 0:
+        return (RuleTrace(rule.rule_id, rule.version, "awarded", detail, points),)
+    return (RuleTrace(rule.rule_id, rule.version, "cut_to_zero", detail),)
+
+
+def _base_text(rule: CompiledRule, base: int | float | None) -> str:
+    if rule.points_type == "external":
+        return f"external {base}"
+    if rule.points_type == "per_unit":
+        return f"{rule.points_text} * {rule.unit_field} {base!r}"
+    return rule.points_text
+
+
+def _note(rule: CompiledRule, streak: StreakProgress | None) -> str:
+    # A streak rule pays at the event completing the streak; its trace says so first.
+    return "" if streak is None else f"{progress_detail(rule, streak)}; "

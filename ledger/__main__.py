@@ -6,6 +6,7 @@ import signal
 
 from prometheus_client import start_http_server
 
+from ledger.runtime import tune_garbage_collector
 from ledger.settings import LedgerSettings
 from ledger.writer import open_writer
 
@@ -18,6 +19,7 @@ async def serve(settings: LedgerSettings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with open_writer(settings) as writer:
+        tune_garbage_collector()
         log.info("consuming %s as %s", settings.commands_topic, settings.consumer_group)
         await writer.run(stop)
     log.info("ledger writer stopped")

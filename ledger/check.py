@@ -1,6 +1,6 @@
-"""Prove the balances: recompute every account from its postings.
+"""Prove the balances: recompute every account from its journal entries.
 
-The ledger is consistent when no cached balance disagrees with its postings, every posting's
+The ledger is consistent when no cached balance disagrees with its entries, every entry's
 balance-after follows from the one before it on the same account, and all balances sum to zero.
 """
 
@@ -12,12 +12,12 @@ from ledger.db_types import Connection
 @dataclass(frozen=True, slots=True)
 class CheckReport:
     balance_mismatches: list[tuple[int, int, int, int]]
-    """(account_id, cached, from postings, latest balance-after)"""
+    """(account_id, cached, from entries, latest balance-after)"""
     running_balance_breaks: list[tuple[int, int, int, int]]
-    """(account_id, posting_id, balance-after, expected)"""
+    """(account_id, entry_id, balance-after, expected)"""
     sum_of_balances: int
     accounts: int
-    postings: int
+    entries: int
 
     @property
     def ok(self) -> bool:
@@ -42,7 +42,7 @@ async def check_ledger(conn: Connection) -> CheckReport:
         )
         totals = await conn.fetchrow(
             """SELECT coalesce(sum(balance), 0)::bigint AS total, count(*) AS accounts,
-                      (SELECT count(*) FROM ledger.postings) AS postings
+                      (SELECT count(*) FROM ledger.entries) AS entries
                FROM ledger.accounts"""
         )
     if totals is None:
@@ -52,5 +52,5 @@ async def check_ledger(conn: Connection) -> CheckReport:
         running_balance_breaks=[tuple(row.values()) for row in breaks],
         sum_of_balances=totals["total"],
         accounts=totals["accounts"],
-        postings=totals["postings"],
+        entries=totals["entries"],
     )

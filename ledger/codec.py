@@ -1,14 +1,17 @@
 """Turn a Kafka record into a command, or into a dead letter saying why it cannot be one."""
 
-import base64
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import orjson
 from pydantic import ValidationError
 
 from ledger.core.batch import IncomingCommand, SourcePosition
-from schemas.ledger import DeadLetterReason, LedgerCommand, LedgerDeadLetter
+from schemas.dead_letters import DeadLetter
+from schemas.ledger import DeadLetterReason, LedgerCommand
 
 DETAIL_CHARS_MAX = 4000
+PRODUCER = "ledger-writer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +23,10 @@ class RawRecord:
     offset: int
     key: bytes | None
     value: bytes | None
+    timestamp_ms: int | None = None
 
 
-def decode(record: RawRecord) -> IncomingCommand | LedgerDeadLetter:
-    source = SourcePosition(record.topic, record.partition, record.offset)
+def decode(record: RawRecord) -> IncomingCommand | DeadLetter:
     if record.value is None:
         return dead_letter(record, DeadLetterReason.UNDECODABLE, "record has no value")
     try:
@@ -32,20 +35,27 @@ def decode(record: RawRecord) -> IncomingCommand | LedgerDeadLetter:
         not_json = any(error["type"] == "json_invalid" for error in exc.errors())
         reason = DeadLetterReason.UNDECODABLE if not_json else DeadLetterReason.SCHEMA_VIOLATION
         return dead_letter(record, reason, str(exc))
-    return IncomingCommand.of(command, source)
+    source = SourcePosition(record.topic, record.partition, record.offset)
+    try:
+        return IncomingCommand.of(command, source)
+    except orjson.JSONEncodeError as exc:
+        # Valid JSON that the ledger cannot store as it came (an integer beyond 64 bits in the
+        # explanation): refused here, so hashing and the outcome's jsonb never meet it.
+        return dead_letter(record, DeadLetterReason.SCHEMA_VIOLATION, f"explanation: {exc}")
 
 
-def dead_letter(record: RawRecord, reason: DeadLetterReason, detail: str) -> LedgerDeadLetter:
-    return LedgerDeadLetter(
-        reason=reason,
-        detail=detail[:DETAIL_CHARS_MAX],
+def dead_letter(record: RawRecord, reason: DeadLetterReason, detail: str) -> DeadLetter:
+    timestamp = record.timestamp_ms
+    return DeadLetter(
+        reason=str(reason),
+        error=detail[:DETAIL_CHARS_MAX],
         source_topic=record.topic,
         source_partition=record.partition,
         source_offset=record.offset,
-        original_key=_b64(record.key),
-        original_value=_b64(record.value),
+        source_timestamp=None
+        if timestamp is None or timestamp < 0
+        else datetime.fromtimestamp(timestamp / 1000, tz=UTC),
+        original_key_base64=DeadLetter.encode(record.key),
+        original_value_base64=DeadLetter.encode(record.value),
+        producer=PRODUCER,
     )
-
-
-def _b64(data: bytes | None) -> str | None:
-    return None if data is None else base64.b64encode(data).decode()

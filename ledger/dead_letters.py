@@ -1,12 +1,12 @@
-"""Publish dead letters, waiting for the broker's acknowledgement of every one."""
+"""Publish dead letters (`schemas.dead_letters.DeadLetter`), waiting for the broker's
+acknowledgement of every one."""
 
 from collections.abc import Sequence
 
-import orjson
 from aiokafka import AIOKafkaProducer
 
 from ledger import metrics
-from schemas.ledger import LedgerDeadLetter
+from schemas.dead_letters import DeadLetter
 
 
 class DeadLetterPublisher:
@@ -14,12 +14,12 @@ class DeadLetterPublisher:
         self._producer = producer
         self._topic = topic
 
-    async def publish(self, letters: Sequence[LedgerDeadLetter]) -> None:
+    async def publish(self, letters: Sequence[DeadLetter]) -> None:
         """Sent before the batch commits: a crash in between re-sends them, never loses them."""
         futures = [
             await self._producer.send(
                 self._topic,
-                value=orjson.dumps(letter.model_dump(mode="json")),
+                value=letter.model_dump_json().encode(),
                 key=f"{letter.source_topic}:{letter.source_partition}".encode(),
             )
             for letter in letters
@@ -27,7 +27,7 @@ class DeadLetterPublisher:
         for future in futures:
             await future
         for letter in letters:
-            metrics.DEAD_LETTERS.labels(reason=str(letter.reason)).inc()
+            metrics.DEAD_LETTERS.labels(reason=letter.reason).inc()
 
 
 def dead_letter_producer(bootstrap_servers: str) -> AIOKafkaProducer:

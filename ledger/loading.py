@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
-from ledger.core.batch import StoredEntry, StoredOutcome
+from ledger.core.batch import Outcome, StoredEntry, StoredOutcome
 from ledger.db_types import Connection
 from ledger.queries import OUTCOME_COLUMNS, outcome_from_row
 
@@ -42,8 +42,11 @@ def _columns(keys: Sequence[AccountKey]) -> tuple[list[str], list[str], list[str
     return [k.programme_id for k in keys], [str(k.kind) for k in keys], [k.owner_id for k in keys]
 
 
+_KINDS = {kind.value: kind for kind in AccountKind}
+
+
 def _key(row: asyncpg.Record) -> AccountKey:
-    return AccountKey(row["programme_id"], AccountKind(row["kind"]), row["owner_id"])
+    return AccountKey(row["programme_id"], _KINDS[row["kind"]], row["owner_id"])
 
 
 async def _lock_existing(conn: Connection, keys: Sequence[AccountKey]) -> list[asyncpg.Record]:
@@ -78,9 +81,10 @@ async def lock_accounts(conn: Connection, keys: set[AccountKey]) -> LockedAccoun
         raced = missing - {_key(row) for row in created}
         if raced:
             rows.extend(await _lock_existing(conn, list(raced)))
+    keyed = [(_key(row), row) for row in rows]
     return LockedAccounts(
-        ids={_key(row): row["account_id"] for row in rows},
-        balances={_key(row): row["balance"] for row in rows},
+        ids={key: row["account_id"] for key, row in keyed},
+        balances={key: row["balance"] for key, row in keyed},
     )
 
 
@@ -90,7 +94,9 @@ async def load_outcomes(conn: Connection, command_ids: Iterable[str]) -> dict[st
         list(set(command_ids)),
     )
     return {
-        row["command_id"]: StoredOutcome(bytes(row["payload_sha256"]), outcome_from_row(row))
+        row["command_id"]: StoredOutcome(
+            bytes(row["payload_sha256"]), Outcome(**outcome_from_row(row).model_dump())
+        )
         for row in rows
     }
 
@@ -108,9 +114,8 @@ async def load_entries(
                   (SELECT coalesce(sum(r.points), 0) FROM ledger.entries r
                    WHERE r.reverses_entry_id = e.entry_id) AS reversed_points
            FROM ledger.entries e
-           JOIN ledger.postings p ON p.entry_id = e.entry_id
-           JOIN ledger.accounts da ON da.account_id = p.debit_account_id
-           JOIN ledger.accounts ca ON ca.account_id = p.credit_account_id
+           JOIN ledger.accounts da ON da.account_id = e.debit_account_id
+           JOIN ledger.accounts ca ON ca.account_id = e.credit_account_id
            WHERE e.idempotency_key = ANY($1::text[])""",
         list(set(keys)),
     )

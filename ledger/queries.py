@@ -20,7 +20,7 @@ PAGE_SIZE_MAX = 1_000
 
 @dataclass(frozen=True, slots=True)
 class Transaction:
-    """One posting on a user's account, from that user's side (MyRewards' transaction)."""
+    """One journal entry on a user's account, from that user's side (MyRewards' transaction)."""
 
     id: int
     user_id: str
@@ -95,14 +95,13 @@ async def find_balance(db: Executor, programme_id: str, user_id: str) -> int | N
 
 
 _TRANSACTIONS_SQL = """
-    SELECT p.posting_id, e.entry_id, e.reason, e.variety, e.remote_transaction_id,
+    SELECT e.entry_id, e.reason, e.variety, e.remote_transaction_id,
            e.source_event_id, e.idempotency_key, e.recorded_at,
-           CASE WHEN p.credit_account_id = $1 THEN p.amount ELSE -p.amount END AS value,
-           CASE WHEN p.credit_account_id = $1 THEN p.credit_balance_after
-                ELSE p.debit_balance_after END AS balance
-    FROM ledger.postings p
-    JOIN ledger.entries e ON e.entry_id = p.entry_id
-    WHERE (p.credit_account_id = $1 OR p.debit_account_id = $1)
+           CASE WHEN e.credit_account_id = $1 THEN e.points ELSE -e.points END AS value,
+           CASE WHEN e.credit_account_id = $1 THEN e.credit_balance_after
+                ELSE e.debit_balance_after END AS balance
+    FROM ledger.entries e
+    WHERE (e.credit_account_id = $1 OR e.debit_account_id = $1)
 """
 
 
@@ -132,7 +131,7 @@ async def list_transactions(
     if account is None:
         return []
     rows = await db.fetch(
-        _TRANSACTIONS_SQL + " AND p.entry_id > $2 ORDER BY p.entry_id LIMIT $3",
+        _TRANSACTIONS_SQL + " AND e.entry_id > $2 ORDER BY e.entry_id LIMIT $3",
         account["account_id"],
         after_id,
         limit,
@@ -146,12 +145,12 @@ async def last_transaction(db: Executor, programme_id: str, user_id: str) -> Tra
     if account is None:
         return None
     row = await db.fetchrow(
-        _TRANSACTIONS_SQL + " ORDER BY p.posting_id DESC LIMIT 1", account["account_id"]
+        _TRANSACTIONS_SQL + " ORDER BY e.entry_id DESC LIMIT 1", account["account_id"]
     )
     if row is not None and row["balance"] != account["balance"]:
         raise LedgerInvariantError(
             f"account {account['account_id']}: cached balance {account['balance']} but the last "
-            f"posting says {row['balance']}"
+            f"entry says {row['balance']}"
         )
     return None if row is None else _transaction(user_id, row)
 
@@ -167,12 +166,12 @@ async def transactions_page(
         return TransactionPage([], 0)
     account_id = account["account_id"]
     total: Any = await db.fetchval(
-        """SELECT count(*) FROM ledger.postings
+        """SELECT count(*) FROM ledger.entries
            WHERE credit_account_id = $1 OR debit_account_id = $1""",
         account_id,
     )
     rows = await db.fetch(
-        _TRANSACTIONS_SQL + " ORDER BY p.entry_id LIMIT $2 OFFSET $3",
+        _TRANSACTIONS_SQL + " ORDER BY e.entry_id LIMIT $2 OFFSET $3",
         account_id,
         num_of_items,
         (page - 1) * num_of_items,

@@ -141,8 +141,7 @@ async def _write_entries(
         (entry.booking.idempotency_key, entry_id)
         for entry, entry_id in zip(entries, entry_ids, strict=True)
     )
-    await writing.insert_entries(conn, entries, entry_ids, known_ids, recorded_at)
-    await writing.copy_postings(conn, entries, entry_ids, accounts.ids)
+    await writing.insert_entries(conn, entries, entry_ids, known_ids, accounts.ids, recorded_at)
 
 
 async def fund_budget(
@@ -168,7 +167,7 @@ async def fund_budget(
         stored = (await load_outcomes(conn, [idempotency_key])).get(idempotency_key)
         outcome, entry = plan_funding(programme_id, booking, accounts.balances, stored, recorded_at)
         if entry is None:
-            return outcome
+            return outcome.model()
         row = writing.OutcomeRow(entry.payload_sha256, programme_id, None, None, None, outcome)
         await writing.insert_outcomes(conn, [row], recorded_at)
         await _write_entries(conn, [entry], accounts, {}, recorded_at)
@@ -177,4 +176,4 @@ async def fund_budget(
             entry.credit: entry.credit_balance_after,
         }
         await writing.update_balances(conn, balances, accounts.ids)
-    return outcome
+    return outcome.model()

@@ -1,4 +1,4 @@
-"""Write a planned batch: outcomes, entries, postings, balances, consumer offsets, notifications.
+"""Write a planned batch: outcomes, entries, balances, consumer offsets, notifications.
 
 Outcomes and entries are inserted with `ON CONFLICT DO NOTHING RETURNING`, so the rows that come
 back are exactly the new ones; if any planned row does not come back, another writer booked it
@@ -6,28 +6,55 @@ after the snapshot was read, and the whole batch is rolled back and planned agai
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import orjson
 
 from ledger.core.accounts import AccountKey
-from ledger.core.batch import PlannedEntry, SourcePosition
+from ledger.core.batch import Outcome, PlannedEntry, SourcePosition
 from ledger.db_types import Connection, Executor
 from ledger.exceptions import ConcurrentWriteError, LedgerInvariantError
-from schemas.ledger import CommandOutcome
 
 NOTIFY_CHANNEL = "ledger_outcomes"
 
 
-@dataclass(frozen=True, slots=True)
-class OutcomeRow:
+class OutcomeRow(NamedTuple):
+    """One per command of the batch (a tuple: cheap to build thousands of)."""
+
     payload_sha256: bytes
     programme_id: str
     user_id: str | None
     source_event_id: str | None
     source: SourcePosition | None
-    outcome: CommandOutcome
+    outcome: Outcome
+
+
+_OUTCOME_COLUMNS = (
+    "command_id", "payload_sha256", "programme_id", "user_id", "status", "reason_code",
+    "reason_message", "points", "balance_after", "explanation", "source_event_id", "source_topic",
+    "source_partition", "source_offset", "recorded_at",
+)  # fmt: skip
+_ENTRY_COLUMNS = (
+    "entry_id", "idempotency_key", "payload_sha256", "command_id", "programme_id", "user_id",
+    "transaction_type", "variety", "points", "debit_account_id", "credit_account_id",
+    "debit_balance_after", "credit_balance_after", "reason", "remote_transaction_id",
+    "counterparty_user_id", "reverses_entry_id", "source_event_id", "rule_id", "rule_version",
+    "occurred_at", "recorded_at",
+)  # fmt: skip
+
+# Rows reach Postgres by COPY into per-session staging tables, then move into the ledger with one
+# INSERT ... SELECT ... ON CONFLICT DO NOTHING each. COPY sends each value through its codec
+# once; the same rows as unnest() arrays cost several times more client CPU (asyncpg inspects
+# every array element). ON COMMIT DELETE ROWS empties them at every commit, and a rolled-back
+# batch takes its staged rows (or the tables themselves, if it created them) with it.
+_STAGING_DDL = """
+    SET LOCAL client_min_messages = warning;
+    CREATE TEMP TABLE IF NOT EXISTS staged_outcomes
+        (LIKE ledger.command_outcomes) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS staged_entries
+        (LIKE ledger.entries) ON COMMIT DELETE ROWS;
+"""
 
 
 async def insert_outcomes(
@@ -35,38 +62,42 @@ async def insert_outcomes(
 ) -> None:
     if not rows:
         return
-    outcomes = [row.outcome for row in rows]
-    inserted = await conn.fetch(
-        """INSERT INTO ledger.command_outcomes (command_id, payload_sha256, programme_id, user_id,
-               status, reason_code, reason_message, points, balance_after, explanation,
-               source_event_id, source_topic, source_partition, source_offset, recorded_at)
-           SELECT u.*, $15::timestamptz FROM unnest($1::text[], $2::bytea[], $3::text[],
-               $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[],
-               $10::jsonb[], $11::text[], $12::text[], $13::integer[], $14::bigint[]) AS u
-           ON CONFLICT (command_id) DO NOTHING
-           RETURNING command_id""",
-        [o.command_id for o in outcomes],
-        [row.payload_sha256 for row in rows],
-        [row.programme_id for row in rows],
-        [row.user_id for row in rows],
-        [str(o.status) for o in outcomes],
-        [None if o.reason_code is None else str(o.reason_code) for o in outcomes],
-        [o.reason for o in outcomes],
-        [o.points for o in outcomes],
-        [o.balance_after for o in outcomes],
-        [None if o.explanation is None else orjson.dumps(o.explanation).decode() for o in outcomes],
-        [row.source_event_id for row in rows],
-        [None if row.source is None else row.source.topic for row in rows],
-        [None if row.source is None else row.source.partition for row in rows],
-        [None if row.source is None else row.source.offset for row in rows],
-        recorded_at,
-    )
-    _expect_all("command outcomes", len(rows), len(inserted))
-    await conn.execute(
-        "SELECT pg_notify($1, c) FROM unnest($2::text[]) AS c",
+    await conn.execute(_STAGING_DDL)
+    records = []
+    for row in rows:
+        outcome, source = row.outcome, row.source
+        explanation = outcome.explanation
+        records.append(
+            (
+                outcome.command_id,
+                row.payload_sha256,
+                row.programme_id,
+                row.user_id,
+                outcome.status,
+                outcome.reason_code,
+                outcome.reason,
+                outcome.points,
+                outcome.balance_after,
+                None if explanation is None else orjson.dumps(explanation).decode(),
+                row.source_event_id,
+                *((None, None, None) if source is None else source),
+                recorded_at,
+            )
+        )
+    await conn.copy_records_to_table("staged_outcomes", records=records, columns=_OUTCOME_COLUMNS)
+    columns = ", ".join(_OUTCOME_COLUMNS)
+    # One statement inserts and notifies: only the rows that come back are announced. Only
+    # their count returns to the writer.
+    inserted = await conn.fetchval(
+        f"""WITH inserted AS (
+                INSERT INTO ledger.command_outcomes ({columns})
+                SELECT {columns} FROM staged_outcomes
+                ON CONFLICT (command_id) DO NOTHING
+                RETURNING command_id)
+            SELECT count(*) FROM (SELECT pg_notify($1, command_id) FROM inserted) AS notified""",
         NOTIFY_CHANNEL,
-        [o.command_id for o in outcomes],
     )
+    _expect_all("command outcomes", len(rows), inserted)
 
 
 async def allocate_entry_ids(conn: Connection, count: int) -> list[int]:
@@ -84,80 +115,54 @@ async def insert_entries(
     entries: Sequence[PlannedEntry],
     entry_ids: Sequence[int],
     known_ids: Mapping[str, int],
+    account_ids: Mapping[AccountKey, int],
     recorded_at: datetime,
 ) -> None:
     """`known_ids`: entry id by idempotency key, for every entry a reversal may name."""
     if not entries:
         return
-    bookings = [entry.booking for entry in entries]
-    lineages = [booking.lineage for booking in bookings]
-    reverses = [None if b.reverses is None else known_ids[b.reverses] for b in bookings]
-    inserted = await conn.fetch(
-        """INSERT INTO ledger.entries (entry_id, idempotency_key, payload_sha256, command_id,
-               programme_id, user_id, transaction_type, variety, points, reason,
-               remote_transaction_id, counterparty_user_id, reverses_entry_id, source_event_id,
-               rule_id, rule_version, occurred_at, recorded_at)
-           SELECT u.*, $18::timestamptz FROM unnest($1::bigint[], $2::text[], $3::bytea[],
-               $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
-               $10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[], $15::text[],
-               $16::integer[], $17::timestamptz[]) AS u
-           ON CONFLICT (idempotency_key) DO NOTHING
-           RETURNING entry_id""",
-        list(entry_ids),
-        [b.idempotency_key for b in bookings],
-        [entry.payload_sha256 for entry in entries],
-        [entry.command_id for entry in entries],
-        [entry.programme_id for entry in entries],
-        [entry.user_id for entry in entries],
-        [str(b.transaction_type) for b in bookings],
-        [str(b.variety) for b in bookings],
-        [b.points for b in bookings],
-        [b.reason for b in bookings],
-        [b.remote_transaction_id for b in bookings],
-        [b.counterparty_user_id for b in bookings],
-        reverses,
-        [lineage.source_event_id for lineage in lineages],
-        [lineage.rule_id for lineage in lineages],
-        [lineage.rule_version for lineage in lineages],
-        [lineage.occurred_at for lineage in lineages],
-        recorded_at,
-    )
-    _expect_all("journal entries", len(entries), len(inserted))
-
-
-async def copy_postings(
-    conn: Connection,
-    entries: Sequence[PlannedEntry],
-    entry_ids: Sequence[int],
-    account_ids: Mapping[AccountKey, int],
-) -> None:
-    """COPY: postings hang off entries that were just inserted, so they cannot conflict."""
-    if not entries:
-        return
-    records = [
-        (
-            entry_id,
-            account_ids[entry.debit],
-            account_ids[entry.credit],
-            entry.booking.points,
-            entry.debit_balance_after,
-            entry.credit_balance_after,
+    await conn.execute(_STAGING_DDL)
+    records = []
+    for entry_id, entry in zip(entry_ids, entries, strict=True):
+        booking = entry.booking
+        lineage = booking.lineage
+        records.append(
+            (
+                entry_id,
+                booking.idempotency_key,
+                entry.payload_sha256,
+                entry.command_id,
+                entry.programme_id,
+                entry.user_id,
+                booking.transaction_type,
+                booking.variety,
+                booking.points,
+                account_ids[entry.debit],
+                account_ids[entry.credit],
+                entry.debit_balance_after,
+                entry.credit_balance_after,
+                booking.reason,
+                booking.remote_transaction_id,
+                booking.counterparty_user_id,
+                None if booking.reverses is None else known_ids[booking.reverses],
+                lineage.source_event_id,
+                lineage.rule_id,
+                lineage.rule_version,
+                lineage.occurred_at,
+                recorded_at,
+            )
         )
-        for entry_id, entry in zip(entry_ids, entries, strict=True)
-    ]
-    await conn.copy_records_to_table(
-        "postings",
-        schema_name="ledger",
-        columns=(
-            "entry_id",
-            "debit_account_id",
-            "credit_account_id",
-            "amount",
-            "debit_balance_after",
-            "credit_balance_after",
-        ),
-        records=records,
+    await conn.copy_records_to_table("staged_entries", records=records, columns=_ENTRY_COLUMNS)
+    columns = ", ".join(_ENTRY_COLUMNS)
+    inserted = await conn.fetchval(
+        f"""WITH inserted AS (
+                INSERT INTO ledger.entries ({columns})
+                SELECT {columns} FROM staged_entries
+                ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING 1)
+            SELECT count(*) FROM inserted"""
     )
+    _expect_all("journal entries", len(entries), inserted)
 
 
 async def update_balances(

@@ -135,24 +135,8 @@ class CommandOutcome(BaseModel):
 
 
 class DeadLetterReason(StrEnum):
+    """Why the ledger writer sent a record to `dead-letters.v1` (`DeadLetter.reason`)."""
+
     UNDECODABLE = "undecodable"
     SCHEMA_VIOLATION = "schema_violation"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
-
-
-class LedgerDeadLetter(BaseModel):
-    """A record the ledger writer could not apply, published on `dead-letters.v1`.
-
-    `original_value` is the record's bytes in base64, so nothing is lost even if it is not JSON."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: Literal[1] = 1
-    producer: Literal["ledger-writer"] = "ledger-writer"
-    reason: DeadLetterReason
-    detail: Annotated[str, Field(max_length=4000)]
-    source_topic: str
-    source_partition: int
-    source_offset: int
-    original_key: str | None = Field(default=None, description="Record key, base64.")
-    original_value: str | None = Field(default=None, description="Record value, base64.")

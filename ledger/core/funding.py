@@ -7,11 +7,10 @@ directly (`ledger.repository.fund_budget`), journalled like any other booking.
 from datetime import datetime
 
 from ledger.core.accounts import AccountKey, AccountKind
-from ledger.core.batch import PlannedEntry, StoredOutcome
+from ledger.core.batch import Outcome, PlannedEntry, StoredOutcome
 from ledger.core.hashing import booking_sha256
 from schemas.ledger import (
     Booking,
-    CommandOutcome,
     OutcomeStatus,
     RejectionReason,
     TransactionType,
@@ -43,13 +42,13 @@ def plan_funding(
     balances: dict[AccountKey, int],
     stored: StoredOutcome | None,
     recorded_at: datetime,
-) -> tuple[CommandOutcome, PlannedEntry | None]:
+) -> tuple[Outcome, PlannedEntry | None]:
     """The outcome (`points` is what the budget gained) and the entry to write, if any."""
     digest = booking_sha256(programme_id, "", booking)
     key = booking.idempotency_key
     if stored is not None:
         if stored.payload_sha256 != digest:
-            conflict = CommandOutcome(
+            conflict = Outcome(
                 command_id=key,
                 status=OutcomeStatus.REJECTED,
                 points=0,
@@ -57,10 +56,7 @@ def plan_funding(
                 reason_code=RejectionReason.IDEMPOTENCY_CONFLICT,
             )
             return conflict, None
-        duplicate = stored.outcome.model_copy(
-            update={"status": OutcomeStatus.DUPLICATE, "original_status": stored.outcome.status}
-        )
-        return duplicate, None
+        return stored.outcome.repeated(), None
     debit, credit = funding_accounts(programme_id)
     entry = PlannedEntry(
         command_id=key,
@@ -73,7 +69,7 @@ def plan_funding(
         debit_balance_after=balances[debit] - booking.points,
         credit_balance_after=balances[credit] + booking.points,
     )
-    outcome = CommandOutcome(
+    outcome = Outcome(
         command_id=key,
         status=OutcomeStatus.BOOKED,
         points=booking.points,

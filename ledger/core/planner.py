@@ -1,27 +1,39 @@
-"""Plan a batch: decide every command's outcome and the entries, postings and balances it writes.
+"""Plan a batch: decide every command's outcome and the entries and balances it writes.
 
-Commands are applied in order against a working copy of the snapshot's balances; a command's
-bookings are tried on a scratch layer that is merged only if all of them pass (all-or-nothing).
+Commands are applied in order to working copies of the snapshot's balances, entries and
+reversals. A command is all-or-nothing: its changes are recorded in an undo log, rolled back if
+one of its bookings is refused. (Most commands carry one booking, refused before it changes
+anything, so the log costs nothing where a scratch copy per command would cost a few dicts.)
 """
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from ledger.core.accounts import AccountKey, ProgrammePolicy, floor_rejection, may_go_negative
+from ledger.core.accounts import (
+    AccountKey,
+    AccountKind,
+    ProgrammePolicy,
+    floor_rejection,
+    may_go_negative,
+)
 from ledger.core.batch import (
     BatchPlan,
     IncomingCommand,
     LedgerSnapshot,
+    Outcome,
     PlannedEntry,
     PlannedOutcome,
     StoredEntry,
     StoredOutcome,
 )
-from ledger.core.hashing import booking_sha256
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import Route, route
 from ledger.exceptions import LedgerInvariantError
-from schemas.ledger import Booking, CommandOutcome, OutcomeStatus, RejectionReason
+from schemas.ledger import Booking, LedgerCommand, OutcomeStatus, RejectionReason
+
+_UNKNOWN_PROGRAMME = Rejection(RejectionReason.UNKNOWN_PROGRAMME, "Programme not found")
+_ABSENT: Any = object()
 
 
 def needed_accounts(
@@ -34,11 +46,11 @@ def needed_accounts(
         policy = programmes.get(command.programme_id)
         if policy is None:
             continue
-        keys.add(AccountKey.user(command.programme_id, command.user_id))
+        keys.add(AccountKey(command.programme_id, AccountKind.USER, command.user_id))
         for booking in command.bookings:
             routed = route(command.programme_id, command.user_id, booking, policy)
             if isinstance(routed, Route):
-                keys.update((routed.debit, routed.credit))
+                keys.update(routed)
     return keys
 
 
@@ -55,197 +67,109 @@ class _Planner:
     def __init__(self, snapshot: LedgerSnapshot, recorded_at: datetime) -> None:
         self.snapshot = snapshot
         self.recorded_at = recorded_at
-        self.balances: dict[AccountKey, int] = {}
-        self.entries: dict[str, StoredEntry] = {}
-        self.reversed_points: dict[str, int] = {}
-        self.new_outcomes: dict[str, StoredOutcome] = {}
+        self.balances: dict[AccountKey, int] = dict(snapshot.balances)
+        self.entries: dict[str, StoredEntry] = dict(snapshot.entries)
+        self.outcomes_by_id: dict[str, StoredOutcome] = dict(snapshot.outcomes)
         self.planned: list[PlannedEntry] = []
         self.outcomes: list[PlannedOutcome] = []
-
-    def balance(self, key: AccountKey) -> int:
-        if key in self.balances:
-            return self.balances[key]
-        if key not in self.snapshot.balances:
-            raise LedgerInvariantError(f"account {key} was not loaded for the batch")
-        return self.snapshot.balances[key]
-
-    def entry(self, key: str) -> StoredEntry | None:
-        return self.entries.get(key) or self.snapshot.entries.get(key)
-
-    def reversed_so_far(self, key: str, entry: StoredEntry) -> int:
-        return self.reversed_points.get(key, entry.reversed_points)
+        self.undo: list[tuple[dict[Any, Any], object, object]] = []
+        # A command's last booking changes nothing unless it passes every check, so only the
+        # bookings before it can need undoing: a one-booking command logs nothing.
+        self.undoable = False
 
     def changed_balances(self) -> dict[AccountKey, int]:
-        return {
-            key: value
-            for key, value in self.balances.items()
-            if value != self.snapshot.balances[key]
-        }
+        before = self.snapshot.balances
+        return {key: value for key, value in self.balances.items() if value != before[key]}
 
     def add(self, incoming: IncomingCommand) -> None:
         command_id = incoming.command.command_id
-        previous = self.new_outcomes.get(command_id) or self.snapshot.outcomes.get(command_id)
+        previous = self.outcomes_by_id.get(command_id)
         if previous is not None:
             self.outcomes.append(PlannedOutcome(incoming, _repeat(incoming, previous), False))
             return
         outcome = self._apply(incoming)
-        self.new_outcomes[command_id] = StoredOutcome(incoming.payload_sha256, outcome)
+        self.outcomes_by_id[command_id] = StoredOutcome(incoming.payload_sha256, outcome)
         self.outcomes.append(PlannedOutcome(incoming, outcome, True))
 
-    def _apply(self, incoming: IncomingCommand) -> CommandOutcome:
+    def _apply(self, incoming: IncomingCommand) -> Outcome:
         command = incoming.command
         policy = self.snapshot.programmes.get(command.programme_id)
         if policy is None:
-            unknown = Rejection(RejectionReason.UNKNOWN_PROGRAMME, "Programme not found")
-            return self._outcome(incoming, rejection=unknown, balance_after=None)
-        trial = _Trial(self, incoming, policy)
-        for booking in command.bookings:
-            rejection = trial.book(booking)
-            if rejection is not None:
-                return self._outcome(incoming, rejection=rejection, balance_after=trial.before)
-        self.balances.update(trial.balances)
-        self.entries.update(trial.entries)
-        self.reversed_points.update(trial.reversed_points)
-        self.planned.extend(trial.planned)
-        repeated = bool(command.bookings) and not trial.planned
-        return self._outcome(
-            incoming,
-            net_points=trial.net_points,
-            balance_after=trial.balance(trial.user),
-            status=OutcomeStatus.DUPLICATE if repeated else OutcomeStatus.BOOKED,
-        )
+            return self._outcome(command, OutcomeStatus.REJECTED, 0, None, _UNKNOWN_PROGRAMME)
+        user = AccountKey(command.programme_id, AccountKind.USER, command.user_id)
+        before = self._balance(user)
+        planned_before = len(self.planned)
+        net_points = 0
+        last = len(command.bookings) - 1
+        for index, (booking, digest) in enumerate(
+            zip(command.bookings, incoming.booking_sha256s, strict=True)
+        ):
+            self.undoable = index < last
+            booked = self._book(command, user, policy, booking, digest)
+            if isinstance(booked, Rejection):
+                self._roll_back(planned_before)
+                return self._outcome(command, OutcomeStatus.REJECTED, 0, before, booked)
+            net_points += booked
+        self.undo.clear()
+        repeated = bool(command.bookings) and len(self.planned) == planned_before
+        status = OutcomeStatus.DUPLICATE if repeated else OutcomeStatus.BOOKED
+        return self._outcome(command, status, net_points, self.balances[user], None)
 
-    def _outcome(
+    def _book(
         self,
-        incoming: IncomingCommand,
-        *,
-        balance_after: int | None,
-        rejection: Rejection | None = None,
-        net_points: int = 0,
-        status: OutcomeStatus = OutcomeStatus.REJECTED,
-    ) -> CommandOutcome:
-        # model_construct: every value here is built by the planner itself; validating each of
-        # thousands of outcomes per batch again costs more than the rest of the planning.
-        return CommandOutcome.model_construct(
-            command_id=incoming.command.command_id,
-            status=status,
-            points=net_points,
-            reason=None if rejection is None else rejection.message,
-            reason_code=None if rejection is None else rejection.code,
-            original_status=OutcomeStatus.BOOKED if status is OutcomeStatus.DUPLICATE else None,
-            balance_after=balance_after,
-            explanation=incoming.command.explanation,
-            recorded_at=self.recorded_at,
-        )
-
-
-def _repeat(incoming: IncomingCommand, previous: StoredOutcome) -> CommandOutcome:
-    """A command id seen before: the original's result, or a conflict if the payload differs."""
-    original = previous.outcome
-    if previous.payload_sha256 != incoming.payload_sha256:
-        return CommandOutcome(
-            command_id=original.command_id,
-            status=OutcomeStatus.REJECTED,
-            points=0,
-            reason="command id already used with a different payload",
-            reason_code=RejectionReason.IDEMPOTENCY_CONFLICT,
-        )
-    return original.model_copy(
-        update={
-            "status": OutcomeStatus.DUPLICATE,
-            "original_status": original.original_status or original.status,
-        }
-    )
-
-
-class _Trial:
-    """One command's bookings, tried on a scratch layer over the planner's state."""
-
-    def __init__(self, planner: _Planner, incoming: IncomingCommand, policy: ProgrammePolicy):
-        self.planner = planner
-        self.command = incoming.command
-        self.policy = policy
-        self.user = AccountKey.user(self.command.programme_id, self.command.user_id)
-        self.before = planner.balance(self.user)
-        self.balances: dict[AccountKey, int] = {}
-        self.entries: dict[str, StoredEntry] = {}
-        self.reversed_points: dict[str, int] = {}
-        self.planned: list[PlannedEntry] = []
-        self.net_points = 0
-
-    def balance(self, key: AccountKey) -> int:
-        return self.balances[key] if key in self.balances else self.planner.balance(key)
-
-    def entry(self, key: str) -> StoredEntry | None:
-        return self.entries.get(key) or self.planner.entry(key)
-
-    def reversed_so_far(self, key: str, target: StoredEntry) -> int:
-        if key in self.reversed_points:
-            return self.reversed_points[key]
-        return self.planner.reversed_so_far(key, target)
-
-    def book(self, booking: Booking) -> Rejection | None:
-        command = self.command
-        digest = booking_sha256(command.programme_id, command.user_id, booking)
-        existing = self.entry(booking.idempotency_key)
+        command: LedgerCommand,
+        user: AccountKey,
+        policy: ProgrammePolicy,
+        booking: Booking,
+        digest: bytes,
+    ) -> Rejection | int:
+        """The user's signed points from this booking, or why it is refused."""
+        existing = self.entries.get(booking.idempotency_key)
         if existing is not None:
             if existing.payload_sha256 != digest:
                 return Rejection(
                     RejectionReason.IDEMPOTENCY_CONFLICT,
                     f"booking {booking.idempotency_key!r} already used with a different payload",
                 )
-            self.net_points += self._signed(existing.debit, existing.credit, existing.points)
-            return None
-        routed = route(command.programme_id, command.user_id, booking, self.policy)
+            return _signed(user, existing.debit, existing.credit, existing.points)
+        routed = route(command.programme_id, command.user_id, booking, policy)
         if isinstance(routed, Rejection):
             return routed
-        rejection = self._check_reversal(booking, routed)
-        if rejection is None:
-            rejection = self._move(booking, routed, digest)
-        return rejection
-
-    def _move(self, booking: Booking, routed: Route, digest: bytes) -> Rejection | None:
+        debit, credit = routed
+        target = None if booking.reverses is None else self._reversal_target(booking, routed)
+        if isinstance(target, Rejection):
+            return target
         points = booking.points
-        debit_after = self.balance(routed.debit) - points
-        if debit_after < 0 and not may_go_negative(routed.debit, self.policy):
-            code, message = floor_rejection(routed.debit.kind)
-            return Rejection(code, message)
-        credit_after = self.balance(routed.credit) + points
-        self.balances[routed.debit] = debit_after
-        self.balances[routed.credit] = credit_after
+        debit_after = self._balance(debit) - points
+        if debit_after < 0 and not may_go_negative(debit, policy):
+            return Rejection(*floor_rejection(debit.kind))
+        credit_after = self._balance(credit) + points
+        self._set(self.balances, debit, debit_after)
+        self._set(self.balances, credit, credit_after)
         key = booking.idempotency_key
-        self.entries[key] = StoredEntry(
-            digest, routed.debit, routed.credit, points, booking.reverses is not None
+        self._set(self.entries, key, StoredEntry(digest, debit, credit, points, target is not None))
+        if target is not None and booking.reverses is not None:
+            reversed_points = target.reversed_points + points
+            self._set(
+                self.entries, booking.reverses, target._replace(reversed_points=reversed_points)
+            )
+        self.planned.append(
+            PlannedEntry(
+                command.command_id,
+                command.programme_id,
+                command.user_id,
+                booking,
+                digest,
+                debit,
+                credit,
+                debit_after,
+                credit_after,
+            )
         )
-        if booking.reverses is not None:
-            target = self.entry(booking.reverses)
-            if target is None:
-                raise LedgerInvariantError(f"reversal target {booking.reverses!r} vanished")
-            already = self.reversed_so_far(booking.reverses, target)
-            self.reversed_points[booking.reverses] = already + points
-        self.planned.append(self._planned(booking, routed, digest, debit_after, credit_after))
-        self.net_points += self._signed(routed.debit, routed.credit, points)
-        return None
+        return _signed(user, debit, credit, points)
 
-    def _planned(
-        self, booking: Booking, routed: Route, digest: bytes, debit_after: int, credit_after: int
-    ) -> PlannedEntry:
-        return PlannedEntry(
-            command_id=self.command.command_id,
-            programme_id=self.command.programme_id,
-            user_id=self.command.user_id,
-            booking=booking,
-            payload_sha256=digest,
-            debit=routed.debit,
-            credit=routed.credit,
-            debit_balance_after=debit_after,
-            credit_balance_after=credit_after,
-        )
-
-    def _check_reversal(self, booking: Booking, routed: Route) -> Rejection | None:
-        if booking.reverses is None:
-            return None
-        target = self.entry(booking.reverses)
+    def _reversal_target(self, booking: Booking, routed: Route) -> StoredEntry | Rejection:
+        target = None if booking.reverses is None else self.entries.get(booking.reverses)
         if target is None:
             return Rejection(
                 RejectionReason.REVERSAL_TARGET_NOT_FOUND,
@@ -257,17 +181,73 @@ class _Trial:
             return Rejection.invalid(
                 "Invalid Transaction: a reversal must move points back between the same accounts"
             )
-        already = self.reversed_so_far(booking.reverses, target)
-        if already + booking.points > target.points:
+        total = target.reversed_points + booking.points
+        if total > target.points:
             return Rejection(
                 RejectionReason.REVERSAL_EXCEEDS_ORIGINAL,
-                f"reversals would total {already + booking.points} of {target.points} points",
+                f"reversals would total {total} of {target.points} points",
             )
-        return None
+        return target
 
-    def _signed(self, debit: AccountKey, credit: AccountKey, points: int) -> int:
-        if credit == self.user:
-            return points
-        if debit == self.user:
-            return -points
-        return 0
+    def _balance(self, key: AccountKey) -> int:
+        balance = self.balances.get(key)
+        if balance is None:
+            raise LedgerInvariantError(f"account {key} was not loaded for the batch")
+        return balance
+
+    def _set(self, mapping: dict[Any, Any], key: object, value: object) -> None:
+        if self.undoable:
+            self.undo.append((mapping, key, mapping.get(key, _ABSENT)))
+        mapping[key] = value
+
+    def _roll_back(self, planned_before: int) -> None:
+        """Undo the command's changes, newest first."""
+        for mapping, key, previous in reversed(self.undo):
+            if previous is _ABSENT:
+                del mapping[key]
+            else:
+                mapping[key] = previous
+        self.undo.clear()
+        del self.planned[planned_before:]
+
+    def _outcome(
+        self,
+        command: LedgerCommand,
+        status: OutcomeStatus,
+        net_points: int,
+        balance_after: int | None,
+        rejection: Rejection | None,
+    ) -> Outcome:
+        return Outcome(
+            command.command_id,
+            status,
+            net_points,
+            None if rejection is None else rejection.message,
+            balance_after,
+            None if rejection is None else rejection.code,
+            OutcomeStatus.BOOKED if status is OutcomeStatus.DUPLICATE else None,
+            command.explanation,
+            self.recorded_at,
+        )
+
+
+def _repeat(incoming: IncomingCommand, previous: StoredOutcome) -> Outcome:
+    """A command id seen before: the original's result, or a conflict if the payload differs."""
+    original = previous.outcome
+    if previous.payload_sha256 != incoming.payload_sha256:
+        return Outcome(
+            command_id=original.command_id,
+            status=OutcomeStatus.REJECTED,
+            points=0,
+            reason="command id already used with a different payload",
+            reason_code=RejectionReason.IDEMPOTENCY_CONFLICT,
+        )
+    return original.repeated()
+
+
+def _signed(user: AccountKey, debit: AccountKey, credit: AccountKey, points: int) -> int:
+    if credit == user:
+        return points
+    if debit == user:
+        return -points
+    return 0

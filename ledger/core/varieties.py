@@ -17,6 +17,7 @@ A Credit moves points to the user, a Debit away from the user.
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.rejections import Rejection
@@ -53,9 +54,8 @@ RULES: dict[Variety, VarietyRule] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """The two sides of the booking's posting."""
+class Route(NamedTuple):
+    """The two accounts of the booking's entry (a tuple: one is built per booking)."""
 
     debit: AccountKey
     credit: AccountKey
@@ -73,10 +73,16 @@ def route(
     counterpart = _counterpart(programme_id, user_id, booking, rule.counterpart, policy)
     if isinstance(counterpart, Rejection):
         return counterpart
-    user = AccountKey.user(programme_id, user_id)
+    user = AccountKey(programme_id, AccountKind.USER, user_id)
     if booking.transaction_type is TransactionType.CREDIT:
         return Route(debit=counterpart, credit=user)
     return Route(debit=user, credit=counterpart)
+
+
+_PROGRAMME_ACCOUNT: dict[Counterpart, AccountKind] = {
+    Counterpart.BUDGET: AccountKind.BUDGET,
+    Counterpart.REDEEMED: AccountKind.REDEEMED,
+}
 
 
 def _counterpart(
@@ -86,18 +92,17 @@ def _counterpart(
     counterpart: Counterpart,
     policy: ProgrammePolicy,
 ) -> AccountKey | Rejection:
+    # Keys are built as plain tuples here (not through the classmethods): this runs twice for
+    # every booking of every batch.
+    other = booking.counterparty_user_id
     if counterpart is Counterpart.COUNTERPARTY:
-        other = booking.counterparty_user_id
         if other is None or other == user_id:
             return Rejection.invalid("Invalid Transaction: a transfer needs another user")
-        return AccountKey.user(programme_id, other)
-    if booking.counterparty_user_id is not None:
+        return AccountKey(programme_id, AccountKind.USER, other)
+    if other is not None:
         return Rejection.invalid("Invalid Transaction: only a transfer names a counterparty")
-    if counterpart is Counterpart.BUDGET:
-        return AccountKey.programme(programme_id, AccountKind.BUDGET)
-    if counterpart is Counterpart.REDEEMED:
-        return AccountKey.programme(programme_id, AccountKind.REDEEMED)
-    closure_kind = (
-        AccountKind.BUDGET if policy.account_closure_returns_to_budget else AccountKind.EXPIRED
-    )
-    return AccountKey.programme(programme_id, closure_kind)
+    kind = _PROGRAMME_ACCOUNT.get(counterpart)
+    if kind is None:  # account closure
+        returns = policy.account_closure_returns_to_budget
+        kind = AccountKind.BUDGET if returns else AccountKind.EXPIRED
+    return AccountKey(programme_id, kind, "")

@@ -38,7 +38,3 @@ def new_programme(ledger_pool: asyncpg.Pool) -> ProgrammeFactory:
         return await create_programme(ledger_pool, funded=funded, closure_returns=closure_returns)
 
     return factory
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: runs for tens of seconds (still in the default run)")

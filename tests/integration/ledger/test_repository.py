@@ -6,6 +6,7 @@ import pytest
 from ledger import queries
 from ledger.check import check_ledger
 from ledger.core.batch import IncomingCommand
+from ledger.db_types import Connection
 from ledger.repository import Batch, apply_batch, apply_batch_with_retries, fund_budget
 from ledger.writing import NOTIFY_CHANNEL, load_offsets
 from schemas.ledger import OutcomeStatus, RejectionReason, Variety
@@ -116,21 +117,44 @@ async def test_the_journal_is_append_only(
     for statement in (
         "UPDATE ledger.entries SET points = 6",
         "DELETE FROM ledger.entries WHERE false",
-        "UPDATE ledger.postings SET amount = 6",
-        "DELETE FROM ledger.postings",
-        "TRUNCATE ledger.postings CASCADE",
+        "TRUNCATE ledger.entries",
         "DELETE FROM ledger.command_outcomes",
+        "UPDATE ledger.command_outcomes SET points = 1 WHERE false",
     ):
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
             await ledger_pool.execute(statement)
+    for statement in (
+        "DELETE FROM ledger.accounts WHERE false",
+        "UPDATE ledger.accounts SET owner_id = 'mallory' WHERE false",
+        "TRUNCATE ledger.accounts CASCADE",
+    ):
+        with pytest.raises(asyncpg.RaiseError, match="identity refused"):
+            await ledger_pool.execute(statement)
 
 
-async def test_the_database_refuses_a_negative_user_balance(
+async def _insert_entry(
+    conn: Connection, prog: str, debit: int, credit: int, debit_after: int
+) -> None:
+    await conn.execute(
+        """INSERT INTO ledger.entries (idempotency_key, payload_sha256, command_id, programme_id,
+               transaction_type, variety, points, debit_account_id, credit_account_id,
+               debit_balance_after, credit_balance_after, reason)
+           VALUES ($1, $2, $1, $3, 'Debit', 'Programme Points', 6, $4, $5, $6, 6, 'by hand')""",
+        f"{prog}:by-hand",
+        bytes(32),
+        prog,
+        debit,
+        credit,
+        debit_after,
+    )
+
+
+async def test_the_database_refuses_a_negative_user_balance_and_unknown_accounts(
     ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
 ) -> None:
     prog = await new_programme()
     await apply(ledger_pool, command("n1", "alice", booking(f"{prog}:n1", 5), programme_id=prog))
-    async with ledger_pool.acquire() as conn, conn.transaction():
+    async with ledger_pool.acquire() as conn:
         user_id = await conn.fetchval(
             "SELECT account_id FROM ledger.accounts WHERE programme_id = $1 AND kind = 'user'", prog
         )
@@ -138,16 +162,11 @@ async def test_the_database_refuses_a_negative_user_balance(
             "SELECT account_id FROM ledger.accounts WHERE programme_id = $1 AND kind = 'budget'",
             prog,
         )
-        entry_id = await conn.fetchval("SELECT max(entry_id) FROM ledger.entries")
-        with pytest.raises(asyncpg.CheckViolationError):
-            await conn.execute(
-                """INSERT INTO ledger.postings (entry_id, debit_account_id, credit_account_id,
-                       amount, debit_balance_after, credit_balance_after)
-                   VALUES ($1, $2, $3, 6, -1, 1)""",
-                entry_id,
-                user_id,
-                budget_id,
-            )
+        missing_id = await conn.fetchval("SELECT max(account_id) + 1 FROM ledger.accounts")
+        with pytest.raises(asyncpg.CheckViolationError, match="user account"):
+            await _insert_entry(conn, prog, user_id, budget_id, -1)
+        with pytest.raises(asyncpg.ForeignKeyViolationError, match="does not exist"):
+            await _insert_entry(conn, prog, user_id, missing_id, 0)
 
 
 async def test_two_debits_racing_for_the_last_points(

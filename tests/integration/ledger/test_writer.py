@@ -6,6 +6,7 @@ import pytest
 from ledger import queries
 from ledger.writer import open_writer
 from ledger.writing import load_offsets
+from schemas.dead_letters import DeadLetter
 from schemas.ledger import OutcomeStatus, RejectionReason, Variety
 from tests.integration.ledger.conftest import ProgrammeFactory
 from tests.integration.ledger.kafka_helpers import produce, read_all, writer_settings
@@ -57,8 +58,13 @@ async def test_the_writer_books_once_and_dead_letters_what_it_cannot_apply(
         "schema_violation",
         "undecodable",
     ]
-    undecodable = next(letter for letter in letters if letter["reason"] == "undecodable")
-    assert base64.b64decode(str(undecodable["original_value"])) == b"\x00not json"
+    parsed = [DeadLetter.model_validate(letter) for letter in letters]
+    assert {letter.producer for letter in parsed} == {"ledger-writer"}
+    assert {letter.source_topic for letter in parsed} == {settings.commands_topic}
+    assert all(letter.error and letter.source_timestamp for letter in parsed)
+    undecodable = next(letter for letter in parsed if letter.reason == "undecodable")
+    assert base64.b64decode(str(undecodable.original_value_base64)) == b"\x00not json"
+    assert base64.b64decode(str(undecodable.original_key_base64)) == b"k"
     offsets = await load_offsets(ledger_pool, settings.consumer_group, settings.commands_topic)
     assert sum(offsets.values()) == 9
 

@@ -8,11 +8,12 @@ from ledger.core.batch import (
     BatchPlan,
     IncomingCommand,
     LedgerSnapshot,
+    Outcome,
     StoredEntry,
     StoredOutcome,
 )
 from ledger.core.planner import needed_accounts, plan_batch
-from schemas.ledger import Booking, CommandOutcome, LedgerCommand, TransactionType, Variety
+from schemas.ledger import Booking, LedgerCommand, TransactionType, Variety
 
 RECORDED_AT = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -62,7 +63,7 @@ class MemoryLedger:
     outcomes: dict[str, StoredOutcome] = field(default_factory=dict)
     entries: dict[str, StoredEntry] = field(default_factory=dict)
 
-    def apply(self, *commands: IncomingCommand) -> list[CommandOutcome]:
+    def apply(self, *commands: IncomingCommand) -> list[Outcome]:
         for key in needed_accounts(commands, self.programmes):
             self.balances.setdefault(key, 0)
         snapshot = LedgerSnapshot(

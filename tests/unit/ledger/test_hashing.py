@@ -1,22 +1,38 @@
 import orjson
 
-from ledger.core.hashing import booking_sha256, command_sha256
+from ledger.core.hashing import booking_sha256, digests
 from schemas.ledger import LedgerCommand
 from tests.unit.ledger.fixtures import booking
 
 
 def test_two_encodings_of_one_command_hash_alike() -> None:
-    wire = {"command_id": "c", "programme_id": "p", "user_id": "u", "bookings": []}
-    reordered = {
+    award = {"idempotency_key": "k", "transaction_type": "Credit", "variety": "Adjustment"}
+    wire = {
+        "command_id": "c",
+        "programme_id": "p",
         "user_id": "u",
-        "bookings": [],
+        "bookings": [{**award, "points": 5, "reason": "r"}],
+        "explanation": {"a": 1, "b": [2]},
+    }
+    reordered = {
+        "user_id": " u ",
+        "bookings": [{"reason": "r", "points": 5, **award, "lineage": {}}],
+        "explanation": {"b": [2], "a": 1},
         "programme_id": "p",
         "command_id": "c",
         "schema_version": 1,
     }
     first = LedgerCommand.model_validate_json(orjson.dumps(wire))
     second = LedgerCommand.model_validate_json(orjson.dumps(reordered))
-    assert command_sha256(first) == command_sha256(second)
+    assert digests(first) == digests(second)
+
+
+def test_a_command_hash_depends_on_every_booking() -> None:
+    base = {"command_id": "c", "programme_id": "p", "user_id": "u"}
+    one = LedgerCommand.model_validate({**base, "bookings": [booking("k", 5)]})
+    other = LedgerCommand.model_validate({**base, "bookings": [booking("k", 6)]})
+    none = LedgerCommand.model_validate(base)
+    assert len({digests(one)[0], digests(other)[0], digests(none)[0]}) == 3
 
 
 def test_a_booking_hash_depends_on_its_owner_and_payload() -> None:

@@ -1,11 +1,13 @@
 """`loyalty-processors`: runs the faust worker, with Prometheus metrics on their own port."""
 
+import asyncio
 import logging
 
 from faust.worker import Worker
 from prometheus_client import start_http_server
 
 from processors.app import create_app
+from processors.catalog import ProgrammeCatalog, follow
 from processors.settings import ProcessorSettings
 
 
@@ -13,7 +15,9 @@ def main() -> None:
     settings = ProcessorSettings()
     logging.basicConfig(level=settings.log_level.upper())
     start_http_server(settings.metrics_port)
-    app = create_app(settings)
+    catalog = ProgrammeCatalog()
+    asyncio.run(follow(catalog, settings.kafka_bootstrap_servers, until_caught_up=True))
+    app = create_app(settings, catalog)
     worker = Worker(app, loglevel=settings.log_level, logfile=None)
     worker.execute_from_commandline()
 

@@ -29,7 +29,9 @@ RAW: dict[str, Any] = {
 }
 
 
-def create_app(settings: ProcessorSettings) -> faust.App:
+def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.App:
+    """`catalog` must be loaded already: the agent never waits for configuration, because
+    pausing inside a faust stream can leave records undelivered after a rebalance."""
     app = faust.App(
         settings.processors_app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
@@ -43,7 +45,6 @@ def create_app(settings: ProcessorSettings) -> faust.App:
         web_enabled=False,
         broker_session_timeout=settings.session_timeout_s,
     )
-    catalog = ProgrammeCatalog()
     events = app.topic(topics.EVENTS, **RAW)
     ledger_commands = app.topic(topics.LEDGER_COMMANDS, **RAW)
     dead_letters = app.topic(topics.DEAD_LETTERS, **RAW)
@@ -62,7 +63,6 @@ def create_app(settings: ProcessorSettings) -> faust.App:
         await follow(catalog, settings.kafka_bootstrap_servers)
 
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
-        await catalog.ready.wait()
         async for event in stream.events():
             started = time.perf_counter()
             record = _record(event)

@@ -49,8 +49,11 @@ class ProgrammeCatalog:
         return config
 
 
-async def follow(catalog: ProgrammeCatalog, bootstrap_servers: str) -> None:
-    """Read config.v1 from the start, flag readiness at the end offsets, then keep following."""
+async def follow(
+    catalog: ProgrammeCatalog, bootstrap_servers: str, *, until_caught_up: bool = False
+) -> None:
+    """Read config.v1 from the start, flag readiness at the end offsets, then keep following
+    (or return there, with `until_caught_up`)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
@@ -70,6 +73,8 @@ async def follow(catalog: ProgrammeCatalog, bootstrap_servers: str) -> None:
                         catalog.apply(record.value)
             if not catalog.ready.is_set() and await _caught_up(consumer, end_offsets):
                 catalog.ready.set()
+                if until_caught_up:
+                    return
     finally:
         await consumer.stop()
 

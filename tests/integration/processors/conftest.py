@@ -26,7 +26,7 @@ def workers(kafka_bootstrap: str, app_id: str, tmp_path: Path) -> Iterator[Worke
     started: list[Worker] = []
 
     def new_worker() -> Worker:
-        worker = Worker(kafka_bootstrap, app_id, tmp_path, f"test-processor-{len(started)}")
+        worker = Worker(kafka_bootstrap, app_id, tmp_path, f"test-{app_id[-8:]}-{len(started)}")
         worker.start()
         started.append(worker)
         return worker

@@ -66,7 +66,7 @@ class Worker:
             "LOYALTY_PROCESSORS_APP_ID": app_id,
             "LOYALTY_PROCESSORS_DATA_DIR": str(data_dir / name),
             "LOYALTY_METRICS_PORT": "0",
-            "LOYALTY_LOG_LEVEL": "info",
+            "LOYALTY_LOG_LEVEL": "warn",
         }
 
     def start(self) -> None:
@@ -119,14 +119,22 @@ class TopicReader:
         await self._consumer.stop()
 
     async def read_until(self, count: int) -> list[dict[str, Any]]:
+        """At least `count` records, redelivered duplicates (same command id) counted once."""
         async with asyncio.timeout(READ_TIMEOUT_S):
-            while len(self.records) < count:
+            while len(self.distinct()) < count:
                 batches = await self._consumer.getmany(timeout_ms=500)
                 for batch in batches.values():
                     self.records += [
                         orjson.loads(r.value) for r in batch if self._mine(r.key, r.value)
                     ]
         return self.records
+
+    def distinct(self) -> list[dict[str, Any]]:
+        """Records in first-seen order, one per command id (dead letters have none: all kept)."""
+        seen: dict[object, dict[str, Any]] = {}
+        for index, record in enumerate(self.records):
+            seen.setdefault(record.get("command_id", index), record)
+        return list(seen.values())
 
     def _mine(self, key: bytes | None, value: bytes | None) -> bool:
         prefix = f"{self._programme}:".encode()

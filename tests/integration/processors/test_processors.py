@@ -44,9 +44,14 @@ async def test_the_daily_cap_holds_across_a_restart(
         assert awarded(await commands.read_until(2)) == 20
         worker.stop()
         workers()  # a new process: the memory store starts empty and recovers from the changelog
+        # faust can hold back records fetched while a fresh worker finishes joining (see the
+        # README); wait until this one is deciding before the events that test its state.
+        await send(client, event(programme_id, "probe"))
+        await commands.read_until(3)
         for _ in range(3):
             await send(client, event(programme_id, "alice"))
-        assert awarded(await commands.read_until(5)) == 30
+        records = await commands.read_until(6)
+    assert awarded([r for r in records if r["user_id"] == "alice"]) == 30
 
 
 async def test_caps_hold_per_user_when_two_workers_share_the_partitions(
@@ -80,10 +85,10 @@ async def test_a_redelivered_event_is_counted_once(
         await send(client, once)
         await send(client, once)
         await send(client, event(programme_id, "bob"))
-        first, again, later = await commands.read_until(3)
+        records = await commands.read_until(2)
+    first, again = (r for r in records if r["command_id"] == once.event_id)
     assert first["bookings"] == again["bookings"]
-    assert first["command_id"] == again["command_id"] == once.event_id
-    assert awarded([first, later]) == 20
+    assert awarded(records) == 20
 
 
 async def test_bad_records_are_dead_letters_or_zero_point_outcomes(
@@ -110,7 +115,8 @@ async def test_bad_records_are_dead_letters_or_zero_point_outcomes(
     assert letter["reason"] == "invalid_event"
     assert base64.b64decode(letter["original_value_base64"]) == malformed
     assert letter["source_topic"] == topics.EVENTS
-    unknown, missing, mistyped, paid = await commands.read_until(4)
+    await commands.read_until(4)
+    unknown, missing, mistyped, paid = commands.distinct()
     for zero in (unknown, missing, mistyped):
         assert zero["bookings"] == []
         assert orjson.dumps(zero["explanation"])  # the reason travels with the outcome
@@ -130,7 +136,8 @@ async def test_a_configuration_change_applies_without_a_restart(
         )
         await asyncio.sleep(2)
         await send(client, event(programme_id, "dave"))
-        before, after = await commands.read_until(2)
+        await commands.read_until(2)
+        before, after = commands.distinct()
     assert before["bookings"][0]["points"] == 10
     assert after["bookings"][0]["points"] == 3
     assert after["bookings"][0]["lineage"]["rule_version"] == 2

@@ -12,14 +12,15 @@ from schemas.ledger import CommandOutcome, OutcomeStatus
 
 
 async def publish_and_answer(services: Services, event: EventV1) -> EventAnswer:
-    if event.reference_id is not None:
-        # A retried reference is answered from the ledger: the original outcome, never a second.
-        known = await queries.get_outcome(services.pool, event.event_id)
-        if known is not None:
-            return outcome_answer(event.event_id, known)
     deadline_s = services.settings.outcome_wait_ms / 1000
     with OUTCOME_WAIT.time():
         async with services.outcomes.expect(event.event_id) as committed:
+            # Waiting is registered before this look-up, so an outcome committed by a racing
+            # request with the same reference is either found here or notified below.
+            if event.reference_id is not None:
+                known = await queries.get_outcome(services.pool, event.event_id)
+                if known is not None:
+                    return outcome_answer(event.event_id, known)
             await services.publisher.publish(event)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(deadline_s):

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from ledger.queries import Transaction
 from schemas.events import Identifier
@@ -36,6 +36,14 @@ class PartnerEventRequest(BaseModel):
     occurred_at: AwareDatetime | None = Field(
         default=None, description="When the user acted; the gateway's clock if absent."
     )
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _rfc3339_text(cls, value: object) -> object:
+        # pydantic would read a number as seconds since 1970; the contract says RFC 3339 text.
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be an RFC 3339 date-time string with a time zone")
+        return value
 
     def reference_id(self) -> str | None:
         reference = self.metadata.get("reference_id")

@@ -105,7 +105,7 @@ def credentials(system: tuple[LocalSettings, Credentials]) -> Credentials:
 @pytest.fixture
 async def gateway(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[httpx.AsyncClient]:
     base_url = f"http://127.0.0.1:{system[0].gateway_port}"
-    async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
         yield client
 
 

@@ -39,7 +39,11 @@ def booking_sha256(programme_id: str, user_id: str, booking: Booking) -> bytes:
 
 
 def command_sha256(command: LedgerCommand, booking_digests: tuple[bytes, ...]) -> bytes:
-    """Over the command's own fields and its bookings' digests (fixed-size, so unambiguous)."""
+    """Over the command's own fields and its bookings' digests (fixed-size, so unambiguous).
+
+    The explanation is left out: it describes the decision and books nothing, and a processor
+    that re-decides a redelivered event (its duplicate window is bounded) may word it otherwise.
+    What is booked must match to the point; the stored explanation stays the first one."""
     head = (
         command.schema_version,
         command.command_id,
@@ -47,7 +51,6 @@ def command_sha256(command: LedgerCommand, booking_digests: tuple[bytes, ...]) -
         command.user_id,
         command.source_event_id,
         len(booking_digests),
-        command.explanation,
     )
     digest = hashlib.sha256(orjson.dumps(head, option=_CANONICAL))
     for booking_digest in booking_digests:

@@ -39,3 +39,10 @@ def test_a_booking_hash_depends_on_its_owner_and_payload() -> None:
     award = booking("k", 5)
     assert booking_sha256("p", "alice", award) != booking_sha256("p", "bob", award)
     assert booking_sha256("p", "alice", award) != booking_sha256("p", "alice", booking("k", 6))
+
+
+def test_the_explanation_is_not_part_of_the_payload_compared() -> None:
+    base = {"command_id": "c", "programme_id": "p", "user_id": "u", "bookings": [booking("k", 5)]}
+    first = LedgerCommand.model_validate({**base, "explanation": {"rules": ["first wording"]}})
+    again = LedgerCommand.model_validate({**base, "explanation": {"duplicate_of": "c"}})
+    assert digests(first) == digests(again)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from bench.ledger_kafka import fresh_topics, produce
+from bench.kafka_tools import fresh_topics, produce
 from deploy import db
 from deploy.local import kafka, postgres
 from deploy.local.settings import LocalSettings

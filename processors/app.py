@@ -15,7 +15,6 @@ from processors.engine import InvariantError
 from processors.external import ExternalPoints
 from processors.handling import Decided, NeedsAmounts, Record, command_bytes, handle
 from processors.settings import ProcessorSettings
-from schemas import topics
 from schemas.dead_letters import DeadLetter
 
 # Records are bytes to faust: decoding and validation are ours (handling.py), so a bad record
@@ -45,9 +44,9 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
         web_enabled=False,
         broker_session_timeout=settings.session_timeout_s,
     )
-    events = app.topic(topics.EVENTS, **RAW)
-    ledger_commands = app.topic(topics.LEDGER_COMMANDS, **RAW)
-    dead_letters = app.topic(topics.DEAD_LETTERS, **RAW)
+    events = app.topic(settings.events_topic, **RAW)
+    ledger_commands = app.topic(settings.ledger_commands_topic, **RAW)
+    dead_letters = app.topic(settings.dead_letters_topic, **RAW)
     states = app.Table(
         "user-state", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes
     )

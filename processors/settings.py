@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas import topics
+
 
 class ProcessorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOYALTY_", frozen=True)
@@ -14,6 +16,10 @@ class ProcessorSettings(BaseSettings):
     metrics_port: int = 9102
     processors_data_dir: Path = Path(".local/processors")
     topic_partitions: int = 4
+    # The contract's names; benchmarks and tests point a worker at topics of their own.
+    events_topic: str = topics.EVENTS
+    ledger_commands_topic: str = topics.LEDGER_COMMANDS
+    dead_letters_topic: str = topics.DEAD_LETTERS
     config_ready_timeout_s: float = 60.0
     log_level: str = "info"
     # A worker that dies without leaving its group holds its partitions this long.

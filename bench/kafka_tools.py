@@ -1,4 +1,4 @@
-"""Kafka for the ledger benchmark: fresh topics per run, and a bulk producer of raw records."""
+"""Kafka for the benchmarks: fresh topics per run, and a bulk producer of raw records."""
 
 import uuid
 from collections.abc import Iterable
@@ -13,13 +13,19 @@ async def fresh_topics(bootstrap: str, partitions: int) -> tuple[str, str]:
     """(commands topic, dead-letters topic), new for this run: no earlier run's records count."""
     suffix = uuid.uuid4().hex[:10]
     commands, dead_letters = f"bench-ledger-commands-{suffix}", f"bench-dead-letters-{suffix}"
+    await create_topics(bootstrap, {commands: partitions, dead_letters: 1})
+    return commands, dead_letters
+
+
+async def create_topics(bootstrap: str, partitions_by_topic: dict[str, int]) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(commands, partitions, 1), NewTopic(dead_letters, 1, 1)])
+        await admin.create_topics(
+            [NewTopic(name, partitions, 1) for name, partitions in partitions_by_topic.items()]
+        )
     finally:
         await admin.close()
-    return commands, dead_letters
 
 
 async def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]]) -> int:

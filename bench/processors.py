@@ -1,0 +1,192 @@
+"""`python -m bench.processors`: the faust processors' sustained events per second, Kafka to Kafka.
+
+Preloads `--events` partner events (the demo programme's event types, over `--users` users) into a
+fresh topic. Then, in the same run and on the same records:
+- a raw aiokafka consume-and-produce pass-through (bytes in, the same bytes out, offsets committed
+  per batch): what Kafka and aiokafka alone allow on this machine;
+- the real processor worker (`python -m processors`, one process, as `./dev up` runs it) pointed
+  at the same topic, deciding every event and emitting its ledger command.
+Each rate is the steady state, from the timestamps the producers put on the output records:
+from the 10th percentile record to the last, so start-up and group joins are excluded.
+Starts the local Kafka if it is not running. Ends with
+`RESULT events_per_s=N passthrough_per_s=M`.
+"""
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.kafka_tools import create_topics, produce
+from deploy.local import kafka, processes
+from deploy.local.paths import REPO
+from deploy.local.settings import LocalSettings
+from deploy.topics import partitions_of
+from gateway.admin.programmes import load_file, publish
+from schemas.topics import user_key
+
+DEMO = REPO / "deploy" / "programmes" / "demo.yaml"
+STEADY_FROM = 0.10
+WAIT_S_MAX = 900.0
+EVENT_MIX = (
+    ("article_read", 0.4),
+    ("video_watched", 0.2),
+    ("purchase", 0.2),
+    ("daily_login", 0.1),
+    ("share", 0.1),
+)
+
+
+def events(programme_id: str, count: int, users: int, seed: int) -> Iterator[tuple[bytes, bytes]]:
+    """events.v1 records as an internal producer would publish them, a month of them in order."""
+    rng = random.Random(seed)
+    names = [name for name, _ in EVENT_MIX]
+    weights = [weight for _, weight in EVENT_MIX]
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    step = timedelta(days=30) / count
+    for index in range(count):
+        user_id = f"user-{rng.randrange(users)}"
+        event_type = rng.choices(names, weights)[0]
+        metadata: dict[str, object] = {"amount": round(rng.uniform(1, 500), 2)}
+        if event_type != "purchase":
+            metadata = {"duration": rng.randrange(60)} if event_type == "video_watched" else {}
+        record = {
+            "event_id": f"evt_{programme_id}_{index}",
+            "programme_id": programme_id,
+            "user_id": user_id,
+            "event_type": event_type,
+            "occurred_at": (start + step * index).isoformat(),
+            "partner_id": "mgpass-demo",
+            "metadata": metadata,
+        }
+        yield user_key(programme_id, user_id), orjson.dumps(record)
+
+
+def steady_rate(timestamps_ms: list[int]) -> float:
+    ordered = sorted(timestamps_ms)
+    first = int(len(ordered) * STEADY_FROM)
+    span_s = (ordered[-1] - ordered[first]) / 1000
+    return (len(ordered) - 1 - first) / span_s if span_s > 0 else float("inf")
+
+
+async def output_timestamps(bootstrap: str, topic: str, count: int) -> list[int]:
+    """The producer timestamps of the first `count` records on `topic` (all partitions)."""
+    partitions = await partitions_of(bootstrap, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    stamps: list[int] = []
+    try:
+        async with asyncio.timeout(WAIT_S_MAX):
+            while len(stamps) < count:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+                stamps += [r.timestamp for records in batches.values() for r in records]
+    finally:
+        await consumer.stop()
+    return stamps[:count]
+
+
+async def passthrough(bootstrap: str, source: str, target: str, count: int) -> None:
+    consumer = AIOKafkaConsumer(
+        source,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-passthrough-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await consumer.start()
+    await producer.start()
+    forwarded = 0
+    try:
+        while forwarded < count:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=1_000)
+            sent = [
+                await producer.send(target, value=r.value, key=r.key)
+                for records in batches.values()
+                for r in records
+            ]
+            for delivery in sent:
+                await delivery
+            await consumer.commit()
+            forwarded += len(sent)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def start_worker(bootstrap: str, topics_: dict[str, str], partitions: int, name: str) -> None:
+    env = {
+        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "LOYALTY_PROCESSORS_APP_ID": f"bench-processors-{uuid.uuid4().hex[:8]}",
+        "LOYALTY_PROCESSORS_DATA_DIR": tempfile.mkdtemp(prefix="bench-processors-"),
+        "LOYALTY_EVENTS_TOPIC": topics_["events"],
+        "LOYALTY_LEDGER_COMMANDS_TOPIC": topics_["commands"],
+        "LOYALTY_DEAD_LETTERS_TOPIC": topics_["dead"],
+        "LOYALTY_TOPIC_PARTITIONS": str(partitions),
+        "LOYALTY_METRICS_PORT": "0",
+        "LOYALTY_LOG_LEVEL": "warn",
+    }
+    processes.start(name, [sys.executable, "-m", "processors"], env=env, cwd=REPO)
+
+
+async def run(bootstrap: str, arguments: argparse.Namespace) -> tuple[float, float]:
+    suffix = uuid.uuid4().hex[:8]
+    names = {kind: f"bench-{kind}-{suffix}" for kind in ("events", "commands", "dead", "copy")}
+    await create_topics(bootstrap, {name: arguments.partitions for name in names.values()})
+    programme = load_file(DEMO).model_copy(update={"programme_id": f"bench-{suffix}"})
+    await publish(bootstrap, [programme])
+    started = time.perf_counter()
+    count = await produce(
+        bootstrap,
+        names["events"],
+        events(programme.programme_id, arguments.events, arguments.users, 7),
+    )
+    print(f"preloaded {count} events in {time.perf_counter() - started:.1f}s", flush=True)
+
+    await passthrough(bootstrap, names["events"], names["copy"], count)
+    passthrough_per_s = steady_rate(await output_timestamps(bootstrap, names["copy"], count))
+    print(f"pass-through: {passthrough_per_s:.0f} records/s", flush=True)
+
+    worker = f"bench-processors-{suffix}"
+    start_worker(bootstrap, names, arguments.partitions, worker)
+    try:
+        events_per_s = steady_rate(await output_timestamps(bootstrap, names["commands"], count))
+    finally:
+        processes.stop(worker)
+    print(f"processors: {events_per_s:.0f} events/s", flush=True)
+    return events_per_s, passthrough_per_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.processors", description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--partitions", type=int, default=4)
+    arguments = parser.parse_args()
+    settings = LocalSettings()
+    started = kafka.start(settings)
+    try:
+        kafka.wait_ready(settings)
+        events_per_s, passthrough_per_s = asyncio.run(
+            run(settings.kafka_bootstrap_servers, arguments)
+        )
+    finally:
+        if started:
+            kafka.stop()
+    print(f"RESULT events_per_s={events_per_s:.0f} passthrough_per_s={passthrough_per_s:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from gateway import errors, metrics, openapi
 from gateway.auth import KeyResolver
@@ -62,7 +61,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         description=DESCRIPTION,
         version="1",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
     errors.install(app)
     openapi.install(app)

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 
@@ -64,16 +64,16 @@ def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"error": code, "message": message, **details}
 
 
-async def _api_error(_: Request, exc: Exception) -> ORJSONResponse:
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return ORJSONResponse(error_body(exc.code, exc.message), exc.status, headers=exc.headers)
+    return JSONResponse(error_body(exc.code, exc.message), exc.status, headers=exc.headers)
 
 
-async def _invalid_request(_: Request, exc: Exception) -> ORJSONResponse:
+async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [_describe(error) for error in exc.errors()]
     body = error_body("invalid_request", "; ".join(problems), details=problems)
-    return ORJSONResponse(body, 400)
+    return JSONResponse(body, 400)
 
 
 def _describe(error: Any) -> str:
@@ -81,10 +81,10 @@ def _describe(error: Any) -> str:
     return f"{location or 'body'}: {error.get('msg', 'invalid')}"
 
 
-async def _http_error(_: Request, exc: Exception) -> ORJSONResponse:
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return ORJSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+    return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
 
 
 def install(app: FastAPI) -> None:

@@ -39,6 +39,8 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
         topic_partitions=settings.topic_partitions,
         processing_guarantee="at_least_once",
         producer_acks=-1,
+        # Batch the commands and changelog writes of many events into one produce request.
+        producer_linger=settings.producer_linger_s,
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
         web_enabled=False,

@@ -78,7 +78,17 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
             await _emit(handled, event.key, ledger_commands, dead_letters)
             metrics.LATENCY.observe(time.perf_counter() - started)
 
+    async def report_lag() -> None:
+        consumer = app.consumer
+        mine = [tp for tp in consumer.assignment() if tp.topic == settings.events_topic]
+        ends = await consumer.highwaters(*mine)
+        for tp in mine:
+            position = await consumer.position(tp)
+            if position is not None:
+                metrics.LAG.labels(str(tp.partition)).set(max(0, ends[tp] - position))
+
     app.task(follow_configuration)
+    app.timer(interval=settings.lag_report_interval_s)(report_lag)
     # concurrency=1: with more, faust can commit offsets past messages still in flight.
     app.agent(events, name="decide-events", concurrency=1)(decide_events)
     return app
@@ -114,7 +124,7 @@ async def _emit(
     handled: Decided | DeadLetter, key: bytes | None, ledger: Any, dead_letters: Any
 ) -> None:
     if isinstance(handled, DeadLetter):
-        metrics.DEAD_LETTERS.labels("processors", handled.reason).inc()
+        metrics.DEAD_LETTERS.labels(handled.reason).inc()
         await dead_letters.send(key=key, value=handled.model_dump_json().encode())
         return
     _count(handled)
@@ -123,7 +133,10 @@ async def _emit(
 
 def _count(decided: Decided) -> None:
     programme = decided.event.programme_id
-    metrics.EVENTS.labels(programme, decided.decision.status).inc()
+    status = decided.decision.status
+    metrics.EVENTS.labels(programme, status).inc()
+    for reason in metrics.rejection_reasons(status, decided.command.explanation):
+        metrics.REJECTIONS.labels(programme, reason).inc()
     for award in decided.decision.awards:
         if award.kind == "earn":
             metrics.POINTS.labels(programme, award.rule_id).inc(award.points)

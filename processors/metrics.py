@@ -1,6 +1,12 @@
 """What operators watch on the processors: throughput, points, rejections, dead letters, latency."""
 
-from prometheus_client import Counter, Histogram
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# Rule outcomes that mean "this rule would have paid, and a limit stopped it".
+REFUSING_OUTCOMES = frozenset({"cut_to_zero", "frequency_limited", "invalid_amount"})
 
 EVENTS = Counter(
     "loyalty_processor_events_total", "Events decided, by outcome", ["programme", "status"]
@@ -14,15 +20,33 @@ REJECTIONS = Counter(
     ["programme", "reason"],
 )
 DEAD_LETTERS = Counter(
-    "loyalty_dead_letters_total", "Records sent to the dead-letter topic", ["producer", "reason"]
+    "loyalty_processor_dead_letters_total", "Records sent to the dead-letter topic", ["reason"]
 )
 LATENCY = Histogram(
     "loyalty_processor_event_seconds",
     "Time to decide one event and hand its command to the producer",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1),
 )
+LAG = Gauge(
+    "loyalty_processor_consumer_lag_records",
+    "Events not yet read from the partition (its end minus this worker's position)",
+    ["partition"],
+)
 EXTERNAL_FAILURES = Counter(
     "loyalty_processor_external_points_failures_total",
     "Programmatic rules whose API failed (the rule's configured points were used)",
     ["rule", "reason"],
 )
+
+
+def rejection_reasons(status: str, explanation: Any) -> Iterator[str]:
+    """Why an event paid nothing (or less), from its explanation: a rule's refusing outcome,
+    `invalid` for an invalid event, `no_rule` when no rule of the event type applied."""
+    if status == "invalid_event":
+        yield "invalid"
+        return
+    rules = explanation.get("rules", []) if isinstance(explanation, dict) else []
+    refused = [rule["outcome"] for rule in rules if rule.get("outcome") in REFUSING_OUTCOMES]
+    yield from refused
+    if status == "no_points" and not refused:
+        yield "no_rule"

@@ -22,6 +22,7 @@ class ProcessorSettings(BaseSettings):
     dead_letters_topic: str = topics.DEAD_LETTERS
     config_ready_timeout_s: float = 60.0
     log_level: str = "info"
+    lag_report_interval_s: float = Field(default=10.0, gt=0)
     producer_linger_s: float = Field(default=0.005, ge=0, le=1)
     # A worker that dies without leaving its group holds its partitions this long.
     session_timeout_s: float = Field(default=30.0, ge=6, le=300)

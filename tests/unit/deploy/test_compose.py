@@ -42,6 +42,7 @@ def variables(settings_classes: list[type[BaseSettings]]) -> set[str]:
 
 def test_services_are_all_there() -> None:
     expected = {"kafka", "postgres", "migrate", "gateway", "processors", "ledger", "prometheus"}
+    expected.add("grafana")
     assert set(compose()) == expected
 
 

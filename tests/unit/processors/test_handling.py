@@ -9,6 +9,7 @@ import pytest
 from gateway.admin.programmes import load_file, snapshot_bytes
 from processors.catalog import ProgrammeCatalog
 from processors.handling import Decided, Record, handle
+from processors.metrics import rejection_reasons
 from schemas import topics
 from schemas.dead_letters import DeadLetter
 from schemas.events import EventV1
@@ -90,3 +91,22 @@ def test_an_older_snapshot_never_replaces_a_newer_one(catalog: ProgrammeCatalog)
     assert catalog.apply(snapshot_bytes(newer)) is not None
     assert catalog.apply(snapshot_bytes(config)) is None
     assert catalog.version("demo") == config.version + 1
+
+
+def test_rejections_are_counted_by_the_reason_the_explanation_gives(
+    catalog: ProgrammeCatalog,
+) -> None:
+    signup = event(event_type="signup", metadata={})
+    first = handle(record(encoded(signup)), None, catalog)
+    assert isinstance(first, Decided)
+    again = handle(
+        record(encoded(signup.model_copy(update={"event_id": "evt_2"}))), first.state, catalog
+    )
+    assert isinstance(again, Decided)
+    reasons = list(rejection_reasons(again.decision.status, again.command.explanation))
+    assert reasons == ["frequency_limited"]
+    invalid = handle(record(encoded(event(metadata={}))), None, catalog)
+    assert isinstance(invalid, Decided)
+    assert list(rejection_reasons(invalid.decision.status, invalid.command.explanation)) == [
+        "invalid"
+    ]

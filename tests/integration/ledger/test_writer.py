@@ -87,7 +87,9 @@ async def test_exactly_n_records_then_a_restart_resumes_after_them(
     assert await queries.get_balance(ledger_pool, prog, "bob") == 4
     await produce(kafka_bootstrap, settings.commands_topic, awards)
     async with open_writer(settings) as writer:
-        assert await writer.process_until_drained(deadline_s=60) == 16
+        # 16 are new to it; a group rebalance while it joins may hand it a few again, which
+        # at-least-once allows: the database must still hold each booking exactly once.
+        assert await writer.process_until_drained(deadline_s=60) >= 16
     assert await queries.get_balance(ledger_pool, prog, "bob") == 10
     history = await queries.list_transactions(ledger_pool, prog, "bob")
     assert [t.balance for t in history] == list(range(1, 11))

@@ -9,7 +9,9 @@ import pytest
 
 from schemas import topics
 from schemas.ledger import LedgerCommand
+from schemas.programme import ProgrammeConfig
 from tests.integration.processors.conftest import WorkerFactory
+from tests.integration.processors.external_api import points_api
 from tests.integration.processors.fixtures import (
     TopicReader,
     capped_programme,
@@ -141,3 +143,41 @@ async def test_a_configuration_change_applies_without_a_restart(
     assert before["bookings"][0]["points"] == 10
     assert after["bookings"][0]["points"] == 3
     assert after["bookings"][0]["lineage"]["rule_version"] == 2
+
+
+def programmatic_programme(programme_id: str, url: str) -> ProgrammeConfig:
+    return ProgrammeConfig.model_validate(
+        {
+            "programme_id": programme_id,
+            "version": 1,
+            "event_types": [{"name": "order"}],
+            "rules": [
+                {"rule_id": "from-api", "version": 1, "event_type": "order", "status": "active",
+                 "default": True, "points_type": "external", "points": 7,
+                 "external": {"url": url, "method": "POST", "body": {"tenant": "t1"}}},
+            ],
+        }
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "expected"), [("/points/42", 42), ("/down", 7)])
+async def test_a_programmatic_rule_takes_its_points_from_the_api_or_falls_back(
+    kafka_bootstrap: str,
+    programme_id: str,
+    workers: WorkerFactory,
+    commands: TopicReader,
+    path: str,
+    expected: int,
+) -> None:
+    with points_api() as api:
+        url = f"http://127.0.0.1:{api.server_address[1]}{path}"
+        await publish_programme(kafka_bootstrap, programmatic_programme(programme_id, url))
+        workers()
+        order = event(programme_id, "erin", event_type="order")
+        async with producer(kafka_bootstrap) as client:
+            await send(client, order)
+            await commands.read_until(1)
+    assert awarded(commands.distinct()) == expected
+    assert api.received, "the API was called"
+    assert api.received[0]["tenant"] == "t1"
+    assert api.received[0]["event"]["event_id"] == order.event_id

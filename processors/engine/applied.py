@@ -33,9 +33,12 @@ class AppliedWindow(Mapping[str, V]):
 
     @classmethod
     def of(cls, size: int, entries: Mapping[str, V]) -> "AppliedWindow[V]":
-        """The newest `size` of `entries` (in their order, oldest first)."""
+        """The newest `size` of `entries` (in their order, oldest first). A plain dict is
+        shared, not copied (a window never writes to it): the caller must not change it."""
         if isinstance(entries, AppliedWindow) and entries._size == size:
             return entries
+        if type(entries) is dict and len(entries) <= size:
+            return cls(size, entries, {})  # shared, never written to: no copy needed
         skip = max(0, len(entries) - size)
         return cls(size, dict(islice(entries.items(), skip, None)), {})
 

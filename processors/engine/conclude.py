@@ -6,8 +6,15 @@ from processors.engine.applied import AppliedWindow
 from processors.engine.compile import CompiledProgramme
 from processors.engine.decision import Decision, DecisionStatus
 from processors.engine.draft import Draft
-from processors.engine.explain import PENDING_REASON, Explanation
-from processors.engine.state import AppliedRecord, RawRecord, UserState, decoded
+from processors.engine.explain import PENDING_REASON, Explanation, RuleTrace
+from processors.engine.state import (
+    AppliedRecord,
+    PendingRecord,
+    UserState,
+    applied_outcome,
+    awards_record,
+    reason_record,
+)
 from schemas.events import EventV1
 
 
@@ -22,10 +29,11 @@ def concluded(draft: Draft) -> Decision:
     explanation = Explanation(
         programme.version, event.event_type, draft.tier, status, reason, None, draft.facts
     )
-    points = 0
-    for award in awards:  # a loop, not sum(generator): this runs for every event
-        points += award.points if award.kind == "earn" else -award.points
-    record = AppliedRecord(points, awards, explanation)
+    record: AppliedRecord
+    if awards:
+        points, record = awards_record(awards)
+    else:
+        points, record = 0, PendingRecord(explanation)
     state = draft.new_state(remembered(draft.state.applied, event.event_id, record))
     return Decision(
         event.event_id, status, points, awards, state, explanation, (), draft.budget_consumed
@@ -54,18 +62,34 @@ def without_rules(
 ) -> Decision:
     """A decision no rule took part in: invalid events and tier assignments."""
     explanation = Explanation(programme.version, event.event_type, state.tier, status, reason, ())
-    record = AppliedRecord(0, (), explanation)
-    new_state = with_applied(state, event.event_id, record)
+    new_state = with_applied(state, event.event_id, reason_record(status, reason))
     return Decision(event.event_id, status, 0, (), new_state, explanation)
 
 
-def duplicate(event: EventV1, state: UserState, record: AppliedRecord | RawRecord) -> Decision:
-    """The original outcome again; nothing changes and no budget is consumed a second time."""
-    if not isinstance(record, AppliedRecord):
-        record = decoded(record)
-    return Decision(
-        event.event_id, "duplicate", record.points, record.awards, state, record.explanation
+def duplicate(
+    event: EventV1, state: UserState, programme: CompiledProgramme, record: AppliedRecord
+) -> Decision:
+    """The original awards and points again, so the ledger command books exactly what it booked
+    the first time (and the ledger finds it already booked); nothing changes and no budget is
+    consumed a second time. The explanation names the original outcome: its full explanation is
+    not kept (the ledger stored it with the first command)."""
+    original = applied_outcome(record)
+    awards = original.awards
+    summary = ", ".join(
+        f"{a.kind} {a.points} by rule {a.rule_id} v{a.rule_version}" for a in awards
     )
+    reason = (
+        f"duplicate of event '{event.event_id}', already applied: {original.status}, "
+        f"{original.points} points; {summary or original.reason}"
+    )
+    traces = tuple(
+        RuleTrace(a.rule_id, a.rule_version, "awarded", "booked by the original decision", a.points)
+        for a in awards
+    )
+    explanation = Explanation(
+        programme.version, event.event_type, state.tier, "duplicate", reason, traces
+    )
+    return Decision(event.event_id, "duplicate", original.points, awards, state, explanation)
 
 
 def with_applied(state: UserState, event_id: str, record: AppliedRecord) -> UserState:
@@ -74,8 +98,8 @@ def with_applied(state: UserState, event_id: str, record: AppliedRecord) -> User
 
 
 def remembered(
-    applied: Mapping[str, AppliedRecord | RawRecord], event_id: str, record: AppliedRecord
-) -> AppliedWindow[AppliedRecord | RawRecord]:
+    applied: Mapping[str, AppliedRecord], event_id: str, record: AppliedRecord
+) -> AppliedWindow[AppliedRecord]:
     """`applied` plus `event_id`, keeping only the newest `UserState.APPLIED_MAX` records."""
     if not isinstance(applied, AppliedWindow):  # a state built by hand with a plain dict
         applied = AppliedWindow.of(UserState.APPLIED_MAX, applied)

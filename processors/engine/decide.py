@@ -16,7 +16,7 @@ from processors.engine.explain import Explanation
 from processors.engine.matching import api_refusal
 from processors.engine.parameters import parameter_problem
 from processors.engine.payment import pay
-from processors.engine.state import AppliedRecord, UserState
+from processors.engine.state import UserState, reason_record
 from processors.engine.streaks import advance
 from schemas.events import EventV1
 from schemas.programme import TIER_ASSIGNED_EVENT_TYPE, ProgrammeConfig
@@ -44,7 +44,7 @@ def decide(
     programme = config if isinstance(config, CompiledProgramme) else compile_programme(config)
     record = state.applied.get(event.event_id)
     if record is not None:
-        return duplicate(event, state, record)
+        return duplicate(event, state, programme, record)
     problem = _event_problem(event, programme)
     if problem is not None:
         return without_rules(event, state, programme, "invalid_event", problem)
@@ -133,7 +133,7 @@ def _assign_tier(event: EventV1, state: UserState, programme: CompiledProgramme)
         return without_rules(event, state, programme, "invalid_event", reason)
     reason = f"tier set to '{tier}'"
     explanation = Explanation(programme.version, event.event_type, tier, "no_points", reason, ())
-    new_state = with_applied(state, event.event_id, AppliedRecord(0, (), explanation))
+    new_state = with_applied(state, event.event_id, reason_record("no_points", reason))
     new_state = UserState(
         tier, new_state.caps, new_state.marks, new_state.streaks, new_state.applied
     )

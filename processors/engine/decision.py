@@ -13,7 +13,7 @@ DecisionStatus = Literal[
     "no_points",  # accepted, 0 points: no rule matched, or caps/frequency/budget left nothing
     "invalid_event",  # accepted and logged with 0 points: bad parameters, partner, tier
     "needs_external_points",  # call `external_calls`, then decide again with their amounts
-    "duplicate",  # already applied: the original points, awards and explanation, state unchanged
+    "duplicate",  # already applied: the original points and awards, state unchanged
 ]
 
 
@@ -33,6 +33,7 @@ class Decision:
 
     @property
     def reason(self) -> str | None:
-        """Why there are no points (None when there are). The explanation's, derived from its
-        traces only when read: most decisions are never asked."""
+        """Why there are no points (None when there are); for a duplicate, which outcome it
+        repeats. The explanation's, derived from its traces only when read: most decisions are
+        never asked."""
         return self.explanation.reason

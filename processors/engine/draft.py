@@ -21,7 +21,6 @@ from processors.engine.state import (
     AppliedRecord,
     CapCounter,
     FrequencyMark,
-    RawRecord,
     StreakProgress,
     UserState,
 )
@@ -128,7 +127,7 @@ class Draft:
             self.grown |= _STREAKS
         self.streaks = {**self.streaks, rule_id: progress}
 
-    def new_state(self, applied: Mapping[str, AppliedRecord | RawRecord]) -> UserState:
+    def new_state(self, applied: Mapping[str, AppliedRecord]) -> UserState:
         grown = self.grown
         if not grown:
             return UserState(self.state.tier, self.caps, self.marks, self.streaks, applied)

@@ -16,32 +16,33 @@ def is_limited(rule: CompiledRule, mark: FrequencyMark, moment: Instant) -> bool
         return False
     if frequency == "once":
         return True
+    at_us, day, month = mark
     if frequency == "daily":
-        return mark.day == moment.day
+        return day == moment.day
     if frequency == "weekly":
-        return week_of(mark.day) == week_of(moment.day)
+        return week_of(day) == week_of(moment.day)
     if frequency == "monthly":
-        return mark.month == moment.month
-    return moment.epoch_us < mark.at_us + rule.window_us
+        return month == moment.month
+    return moment.epoch_us < at_us + rule.window_us
 
 
 def limited_detail(rule: CompiledRule, mark: FrequencyMark, calendar: ProgrammeCalendar) -> str:
     """Explanation of a limit: which one and until when."""
     frequency = rule.frequency
+    at_us, day, month = mark
     if frequency == "once":
-        return f"frequency once: already paid at {iso_utc(mark.at_us)}"
+        return f"frequency once: already paid at {iso_utc(at_us)}"
     if frequency == "daily":
-        until_us = calendar.day_start_us(mark.day + 1)
+        until_us = calendar.day_start_us(day + 1)
     elif frequency == "weekly":
-        until_us = calendar.day_start_us((week_of(mark.day) + 1) * 7 + 1)
+        until_us = calendar.day_start_us((week_of(day) + 1) * 7 + 1)
     elif frequency == "monthly":
-        until_us = calendar.month_start_us(mark.month + 1)
+        until_us = calendar.month_start_us(month + 1)
     else:
-        until_us = mark.at_us + rule.window_us
+        until_us = at_us + rule.window_us
         frequency = f"once per {rule.window_us // 60_000_000} minutes"
     return f"frequency {frequency}: limited until {iso_utc(until_us)}"
 
 
 def mark_for(moment: Instant) -> FrequencyMark:
-    # C-built NamedTuple, see `caps`.
-    return tuple.__new__(FrequencyMark, (moment.epoch_us, moment.day, moment.month))
+    return [moment.epoch_us, moment.day, moment.month]

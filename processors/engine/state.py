@@ -4,11 +4,18 @@ Bounded by construction:
 - `caps`: one counter per event type, holding only the current local day and month;
 - `marks` and `streaks`: at most one entry per rule of the programme (entries of rules that no
   longer exist are dropped whenever the map is rewritten);
-- `applied`: the last `APPLIED_MAX` (32) applied event ids with their decisions. Redelivery after
-  a processor restart replays the records since the last committed offset, seconds of one
-  user's traffic, far fewer than 32 events; an older redelivery is still caught by the ledger's
-  idempotency keys (`event_id:rule_id`), it only counts again towards caps. 32 decisions with
-  their explanations keep the serialised state around 10 KB at worst.
+- `applied`: the last `APPLIED_MAX` (32) applied event ids, each with only what a redelivery
+  needs to book the same again: the awards (rule id, version, signed points), or for an event
+  without awards its status and reason (at most `REASON_MAX` characters). Not the explanation:
+  the ledger stores the first one and compares only what is booked. Redelivery after a
+  processor restart replays the records since the last committed offset, seconds of one user's
+  traffic, far fewer than 32 events; an older redelivery is still caught by the ledger's
+  idempotency keys (`event_id:rule_id`), it only counts again towards caps. A record is about
+  40 bytes, so a user with all 32 records and ten event types' counters, marks and streaks
+  stores under 2 KB.
+
+Stored as a positional JSON array (see `to_bytes`): the state is decoded and encoded again for
+every event, and arrays cost neither the key names' bytes nor their parsing.
 
 Global rule budgets are not here: they span all users (see `decide`'s `budget_used`).
 """
@@ -24,96 +31,68 @@ from processors.engine.exceptions import StateDecodeError
 from processors.engine.explain import Explanation
 from processors.engine.outcomes import Award
 
-
-class CapCounter(NamedTuple):
-    """Points from one event type in the current local day and month."""
-
-    day: int
-    day_points: int
-    month: int
-    month_points: int
-
-
-class FrequencyMark(NamedTuple):
-    """When a rule last paid: the instant and its local day and month."""
-
-    at_us: int
-    day: int
-    month: int
-
-
-class StreakProgress(NamedTuple):
-    """`day`: local day of the last counted event (0 for deadline streaks); `events`: events
-    counted that day (or in total), `STREAK_DONE_TODAY` after a completion; `days`: complete
-    consecutive days before `day`."""
-
-    day: int
-    events: int
-    days: int
-
+# The three maps' values are positional lists of ints, as stored: a decoded state is used as
+# orjson returns it and encoded again without a conversion per entry (objects per entry cost
+# more than the rest of a decode). Readers unpack them into named locals. Treated as immutable:
+# a change is a new list.
+CapCounter = list[int]
+"""`[day, day_points, month, month_points]`: points from one event type in the current local
+day and month."""
+FrequencyMark = list[int]
+"""`[at_us, day, month]`: when a rule last paid, the instant and its local day and month."""
+StreakProgress = list[int]
+"""`[day, events, days]`. `day`: local day of the last counted event (0 for deadline streaks);
+`events`: events counted that day (or in total), `STREAK_DONE_TODAY` after a completion;
+`days`: complete consecutive days before `day`."""
 
 STREAK_DONE_TODAY = -1
 APPLIED_MAX: Final = 32
-_RAW_RECORD_LENGTH = 5
-
-
-class AppliedRecord:
-    """An applied event's decision, to answer a redelivery with the original outcome. Its status
-    and reason are the explanation's."""
-
-    __slots__ = ("awards", "explanation", "points")
-
-    def __init__(self, points: int, awards: tuple[Award, ...], explanation: Explanation) -> None:
-        self.points = points
-        self.awards = awards
-        self.explanation = explanation
-
-    def __eq__(self, other: object) -> bool:
-        # A stored record equals the live one it was written from.
-        if isinstance(other, list):
-            other = decoded(other)
-        if not isinstance(other, AppliedRecord):
-            return NotImplemented
-        return (self.points, self.awards, self.explanation) == (
-            other.points,
-            other.awards,
-            other.explanation,
-        )
-
-    __hash__ = None  # type: ignore[assignment]  # value equality over an unhashable memo
-
-    def __repr__(self) -> str:
-        return f"AppliedRecord({self.points!r}, {self.awards!r}, {self.explanation!r})"
-
-    def as_raw(self) -> "RawRecord":
-        explanation = self.explanation
-        # orjson writes the awards (slotted dataclasses) as objects natively.
-        return [
-            explanation.status,
-            self.points,
-            self.awards,
-            explanation.reason,
-            explanation.to_dict(),
-        ]
-
+REASON_MAX: Final = 200
+"""Characters of an applied event's reason kept for a redelivery's explanation: bounds the
+record whatever the reason (a parameter problem may quote a long value)."""
 
 RawRecord = list[Any]
-"""A decoded record, `[status, points, awards, reason, explanation]` as stored: kept as decoded
-(and stored again as is) until a redelivery reads it, because most never are."""
+"""An applied event as stored, positional:
+- awarded: `[rule_id, rule_version, signed_points, ...]`, one triple per award in booking order,
+  a redemption's points negative (award points are always > 0, so the sign is the kind);
+- no awards: `[status, reason]`.
+Kept as decoded (and encoded again as is) until a redelivery reads it: most never are."""
 
 
-_NO_RECORDS: Final[AppliedWindow[AppliedRecord | RawRecord]] = AppliedWindow(APPLIED_MAX, {}, {})
+class PendingRecord:
+    """A decision without awards, stored as `[status, reason]` once its reason is known. The
+    reason is derived from the explanation's traces, which costs more than the decision, so it
+    is rendered only when the state is encoded or the event redelivered."""
+
+    __slots__ = ("explanation",)
+
+    def __init__(self, explanation: Explanation) -> None:
+        self.explanation = explanation
+
+    def as_raw(self) -> RawRecord:
+        return reason_record(self.explanation.status, self.explanation.reason or "")
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to the stored record it encodes to, so decoded states compare equal.
+        if isinstance(other, PendingRecord):
+            other = other.as_raw()
+        if not isinstance(other, list):
+            return NotImplemented
+        return self.as_raw() == other
+
+    __hash__ = None  # type: ignore[assignment]  # value equality over a mutable memo
+
+    def __repr__(self) -> str:
+        return f"PendingRecord({self.as_raw()!r})"
 
 
-def decoded(raw: RawRecord) -> AppliedRecord:
-    """A stored record as a live one (on a redelivery)."""
-    try:
-        _status, points, awards, _reason, explanation = raw
-        return AppliedRecord(
-            points, tuple(Award(**a) for a in awards), Explanation.from_dict(explanation)
-        )
-    except (TypeError, ValueError) as exc:
-        raise StateDecodeError(f"malformed applied record: {exc!r}") from exc
+AppliedRecord = RawRecord | PendingRecord
+
+_NO_RECORDS: Final[AppliedWindow[AppliedRecord]] = AppliedWindow(APPLIED_MAX, {}, {})
+_CAP_FIELDS: Final = frozenset({4})
+_MARK_FIELDS: Final = frozenset({3})
+_STREAK_FIELDS: Final = frozenset({3})
+_LISTS: Final = frozenset({list})
 
 
 @dataclass(slots=True)  # treated as immutable; frozen=True would cost 4x per instance
@@ -121,28 +100,31 @@ class UserState:
     """Immutable: `decide` returns a new state and never changes the one it was given."""
 
     APPLIED_MAX: ClassVar[int] = APPLIED_MAX
-    FORMAT: ClassVar[int] = 1
+    FORMAT: ClassVar[int] = 2
 
     tier: str | None = None
     caps: Mapping[str, CapCounter] = field(default_factory=dict)
     marks: Mapping[str, FrequencyMark] = field(default_factory=dict)
     streaks: Mapping[str, StreakProgress] = field(default_factory=dict)
-    applied: Mapping[str, AppliedRecord | RawRecord] = field(default_factory=lambda: _NO_RECORDS)
+    applied: Mapping[str, AppliedRecord] = field(default_factory=lambda: _NO_RECORDS)
 
     @classmethod
     def initial(cls) -> "UserState":
         return cls()
 
     def to_bytes(self) -> bytes:
+        """`[format, tier, caps, marks, streaks, applied]`: the maps as objects of arrays,
+        `applied` as `{event_id: RawRecord}`, oldest first."""
+        applied = self.applied
         return orjson.dumps(
-            {
-                "format": self.FORMAT,
-                "tier": self.tier,
-                "caps": self.caps,
-                "marks": self.marks,
-                "streaks": self.streaks,
-                "applied": self.applied,
-            },
+            [
+                self.FORMAT,
+                self.tier,
+                self.caps,
+                self.marks,
+                self.streaks,
+                applied.as_dict() if isinstance(applied, AppliedWindow) else dict(applied),
+            ],
             default=_as_json,
         )
 
@@ -150,33 +132,90 @@ class UserState:
     def from_bytes(cls, data: bytes) -> "UserState":
         try:
             raw = orjson.loads(data)
-            if raw["format"] != cls.FORMAT:
-                raise StateDecodeError(f"unknown user state format {raw['format']!r}")
+            if type(raw) is not list or len(raw) != 6:
+                raise StateDecodeError(f"malformed user state: {data[:100]!r}")
+            format_, tier, caps, marks, streaks, applied = raw
+            if format_ != cls.FORMAT:
+                raise StateDecodeError(f"unknown user state format {format_!r}")
+            if tier is not None and type(tier) is not str:
+                raise StateDecodeError(f"malformed tier {tier!r}")
             return cls(
-                tier=raw["tier"],
-                caps={k: CapCounter(*v) for k, v in raw["caps"].items()},
-                marks={k: FrequencyMark(*v) for k, v in raw["marks"].items()},
-                streaks={k: StreakProgress(*v) for k, v in raw["streaks"].items()},
-                applied=AppliedWindow.of(APPLIED_MAX, _raw_records(raw["applied"])),
+                tier,
+                _checked(caps, _CAP_FIELDS),
+                _checked(marks, _MARK_FIELDS),
+                _checked(streaks, _STREAK_FIELDS),
+                AppliedWindow.of(APPLIED_MAX, _raw_records(applied)),
             )
-        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        except (orjson.JSONDecodeError, TypeError, AttributeError) as exc:
             raise StateDecodeError(f"malformed user state: {exc!r}") from exc
 
 
+class AppliedOutcome(NamedTuple):
+    """An applied event's outcome as a redelivery reads it back."""
+
+    status: str
+    points: int
+    awards: tuple[Award, ...]
+    reason: str | None
+
+
+def awards_record(awards: tuple[Award, ...]) -> tuple[int, RawRecord]:
+    """(net points, the stored record) of a decision with awards, built in one pass."""
+    points = 0
+    record: RawRecord = []
+    for award in awards:  # a loop, not sum(generator): this runs for every event
+        signed = award.points if award.kind == "earn" else -award.points
+        points += signed
+        record += (award.rule_id, award.rule_version, signed)
+    return points, record
+
+
+def reason_record(status: str, reason: str) -> RawRecord:
+    """The stored record of a decision without awards whose reason is already known."""
+    return [status, reason[:REASON_MAX]]
+
+
+def applied_outcome(record: AppliedRecord) -> AppliedOutcome:
+    """The outcome a stored record describes, checked: a redelivery books its awards again."""
+    raw = record.as_raw() if isinstance(record, PendingRecord) else record
+    if len(raw) == 2:
+        status, reason = raw
+        if type(status) is not str or type(reason) is not str:
+            raise StateDecodeError(f"malformed applied record: {raw!r}"[:200])
+        return AppliedOutcome(status, 0, (), reason)
+    if not raw or len(raw) % 3:
+        raise StateDecodeError(f"malformed applied record: {raw!r}"[:200])
+    points, awards = 0, []
+    for index in range(0, len(raw), 3):
+        rule_id, version, signed = raw[index : index + 3]
+        if type(rule_id) is not str or type(version) is not int or type(signed) is not int:
+            raise StateDecodeError(f"malformed applied record: {raw!r}"[:200])
+        if signed == 0:
+            raise StateDecodeError(f"applied record with a 0-point award: {raw!r}"[:200])
+        awards.append(Award(rule_id, version, "earn" if signed > 0 else "redeem", abs(signed)))
+        points += signed
+    return AppliedOutcome("awarded", points, tuple(awards), None)
+
+
 def _as_json(value: Any) -> Any:
-    # orjson serialises plain tuples natively but not tuple subclasses such as NamedTuple.
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, AppliedRecord):
+    if isinstance(value, PendingRecord):
         return value.as_raw()
-    if isinstance(value, AppliedWindow):
-        return value.as_dict()
     raise TypeError(f"{type(value).__name__} is not part of a user state")
 
 
+def _checked(entries: dict[str, list[int]], lengths: frozenset[int]) -> dict[str, list[int]]:
+    # Shape only (lists of the right length), in C: a check per entry in Python would cost as
+    # much as the decode. A wrong value inside a list fails the arithmetic that reads it.
+    values = entries.values()
+    if not set(map(type, values)) <= _LISTS or not set(map(len, values)) <= lengths:
+        raise StateDecodeError(f"malformed user state map: {entries!r}"[:200])
+    return entries
+
+
 def _raw_records(applied: dict[str, Any]) -> dict[str, RawRecord]:
-    # Checked for shape only; the content is decoded if a redelivery ever needs it (`decoded`).
-    for record in applied.values():
-        if type(record) is not list or len(record) != _RAW_RECORD_LENGTH:
-            raise StateDecodeError(f"malformed applied record: {record!r}"[:200])
+    # Checked for shape only, in C; the content is read if a redelivery ever needs it, and
+    # checked there (`applied_outcome`).
+    records = applied.values() if type(applied) is dict else None
+    if records is None or not set(map(type, records)) <= _LISTS or 0 in set(map(len, records)):
+        raise StateDecodeError(f"malformed applied records: {applied!r}"[:200])
     return applied

@@ -21,13 +21,11 @@ StreakStep = tuple[StreakProgress | None, bool, str]
 """(new progress or None when the event did not count, completed, why it did not count).
 A plain tuple: one is made for every streak rule an event matches."""
 
-# C-built NamedTuples (see `caps`): one per counted event.
-_new: Final = tuple.__new__
-
 LATE: Final = "event is older than the streak's last counted day"
 DONE_TODAY: Final = "streak completed earlier today; the next run starts tomorrow"
 ALREADY_COMPLETED: Final = "streak already completed"
 DEADLINE_PASSED: Final = "streak deadline has passed"
+_EVENTS: Final = 1
 
 
 def advance(rule: CompiledRule, progress: StreakProgress | None, moment: Instant) -> StreakStep:
@@ -43,43 +41,42 @@ def _advance_daily(
     streak: DailyStreak, progress: StreakProgress | None, moment: Instant
 ) -> StreakStep:
     per_day, day = streak.events_per_day, moment.day
-    if progress is None or day > progress.day:
-        continues = progress is not None and day == progress.day + 1 and progress.events >= per_day
-        days, count = (progress.days + 1 if continues and progress else 0), 1
-    elif day < progress.day:
+    last_day, events, days = (-1, 0, 0) if progress is None else progress
+    if day > last_day:
+        continues = progress is not None and day == last_day + 1 and events >= per_day
+        days, count = (days + 1 if continues else 0), 1
+    elif day < last_day:
         return None, False, LATE
-    elif progress.events == STREAK_DONE_TODAY:
+    elif events == STREAK_DONE_TODAY:
         return None, False, DONE_TODAY
     else:
-        days, count = progress.days, progress.events + 1
+        count = events + 1
     if count == per_day and days + 1 >= streak.days:
-        return _new(StreakProgress, (day, STREAK_DONE_TODAY, 0)), True, ""
-    return _new(StreakProgress, (day, count, days)), False, ""
+        return [day, STREAK_DONE_TODAY, 0], True, ""
+    return [day, count, days], False, ""
 
 
 def _advance_before(
     needed: int, before_us: int, progress: StreakProgress | None, moment: Instant
 ) -> StreakStep:
-    count = 0 if progress is None else progress.events
+    count = 0 if progress is None else progress[_EVENTS]
     if count >= needed:
         return None, False, ALREADY_COMPLETED
     if moment.epoch_us >= before_us:
         return None, False, DEADLINE_PASSED
     count += 1
-    return _new(StreakProgress, (0, count, 0)), count == needed, ""
+    return [0, count, 0], count == needed, ""
 
 
 def progress_detail(rule: CompiledRule, progress: StreakProgress) -> str:
     """What `advance` did, told from the progress it returned."""
     streak = rule.streak
+    _, events, days = progress
     if isinstance(streak, DailyStreak):
         per_day = streak.events_per_day
-        if progress.events == STREAK_DONE_TODAY:
+        if events == STREAK_DONE_TODAY:
             return f"streak complete: {per_day} events a day for {streak.days} days"
-        return (
-            f"day {progress.days + 1} of {streak.days}: "
-            f"{min(progress.events, per_day)} of {per_day} events today"
-        )
+        return f"day {days + 1} of {streak.days}: {min(events, per_day)} of {per_day} events today"
     if isinstance(streak, BeforeStreak):
-        return f"{progress.events} of {streak.events} events before the deadline"
+        return f"{events} of {streak.events} events before the deadline"
     return "rule has no streak"

@@ -261,15 +261,36 @@ def test_reapplying_an_event_returns_the_original_decision_and_changes_nothing()
     first = decide(video, UserState.initial(), compiled)
     again = decide(video, first.state, compiled)
     assert again.status == "duplicate"
-    assert (again.points, again.awards, again.explanation) == (
-        first.points,
-        first.awards,
-        first.explanation,
-    )
+    assert (again.points, again.awards) == (first.points, first.awards)
     assert again.state is first.state
     assert dict(again.budget_consumed) == {}
+    explained = again.explanation.to_dict()
+    assert explained["status"] == "duplicate"
+    assert explained["reason"] == (
+        f"duplicate of event '{video.event_id}', already applied: awarded, 10 points; "
+        "earn 10 by rule r v1"
+    )
+    assert [(t["rule_id"], t["outcome"], t["points"]) for t in explained["rules"]] == [
+        ("r", "awarded", 10)
+    ]
     decoded = decide(video, UserState.from_bytes(first.state.to_bytes()), compiled)
-    assert decoded.explanation == first.explanation
+    assert (decoded.status, decoded.points, decoded.awards) == ("duplicate", 10, first.awards)
+    assert decoded.explanation == again.explanation
+
+
+def test_a_duplicate_of_an_event_without_points_repeats_its_status_and_reason() -> None:
+    compiled = _video_programme(rule("r", "video", default=True, frequency="once"))
+    first = decide(event("video", {"duration": 1}), UserState.initial(), compiled)
+    second = event("video", {"duration": 1})
+    refused = decide(second, first.state, compiled)
+    assert refused.status == "no_points"
+    for state in (refused.state, UserState.from_bytes(refused.state.to_bytes())):
+        again = decide(second, state, compiled)
+        assert (again.status, again.points, again.awards) == ("duplicate", 0, ())
+        assert again.reason == (
+            f"duplicate of event '{second.event_id}', already applied: no_points, 0 points; "
+            f"{refused.reason}"
+        )
 
 
 def test_wrong_programme_is_invalid() -> None:

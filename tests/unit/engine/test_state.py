@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from processors.engine import StateDecodeError, UserState
+from processors.engine import StateDecodeError, UserState, decide
+from processors.engine.state import REASON_MAX
 from tests.unit.engine.fixtures import NOON, event, programme, rule, run
 
 VIDEO = {"name": "video", "parameters": [{"name": "n", "type": "integer"}]}
@@ -42,18 +43,50 @@ def test_applied_window_is_bounded_and_keeps_the_newest() -> None:
     applied = decisions[-1].state.applied
     assert len(applied) == UserState.APPLIED_MAX
     assert list(applied) == [d.event_id for d in decisions[-UserState.APPLIED_MAX :]]
-    assert len(decisions[-1].state.to_bytes()) < 16_000
+    assert len(decisions[-1].state.to_bytes()) < 2_000
 
 
-def test_entries_of_removed_rules_are_dropped() -> None:
-    old = programme([VIDEO], [rule("gone", "video", default=True, frequency="once")])
-    state = run([event("video")], old)[-1].state
-    assert set(state.marks) == {"gone"}
-    new = programme([VIDEO], [rule("new", "video", default=True, frequency="daily")], version=2)
-    assert set(run([event("video")], new, state)[-1].state.marks) == {"new"}
+def test_a_stored_reason_is_bounded() -> None:
+    compiled = programme([VIDEO], [rule("default", "video", default=True)])
+    assignment = event("tier.assigned", {"tier": "x" * 900})
+    decision = run([assignment], compiled)[-1]
+    assert decision.status == "invalid_event"
+    assert len(decision.reason or "") > REASON_MAX
+    stored = UserState.from_bytes(decision.state.to_bytes())
+    assert len(stored.to_bytes()) < REASON_MAX + 100
+    again = decide(assignment, stored, compiled)
+    assert again.status == "duplicate"
+    assert (again.reason or "").endswith((decision.reason or "")[:REASON_MAX])
 
 
-@pytest.mark.parametrize("data", [b"", b"[]", b'{"format": 99}', b'{"format": 1, "tier": null}'])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"[]",
+        b'{"format": 99}',
+        b'{"format": 1, "tier": null}',
+        b'{"format": 1, "tier": null, "caps": {}, "marks": {}, "streaks": {}, "applied": {}}',
+        b"[1, null, {}, {}, {}, {}]",  # format 1 as an array: rejected, never guessed at
+        b"[2, 3, {}, {}, {}, {}]",
+        b'[2, null, {"video": [1, 2]}, {}, {}, {}]',
+        b'[2, null, {}, {"r": 7}, {}, {}]',
+        b"[2, null, {}, {}, {}, []]",
+        b'[2, null, {}, {}, {}, {"e": []}]',
+        b'[2, null, {}, {}, {}, {"e": "awarded"}]',
+    ],
+)
 def test_malformed_bytes_raise_state_decode_error(data: bytes) -> None:
     with pytest.raises(StateDecodeError):
         UserState.from_bytes(data)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [b'["r", 1]', b'["r", 1, 0]', b'["r", "1", 5]', b'["r", 1, 5, "s"]', b"[null, null]"],
+)
+def test_a_malformed_applied_record_raises_when_a_redelivery_reads_it(record: bytes) -> None:
+    compiled = programme([VIDEO], [rule("r", "video", default=True)])
+    state = UserState.from_bytes(b'[2, null, {}, {}, {}, {"evt_x": ' + record + b"}]")
+    with pytest.raises(StateDecodeError):
+        decide(event("video", event_id="evt_x"), state, compiled)

@@ -1,29 +1,17 @@
 """Turn a Kafka record into a command, or into a dead letter saying why it cannot be one."""
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
 import orjson
 from pydantic import ValidationError
 
 from ledger.core.batch import IncomingCommand, SourcePosition
-from schemas.dead_letters import DeadLetter
+from schemas.dead_letters import DeadLetter, SourceRecord
 from schemas.ledger import DeadLetterReason, LedgerCommand
 
-DETAIL_CHARS_MAX = 4000
 PRODUCER = "ledger-writer"
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """The part of a consumer record the writer uses (aiokafka's record is not ours to build)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp_ms: int | None = None
+# The writer reads records as the shared dead-letter source type.
+RawRecord = SourceRecord
 
 
 def decode(record: RawRecord) -> IncomingCommand | DeadLetter:
@@ -45,17 +33,4 @@ def decode(record: RawRecord) -> IncomingCommand | DeadLetter:
 
 
 def dead_letter(record: RawRecord, reason: DeadLetterReason, detail: str) -> DeadLetter:
-    timestamp = record.timestamp_ms
-    return DeadLetter(
-        reason=str(reason),
-        error=detail[:DETAIL_CHARS_MAX],
-        source_topic=record.topic,
-        source_partition=record.partition,
-        source_offset=record.offset,
-        source_timestamp=None
-        if timestamp is None or timestamp < 0
-        else datetime.fromtimestamp(timestamp / 1000, tz=UTC),
-        original_key_base64=DeadLetter.encode(record.key),
-        original_value_base64=DeadLetter.encode(record.value),
-        producer=PRODUCER,
-    )
+    return DeadLetter.of(record, str(reason), detail, PRODUCER)

@@ -3,7 +3,6 @@ and this step is unit-tested without Kafka."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 import orjson
 from pydantic import ValidationError
@@ -11,21 +10,14 @@ from pydantic import ValidationError
 from processors.catalog import ProgrammeCatalog
 from processors.engine import Decision, ExternalCall, UserState, decide, ledger_command_for
 from schemas import topics
-from schemas.dead_letters import DeadLetter
+from schemas.dead_letters import DeadLetter, SourceRecord
 from schemas.events import EventV1
 from schemas.ledger import LedgerCommand
 
 PRODUCER = "processors"
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp: datetime | None = None
+Record = SourceRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,17 +67,7 @@ def handle(
 
 
 def dead_letter(record: Record, reason: str, error: str) -> DeadLetter:
-    return DeadLetter(
-        reason=reason,
-        error=error,
-        source_topic=record.topic,
-        source_partition=record.partition,
-        source_offset=record.offset,
-        source_timestamp=record.timestamp,
-        original_key_base64=DeadLetter.encode(record.key),
-        original_value_base64=DeadLetter.encode(record.value),
-        producer=PRODUCER,
-    )
+    return DeadLetter.of(record, reason, error, PRODUCER)
 
 
 def _summary(exc: ValidationError) -> str:

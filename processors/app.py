@@ -1,21 +1,18 @@
 """Builds the faust application: topics, the user-state table, the config follower and the agent.
 
-The agent stays thin: it moves bytes between Kafka, the table and `handling.handle`, which holds
-every decision."""
+The agent stays thin: it iterates the stream, asks `pipeline.EventPipeline` for the record's
+outcome, writes the user's new state to the table and hands the outcome back for emitting."""
 
-import time
 from typing import Any
 
 import faust
-import orjson
 
 from processors import metrics
 from processors.catalog import ProgrammeCatalog, follow
-from processors.engine import InvariantError
 from processors.external import ExternalPoints
-from processors.handling import Decided, NeedsAmounts, Record, command_bytes, handle
+from processors.handling import Decided
+from processors.pipeline import EventPipeline
 from processors.settings import ProcessorSettings
-from schemas.dead_letters import DeadLetter
 
 # Records are bytes to faust: decoding and validation are ours (handling.py), so a bad record
 # becomes a dead letter instead of a crash inside faust's deserialiser. Tables whose key and
@@ -68,20 +65,15 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     async def follow_configuration() -> None:
         await follow(catalog, settings.kafka_bootstrap_servers)
 
+    pipeline = EventPipeline(catalog, states, amounts, external, ledger_commands, dead_letters)
+
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            started = time.perf_counter()
-            record = _record(event)
-            handled = handle(record, states.get(event.key), catalog)
-            if isinstance(handled, NeedsAmounts):
-                fetched = await _external_amounts(handled, amounts, external, catalog)
-                handled = handle(record, states.get(event.key), catalog, fetched)
-            if isinstance(handled, NeedsAmounts):
-                raise InvariantError(f"{handled.event.event_id}: amounts given, still asked for")
-            if isinstance(handled, Decided):
-                states[event.key] = handled.state
-            await _emit(handled, event.key, ledger_commands, dead_letters)
-            metrics.LATENCY.observe(time.perf_counter() - started)
+            with metrics.LATENCY.time():
+                handled = await pipeline.decide(event.message)
+                if isinstance(handled, Decided):
+                    states[event.message.key] = handled.state
+                await pipeline.emit(handled, event.message.key)
 
     async def report_lag() -> None:
         consumer = app.consumer
@@ -97,51 +89,3 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     # concurrency=1: with more, faust can commit offsets past messages still in flight.
     app.agent(events, name="decide-events", concurrency=1)(decide_events)
     return app
-
-
-async def _external_amounts(
-    needed: NeedsAmounts, recorded: Any, external: ExternalPoints, catalog: ProgrammeCatalog
-) -> dict[str, int]:
-    key = needed.event.event_id.encode()
-    if key in recorded:
-        return {rule: int(points) for rule, points in orjson.loads(recorded[key]).items()}
-    config = catalog.config(needed.event.programme_id)
-    if config is None:
-        raise InvariantError(f"programme {needed.event.programme_id} vanished mid-event")
-    fetched = await external.amounts(needed.calls, needed.event, config)
-    recorded[key] = orjson.dumps(fetched)
-    return fetched
-
-
-def _record(event: faust.EventT[Any]) -> Record:
-    message = event.message
-    return Record(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        timestamp=None,
-    )
-
-
-async def _emit(
-    handled: Decided | DeadLetter, key: bytes | None, ledger: Any, dead_letters: Any
-) -> None:
-    if isinstance(handled, DeadLetter):
-        metrics.DEAD_LETTERS.labels(handled.reason).inc()
-        await dead_letters.send(key=key, value=handled.model_dump_json().encode())
-        return
-    _count(handled)
-    await ledger.send(key=key, value=command_bytes(handled.command))
-
-
-def _count(decided: Decided) -> None:
-    programme = decided.event.programme_id
-    status = decided.decision.status
-    metrics.EVENTS.labels(programme, status).inc()
-    for reason in metrics.rejection_reasons(status, decided.command.explanation):
-        metrics.REJECTIONS.labels(programme, reason).inc()
-    for award in decided.decision.awards:
-        if award.kind == "earn":
-            metrics.POINTS.labels(programme, award.rule_id).inc(award.points)

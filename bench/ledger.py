@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from bench.kafka_tools import fresh_topics, produce
 from deploy import db
+from deploy.kafka_tools import create_topics, produce
 from deploy.local import kafka, postgres
 from deploy.local.settings import LocalSettings
 from ledger.runtime import tune_garbage_collector
@@ -33,6 +33,14 @@ from schemas.topics import user_key
 DATABASE = "loyalty_bench"
 COPIED_TABLES = ("command_outcomes", "entries")
 MEASURED_COMMANDS_MIN = 50_000
+
+
+async def fresh_topics(bootstrap: str, partitions: int) -> tuple[str, str]:
+    """(commands topic, dead-letters topic), new for this run: no earlier run's records count."""
+    suffix = uuid.uuid4().hex[:10]
+    commands, dead_letters = f"bench-ledger-commands-{suffix}", f"bench-dead-letters-{suffix}"
+    await create_topics(bootstrap, {commands: partitions, dead_letters: 1})
+    return commands, dead_letters
 
 
 def commands(programme_id: str, count: int, users: int, seed: int) -> Iterator[tuple[bytes, bytes]]:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.kafka_tools import create_topics, produce
+from deploy.kafka_tools import create_topics, produce
 from deploy.local import kafka, processes
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings

@@ -1,31 +1,38 @@
-"""Kafka for the benchmarks: fresh topics per run, and a bulk producer of raw records."""
+"""Kafka tooling shared by the benchmarks and the tests: topics of their own, and a bounded bulk
+producer of raw records."""
 
-import uuid
+import asyncio
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 IN_FLIGHT_MAX = 5_000
-
-
-async def fresh_topics(bootstrap: str, partitions: int) -> tuple[str, str]:
-    """(commands topic, dead-letters topic), new for this run: no earlier run's records count."""
-    suffix = uuid.uuid4().hex[:10]
-    commands, dead_letters = f"bench-ledger-commands-{suffix}", f"bench-dead-letters-{suffix}"
-    await create_topics(bootstrap, {commands: partitions, dead_letters: 1})
-    return commands, dead_letters
+TOPIC_READY_POLLS_MAX = 300  # 0.1 s apart
 
 
 async def create_topics(bootstrap: str, partitions_by_topic: dict[str, int]) -> None:
+    """Create the topics and return once the cluster describes every partition of each, so a
+    reader that assigns partitions right away finds them all."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics(
             [NewTopic(name, partitions, 1) for name, partitions in partitions_by_topic.items()]
         )
+        for _ in range(TOPIC_READY_POLLS_MAX):
+            if await _described(admin, partitions_by_topic):
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"topics not described after {TOPIC_READY_POLLS_MAX} polls")
     finally:
         await admin.close()
+
+
+async def _described(admin: AIOKafkaAdminClient, partitions_by_topic: dict[str, int]) -> bool:
+    descriptions = await admin.describe_topics(list(partitions_by_topic))
+    found = {d["topic"]: len(d["partitions"]) for d in descriptions}
+    return all(found.get(name) == count for name, count in partitions_by_topic.items())
 
 
 async def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]]) -> int:

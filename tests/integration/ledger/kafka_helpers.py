@@ -4,28 +4,20 @@ import uuid
 from collections.abc import Iterable
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer
 
+from deploy.kafka_tools import create_topics
+from deploy.kafka_tools import produce as produce_raw
 from ledger.core.batch import IncomingCommand
 from ledger.settings import LedgerSettings
 from schemas.topics import user_key
-
-
-async def create_topics(bootstrap: str, *names: str, partitions: int = 3) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, partitions, 1) for name in names])
-    finally:
-        await admin.close()
 
 
 async def writer_settings(bootstrap: str, database_url: str, **overrides: object) -> LedgerSettings:
     """Settings for a writer on fresh topics and a fresh consumer group."""
     suffix = uuid.uuid4().hex[:10]
     commands, dead_letters = f"ledger-commands-{suffix}", f"dead-letters-{suffix}"
-    await create_topics(bootstrap, commands, dead_letters)
+    await create_topics(bootstrap, {commands: 3, dead_letters: 3})
     values: dict[str, object] = {
         "kafka_bootstrap_servers": bootstrap,
         "database_url": database_url,
@@ -41,31 +33,14 @@ async def produce(
     bootstrap: str, topic: str, records: Iterable[IncomingCommand | tuple[bytes, bytes]]
 ) -> int:
     """Commands keyed by user (one user's commands stay in order), or raw (key, value) pairs."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    )
-    await producer.start()
-    sent = 0
-    try:
-        batch = []
-        for record in records:
-            if isinstance(record, IncomingCommand):
-                command = record.command
-                key = user_key(command.programme_id, command.user_id)
-                value = command.model_dump_json().encode()
-            else:
-                key, value = record
-            batch.append(await producer.send(topic, value=value, key=key))
-            sent += 1
-            if len(batch) >= 5_000:
-                for future in batch:
-                    await future
-                batch.clear()
-        for future in batch:
-            await future
-    finally:
-        await producer.stop()
-    return sent
+    return await produce_raw(bootstrap, topic, (_pair(record) for record in records))
+
+
+def _pair(record: IncomingCommand | tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    if not isinstance(record, IncomingCommand):
+        return record
+    command = record.command
+    return user_key(command.programme_id, command.user_id), command.model_dump_json().encode()
 
 
 async def read_all(

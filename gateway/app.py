@@ -28,7 +28,9 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
     async with asyncpg.create_pool(
         settings.database_url, min_size=1, max_size=settings.database_pool_max_size
     ) as pool:
-        publisher = EventPublisher(settings.kafka_bootstrap_servers, settings.produce_timeout_s)
+        publisher = EventPublisher(
+            settings.kafka_bootstrap_servers, settings.events_topic, settings.produce_timeout_s
+        )
         outcomes = OutcomeNotifications(settings.database_url, settings.outcome_waiting_max)
         catalog = ProgrammeCatalog()
         following = asyncio.create_task(follow(catalog, settings.kafka_bootstrap_servers))

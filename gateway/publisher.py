@@ -12,7 +12,8 @@ from schemas.events import EventV1
 
 
 class EventPublisher:
-    def __init__(self, bootstrap_servers: str, timeout_s: float) -> None:
+    def __init__(self, bootstrap_servers: str, topic: str, timeout_s: float) -> None:
+        self._topic = topic
         self._timeout_s = timeout_s
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
@@ -34,7 +35,7 @@ class EventPublisher:
         key = topics.user_key(event.programme_id, event.user_id)
         try:
             async with asyncio.timeout(self._timeout_s):
-                await self._producer.send_and_wait(topics.EVENTS, value, key=key)
+                await self._producer.send_and_wait(self._topic, value, key=key)
         except (KafkaError, TimeoutError) as exc:
             message = "the event could not be stored; retry with the same reference_id"
             raise Unavailable(message) from exc

@@ -3,6 +3,8 @@
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas import topics
+
 
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOYALTY_", frozen=True)
@@ -15,6 +17,8 @@ class GatewaySettings(BaseSettings):
     api_key_cache_ttl_s: float = 30.0
     api_key_cache_max_entries: int = 10_000
     produce_timeout_s: float = 10.0
+    # The contract's name; tests and benchmarks point a gateway at a topic of their own.
+    events_topic: str = topics.EVENTS
     outcome_wait_ms: int = Field(
         default=2_000, ge=0, le=30_000, description="How long POST waits for points before 202."
     )

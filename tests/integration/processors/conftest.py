@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas import topics
-from tests.integration.processors.fixtures import TopicReader, Worker
+from deploy.local.settings import LocalSettings
+from tests.integration.processors.fixtures import OwnTopics, TopicReader, Worker
 
 WorkerFactory = Callable[[], Worker]
 
@@ -21,12 +21,20 @@ def app_id() -> str:
 
 
 @pytest.fixture
-def workers(kafka_bootstrap: str, app_id: str, tmp_path: Path) -> Iterator[WorkerFactory]:
+async def own_topics(kafka_bootstrap: str, local_settings: LocalSettings) -> OwnTopics:
+    return await OwnTopics.create(kafka_bootstrap, local_settings.kafka_partitions)
+
+
+@pytest.fixture
+def workers(
+    kafka_bootstrap: str, app_id: str, tmp_path: Path, own_topics: OwnTopics
+) -> Iterator[WorkerFactory]:
     """Workers of one app (one consumer group); each is stopped when the test ends."""
     started: list[Worker] = []
 
     def new_worker() -> Worker:
-        worker = Worker(kafka_bootstrap, app_id, tmp_path, f"test-{app_id[-8:]}-{len(started)}")
+        name = f"test-{app_id[-8:]}-{len(started)}"
+        worker = Worker(kafka_bootstrap, app_id, tmp_path, name, own_topics)
         worker.start()
         started.append(worker)
         return worker
@@ -37,16 +45,20 @@ def workers(kafka_bootstrap: str, app_id: str, tmp_path: Path) -> Iterator[Worke
 
 
 @pytest.fixture
-async def commands(kafka_bootstrap: str, programme_id: str) -> AsyncIterator[TopicReader]:
-    reader = TopicReader(kafka_bootstrap, topics.LEDGER_COMMANDS, programme_id)
+async def commands(
+    kafka_bootstrap: str, programme_id: str, own_topics: OwnTopics
+) -> AsyncIterator[TopicReader]:
+    reader = TopicReader(kafka_bootstrap, own_topics.commands, programme_id)
     await reader.start()
     yield reader
     await reader.stop()
 
 
 @pytest.fixture
-async def dead_letters(kafka_bootstrap: str, programme_id: str) -> AsyncIterator[TopicReader]:
-    reader = TopicReader(kafka_bootstrap, topics.DEAD_LETTERS, programme_id)
+async def dead_letters(
+    kafka_bootstrap: str, programme_id: str, own_topics: OwnTopics
+) -> AsyncIterator[TopicReader]:
+    reader = TopicReader(kafka_bootstrap, own_topics.dead_letters, programme_id)
     await reader.start()
     yield reader
     await reader.stop()

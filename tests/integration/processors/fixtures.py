@@ -6,6 +6,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from deploy.kafka_tools import create_topics
 from deploy.local import processes
 from deploy.local.paths import REPO
 from deploy.topics import partitions_of
@@ -56,12 +58,33 @@ def event(programme_id: str, user_id: str, event_type: str = "visit", **fields: 
     return EventV1.model_validate(values | fields)
 
 
+@dataclass(frozen=True)
+class OwnTopics:
+    """Topics of one test's own: a worker reads no other test's (or benchmark's) history."""
+
+    events: str
+    commands: str
+    dead_letters: str
+
+    @classmethod
+    async def create(cls, bootstrap: str, partitions: int) -> "OwnTopics":
+        suffix = uuid.uuid4().hex[:10]
+        made = cls(f"test-events-{suffix}", f"test-commands-{suffix}", f"test-dead-{suffix}")
+        await create_topics(bootstrap, {name: partitions for name in astuple(made)})
+        return made
+
+
 class Worker:
     """One `loyalty-processors` process, as `./dev up` runs it."""
 
-    def __init__(self, bootstrap: str, app_id: str, data_dir: Path, name: str) -> None:
+    def __init__(
+        self, bootstrap: str, app_id: str, data_dir: Path, name: str, topics_: "OwnTopics"
+    ) -> None:
         self.name = name
         self._env = {
+            "LOYALTY_EVENTS_TOPIC": topics_.events,
+            "LOYALTY_LEDGER_COMMANDS_TOPIC": topics_.commands,
+            "LOYALTY_DEAD_LETTERS_TOPIC": topics_.dead_letters,
             "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "LOYALTY_PROCESSORS_APP_ID": app_id,
             "LOYALTY_PROCESSORS_DATA_DIR": str(data_dir / name),
@@ -90,11 +113,9 @@ async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
         await client.stop()
 
 
-async def send(client: AIOKafkaProducer, item: EventV1) -> None:
+async def send(client: AIOKafkaProducer, topic: str, item: EventV1) -> None:
     value = orjson.dumps(item.model_dump(mode="json"))
-    await client.send_and_wait(
-        topics.EVENTS, value, key=topics.user_key(item.programme_id, item.user_id)
-    )
+    await client.send_and_wait(topic, value, key=topics.user_key(item.programme_id, item.user_id))
 
 
 class TopicReader:

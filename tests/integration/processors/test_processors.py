@@ -13,6 +13,7 @@ from schemas.programme import ProgrammeConfig
 from tests.integration.processors.conftest import WorkerFactory
 from tests.integration.processors.external_api import points_api
 from tests.integration.processors.fixtures import (
+    OwnTopics,
     TopicReader,
     capped_programme,
     event,
@@ -36,41 +37,49 @@ def awarded(records: list[dict[str, object]]) -> int:
 
 
 async def test_the_daily_cap_holds_across_a_restart(
-    kafka_bootstrap: str, programme_id: str, workers: WorkerFactory, commands: TopicReader
+    kafka_bootstrap: str,
+    own_topics: OwnTopics,
+    programme_id: str,
+    workers: WorkerFactory,
+    commands: TopicReader,
 ) -> None:
     await publish_programme(kafka_bootstrap, capped_programme(programme_id))
     worker = workers()
     async with producer(kafka_bootstrap) as client:
         for _ in range(2):
-            await send(client, event(programme_id, "alice"))
+            await send(client, own_topics.events, event(programme_id, "alice"))
         assert awarded(await commands.read_until(2)) == 20
         worker.stop()
         workers()  # a new process: the memory store starts empty and recovers from the changelog
         # faust can hold back records fetched while a fresh worker finishes joining (see the
         # README); wait until this one is deciding before the events that test its state.
-        await send(client, event(programme_id, "probe"))
+        await send(client, own_topics.events, event(programme_id, "probe"))
         await commands.read_until(3)
         for _ in range(3):
-            await send(client, event(programme_id, "alice"))
+            await send(client, own_topics.events, event(programme_id, "alice"))
         records = await commands.read_until(6)
     assert awarded([r for r in records if r["user_id"] == "alice"]) == 30
 
 
 async def test_caps_hold_per_user_when_two_workers_share_the_partitions(
-    kafka_bootstrap: str, programme_id: str, workers: WorkerFactory, commands: TopicReader
+    kafka_bootstrap: str,
+    own_topics: OwnTopics,
+    programme_id: str,
+    workers: WorkerFactory,
+    commands: TopicReader,
 ) -> None:
     await publish_programme(kafka_bootstrap, capped_programme(programme_id))
     users = [f"user-{index}" for index in range(8)]
     workers()
     async with producer(kafka_bootstrap) as client:
         for user in users:
-            await send(client, event(programme_id, user))
+            await send(client, own_topics.events, event(programme_id, user))
         await commands.read_until(len(users))
         workers()  # joining triggers a rebalance; state moves with its partitions
         await asyncio.sleep(5)
         for _ in range(3):
             for user in users:
-                await send(client, event(programme_id, user))
+                await send(client, own_topics.events, event(programme_id, user))
         records = await commands.read_until(4 * len(users))
     for user in users:
         mine = [r for r in records if r["user_id"] == user]
@@ -78,15 +87,19 @@ async def test_caps_hold_per_user_when_two_workers_share_the_partitions(
 
 
 async def test_a_redelivered_event_is_counted_once(
-    kafka_bootstrap: str, programme_id: str, workers: WorkerFactory, commands: TopicReader
+    kafka_bootstrap: str,
+    own_topics: OwnTopics,
+    programme_id: str,
+    workers: WorkerFactory,
+    commands: TopicReader,
 ) -> None:
     await publish_programme(kafka_bootstrap, capped_programme(programme_id))
     workers()
     once = event(programme_id, "bob")
     async with producer(kafka_bootstrap) as client:
-        await send(client, once)
-        await send(client, once)
-        await send(client, event(programme_id, "bob"))
+        await send(client, own_topics.events, once)
+        await send(client, own_topics.events, once)
+        await send(client, own_topics.events, event(programme_id, "bob"))
         records = await commands.read_until(2)
     first, again = (r for r in records if r["command_id"] == once.event_id)
     assert first["bookings"] == again["bookings"]
@@ -95,6 +108,7 @@ async def test_a_redelivered_event_is_counted_once(
 
 async def test_bad_records_are_dead_letters_or_zero_point_outcomes(
     kafka_bootstrap: str,
+    own_topics: OwnTopics,
     programme_id: str,
     workers: WorkerFactory,
     commands: TopicReader,
@@ -105,18 +119,28 @@ async def test_bad_records_are_dead_letters_or_zero_point_outcomes(
     key = topics.user_key(programme_id, "carol")
     malformed = b'{"programme_id": "' + programme_id.encode() + b'", "not an event": true}'
     async with producer(kafka_bootstrap) as client:
-        await client.send_and_wait(topics.EVENTS, malformed, key=key)
-        await send(client, event(programme_id, "carol", event_type="unknown_type"))
-        await send(client, event(programme_id, "carol", event_type="purchase", metadata={}))
-        wrong_type = {"amount": "lots"}
-        await send(client, event(programme_id, "carol", event_type="purchase", metadata=wrong_type))
+        await client.send_and_wait(own_topics.events, malformed, key=key)
         await send(
-            client, event(programme_id, "carol", event_type="purchase", metadata={"amount": 7})
+            client, own_topics.events, event(programme_id, "carol", event_type="unknown_type")
         )
+        await send(
+            client,
+            own_topics.events,
+            event(programme_id, "carol", event_type="purchase", metadata={}),
+        )
+        wrong_type = {"amount": "lots"}
+        await send(
+            client,
+            own_topics.events,
+            event(programme_id, "carol", event_type="purchase", metadata=wrong_type),
+        )
+        paid_event = event(programme_id, "carol", event_type="purchase", metadata={"amount": 7})
+        await send(client, own_topics.events, paid_event)
     (letter,) = await dead_letters.read_until(1)
     assert letter["reason"] == "invalid_event"
     assert base64.b64decode(letter["original_value_base64"]) == malformed
-    assert letter["source_topic"] == topics.EVENTS
+    assert letter["source_topic"] == own_topics.events
+    assert letter["source_timestamp"], "the record's Kafka timestamp travels with it"
     await commands.read_until(4)
     unknown, missing, mistyped, paid = commands.distinct()
     for zero in (unknown, missing, mistyped):
@@ -126,18 +150,22 @@ async def test_bad_records_are_dead_letters_or_zero_point_outcomes(
 
 
 async def test_a_configuration_change_applies_without_a_restart(
-    kafka_bootstrap: str, programme_id: str, workers: WorkerFactory, commands: TopicReader
+    kafka_bootstrap: str,
+    own_topics: OwnTopics,
+    programme_id: str,
+    workers: WorkerFactory,
+    commands: TopicReader,
 ) -> None:
     await publish_programme(kafka_bootstrap, capped_programme(programme_id, version=1, points=10))
     workers()
     async with producer(kafka_bootstrap) as client:
-        await send(client, event(programme_id, "dave"))
+        await send(client, own_topics.events, event(programme_id, "dave"))
         await commands.read_until(1)
         await publish_programme(
             kafka_bootstrap, capped_programme(programme_id, version=2, points=3)
         )
         await asyncio.sleep(2)
-        await send(client, event(programme_id, "dave"))
+        await send(client, own_topics.events, event(programme_id, "dave"))
         await commands.read_until(2)
         before, after = commands.distinct()
     assert before["bookings"][0]["points"] == 10
@@ -163,6 +191,7 @@ def programmatic_programme(programme_id: str, url: str) -> ProgrammeConfig:
 @pytest.mark.parametrize(("path", "expected"), [("/points/42", 42), ("/down", 7)])
 async def test_a_programmatic_rule_takes_its_points_from_the_api_or_falls_back(
     kafka_bootstrap: str,
+    own_topics: OwnTopics,
     programme_id: str,
     workers: WorkerFactory,
     commands: TopicReader,
@@ -175,7 +204,7 @@ async def test_a_programmatic_rule_takes_its_points_from_the_api_or_falls_back(
         workers()
         order = event(programme_id, "erin", event_type="order")
         async with producer(kafka_bootstrap) as client:
-            await send(client, order)
+            await send(client, own_topics.events, order)
             await commands.read_until(1)
     assert awarded(commands.distinct()) == expected
     assert api.received, "the API was called"

@@ -9,12 +9,17 @@ from deploy.local.settings import LocalSettings
 from gateway.admin.cli import AdminSettings, seed_demo
 
 
-def up(settings: LocalSettings) -> None:
+def infra(settings: LocalSettings) -> None:
+    """Kafka and Postgres only: what tests and benchmarks share while developing."""
     kafka.start(settings)
     postgres.start(settings)
     print(f"postgres ready in {postgres.wait_ready(settings):.1f}s")
     print(f"kafka {kafka.pinned_version()} ready in {kafka.wait_ready(settings):.1f}s")
     kafka.create_topics(settings)
+
+
+def up(settings: LocalSettings) -> None:
+    infra(settings)
     postgres.ensure_database(settings, settings.postgres_database)
     print(f"migrations applied: {db.migrate(settings.database_url())}")
     admin = AdminSettings(
@@ -43,11 +48,14 @@ def status() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="loyalty-local", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "infra", "down", "status"])
     command = parser.parse_args().command
     settings = LocalSettings()
     if command == "up":
         up(settings)
+    elif command == "infra":
+        infra(settings)
+        status()
     elif command == "down":
         down()
     else:

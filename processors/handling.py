@@ -27,8 +27,8 @@ class Decided:
     command: LedgerCommand
 
     @property
-    def state(self) -> bytes:
-        return self.decision.state.to_bytes()
+    def state(self) -> UserState:
+        return self.decision.state
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ Handled = Decided | NeedsAmounts | DeadLetter
 
 def handle(
     record: Record,
-    stored_state: bytes | None,
+    state: UserState | None,
     catalog: ProgrammeCatalog,
     external_points: Mapping[str, int] | None = None,
 ) -> Handled:
@@ -59,8 +59,7 @@ def handle(
         return dead_letter(
             record, "unknown_programme", f"no configuration for {event.programme_id}"
         )
-    state = UserState.initial() if stored_state is None else UserState.from_bytes(stored_state)
-    decision = decide(event, state, programme, external_points)
+    decision = decide(event, state or UserState.initial(), programme, external_points)
     if decision.status == "needs_external_points":
         return NeedsAmounts(event, decision.external_calls)
     return Decided(event, decision, ledger_command_for(event, decision))

@@ -22,10 +22,15 @@ REJECTIONS = Counter(
 DEAD_LETTERS = Counter(
     "loyalty_processor_dead_letters_total", "Records sent to the dead-letter topic", ["reason"]
 )
-LATENCY = Histogram(
-    "loyalty_processor_event_seconds",
-    "Time to decide one event and hand its command to the producer",
-    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1),
+BATCH_LATENCY = Histogram(
+    "loyalty_processor_batch_seconds",
+    "Time to decide a batch of events and have Kafka acknowledge its commands",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+BATCH_EVENTS = Histogram(
+    "loyalty_processor_batch_events",
+    "Events per batch (up to LOYALTY_BATCH_EVENTS_MAX)",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
 )
 LAG = Gauge(
     "loyalty_processor_consumer_lag_records",

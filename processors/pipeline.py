@@ -1,22 +1,48 @@
-"""What the agent does with one record, minus the table write: decide it (asking a programmatic
-rule's API when the engine needs an amount) and emit its command or dead letter."""
+"""What the agent does with a batch of records, minus the table writes: decide each record in
+order (asking a programmatic rule's API when the engine needs an amount) and emit the commands
+and dead letters."""
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from processors import metrics
 from processors.catalog import ProgrammeCatalog
-from processors.engine import InvariantError
+from processors.engine import InvariantError, UserState
 from processors.external import ExternalPoints
 from processors.handling import Decided, NeedsAmounts, Record, command_bytes, handle
+from processors.streaming import processing
 from schemas.dead_letters import DeadLetter
+
+# Hands one record to the producer; the awaitable it returns resolves once Kafka has it.
+Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
+
+
+@dataclass(slots=True)
+class Batch:
+    """A batch's outcomes in record order, and each user's state after the batch: a user with
+    several events in the batch is read once, decided in order and written once."""
+
+    outcomes: list[tuple[bytes | None, Decided | DeadLetter]] = field(default_factory=list)
+    states: dict[bytes, UserState] = field(default_factory=dict)
+    # The last event of each user in the batch: its partition is the state's changelog's.
+    last_events: dict[bytes, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    send: Send
+    ledger_topic: str
+    dead_letters_topic: str
 
 
 class EventPipeline:
-    """`states` and `amounts` are faust tables (bytes to bytes); `ledger` and `dead_letters` are
-    faust topics. The agent owns the user-state write; the amounts are written here, before the
-    command leaves, so a redelivery finds the amount the first decision used."""
+    """`states` and `amounts` are faust tables (bytes to bytes). The agent owns the user-state
+    writes; the amounts are written here, before the command leaves, so a redelivery finds the
+    amount the first decision used."""
 
     def __init__(
         self,
@@ -24,33 +50,57 @@ class EventPipeline:
         states: Any,
         amounts: Any,
         external: ExternalPoints,
-        ledger: Any,
-        dead_letters: Any,
+        outputs: Outputs,
     ) -> None:
         self._catalog = catalog
         self._states = states
         self._amounts = amounts
         self._external = external
-        self._ledger = ledger
-        self._dead_letters = dead_letters
+        self._outputs = outputs
 
-    async def decide(self, message: Any) -> Decided | DeadLetter:
-        record = _record(message)
-        handled = handle(record, self._states.get(record.key), self._catalog)
+    async def decide(self, events: Sequence[Any]) -> Batch:
+        """`events` are faust events, in the order they arrived."""
+        batch = Batch()
+        for event in events:
+            record = _record(event.message)
+            with processing(event):
+                handled = await self._decide(record, self._state_of(record.key, batch.states))
+            if isinstance(handled, Decided) and record.key is not None:
+                batch.states[record.key] = handled.state
+                batch.last_events[record.key] = event
+            batch.outcomes.append((record.key, handled))
+        return batch
+
+    async def emit(self, batch: Batch) -> None:
+        """Returns once Kafka holds every output, so the batch's offsets may then be committed."""
+        deliveries = [await self._emit_one(key, handled) for key, handled in batch.outcomes]
+        await asyncio.gather(*deliveries)
+
+    async def _decide(self, record: Record, state: UserState | None) -> Decided | DeadLetter:
+        handled = handle(record, state, self._catalog)
         if isinstance(handled, NeedsAmounts):
             fetched = await self._external_amounts(handled)
-            handled = handle(record, self._states.get(record.key), self._catalog, fetched)
+            handled = handle(record, state, self._catalog, fetched)
         if isinstance(handled, NeedsAmounts):
             raise InvariantError(f"{handled.event.event_id}: amounts given, still asked for")
         return handled
 
-    async def emit(self, handled: Decided | DeadLetter, key: bytes | None) -> None:
+    def _state_of(self, key: bytes | None, decided: dict[bytes, UserState]) -> UserState | None:
+        if key is None:
+            return None
+        if key in decided:
+            return decided[key]
+        stored = self._states.get(key)
+        return None if stored is None else UserState.from_bytes(stored)
+
+    async def _emit_one(self, key: bytes | None, handled: Decided | DeadLetter) -> Awaitable[Any]:
+        outputs = self._outputs
         if isinstance(handled, DeadLetter):
             metrics.DEAD_LETTERS.labels(handled.reason).inc()
-            await self._dead_letters.send(key=key, value=handled.model_dump_json().encode())
-            return
+            value = handled.model_dump_json().encode()
+            return await outputs.send(outputs.dead_letters_topic, key, value)
         _count(handled)
-        await self._ledger.send(key=key, value=command_bytes(handled.command))
+        return await outputs.send(outputs.ledger_topic, key, command_bytes(handled.command))
 
     async def _external_amounts(self, needed: NeedsAmounts) -> dict[str, int]:
         key = needed.event.event_id.encode()

@@ -10,6 +10,7 @@ from typing import Any, cast
 import faust
 
 from processors import metrics
+from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog, follow
 from processors.external import ExternalPoints
 from processors.pipeline import EventPipeline, Outputs
@@ -59,6 +60,11 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     amounts = app.Table(
         "external-amounts", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes
     )
+    # Points each budgeted rule awarded, per events partition (see budgets.py).
+    budget_usage = app.Table(
+        "rule-budgets", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes
+    )
+    budgets = BudgetUsage(budget_usage, settings.topic_partitions)
     external = ExternalPoints(
         settings.external_timeout_s, settings.external_attempts_max, settings.external_backoff_s
     )
@@ -72,7 +78,7 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
         return await app.producer.send(topic, key, value, None, None, None)
 
     outputs = Outputs(send, settings.ledger_commands_topic, settings.dead_letters_topic)
-    pipeline = EventPipeline(catalog, states, amounts, external, outputs)
+    pipeline = EventPipeline(catalog, states, amounts, external, budgets, outputs)
 
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
         # StreamT, faust's declared type, lacks take_events; the agent is handed a Stream.
@@ -88,6 +94,9 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
                 for key, state in decided.states.items():
                     with processing(decided.last_events[key]):
                         states[key] = state.to_bytes()
+                for key, used, event in budgets.flush():
+                    with processing(event):
+                        budget_usage[key] = used
                 await pipeline.emit(decided)
 
     async def report_lag() -> None:

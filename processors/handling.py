@@ -1,14 +1,21 @@
 """One record in, one result out: decode, validate, decide. No I/O, so the agent stays three lines
 and this step is unit-tested without Kafka."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import orjson
 from pydantic import ValidationError
 
 from processors.catalog import ProgrammeCatalog
-from processors.engine import Decision, ExternalCall, UserState, decide, ledger_command_for
+from processors.engine import (
+    CompiledProgramme,
+    Decision,
+    ExternalCall,
+    UserState,
+    decide,
+    ledger_command_for,
+)
 from schemas import topics
 from schemas.dead_letters import DeadLetter, SourceRecord
 from schemas.events import EventV1
@@ -47,7 +54,9 @@ def handle(
     state: UserState | None,
     catalog: ProgrammeCatalog,
     external_points: Mapping[str, int] | None = None,
+    budget_used: Callable[[CompiledProgramme], Mapping[str, int]] | None = None,
 ) -> Handled:
+    """`budget_used(programme)`: points each budgeted rule of the programme has awarded."""
     try:
         event = EventV1.model_validate_json(record.value or b"")
     except ValidationError as exc:
@@ -59,7 +68,13 @@ def handle(
         return dead_letter(
             record, "unknown_programme", f"no configuration for {event.programme_id}"
         )
-    decision = decide(event, state or UserState.initial(), programme, external_points)
+    decision = decide(
+        event,
+        state or UserState.initial(),
+        programme,
+        external_points,
+        budget_used=None if budget_used is None else budget_used(programme),
+    )
     if decision.status == "needs_external_points":
         return NeedsAmounts(event, decision.external_calls)
     return Decided(event, decision, ledger_command_for(event, decision))

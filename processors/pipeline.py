@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from processors import metrics
+from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog
 from processors.engine import InvariantError, UserState
 from processors.external import ExternalPoints
@@ -50,9 +51,11 @@ class EventPipeline:
         states: Any,
         amounts: Any,
         external: ExternalPoints,
+        budgets: BudgetUsage,
         outputs: Outputs,
     ) -> None:
         self._catalog = catalog
+        self._budgets = budgets
         self._states = states
         self._amounts = amounts
         self._external = external
@@ -68,6 +71,9 @@ class EventPipeline:
             if isinstance(handled, Decided) and record.key is not None:
                 batch.states[record.key] = handled.state
                 batch.last_events[record.key] = event
+                consumed = handled.decision.budget_consumed
+                if consumed:
+                    self._budgets.consume(handled.event.programme_id, consumed, event)
             batch.outcomes.append((record.key, handled))
         return batch
 
@@ -77,10 +83,11 @@ class EventPipeline:
         await asyncio.gather(*deliveries)
 
     async def _decide(self, record: Record, state: UserState | None) -> Decided | DeadLetter:
-        handled = handle(record, state, self._catalog)
+        budgets = self._budgets.view
+        handled = handle(record, state, self._catalog, budget_used=budgets)
         if isinstance(handled, NeedsAmounts):
             fetched = await self._external_amounts(handled)
-            handled = handle(record, state, self._catalog, fetched)
+            handled = handle(record, state, self._catalog, fetched, budgets)
         if isinstance(handled, NeedsAmounts):
             raise InvariantError(f"{handled.event.event_id}: amounts given, still asked for")
         return handled

@@ -86,6 +86,37 @@ async def test_caps_hold_per_user_when_two_workers_share_the_partitions(
         assert awarded(mine) == 30, user
 
 
+async def test_a_rule_budget_holds_across_users_and_a_restart(
+    kafka_bootstrap: str,
+    own_topics: OwnTopics,
+    programme_id: str,
+    workers: WorkerFactory,
+    commands: TopicReader,
+) -> None:
+    """Cap max 25 on a 10-point rule: 10, 10, then the 5 left, then nothing, also for a user
+    decided by a new worker process that recovered the usage from the changelog."""
+    config = capped_programme(programme_id)
+    budgeted = config.rules[0].model_copy(update={"budget_max": 25})
+    await publish_programme(
+        kafka_bootstrap, config.model_copy(update={"rules": (budgeted, *config.rules[1:])})
+    )
+    worker = workers()
+    users = ["ann", "ben", "cat", "dan"]
+    async with producer(kafka_bootstrap) as client:
+        for user in users:
+            await send(client, own_topics.events, event(programme_id, user))
+        records = await commands.read_until(len(users))
+        worker.stop()
+        workers()
+        await send(client, own_topics.events, event(programme_id, "eve"))
+        records = await commands.read_until(len(users) + 1)
+    paid = {r["user_id"]: awarded([r]) for r in records}
+    assert sorted(paid.values()) == [0, 0, 5, 10, 10]
+    assert paid["eve"] == 0
+    last = next(r for r in records if r["user_id"] == "dan")
+    assert "budget" in orjson.dumps(last["explanation"]).decode()
+
+
 async def test_a_redelivered_event_is_counted_once(
     kafka_bootstrap: str,
     own_topics: OwnTopics,

@@ -1,0 +1,67 @@
+"""Rule budgets ("cap max": the points a rule may ever award, over all users) in a keyed stream.
+
+Usage is kept in a faust table as one entry per programme, rule and events partition, and each
+entry is written only by the worker that owns the partition, under that partition's event, so
+its changelog partition is the partition's own: no two workers ever write the same key, and a
+partition's usage moves with it on a rebalance. A worker reads a rule's usage as the sum of the
+entries it holds, which are those of its own partitions: with one worker (the local default)
+that is every award, and the budget holds to the point. With several workers each one enforces
+the budget over its share of the users' awards; see the README ("Rule budgets")."""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from processors.engine import CompiledProgramme
+
+
+def usage_key(programme_id: str, rule_id: str, partition: int) -> bytes:
+    return f"{programme_id}\x1f{rule_id}\x1f{partition}".encode()
+
+
+class BudgetUsage:
+    """`table` is a faust table (bytes to bytes) of usage entries; `pending` holds the entries
+    a batch changed and has not written yet, with the event each must be written under."""
+
+    def __init__(self, table: Any, partitions: int) -> None:
+        self._table = table
+        self._partitions = partitions
+        self.pending: dict[bytes, tuple[int, Any]] = {}
+
+    def used(self, programme_id: str, rule_id: str) -> int:
+        return sum(
+            self._entry(usage_key(programme_id, rule_id, p)) for p in range(self._partitions)
+        )
+
+    def view(self, programme: CompiledProgramme) -> dict[str, int]:
+        """The engine's `budget_used`: the usage of each of the programme's budgeted rules."""
+        return {rule: self.used(programme.programme_id, rule) for rule in _budgeted(programme)}
+
+    def consume(self, programme_id: str, consumed: Mapping[str, int], event: Any) -> None:
+        partition = event.message.partition
+        for rule_id, points in consumed.items():
+            key = usage_key(programme_id, rule_id, partition)
+            self.pending[key] = (self._entry(key) + points, event)
+
+    def flush(self) -> Iterator[tuple[bytes, bytes, Any]]:
+        """The batch's changed entries as (key, value, event to write under), then forgets them."""
+        for key, (points, event) in self.pending.items():
+            yield key, str(points).encode(), event
+        self.pending = {}
+
+    def _entry(self, key: bytes) -> int:
+        if key in self.pending:
+            return self.pending[key][0]
+        stored = self._table.get(key)
+        return 0 if stored is None else int(stored)
+
+
+_BUDGETED: dict[tuple[str, int], tuple[str, ...]] = {}
+
+
+def _budgeted(programme: CompiledProgramme) -> tuple[str, ...]:
+    """Ids of the rules with a budget, per programme snapshot (a few per worker, kept)."""
+    snapshot = (programme.programme_id, programme.version)
+    if snapshot not in _BUDGETED:
+        rules = programme.rules_by_id.values()
+        _BUDGETED[snapshot] = tuple(r.rule_id for r in rules if r.budget_max is not None)
+    return _BUDGETED[snapshot]

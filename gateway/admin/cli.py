@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from deploy.topics import ensure as ensure_topics
 from gateway import clients
 from gateway.admin import api_keys, programmes
+from gateway.webhooks import subscriptions
 
 DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
 # A fixed key so the README's curl examples work against a local system; never in production.
@@ -60,6 +61,14 @@ async def create_client(settings: AdminSettings, arguments: argparse.Namespace) 
     print(f"client id: {arguments.client_id}\nclient secret: {secret}")
 
 
+async def create_webhook(settings: AdminSettings, arguments: argparse.Namespace) -> None:
+    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
+        secret = await subscriptions.create(
+            pool, arguments.id, arguments.programme, arguments.url, arguments.events
+        )
+    print(f"webhook {arguments.id}: signing secret {secret}")
+
+
 async def seed_demo(settings: AdminSettings) -> None:
     await load_programmes(settings, [DEMO_PROGRAMME])
     async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
@@ -87,6 +96,15 @@ def parser() -> argparse.ArgumentParser:
     client.add_argument("--programme", required=True)
     client.add_argument("--client-id", required=True)
     client.add_argument("--environment", choices=["production", "staging"], default="production")
+    webhook = commands.add_parser(
+        "create-webhook", help="send a programme's outcomes to a URL (secret printed once)"
+    )
+    webhook.add_argument("--id", required=True, help="the subscription's id")
+    webhook.add_argument("--programme", required=True)
+    webhook.add_argument("--url", required=True)
+    webhook.add_argument(
+        "--events", nargs="+", choices=subscriptions.EVENT_TYPES, default=subscriptions.EVENT_TYPES
+    )
     commands.add_parser("seed-demo", help="the demo programme, partner and a fixed local key")
     return root
 
@@ -108,6 +126,8 @@ def main() -> None:
             print(f"created: {', '.join(created) or 'nothing (all exist)'}")
         case "create-client":
             asyncio.run(create_client(settings, arguments))
+        case "create-webhook":
+            asyncio.run(create_webhook(settings, arguments))
         case "seed-demo":
             asyncio.run(seed_demo(settings))
 

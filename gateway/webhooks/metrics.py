@@ -1,0 +1,14 @@
+"""What operators watch on webhook deliveries."""
+
+from prometheus_client import Counter, Histogram
+
+ATTEMPTS = Counter(
+    "loyalty_gateway_webhook_attempts_total",
+    "Webhook delivery attempts, by result (delivered, retry, failed)",
+    ["result"],
+)
+SECONDS = Histogram(
+    "loyalty_gateway_webhook_attempt_seconds",
+    "Time for one webhook attempt, until the receiver answered or the attempt failed",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)

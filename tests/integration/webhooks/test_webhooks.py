@@ -1,0 +1,156 @@
+"""Webhooks on the real Postgres: the outbox trigger enqueues what a programme subscribed to, in
+the ledger's transaction; dispatchers deliver it signed, retry only transient failures, and two
+dispatchers never send one delivery twice."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+
+from gateway.webhooks import signing, subscriptions
+from gateway.webhooks.dispatcher import Dispatcher
+from gateway.webhooks.policy import DeliveryPolicy
+from tests.integration.ledger.conftest import create_programme
+from tests.integration.webhooks.receiver import Receiver, receiver
+
+pytestmark = pytest.mark.integration
+
+FAST = DeliveryPolicy(attempts_max=3, backoff_first_s=0.01, timeout_s=2.0)
+
+
+@pytest.fixture(scope="module")
+async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(postgres_url, min_size=2, max_size=6)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Receiver]:
+    with receiver() as server:
+        yield server
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as http:
+        yield http
+
+
+async def subscribe(pool: asyncpg.Pool, url: str, *types: str) -> tuple[str, str]:
+    programme_id = await create_programme(pool)
+    secret = await subscriptions.create(
+        pool, f"wh-{uuid.uuid4().hex[:8]}", programme_id, url, types or subscriptions.EVENT_TYPES
+    )
+    return programme_id, secret
+
+
+async def outcome(
+    pool: asyncpg.Pool, programme_id: str, points: int, status: str = "booked"
+) -> str:
+    """An outcome row as the ledger writer inserts it (the trigger does not care who)."""
+    command_id = f"evt_{uuid.uuid4().hex[:12]}"
+    rejected = status == "rejected"
+    await pool.execute(
+        """INSERT INTO ledger.command_outcomes
+               (command_id, payload_sha256, programme_id, user_id, status, reason_code,
+                reason_message, points, balance_after, source_event_id)
+           VALUES ($1, $2, $3, 'alice', $4, $5, $6, $7, $8, $1)""",
+        command_id,
+        b"\0" * 32,
+        programme_id,
+        status,
+        "insufficient_points" if rejected else None,
+        "User does not have enough points" if rejected else None,
+        points,
+        None if rejected else 150,
+    )
+    return command_id
+
+
+async def deliveries(pool: asyncpg.Pool, programme_id: str) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        """SELECT d.* FROM webhook_deliveries d JOIN webhook_subscriptions s
+           USING (subscription_id) WHERE s.programme_id = $1 ORDER BY delivery_id""",
+        programme_id,
+    )
+
+
+async def test_an_award_is_delivered_once_and_signed(
+    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+) -> None:
+    programme_id, secret = await subscribe(pool, endpoint.url("/ok"), "points.awarded")
+    awarded = await outcome(pool, programme_id, 150)
+    await outcome(pool, programme_id, 0)  # nothing awarded: nothing to tell
+    await outcome(pool, programme_id, -40)  # not subscribed to deductions
+    dispatcher = Dispatcher(pool, client, FAST)
+    while await dispatcher.deliver_due():
+        pass
+    (sent,) = [r for r in endpoint.received if programme_id.encode() in r.body]
+    assert signing.verify(secret, sent.headers[signing.HEADER], sent.body, int(time.time()))
+    assert not signing.verify("another-secret", sent.headers[signing.HEADER], sent.body, 0)
+    body = orjson.loads(sent.body)
+    assert body["type"] == "points.awarded"
+    assert body["id"] == sent.headers["Loyalty-Webhook-Id"]
+    assert body["data"]["event_id"] == awarded
+    assert (body["data"]["points"], body["data"]["balance"]) == (150, 150)
+    (row,) = await deliveries(pool, programme_id)
+    assert (row["status"], row["attempts"], row["last_http_status"]) == ("delivered", 1, 204)
+
+
+async def test_transient_failures_are_retried_and_permanent_ones_are_not(
+    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+) -> None:
+    flaky_programme, _ = await subscribe(pool, endpoint.url("/flaky"))
+    gone_programme, _ = await subscribe(pool, endpoint.url("/gone"))
+    await outcome(pool, flaky_programme, -20)
+    await outcome(pool, gone_programme, 0, status="rejected")
+    dispatcher = Dispatcher(pool, client, FAST)
+    await dispatcher.deliver_due()
+    (flaky,) = await deliveries(pool, flaky_programme)
+    (gone,) = await deliveries(pool, gone_programme)
+    assert (flaky["status"], flaky["last_http_status"]) == ("pending", 503)
+    assert (gone["status"], gone["event_type"], gone["attempts"]) == ("failed", "event.rejected", 1)
+    await asyncio.sleep(0.05)
+    await dispatcher.deliver_due()
+    (flaky,) = await deliveries(pool, flaky_programme)
+    assert (flaky["status"], flaky["attempts"], flaky["event_type"]) == (
+        "delivered",
+        2,
+        "points.deducted",
+    )
+
+
+async def test_two_dispatchers_never_send_a_delivery_twice(
+    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+) -> None:
+    programme_id, _ = await subscribe(pool, endpoint.url("/ok"))
+    commands = [await outcome(pool, programme_id, 10) for _ in range(40)]
+    first, second = (Dispatcher(pool, client, FAST, batch_max=7) for _ in range(2))
+    while sum(await asyncio.gather(first.deliver_due(), second.deliver_due())):
+        pass
+    sent = [orjson.loads(r.body)["data"]["event_id"] for r in endpoint.received]
+    assert sorted(c for c in sent if c in commands) == sorted(commands)
+
+
+async def test_the_running_dispatcher_is_woken_by_the_outbox(
+    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+) -> None:
+    programme_id, _ = await subscribe(pool, endpoint.url("/ok"))
+    stop = asyncio.Event()
+    running = asyncio.create_task(Dispatcher(pool, client, FAST).run(stop, poll_s=30.0))
+    await asyncio.sleep(0.2)
+    started = time.perf_counter()
+    await outcome(pool, programme_id, 5)
+    async with asyncio.timeout(5):
+        # The receiver runs in its own thread: polling its list is the simple way to wait.
+        while not any(programme_id.encode() in r.body for r in endpoint.received):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    assert time.perf_counter() - started < 2.0, "woken by NOTIFY, not by the 30 s poll"
+    stop.set()
+    await running

@@ -14,6 +14,11 @@ because it is the slower one and its per-event cost is steady after the first fe
 user; it starts from empty states, as the first run does. `--serialise` runs only the serialise
 measurement on N events (`RESULT decisions_with_state_per_s=M`).
 
+Each summary line also gives the process CPU time of the timed part (`decide_cpu_s`), and a last
+line `CPU decisions_per_cpu_s=... decisions_with_state_per_cpu_s=...` the same rates per CPU
+second: on a machine shared with other work, wall-clock rates fall with the load and CPU rates
+much less, so compare those between runs (same workload, same timed code).
+
 The cyclic garbage collector is off (`--gc` turns it on while decisions are timed): the engine
 creates no reference cycles (tests/unit/engine/test_no_cycles.py), so reference counting frees
 everything, and otherwise the collector's walks over 20,000 users' in-memory states, an artefact
@@ -146,11 +151,13 @@ def _run_batch(
     compiled: CompiledProgramme,
     serialise: bool,
     keep_gc: bool,
-) -> tuple[float, int]:
+) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, points) of deciding `batch`."""
     initial = UserState.initial()
     points = 0
     if keep_gc:
         gc.enable()
+    started_cpu = time.process_time()
     started = time.perf_counter()
     for event in batch:
         state = states.get(event.user_id, initial)
@@ -160,18 +167,23 @@ def _run_batch(
         states[event.user_id] = decision.state
         points += decision.points
     elapsed_s = time.perf_counter() - started
+    elapsed_cpu_s = time.process_time() - started_cpu
     gc.disable()
-    return elapsed_s, points
+    return elapsed_s, elapsed_cpu_s, points
 
 
-def _measure(count: int, compiled: CompiledProgramme, serialise: bool, keep_gc: bool) -> int:
-    """Decisions per second over `count` events from empty states; prints a summary line."""
+def _measure(
+    count: int, compiled: CompiledProgramme, serialise: bool, keep_gc: bool
+) -> tuple[int, int]:
+    """Decisions per wall and per CPU second over `count` events from empty states; prints a
+    summary line."""
     states: dict[str, UserState] = {}
-    elapsed_s, points, decided = 0.0, 0, 0
+    elapsed_s, cpu_s, points, decided = 0.0, 0.0, 0, 0
     for batch in events(count):
-        batch_s, batch_points = _run_batch(batch, states, compiled, serialise, keep_gc)
-        elapsed_s, points, decided = (
+        batch_s, batch_cpu_s, batch_points = _run_batch(batch, states, compiled, serialise, keep_gc)
+        elapsed_s, cpu_s, points, decided = (
             elapsed_s + batch_s,
+            cpu_s + batch_cpu_s,
             points + batch_points,
             decided + len(batch),
         )
@@ -181,10 +193,10 @@ def _measure(count: int, compiled: CompiledProgramme, serialise: bool, keep_gc: 
     sizes = sorted(len(state.to_bytes()) for state in states.values())
     print(
         f"rules={rules} events={decided} users={len(states)} points={points} "
-        f"decide_s={elapsed_s:.2f} serialise={serialise} gc={keep_gc} "
+        f"decide_s={elapsed_s:.2f} decide_cpu_s={cpu_s:.2f} serialise={serialise} gc={keep_gc} "
         f"state_bytes_median={sizes[len(sizes) // 2]} state_bytes_max={sizes[-1]}"
     )
-    return int(decided / elapsed_s)
+    return int(decided / elapsed_s), int(decided / cpu_s)
 
 
 def main() -> None:
@@ -198,12 +210,16 @@ def main() -> None:
     gc.disable()
     compiled = compile_programme(programme())
     if arguments.serialise:
-        with_state = _measure(arguments.events, compiled, True, arguments.gc)
+        with_state, with_state_cpu = _measure(arguments.events, compiled, True, arguments.gc)
         print(f"RESULT decisions_with_state_per_s={with_state}")
+        print(f"CPU decisions_with_state_per_cpu_s={with_state_cpu}")
         return
-    plain = _measure(arguments.events, compiled, False, arguments.gc)
-    with_state = _measure(min(arguments.events, SERIALISE_EVENTS), compiled, True, arguments.gc)
+    plain, plain_cpu = _measure(arguments.events, compiled, False, arguments.gc)
+    with_state, with_state_cpu = _measure(
+        min(arguments.events, SERIALISE_EVENTS), compiled, True, arguments.gc
+    )
     print(f"RESULT decisions_per_s={plain} decisions_with_state_per_s={with_state}")
+    print(f"CPU decisions_per_cpu_s={plain_cpu} decisions_with_state_per_cpu_s={with_state_cpu}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ from typing import Final
 SCALE: Final = 10_000
 SCALE_CUBED: Final = SCALE**3
 
+_POWERS_OF_TEN: Final = tuple(10**digits for digits in range(24))
+"""Enough for any positional float repr: at most 17 significant digits after 4 zeros."""
+
 Rounder = Callable[[int, int], int]
 """(numerator, denominator) -> whole points, for a non-negative numerator."""
 
@@ -46,7 +49,12 @@ def unit_ratio(value: int | float) -> tuple[int, int]:
     fraction, so 10 * 0.1 GHS earns exactly 1 point."""
     if type(value) is int:
         return value, 1
-    return Decimal(repr(value)).as_integer_ratio()
+    text = repr(value)
+    if "e" in text:  # 1e+16, 1.5e-05: rare, left to Decimal
+        return Decimal(text).as_integer_ratio()
+    # '123.45' is 12345/100: not in lowest terms, which no rounding policy minds.
+    whole, _, fraction = text.partition(".")
+    return int(whole + fraction), _POWERS_OF_TEN[len(fraction)]
 
 
 def display(value_e4: int) -> str:

@@ -1,29 +1,16 @@
 """Daily and monthly caps: points per user per event type per local calendar day and month.
 
-A counter only holds the current periods; a counter from an earlier day or month reads as zero.
-Counters count the points paid (after multipliers), earn and redeem alike.
+A counter only holds the current periods; a counter from an earlier day or month reads as zero
+(`Draft.cap_counter`). Counters count the points paid (after multipliers), earn and redeem alike.
 """
 
 from typing import Final
 
 from processors.engine.compile import CompiledRule
-from processors.engine.periods import Instant
 from processors.engine.state import CapCounter
 
 _DAY_POINTS: Final = 1
 _MONTH_POINTS: Final = 3
-
-
-def current(counter: CapCounter | None, moment: Instant) -> CapCounter:
-    """The counter as of `moment`, with any period that has ended reset to zero."""
-    if counter is None:
-        return [moment.day, 0, moment.month, 0]
-    day, _, month, month_points = counter
-    if day == moment.day:
-        return counter
-    if month == moment.month:
-        return [moment.day, 0, month, month_points]
-    return [moment.day, 0, moment.month, 0]
 
 
 def cut(rule: CompiledRule, counter: CapCounter, points: int, cuts: list[str] | None = None) -> int:
@@ -57,8 +44,3 @@ def budget_cut(
     if cuts is not None:
         cuts.append(f"budget left {left - points}")
     return points
-
-
-def counted(counter: CapCounter, points: int) -> CapCounter:
-    day, day_points, month, month_points = counter
-    return [day, day_points + points, month, month_points + points]

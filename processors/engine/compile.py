@@ -12,14 +12,21 @@ from zoneinfo import ZoneInfo
 
 from processors.engine.amounts import ROUNDERS, Rounder, display, scaled
 from processors.engine.conditions import (
+    Clause,
     CompiledCondition,
+    Matcher,
     Predicate,
-    all_of,
     compile_condition,
-    within,
+    first_match,
+    rule_predicate,
 )
 from processors.engine.outcomes import AwardKind
-from processors.engine.parameters import CompiledParameter, compile_parameters
+from processors.engine.parameters import (
+    CompiledParameter,
+    ParameterCheck,
+    compile_check,
+    compile_parameters,
+)
 from processors.engine.periods import ProgrammeCalendar, epoch_us
 from schemas.programme import (
     BeforeStreak,
@@ -55,6 +62,7 @@ class CompiledRule:
     valid_until_us: int
     """Exclusive; `ALWAYS_UNTIL` when the rule has no end."""
     conditions: tuple[CompiledCondition, ...]
+    clause: Clause
     matches: Predicate | None
     """Validity window and conditions in one call; None when the rule always applies."""
     points_type: str
@@ -97,8 +105,12 @@ class CompiledProgramme:
     default_tier: str
     partners: Mapping[str, CompiledPartner]
     parameters: Mapping[str, tuple[CompiledParameter, ...]]
+    parameter_checks: Mapping[str, ParameterCheck]
+    """Per event type with parameters: does an event's metadata fit (see `parameter_problem`)."""
     ordinary_rules: Mapping[str, tuple[CompiledRule, ...]]
     """Active event-triggered rules without a streak, per event type, in the order to try them."""
+    matchers: Mapping[str, Matcher]
+    """Per event type of `ordinary_rules`: the index of the first of its rules that matches."""
     streak_rules: Mapping[str, tuple[CompiledRule, ...]]
     rules_by_id: Mapping[str, CompiledRule]
 
@@ -117,7 +129,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
     valid_until_us = ALWAYS_UNTIL if rule.valid_until is None else epoch_us(rule.valid_until)
     conditions = tuple(compile_condition(c) for c in rule.conditions)
     bounded = valid_from_us != ALWAYS_FROM or valid_until_us != ALWAYS_UNTIL
-    window = [within(valid_from_us, valid_until_us)] if bounded else []
+    clause = Clause((valid_from_us, valid_until_us) if bounded else None, conditions)
     return CompiledRule(
         rule_id=rule.rule_id,
         version=rule.version,
@@ -129,7 +141,8 @@ def compile_rule(rule: Rule) -> CompiledRule:
         valid_from_us=valid_from_us,
         valid_until_us=valid_until_us,
         conditions=conditions,
-        matches=all_of([*window, *(c.predicate for c in conditions)]),
+        clause=clause,
+        matches=rule_predicate(clause),
         points_type=rule.points_type,
         points_e4=scaled(rule.points),
         points_text=display(scaled(rule.points)),
@@ -173,6 +186,7 @@ def _index_rules(
 def compile_programme(config: ProgrammeConfig) -> CompiledProgramme:
     rules_by_id = {rule.rule_id: compile_rule(rule) for rule in config.rules}
     ordinary, streaks = _index_rules(config, rules_by_id)
+    parameters = {e.name: compile_parameters(e) for e in config.event_types}
     return CompiledProgramme(
         programme_id=config.programme_id,
         version=config.version,
@@ -193,8 +207,10 @@ def compile_programme(config: ProgrammeConfig) -> CompiledProgramme:
             )
             for p in config.partners
         },
-        parameters={e.name: compile_parameters(e) for e in config.event_types},
+        parameters=parameters,
+        parameter_checks={name: compile_check(p) for name, p in parameters.items() if p},
         ordinary_rules=ordinary,
+        matchers={name: first_match([r.clause for r in rules]) for name, rules in ordinary.items()},
         streak_rules=streaks,
         rules_by_id=rules_by_id,
     )

@@ -34,7 +34,12 @@ def concluded(draft: Draft) -> Decision:
         points, record = awards_record(awards)
     else:
         points, record = 0, PendingRecord(explanation)
-    state = draft.new_state(remembered(draft.state.applied, event.event_id, record))
+    applied = draft.state.applied
+    if type(applied) is AppliedWindow:  # as `remembered`, without the call
+        applied = applied.with_entry(event.event_id, record)
+    else:
+        applied = remembered(applied, event.event_id, record)
+    state = draft.new_state(applied)
     return Decision(
         event.event_id, status, points, awards, state, explanation, (), draft.budget_consumed
     )

@@ -67,10 +67,10 @@ def _event_problem(event: EventV1, programme: CompiledProgramme) -> str | None:
             return f"unknown partner '{event.partner_id}'"
         if event.event_type not in partner.allowed_event_types:
             return f"partner '{event.partner_id}' may not publish '{event.event_type}'"
-    parameters = programme.parameters.get(event.event_type)
-    if parameters:
-        return parameter_problem(parameters, event.metadata)
-    return None
+    check = programme.parameter_checks.get(event.event_type)
+    if check is None or check(event.metadata):
+        return None
+    return parameter_problem(programme.parameters[event.event_type], event.metadata)
 
 
 def _run_event_rules(draft: Draft) -> None:
@@ -78,13 +78,13 @@ def _run_event_rules(draft: Draft) -> None:
     matching streak rule counts the event on its own, independently of that choice."""
     programme, event_type = draft.programme, draft.event.event_type
     metadata, at_us = draft.metadata, draft.epoch_us
-    rules = programme.ordinary_rules.get(event_type, ())
-    tried = 0
-    for rule in rules:
-        matches = rule.matches
-        if matches is None or matches(metadata, at_us):
-            break
-        tried += 1
+    matcher = programme.matchers.get(event_type)
+    if matcher is None:
+        rules: tuple[CompiledRule, ...] = ()
+        tried = 0
+    else:
+        rules = programme.ordinary_rules[event_type]
+        tried = matcher(metadata, at_us)
     if tried:  # one fact for all the rules that did not match, rendered together
         draft.facts.append((details.mismatches, rules, tried, metadata, at_us))
     if tried < len(rules):

@@ -3,19 +3,17 @@ new `UserState` is built.
 
 One object per event carries everything the rules need (context, local moment, multipliers) and
 everything they change (maps, awards, facts), so the hot path passes one argument around.
-Maps are copied on first write only, so an event that changes nothing copies nothing and the
-caller's state is never modified.
+Maps are copied on first write only (and written in place after that), so an event that changes
+nothing copies nothing and the caller's state is never modified.
 """
 
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
-from processors.engine import caps
 from processors.engine.amounts import SCALE
 from processors.engine.compile import CompiledProgramme, CompiledRule
 from processors.engine.explain import Fact
-from processors.engine.frequency import mark_for
 from processors.engine.outcomes import Award, ExternalCall
 from processors.engine.state import (
     AppliedRecord,
@@ -32,6 +30,10 @@ _NOTHING: Final[Mapping[str, int]] = MappingProxyType({})
 _CAPS: Final = 1
 _MARKS: Final = 2
 _STREAKS: Final = 4
+_DAY: Final = 0
+_DAY_POINTS: Final = 1
+_MONTH: Final = 2
+_MONTH_POINTS: Final = 3
 
 
 class Draft:
@@ -51,6 +53,7 @@ class Draft:
         "metadata",
         "month",
         "multiplier_e4",
+        "owned",
         "partner",
         "programme",
         "state",
@@ -92,9 +95,19 @@ class Draft:
         self.grown = 0
         """Bit set of the maps that gained a key (`_CAPS`, ...): those may hold entries the
         configuration no longer has, to drop when the state is built."""
+        self.owned = 0
+        """Bit set of the maps already copied from the state's, which this draft may write to."""
 
     def cap_counter(self, event_type: str) -> CapCounter:
-        return caps.current(self.caps.get(event_type), self)
+        """The event type's counter as of this event, any period that has ended reset to 0."""
+        counter = self.caps.get(event_type)
+        if counter is None:
+            return [self.day, 0, self.month, 0]
+        if counter[_DAY] == self.day:
+            return counter
+        if counter[_MONTH] == self.month:
+            return [self.day, 0, self.month, counter[_MONTH_POINTS]]
+        return [self.day, 0, self.month, 0]
 
     def budget_left(self, rule: CompiledRule) -> int | None:
         if rule.budget_max is None:
@@ -105,13 +118,12 @@ class Draft:
     def pay(self, rule: CompiledRule, counter: CapCounter, points: int) -> None:
         """Book `points` (> 0) for `rule`: award, cap counter, frequency mark, budget use."""
         self.awards.append(Award(rule.rule_id, rule.version, rule.kind, points))
-        if rule.event_type not in self.caps:
-            self.grown |= _CAPS
-        self.caps = {**self.caps, rule.event_type: caps.counted(counter, points)}
+        counted = [counter[_DAY], counter[_DAY_POINTS] + points, counter[_MONTH],
+                   counter[_MONTH_POINTS] + points]  # fmt: skip
+        self.caps = self._written(_CAPS, self.caps, rule.event_type, counted)
         if rule.frequency != "unlimited":
-            if rule.rule_id not in self.marks:
-                self.grown |= _MARKS
-            self.marks = {**self.marks, rule.rule_id: mark_for(self)}
+            mark = [self.epoch_us, self.day, self.month]  # a `FrequencyMark`
+            self.marks = self._written(_MARKS, self.marks, rule.rule_id, mark)
         if rule.budget_max is not None:
             consumed = self.budget_consumed
             self.budget_consumed = {
@@ -123,9 +135,23 @@ class Draft:
         self.external_calls = (*self.external_calls, external_call)
 
     def set_streak(self, rule_id: str, progress: StreakProgress) -> None:
-        if rule_id not in self.streaks:
-            self.grown |= _STREAKS
-        self.streaks = {**self.streaks, rule_id: progress}
+        self.streaks = self._written(_STREAKS, self.streaks, rule_id, progress)
+
+    def _written(
+        self, which: int, current: Mapping[str, list[int]], key: str, value: list[int]
+    ) -> dict[str, list[int]]:
+        """The map `which` (`_CAPS`, `_MARKS` or `_STREAKS`) with `value` at `key`: the state's
+        map is copied on the first write, this draft's own copy written in place after that."""
+        if self.owned & which:
+            own: dict[str, list[int]] = current  # type: ignore[assignment]  # our copy
+        else:
+            own = dict(current)
+            self.owned |= which
+        size = len(own)
+        own[key] = value
+        if len(own) != size:
+            self.grown |= which
+        return own
 
     def new_state(self, applied: Mapping[str, AppliedRecord]) -> UserState:
         grown = self.grown

@@ -42,7 +42,3 @@ def limited_detail(rule: CompiledRule, mark: FrequencyMark, calendar: ProgrammeC
         until_us = at_us + rule.window_us
         frequency = f"once per {rule.window_us // 60_000_000} minutes"
     return f"frequency {frequency}: limited until {iso_utc(until_us)}"
-
-
-def mark_for(moment: Instant) -> FrequencyMark:
-    return [moment.epoch_us, moment.day, moment.month]

@@ -31,12 +31,13 @@ NOTHING_TO_PAY_ON: Final = _Unpaid.NOTHING_TO_PAY_ON
 def pay(rule: CompiledRule, draft: Draft, streak: StreakProgress | None = None) -> None:
     """Apply one matching rule: record its fact and, when it pays, book the award. `streak`: the
     progress that completed the rule's streak, if that is why it pays."""
-    mark = draft.marks.get(rule.rule_id)
-    if mark is not None and is_limited(rule, mark, draft):
-        calendar = draft.programme.calendar
-        draft.facts.append((details.limited, rule, mark, calendar, streak))
-        return
-    base = _base(rule, draft)
+    if rule.frequency != "unlimited":  # an unlimited rule is never limited, whatever its mark
+        mark = draft.marks.get(rule.rule_id)
+        if mark is not None and is_limited(rule, mark, draft):
+            calendar = draft.programme.calendar
+            draft.facts.append((details.limited, rule, mark, calendar, streak))
+            return
+    base = None if rule.points_type == "fixed" else _base(rule, draft)
     if base is NOTHING_TO_PAY_ON:
         return
     gross = _gross(rule, draft, base)
@@ -46,7 +47,7 @@ def pay(rule: CompiledRule, draft: Draft, streak: StreakProgress | None = None) 
     if rule.budget_max is not None:
         left = draft.budget_left(rule)
         points = caps.budget_cut(rule, left, points)
-    if rule.kind == "redeem" and points < gross:
+    if points < gross and rule.kind == "redeem":
         points = 0
     if points > 0:
         draft.pay(rule, counter, points)

@@ -22,6 +22,7 @@ Global rule budgets are not here: they span all users (see `decide`'s `budget_us
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, ClassVar, Final, NamedTuple
 
 import orjson
@@ -88,7 +89,7 @@ class PendingRecord:
 
 AppliedRecord = RawRecord | PendingRecord
 
-_NO_RECORDS: Final[AppliedWindow[AppliedRecord]] = AppliedWindow(APPLIED_MAX, {}, {})
+_NO_RECORDS: Final[AppliedWindow[AppliedRecord]] = AppliedWindow.empty(APPLIED_MAX)
 _CAP_FIELDS: Final = frozenset({4})
 _MARK_FIELDS: Final = frozenset({3})
 _STREAK_FIELDS: Final = frozenset({3})
@@ -123,7 +124,7 @@ class UserState:
                 self.caps,
                 self.marks,
                 self.streaks,
-                applied.as_dict() if isinstance(applied, AppliedWindow) else dict(applied),
+                applied.for_encoding() if isinstance(applied, AppliedWindow) else dict(applied),
             ],
             default=_as_json,
         )
@@ -139,12 +140,13 @@ class UserState:
                 raise StateDecodeError(f"unknown user state format {format_!r}")
             if tier is not None and type(tier) is not str:
                 raise StateDecodeError(f"malformed tier {tier!r}")
+            if not _well_shaped(caps, marks, streaks, applied):  # then find which is not
+                caps = _checked(caps, _CAP_FIELDS)
+                marks = _checked(marks, _MARK_FIELDS)
+                streaks = _checked(streaks, _STREAK_FIELDS)
+                applied = _raw_records(applied)
             return cls(
-                tier,
-                _checked(caps, _CAP_FIELDS),
-                _checked(marks, _MARK_FIELDS),
-                _checked(streaks, _STREAK_FIELDS),
-                AppliedWindow.of(APPLIED_MAX, _raw_records(applied)),
+                tier, caps, marks, streaks, AppliedWindow.of(APPLIED_MAX, applied, owned=True)
             )
         except (orjson.JSONDecodeError, TypeError, AttributeError) as exc:
             raise StateDecodeError(f"malformed user state: {exc!r}") from exc
@@ -201,6 +203,23 @@ def _as_json(value: Any) -> Any:
     if isinstance(value, PendingRecord):
         return value.as_raw()
     raise TypeError(f"{type(value).__name__} is not part of a user state")
+
+
+def _well_shaped(
+    caps: dict[str, Any], marks: dict[str, Any], streaks: dict[str, Any], applied: dict[str, Any]
+) -> bool:
+    """All four maps' shapes in one go (one type test over every value, in C); `_checked` and
+    `_raw_records` word the problem when there is one."""
+    if not type(caps) is type(marks) is type(streaks) is type(applied) is dict:
+        return False
+    values = chain(caps.values(), marks.values(), streaks.values(), applied.values())
+    return (
+        set(map(type, values)) <= _LISTS
+        and set(map(len, caps.values())) <= _CAP_FIELDS
+        and set(map(len, marks.values())) <= _MARK_FIELDS
+        and set(map(len, streaks.values())) <= _STREAK_FIELDS
+        and 0 not in set(map(len, applied.values()))
+    )
 
 
 def _checked(entries: dict[str, list[int]], lengths: frozenset[int]) -> dict[str, list[int]]:

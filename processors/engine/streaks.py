@@ -30,16 +30,11 @@ _EVENTS: Final = 1
 
 def advance(rule: CompiledRule, progress: StreakProgress | None, moment: Instant) -> StreakStep:
     streak = rule.streak
-    if isinstance(streak, DailyStreak):
-        return _advance_daily(streak, progress, moment)
-    if isinstance(streak, BeforeStreak) and rule.streak_before_us is not None:
-        return _advance_before(streak.events, rule.streak_before_us, progress, moment)
-    return None, False, "rule has no streak"
-
-
-def _advance_daily(
-    streak: DailyStreak, progress: StreakProgress | None, moment: Instant
-) -> StreakStep:
+    if type(streak) is not DailyStreak:
+        if isinstance(streak, BeforeStreak) and rule.streak_before_us is not None:
+            return _advance_before(streak.events, rule.streak_before_us, progress, moment)
+        return None, False, "rule has no streak"
+    # Daily, inline: most events of a programme with streaks count towards one.
     per_day, day = streak.events_per_day, moment.day
     last_day, events, days = (-1, 0, 0) if progress is None else progress
     if day > last_day:

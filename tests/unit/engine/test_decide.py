@@ -309,3 +309,18 @@ def test_decide_accepts_a_raw_config() -> None:
         config_dict([VIDEO], [rule("r", "video", default=True)])
     )
     assert decide(event("video", {"duration": 1}), UserState.initial(), config).points == 10
+
+
+def test_two_decisions_from_one_state_do_not_see_each_other() -> None:
+    compiled = programme([{"name": "video"}], [rule("r", "video", default=True)])
+    first = run([event("video", event_id=f"evt_{n}") for n in range(40)], compiled)[-1].state
+    left = decide(event("video", event_id="left"), first, compiled)
+    right = decide(event("video", event_id="right"), first, compiled)
+    assert "left" in left.state.applied
+    assert "left" not in right.state.applied
+    assert "right" not in left.state.applied
+    assert "left" not in first.applied
+    assert decide(event("video", event_id="left"), right.state, compiled).status != "duplicate"
+    assert decide(event("video", event_id="left"), left.state, compiled).status == "duplicate"
+    assert list(left.state.applied)[:-1] == list(right.state.applied)[:-1]
+    assert left.state.caps == right.state.caps != first.caps

@@ -14,6 +14,7 @@ from processors.engine import (
     UserState,
     decide,
     ledger_command_for,
+    ledger_command_json,
 )
 from schemas import topics
 from schemas.dead_letters import DeadLetter, SourceRecord
@@ -30,7 +31,12 @@ Record = SourceRecord
 class Decided:
     event: EventV1
     decision: Decision
-    command: LedgerCommand
+    command_json: bytes
+    """The ledger command as sent (`ledger_command_json`: no pydantic models on the hot path)."""
+
+    @property
+    def command(self) -> LedgerCommand:
+        return ledger_command_for(self.event, self.decision)
 
     @property
     def state(self) -> UserState:
@@ -76,7 +82,7 @@ def handle(
     )
     if decision.status == "needs_external_points":
         return NeedsAmounts(event, decision.external_calls)
-    return Decided(event, decision, ledger_command_for(event, decision))
+    return Decided(event, decision, ledger_command_json(event, decision))
 
 
 def dead_letter(record: Record, reason: str, error: str) -> DeadLetter:
@@ -86,8 +92,3 @@ def dead_letter(record: Record, reason: str, error: str) -> DeadLetter:
 def _summary(exc: ValidationError) -> str:
     problems = [f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors()]
     return "; ".join(problems)[:2000]
-
-
-def command_bytes(command: LedgerCommand) -> bytes:
-    # pydantic's own JSON serialiser: the same bytes as orjson over model_dump, in half the time.
-    return command.model_dump_json().encode()

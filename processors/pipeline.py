@@ -14,7 +14,7 @@ from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog
 from processors.engine import InvariantError, UserState
 from processors.external import ExternalPoints
-from processors.handling import Decided, NeedsAmounts, Record, command_bytes, handle
+from processors.handling import Decided, NeedsAmounts, Record, handle
 from processors.streaming import processing
 from schemas.dead_letters import DeadLetter
 
@@ -115,7 +115,7 @@ class EventPipeline:
             value = handled.model_dump_json().encode()
             return await outputs.send(outputs.dead_letters_topic, key, value)
         _count(handled)
-        return await outputs.send(outputs.ledger_topic, key, command_bytes(handled.command))
+        return await outputs.send(outputs.ledger_topic, key, handled.command_json)
 
     async def _external_amounts(self, needed: NeedsAmounts) -> dict[str, int]:
         key = needed.event.event_id.encode()
@@ -167,7 +167,8 @@ def _count(decided: Decided) -> None:
     programme = decided.event.programme_id
     status = decided.decision.status
     metrics.EVENTS.labels(programme, status).inc()
-    for reason in metrics.rejection_reasons(status, decided.command.explanation):
+    explanation = decided.decision.explanation.to_dict()
+    for reason in metrics.rejection_reasons(status, explanation):
         metrics.REJECTIONS.labels(programme, reason).inc()
     for award in decided.decision.awards:
         if award.kind == "earn":

@@ -64,6 +64,9 @@ class Booking(BaseModel):
     lineage: Lineage = Lineage()
 
 
+BOOKINGS_MAX = 16
+
+
 class LedgerCommand(BaseModel):
     """Keyed `programme_id:user_id`. `command_id` is the command's idempotency key: an event's
     decision uses the event id; each award inside it uses `event_id:rule_id`."""
@@ -75,7 +78,7 @@ class LedgerCommand(BaseModel):
     programme_id: Identifier
     user_id: Identifier
     source_event_id: Identifier | None = None
-    bookings: Annotated[list[Booking], Field(max_length=16)] = Field(default_factory=list)
+    bookings: Annotated[list[Booking], Field(max_length=BOOKINGS_MAX)] = Field(default_factory=list)
     explanation: JsonValue = None
 
 

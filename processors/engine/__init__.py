@@ -8,7 +8,7 @@ It imports only the standard library, pydantic, orjson and `schemas`, and never 
 the network, the environment or the disk.
 """
 
-from processors.engine.commands import ledger_command_for
+from processors.engine.commands import ledger_command_for, ledger_command_json
 from processors.engine.compile import CompiledProgramme, compile_programme
 from processors.engine.decide import decide
 from processors.engine.decision import Decision, DecisionStatus
@@ -32,4 +32,5 @@ __all__ = [
     "compile_programme",
     "decide",
     "ledger_command_for",
+    "ledger_command_json",
 ]

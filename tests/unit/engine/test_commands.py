@@ -2,8 +2,15 @@
 
 import orjson
 
-from processors.engine import UserState, decide, ledger_command_for
-from schemas.ledger import TransactionType, Variety
+from bench import engine as bench
+from processors.engine import (
+    UserState,
+    compile_programme,
+    decide,
+    ledger_command_for,
+    ledger_command_json,
+)
+from schemas.ledger import LedgerCommand, TransactionType, Variety
 from tests.unit.engine.fixtures import event, programme, rule
 
 VIDEO = {"name": "video"}
@@ -98,3 +105,30 @@ def test_a_duplicate_books_exactly_what_the_original_booked() -> None:
     assert [
         len(ledger_command_for(i, decide(i, state, compiled)).bookings) for i in (video, redemption)
     ] == [2, 1]
+
+
+def test_the_direct_json_is_the_pydantic_commands_json_for_every_kind_of_decision() -> None:
+    """The processors send `ledger_command_json`; the contract is the pydantic model. Over the
+    benchmark's workload (50 rules of every kind, caps, streaks, redemptions, invalid events)
+    the bytes must be the same, and they must validate as a `LedgerCommand`."""
+    compiled = compile_programme(bench.programme())
+    states: dict[str, UserState] = {}
+    kinds: set[str] = set()
+    for batch in bench.events(3_000, seed=11):
+        for item in batch:
+            decision = decide(item, states.get(item.user_id, UserState.initial()), compiled)
+            states[item.user_id] = decision.state
+            direct = ledger_command_json(item, decision)
+            assert direct == ledger_command_for(item, decision).model_dump_json().encode()
+            kinds.add(decision.status)
+            unknown = item.model_copy(
+                update={"event_type": "unknown", "event_id": "x" + item.event_id}
+            )
+            refused = decide(unknown, decision.state, compiled)
+            kinds.add(refused.status)
+            assert (
+                ledger_command_json(unknown, refused)
+                == ledger_command_for(unknown, refused).model_dump_json().encode()
+            )
+    assert LedgerCommand.model_validate_json(direct)
+    assert {"awarded", "invalid_event"} <= kinds, kinds

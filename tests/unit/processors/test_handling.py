@@ -9,7 +9,7 @@ import pytest
 
 from gateway.admin.programmes import load_file, snapshot_bytes
 from processors.catalog import ProgrammeCatalog
-from processors.handling import Decided, Record, command_bytes, handle
+from processors.handling import Decided, Record, handle
 from processors.metrics import rejection_reasons
 from processors.pipeline import DecodedStates
 from schemas import topics
@@ -115,10 +115,10 @@ def test_rejections_are_counted_by_the_reason_the_explanation_gives(
     ]
 
 
-def test_command_bytes_are_the_command_as_json(catalog: ProgrammeCatalog) -> None:
+def test_the_command_sent_is_the_command_as_json(catalog: ProgrammeCatalog) -> None:
     handled = handle(record(encoded(event())), None, catalog)
     assert isinstance(handled, Decided)
-    assert LedgerCommand.model_validate_json(command_bytes(handled.command)) == handled.command
+    assert LedgerCommand.model_validate_json(handled.command_json) == handled.command
 
 
 def test_a_decoded_state_is_reused_only_for_the_bytes_it_was_stored_as(

@@ -1,10 +1,12 @@
 """Load a batch's snapshot inside its transaction, with every touched account locked.
 
-Accounts are locked `FOR UPDATE` in account-id order, so two writers touching the same accounts
-(a shared budget, both sides of a transfer) queue instead of deadlocking.
+Accounts are locked `FOR UPDATE` in account-id order, in one statement, so two writers touching
+the same accounts (a shared budget, both sides of a transfer) queue instead of deadlocking. The
+lock goes by account id: ids the writer has seen before come from memory (`AccountIds`), the
+others are looked up (or created) first.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -12,7 +14,30 @@ import asyncpg
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.batch import Outcome, StoredEntry, StoredOutcome
 from ledger.db_types import Connection
+from ledger.exceptions import LedgerInvariantError
 from ledger.queries import OUTCOME_COLUMNS, outcome_from_row
+
+
+class AccountIds:
+    """Account ids by key, remembered across batches: an account keeps its id for ever (the
+    database refuses any change to an account's identity), so a remembered id is never stale.
+    Only ids of committed accounts are added. Bounded: emptied when it would outgrow `size_max`.
+    """
+
+    def __init__(self, size_max: int = 1_000_000) -> None:
+        self._ids: dict[AccountKey, int] = {}
+        self._size_max = size_max
+
+    def get(self, key: AccountKey) -> int | None:
+        return self._ids.get(key)
+
+    def remember(self, ids: Mapping[AccountKey, int]) -> None:
+        if len(self._ids) + len(ids) > self._size_max:
+            self._ids.clear()
+        self._ids.update(ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,42 +74,73 @@ def _key(row: asyncpg.Record) -> AccountKey:
     return AccountKey(row["programme_id"], _KINDS[row["kind"]], row["owner_id"])
 
 
-async def _lock_existing(conn: Connection, keys: Sequence[AccountKey]) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """SELECT a.account_id, a.programme_id, a.kind, a.owner_id, a.balance
+async def _find_ids(conn: Connection, keys: Sequence[AccountKey]) -> dict[AccountKey, int]:
+    """Ids of the accounts that exist, without a lock: an account's identity never changes."""
+    rows = await conn.fetch(
+        """SELECT a.account_id, a.programme_id, a.kind, a.owner_id
            FROM ledger.accounts a
            JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(programme_id, kind, owner_id)
-             ON a.programme_id = k.programme_id AND a.kind = k.kind AND a.owner_id = k.owner_id
-           ORDER BY a.account_id FOR UPDATE OF a""",
+             ON a.programme_id = k.programme_id AND a.kind = k.kind AND a.owner_id = k.owner_id""",
         *_columns(keys),
     )
+    return {_key(row): row["account_id"] for row in rows}
 
 
-async def _create_missing(conn: Connection, keys: Sequence[AccountKey]) -> list[asyncpg.Record]:
+async def _create_missing(conn: Connection, keys: Sequence[AccountKey]) -> dict[AccountKey, int]:
     """New rows are locked by their insert; a key another writer created meanwhile is skipped."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """INSERT INTO ledger.accounts (programme_id, kind, owner_id)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
            ON CONFLICT DO NOTHING
-           RETURNING account_id, programme_id, kind, owner_id, balance""",
+           RETURNING account_id, programme_id, kind, owner_id""",
         *_columns(sorted(keys)),
     )
+    return {_key(row): row["account_id"] for row in rows}
 
 
-async def lock_accounts(conn: Connection, keys: set[AccountKey]) -> LockedAccounts:
-    """Create the accounts that do not exist yet, lock all of them, return ids and balances."""
-    rows = list(await _lock_existing(conn, list(keys)))
-    missing = keys - {_key(row) for row in rows}
-    if missing:
-        created = await _create_missing(conn, list(missing))
-        rows.extend(created)
-        raced = missing - {_key(row) for row in created}
-        if raced:
-            rows.extend(await _lock_existing(conn, list(raced)))
-    keyed = [(_key(row), row) for row in rows]
+async def _resolve_ids(
+    conn: Connection, keys: Iterable[AccountKey], known: AccountIds | None
+) -> dict[AccountKey, int]:
+    """Every key's account id: from `known`, else from the table, else created."""
+    ids: dict[AccountKey, int] = {}
+    unknown: list[AccountKey] = []
+    for key in keys:
+        account_id = None if known is None else known.get(key)
+        if account_id is None:
+            unknown.append(key)
+        else:
+            ids[key] = account_id
+    if unknown:
+        found = await _find_ids(conn, unknown)
+        ids.update(found)
+        missing = [key for key in unknown if key not in found]
+        if missing:
+            created = await _create_missing(conn, missing)
+            ids.update(created)
+            raced = [key for key in missing if key not in created]
+            if raced:
+                ids.update(await _find_ids(conn, raced))
+    return ids
+
+
+async def lock_accounts(
+    conn: Connection, keys: set[AccountKey], known: AccountIds | None = None
+) -> LockedAccounts:
+    """Create the accounts that do not exist yet, lock all of them (in one statement, in id
+    order), return ids and balances. `known`: ids seen in earlier batches (never stale, since an
+    account keeps its id for ever), so that only accounts new to the writer are looked up."""
+    ids = await _resolve_ids(conn, keys, known)
+    rows = await conn.fetch(
+        """SELECT account_id, balance FROM ledger.accounts
+           WHERE account_id = ANY($1::bigint[])
+           ORDER BY account_id FOR UPDATE""",
+        list(ids.values()),
+    )
+    balance_by_id: dict[int, int] = {row[0]: row[1] for row in rows}
+    if len(balance_by_id) != len(ids):
+        raise LedgerInvariantError(f"locked {len(balance_by_id)} of {len(ids)} accounts")
     return LockedAccounts(
-        ids={key: row["account_id"] for key, row in keyed},
-        balances={key: row["balance"] for key, row in keyed},
+        ids=ids, balances={key: balance_by_id[account_id] for key, account_id in ids.items()}
     )
 
 
@@ -105,6 +161,9 @@ async def load_entries(
     conn: Connection, keys: Iterable[str]
 ) -> tuple[dict[str, StoredEntry], dict[str, int]]:
     """Stored entries by idempotency key, with what has been reversed of each, and their ids."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}, {}
     rows = await conn.fetch(
         """SELECT e.entry_id, e.idempotency_key, e.payload_sha256, e.points,
                   e.reverses_entry_id IS NOT NULL AS is_reversal,
@@ -117,7 +176,7 @@ async def load_entries(
            JOIN ledger.accounts da ON da.account_id = e.debit_account_id
            JOIN ledger.accounts ca ON ca.account_id = e.credit_account_id
            WHERE e.idempotency_key = ANY($1::text[])""",
-        list(set(keys)),
+        wanted,
     )
     entries = {
         row["idempotency_key"]: StoredEntry(

@@ -1,8 +1,9 @@
 """Apply a batch of commands in one database transaction, and fund a programme's budget.
 
 The order inside the transaction: lock the programmes and every touched account, read the
-outcomes and entries the batch may repeat, plan (pure), write, store the consumer's offsets,
-notify. Offsets commit with the bookings or not at all.
+outcomes and entries the batch may repeat (unless the batch is expected to repeat nothing), plan
+(pure), then write the rows, the balances and the consumer's offsets and notify, in one
+statement. Offsets commit with the bookings or not at all.
 """
 
 import asyncio
@@ -13,12 +14,13 @@ from datetime import datetime
 import asyncpg
 
 from ledger import writing
-from ledger.core.batch import BatchPlan, IncomingCommand, LedgerSnapshot, PlannedEntry
+from ledger.core.batch import BatchPlan, IncomingCommand, LedgerSnapshot
 from ledger.core.funding import funding_accounts, funding_booking, plan_funding
 from ledger.core.planner import needed_accounts, plan_batch
 from ledger.db_types import Connection
-from ledger.exceptions import RetriesExhaustedError, TransientLedgerError
+from ledger.exceptions import ConcurrentWriteError, RetriesExhaustedError, TransientLedgerError
 from ledger.loading import (
+    AccountIds,
     LockedAccounts,
     load_entries,
     load_outcomes,
@@ -48,26 +50,61 @@ class Batch:
     consumer_group: str | None = None
     next_offsets: Mapping[tuple[str, int], int] = field(default_factory=dict)
     """Next offset by (topic, partition), stored in the same transaction."""
+    expect_new: bool = False
+    """A hint that no command or booking of the batch is stored yet (the writer's steady state):
+    the batch is then planned without reading stored outcomes and entries. The inserts prove it
+    (ON CONFLICT DO NOTHING RETURNING returns every planned row); if one is stored after all,
+    that transaction is rolled back and the batch planned again the usual way."""
 
 
 async def apply_batch(
-    conn: Connection, batch: Batch, before_commit: BeforeCommit | None = None
+    conn: Connection,
+    batch: Batch,
+    before_commit: BeforeCommit | None = None,
+    account_ids: AccountIds | None = None,
 ) -> BatchPlan:
-    """One transaction for the whole batch. `before_commit` runs inside it (dead letters)."""
+    """One transaction for the whole batch. `before_commit` runs inside it (dead letters).
+    `account_ids`: ids remembered from earlier batches, extended with this one's on commit."""
+    if batch.expect_new:
+        try:
+            return await _apply(conn, batch, before_commit, account_ids, read_stored=False)
+        except ConcurrentWriteError:
+            pass  # rolled back: something was stored already; plan with what is stored
+    return await _apply(conn, batch, before_commit, account_ids, read_stored=True)
+
+
+async def _apply(
+    conn: Connection,
+    batch: Batch,
+    before_commit: BeforeCommit | None,
+    account_ids: AccountIds | None,
+    *,
+    read_stored: bool,
+) -> BatchPlan:
     async with conn.transaction():
         recorded_at: datetime = await conn.fetchval("SELECT now()")
         commands = batch.commands
         programmes = await load_programmes(conn, (c.command.programme_id for c in commands))
-        accounts = await lock_accounts(conn, needed_accounts(commands, programmes))
-        outcomes = await load_outcomes(conn, (c.command.command_id for c in commands))
-        entries, entry_ids = await load_entries(conn, _booking_keys(commands))
+        accounts = await lock_accounts(conn, needed_accounts(commands, programmes), account_ids)
+        if read_stored:
+            outcomes = await load_outcomes(conn, (c.command.command_id for c in commands))
+            entries, entry_ids = await load_entries(conn, _booking_keys(commands))
+        else:
+            # Only what reversals name; every other key is proven new by the inserts.
+            outcomes = {}
+            entries, entry_ids = await load_entries(conn, _reversed_keys(commands))
         snapshot = LedgerSnapshot(programmes, accounts.balances, outcomes, entries)
         plan = plan_batch(commands, snapshot, recorded_at)
-        await _write_plan(conn, plan, accounts, entry_ids, recorded_at)
-        if batch.consumer_group is not None:
-            await writing.store_offsets(conn, batch.consumer_group, batch.next_offsets)
+        entry_ids_new = await writing.allocate_entry_ids(conn, len(plan.entries))
+        writes = _writes(plan, accounts, entry_ids, entry_ids_new, recorded_at)
+        await writing.write_batch(
+            conn,
+            writes._replace(consumer_group=batch.consumer_group, next_offsets=batch.next_offsets),
+        )
         if before_commit is not None:
             await before_commit(plan)
+    if account_ids is not None:
+        account_ids.remember(accounts.ids)
     return plan
 
 
@@ -79,12 +116,13 @@ async def apply_batch_with_retries(
     attempts_max: int = 5,
     backoff_s: float = 0.05,
     on_retry: Callable[[BaseException], None] | None = None,
+    account_ids: AccountIds | None = None,
 ) -> BatchPlan:
     """Retry only transient errors, a bounded number of times, backing off exponentially."""
     for attempt in range(1, attempts_max + 1):
         try:
             async with pool.acquire() as conn:
-                return await apply_batch(conn, batch, before_commit)
+                return await apply_batch(conn, batch, before_commit, account_ids)
         except TRANSIENT_ERRORS as exc:
             if attempt == attempts_max:
                 raise RetriesExhaustedError(f"batch failed {attempts_max} times") from exc
@@ -92,6 +130,15 @@ async def apply_batch_with_retries(
                 on_retry(exc)
             await asyncio.sleep(backoff_s * 2 ** (attempt - 1))
     raise RetriesExhaustedError("attempts_max must be at least 1")
+
+
+def _reversed_keys(commands: Sequence[IncomingCommand]) -> set[str]:
+    return {
+        booking.reverses
+        for incoming in commands
+        for booking in incoming.command.bookings
+        if booking.reverses is not None
+    }
 
 
 def _booking_keys(commands: Sequence[IncomingCommand]) -> set[str]:
@@ -104,44 +151,39 @@ def _booking_keys(commands: Sequence[IncomingCommand]) -> set[str]:
     return keys
 
 
-async def _write_plan(
-    conn: Connection,
+def _writes(
     plan: BatchPlan,
     accounts: LockedAccounts,
     stored_entry_ids: dict[str, int],
+    entry_ids: Sequence[int],
     recorded_at: datetime,
-) -> None:
-    rows = [
+) -> writing.Writes:
+    """The rows a plan writes. `entry_ids`: one drawn for each of the plan's entries."""
+    rows = (
         writing.OutcomeRow(
-            payload_sha256=planned.incoming.payload_sha256,
-            programme_id=planned.incoming.command.programme_id,
-            user_id=planned.incoming.command.user_id,
-            source_event_id=planned.incoming.command.source_event_id,
-            source=planned.incoming.source,
-            outcome=planned.outcome,
+            planned.incoming.payload_sha256,
+            planned.incoming.command.programme_id,
+            planned.incoming.command.user_id,
+            planned.incoming.command.source_event_id,
+            planned.incoming.source,
+            planned.outcome,
         )
         for planned in plan.outcomes
         if planned.is_new
-    ]
-    await writing.insert_outcomes(conn, rows, recorded_at)
-    await _write_entries(conn, plan.entries, accounts, stored_entry_ids, recorded_at)
-    await writing.update_balances(conn, plan.balances, accounts.ids)
-
-
-async def _write_entries(
-    conn: Connection,
-    entries: Sequence[PlannedEntry],
-    accounts: LockedAccounts,
-    stored_entry_ids: dict[str, int],
-    recorded_at: datetime,
-) -> None:
-    entry_ids = await writing.allocate_entry_ids(conn, len(entries))
-    known_ids = dict(stored_entry_ids)
-    known_ids.update(
-        (entry.booking.idempotency_key, entry_id)
-        for entry, entry_id in zip(entries, entry_ids, strict=True)
     )
-    await writing.insert_entries(conn, entries, entry_ids, known_ids, accounts.ids, recorded_at)
+    # Entry ids by idempotency key, for the reversals to name (of this batch or stored ones).
+    known_ids = dict(stored_entry_ids)
+    if any(entry.booking.reverses is not None for entry in plan.entries):
+        known_ids.update(
+            (entry.booking.idempotency_key, entry_id)
+            for entry, entry_id in zip(plan.entries, entry_ids, strict=True)
+        )
+    ids = accounts.ids
+    return writing.Writes(
+        outcomes=writing.outcome_records(rows, recorded_at),
+        entries=writing.entry_records(plan.entries, entry_ids, known_ids, ids, recorded_at),
+        balances={ids[key]: balance for key, balance in plan.balances.items()},
+    )
 
 
 async def fund_budget(
@@ -169,11 +211,15 @@ async def fund_budget(
         if entry is None:
             return outcome.model()
         row = writing.OutcomeRow(entry.payload_sha256, programme_id, None, None, None, outcome)
-        await writing.insert_outcomes(conn, [row], recorded_at)
-        await _write_entries(conn, [entry], accounts, {}, recorded_at)
-        balances = {
-            entry.debit: entry.debit_balance_after,
-            entry.credit: entry.credit_balance_after,
-        }
-        await writing.update_balances(conn, balances, accounts.ids)
+        entry_ids = await writing.allocate_entry_ids(conn, 1)
+        ids = accounts.ids
+        writes = writing.Writes(
+            outcomes=writing.outcome_records([row], recorded_at),
+            entries=writing.entry_records([entry], entry_ids, {}, ids, recorded_at),
+            balances={
+                ids[entry.debit]: entry.debit_balance_after,
+                ids[entry.credit]: entry.credit_balance_after,
+            },
+        )
+        await writing.write_batch(conn, writes)
     return outcome.model()

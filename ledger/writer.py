@@ -22,11 +22,12 @@ from ledger import metrics
 from ledger.codec import RawRecord, dead_letter, decode
 from ledger.core.batch import BatchPlan, IncomingCommand
 from ledger.dead_letters import DeadLetterPublisher, dead_letter_producer
+from ledger.loading import AccountIds
 from ledger.repository import Batch, BeforeCommit, apply_batch_with_retries
 from ledger.settings import LedgerSettings
 from ledger.writing import load_offsets
 from schemas.dead_letters import DeadLetter
-from schemas.ledger import DeadLetterReason, RejectionReason
+from schemas.ledger import DeadLetterReason, OutcomeStatus, RejectionReason
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,10 @@ class LedgerWriter:
         self._pool = pool
         self._consumer = consumer
         self._dead_letters = dead_letters
+        self._account_ids = AccountIds()
+        # Until a batch has shown no repeated command (after a start or a rebalance, records
+        # booked before may be delivered again), batches read what is stored before planning.
+        self._expect_new = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set; the batch in flight is committed before returning (a batch
@@ -201,7 +206,9 @@ class LedgerWriter:
 
     async def _book(self, decoded: DecodedBatch) -> BatchReport:
         records, commands, letters = decoded.records, decoded.commands, decoded.letters
-        batch = Batch(commands, self._settings.consumer_group, decoded.next_offsets)
+        batch = Batch(
+            commands, self._settings.consumer_group, decoded.next_offsets, self._expect_new
+        )
         plan = await apply_batch_with_retries(
             self._pool,
             batch,
@@ -209,7 +216,9 @@ class LedgerWriter:
             attempts_max=self._settings.batch_attempts_max,
             backoff_s=self._settings.retry_backoff_s,
             on_retry=lambda exc: metrics.BATCH_RETRIES.inc(),
+            account_ids=self._account_ids,
         )
+        self._expect_new = _repeats_nothing(plan)
         conflicts = _conflicts(plan)
         return BatchReport(
             records=len(records),
@@ -280,6 +289,17 @@ def _conflicts(plan: BatchPlan) -> list[tuple[tuple[str, int, int], str]]:
         if planned.outcome.reason_code is RejectionReason.IDEMPOTENCY_CONFLICT
         and (source := planned.incoming.source) is not None
     ]
+
+
+def _repeats_nothing(plan: BatchPlan) -> bool:
+    """No command or booking of the batch had been seen before (so the next one likely has none
+    either)."""
+    return all(
+        planned.is_new
+        and planned.outcome.status is not OutcomeStatus.DUPLICATE
+        and planned.outcome.reason_code is not RejectionReason.IDEMPOTENCY_CONFLICT
+        for planned in plan.outcomes
+    )
 
 
 def _position(letter: DeadLetter) -> tuple[str, int, int]:

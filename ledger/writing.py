@@ -1,11 +1,12 @@
 """Write a planned batch: outcomes, entries, balances, consumer offsets, notifications.
 
 Outcomes and entries are inserted with `ON CONFLICT DO NOTHING RETURNING`, so the rows that come
-back are exactly the new ones; if any planned row does not come back, another writer booked it
-after the snapshot was read, and the whole batch is rolled back and planned again.
+back are exactly the new ones; if any planned row does not come back, it was stored already
+(booked by another writer after the snapshot was read, or the batch was planned on the hint that
+nothing in it is stored yet), and the whole batch is rolled back and planned again.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -44,10 +45,10 @@ _ENTRY_COLUMNS = (
 )  # fmt: skip
 
 # Rows reach Postgres by COPY into per-session staging tables, then move into the ledger with one
-# INSERT ... SELECT ... ON CONFLICT DO NOTHING each. COPY sends each value through its codec
-# once; the same rows as unnest() arrays cost several times more client CPU (asyncpg inspects
-# every array element). ON COMMIT DELETE ROWS empties them at every commit, and a rolled-back
-# batch takes its staged rows (or the tables themselves, if it created them) with it.
+# INSERT ... SELECT ... ON CONFLICT DO NOTHING each (in `_WRITE`). COPY sends each value through
+# its codec once; the same rows as unnest() arrays cost several times more client CPU (asyncpg
+# inspects every array element). ON COMMIT DELETE ROWS empties them at every commit, and a
+# rolled-back batch takes its staged rows (or the tables themselves, if it created them) with it.
 _STAGING_DDL = """
     SET LOCAL client_min_messages = warning;
     CREATE TEMP TABLE IF NOT EXISTS staged_outcomes
@@ -57,13 +58,9 @@ _STAGING_DDL = """
 """
 
 
-async def insert_outcomes(
-    conn: Connection, rows: Sequence[OutcomeRow], recorded_at: datetime
-) -> None:
-    if not rows:
-        return
-    await conn.execute(_STAGING_DDL)
-    records = []
+def outcome_records(rows: Iterable[OutcomeRow], recorded_at: datetime) -> list[tuple[object, ...]]:
+    """The staged_outcomes rows, in `_OUTCOME_COLUMNS` order."""
+    records: list[tuple[object, ...]] = []
     for row in rows:
         outcome, source = row.outcome, row.source
         explanation = outcome.explanation
@@ -84,20 +81,7 @@ async def insert_outcomes(
                 recorded_at,
             )
         )
-    await conn.copy_records_to_table("staged_outcomes", records=records, columns=_OUTCOME_COLUMNS)
-    columns = ", ".join(_OUTCOME_COLUMNS)
-    # One statement inserts and notifies: only the rows that come back are announced. Only
-    # their count returns to the writer.
-    inserted = await conn.fetchval(
-        f"""WITH inserted AS (
-                INSERT INTO ledger.command_outcomes ({columns})
-                SELECT {columns} FROM staged_outcomes
-                ON CONFLICT (command_id) DO NOTHING
-                RETURNING command_id)
-            SELECT count(*) FROM (SELECT pg_notify($1, command_id) FROM inserted) AS notified""",
-        NOTIFY_CHANNEL,
-    )
-    _expect_all("command outcomes", len(rows), inserted)
+    return records
 
 
 async def allocate_entry_ids(conn: Connection, count: int) -> list[int]:
@@ -110,19 +94,15 @@ async def allocate_entry_ids(conn: Connection, count: int) -> list[int]:
     return sorted(row["id"] for row in rows)
 
 
-async def insert_entries(
-    conn: Connection,
+def entry_records(
     entries: Sequence[PlannedEntry],
     entry_ids: Sequence[int],
     known_ids: Mapping[str, int],
     account_ids: Mapping[AccountKey, int],
     recorded_at: datetime,
-) -> None:
-    """`known_ids`: entry id by idempotency key, for every entry a reversal may name."""
-    if not entries:
-        return
-    await conn.execute(_STAGING_DDL)
-    records = []
+) -> list[tuple[object, ...]]:
+    """The staged_entries rows, in `_ENTRY_COLUMNS` order."""
+    records: list[tuple[object, ...]] = []
     for entry_id, entry in zip(entry_ids, entries, strict=True):
         booking = entry.booking
         lineage = booking.lineage
@@ -152,56 +132,93 @@ async def insert_entries(
                 recorded_at,
             )
         )
-    await conn.copy_records_to_table("staged_entries", records=records, columns=_ENTRY_COLUMNS)
-    columns = ", ".join(_ENTRY_COLUMNS)
-    inserted = await conn.fetchval(
-        f"""WITH inserted AS (
-                INSERT INTO ledger.entries ({columns})
-                SELECT {columns} FROM staged_entries
-                ON CONFLICT (idempotency_key) DO NOTHING
-                RETURNING 1)
-            SELECT count(*) FROM inserted"""
+    return records
+
+
+class Writes(NamedTuple):
+    """Everything a planned batch writes, as the rows Postgres receives."""
+
+    outcomes: list[tuple[object, ...]]
+    entries: list[tuple[object, ...]]
+    balances: Mapping[int, int]
+    """The new balance by account id."""
+    consumer_group: str | None = None
+    next_offsets: Mapping[tuple[str, int], int] = {}
+
+
+_OUTCOME_LIST = ", ".join(_OUTCOME_COLUMNS)
+_ENTRY_LIST = ", ".join(_ENTRY_COLUMNS)
+
+# One statement (one round trip) moves the staged rows into the ledger, announces the new
+# outcomes (only the rows that come back), sets the balances and stores the consumer's offsets
+# (GREATEST: a writer that lost its partition in a rebalance cannot move the position back).
+# Its parts see the same snapshot and touch different rows; the statement-level checks on the
+# journal run when it ends, as they would after separate statements.
+_WRITE = f"""
+    WITH new_outcomes AS (
+        INSERT INTO ledger.command_outcomes ({_OUTCOME_LIST})
+        SELECT {_OUTCOME_LIST} FROM staged_outcomes
+        ON CONFLICT (command_id) DO NOTHING
+        RETURNING command_id),
+    notified AS (SELECT pg_notify($1, command_id) FROM new_outcomes),
+    new_entries AS (
+        INSERT INTO ledger.entries ({_ENTRY_LIST})
+        SELECT {_ENTRY_LIST} FROM staged_entries
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING 1),
+    balanced AS (
+        UPDATE ledger.accounts AS a SET balance = u.balance
+        FROM unnest($2::bigint[], $3::bigint[]) AS u(account_id, balance)
+        WHERE a.account_id = u.account_id
+        RETURNING 1),
+    positioned AS (
+        INSERT INTO ledger.consumer_offsets (consumer_group, topic, partition, next_offset)
+        SELECT $4, u.topic, u.partition, u.next_offset
+        FROM unnest($5::text[], $6::integer[], $7::bigint[]) AS u(topic, partition, next_offset)
+        ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+        SET next_offset = GREATEST(ledger.consumer_offsets.next_offset, EXCLUDED.next_offset),
+            updated_at = now()
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM notified) AS outcomes,
+           (SELECT count(*) FROM new_entries) AS entries,
+           (SELECT count(*) FROM balanced) AS balances,
+           (SELECT count(*) FROM positioned) AS offsets
+"""
+
+
+async def write_batch(conn: Connection, writes: Writes) -> None:
+    """Stage the rows (COPY), then write them in one statement; raises ConcurrentWriteError if
+    any planned outcome or entry was stored by another writer since the snapshot was read."""
+    await conn.execute(_STAGING_DDL)
+    if writes.outcomes:
+        await conn.copy_records_to_table(
+            "staged_outcomes", records=writes.outcomes, columns=_OUTCOME_COLUMNS
+        )
+    if writes.entries:
+        await conn.copy_records_to_table(
+            "staged_entries", records=writes.entries, columns=_ENTRY_COLUMNS
+        )
+    offsets = writes.next_offsets if writes.consumer_group is not None else {}
+    written = await conn.fetchrow(
+        _WRITE,
+        NOTIFY_CHANNEL,
+        list(writes.balances),
+        list(writes.balances.values()),
+        writes.consumer_group,
+        [topic for topic, _ in offsets],
+        [partition for _, partition in offsets],
+        list(offsets.values()),
     )
-    _expect_all("journal entries", len(entries), inserted)
-
-
-async def update_balances(
-    conn: Connection,
-    balances: Mapping[AccountKey, int],
-    account_ids: Mapping[AccountKey, int],
-) -> None:
-    if not balances:
-        return
-    ids = [account_ids[key] for key in balances]
-    status = await conn.execute(
-        """UPDATE ledger.accounts AS a SET balance = u.balance
-           FROM unnest($1::bigint[], $2::bigint[]) AS u(account_id, balance)
-           WHERE a.account_id = u.account_id""",
-        ids,
-        list(balances.values()),
-    )
-    if status != f"UPDATE {len(ids)}":
-        raise LedgerInvariantError(f"balance update touched {status!r}, expected {len(ids)} rows")
-
-
-async def store_offsets(
-    conn: Connection, consumer_group: str, next_offsets: Mapping[tuple[str, int], int]
-) -> None:
-    """GREATEST: a writer that lost its partition in a rebalance cannot move the position back."""
-    if not next_offsets:
-        return
-    await conn.execute(
-        """INSERT INTO ledger.consumer_offsets (consumer_group, topic, partition, next_offset)
-           SELECT $1, u.topic, u.partition, u.next_offset
-           FROM unnest($2::text[], $3::integer[], $4::bigint[]) AS u(topic, partition, next_offset)
-           ON CONFLICT (consumer_group, topic, partition) DO UPDATE
-           SET next_offset = GREATEST(ledger.consumer_offsets.next_offset, EXCLUDED.next_offset),
-               updated_at = now()""",
-        consumer_group,
-        [topic for topic, _ in next_offsets],
-        [partition for _, partition in next_offsets],
-        list(next_offsets.values()),
-    )
+    if written is None:
+        raise LedgerInvariantError("the batch's write returned no row")
+    _expect_all("command outcomes", len(writes.outcomes), written["outcomes"])
+    _expect_all("journal entries", len(writes.entries), written["entries"])
+    if written["balances"] != len(writes.balances):
+        raise LedgerInvariantError(
+            f"balance update touched {written['balances']} rows, expected {len(writes.balances)}"
+        )
+    if written["offsets"] != len(offsets):
+        raise LedgerInvariantError(f"stored {written['offsets']} offsets of {len(offsets)}")
 
 
 async def load_offsets(conn: Executor, consumer_group: str, topic: str) -> dict[int, int]:

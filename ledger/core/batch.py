@@ -13,6 +13,8 @@ from pydantic import JsonValue
 
 from ledger.core.accounts import AccountKey, ProgrammePolicy
 from ledger.core.hashing import digests
+from ledger.core.rejections import Rejection
+from ledger.core.varieties import Route, static_route
 from schemas.ledger import Booking, CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
 
 
@@ -25,17 +27,23 @@ class SourcePosition(NamedTuple):
 
 
 class IncomingCommand(NamedTuple):
-    """A validated command with its payload hash and each booking's, computed once at decode."""
+    """A validated command with what can be worked out before its batch's transaction, once,
+    when it is decoded (while the batch before it is in the database): its payload hash and each
+    booking's, and each booking's route where that does not depend on the programme's
+    configuration (None where it does, see `varieties.static_route`)."""
 
     command: LedgerCommand
     payload_sha256: bytes
     booking_sha256s: tuple[bytes, ...]
+    routes: tuple[Route | Rejection | None, ...]
     source: SourcePosition | None = None
 
     @classmethod
     def of(cls, command: LedgerCommand, source: SourcePosition | None = None) -> "IncomingCommand":
         command_digest, booking_digests = digests(command)
-        return cls(command, command_digest, booking_digests, source)
+        programme_id, user_id = command.programme_id, command.user_id
+        routes = tuple(static_route(programme_id, user_id, b) for b in command.bookings)
+        return cls(command, command_digest, booking_digests, routes, source)
 
 
 class Outcome(NamedTuple):

@@ -47,8 +47,9 @@ def needed_accounts(
         if policy is None:
             continue
         keys.add(AccountKey(command.programme_id, AccountKind.USER, command.user_id))
-        for booking in command.bookings:
-            routed = route(command.programme_id, command.user_id, booking, policy)
+        for routed, booking in zip(incoming.routes, command.bookings, strict=True):
+            if routed is None:
+                routed = route(command.programme_id, command.user_id, booking, policy)
             if isinstance(routed, Route):
                 keys.update(routed)
     return keys
@@ -100,18 +101,21 @@ class _Planner:
         before = self._balance(user)
         planned_before = len(self.planned)
         net_points = 0
-        last = len(command.bookings) - 1
-        for index, (booking, digest) in enumerate(
-            zip(command.bookings, incoming.booking_sha256s, strict=True)
-        ):
+        bookings = command.bookings
+        last = len(bookings) - 1
+        for index, booking in enumerate(bookings):
             self.undoable = index < last
-            booked = self._book(command, user, policy, booking, digest)
+            routed = incoming.routes[index]
+            if routed is None:
+                routed = route(command.programme_id, command.user_id, booking, policy)
+            digest = incoming.booking_sha256s[index]
+            booked = self._book(command, user, policy, booking, digest, routed)
             if isinstance(booked, Rejection):
                 self._roll_back(planned_before)
                 return self._outcome(command, OutcomeStatus.REJECTED, 0, before, booked)
             net_points += booked
         self.undo.clear()
-        repeated = bool(command.bookings) and len(self.planned) == planned_before
+        repeated = bool(bookings) and len(self.planned) == planned_before
         status = OutcomeStatus.DUPLICATE if repeated else OutcomeStatus.BOOKED
         return self._outcome(command, status, net_points, self.balances[user], None)
 
@@ -122,6 +126,7 @@ class _Planner:
         policy: ProgrammePolicy,
         booking: Booking,
         digest: bytes,
+        routed: Route | Rejection,
     ) -> Rejection | int:
         """The user's signed points from this booking, or why it is refused."""
         existing = self.entries.get(booking.idempotency_key)
@@ -132,7 +137,6 @@ class _Planner:
                     f"booking {booking.idempotency_key!r} already used with a different payload",
                 )
             return _signed(user, existing.debit, existing.credit, existing.points)
-        routed = route(command.programme_id, command.user_id, booking, policy)
         if isinstance(routed, Rejection):
             return routed
         debit, credit = routed
@@ -140,14 +144,21 @@ class _Planner:
         if isinstance(target, Rejection):
             return target
         points = booking.points
+        balances = self.balances
         debit_after = self._balance(debit) - points
         if debit_after < 0 and not may_go_negative(debit, policy):
             return Rejection(*floor_rejection(debit.kind))
         credit_after = self._balance(credit) + points
-        self._set(self.balances, debit, debit_after)
-        self._set(self.balances, credit, credit_after)
         key = booking.idempotency_key
-        self._set(self.entries, key, StoredEntry(digest, debit, credit, points, target is not None))
+        stored = StoredEntry(digest, debit, credit, points, target is not None)
+        if self.undoable:
+            self._set(balances, debit, debit_after)
+            self._set(balances, credit, credit_after)
+            self._set(self.entries, key, stored)
+        else:  # the command's last booking: nothing after it can refuse the command
+            balances[debit] = debit_after
+            balances[credit] = credit_after
+            self.entries[key] = stored
         if target is not None and booking.reverses is not None:
             reversed_points = target.reversed_points + points
             self._set(

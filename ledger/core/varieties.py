@@ -65,6 +65,23 @@ def route(
     programme_id: str, user_id: str, booking: Booking, policy: ProgrammePolicy
 ) -> Route | Rejection:
     """The accounts a booking moves points between, or why the combination is invalid (406)."""
+    routed = static_route(programme_id, user_id, booking)
+    if routed is None:
+        return _route(programme_id, user_id, booking, policy)
+    return routed
+
+
+def static_route(programme_id: str, user_id: str, booking: Booking) -> Route | Rejection | None:
+    """The route where it does not depend on the programme's configuration; None where it does
+    (an account closure). Computed once per booking when a command is decoded."""
+    if RULES[booking.variety].counterpart is Counterpart.CLOSURE:
+        return None
+    return _route(programme_id, user_id, booking, None)
+
+
+def _route(
+    programme_id: str, user_id: str, booking: Booking, policy: ProgrammePolicy | None
+) -> Route | Rejection:
     rule = RULES[booking.variety]
     if booking.transaction_type not in rule.types:
         return Rejection.invalid(
@@ -90,10 +107,10 @@ def _counterpart(
     user_id: str,
     booking: Booking,
     counterpart: Counterpart,
-    policy: ProgrammePolicy,
+    policy: ProgrammePolicy | None,
 ) -> AccountKey | Rejection:
-    # Keys are built as plain tuples here (not through the classmethods): this runs twice for
-    # every booking of every batch.
+    # Keys are built as plain tuples here (not through the classmethods): this runs for every
+    # booking the writer decodes.
     other = booking.counterparty_user_id
     if counterpart is Counterpart.COUNTERPARTY:
         if other is None or other == user_id:
@@ -103,6 +120,6 @@ def _counterpart(
         return Rejection.invalid("Invalid Transaction: only a transfer names a counterparty")
     kind = _PROGRAMME_ACCOUNT.get(counterpart)
     if kind is None:  # account closure
-        returns = policy.account_closure_returns_to_budget
+        returns = policy is not None and policy.account_closure_returns_to_budget
         kind = AccountKind.BUDGET if returns else AccountKind.EXPIRED
     return AccountKey(programme_id, kind, "")

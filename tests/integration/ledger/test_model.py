@@ -23,6 +23,7 @@ from hypothesis.stateful import (
 
 from ledger.check import check_ledger
 from ledger.core.batch import IncomingCommand
+from ledger.loading import AccountIds
 from ledger.repository import Batch, apply_batch, fund_budget
 from schemas.ledger import Booking, OutcomeStatus, Variety
 from tests.integration.ledger.conftest import create_programme
@@ -60,6 +61,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.pending: list[Sent] = []
         self.expected: list[OutcomeStatus] = []
         self.counter = 0
+        self.account_ids = AccountIds()
 
     def teardown(self) -> None:
         self.loop.run_until_complete(self.conn.close())
@@ -122,12 +124,16 @@ class LedgerMachine(RuleBasedStateMachine):
             )
         self.pending.append(Sent(incoming, sent.moves, sent.reverses))
 
-    @rule()
-    def flush(self) -> None:
+    @rule(expect_new=st.booleans(), remember_ids=st.booleans())
+    def flush(self, expect_new: bool, remember_ids: bool) -> None:
+        """`expect_new`: the writer's hint that nothing is stored yet, right or wrong;
+        `remember_ids`: whether account ids from earlier batches are reused."""
         batch, self.pending = self.pending, []
         expected = [self._model_apply(sent) for sent in batch]
+        commands = [sent.incoming for sent in batch]
+        account_ids = self.account_ids if remember_ids else None
         plan = self.loop.run_until_complete(
-            apply_batch(self.conn, Batch([sent.incoming for sent in batch]))
+            apply_batch(self.conn, Batch(commands, expect_new=expect_new), None, account_ids)
         )
         assert [p.outcome.status for p in plan.outcomes] == expected
 

@@ -2,7 +2,7 @@ import pytest
 
 from ledger.core.accounts import AccountKey, ProgrammePolicy
 from ledger.core.rejections import Rejection
-from ledger.core.varieties import RULES, Route, route
+from ledger.core.varieties import RULES, Route, route, static_route
 from schemas.ledger import Booking, TransactionType, Variety
 
 PERMITTED = {
@@ -45,3 +45,31 @@ def test_permitted_types_follow_myrewards(
         assert (routed.credit if is_credit else routed.debit) == user
     else:
         assert isinstance(routed, Rejection)
+
+
+@pytest.mark.parametrize("variety", list(Variety))
+@pytest.mark.parametrize("transaction_type", list(TransactionType))
+@pytest.mark.parametrize("counterparty", [None, "bob", "alice"])
+@pytest.mark.parametrize("closure_returns", [False, True])
+def test_the_route_worked_out_at_decode_is_the_route(
+    variety: Variety,
+    transaction_type: TransactionType,
+    counterparty: str | None,
+    closure_returns: bool,
+) -> None:
+    """Where the static route is known it is the route under any programme configuration;
+    where it is not (None), only an account closure depends on the configuration."""
+    booking = Booking(
+        idempotency_key="k",
+        transaction_type=transaction_type,
+        variety=variety,
+        points=1,
+        reason="r",
+        counterparty_user_id=counterparty,
+    )
+    policy = ProgrammePolicy(funded=False, account_closure_returns_to_budget=closure_returns)
+    static = static_route("prog", "alice", booking)
+    if static is None:
+        assert variety is Variety.ACCOUNT_CLOSURE
+    else:
+        assert static == route("prog", "alice", booking, policy)

@@ -2,6 +2,7 @@
 needs no Kafka or Postgres; integration and end-to-end tests start whichever server is not
 running yet (through deploy.local, exactly as `./dev up` does) and stop only what they started."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,9 @@ from deploy import db
 from deploy.local import kafka, postgres
 from deploy.local.settings import LocalSettings
 
-TEST_DATABASE = "loyalty_test"
+# Dropped and recreated at every session's start: two sessions at once (say, two developers'
+# runs on one machine) each need their own name.
+TEST_DATABASE = os.environ.get("LOYALTY_TEST_DATABASE", "loyalty_test")
 
 
 @pytest.fixture(scope="session")

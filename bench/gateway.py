@@ -3,15 +3,21 @@
 Starts its own set of services (gateway, processors, ledger writer; Kafka and Postgres if they
 are not running) on a fresh database, with a partner whose rate limit does not interfere. Then:
 - the answer-with-points path: an open-loop load of `--sync-rate` POSTs a second for
-  `--seconds`, from a separate process (each request leaves on schedule, whether or not earlier
-  ones were answered); every answer must carry `points_awarded`; latency percentiles;
+  `--seconds`, from a separate process with a minimal keep-alive HTTP client (each request
+  leaves on schedule, whether or not earlier ones were answered, and its latency counts from
+  that schedule, so a stalled client cannot hide a slow server); every answer must carry
+  `points_awarded`; latency percentiles;
 - the 202 path: a second gateway instance that answers without waiting (outcome wait 0), driven
-  closed-loop by wrk (or, where wrk is missing, by Python client processes) for `--seconds`.
+  closed-loop by wrk for `--seconds`, with the gateway's CPU time per request (which other jobs
+  on the machine disturb less than the rate).
+The run's topics, consumer groups and database are its own, so no earlier run's records are
+read. `--service-env NAME=VALUE` passes a setting to every service (`LOYALTY_BATCH_MAX_WAIT_MS=5`).
 Ends with `RESULT sync_p99_ms=N sync_rate=R async_events_per_s=M`.
 """
 
 import argparse
 import asyncio
+import itertools
 import multiprocessing
 import os
 import re
@@ -25,8 +31,11 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import orjson
+import uvloop
 
 from deploy import db
+from deploy.kafka_tools import create_topics
 from deploy.local import kafka, postgres, processes, services
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
@@ -55,51 +64,100 @@ async def configure(settings: LocalSettings, programme_id: str) -> str:
     return key.secret
 
 
+SYNC_CONNECTIONS_MAX = 2_048
+
+
+class KeepAliveClient:
+    """Just enough HTTP/1.1 for the load: POST a JSON body on a kept-alive connection, read the
+    status and a Content-Length body. Each request takes an idle connection or opens one (at most
+    SYNC_CONNECTIONS_MAX), so a slow answer never holds the next request back; httpx costs the
+    load process about ten times as much CPU per request."""
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self._port = port
+        extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self._head = f"Host: 127.0.0.1\r\nContent-Type: application/json\r\n{extra}"
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._slots = asyncio.Semaphore(SYNC_CONNECTIONS_MAX)
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        async with self._slots:
+            reused = bool(self._idle)
+            if reused:
+                reader, writer = self._idle.pop()
+            else:
+                reader, writer = await asyncio.open_connection("127.0.0.1", self._port)
+            try:
+                answer = await self._exchange(reader, writer, path, body)
+            except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+                writer.close()
+                if not reused:
+                    raise
+                # The server closed the idle connection (keep-alive timeout): once more, anew.
+                reader, writer = await asyncio.open_connection("127.0.0.1", self._port)
+                answer = await self._exchange(reader, writer, path, body)
+            self._idle.append((reader, writer))
+            return answer
+
+    async def _exchange(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, body: bytes
+    ) -> tuple[int, bytes]:
+        request = f"POST {path} HTTP/1.1\r\n{self._head}Content-Length: {len(body)}\r\n\r\n"
+        writer.write(request.encode() + body)
+        status_line = await reader.readline()
+        if not status_line:
+            raise ConnectionResetError("the server closed the connection")
+        status = int(status_line.split(b" ", 2)[1])
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await reader.readexactly(length)
+
+
 def open_loop(
-    url: str,
+    port: int,
     api_key: str,
     rate: int,
     seconds: float,
     results: "multiprocessing.Queue[tuple[list[float], int]]",
 ) -> None:
-    results.put(asyncio.run(_open_loop(url, api_key, rate, seconds)))
+    results.put(uvloop.run(_open_loop(port, api_key, rate, seconds)))
 
 
-async def _open_loop(url: str, api_key: str, rate: int, seconds: float) -> tuple[list[float], int]:
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+async def _open_loop(port: int, api_key: str, rate: int, seconds: float) -> tuple[list[float], int]:
+    client = KeepAliveClient(port, {"X-API-Key": api_key})
     latencies: list[float] = []
     failures = 0
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
 
-        async def one(index: int) -> None:
-            nonlocal failures
-            body = {"user_id": f"user-{index % 5000}", "event_type": "article_read"}
-            started = time.perf_counter()
-            try:
-                response = await client.post(
-                    "/api/partner/events", json=body, headers={"X-API-Key": api_key}
-                )
-            except httpx.HTTPError:
-                failures += 1
-                return
-            latencies.append(time.perf_counter() - started)
-            if response.status_code != 200 or response.json().get("points_awarded") is None:
-                failures += 1
+    async def one(index: int, scheduled: float) -> None:
+        nonlocal failures
+        body = b'{"user_id": "user-%d", "event_type": "article_read"}' % (index % 5000)
+        try:
+            status, answer = await client.post("/api/partner/events", body)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            failures += 1
+            return
+        latencies.append(time.perf_counter() - scheduled)
+        if status != 200 or orjson.loads(answer).get("points_awarded") is None:
+            failures += 1
 
-        tasks = []
-        start = time.perf_counter()
-        for index in range(int(rate * seconds)):
-            await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(one(index)))
-        await asyncio.gather(*tasks)
+    tasks = []
+    start = time.perf_counter()
+    for index in range(int(rate * seconds)):
+        scheduled = start + index / rate
+        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(index, scheduled)))
+    await asyncio.gather(*tasks)
     return latencies, failures
 
 
-def sync_path(url: str, api_key: str, rate: int, seconds: float) -> tuple[float, float, float]:
+def sync_path(port: int, api_key: str, rate: int, seconds: float) -> tuple[float, float, float]:
     """(p50 ms, p99 ms, achieved answers per second) of the answer-with-points path."""
     results: multiprocessing.Queue[tuple[list[float], int]] = multiprocessing.Queue()
     started = time.perf_counter()
-    loader = multiprocessing.Process(target=open_loop, args=(url, api_key, rate, seconds, results))
+    loader = multiprocessing.Process(target=open_loop, args=(port, api_key, rate, seconds, results))
     loader.start()
     latencies, failures = results.get(timeout=seconds * 10 + 60)
     loader.join()
@@ -111,21 +169,31 @@ def sync_path(url: str, api_key: str, rate: int, seconds: float) -> tuple[float,
     return p50 * 1000, p99 * 1000, len(ordered) / elapsed
 
 
-def async_path(url: str, api_key: str, seconds: float) -> float:
-    """Accepted events per second on the 202 path (closed loop, as fast as answered)."""
+def async_path(url: str, api_key: str, seconds: float, gateway_pid: int) -> tuple[float, float]:
+    """Accepted events per second on the 202 path (closed loop, as fast as answered), and the
+    gateway's CPU milliseconds per request."""
     wrk = shutil.which("wrk") or _install_wrk()
+    cpu_before_s = _cpu_s(gateway_pid)
     output = subprocess.run(
         [wrk, "-t2", "-c64", f"-d{int(seconds)}s", "-s", str(WRK_SCRIPT), "-H",
          f"X-API-Key: {api_key}", f"{url}/api/partner/events"],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
+    cpu_s = _cpu_s(gateway_pid) - cpu_before_s
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         raise RuntimeError(f"{non_2xx.group(1)} requests were not accepted:\n{output}")
     found = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if found is None:
+    requests = re.search(r"(\d+) requests in", output)
+    if found is None or requests is None:
         raise RuntimeError(f"cannot read wrk's output:\n{output}")
-    return float(found.group(1))
+    return float(found.group(1)), cpu_s * 1000 / max(1, int(requests.group(1)))
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _install_wrk() -> str:
@@ -151,6 +219,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.gateway", description=__doc__)
     parser.add_argument("--sync-rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE")
     arguments = parser.parse_args()
     settings = LocalSettings().model_copy(
         update={
@@ -163,21 +232,23 @@ def main() -> None:
     run = uuid.uuid4().hex[:8]
     try:
         api_key = asyncio.run(configure(settings, f"bench-{run}"))
-        extra = {
+        extra = asyncio.run(own_topics(settings, run)) | {
             "LOYALTY_PROCESSORS_APP_ID": f"bench-processors-{run}",
             "LOYALTY_PROCESSORS_DATA_DIR": tempfile.mkdtemp(prefix="bench-processors-"),
             "LOYALTY_CONSUMER_GROUP": f"bench-ledger-{run}",
             "LOYALTY_LOG_LEVEL": "warn",
         }
+        extra |= dict(setting.split("=", 1) for setting in arguments.service_env)
         services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=extra)
         services.wait_for_gateway(settings, prefix=PREFIX)
-        url = f"http://127.0.0.1:{settings.gateway_port}"
-        _warm_up(url, api_key)
-        p50, p99, rate = sync_path(url, api_key, arguments.sync_rate, arguments.seconds)
+        _warm_up(f"http://127.0.0.1:{settings.gateway_port}", api_key)
+        p50, p99, rate = sync_path(
+            settings.gateway_port, api_key, arguments.sync_rate, arguments.seconds
+        )
         print(f"answer-with-points: p50 {p50:.1f} ms, p99 {p99:.1f} ms at {rate:.0f}/s", flush=True)
-        async_url = _start_async_gateway(settings, extra)
-        accepted = async_path(async_url, api_key, arguments.seconds)
-        print(f"202 path: {accepted:.0f} accepted events/s", flush=True)
+        async_url, async_pid = _start_async_gateway(settings, extra)
+        accepted, cpu_ms = async_path(async_url, api_key, arguments.seconds, async_pid)
+        print(f"202 path: {accepted:.0f} accepted events/s, gateway CPU {cpu_ms:.3f} ms/request")
     finally:
         processes.stop(f"{ASYNC_PREFIX}gateway")
         services.stop_all(prefix=PREFIX)
@@ -188,21 +259,55 @@ def main() -> None:
     print(f"RESULT sync_p99_ms={p99:.1f} sync_rate={rate:.0f} async_events_per_s={accepted:.0f}")
 
 
+async def own_topics(settings: LocalSettings, run: str) -> dict[str, str]:
+    """Topics of this run's own, so its workers read no earlier run's (or other job's) records."""
+    events, commands, dead = f"bench-events-{run}", f"bench-commands-{run}", f"bench-dead-{run}"
+    partitions = settings.kafka_partitions
+    await create_topics(
+        settings.kafka_bootstrap_servers, {events: partitions, commands: partitions, dead: 1}
+    )
+    return {
+        "LOYALTY_EVENTS_TOPIC": events,
+        "LOYALTY_LEDGER_COMMANDS_TOPIC": commands,
+        "LOYALTY_COMMANDS_TOPIC": commands,
+        "LOYALTY_DEAD_LETTERS_TOPIC": dead,
+    }
+
+
+WARM_UP_S_MIN = 3.0
+WARM_UP_S_MAX = 90.0
+WARM_ANSWERS = 20  # in a row, each with points within WARM_ANSWER_S
+WARM_ANSWER_S = 0.25
+
+
 def _warm_up(url: str, api_key: str) -> None:
+    """Until the system answers steadily: the processors' group settles a few seconds after they
+    start, and a load started earlier measures that instead of the steady state."""
+    started = time.monotonic()
+    in_a_row = 0
     with httpx.Client(base_url=url, timeout=30) as client:
-        for index in range(50):
-            body = {"user_id": f"warm-{index}", "event_type": "article_read"}
-            client.post("/api/partner/events", json=body, headers={"X-API-Key": api_key})
+        for index in itertools.count():
+            elapsed = time.monotonic() - started
+            if elapsed > WARM_UP_S_MAX:
+                raise RuntimeError(f"no steady answers with points after {WARM_UP_S_MAX:.0f}s")
+            if elapsed > WARM_UP_S_MIN and in_a_row >= WARM_ANSWERS:
+                return
+            body = {"user_id": f"warm-{index % 500}", "event_type": "article_read"}
+            sent = time.monotonic()
+            response = client.post("/api/partner/events", json=body, headers={"X-API-Key": api_key})
+            steady = response.status_code == 200 and time.monotonic() - sent < WARM_ANSWER_S
+            in_a_row = in_a_row + 1 if steady else 0
 
 
-def _start_async_gateway(settings: LocalSettings, extra: dict[str, str]) -> str:
+def _start_async_gateway(settings: LocalSettings, extra: dict[str, str]) -> tuple[str, int]:
     port = settings.gateway_port + 1
     env = services.environment(settings, "gateway", DATABASE) | extra
     env |= {"LOYALTY_GATEWAY_PORT": str(port), "LOYALTY_OUTCOME_WAIT_MS": "0"}
-    processes.start(f"{ASYNC_PREFIX}gateway", [sys.executable, "-m", "gateway"], env=env, cwd=REPO)
+    name = f"{ASYNC_PREFIX}gateway"
+    pid = processes.start(name, [sys.executable, "-m", "gateway"], env=env, cwd=REPO)
     async_settings = settings.model_copy(update={"gateway_port": port})
     services.wait_for_gateway(async_settings, prefix=ASYNC_PREFIX)
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", pid
 
 
 if __name__ == "__main__":

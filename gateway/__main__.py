@@ -1,4 +1,8 @@
-"""`loyalty-gateway`: serves the partner API with uvicorn."""
+"""`loyalty-gateway`: serves the partner API with uvicorn, one process.
+
+One worker per process on purpose: outcome waits (LISTEN) work with any number, but the partner
+rate limits are counted per process, so N workers would allow N times a partner's rate. Scale
+out with more instances (same caveat, see gateway.rate_limits) where the cores are spare."""
 
 import uvicorn
 
@@ -12,6 +16,9 @@ def main() -> None:
         create_app(settings),
         host=settings.gateway_host,
         port=settings.gateway_port,
+        # The C event loop and HTTP parser (uvicorn[standard]), named rather than auto-detected.
+        loop="uvloop",
+        http="httptools",
         log_level="info",
         access_log=False,
     )

@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from gateway import errors, metrics, openapi
 from gateway.auth import KeyResolver
 from gateway.dependencies import Services
-from gateway.outcomes import OutcomeNotifications
+from gateway.direct_routes import DirectRoutes, routes_of
+from gateway.outcomes import OutcomeNotifications, read_outcomes
 from gateway.publisher import EventPublisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.routes import events, rules, users
@@ -21,17 +22,24 @@ from processors.catalog import ProgrammeCatalog, follow
 DESCRIPTION = """Partners publish their users' actions with an API key (`X-API-Key`); the engine
 matches them to the programme's rules and books the points. Errors are JSON
 `{"error": <code>, "message": <text>}`."""
+# The hot path: served by its endpoint directly, past FastAPI's router (gateway.direct_routes).
+DIRECT_ENDPOINTS = (events.publish_event,)
 
 
 @asynccontextmanager
 async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
     async with asyncpg.create_pool(
-        settings.database_url, min_size=1, max_size=settings.database_pool_max_size
+        settings.database_url,
+        min_size=1,
+        max_size=settings.database_pool_max_size,
+        reset=_rollback_only,
     ) as pool:
         publisher = EventPublisher(
             settings.kafka_bootstrap_servers, settings.events_topic, settings.produce_timeout_s
         )
-        outcomes = OutcomeNotifications(settings.database_url, settings.outcome_waiting_max)
+        outcomes = OutcomeNotifications(
+            settings.database_url, settings.outcome_waiting_max, read_outcomes(pool)
+        )
         catalog = ProgrammeCatalog()
         following = asyncio.create_task(follow(catalog, settings.kafka_bootstrap_servers))
         await publisher.start()
@@ -51,6 +59,14 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
             await publisher.stop()
 
 
+async def _rollback_only(connection: asyncpg.Connection) -> None:
+    """Resets a connection returned to the pool. The gateway's queries leave no session state
+    (no SET, LISTEN, advisory lock or cursor; LISTEN has a connection of its own), so asyncpg's
+    default reset, one more round trip per query, is reduced to ending an open transaction."""
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,14 +79,18 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         description=DESCRIPTION,
         version="1",
         lifespan=lifespan,
+        # Metrics are Prometheus' (gateway.metrics); FastAPI's OpenTelemetry hooks would only
+        # look for providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     openapi.install(app)
-    metrics.install(app)
     app.include_router(events.router)
     app.include_router(users.router)
     app.include_router(rules.router)
     app.get("/healthz", include_in_schema=False)(_healthy)
+    app.add_middleware(DirectRoutes, routes=routes_of(events.router, DIRECT_ENDPOINTS))
+    metrics.install(app)  # outside DirectRoutes, so that it observes them too
     return app
 
 

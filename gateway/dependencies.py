@@ -31,7 +31,7 @@ class Services:
         return await queries.get_outcome(self.pool, command_id, programme_id=programme_id)
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -40,7 +40,8 @@ async def principal(
     request: Request,
     x_api_key: Annotated[str | None, Header(description="The partner's API key.")] = None,
 ) -> Principal:
-    return await services(request).keys.resolve(x_api_key)
+    found: Services = request.app.state.services
+    return await found.keys.resolve(x_api_key)
 
 
 ServicesDep = Annotated[Services, Depends(services)]

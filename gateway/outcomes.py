@@ -1,67 +1,122 @@
 """Waiting for an event's outcome: the ledger writer NOTIFYs each command id when its batch
 commits, and every gateway instance LISTENs, so the reply reaches whichever instance waits.
 
-A request registers its wait before publishing, so a notification can never slip in between."""
+A request registers its wait before publishing, so a notification can never slip in between.
+The notifications of one ledger batch arrive together; the outcomes they announce are read in one
+query for all the requests waiting here, not one query per request."""
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
 
+from gateway.errors import Unavailable
 from ledger import NOTIFY_CHANNEL
+from ledger.queries import OUTCOME_COLUMNS, outcome_from_row
+from schemas.ledger import CommandOutcome
 
 log = logging.getLogger(__name__)
 RECONNECT_ATTEMPTS_MAX = 30
 RECONNECT_BACKOFF_S = 1.0
+FETCH_IDS_MAX = 1_000
+
+OutcomesReader = Callable[[list[str]], Awaitable[dict[str, CommandOutcome]]]
+
+
+def read_outcomes(pool: asyncpg.Pool) -> OutcomesReader:
+    """The stored outcomes of the given command ids, in one query."""
+
+    async def read(command_ids: list[str]) -> dict[str, CommandOutcome]:
+        rows = await pool.fetch(
+            f"SELECT {OUTCOME_COLUMNS} FROM ledger.command_outcomes "
+            "WHERE command_id = ANY($1::text[])",
+            command_ids,
+        )
+        return {row["command_id"]: outcome_from_row(row) for row in rows}
+
+    return read
 
 
 class OutcomeNotifications:
-    def __init__(self, database_url: str, waiting_max: int) -> None:
+    def __init__(self, database_url: str, waiting_max: int, read: OutcomesReader) -> None:
         self._database_url = database_url
         self._waiting_max = waiting_max
-        self._waiting: dict[str, list[asyncio.Future[None]]] = {}
+        self._read = read
+        self._waiting: dict[str, list[asyncio.Future[CommandOutcome | None]]] = {}
+        self._waiting_count = 0
+        self._notified_ids: dict[str, None] = {}  # insertion-ordered set
+        self._reading: asyncio.Task[None] | None = None
         self._connection: asyncpg.Connection | None = None
         self._reconnecting: asyncio.Task[None] | None = None
 
     @property
     def waiting(self) -> int:
-        return sum(len(futures) for futures in self._waiting.values())
+        return self._waiting_count
+
+    @property
+    def listening(self) -> bool:
+        """False while the LISTEN connection is away, when notifications may have been missed."""
+        return self._connection is not None and not self._connection.is_closed()
 
     async def start(self) -> None:
         connection = await asyncpg.connect(self._database_url)
-        await connection.add_listener(NOTIFY_CHANNEL, self._notified)
+        await connection.add_listener(NOTIFY_CHANNEL, self.notified)
         connection.add_termination_listener(self._lost)
         self._connection = connection
 
     async def stop(self) -> None:
-        if self._reconnecting is not None:
-            self._reconnecting.cancel()
+        for task in (self._reconnecting, self._reading):
+            if task is not None:
+                task.cancel()
         if self._connection is not None and not self._connection.is_closed():
             await self._connection.close()
 
     @contextlib.asynccontextmanager
-    async def expect(self, command_id: str) -> AsyncIterator[asyncio.Future[None]]:
-        """A future that completes when `command_id`'s outcome is committed."""
-        if self.waiting >= self._waiting_max:
-            raise OverflowError("too many requests waiting for outcomes")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def expect(self, command_id: str) -> AsyncIterator[asyncio.Future[CommandOutcome | None]]:
+        """A future that completes when `command_id`'s outcome is committed: with the outcome,
+        or with None when it could not be read."""
+        if self._waiting_count >= self._waiting_max:
+            raise Unavailable("too many requests are waiting for outcomes; retry shortly")
+        future: asyncio.Future[CommandOutcome | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(command_id, []).append(future)
+        self._waiting_count += 1
         try:
             yield future
         finally:
+            self._waiting_count -= 1
             futures = self._waiting.get(command_id, [])
             if future in futures:
                 futures.remove(future)
             if not futures:
                 self._waiting.pop(command_id, None)
 
-    def _notified(self, _connection: Any, _pid: int, _channel: str, command_id: object) -> None:
-        for future in self._waiting.pop(str(command_id), []):
-            if not future.done():
-                future.set_result(None)
+    def notified(self, _connection: Any, _pid: int, _channel: str, command_id: object) -> None:
+        # Other instances' commands are notified too; only the ones waited for here are read.
+        if command_id in self._waiting:
+            self._notified_ids[str(command_id)] = None
+            if self._reading is None or self._reading.done():
+                self._reading = asyncio.get_running_loop().create_task(self._read_notified())
+
+    async def _read_notified(self) -> None:
+        """Reads the notified outcomes in rounds of at most FETCH_IDS_MAX ids: the ids notified
+        while one round reads make up the next."""
+        while self._notified_ids:
+            command_ids = list(self._notified_ids)[:FETCH_IDS_MAX]
+            for command_id in command_ids:
+                del self._notified_ids[command_id]
+            try:
+                outcomes = await self._read(command_ids)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                # The waiting requests look their outcome up one by one.
+                log.warning("could not read %d notified outcomes", len(command_ids), exc_info=True)
+                outcomes = {}
+            for command_id in command_ids:
+                for future in self._waiting.pop(command_id, []):
+                    if not future.done():
+                        future.set_result(outcomes.get(command_id))
 
     def _lost(self, _connection: Any) -> None:
         # Waiting requests fall back to their deadline (202 pending) while the listener is away.

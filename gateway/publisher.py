@@ -2,7 +2,6 @@
 
 import asyncio
 
-import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
@@ -31,7 +30,7 @@ class EventPublisher:
 
     async def publish(self, event: EventV1) -> None:
         """Returns once the broker has the event on all in-sync replicas."""
-        value = orjson.dumps(event.model_dump(mode="json"))
+        value = event.model_dump_json().encode()
         key = topics.user_key(event.programme_id, event.user_id)
         try:
             async with asyncio.timeout(self._timeout_s):

@@ -1,30 +1,64 @@
 """Per-partner publishing rates (mgPass: 30 events a minute unless the partner's config says
 otherwise), on a moving one-minute window.
 
+Each partner's window is a ring of the times of its last `per_minute` accepted events: a new
+event is accepted when the oldest of them is more than a minute old, and otherwise answered 429
+with the time until it is. Exact, one comparison per request, and at most `per_minute` (bounded by
+the programme schema) timestamps per partner, grown only as they are used.
+
 Each gateway instance counts on its own, so N instances behind a balancer allow up to N times the
-rate; a shared store (limits' Redis storage) would make it exact at the cost of a round trip."""
+rate; a shared store (Redis, say) would make it exact at the cost of a round trip."""
 
 import math
 import time
-
-from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from array import array
+from collections.abc import Callable
 
 from gateway.errors import RateLimited
 
+WINDOW_S = 60.0
+
+
+class MovingWindow:
+    """The last `limit` acceptance times, oldest at `_next` once the ring is full."""
+
+    __slots__ = ("_next", "_times", "limit")
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"a rate limit must allow at least one event, not {limit}")
+        self.limit = limit
+        self._times = array("d")
+        self._next = 0
+
+    def hit(self, now: float) -> float:
+        """Records an acceptance at `now` and returns 0, or returns the seconds to wait."""
+        if len(self._times) < self.limit:
+            self._times.append(now)
+            return 0.0
+        oldest = self._times[self._next]
+        if now - oldest < WINDOW_S:
+            return oldest + WINDOW_S - now
+        self._times[self._next] = now
+        self._next = (self._next + 1) % self.limit
+        return 0.0
+
 
 class PartnerRateLimits:
-    def __init__(self) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._items: dict[int, RateLimitItemPerMinute] = {}
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._windows: dict[tuple[str, str], MovingWindow] = {}
 
-    async def check(self, programme_id: str, partner_id: str, per_minute: int) -> None:
-        item = self._items.setdefault(per_minute, RateLimitItemPerMinute(per_minute))
-        if await self._limiter.hit(item, programme_id, partner_id):
+    def check(self, programme_id: str, partner_id: str, per_minute: int) -> None:
+        key = (programme_id, partner_id)
+        window = self._windows.get(key)
+        if window is None or window.limit != per_minute:
+            # A changed limit starts a fresh window, as a new limit in the programme would.
+            window = self._windows[key] = MovingWindow(per_minute)
+        wait_s = window.hit(self._clock())
+        if wait_s <= 0:
             return
-        stats = await self._limiter.get_window_stats(item, programme_id, partner_id)
-        retry_after_s = max(1, math.ceil(stats.reset_time - time.time()))
+        retry_after_s = max(1, math.ceil(wait_s))
         raise RateLimited(
             f"more than {per_minute} events a minute; retry in {retry_after_s}s",
             headers={"Retry-After": str(retry_after_s)},

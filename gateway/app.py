@@ -17,6 +17,7 @@ from gateway.publisher import EventPublisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.routes import events, rules, users
 from gateway.settings import GatewaySettings
+from gateway.webhooks.running import dispatching
 from processors.catalog import ProgrammeCatalog, follow
 
 DESCRIPTION = """Partners publish their users' actions with an API key (`X-API-Key`); the engine
@@ -50,7 +51,20 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
             keys = KeyResolver(
                 pool, settings.api_key_cache_ttl_s, settings.api_key_cache_max_entries
             )
-            yield Services(settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits())
+            webhooks = (
+                dispatching(
+                    pool,
+                    settings.webhook_policy(),
+                    settings.webhook_poll_s,
+                    settings.webhook_batch_max,
+                )
+                if settings.webhooks_enabled
+                else contextlib.nullcontext()
+            )
+            async with webhooks:
+                yield Services(
+                    settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits()
+                )
         finally:
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -3,6 +3,7 @@
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.webhooks.policy import DeliveryPolicy
 from schemas import topics
 
 
@@ -24,3 +25,19 @@ class GatewaySettings(BaseSettings):
     )
     outcome_waiting_max: int = Field(default=20_000, ge=1)
     config_ready_timeout_s: float = 30.0
+    # Webhooks (gateway/webhooks): every instance dispatches the outbox the ledger fills.
+    webhooks_enabled: bool = True
+    webhook_attempts_max: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_first_s: float = Field(default=2.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=3_600.0, gt=0)
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    webhook_poll_s: float = Field(default=5.0, gt=0)
+    webhook_batch_max: int = Field(default=100, ge=1, le=1_000)
+
+    def webhook_policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            self.webhook_attempts_max,
+            self.webhook_backoff_first_s,
+            self.webhook_backoff_max_s,
+            self.webhook_timeout_s,
+        )

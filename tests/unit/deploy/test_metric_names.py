@@ -9,6 +9,7 @@ from prometheus_client import REGISTRY
 
 # Imported for their side effect: each module registers its metrics.
 import gateway.metrics  # noqa: F401
+import gateway.webhooks.metrics  # noqa: F401
 import ledger.metrics  # noqa: F401
 import processors.metrics  # noqa: F401
 

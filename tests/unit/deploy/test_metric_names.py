@@ -8,7 +8,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 # Imported for their side effect: each module registers its metrics.
-import gateway.metrics  # noqa: F401
+import gateway.metrics
 import gateway.webhooks.metrics  # noqa: F401
 import ledger.metrics  # noqa: F401
 import processors.metrics  # noqa: F401

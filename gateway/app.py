@@ -15,7 +15,7 @@ from gateway.direct_routes import DirectRoutes, routes_of
 from gateway.outcomes import OutcomeNotifications, read_outcomes
 from gateway.publisher import EventPublisher
 from gateway.rate_limits import PartnerRateLimits
-from gateway.routes import events, rules, users
+from gateway.routes import events, kwegg, myrewards, rules, users
 from gateway.settings import GatewaySettings
 from gateway.webhooks.running import dispatching
 from processors.catalog import ProgrammeCatalog, follow
@@ -102,6 +102,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(events.router)
     app.include_router(users.router)
     app.include_router(rules.router)
+    app.include_router(myrewards.router)
+    app.include_router(kwegg.router)
     app.get("/healthz", include_in_schema=False)(_healthy)
     app.add_middleware(DirectRoutes, routes=routes_of(events.router, DIRECT_ENDPOINTS))
     metrics.install(app)  # outside DirectRoutes, so that it observes them too

@@ -32,9 +32,10 @@ class BudgetUsage:
             self._entry(usage_key(programme_id, rule_id, p)) for p in range(self._partitions)
         )
 
-    def view(self, programme: CompiledProgramme) -> dict[str, int]:
-        """The engine's `budget_used`: the usage of each of the programme's budgeted rules."""
-        return {rule: self.used(programme.programme_id, rule) for rule in _budgeted(programme)}
+    def view(self, programme: CompiledProgramme) -> "UsageView":
+        """The engine's `budget_used` for the programme's budgeted rules, read when asked: the
+        engine asks only for a budgeted rule that is about to pay."""
+        return UsageView(self, programme.programme_id, _budgeted(programme))
 
     def consume(self, programme_id: str, consumed: Mapping[str, int], event: Any) -> None:
         partition = event.message.partition
@@ -53,6 +54,24 @@ class BudgetUsage:
             return self.pending[key][0]
         stored = self._table.get(key)
         return 0 if stored is None else int(stored)
+
+
+class UsageView(Mapping[str, int]):
+    def __init__(self, usage: BudgetUsage, programme_id: str, rules: tuple[str, ...]) -> None:
+        self._usage = usage
+        self._programme_id = programme_id
+        self._rules = rules
+
+    def __getitem__(self, rule_id: str) -> int:
+        if rule_id not in self._rules:
+            raise KeyError(rule_id)
+        return self._usage.used(self._programme_id, rule_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
 
 
 _BUDGETED: dict[tuple[str, int], tuple[str, ...]] = {}

@@ -3,16 +3,18 @@
 Accounts are locked `FOR UPDATE` in account-id order, in one statement, so two writers touching
 the same accounts (a shared budget, both sides of a transfer) queue instead of deadlocking. The
 lock goes by account id: ids the writer has seen before come from memory (`AccountIds`), the
-others are looked up (or created) first.
+others are looked up (or created) first. The usage rows of the budgeted rules a batch names are
+locked after the accounts, in (programme, rule) order, by the same reasoning.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
+import orjson
 
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
-from ledger.core.batch import Outcome, StoredEntry, StoredOutcome
+from ledger.core.batch import Outcome, RuleKey, StoredEntry, StoredOutcome
 from ledger.db_types import Connection
 from ledger.exceptions import LedgerInvariantError
 from ledger.queries import OUTCOME_COLUMNS, outcome_from_row
@@ -49,18 +51,81 @@ class LockedAccounts:
 async def load_programmes(
     conn: Connection, programme_ids: Iterable[str]
 ) -> dict[str, ProgrammePolicy]:
-    """FOR SHARE: a programme's budget_mode cannot change under a batch that relies on it."""
+    """FOR SHARE: a programme's budget_mode and rule budgets cannot change under a batch that
+    relies on them. Rule budgets come from the stored snapshot (a `ProgrammeConfig`): the
+    `budget_max` of each rule that has one, as two JSON arrays in the same order (jsonpath: a
+    few tens of microseconds for a 50-rule snapshot; `[]` for a programme without budgets)."""
     rows = await conn.fetch(
-        """SELECT programme_id, budget_mode = 'funded' AS funded,
-                  coalesce(config -> 'account_closure_returns_to_budget' = 'true'::jsonb, false)
-                      AS closure_returns
-           FROM programmes WHERE programme_id = ANY($1::text[])
-           ORDER BY programme_id FOR SHARE""",
+        f"""SELECT programme_id, budget_mode = 'funded' AS funded,
+                   coalesce(config -> 'account_closure_returns_to_budget' = 'true'::jsonb, false)
+                       AS closure_returns,
+                   jsonb_path_query_array(config, '{_BUDGETED_RULES}.rule_id') AS rule_ids,
+                   jsonb_path_query_array(config, '{_BUDGETED_RULES}.budget_max') AS budgets
+            FROM programmes WHERE programme_id = ANY($1::text[])
+            ORDER BY programme_id FOR SHARE""",
         sorted(set(programme_ids)),
     )
     return {
-        row["programme_id"]: ProgrammePolicy(row["funded"], row["closure_returns"]) for row in rows
+        row["programme_id"]: ProgrammePolicy(
+            row["funded"],
+            row["closure_returns"],
+            _rule_budgets(row["rule_ids"], row["budgets"]),
+        )
+        for row in rows
     }
+
+
+# The snapshot's rules that have a budget (a ProgrammeConfig's `rules[*].budget_max`).
+_BUDGETED_RULES = '$.rules[*] ? (@.budget_max.type() == "number" && @.rule_id.type() == "string")'
+
+
+def _rule_budgets(rule_ids: str, budgets: str) -> dict[str, int]:
+    """From the two JSON arrays (asyncpg hands jsonb over as text)."""
+    if rule_ids == "[]":
+        return {}
+    return {
+        str(rule_id): int(budget_max)
+        for rule_id, budget_max in zip(orjson.loads(rule_ids), orjson.loads(budgets), strict=True)
+    }
+
+
+async def lock_rule_usage(conn: Connection, keys: set[RuleKey]) -> dict[RuleKey, int]:
+    """Lock the usage rows of `keys` (creating the missing ones, at 0), in key order; returns the
+    points used of each. Nothing to do, and no statement, for a batch without budgeted rules."""
+    if not keys:
+        return {}
+    ordered = sorted(keys)
+    usage = await _select_usage(conn, ordered)
+    missing = [key for key in ordered if key not in usage]
+    if missing:
+        rows = await conn.fetch(
+            """INSERT INTO ledger.rule_budget_usage (programme_id, rule_id)
+               SELECT * FROM unnest($1::text[], $2::text[])
+               ON CONFLICT DO NOTHING
+               RETURNING programme_id, rule_id, used_points""",
+            [key[0] for key in missing],
+            [key[1] for key in missing],
+        )
+        usage.update(((row[0], row[1]), row[2]) for row in rows)
+        raced = [key for key in missing if key not in usage]
+        if raced:  # created by another writer since: its insert has committed, lock them
+            usage.update(await _select_usage(conn, raced))
+    if len(usage) != len(keys):
+        raise LedgerInvariantError(f"locked {len(usage)} of {len(keys)} rule budgets")
+    return usage
+
+
+async def _select_usage(conn: Connection, keys: Sequence[RuleKey]) -> dict[RuleKey, int]:
+    rows = await conn.fetch(
+        """SELECT u.programme_id, u.rule_id, u.used_points
+           FROM ledger.rule_budget_usage u
+           JOIN unnest($1::text[], $2::text[]) AS k(programme_id, rule_id)
+             ON u.programme_id = k.programme_id AND u.rule_id = k.rule_id
+           ORDER BY u.programme_id, u.rule_id FOR UPDATE OF u""",
+        [key[0] for key in keys],
+        [key[1] for key in keys],
+    )
+    return {(row[0], row[1]): row[2] for row in rows}
 
 
 def _columns(keys: Sequence[AccountKey]) -> tuple[list[str], list[str], list[str]]:
@@ -167,6 +232,8 @@ async def load_entries(
     rows = await conn.fetch(
         """SELECT e.entry_id, e.idempotency_key, e.payload_sha256, e.points,
                   e.reverses_entry_id IS NOT NULL AS is_reversal,
+                  CASE WHEN e.variety = 'Programme Points' AND e.transaction_type = 'Credit'
+                            AND e.reverses_entry_id IS NULL THEN e.rule_id END AS award_rule_id,
                   da.programme_id AS debit_programme, da.kind AS debit_kind,
                   da.owner_id AS debit_owner, ca.programme_id AS credit_programme,
                   ca.kind AS credit_kind, ca.owner_id AS credit_owner,
@@ -190,6 +257,7 @@ async def load_entries(
             points=row["points"],
             is_reversal=row["is_reversal"],
             reversed_points=int(row["reversed_points"]),
+            award_rule_id=row["award_rule_id"],
         )
         for row in rows
     }

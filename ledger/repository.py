@@ -1,8 +1,9 @@
 """Apply a batch of commands in one database transaction, and fund a programme's budget.
 
 The order inside the transaction: lock the programmes and every touched account, read the
-outcomes and entries the batch may repeat (unless the batch is expected to repeat nothing), plan
-(pure), then write the rows, the balances and the consumer's offsets and notify, in one
+outcomes and entries the batch may repeat (unless the batch is expected to repeat nothing), lock
+the usage of the budgeted rules the batch names (none in most batches), plan (pure), then write
+the rows, the balances, the rule budgets' usage and the consumer's offsets and notify, in one
 statement. Offsets commit with the bookings or not at all.
 """
 
@@ -15,6 +16,7 @@ import asyncpg
 
 from ledger import writing
 from ledger.core.batch import BatchPlan, IncomingCommand, LedgerSnapshot
+from ledger.core.budgets import needed_rule_usage
 from ledger.core.funding import funding_accounts, funding_booking, plan_funding
 from ledger.core.planner import needed_accounts, plan_batch
 from ledger.db_types import Connection
@@ -26,6 +28,7 @@ from ledger.loading import (
     load_outcomes,
     load_programmes,
     lock_accounts,
+    lock_rule_usage,
 )
 from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
 
@@ -93,7 +96,9 @@ async def _apply(
             # Only what reversals name; every other key is proven new by the inserts.
             outcomes = {}
             entries, entry_ids = await load_entries(conn, _reversed_keys(commands))
-        snapshot = LedgerSnapshot(programmes, accounts.balances, outcomes, entries)
+        # After the accounts, like every writer: the same lock order everywhere.
+        usage = await lock_rule_usage(conn, needed_rule_usage(commands, programmes, entries))
+        snapshot = LedgerSnapshot(programmes, accounts.balances, outcomes, entries, usage)
         plan = plan_batch(commands, snapshot, recorded_at)
         entry_ids_new = await writing.allocate_entry_ids(conn, len(plan.entries))
         writes = _writes(plan, accounts, entry_ids, entry_ids_new, recorded_at)
@@ -183,6 +188,7 @@ def _writes(
         outcomes=writing.outcome_records(rows, recorded_at),
         entries=writing.entry_records(plan.entries, entry_ids, known_ids, ids, recorded_at),
         balances={ids[key]: balance for key, balance in plan.balances.items()},
+        rule_usage=plan.rule_usage,
     )
 
 

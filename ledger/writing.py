@@ -1,4 +1,5 @@
-"""Write a planned batch: outcomes, entries, balances, consumer offsets, notifications.
+"""Write a planned batch: outcomes, entries, balances, rule budgets' usage, consumer offsets,
+notifications.
 
 Outcomes and entries are inserted with `ON CONFLICT DO NOTHING RETURNING`, so the rows that come
 back are exactly the new ones; if any planned row does not come back, it was stored already
@@ -13,7 +14,7 @@ from typing import NamedTuple
 import orjson
 
 from ledger.core.accounts import AccountKey
-from ledger.core.batch import Outcome, PlannedEntry, SourcePosition
+from ledger.core.batch import Outcome, PlannedEntry, RuleKey, SourcePosition
 from ledger.db_types import Connection, Executor
 from ledger.exceptions import ConcurrentWriteError, LedgerInvariantError
 
@@ -144,6 +145,8 @@ class Writes(NamedTuple):
     """The new balance by account id."""
     consumer_group: str | None = None
     next_offsets: Mapping[tuple[str, int], int] = {}
+    rule_usage: Mapping[RuleKey, int] = {}
+    """The new usage of each rule budget the batch changes (rows locked by the batch)."""
 
 
 _OUTCOME_LIST = ", ".join(_OUTCOME_COLUMNS)
@@ -151,7 +154,8 @@ _ENTRY_LIST = ", ".join(_ENTRY_COLUMNS)
 
 # One statement (one round trip) moves the staged rows into the ledger, announces the new
 # outcomes (only the rows that come back), sets the balances and stores the consumer's offsets
-# (GREATEST: a writer that lost its partition in a rebalance cannot move the position back).
+# (GREATEST: a writer that lost its partition in a rebalance cannot move the position back)
+# and the usage of the rule budgets it changed (none in most batches: empty arrays).
 # Its parts see the same snapshot and touch different rows; the statement-level checks on the
 # journal run when it ends, as they would after separate statements.
 _WRITE = f"""
@@ -171,6 +175,12 @@ _WRITE = f"""
         FROM unnest($2::bigint[], $3::bigint[]) AS u(account_id, balance)
         WHERE a.account_id = u.account_id
         RETURNING 1),
+    used AS (
+        UPDATE ledger.rule_budget_usage AS b SET used_points = u.used_points
+        FROM unnest($8::text[], $9::text[], $10::bigint[])
+            AS u(programme_id, rule_id, used_points)
+        WHERE b.programme_id = u.programme_id AND b.rule_id = u.rule_id
+        RETURNING 1),
     positioned AS (
         INSERT INTO ledger.consumer_offsets (consumer_group, topic, partition, next_offset)
         SELECT $4, u.topic, u.partition, u.next_offset
@@ -182,7 +192,8 @@ _WRITE = f"""
     SELECT (SELECT count(*) FROM notified) AS outcomes,
            (SELECT count(*) FROM new_entries) AS entries,
            (SELECT count(*) FROM balanced) AS balances,
-           (SELECT count(*) FROM positioned) AS offsets
+           (SELECT count(*) FROM positioned) AS offsets,
+           (SELECT count(*) FROM used) AS rule_budgets
 """
 
 
@@ -199,6 +210,7 @@ async def write_batch(conn: Connection, writes: Writes) -> None:
             "staged_entries", records=writes.entries, columns=_ENTRY_COLUMNS
         )
     offsets = writes.next_offsets if writes.consumer_group is not None else {}
+    usage = writes.rule_usage
     written = await conn.fetchrow(
         _WRITE,
         NOTIFY_CHANNEL,
@@ -208,6 +220,9 @@ async def write_batch(conn: Connection, writes: Writes) -> None:
         [topic for topic, _ in offsets],
         [partition for _, partition in offsets],
         list(offsets.values()),
+        [programme_id for programme_id, _ in usage],
+        [rule_id for _, rule_id in usage],
+        list(usage.values()),
     )
     if written is None:
         raise LedgerInvariantError("the batch's write returned no row")
@@ -219,6 +234,10 @@ async def write_batch(conn: Connection, writes: Writes) -> None:
         )
     if written["offsets"] != len(offsets):
         raise LedgerInvariantError(f"stored {written['offsets']} offsets of {len(offsets)}")
+    if written["rule_budgets"] != len(usage):
+        raise LedgerInvariantError(
+            f"rule budget update touched {written['rule_budgets']} rows, expected {len(usage)}"
+        )
 
 
 async def load_offsets(conn: Executor, consumer_group: str, topic: str) -> dict[int, int]:

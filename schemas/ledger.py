@@ -93,6 +93,7 @@ class RejectionReason(StrEnum):
 
     INSUFFICIENT_POINTS = "insufficient_points"
     PROGRAMME_BUDGET_EXHAUSTED = "programme_budget_exhausted"
+    RULE_BUDGET_EXHAUSTED = "rule_budget_exhausted"
     INVALID_TRANSACTION = "invalid_transaction"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     REVERSAL_EXCEEDS_ORIGINAL = "reversal_exceeds_original"
@@ -109,6 +110,7 @@ class RejectionReason(StrEnum):
 _HTTP_STATUS: dict[RejectionReason, int] = {
     RejectionReason.INSUFFICIENT_POINTS: 402,
     RejectionReason.PROGRAMME_BUDGET_EXHAUSTED: 412,
+    RejectionReason.RULE_BUDGET_EXHAUSTED: 412,
     RejectionReason.INVALID_TRANSACTION: 406,
     RejectionReason.IDEMPOTENCY_CONFLICT: 409,
     RejectionReason.REVERSAL_EXCEEDS_ORIGINAL: 406,

@@ -1,6 +1,7 @@
 """Accounts, and the floor each one may not go below."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -37,10 +38,14 @@ class AccountKey(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class ProgrammePolicy:
-    """What the ledger needs to know about a programme (from the `programmes` table)."""
+    """What the ledger needs to know about a programme (from the `programmes` table).
+
+    `rule_budgets`: `budget_max` by rule id, for the rules of the programme's snapshot that have
+    one (see `ledger.core.budgets`); empty for most programmes."""
 
     funded: bool
     account_closure_returns_to_budget: bool = False
+    rule_budgets: Mapping[str, int] = field(default_factory=dict)
 
 
 def may_go_negative(key: AccountKey, policy: ProgrammePolicy) -> bool:

@@ -85,15 +85,24 @@ class StoredEntry(NamedTuple):
     points: int
     is_reversal: bool
     reversed_points: int = 0
+    award_rule_id: str | None = None
+    """The rule an award was earned with (`budgets.award_rule_id`), None for any other entry."""
+
+
+RuleKey = tuple[str, str]
+"""(programme_id, rule_id) of a budgeted rule."""
 
 
 class LedgerSnapshot(NamedTuple):
-    """Everything a batch needs, read under row locks on every account it touches."""
+    """Everything a batch needs, read under row locks on every account it touches (and on the
+    usage of every budgeted rule it names)."""
 
     programmes: Mapping[str, ProgrammePolicy]
     balances: Mapping[AccountKey, int]
     outcomes: Mapping[str, StoredOutcome]
     entries: Mapping[str, StoredEntry]
+    rule_usage: Mapping[RuleKey, int] = {}
+    """Points used of each budgeted rule's budget (`budgets.needed_rule_usage`)."""
 
 
 class PlannedEntry(NamedTuple):
@@ -122,3 +131,5 @@ class BatchPlan(NamedTuple):
     entries: list[PlannedEntry]
     balances: dict[AccountKey, int]
     """The final balance of every account the batch changes."""
+    rule_usage: Mapping[RuleKey, int] = {}
+    """The final usage of every rule budget the batch changes."""

@@ -6,7 +6,7 @@ one of its bookings is refused. (Most commands carry one booking, refused before
 anything, so the log costs nothing where a scratch copy per command would cost a few dicts.)
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +24,11 @@ from ledger.core.batch import (
     Outcome,
     PlannedEntry,
     PlannedOutcome,
+    RuleKey,
     StoredEntry,
     StoredOutcome,
 )
+from ledger.core.budgets import award_rule_id, exhausted
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import Route, route
 from ledger.exceptions import LedgerInvariantError
@@ -61,7 +63,9 @@ def plan_batch(
     planner = _Planner(snapshot, recorded_at)
     for incoming in commands:
         planner.add(incoming)
-    return BatchPlan(planner.outcomes, planner.planned, planner.changed_balances())
+    return BatchPlan(
+        planner.outcomes, planner.planned, planner.changed_balances(), planner.changed_usage()
+    )
 
 
 class _Planner:
@@ -71,6 +75,7 @@ class _Planner:
         self.balances: dict[AccountKey, int] = dict(snapshot.balances)
         self.entries: dict[str, StoredEntry] = dict(snapshot.entries)
         self.outcomes_by_id: dict[str, StoredOutcome] = dict(snapshot.outcomes)
+        self.usage: dict[RuleKey, int] = dict(snapshot.rule_usage)
         self.planned: list[PlannedEntry] = []
         self.outcomes: list[PlannedOutcome] = []
         self.undo: list[tuple[dict[Any, Any], object, object]] = []
@@ -81,6 +86,10 @@ class _Planner:
     def changed_balances(self) -> dict[AccountKey, int]:
         before = self.snapshot.balances
         return {key: value for key, value in self.balances.items() if value != before[key]}
+
+    def changed_usage(self) -> dict[RuleKey, int]:
+        before = self.snapshot.rule_usage
+        return {key: value for key, value in self.usage.items() if value != before[key]}
 
     def add(self, incoming: IncomingCommand) -> None:
         command_id = incoming.command.command_id
@@ -149,8 +158,17 @@ class _Planner:
         if debit_after < 0 and not may_go_negative(debit, policy):
             return Rejection(*floor_rejection(debit.kind))
         credit_after = self._balance(credit) + points
+        award_rule = None
+        budgets = policy.rule_budgets
+        if budgets:  # almost never: most programmes have no rule budget
+            award_rule = award_rule_id(booking)
+            usage = self._usage_after(command.programme_id, budgets, booking, award_rule, target)
+            if isinstance(usage, Rejection):
+                return usage
+            if usage is not None:
+                self._set(self.usage, *usage)
         key = booking.idempotency_key
-        stored = StoredEntry(digest, debit, credit, points, target is not None)
+        stored = StoredEntry(digest, debit, credit, points, target is not None, 0, award_rule)
         if self.undoable:
             self._set(balances, debit, debit_after)
             self._set(balances, credit, credit_after)
@@ -178,6 +196,39 @@ class _Planner:
             )
         )
         return _signed(user, debit, credit, points)
+
+    def _usage_after(
+        self,
+        programme_id: str,
+        budgets: Mapping[str, int],
+        booking: Booking,
+        award_rule: str | None,
+        target: StoredEntry | None,
+    ) -> tuple[RuleKey, int] | Rejection | None:
+        """The rule budget the booking uses (an award) or gives back (a reversal of one), with
+        its usage after the booking; a refusal if the award does not fit; None if neither."""
+        if target is not None:
+            rule_id = target.award_rule_id
+            if rule_id is None or rule_id not in budgets:
+                return None
+            key = (programme_id, rule_id)
+            return key, max(0, self._used(key) - booking.points)
+        if award_rule is None:
+            return None
+        budget_max = budgets.get(award_rule)
+        if budget_max is None:
+            return None
+        key = (programme_id, award_rule)
+        used = self._used(key)
+        if used + booking.points > budget_max:
+            return exhausted(award_rule, budget_max, used)
+        return key, used + booking.points
+
+    def _used(self, key: RuleKey) -> int:
+        used = self.usage.get(key)
+        if used is None:
+            raise LedgerInvariantError(f"rule budget {key} was not loaded for the batch")
+        return used
 
     def _reversal_target(self, booking: Booking, routed: Route) -> StoredEntry | Rejection:
         target = None if booking.reverses is None else self.entries.get(booking.reverses)

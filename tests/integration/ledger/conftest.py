@@ -2,9 +2,10 @@
 programmes with fresh ids, so tests never see each other's accounts."""
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import asyncpg
+import orjson
 import pytest
 
 ProgrammeFactory = Callable[..., Awaitable[str]]
@@ -17,11 +18,32 @@ async def ledger_pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
+def programme_config(
+    *, closure_returns: bool = False, rule_budgets: Mapping[str, int | None] | None = None
+) -> str:
+    """The stored snapshot, with only what the ledger reads: a rule per `rule_budgets` item,
+    with its `budget_max` (None: a rule without one)."""
+    config: dict[str, object] = {}
+    if closure_returns:
+        config["account_closure_returns_to_budget"] = True
+    if rule_budgets is not None:
+        config["rules"] = [
+            {"rule_id": rule_id, "version": 1, "event_type": "purchase"}
+            | ({} if budget_max is None else {"budget_max": budget_max})
+            for rule_id, budget_max in rule_budgets.items()
+        ]
+    return orjson.dumps(config).decode()
+
+
 async def create_programme(
-    db: asyncpg.Pool | asyncpg.Connection, *, funded: bool = False, closure_returns: bool = False
+    db: asyncpg.Pool | asyncpg.Connection,
+    *,
+    funded: bool = False,
+    closure_returns: bool = False,
+    rule_budgets: Mapping[str, int | None] | None = None,
 ) -> str:
     programme_id = f"p-{uuid.uuid4().hex[:12]}"
-    config = '{"account_closure_returns_to_budget": true}' if closure_returns else "{}"
+    config = programme_config(closure_returns=closure_returns, rule_budgets=rule_budgets)
     await db.execute(
         """INSERT INTO programmes (programme_id, name, budget_mode, config, config_version)
            VALUES ($1, $1, $2, $3::jsonb, 1)""",
@@ -34,7 +56,14 @@ async def create_programme(
 
 @pytest.fixture
 def new_programme(ledger_pool: asyncpg.Pool) -> ProgrammeFactory:
-    async def factory(*, funded: bool = False, closure_returns: bool = False) -> str:
-        return await create_programme(ledger_pool, funded=funded, closure_returns=closure_returns)
+    async def factory(
+        *,
+        funded: bool = False,
+        closure_returns: bool = False,
+        rule_budgets: Mapping[str, int | None] | None = None,
+    ) -> str:
+        return await create_programme(
+            ledger_pool, funded=funded, closure_returns=closure_returns, rule_budgets=rule_budgets
+        )
 
     return factory

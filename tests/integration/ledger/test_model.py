@@ -3,7 +3,9 @@ booked into the real Postgres in random batches and compared with a small in-mem
 
 After every batch: the database's balances equal the model's, all accounts sum to zero, every
 balance equals the sum of its postings and its latest balance-after, no balance is below its
-floor, and every outcome (booked, duplicate, rejected) is the model's."""
+floor, and every outcome (booked, duplicate, rejected) is the model's. Credits may name a rule
+with a budget (or one without): the usage the ledger stores is the model's, and an award past the
+budget is refused; reversals of budgeted awards give their points back."""
 
 import asyncio
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ pytestmark = pytest.mark.integration
 
 USERS = ("u0", "u1", "u2")
 FUNDING = 300
+RULES = (None, "capped", "free")
 points = st.integers(min_value=1, max_value=120)
 
 
@@ -42,6 +45,7 @@ class Sent:
     moves: tuple[str, str, int] | None
     """(debit account, credit account, points) in the model's names; None if invalid."""
     reverses: str | None = None
+    rule: str | None = None
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -62,15 +66,21 @@ class LedgerMachine(RuleBasedStateMachine):
         self.expected: list[OutcomeStatus] = []
         self.counter = 0
         self.account_ids = AccountIds()
+        self.rule_used = 0
 
     def teardown(self) -> None:
         self.loop.run_until_complete(self.conn.close())
         self.loop.close()
 
-    @initialize(funded=st.booleans())
-    def programme(self, funded: bool) -> None:
+    @initialize(funded=st.booleans(), rule_budget=st.sampled_from([None, 150, 400]))
+    def programme(self, funded: bool, rule_budget: int | None) -> None:
         self.funded = funded
-        self.prog = self.loop.run_until_complete(create_programme(self.conn, funded=funded))
+        self.rule_budget = rule_budget
+        self.prog = self.loop.run_until_complete(
+            create_programme(
+                self.conn, funded=funded, rule_budgets={"capped": rule_budget, "free": None}
+            )
+        )
         if funded:
             self.loop.run_until_complete(fund_budget(self.conn, self.prog, FUNDING, self.prog))
             self.balances["funding"], self.balances["budget"] = -FUNDING, FUNDING
@@ -81,11 +91,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _send(self, moves: tuple[str, str, int] | None, user: str, b: Booking) -> None:
         incoming = command(b.idempotency_key, user, b, programme_id=self.prog)
-        self.pending.append(Sent(incoming, moves, b.reverses))
+        self.pending.append(Sent(incoming, moves, b.reverses, b.lineage.rule_id))
 
-    @rule(user=st.sampled_from(USERS), amount=points)
-    def credit(self, user: str, amount: int) -> None:
-        self._send(("budget", user, amount), user, booking(self._key(), amount))
+    @rule(user=st.sampled_from(USERS), amount=points, rule_id=st.sampled_from(RULES))
+    def credit(self, user: str, amount: int, rule_id: str | None) -> None:
+        self._send(("budget", user, amount), user, booking(self._key(), amount, rule=rule_id))
 
     @rule(user=st.sampled_from(USERS), amount=points, redeem=st.booleans())
     def debit(self, user: str, amount: int, redeem: bool) -> None:
@@ -122,7 +132,7 @@ class LedgerMachine(RuleBasedStateMachine):
             incoming = IncomingCommand.of(
                 incoming.command.model_copy(update={"bookings": [altered]})
             )
-        self.pending.append(Sent(incoming, sent.moves, sent.reverses))
+        self.pending.append(Sent(incoming, sent.moves, sent.reverses, sent.rule))
 
     @rule(expect_new=st.booleans(), remember_ids=st.booleans())
     def flush(self, expect_new: bool, remember_ids: bool) -> None:
@@ -160,6 +170,8 @@ class LedgerMachine(RuleBasedStateMachine):
         may_go_negative = debit == "funding" or (debit == "budget" and not self.funded)
         if self.balances.get(debit, 0) < amount and not may_go_negative:
             return False
+        if not self._use_rule_budget(sent, amount):
+            return False
         self.balances[debit] = self.balances.get(debit, 0) - amount
         self.balances[credit] = self.balances.get(credit, 0) + amount
         if sent.reverses is not None:
@@ -167,6 +179,37 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.reversed_points.get(sent.reverses, 0) + amount
             )
         return True
+
+    def _use_rule_budget(self, sent: Sent, amount: int) -> bool:
+        """The capped rule's usage after an award of it (refused past the budget) or after a
+        reversal of one (given back)."""
+        if self.rule_budget is None:
+            return True
+        if sent.reverses is not None:
+            if self.seen[sent.reverses][0].rule == "capped":
+                self.rule_used -= amount
+            return True
+        if sent.rule != "capped":
+            return True
+        if self.rule_used + amount > self.rule_budget:
+            return False
+        self.rule_used += amount
+        return True
+
+    @invariant()
+    def rule_budget_equals_model(self) -> None:
+        if not hasattr(self, "prog"):
+            return
+        used = self.loop.run_until_complete(
+            self.conn.fetchval(
+                """SELECT used_points FROM ledger.rule_budget_usage
+                   WHERE programme_id = $1 AND rule_id = 'capped'""",
+                self.prog,
+            )
+        )
+        assert (used or 0) == self.rule_used
+        if self.rule_budget is not None:
+            assert self.rule_used <= self.rule_budget
 
     @invariant()
     def database_equals_model(self) -> None:

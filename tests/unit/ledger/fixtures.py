@@ -9,11 +9,13 @@ from ledger.core.batch import (
     IncomingCommand,
     LedgerSnapshot,
     Outcome,
+    RuleKey,
     StoredEntry,
     StoredOutcome,
 )
+from ledger.core.budgets import award_rule_id, needed_rule_usage
 from ledger.core.planner import needed_accounts, plan_batch
-from schemas.ledger import Booking, LedgerCommand, TransactionType, Variety
+from schemas.ledger import Booking, LedgerCommand, Lineage, TransactionType, Variety
 
 RECORDED_AT = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -26,6 +28,7 @@ def booking(
     variety: Variety = Variety.PROGRAMME_POINTS,
     counterparty: str | None = None,
     reverses: str | None = None,
+    rule: str | None = None,
 ) -> Booking:
     return Booking(
         idempotency_key=key,
@@ -35,6 +38,7 @@ def booking(
         reason=f"{variety} {points}",
         counterparty_user_id=counterparty,
         reverses=reverses,
+        lineage=Lineage(rule_id=rule, rule_version=None if rule is None else 1),
     )
 
 
@@ -62,12 +66,21 @@ class MemoryLedger:
     balances: dict[AccountKey, int] = field(default_factory=dict)
     outcomes: dict[str, StoredOutcome] = field(default_factory=dict)
     entries: dict[str, StoredEntry] = field(default_factory=dict)
+    rule_usage: dict[RuleKey, int] = field(default_factory=dict)
+    """Rows of `ledger.rule_budget_usage`: created (at 0) when a batch first names the rule."""
 
     def apply(self, *commands: IncomingCommand) -> list[Outcome]:
         for key in needed_accounts(commands, self.programmes):
             self.balances.setdefault(key, 0)
+        usage_keys = needed_rule_usage(commands, self.programmes, self.entries)
+        for rule_key in usage_keys:
+            self.rule_usage.setdefault(rule_key, 0)
         snapshot = LedgerSnapshot(
-            self.programmes, dict(self.balances), dict(self.outcomes), dict(self.entries)
+            self.programmes,
+            dict(self.balances),
+            dict(self.outcomes),
+            dict(self.entries),
+            {key: self.rule_usage[key] for key in usage_keys},
         )
         plan = plan_batch(commands, snapshot, RECORDED_AT)
         self._store(plan)
@@ -75,6 +88,7 @@ class MemoryLedger:
 
     def _store(self, plan: BatchPlan) -> None:
         self.balances.update(plan.balances)
+        self.rule_usage.update(plan.rule_usage)
         for planned in plan.outcomes:
             if planned.is_new:
                 stored = StoredOutcome(planned.incoming.payload_sha256, planned.outcome)
@@ -86,6 +100,7 @@ class MemoryLedger:
                 entry.credit,
                 entry.booking.points,
                 entry.booking.reverses is not None,
+                award_rule_id=award_rule_id(entry.booking),
             )
             if entry.booking.reverses is not None:
                 target = self.entries[entry.booking.reverses]
@@ -96,6 +111,7 @@ class MemoryLedger:
                     target.points,
                     target.is_reversal,
                     target.reversed_points + entry.booking.points,
+                    target.award_rule_id,
                 )
 
     def user_balance(self, user_id: str, programme_id: str = "prog") -> int:

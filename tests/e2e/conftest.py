@@ -3,7 +3,9 @@ Postgres, under their own names, ports, consumer groups and database, so a syste
 `./dev up` on the same machine is left alone."""
 
 import asyncio
+import os
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +29,12 @@ from gateway.admin.cli import (
 from gateway.keys import PREFIXES
 from tests.conftest import fresh_database
 
-PREFIX = "e2e-"
-DATABASE = "loyalty_e2e"
+# A session named by LOYALTY_TEST_DATABASE (see tests/conftest.py) gets its own database, process
+# names and ports, so two sessions on one machine leave each other's system alone.
+_SESSION = os.environ.get("LOYALTY_TEST_DATABASE", "")
+_OFFSET = zlib.crc32(_SESSION.encode()) % 400 * 10 if _SESSION else 0
+PREFIX = f"e2e-{_SESSION}-" if _SESSION else "e2e-"
+DATABASE = f"loyalty_e2e_{_SESSION}" if _SESSION else "loyalty_e2e"
 PROGRAMMES = Path(__file__).resolve().parent / "programmes"
 DEMO_API_KEY = f"{PREFIXES['production']}{DEMO_KEY_ID}_{DEMO_KEY_SECRET}"
 
@@ -51,9 +57,9 @@ def system(
 ) -> Iterator[tuple[LocalSettings, Credentials]]:
     settings = postgres_server.model_copy(
         update={
-            "gateway_port": 18080,
-            "processors_metrics_port": 19102,
-            "ledger_metrics_port": 19103,
+            "gateway_port": 18080 + _OFFSET,
+            "processors_metrics_port": 19102 + _OFFSET,
+            "ledger_metrics_port": 19103 + _OFFSET,
         }
     )
     fresh_database(settings, DATABASE)

@@ -52,6 +52,10 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
         stream_wait_empty=False,
         broker_session_timeout=settings.session_timeout_s,
     )
+    # faust holds table changelog writes in a buffer and pauses consumption to drain it once it
+    # passes `max_messages` (100 by default): a batch writes up to `batch_events_max` states at
+    # once, so the buffer must hold a batch's writes, or every batch would stall on a flush.
+    app.producer.buffer.max_messages = max(100, 2 * settings.batch_events_max)
     events = app.topic(settings.events_topic, **RAW)
     states = app.Table(
         "user-state", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes

@@ -136,10 +136,12 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_worker(bootstrap: str, topics_: dict[str, str], partitions: int, name: str) -> None:
+def start_worker(
+    bootstrap: str, topics_: dict[str, str], partitions: int, name: str, app_id: str
+) -> None:
     env = {
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "LOYALTY_PROCESSORS_APP_ID": f"bench-processors-{uuid.uuid4().hex[:8]}",
+        "LOYALTY_PROCESSORS_APP_ID": app_id,
         "LOYALTY_PROCESSORS_DATA_DIR": tempfile.mkdtemp(prefix="bench-processors-"),
         "LOYALTY_EVENTS_TOPIC": topics_["events"],
         "LOYALTY_LEDGER_COMMANDS_TOPIC": topics_["commands"],
@@ -169,13 +171,16 @@ async def run(bootstrap: str, arguments: argparse.Namespace) -> tuple[float, flo
     passthrough_per_s = steady_rate(await output_timestamps(bootstrap, names["copy"], count))
     print(f"pass-through: {passthrough_per_s:.0f} records/s", flush=True)
 
-    worker = f"bench-processors-{suffix}"
-    start_worker(bootstrap, names, arguments.partitions, worker)
+    app_id = f"bench-processors-{uuid.uuid4().hex[:8]}"
+    workers = [f"bench-processors-{suffix}-{index}" for index in range(arguments.workers)]
+    for worker in workers:
+        start_worker(bootstrap, names, arguments.partitions, worker, app_id)
     try:
         events_per_s = steady_rate(await output_timestamps(bootstrap, names["commands"], count))
-        cpu_s = cpu_seconds(processes.running_pid(worker))
+        cpu_s = sum(cpu_seconds(processes.running_pid(worker)) for worker in workers)
     finally:
-        processes.stop(worker)
+        for worker in workers:
+            processes.stop(worker)
     print(f"processors: {events_per_s:.0f} events/s", flush=True)
     # CPU per event is what a shared machine disturbs least (start-up and recovery included).
     print(f"processors CPU: {cpu_s:.1f} s, {cpu_s / count * 1e6:.0f} µs per event", flush=True)
@@ -187,6 +192,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the partitions"
+    )
     arguments = parser.parse_args()
     settings = LocalSettings()
     started = kafka.start(settings)

@@ -211,15 +211,15 @@ def main() -> None:
     compiled = compile_programme(programme())
     if arguments.serialise:
         with_state, with_state_cpu = _measure(arguments.events, compiled, True, arguments.gc)
-        print(f"RESULT decisions_with_state_per_s={with_state}")
         print(f"CPU decisions_with_state_per_cpu_s={with_state_cpu}")
+        print(f"RESULT decisions_with_state_per_s={with_state}")
         return
     plain, plain_cpu = _measure(arguments.events, compiled, False, arguments.gc)
     with_state, with_state_cpu = _measure(
         min(arguments.events, SERIALISE_EVENTS), compiled, True, arguments.gc
     )
-    print(f"RESULT decisions_per_s={plain} decisions_with_state_per_s={with_state}")
     print(f"CPU decisions_per_cpu_s={plain_cpu} decisions_with_state_per_cpu_s={with_state_cpu}")
+    print(f"RESULT decisions_per_s={plain} decisions_with_state_per_s={with_state}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,15 @@ class GatewaySettings(BaseSettings):
     )
     outcome_waiting_max: int = Field(default=20_000, ge=1)
     config_ready_timeout_s: float = 30.0
+    # Ledger commands the gateway publishes itself (no rule decides them: Kwegg offer
+    # redemptions, MyRewards transactions); tests and benchmarks use topics of their own.
+    ledger_commands_topic: str = topics.LEDGER_COMMANDS
+    kwegg_token_ttl_s: int = Field(
+        default=86_400, ge=60, le=30 * 86_400, description="How long a Kwegg access token is valid."
+    )
+    kwegg_tokens_per_user_max: int = Field(
+        default=20, ge=1, le=1_000, description="Live Kwegg access tokens kept per user."
+    )
     # Webhooks (gateway/webhooks): every instance dispatches the outbox the ledger fills.
     webhooks_enabled: bool = True
     webhook_attempts_max: int = Field(default=8, ge=1, le=50)

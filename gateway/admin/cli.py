@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from deploy.topics import ensure as ensure_topics
 from gateway import clients
 from gateway.admin import api_keys, programmes
+from gateway.kwegg import admin as kwegg_admin
 from gateway.webhooks import subscriptions
 
 DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
@@ -106,6 +107,7 @@ def parser() -> argparse.ArgumentParser:
         "--events", nargs="+", choices=subscriptions.EVENT_TYPES, default=subscriptions.EVENT_TYPES
     )
     commands.add_parser("seed-demo", help="the demo programme, partner and a fixed local key")
+    kwegg_admin.add_command(commands)
     return root
 
 
@@ -130,6 +132,8 @@ def main() -> None:
             asyncio.run(create_webhook(settings, arguments))
         case "seed-demo":
             asyncio.run(seed_demo(settings))
+        case "create-offer":
+            asyncio.run(kwegg_admin.create_offer(settings.database_url, arguments))
 
 
 if __name__ == "__main__":

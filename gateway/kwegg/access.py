@@ -1,0 +1,104 @@
+"""Who is calling. A tenant is a partner of a programme and its `License-Key` is that partner's
+API key (`loyalty-admin create-key`), resolved by the gateway's KeyResolver; a user's session is
+the access token (`Authorization`) the tenant got by logging the user in."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from gateway.dependencies import Services
+from gateway.errors import Forbidden, Unauthorized, Unavailable
+from gateway.keys import Principal
+from gateway.kwegg import tokens
+from gateway.kwegg.redeeming import CommandPublisher
+from gateway.kwegg.tokens import Session
+from gateway.settings import GatewaySettings
+from schemas.programme import Partner
+
+PLATFORM_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+
+
+@dataclass(frozen=True, slots=True)
+class KweggServices:
+    settings: GatewaySettings
+    commands: CommandPublisher
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    services: Services
+    kwegg: KweggServices
+    principal: Principal
+    partner: Partner
+    platform: str | None
+
+    @property
+    def programme_id(self) -> str:
+        return self.principal.programme_id
+
+
+@dataclass(frozen=True, slots=True)
+class UserCall:
+    tenant: Tenant
+    session: Session
+
+    @property
+    def user_id(self) -> str:
+        return self.session.user_id
+
+
+async def tenant(
+    request: Request,
+    license_key: Annotated[
+        str | None, Header(alias="License-Key", description="The tenant's license key.")
+    ] = None,
+    platform: Annotated[
+        str | None,
+        Header(
+            alias="Platform",
+            pattern=PLATFORM_PATTERN,
+            description="The client's platform: ANDROID, WEB, IOS (or RAW, as in Kwegg's "
+            "examples); recorded with the access token.",
+        ),
+    ] = None,
+) -> Tenant:
+    services: Services = request.app.state.services
+    principal = await services.keys.resolve(license_key)
+    config = services.catalog.config(principal.programme_id)
+    if config is None:
+        raise Unavailable("the programme's configuration is not loaded yet; retry shortly")
+    if config.environment != principal.environment:
+        raise Unauthorized(
+            f"a {principal.environment} key cannot reach a {config.environment} programme"
+        )
+    partner = config.partner(principal.partner_id)
+    if partner is None:
+        raise Forbidden("the License-Key's tenant is not a partner of its programme")
+    kwegg: KweggServices = request.app.state.kwegg
+    return Tenant(services, kwegg, principal, partner, platform and platform.upper())
+
+
+TenantDep = Annotated[Tenant, Depends(tenant)]
+
+
+async def user_call(
+    caller: TenantDep,
+    authorization: Annotated[
+        str | None,
+        Header(description="The access token from the login: `<accessToken>`."),
+    ] = None,
+) -> UserCall:
+    session = await tokens.resolve(caller.services.pool, authorization, datetime.now(UTC))
+    if session.programme_id != caller.programme_id:
+        raise Unauthorized("the access token was issued for another programme")
+    return UserCall(caller, session)
+
+
+UserCallDep = Annotated[UserCall, Depends(user_call)]
+
+
+def require_same_user(call: UserCall, user_id: str | None) -> None:
+    if user_id is not None and user_id != call.user_id:
+        raise Forbidden("the access token belongs to another user")

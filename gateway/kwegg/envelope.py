@@ -1,0 +1,54 @@
+"""Errors in Kwegg's envelope: the Kwegg routes use `KweggRoute`, which answers an ApiError or
+a request validation failure as `{"success": false, "message", "error", "data": null}` with the
+status the rest of the API gives it (400 invalid_request, 401, 402, 403, 404, 409, 429, 503)."""
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from gateway.errors import ApiError
+from gateway.kwegg.models import KweggError
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    body = KweggError(message=message, error=code).model_dump()
+    return JSONResponse(body, status, headers=headers or None)
+
+
+def describe(error: Any) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    return f"{location or 'body'}: {error.get('msg', 'invalid')}"
+
+
+class KweggRoute(APIRoute):
+    def get_route_handler(self) -> Handler:
+        handle = super().get_route_handler()
+
+        async def enveloped(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except ApiError as exc:
+                return error_response(exc.status, exc.code, exc.message, **(exc.headers or {}))
+            except RequestValidationError as exc:
+                message = "; ".join(describe(error) for error in exc.errors())
+                return error_response(400, "invalid_request", message)
+
+        return enveloped
+
+
+def _error(description: str) -> dict[str, object]:
+    return {"model": KweggError, "description": description}
+
+
+AUTH_ERRORS: dict[int | str, dict[str, object]] = {
+    400: _error("invalid_request: a malformed request"),
+    401: _error("unauthorized: a missing or unknown License-Key or access token"),
+    403: _error("forbidden: another user's data, or an event type the tenant may not send"),
+    503: _error("unavailable: Kafka or the programme's configuration is not reachable; retry"),
+}

@@ -1,0 +1,136 @@
+"""Kwegg's request and response bodies. Every answer is `{"success", "message", "data"}`; an
+error adds the house's stable `error` code to Kwegg's envelope, with `"success": false`."""
+
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+
+from schemas.events import Identifier
+
+Data = TypeVar("Data")
+MAX_PARAMS = 64
+Reference = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class KweggAnswer(BaseModel, Generic[Data]):
+    success: Literal[True] = True
+    message: str
+    data: Data
+
+
+class KweggError(BaseModel):
+    success: Literal[False] = False
+    message: str = Field(examples=["unknown or expired access token; log the user in again"])
+    error: str = Field(examples=["unauthorized"], description="The API's stable error code.")
+    data: None = None
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"userId": "12"}]})
+
+    userId: Identifier = Field(description="The tenant's own identifier of the user.")
+
+
+class KweggUser(BaseModel):
+    userId: str
+    balance: int
+
+
+class LoginData(BaseModel):
+    accessToken: str
+    expiresAt: AwareDatetime
+    user: KweggUser
+
+
+class BalanceData(BaseModel):
+    balance: int
+
+
+class OccurredEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Identifier = Field(description="The event type, as declared in the programme.")
+    id: Reference | None = Field(
+        default=None,
+        description="The tenant's id of this occurrence: the same id for the same user is "
+        "recognised as a retry and answered with the original outcome.",
+    )
+    params: dict[str, JsonValue] = Field(default_factory=dict, max_length=MAX_PARAMS)
+
+
+class OccurrenceRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"userId": "12", "event": {"name": "product_viewed", "params": {"id": "1234"}}}
+            ]
+        },
+    )
+
+    userId: Identifier = Field(description="Must be the access token's user.")
+    event: OccurredEvent
+
+
+class OccurrenceData(BaseModel):
+    """`processed` with the points booked, `rejected` (0 points, `reason`), or `pending` when
+    the outcome was not known within the wait (`GET /api/partner/events/{eventId}` with the
+    License-Key as `X-API-Key` answers it later)."""
+
+    eventId: str
+    status: Literal["processed", "rejected", "pending"]
+    points: int | None = None
+    reasonCode: str | None = None
+    reason: str | None = None
+
+
+class KweggTransaction(BaseModel):
+    id: str
+    entry: Literal["CREDIT", "DEBIT"]
+    createdAt: AwareDatetime
+    type: str = Field(examples=["EVENT_OCCURENCE", "REDEMPTION"])
+    points: int = Field(description="Always positive; `entry` says in which direction.")
+    balance: int = Field(description="The user's balance after this transaction.")
+    description: str
+
+
+class TransactionsData(BaseModel):
+    transactions: list[KweggTransaction]
+    totalCount: int
+
+
+class OfferOut(BaseModel):
+    id: str
+    createdAt: AwareDatetime
+    name: str
+    description: str
+    points: int = Field(description="What redeeming the offer costs.")
+    status: Literal["ACTIVE", "INACTIVE", "EXPIRED"]
+    validUntil: AwareDatetime | None = None
+
+
+class OffersData(BaseModel):
+    offers: list[OfferOut]
+    totalCount: int
+
+
+class RedeemRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"userId": "12", "referenceId": "order-42"}]},
+    )
+
+    userId: Identifier | None = Field(default=None, description="If given, the token's user.")
+    referenceId: Reference | None = Field(
+        default=None,
+        description="The tenant's id of this redemption: a retry with the same id is answered "
+        "with the original outcome and debits nothing more.",
+    )
+
+
+class RedemptionData(BaseModel):
+    redemptionId: str
+    offerId: str
+    status: Literal["processed", "pending"]
+    points: int = Field(description="Points debited (the offer's price).")
+    balance: int | None = Field(default=None, description="The balance after it, when known.")

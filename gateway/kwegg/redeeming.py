@@ -1,0 +1,124 @@
+"""Redeeming an offer: a ledger command with one Debit of variety Redemption, published on
+`ledger-commands.v1` by the gateway itself (an offer has a price, no rule decides it), keyed
+`programme_id:user_id` like every record about the user. The ledger writer refuses it with
+`insufficient_points` when the balance is short, and books nothing; its outcome comes back like
+an event's (NOTIFY on commit), so the wait is the partner API's."""
+
+import asyncio
+import contextlib
+import hashlib
+import uuid
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from gateway.dependencies import Services
+from gateway.errors import Unavailable
+from gateway.kwegg.offers import Offer
+from ledger import queries
+from schemas import topics
+from schemas.ledger import (
+    Booking,
+    CommandOutcome,
+    LedgerCommand,
+    TransactionType,
+    Variety,
+)
+
+COMMAND_PREFIX = "kwr_"
+
+
+def redemption_id(programme_id: str, user_id: str, reference_id: str | None) -> str:
+    """Deterministic for the tenant's reference (a retry is the same redemption), random
+    without one. The offer is not part of it: one reference names one redemption, and the same
+    reference with another offer is refused by the ledger as an idempotency conflict."""
+    if reference_id is None:
+        return f"{COMMAND_PREFIX}{uuid.uuid4().hex}"
+    text = f"kwegg-redemption\x1f{programme_id}\x1f{user_id}\x1f{reference_id}"
+    return f"{COMMAND_PREFIX}{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+
+def redemption_command(
+    programme_id: str,
+    partner_id: str,
+    user_id: str,
+    offer: Offer,
+    reference_id: str | None,
+) -> LedgerCommand:
+    """The same arguments give the same bytes (no clock in it): a retried or racing request
+    with the same reference is a duplicate for the ledger, never an idempotency conflict. The
+    entry's time is the ledger's `recorded_at`."""
+    command_id = redemption_id(programme_id, user_id, reference_id)
+    booking = Booking(
+        idempotency_key=f"{command_id}:redemption",
+        transaction_type=TransactionType.DEBIT,
+        variety=Variety.REDEMPTION,
+        points=offer.points,
+        reason=f"offer {offer.offer_id} redeemed: {offer.name}"[:250],
+        remote_transaction_id=reference_id,
+    )
+    explanation = {
+        "kind": "offer_redemption",
+        "offer_id": offer.offer_id,
+        "offer_name": offer.name,
+        "points": offer.points,
+        "partner_id": partner_id,
+        "reference_id": reference_id,
+    }
+    return LedgerCommand(
+        command_id=command_id,
+        programme_id=programme_id,
+        user_id=user_id,
+        bookings=[booking],
+        explanation=explanation,
+    )
+
+
+class CommandPublisher:
+    """An idempotent, acks=all producer of ledger commands."""
+
+    def __init__(self, bootstrap_servers: str, topic: str, timeout_s: float) -> None:
+        self._topic = topic
+        self._timeout_s = timeout_s
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=int(timeout_s * 1000),
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def publish(self, command: LedgerCommand) -> None:
+        value = command.model_dump_json().encode()
+        key = topics.user_key(command.programme_id, command.user_id)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await self._producer.send_and_wait(self._topic, value, key=key)
+        except (KafkaError, TimeoutError) as exc:
+            message = "the redemption could not be stored; retry with the same referenceId"
+            raise Unavailable(message) from exc
+
+
+async def publish_and_wait(
+    services: Services, publisher: CommandPublisher, command: LedgerCommand
+) -> CommandOutcome | None:
+    """The command's outcome if the ledger commits it within the gateway's outcome wait, else
+    None (still pending: `GET /api/partner/events/{id}` with the License-Key answers it later)."""
+    deadline_s = services.settings.outcome_wait_ms / 1000
+    async with services.outcomes.expect(command.command_id) as committed:
+        await publisher.publish(command)
+        if deadline_s > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline_s):
+                    await committed
+    outcome = committed.result() if committed.done() and not committed.cancelled() else None
+    if outcome is None:
+        outcome = await queries.get_outcome(
+            services.pool, command.command_id, programme_id=command.programme_id
+        )
+    return outcome

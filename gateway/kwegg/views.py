@@ -1,0 +1,66 @@
+"""Pure translations from the engine's and the ledger's records to Kwegg's bodies."""
+
+from datetime import datetime
+
+from gateway.kwegg.models import KweggTransaction, OccurrenceData, OfferOut, RedemptionData
+from gateway.kwegg.offers import Offer
+from gateway.models import EventAnswer
+from ledger.queries import Transaction
+from schemas.ledger import CommandOutcome, Variety
+
+# Kwegg's type for an earned transaction, spelt as in its documentation.
+TYPES = {Variety.PROGRAMME_POINTS.value: "EVENT_OCCURENCE", Variety.REDEMPTION.value: "REDEMPTION"}
+
+
+def transaction_type(variety: str) -> str:
+    return TYPES.get(variety) or variety.upper().replace(" ", "_")
+
+
+def transaction(found: Transaction) -> KweggTransaction:
+    return KweggTransaction(
+        id=str(found.id),
+        entry="CREDIT" if found.value > 0 else "DEBIT",
+        createdAt=found.created_at,
+        type=transaction_type(found.variety),
+        points=abs(found.value),
+        balance=found.balance,
+        description=found.description,
+    )
+
+
+def offer(found: Offer, now: datetime) -> OfferOut:
+    return OfferOut(
+        id=found.offer_id,
+        createdAt=found.created_at,
+        name=found.name,
+        description=found.description,
+        points=found.points,
+        status=found.status(now),
+        validUntil=found.valid_until,
+    )
+
+
+def occurrence(answer: EventAnswer) -> OccurrenceData:
+    return OccurrenceData(
+        eventId=answer.event_id,
+        status=answer.status,
+        points=answer.points_awarded,
+        reasonCode=answer.reason_code,
+        reason=answer.reason,
+    )
+
+
+def redemption(
+    command_id: str, offer_id: str, points: int, outcome: CommandOutcome | None
+) -> RedemptionData:
+    if outcome is None:
+        return RedemptionData(
+            redemptionId=command_id, offerId=offer_id, status="pending", points=points
+        )
+    return RedemptionData(
+        redemptionId=command_id,
+        offerId=offer_id,
+        status="processed",
+        points=-outcome.points,
+        balance=outcome.balance_after,
+    )

@@ -13,7 +13,7 @@ from gateway.auth import KeyResolver
 from gateway.dependencies import Services
 from gateway.direct_routes import DirectRoutes, routes_of
 from gateway.outcomes import OutcomeNotifications, read_outcomes
-from gateway.publisher import EventPublisher
+from gateway.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.routes import events, kwegg, myrewards, rules, users
 from gateway.settings import GatewaySettings
@@ -35,8 +35,11 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
         max_size=settings.database_pool_max_size,
         reset=_rollback_only,
     ) as pool:
-        publisher = EventPublisher(
-            settings.kafka_bootstrap_servers, settings.events_topic, settings.produce_timeout_s
+        publisher = Publisher(
+            settings.kafka_bootstrap_servers,
+            settings.events_topic,
+            settings.ledger_commands_topic,
+            settings.produce_timeout_s,
         )
         outcomes = OutcomeNotifications(
             settings.database_url, settings.outcome_waiting_max, read_outcomes(pool)

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 from gateway.auth import KeyResolver
 from gateway.keys import Principal
 from gateway.outcomes import OutcomeNotifications
-from gateway.publisher import EventPublisher
+from gateway.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
 from ledger import queries
@@ -22,7 +22,7 @@ class Services:
     settings: GatewaySettings
     pool: asyncpg.Pool
     keys: KeyResolver
-    publisher: EventPublisher
+    publisher: Publisher
     catalog: ProgrammeCatalog
     outcomes: OutcomeNotifications
     rate_limits: PartnerRateLimits

@@ -12,7 +12,6 @@ from gateway.dependencies import Services
 from gateway.errors import Forbidden, Unauthorized, Unavailable
 from gateway.keys import Principal
 from gateway.kwegg import tokens
-from gateway.kwegg.redeeming import CommandPublisher
 from gateway.kwegg.tokens import Session
 from gateway.settings import GatewaySettings
 from schemas.programme import Partner
@@ -23,7 +22,6 @@ PLATFORM_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 @dataclass(frozen=True, slots=True)
 class KweggServices:
     settings: GatewaySettings
-    commands: CommandPublisher
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +74,7 @@ async def tenant(
     partner = config.partner(principal.partner_id)
     if partner is None:
         raise Forbidden("the License-Key's tenant is not a partner of its programme")
-    kwegg: KweggServices = request.app.state.kwegg
+    kwegg = KweggServices(services.settings)
     return Tenant(services, kwegg, principal, partner, platform and platform.upper())
 
 

@@ -9,14 +9,9 @@ import contextlib
 import hashlib
 import uuid
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
-
 from gateway.dependencies import Services
-from gateway.errors import Unavailable
 from gateway.kwegg.offers import Offer
 from ledger import queries
-from schemas import topics
 from schemas.ledger import (
     Booking,
     CommandOutcome,
@@ -74,44 +69,15 @@ def redemption_command(
     )
 
 
-class CommandPublisher:
-    """An idempotent, acks=all producer of ledger commands."""
-
-    def __init__(self, bootstrap_servers: str, topic: str, timeout_s: float) -> None:
-        self._topic = topic
-        self._timeout_s = timeout_s
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
-            acks="all",
-            enable_idempotence=True,
-            request_timeout_ms=int(timeout_s * 1000),
-        )
-
-    async def start(self) -> None:
-        await self._producer.start()
-
-    async def stop(self) -> None:
-        await self._producer.stop()
-
-    async def publish(self, command: LedgerCommand) -> None:
-        value = command.model_dump_json().encode()
-        key = topics.user_key(command.programme_id, command.user_id)
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                await self._producer.send_and_wait(self._topic, value, key=key)
-        except (KafkaError, TimeoutError) as exc:
-            message = "the redemption could not be stored; retry with the same referenceId"
-            raise Unavailable(message) from exc
+RETRY = "the redemption could not be stored; retry with the same referenceId"
 
 
-async def publish_and_wait(
-    services: Services, publisher: CommandPublisher, command: LedgerCommand
-) -> CommandOutcome | None:
+async def publish_and_wait(services: Services, command: LedgerCommand) -> CommandOutcome | None:
     """The command's outcome if the ledger commits it within the gateway's outcome wait, else
     None (still pending: `GET /api/partner/events/{id}` with the License-Key answers it later)."""
     deadline_s = services.settings.outcome_wait_ms / 1000
     async with services.outcomes.expect(command.command_id) as committed:
-        await publisher.publish(command)
+        await services.publisher.publish_command(command, RETRY)
         if deadline_s > 0:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(deadline_s):

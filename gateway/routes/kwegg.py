@@ -7,19 +7,15 @@ logs a user in (signing them up on first sight) and returns an access token the 
 `Authorization: <accessToken>` on the user's calls. Answers are Kwegg's
 `{"success", "message", "data"}`; errors add the API's stable `error` code."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from gateway.answering import publish_and_answer
-from gateway.dependencies import Services
 from gateway.errors import Conflict, NotFound, Rejected
 from gateway.kwegg import offers, tokens, views
 from gateway.kwegg.access import (
-    KweggServices,
     Tenant,
     TenantDep,
     UserCall,
@@ -42,7 +38,7 @@ from gateway.kwegg.models import (
     RedemptionData,
     TransactionsData,
 )
-from gateway.kwegg.redeeming import CommandPublisher, publish_and_wait, redemption_command
+from gateway.kwegg.redeeming import publish_and_wait, redemption_command
 from gateway.kwegg.tokens import Session
 from gateway.metrics import EVENTS_PUBLISHED
 from gateway.routes.events import allowed_partner
@@ -50,28 +46,7 @@ from ledger import queries
 from schemas.events import EventV1, event_id_for
 from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs inside the application's lifespan, after its services have started."""
-    services: Services = app.state.services
-    settings = services.settings
-    commands = CommandPublisher(
-        services.settings.kafka_bootstrap_servers,
-        settings.ledger_commands_topic,
-        services.settings.produce_timeout_s,
-    )
-    await commands.start()
-    app.state.kwegg = KweggServices(settings, commands)
-    try:
-        yield
-    finally:
-        await commands.stop()
-
-
-router = APIRouter(
-    tags=["Kwegg"], route_class=KweggRoute, responses=AUTH_ERRORS, lifespan=_lifespan
-)
+router = APIRouter(tags=["Kwegg"], route_class=KweggRoute, responses=AUTH_ERRORS)
 PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
 OfferId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
@@ -316,7 +291,7 @@ async def _redeem(
     points = await queries.get_balance(services.pool, tenant.programme_id, command.user_id)
     if points < offer.points:  # the ledger decides; this spares it an obvious refusal
         _refuse(RejectionReason.INSUFFICIENT_POINTS, f"balance {points} < {offer.points}")
-    return await publish_and_wait(services, tenant.kwegg.commands, command)
+    return await publish_and_wait(services, command)
 
 
 def _offer_of(outcome: CommandOutcome) -> object:

@@ -1,6 +1,270 @@
 """MyRewards API (seed 002): programme-scoped keys (`Authorization: Token token=...`), users,
-user groups, registration questions, points transactions and performance data."""
+user groups, registration questions, points transactions and performance data.
 
-from fastapi import APIRouter
+Bodies are JSON or HTML form data (gateway.myrewards.bodies); errors are the gateway's JSON
+`{"error": <code>, "message": <text>}` with the seed's statuses. The decisions taken where the
+seed is silent are written where they are implemented: idempotency and transaction ids in
+gateway.myrewards.transactions, registration rules in gateway.myrewards.registration, claims in
+gateway.myrewards.performance."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+
+from gateway.dependencies import ServicesDep
+from gateway.errors import NotFound, Rejected
+from gateway.models import ErrorBody
+from gateway.myrewards import performance, transactions, users
+from gateway.myrewards.access import CallerDep
+from gateway.myrewards.bodies import read_body
+from gateway.myrewards.models import (
+    ID_MAX,
+    DataFieldOut,
+    MyRewardsTransaction,
+    PromotionDataFieldOut,
+    RegistrationQuestionOut,
+    SalesData,
+    TransactionCreated,
+    TransactionForm,
+    TransactionPending,
+    TransactionRequest,
+    UserFields,
+    UserGroupOut,
+    UserOut,
+)
+from gateway.openapi import component
+from ledger import queries
+from schemas.ledger import OutcomeStatus, RejectionReason
 
 router = APIRouter(tags=["MyRewards"])
+UserId = Annotated[int, Path(ge=1, le=ID_MAX, description="The MyRewards user id.")]
+PromotionId = Annotated[int, Path(ge=1, le=ID_MAX)]
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("invalid_request: a malformed request or one the programme's rules refuse"),
+    401: _error("unauthorized: invalid key"),
+    404: _error("not_found: unknown in the key's programme"),
+    409: _error("conflict: the user's identifying field is taken"),
+    503: _error("unavailable: Kafka or Postgres is not reachable; retry"),
+}
+TRANSACTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    202: {"model": TransactionPending, "description": "accepted, not booked within the deadline"},
+    204: {"description": "User not found"},
+    402: _error("insufficient_points: User does not have enough points"),
+    406: _error("invalid_transaction: Invalid Transaction (variety and type, counterparty)"),
+    409: _error("idempotency_conflict: the Idempotency-Key was used with another transaction"),
+    412: _error("programme_budget_exhausted: Programme does not have enough points"),
+}
+
+
+def _body(*models: tuple[str, Any]) -> dict[str, Any]:
+    content = {media_type: {"schema": component(model)} for media_type, model in models}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+@router.post(
+    "/api/v1/users/{user_id}/transactions",
+    response_model=TransactionCreated,
+    responses=TRANSACTION_ERRORS,
+    openapi_extra=_body(
+        ("application/json", TransactionRequest),
+        ("application/x-www-form-urlencoded", TransactionForm),
+    ),
+)
+async def create_transaction(
+    user_id: UserId,
+    request: Request,
+    caller: CallerDep,
+    services: ServicesDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=transactions.IDEMPOTENCY_KEY_LENGTH_MAX,
+            description="Makes a retry safe: the same key answers the same transaction.",
+        ),
+    ] = None,
+) -> Any:
+    """Credit or debit a user's points; 200 `{"id": <transaction id>}` once the ledger booked it.
+    A Person 2 Person Transfer names the other user in `counterparty_user_id` and books both
+    legs in one transaction."""
+    body = await read_body(request, TransactionRequest)
+    programme_id = caller.programme_id
+    if not await users.exists(services.pool, programme_id, user_id):
+        return Response(status_code=204)
+    counterparty = body.transaction.counterparty_user_id
+    if counterparty is not None and not await users.exists(
+        services.pool, programme_id, counterparty
+    ):
+        raise Rejected(406, RejectionReason.INVALID_TRANSACTION.value, "counterparty not found")
+    command_id = transactions.command_id_for(programme_id, user_id, idempotency_key)
+    command = transactions.command_for(programme_id, user_id, body.transaction, command_id)
+    outcome = await transactions.book(services, command, retry=idempotency_key is not None)
+    if outcome is None:
+        pending = TransactionPending(transaction_reference=command_id)
+        return Response(pending.model_dump_json(), 202, media_type="application/json")
+    if outcome.status is OutcomeStatus.REJECTED:
+        reason = outcome.reason_code or RejectionReason.INVALID_TRANSACTION
+        raise Rejected(reason.http_status, reason.value, outcome.reason or reason.value)
+    entry_id = await transactions.entry_id(services.pool, command_id)
+    if entry_id is None:  # booked without an entry: cannot be for a one-booking command
+        raise NotFound(f"transaction {command_id} has no ledger entry")
+    return TransactionCreated(id=entry_id)
+
+
+@router.get(
+    "/api/v2/users/{user_id}/transactions",
+    response_model=list[MyRewardsTransaction],
+    responses=ERRORS,
+)
+async def list_transactions(
+    user_id: UserId,
+    caller: CallerDep,
+    services: ServicesDep,
+    after_id: Annotated[int, Query(ge=0, le=2**62, description="Page on: the last id seen.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=queries.TRANSACTIONS_LIMIT_MAX)] = (
+        queries.TRANSACTIONS_LIMIT_MAX
+    ),
+) -> list[MyRewardsTransaction]:
+    """The user's transactions, the most recent last, each with the balance after it: all of
+    them up to `limit` (10,000); a longer history pages on with `after_id`, the last id seen."""
+    await _require_user(services, caller.programme_id, user_id)
+    found = await queries.list_transactions(
+        services.pool,
+        caller.programme_id,
+        transactions.ledger_user_id(user_id),
+        after_id=after_id,
+        limit=limit,
+    )
+    return [MyRewardsTransaction.of(user_id, transaction) for transaction in found]
+
+
+@router.get(
+    "/api/v2/users/{user_id}/transactions/last",
+    response_model=MyRewardsTransaction,
+    responses=ERRORS,
+)
+async def last_transaction(
+    user_id: UserId, caller: CallerDep, services: ServicesDep
+) -> MyRewardsTransaction:
+    """The user's latest transaction: its `balance` is the user's current balance."""
+    await _require_user(services, caller.programme_id, user_id)
+    found = await queries.last_transaction(
+        services.pool, caller.programme_id, transactions.ledger_user_id(user_id)
+    )
+    if found is None:
+        raise NotFound(f"user {user_id} has no transactions yet")
+    return MyRewardsTransaction.of(user_id, found)
+
+
+async def _require_user(services: ServicesDep, programme_id: str, user_id: int) -> None:
+    if not await users.exists(services.pool, programme_id, user_id):
+        raise NotFound(f"user {user_id} is unknown in this programme")
+
+
+USER_BODY = _body(("application/json", UserFields))
+
+
+@router.post(
+    "/api/v2/users",
+    status_code=201,
+    response_model=UserOut,
+    responses=ERRORS,
+    openapi_extra=USER_BODY,
+)
+async def create_user(request: Request, caller: CallerDep, services: ServicesDep) -> UserOut:
+    body = await read_body(request, UserFields)
+    return await users.create(services.pool, caller.programme_id, body)
+
+
+@router.put(
+    "/api/v2/users/{user_id}", response_model=UserOut, responses=ERRORS, openapi_extra=USER_BODY
+)
+@router.patch(
+    "/api/v2/users/{user_id}", response_model=UserOut, responses=ERRORS, openapi_extra=USER_BODY
+)
+async def update_user(
+    user_id: UserId, request: Request, caller: CallerDep, services: ServicesDep
+) -> UserOut:
+    """PUT and PATCH alike: only the fields given change."""
+    body = await read_body(request, UserFields)
+    return await users.update(services.pool, caller.programme_id, user_id, body)
+
+
+@router.get("/api/v2/user_groups", response_model=list[UserGroupOut], responses=ERRORS)
+@router.get("/api/v2/user_group", response_model=list[UserGroupOut], responses=ERRORS)
+async def user_groups(caller: CallerDep, services: ServicesDep) -> list[UserGroupOut]:
+    """A flat list; `parent_id` rebuilds the hierarchy. (`/user_group` is the seed example's
+    spelling of the same endpoint.)"""
+    return await users.user_groups(services.pool, caller.programme_id)
+
+
+@router.get(
+    "/api/v2/registration_questions",
+    response_model=list[RegistrationQuestionOut],
+    responses=ERRORS,
+)
+async def registration_questions(
+    caller: CallerDep, services: ServicesDep
+) -> list[RegistrationQuestionOut]:
+    return await users.registration_questions(services.pool, caller.programme_id)
+
+
+@router.get(
+    "/api/v2/performance/data_fields",
+    response_model=list[DataFieldOut],
+    responses=ERRORS,
+)
+async def programme_data_fields(caller: CallerDep, services: ServicesDep) -> list[DataFieldOut]:
+    """The programme's own data fields (those of no promotion), in their form's order."""
+    return await performance.data_fields(services.pool, caller.programme_id)
+
+
+@router.get(
+    "/api/v2/performance/promotions/{promotion_id}/data_fields",
+    response_model=list[PromotionDataFieldOut],
+    responses=ERRORS,
+)
+async def promotion_data_fields(
+    promotion_id: PromotionId, caller: CallerDep, services: ServicesDep
+) -> list[PromotionDataFieldOut]:
+    """The promotion's data fields; 404 for a promotion that is not the programme's or active."""
+    return await performance.promotion_data_fields(services.pool, caller.programme_id, promotion_id)
+
+
+SALES_BODY = _body(("application/json", SalesData))
+CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Created: every claim is stored"}}
+
+
+@router.post(
+    "/api/v2/performance/data",
+    status_code=201,
+    response_class=Response,
+    responses={**ERRORS, **CREATED},
+    openapi_extra=SALES_BODY,
+)
+async def create_sales_data(request: Request, caller: CallerDep, services: ServicesDep) -> Response:
+    body = await read_body(request, SalesData)
+    await performance.store_claims(services.pool, caller.programme_id, None, body)
+    return Response(status_code=201)
+
+
+@router.post(
+    "/api/v2/performance/promotions/{promotion_id}/data",
+    status_code=201,
+    response_class=Response,
+    responses={**ERRORS, **CREATED},
+    openapi_extra=SALES_BODY,
+)
+async def create_promotion_sales_data(
+    promotion_id: PromotionId, request: Request, caller: CallerDep, services: ServicesDep
+) -> Response:
+    body = await read_body(request, SalesData)
+    await performance.store_claims(services.pool, caller.programme_id, promotion_id, body)
+    return Response(status_code=201)

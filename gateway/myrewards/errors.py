@@ -1,0 +1,12 @@
+"""MyRewards' answers that the gateway's error tree has no class for; all are ApiErrors, so they
+are answered as JSON `{"error": <code>, "message": <text>}` like every other error.
+
+ApiError (gateway.errors)
+ └── Invalid    400 invalid_request: a request the programme's rules refuse (missing mandatory
+                field, unknown question, answer outside the options)"""
+
+from gateway.errors import ApiError
+
+
+class Invalid(ApiError):
+    status, code = 400, "invalid_request"

@@ -1,0 +1,191 @@
+"""Performance data: the programme's and its promotions' data fields, and sales data (claims).
+
+Where the seed is silent:
+- a claim for a promotion is checked against that promotion's data fields, a claim without one
+  against the programme's own (those without a promotion);
+- custom fields come as extra keys named by the data field's `name` (the seed's
+  "Custom Data Field Text") or its `selector`; a key that is neither is refused, so a misspelt
+  field is not stored silently;
+- the user is `user_id`, or `username` matched against the username or email (case-insensitive);
+- a request is all-or-nothing (the seed's rule): any invalid claim refuses them all with 400
+  naming the claim's index; the claims are stored in one transaction, answered 201;
+- claims are stored, not yet turned into points: the seed does not say how a product earns, so
+  the 412 "programme does not have enough points" cannot arise here yet."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import asyncpg
+import orjson
+
+from gateway.errors import NotFound
+from gateway.myrewards import users
+from gateway.myrewards.errors import Invalid
+from gateway.myrewards.models import (
+    ISO_DATE,
+    Claim,
+    DataFieldOut,
+    PromotionDataFieldOut,
+    SalesData,
+)
+
+FIELDS_MAX = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class DataField:
+    name: str
+    selector: str
+    mandatory: bool
+    field_type: str
+    answers: str | None
+
+
+def check_claim(fields: Sequence[DataField], claim: Claim, index: int) -> dict[str, Any]:
+    """The claim's custom fields by data field name, checked (pure)."""
+    given = claim.custom_fields()
+    by_key = {field.name: field for field in fields} | {field.selector: field for field in fields}
+    values: dict[str, Any] = {}
+    for key, value in given.items():
+        field = by_key.get(key)
+        if field is None:
+            raise Invalid(f"data[{index}]: {key!r} is not a data field of this programme")
+        if field.name in values:
+            raise Invalid(f"data[{index}]: {field.name!r} is given twice")
+        values[field.name] = _checked_value(field, value, index)
+    missing = [field.name for field in fields if field.mandatory and field.name not in values]
+    if missing:
+        raise Invalid(f"data[{index}]: mandatory data fields missing: {', '.join(missing)}")
+    return values
+
+
+def _checked_value(field: DataField, value: Any, index: int) -> Any:
+    where = f"data[{index}].{field.name}"
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise Invalid(f"{where}: must be text or a number")
+    text = str(value)
+    if len(text) > 1_000:
+        raise Invalid(f"{where}: at most 1000 characters")
+    if field.field_type == "numeric":
+        try:
+            if not Decimal(text).is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            raise Invalid(f"{where}: must be a number") from None
+    elif field.field_type == "date":
+        if not ISO_DATE.match(text):
+            raise Invalid(f"{where}: must be a date YYYY-MM-DD")
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise Invalid(f"{where}: must be a date YYYY-MM-DD") from None
+    elif field.field_type == "list_values":
+        allowed = [line.strip() for line in (field.answers or "").splitlines() if line.strip()]
+        if text not in allowed:
+            raise Invalid(f"{where}: must be one of {allowed}")
+    return value
+
+
+async def data_fields(pool: asyncpg.Pool, programme_id: str) -> list[DataFieldOut]:
+    rows = await _field_rows(pool, programme_id, None)
+    return [DataFieldOut.model_validate(_field_out(row)) for row in rows]
+
+
+async def promotion_data_fields(
+    pool: asyncpg.Pool, programme_id: str, promotion_id: int
+) -> list[PromotionDataFieldOut]:
+    await _require_promotion(pool, programme_id, promotion_id)
+    rows = await _field_rows(pool, programme_id, promotion_id)
+    return [PromotionDataFieldOut.model_validate(_field_out(row)) for row in rows]
+
+
+def _field_out(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "id": row["data_field_id"],
+        "promotion_id": row["promotion_id"],
+        "name": row["name"],
+        "mandatory": row["mandatory"],
+        "field_type": row["field_type"],
+        "answers": row["answers"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "position": row["position"],
+        "selector": row["selector"],
+    }
+
+
+async def store_claims(
+    pool: asyncpg.Pool, programme_id: str, promotion_id: int | None, body: SalesData
+) -> int:
+    if promotion_id is not None and body.promotion_id not in (None, promotion_id):
+        raise Invalid("promotion_id: differs from the promotion in the path")
+    promotion_id = promotion_id if promotion_id is not None else body.promotion_id
+    if promotion_id is not None:
+        await _require_promotion(pool, programme_id, promotion_id)
+    fields = [
+        DataField(row["name"], row["selector"], row["mandatory"], row["field_type"], row["answers"])
+        for row in await _field_rows(pool, programme_id, promotion_id)
+    ]
+    rows = []
+    for index, claim in enumerate(body.data):
+        custom = check_claim(fields, claim, index)
+        user_id = await _claimant(pool, programme_id, claim, index)
+        rows.append(
+            (
+                programme_id,
+                promotion_id,
+                user_id,
+                claim.date_of_sale,
+                claim.product_or_activity,
+                claim.quantity,
+                orjson.dumps(custom).decode(),
+            )
+        )
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.executemany(
+            """INSERT INTO myrewards_claims (programme_id, promotion_id, user_id, date_of_sale,
+               product_or_activity, quantity, custom_fields) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            rows,
+        )
+    return len(rows)
+
+
+async def _claimant(pool: asyncpg.Pool, programme_id: str, claim: Claim, index: int) -> int:
+    if claim.user_id is not None:
+        if not await users.exists(pool, programme_id, claim.user_id):
+            raise Invalid(f"data[{index}]: user {claim.user_id} is unknown in this programme")
+        return claim.user_id
+    if claim.username is None:
+        raise Invalid(f"data[{index}]: user_id or username is required")
+    found = await users.find_id(pool, programme_id, claim.username)
+    if found is None:
+        raise Invalid(f"data[{index}]: user {claim.username!r} is unknown in this programme")
+    return found
+
+
+async def _require_promotion(pool: asyncpg.Pool, programme_id: str, promotion_id: int) -> None:
+    found = await pool.fetchval(
+        """SELECT 1 FROM myrewards_promotions
+           WHERE programme_id = $1 AND promotion_id = $2 AND active""",
+        programme_id,
+        promotion_id,
+    )
+    if found is None:
+        raise NotFound(f"no promotion {promotion_id} in this programme")
+
+
+async def _field_rows(
+    pool: asyncpg.Pool, programme_id: str, promotion_id: int | None
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await pool.fetch(
+        """SELECT * FROM myrewards_data_fields
+           WHERE programme_id = $1 AND promotion_id IS NOT DISTINCT FROM $2
+           ORDER BY position, data_field_id LIMIT $3""",
+        programme_id,
+        promotion_id,
+        FIELDS_MAX,
+    )
+    return rows

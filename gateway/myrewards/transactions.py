@@ -1,0 +1,119 @@
+"""Points transactions: one MyRewards transaction is one LedgerCommand with one Booking, sent to
+`ledger-commands.v1` and answered once the ledger writer has booked (or refused) it.
+
+Idempotency: the seed puts no constraint on `remote_transaction_id` (the client's own reference,
+which may repeat), so it is not a key. A client that retries sends an `Idempotency-Key` header:
+the command id (and the booking's idempotency key) is then derived from the programme, the user
+and that key, and a retry is answered with the original transaction's id (or its refusal) and
+books nothing more, also when the two requests race; the same key sent with another transaction
+is refused with 409 `idempotency_conflict`. Without the header every request is a new
+transaction, as in MyRewards. The transaction id is the ledger entry's id, the `id` that the
+transaction lists show."""
+
+import asyncio
+import contextlib
+import hashlib
+import uuid
+
+import asyncpg
+
+from gateway.dependencies import Services
+from gateway.errors import Rejected
+from gateway.myrewards.models import TransactionFields
+from ledger import queries
+from ledger.core.hashing import digests
+from schemas.ledger import Booking, CommandOutcome, LedgerCommand, RejectionReason
+
+COMMAND_PREFIX = "myrewards:"
+RETRY = "the transaction could not be stored; retry with the same Idempotency-Key"
+IDEMPOTENCY_KEY_LENGTH_MAX = 256
+
+
+def command_id_for(programme_id: str, user_id: int, idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return f"{COMMAND_PREFIX}{uuid.uuid4().hex}"
+    scoped = f"{programme_id}\x00{user_id}\x00{idempotency_key}".encode()
+    return f"{COMMAND_PREFIX}{hashlib.sha256(scoped).hexdigest()[:40]}"
+
+
+def ledger_user_id(user_id: int) -> str:
+    return str(user_id)
+
+
+def command_for(
+    programme_id: str, user_id: int, fields: TransactionFields, command_id: str
+) -> LedgerCommand:
+    """No clock in the payload: a retry with the same Idempotency-Key builds the same command,
+    which the ledger recognises as a duplicate rather than a conflict."""
+    counterparty = fields.counterparty_user_id
+    booking = Booking(
+        idempotency_key=command_id,
+        transaction_type=fields.transaction_type,
+        variety=fields.variety,
+        points=fields.points,
+        reason=fields.reason,
+        remote_transaction_id=fields.remote_transaction_id,
+        counterparty_user_id=None if counterparty is None else ledger_user_id(counterparty),
+    )
+    return LedgerCommand(
+        command_id=command_id,
+        programme_id=programme_id,
+        user_id=ledger_user_id(user_id),
+        bookings=[booking],
+        explanation={"source": "myrewards", "api": "POST /api/v1/users/{user_id}/transactions"},
+    )
+
+
+async def book(services: Services, command: LedgerCommand, *, retry: bool) -> CommandOutcome | None:
+    """The ledger's outcome, or None if it is not known within the gateway's deadline.
+    `retry`: the command id may have been used before (an Idempotency-Key was given); the
+    outcome is then checked to be this very transaction's (409 `idempotency_conflict` if the
+    key was used for another one)."""
+    outcome = await _booked(services, command, retry=retry)
+    if outcome is not None and retry:
+        stored: bytes | None = await services.pool.fetchval(
+            "SELECT payload_sha256 FROM ledger.command_outcomes WHERE command_id = $1",
+            command.command_id,
+        )
+        if stored is not None and stored != payload_sha256(command):
+            raise Rejected(
+                409,
+                RejectionReason.IDEMPOTENCY_CONFLICT.value,
+                "the Idempotency-Key was used for another transaction",
+            )
+    return outcome
+
+
+def payload_sha256(command: LedgerCommand) -> bytes:
+    """The digest the ledger stores with the command's outcome (ledger.core.hashing)."""
+    return digests(command)[0]
+
+
+async def _booked(
+    services: Services, command: LedgerCommand, *, retry: bool
+) -> CommandOutcome | None:
+    deadline_s = services.settings.outcome_wait_ms / 1000
+    async with services.outcomes.expect(command.command_id) as committed:
+        # Registered before this look-up: a racing twin's outcome is found here or notified.
+        if retry:
+            known = await queries.get_outcome(
+                services.pool, command.command_id, programme_id=command.programme_id
+            )
+            if known is not None:
+                return known
+        await services.publisher.publish_command(command, RETRY)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(deadline_s):
+                await committed
+    if committed.done() and not committed.cancelled() and committed.result() is not None:
+        return committed.result()
+    return await queries.get_outcome(
+        services.pool, command.command_id, programme_id=command.programme_id
+    )
+
+
+async def entry_id(pool: asyncpg.Pool, booking_key: str) -> int | None:
+    found = await pool.fetchval(
+        "SELECT entry_id FROM ledger.entries WHERE idempotency_key = $1", booking_key
+    )
+    return None if found is None else int(found)

@@ -1,0 +1,232 @@
+"""MyRewards users, user groups and registration questions in Postgres, scoped by programme.
+
+A user created here is the programme's user `str(id)` in the ledger, so its points are booked and
+read like any other user's. Users of other programmes are unknown (404), never forbidden."""
+
+from typing import Any
+
+import asyncpg
+
+from gateway.errors import Conflict, NotFound
+from gateway.myrewards import registration
+from gateway.myrewards.models import (
+    USER_FIELDS,
+    RegistrationAnswer,
+    RegistrationQuestionOut,
+    UserFields,
+    UserGroupOut,
+    UserOut,
+)
+from gateway.myrewards.registration import Catalogue, Question, RegistrationPolicy
+from ledger.db_types import Connection
+
+LIST_MAX = 10_000
+_COLUMNS = ", ".join(("user_id", *USER_FIELDS))
+
+
+async def exists(db: asyncpg.Pool, programme_id: str, user_id: int) -> bool:
+    found = await db.fetchval(
+        "SELECT 1 FROM myrewards_users WHERE programme_id = $1 AND user_id = $2",
+        programme_id,
+        user_id,
+    )
+    return found is not None
+
+
+async def find_id(db: asyncpg.Pool, programme_id: str, username_or_email: str) -> int | None:
+    """The user whose username or email this is (case-insensitive); None if none or ambiguous."""
+    rows = await db.fetch(
+        """SELECT user_id FROM myrewards_users WHERE programme_id = $1
+           AND (lower(username) = lower($2) OR lower(email) = lower($2)) LIMIT 2""",
+        programme_id,
+        username_or_email,
+    )
+    return int(rows[0]["user_id"]) if len(rows) == 1 else None
+
+
+async def user_groups(db: asyncpg.Pool, programme_id: str) -> list[UserGroupOut]:
+    rows = await db.fetch(
+        """SELECT user_group_id, name, parent_id, is_default, position FROM myrewards_user_groups
+           WHERE programme_id = $1 ORDER BY parent_id NULLS FIRST, position, user_group_id
+           LIMIT $2""",
+        programme_id,
+        LIST_MAX,
+    )
+    return [
+        UserGroupOut(
+            id=row["user_group_id"],
+            name=row["name"],
+            parent_id=row["parent_id"],
+            default=row["is_default"],
+            position=row["position"],
+        )
+        for row in rows
+    ]
+
+
+async def registration_questions(
+    db: asyncpg.Pool, programme_id: str
+) -> list[RegistrationQuestionOut]:
+    rows = await db.fetch(
+        """SELECT * FROM myrewards_registration_questions WHERE programme_id = $1
+           ORDER BY position, question_id LIMIT $2""",
+        programme_id,
+        LIST_MAX,
+    )
+    return [
+        RegistrationQuestionOut(
+            id=row["question_id"],
+            label=row["label"],
+            mandatory=row["mandatory"],
+            field_type=row["field_type"],
+            options=row["options"],
+            field_name=row["field_name"],
+            free_text=row["free_text"],
+        )
+        for row in rows
+    ]
+
+
+async def create(pool: asyncpg.Pool, programme_id: str, fields: UserFields) -> UserOut:
+    async with pool.acquire() as conn, conn.transaction():
+        policy, catalogue = await _rules(conn, programme_id)
+        user: dict[str, Any] = dict.fromkeys(USER_FIELDS) | fields.given()
+        if user["user_group_id"] is None:
+            user["user_group_id"] = catalogue.default_group_id
+        answers = _checked(policy, catalogue, user, fields, {})
+        names = list(USER_FIELDS)
+        placeholders = ", ".join(f"${index}" for index in range(3, len(names) + 3))
+        user_id = await _unique(
+            policy,
+            conn.fetchval(
+                f"""INSERT INTO myrewards_users (programme_id, identity_key, {", ".join(names)})
+                    VALUES ($1, $2, {placeholders}) RETURNING user_id""",
+                programme_id,
+                registration.identity_key(policy, user),
+                *(user[name] for name in names),
+            ),
+        )
+        await _save_answers(conn, user_id, answers)
+        return _user_out(user_id, user, answers)
+
+
+async def update(
+    pool: asyncpg.Pool, programme_id: str, user_id: int, fields: UserFields
+) -> UserOut:
+    """PUT and PATCH alike: the fields given replace the stored ones, the others stay; answers
+    are replaced per question. The result must still meet the programme's requirements."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            f"""SELECT {_COLUMNS} FROM myrewards_users WHERE programme_id = $1 AND user_id = $2
+                FOR UPDATE""",
+            programme_id,
+            user_id,
+        )
+        if row is None:
+            raise NotFound(f"user {user_id} is unknown in this programme")
+        policy, catalogue = await _rules(conn, programme_id)
+        stored = await _answers(conn, user_id)
+        user = {name: row[name] for name in USER_FIELDS} | fields.given()
+        answers = _checked(policy, catalogue, user, fields, stored)
+        names = list(USER_FIELDS)
+        assignments = ", ".join(f"{name} = ${index}" for index, name in enumerate(names, start=4))
+        await _unique(
+            policy,
+            conn.execute(
+                f"""UPDATE myrewards_users SET identity_key = $3, {assignments}, updated_at = now()
+                    WHERE programme_id = $1 AND user_id = $2""",
+                programme_id,
+                user_id,
+                registration.identity_key(policy, user),
+                *(user[name] for name in names),
+            ),
+        )
+        await _save_answers(conn, user_id, answers)
+        return _user_out(user_id, user, answers)
+
+
+def _checked(
+    policy: RegistrationPolicy,
+    catalogue: Catalogue,
+    user: dict[str, Any],
+    fields: UserFields,
+    stored: dict[int, str],
+) -> dict[int, str]:
+    registration.check_user(policy, user)
+    registration.check_group(catalogue, user["user_group_id"])
+    return registration.check_answers(catalogue, fields.registration_answers_attributes, stored)
+
+
+async def _unique(policy: RegistrationPolicy, query: Any) -> Any:
+    try:
+        return await query
+    except asyncpg.UniqueViolationError:
+        raise Conflict(f"a user with this {policy.identifier} already exists") from None
+
+
+async def _rules(conn: Connection, programme_id: str) -> tuple[RegistrationPolicy, Catalogue]:
+    row = await conn.fetchrow(
+        """SELECT identifier, required_fields, consent_required FROM myrewards_programmes
+           WHERE programme_id = $1""",
+        programme_id,
+    )
+    policy = (
+        RegistrationPolicy()
+        if row is None
+        else RegistrationPolicy(
+            row["identifier"], tuple(row["required_fields"]), row["consent_required"]
+        )
+    )
+    questions = await conn.fetch(
+        "SELECT * FROM myrewards_registration_questions WHERE programme_id = $1 LIMIT $2",
+        programme_id,
+        LIST_MAX,
+    )
+    groups = await conn.fetch(
+        "SELECT user_group_id, is_default FROM myrewards_user_groups WHERE programme_id = $1",
+        programme_id,
+    )
+    catalogue = Catalogue(
+        questions={
+            row["question_id"]: Question(
+                row["question_id"],
+                row["label"],
+                row["mandatory"],
+                row["field_type"],
+                row["options"],
+                row["free_text"],
+            )
+            for row in questions
+        },
+        group_ids=frozenset(row["user_group_id"] for row in groups),
+        default_group_id=next((row["user_group_id"] for row in groups if row["is_default"]), None),
+    )
+    return policy, catalogue
+
+
+async def _answers(conn: Connection, user_id: int) -> dict[int, str]:
+    rows = await conn.fetch(
+        "SELECT question_id, answer FROM myrewards_registration_answers WHERE user_id = $1",
+        user_id,
+    )
+    return {row["question_id"]: row["answer"] for row in rows}
+
+
+async def _save_answers(conn: Connection, user_id: int, answers: dict[int, str]) -> None:
+    await conn.executemany(
+        """INSERT INTO myrewards_registration_answers (user_id, question_id, answer)
+           VALUES ($1, $2, $3)
+           ON CONFLICT (user_id, question_id) DO UPDATE SET answer = EXCLUDED.answer""",
+        [(user_id, question_id, answer) for question_id, answer in answers.items()],
+    )
+
+
+def _user_out(user_id: int, user: dict[str, Any], answers: dict[int, str]) -> UserOut:
+    return UserOut(
+        id=user_id,
+        **user,
+        registration_answers_attributes=[
+            RegistrationAnswer(registration_question_id=question_id, answer=answer)
+            for question_id, answer in sorted(answers.items())
+        ],
+    )

@@ -8,6 +8,7 @@ from prometheus_client import start_http_server
 
 from processors.app import create_app
 from processors.catalog import ProgrammeCatalog, follow
+from processors.runtime import tune_garbage_collector
 from processors.settings import ProcessorSettings
 
 
@@ -18,6 +19,7 @@ def main() -> None:
     catalog = ProgrammeCatalog()
     asyncio.run(follow(catalog, settings.kafka_bootstrap_servers, until_caught_up=True))
     app = create_app(settings, catalog)
+    tune_garbage_collector()
     worker = Worker(app, loglevel=settings.log_level, logfile=None)
     # faust's terminal spinner hooks a DEBUG-level handler onto the root logger at WARN and
     # above, which makes every debug call build a log record: a tenth of the worker's time.

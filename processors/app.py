@@ -82,9 +82,7 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
         return await app.producer.send(topic, key, value, None, None, None)
 
     outputs = Outputs(send, settings.ledger_commands_topic, settings.dead_letters_topic)
-    pipeline = EventPipeline(
-        catalog, states, amounts, external, budgets, outputs, settings.decoded_states_max
-    )
+    pipeline = EventPipeline(catalog, states, amounts, external, budgets, outputs)
 
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
         # StreamT, faust's declared type, lacks take_events; the agent is handed a Stream.
@@ -98,10 +96,8 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
             with metrics.BATCH_LATENCY.time():
                 decided = await pipeline.decide(current)
                 for key, state in decided.states.items():
-                    stored = state.to_bytes()
                     with processing(decided.last_events[key]):
-                        states[key] = stored
-                    pipeline.written(key, stored, state)
+                        states[key] = state.to_bytes()
                 for key, used, event in budgets.flush():
                     with processing(event):
                         budget_usage[key] = used

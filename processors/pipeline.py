@@ -53,7 +53,6 @@ class EventPipeline:
         external: ExternalPoints,
         budgets: BudgetUsage,
         outputs: Outputs,
-        decoded_states_max: int = 50_000,
     ) -> None:
         self._catalog = catalog
         self._budgets = budgets
@@ -61,7 +60,6 @@ class EventPipeline:
         self._amounts = amounts
         self._external = external
         self._outputs = outputs
-        self._decoded = DecodedStates(decoded_states_max)
 
     async def decide(self, events: Sequence[Any]) -> Batch:
         """`events` are faust events, in the order they arrived."""
@@ -94,10 +92,6 @@ class EventPipeline:
             raise InvariantError(f"{handled.event.event_id}: amounts given, still asked for")
         return handled
 
-    def written(self, key: bytes, stored: bytes, state: UserState) -> None:
-        """`stored` (the bytes of `state`) is now the table's value for `key`."""
-        self._decoded.put(key, stored, state)
-
     def _state_of(self, key: bytes | None, decided: dict[bytes, UserState]) -> UserState | None:
         if key is None:
             return None
@@ -106,7 +100,7 @@ class EventPipeline:
         stored = self._states.get(key)
         if stored is None:
             return None
-        return self._decoded.get(key, stored) or UserState.from_bytes(stored)
+        return UserState.from_bytes(stored)
 
     async def _emit_one(self, key: bytes | None, handled: Decided | DeadLetter) -> Awaitable[Any]:
         outputs = self._outputs
@@ -127,29 +121,6 @@ class EventPipeline:
         fetched = await self._external.amounts(needed.calls, needed.event, config)
         self._amounts[key] = orjson.dumps(fetched)
         return fetched
-
-
-class DecodedStates:
-    """Decoded user states, each valid while the table holds the very bytes object it was
-    encoded to: a recovered or replaced value is another object, so it is decoded afresh.
-    Bounded; the oldest entries go first."""
-
-    def __init__(self, entries_max: int) -> None:
-        self._entries_max = entries_max
-        self._entries: dict[bytes, tuple[bytes, UserState]] = {}
-
-    def get(self, key: bytes, stored: bytes) -> UserState | None:
-        entry = self._entries.get(key)
-        return entry[1] if entry is not None and entry[0] is stored else None
-
-    def put(self, key: bytes, stored: bytes, state: UserState) -> None:
-        entries = self._entries
-        entries.pop(key, None)
-        if self._entries_max == 0:
-            return
-        if len(entries) >= self._entries_max:
-            del entries[next(iter(entries))]
-        entries[key] = (stored, state)
 
 
 def _record(message: Any) -> Record:

@@ -28,8 +28,6 @@ class ProcessorSettings(BaseSettings):
     # per-event cost falls with the batch, and the wait bounds the latency it adds.
     batch_events_max: int = Field(default=500, ge=1, le=10_000)
     batch_wait_s: float = Field(default=0.005, gt=0, le=1)
-    # Users whose decoded state is kept between their events (skips decoding the table's bytes).
-    decoded_states_max: int = Field(default=50_000, ge=0, le=10_000_000)
     producer_linger_s: float = Field(default=0.005, ge=0, le=1)
     # Commands and states are JSON: lz4 shrinks them severalfold for little CPU, and the bytes
     # saved are CPU saved in the broker and on the loopback socket of a co-located machine.

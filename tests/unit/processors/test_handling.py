@@ -11,7 +11,6 @@ from gateway.admin.programmes import load_file, snapshot_bytes
 from processors.catalog import ProgrammeCatalog
 from processors.handling import Decided, Record, handle
 from processors.metrics import rejection_reasons
-from processors.pipeline import DecodedStates
 from schemas import topics
 from schemas.dead_letters import DeadLetter
 from schemas.events import EventV1
@@ -119,18 +118,3 @@ def test_the_command_sent_is_the_command_as_json(catalog: ProgrammeCatalog) -> N
     handled = handle(record(encoded(event())), None, catalog)
     assert isinstance(handled, Decided)
     assert LedgerCommand.model_validate_json(handled.command_json) == handled.command
-
-
-def test_a_decoded_state_is_reused_only_for_the_bytes_it_was_stored_as(
-    catalog: ProgrammeCatalog,
-) -> None:
-    handled = handle(record(encoded(event())), None, catalog)
-    assert isinstance(handled, Decided)
-    cache = DecodedStates(entries_max=1)
-    stored = handled.state.to_bytes()
-    cache.put(b"k", stored, handled.state)
-    assert cache.get(b"k", stored) is handled.state
-    assert cache.get(b"k", bytes(bytearray(stored))) is None  # equal bytes, another object
-    cache.put(b"other", stored, handled.state)  # evicts the oldest
-    assert cache.get(b"k", stored) is None
-    DecodedStates(entries_max=0).put(b"k", stored, handled.state)

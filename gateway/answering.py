@@ -1,4 +1,5 @@
-"""Publishing an event and answering with its outcome, or with `pending` past the deadline."""
+"""Publishing an event (or a ledger command) and answering with its outcome, or with `pending`
+past the deadline."""
 
 import asyncio
 import contextlib
@@ -8,7 +9,7 @@ from gateway.metrics import OUTCOME_WAIT, PENDING_ANSWERS
 from gateway.models import EventAnswer, EventOutcome
 from ledger import queries
 from schemas.events import EventV1
-from schemas.ledger import CommandOutcome, OutcomeStatus
+from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus
 
 
 async def publish_and_answer(services: Services, event: EventV1) -> EventAnswer:
@@ -39,6 +40,31 @@ async def publish_and_answer(services: Services, event: EventV1) -> EventAnswer:
     if outcome is None:
         return pending_answer(event.event_id)
     return outcome_answer(event.event_id, outcome)
+
+
+async def book_command(
+    services: Services, command: LedgerCommand, retry: str, *, look_first: bool = False
+) -> CommandOutcome | None:
+    """Publishes a ledger command the gateway builds itself (no rule decides it) and returns
+    its outcome once the ledger commits it within the outcome wait, else None (pending).
+    `look_first`: the command id may have been used before; its stored outcome answers then.
+    `retry`: what the client is told if the command could not be stored."""
+    deadline_s = services.settings.outcome_wait_ms / 1000
+    command_id, programme_id = command.command_id, command.programme_id
+    async with services.outcomes.expect(command_id) as committed:
+        # Registered before this look-up: a racing twin's outcome is found here or notified.
+        if look_first:
+            known = await queries.get_outcome(services.pool, command_id, programme_id=programme_id)
+            if known is not None:
+                return known
+        await services.publisher.publish_command(command, retry)
+        if deadline_s > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline_s):
+                    await committed
+    if committed.done() and not committed.cancelled() and committed.result() is not None:
+        return committed.result()
+    return await queries.get_outcome(services.pool, command_id, programme_id=programme_id)
 
 
 def pending_answer(event_id: str) -> EventAnswer:

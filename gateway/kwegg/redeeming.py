@@ -4,14 +4,12 @@
 `insufficient_points` when the balance is short, and books nothing; its outcome comes back like
 an event's (NOTIFY on commit), so the wait is the partner API's."""
 
-import asyncio
-import contextlib
 import hashlib
 import uuid
 
+from gateway.answering import book_command
 from gateway.dependencies import Services
 from gateway.kwegg.offers import Offer
-from ledger import queries
 from schemas.ledger import (
     Booking,
     CommandOutcome,
@@ -74,17 +72,6 @@ RETRY = "the redemption could not be stored; retry with the same referenceId"
 
 async def publish_and_wait(services: Services, command: LedgerCommand) -> CommandOutcome | None:
     """The command's outcome if the ledger commits it within the gateway's outcome wait, else
-    None (still pending: `GET /api/partner/events/{id}` with the License-Key answers it later)."""
-    deadline_s = services.settings.outcome_wait_ms / 1000
-    async with services.outcomes.expect(command.command_id) as committed:
-        await services.publisher.publish_command(command, RETRY)
-        if deadline_s > 0:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(deadline_s):
-                    await committed
-    outcome = committed.result() if committed.done() and not committed.cancelled() else None
-    if outcome is None:
-        outcome = await queries.get_outcome(
-            services.pool, command.command_id, programme_id=command.programme_id
-        )
-    return outcome
+    None (still pending: `GET /api/partner/events/{id}` with the License-Key answers it later).
+    A retry with the same referenceId is the same command: the ledger answers it as a duplicate."""
+    return await book_command(services, command, RETRY)

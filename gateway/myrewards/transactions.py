@@ -10,17 +10,15 @@ is refused with 409 `idempotency_conflict`. Without the header every request is 
 transaction, as in MyRewards. The transaction id is the ledger entry's id, the `id` that the
 transaction lists show."""
 
-import asyncio
-import contextlib
 import hashlib
 import uuid
 
 import asyncpg
 
+from gateway.answering import book_command
 from gateway.dependencies import Services
 from gateway.errors import Rejected
 from gateway.myrewards.models import TransactionFields
-from ledger import queries
 from ledger.core.hashing import digests
 from schemas.ledger import Booking, CommandOutcome, LedgerCommand, RejectionReason
 
@@ -69,7 +67,7 @@ async def book(services: Services, command: LedgerCommand, *, retry: bool) -> Co
     `retry`: the command id may have been used before (an Idempotency-Key was given); the
     outcome is then checked to be this very transaction's (409 `idempotency_conflict` if the
     key was used for another one)."""
-    outcome = await _booked(services, command, retry=retry)
+    outcome = await book_command(services, command, RETRY, look_first=retry)
     if outcome is not None and retry:
         stored: bytes | None = await services.pool.fetchval(
             "SELECT payload_sha256 FROM ledger.command_outcomes WHERE command_id = $1",
@@ -87,29 +85,6 @@ async def book(services: Services, command: LedgerCommand, *, retry: bool) -> Co
 def payload_sha256(command: LedgerCommand) -> bytes:
     """The digest the ledger stores with the command's outcome (ledger.core.hashing)."""
     return digests(command)[0]
-
-
-async def _booked(
-    services: Services, command: LedgerCommand, *, retry: bool
-) -> CommandOutcome | None:
-    deadline_s = services.settings.outcome_wait_ms / 1000
-    async with services.outcomes.expect(command.command_id) as committed:
-        # Registered before this look-up: a racing twin's outcome is found here or notified.
-        if retry:
-            known = await queries.get_outcome(
-                services.pool, command.command_id, programme_id=command.programme_id
-            )
-            if known is not None:
-                return known
-        await services.publisher.publish_command(command, RETRY)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(deadline_s):
-                await committed
-    if committed.done() and not committed.cancelled() and committed.result() is not None:
-        return committed.result()
-    return await queries.get_outcome(
-        services.pool, command.command_id, programme_id=command.programme_id
-    )
 
 
 async def entry_id(pool: asyncpg.Pool, booking_key: str) -> int | None:

@@ -11,6 +11,7 @@ from deploy.topics import ensure as ensure_topics
 from gateway import clients
 from gateway.admin import api_keys, programmes
 from gateway.kwegg import admin as kwegg_admin
+from gateway.myrewards import configuration as myrewards_configuration
 from gateway.webhooks import subscriptions
 
 DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
@@ -70,6 +71,13 @@ async def create_webhook(settings: AdminSettings, arguments: argparse.Namespace)
     print(f"webhook {arguments.id}: signing secret {secret}")
 
 
+async def load_myrewards(settings: AdminSettings, path: Path) -> None:
+    config = myrewards_configuration.load_file(path)
+    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
+        await myrewards_configuration.save(pool, config)
+    print(f"{config.programme_id}: MyRewards configuration saved")
+
+
 async def seed_demo(settings: AdminSettings) -> None:
     await load_programmes(settings, [DEMO_PROGRAMME])
     async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
@@ -106,6 +114,10 @@ def parser() -> argparse.ArgumentParser:
     webhook.add_argument(
         "--events", nargs="+", choices=subscriptions.EVENT_TYPES, default=subscriptions.EVENT_TYPES
     )
+    myrewards = commands.add_parser(
+        "load-myrewards", help="a programme's MyRewards groups, questions and data fields"
+    )
+    myrewards.add_argument("path", type=Path)
     commands.add_parser("seed-demo", help="the demo programme, partner and a fixed local key")
     kwegg_admin.add_command(commands)
     return root
@@ -130,6 +142,8 @@ def main() -> None:
             asyncio.run(create_client(settings, arguments))
         case "create-webhook":
             asyncio.run(create_webhook(settings, arguments))
+        case "load-myrewards":
+            asyncio.run(load_myrewards(settings, arguments.path))
         case "seed-demo":
             asyncio.run(seed_demo(settings))
         case "create-offer":

@@ -1,14 +1,12 @@
 """A programme's MyRewards configuration from a YAML or JSON file: how users are identified,
 which fields are required, user groups, registration questions, promotions and data fields.
 
-    LOYALTY_DATABASE_URL=... python -m gateway.myrewards.configuration myrewards.yaml
+    loyalty-admin load-myrewards myrewards.yaml
 
 Rows carry their ids in the file (clients keep them: `user_group_id`, `registration_question_id`,
 `promotion_id`), so loading the same file again changes nothing and a changed row is updated in
 place. Rows missing from the file are kept: users and claims may refer to them."""
 
-import argparse
-import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -17,7 +15,6 @@ import asyncpg
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.admin.cli import AdminSettings
 from gateway.myrewards.models import USER_FIELDS
 from gateway.myrewards.registration import ALWAYS_REQUIRED
 from ledger.db_types import Connection
@@ -202,16 +199,3 @@ async def _upsert(
     )
     if not status.endswith(" 1"):
         raise ValueError(f"{table} {row_id} belongs to another programme")
-
-
-async def _main(path: Path) -> None:
-    config = load_file(path)
-    async with asyncpg.create_pool(AdminSettings().database_url, min_size=1, max_size=2) as pool:
-        await save(pool, config)
-    print(f"{config.programme_id}: MyRewards configuration saved")
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("file", type=Path)
-    asyncio.run(_main(parser.parse_args().file))

@@ -52,7 +52,9 @@ BEGIN
                'reason', n.reason_message,
                'recorded_at', n.recorded_at)
     FROM new_outcomes AS n
+    -- A duplicate re-announces bookings notified when they were first booked: nothing new.
     CROSS JOIN LATERAL (SELECT CASE
+        WHEN n.status = 'duplicate' THEN NULL
         WHEN n.status = 'rejected' THEN 'event.rejected'
         WHEN n.points > 0 THEN 'points.awarded'
         WHEN n.points < 0 THEN 'points.deducted'

@@ -26,7 +26,7 @@ CHANNEL = "webhook_deliveries"
 _CLAIM = """
     SELECT d.delivery_id, d.event_type, d.payload::text AS payload, d.attempts, s.url, s.secret
     FROM webhook_deliveries AS d JOIN webhook_subscriptions AS s USING (subscription_id)
-    WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND s.active
     ORDER BY d.next_attempt_at
     LIMIT $1
     FOR UPDATE OF d SKIP LOCKED"""

@@ -15,8 +15,11 @@ import pytest
 from gateway.webhooks import signing, subscriptions
 from gateway.webhooks.dispatcher import Dispatcher
 from gateway.webhooks.policy import DeliveryPolicy
+from ledger.repository import Batch, apply_batch
+from schemas.ledger import OutcomeStatus
 from tests.integration.ledger.conftest import create_programme
 from tests.integration.webhooks.receiver import Receiver, receiver
+from tests.unit.ledger.fixtures import booking, command
 
 pytestmark = pytest.mark.integration
 
@@ -154,3 +157,26 @@ async def test_the_running_dispatcher_is_woken_by_the_outbox(
     assert time.perf_counter() - started < 2.0, "woken by NOTIFY, not by the 30 s poll"
     stop.set()
     await running
+
+
+async def test_the_ledgers_own_write_enqueues_a_booking_once_and_a_duplicate_never(
+    pool: asyncpg.Pool, endpoint: Receiver
+) -> None:
+    """Through the writer's real statement: a command that only repeats bookings already made
+    (status `duplicate`) re-announces nothing."""
+    programme_id, _ = await subscribe(pool, endpoint.url("/ok"))
+    first, second = f"{programme_id}-e1", f"{programme_id}-e2"
+    award = booking(f"{first}:r1", 10)
+    async with pool.acquire() as connection:
+        plan = await apply_batch(
+            connection, Batch([command(first, "alice", award, programme_id=programme_id)])
+        )
+        again = await apply_batch(
+            connection, Batch([command(second, "alice", award, programme_id=programme_id)])
+        )
+    assert [p.outcome.status for p in (*plan.outcomes, *again.outcomes)] == [
+        OutcomeStatus.BOOKED,
+        OutcomeStatus.DUPLICATE,
+    ]
+    (row,) = await deliveries(pool, programme_id)
+    assert (row["command_id"], row["event_type"]) == (first, "points.awarded")

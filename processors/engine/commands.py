@@ -8,44 +8,19 @@ from processors.engine.decision import Decision
 from processors.engine.exceptions import InvariantError
 from processors.engine.outcomes import Award
 from schemas.events import EventV1
-from schemas.ledger import BOOKINGS_MAX, Booking, LedgerCommand, Lineage, TransactionType, Variety
+from schemas.ledger import BOOKINGS_MAX, LedgerCommand, TransactionType, Variety
 
 
 def ledger_command_for(event: EventV1, decision: Decision) -> LedgerCommand:
     """One booking per award, keyed `event_id:rule_id`; an event without awards still gets a
-    command (with no booking) so that its outcome and explanation are stored."""
-    return LedgerCommand(
-        command_id=event.event_id,
-        programme_id=event.programme_id,
-        user_id=event.user_id,
-        source_event_id=event.event_id,
-        bookings=[_booking(event, award) for award in decision.awards],
-        explanation=decision.explanation.to_dict(),
-    )
-
-
-def _booking(event: EventV1, award: Award) -> Booking:
-    earn = award.kind == "earn"
-    action = "earned with" if earn else "redeemed through"
-    return Booking(
-        idempotency_key=f"{event.event_id}:{award.rule_id}",
-        transaction_type=TransactionType.CREDIT if earn else TransactionType.DEBIT,
-        variety=Variety.PROGRAMME_POINTS if earn else Variety.REDEMPTION,
-        points=award.points,
-        reason=f"{event.event_type} {action} rule {award.rule_id} v{award.rule_version}"[:250],
-        lineage=Lineage(
-            source_event_id=event.event_id,
-            rule_id=award.rule_id,
-            rule_version=award.rule_version,
-            occurred_at=event.occurred_at,
-        ),
-    )
+    command (with no booking) so that its outcome and explanation are stored. The model of
+    the bytes the processors send (`ledger_command_json`)."""
+    return LedgerCommand.model_validate_json(ledger_command_json(event, decision))
 
 
 def ledger_command_json(event: EventV1, decision: Decision) -> bytes:
-    """Exactly the bytes of `ledger_command_for(event, decision).model_dump_json()`, without
-    building and validating the pydantic models, which cost the processors more than deciding
-    the event. `test_commands` holds the two equal."""
+    """The ledger command's JSON, built without pydantic models, which cost the processors more
+    than deciding the event. `test_commands` holds it equal to the model's own JSON."""
     if len(decision.awards) > BOOKINGS_MAX:
         raise InvariantError(f"{event.event_id}: {len(decision.awards)} awards in one command")
     command = {

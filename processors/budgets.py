@@ -35,7 +35,7 @@ class BudgetUsage:
     def view(self, programme: CompiledProgramme) -> "UsageView":
         """The engine's `budget_used` for the programme's budgeted rules, read when asked: the
         engine asks only for a budgeted rule that is about to pay."""
-        return UsageView(self, programme.programme_id, _budgeted(programme))
+        return UsageView(self, programme.programme_id, programme.budgeted_rules)
 
     def consume(self, programme_id: str, consumed: Mapping[str, int], event: Any) -> None:
         partition = event.message.partition
@@ -72,15 +72,3 @@ class UsageView(Mapping[str, int]):
 
     def __len__(self) -> int:
         return len(self._rules)
-
-
-_BUDGETED: dict[tuple[str, int], tuple[str, ...]] = {}
-
-
-def _budgeted(programme: CompiledProgramme) -> tuple[str, ...]:
-    """Ids of the rules with a budget, per programme snapshot (a few per worker, kept)."""
-    snapshot = (programme.programme_id, programme.version)
-    if snapshot not in _BUDGETED:
-        rules = programme.rules_by_id.values()
-        _BUDGETED[snapshot] = tuple(r.rule_id for r in rules if r.budget_max is not None)
-    return _BUDGETED[snapshot]

@@ -59,9 +59,10 @@ def handle(
     state: UserState | None,
     catalog: ProgrammeCatalog,
     external_points: Mapping[str, int] | None = None,
-    budget_used: Callable[[CompiledProgramme], Mapping[str, int]] | None = None,
+    *,
+    budget_view: Callable[[CompiledProgramme], Mapping[str, int]] | None = None,
 ) -> Handled:
-    """`budget_used(programme)`: points each budgeted rule of the programme has awarded."""
+    """`budget_view(programme)`: points each budgeted rule of the programme has awarded."""
     try:
         event = EventV1.model_validate_json(record.value or b"")
     except ValidationError as exc:
@@ -78,7 +79,7 @@ def handle(
         state or UserState.initial(),
         programme,
         external_points,
-        budget_used=None if budget_used is None else budget_used(programme),
+        budget_used=None if budget_view is None else budget_view(programme),
     )
     if decision.status == "needs_external_points":
         return NeedsAmounts(event, decision.external_calls)

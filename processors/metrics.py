@@ -1,7 +1,6 @@
 """What operators watch on the processors: throughput, points, rejections, dead letters, latency."""
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -44,14 +43,13 @@ EXTERNAL_FAILURES = Counter(
 )
 
 
-def rejection_reasons(status: str, explanation: Any) -> Iterator[str]:
-    """Why an event paid nothing (or less), from its explanation: a rule's refusing outcome,
+def rejection_reasons(status: str, rule_outcomes: Iterable[str]) -> Iterator[str]:
+    """Why an event paid nothing (or less), from its rules' outcomes: a rule's refusing outcome,
     `invalid` for an invalid event, `no_rule` when no rule of the event type applied."""
     if status == "invalid_event":
         yield "invalid"
         return
-    rules = explanation.get("rules", []) if isinstance(explanation, dict) else []
-    refused = [rule["outcome"] for rule in rules if rule.get("outcome") in REFUSING_OUTCOMES]
+    refused = [outcome for outcome in rule_outcomes if outcome in REFUSING_OUTCOMES]
     yield from refused
     if status == "no_points" and not refused:
         yield "no_rule"

@@ -84,10 +84,10 @@ class EventPipeline:
 
     async def _decide(self, record: Record, state: UserState | None) -> Decided | DeadLetter:
         budgets = self._budgets.view
-        handled = handle(record, state, self._catalog, budget_used=budgets)
+        handled = handle(record, state, self._catalog, budget_view=budgets)
         if isinstance(handled, NeedsAmounts):
             fetched = await self._external_amounts(handled)
-            handled = handle(record, state, self._catalog, fetched, budgets)
+            handled = handle(record, state, self._catalog, fetched, budget_view=budgets)
         if isinstance(handled, NeedsAmounts):
             raise InvariantError(f"{handled.event.event_id}: amounts given, still asked for")
         return handled
@@ -138,8 +138,8 @@ def _count(decided: Decided) -> None:
     programme = decided.event.programme_id
     status = decided.decision.status
     metrics.EVENTS.labels(programme, status).inc()
-    explanation = decided.decision.explanation.to_dict()
-    for reason in metrics.rejection_reasons(status, explanation):
+    outcomes = (trace.outcome for trace in decided.decision.explanation.rules)
+    for reason in metrics.rejection_reasons(status, outcomes):
         metrics.REJECTIONS.labels(programme, reason).inc()
     for award in decided.decision.awards:
         if award.kind == "earn":

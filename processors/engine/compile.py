@@ -113,6 +113,8 @@ class CompiledProgramme:
     """Per event type of `ordinary_rules`: the index of the first of its rules that matches."""
     streak_rules: Mapping[str, tuple[CompiledRule, ...]]
     rules_by_id: Mapping[str, CompiledRule]
+    budgeted_rules: tuple[str, ...]
+    """Ids of the rules with a budget (cap max), whose usage a decision needs."""
 
 
 def _optional_us(at: datetime | None) -> int | None:
@@ -213,4 +215,5 @@ def compile_programme(config: ProgrammeConfig) -> CompiledProgramme:
         matchers={name: first_match([r.clause for r in rules]) for name, rules in ordinary.items()},
         streak_rules=streaks,
         rules_by_id=rules_by_id,
+        budgeted_rules=tuple(r.rule_id for r in rules_by_id.values() if r.budget_max is not None),
     )

@@ -113,8 +113,9 @@ async def test_a_rule_budget_holds_across_users_and_a_restart(
     paid = {r["user_id"]: awarded([r]) for r in records}
     assert sorted(paid.values()) == [0, 0, 5, 10, 10]
     assert paid["eve"] == 0
-    last = next(r for r in records if r["user_id"] == "dan")
-    assert "budget" in orjson.dumps(last["explanation"]).decode()
+    explained = {r["command_id"]: orjson.dumps(r["explanation"]).decode() for r in records}
+    assert sum("budget_max 25 cut 10 -> 5" in text for text in explained.values()) == 1
+    assert sum("budget_max 25 cut 10 -> 0" in text for text in explained.values()) == 2
 
 
 async def test_a_redelivered_event_is_counted_once(

@@ -173,13 +173,13 @@ def async_path(url: str, api_key: str, seconds: float, gateway_pid: int) -> tupl
     """Accepted events per second on the 202 path (closed loop, as fast as answered), and the
     gateway's CPU milliseconds per request."""
     wrk = shutil.which("wrk") or _install_wrk()
-    cpu_before_s = _cpu_s(gateway_pid)
+    cpu_before_s = processes.cpu_seconds(gateway_pid)
     output = subprocess.run(
         [wrk, "-t2", "-c64", f"-d{int(seconds)}s", "-s", str(WRK_SCRIPT), "-H",
          f"X-API-Key: {api_key}", f"{url}/api/partner/events"],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
-    cpu_s = _cpu_s(gateway_pid) - cpu_before_s
+    cpu_s = processes.cpu_seconds(gateway_pid) - cpu_before_s
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         raise RuntimeError(f"{non_2xx.group(1)} requests were not accepted:\n{output}")
@@ -188,12 +188,6 @@ def async_path(url: str, api_key: str, seconds: float, gateway_pid: int) -> tupl
     if found is None or requests is None:
         raise RuntimeError(f"cannot read wrk's output:\n{output}")
     return float(found.group(1)), cpu_s * 1000 / max(1, int(requests.group(1)))
-
-
-def _cpu_s(pid: int) -> float:
-    """User and system CPU seconds of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _install_wrk() -> str:

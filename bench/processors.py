@@ -14,7 +14,6 @@ Starts the local Kafka if it is not running. Ends with
 
 import argparse
 import asyncio
-import os
 import random
 import sys
 import tempfile
@@ -22,7 +21,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -128,14 +126,6 @@ async def passthrough(bootstrap: str, source: str, target: str, count: int) -> N
         await producer.stop()
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """User and system CPU time of a running process, from /proc (Linux)."""
-    if pid is None:
-        return float("nan")
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def start_worker(
     bootstrap: str, topics_: dict[str, str], partitions: int, name: str, app_id: str
 ) -> None:
@@ -177,7 +167,8 @@ async def run(bootstrap: str, arguments: argparse.Namespace) -> tuple[float, flo
         start_worker(bootstrap, names, arguments.partitions, worker, app_id)
     try:
         events_per_s = steady_rate(await output_timestamps(bootstrap, names["commands"], count))
-        cpu_s = sum(cpu_seconds(processes.running_pid(worker)) for worker in workers)
+        pids = [processes.running_pid(worker) for worker in workers]
+        cpu_s = sum(processes.cpu_seconds(pid) for pid in pids if pid is not None)
     finally:
         for worker in workers:
             processes.stop(worker)

@@ -2,18 +2,18 @@
 answers `{"points": N}`, `/down` answers 503, and every request body is kept for inspection."""
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.loopback import QuietHandler, serving
 
 
 class PointsApi(ThreadingHTTPServer):
     received: list[dict[str, Any]]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: PointsApi
 
     def do_POST(self) -> None:
@@ -32,18 +32,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def log_message(self, *_: Any) -> None:
-        pass
 
-
-@contextmanager
-def points_api() -> Iterator[PointsApi]:
+def points_api() -> AbstractContextManager[PointsApi]:
     server = PointsApi(("127.0.0.1", 0), _Handler)
     server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serving(server)

@@ -1,12 +1,11 @@
 """A partner's webhook endpoint on loopback: `/ok` answers 204, `/gone` 410, and `/flaky`
 503 to its first request and 204 after; every request is kept (headers and body)."""
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
+
+from tests.loopback import QuietHandler, serving
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class Receiver(ThreadingHTTPServer):
         return f"http://{host!s}:{port}{path}"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: Receiver
 
     def do_POST(self) -> None:
@@ -36,18 +35,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def log_message(self, *_: Any) -> None:
-        pass
 
-
-@contextmanager
-def receiver() -> Iterator[Receiver]:
+def receiver() -> AbstractContextManager[Receiver]:
     server = Receiver(("127.0.0.1", 0), _Handler)
     server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serving(server)

@@ -129,10 +129,11 @@ async def store_claims(
         DataField(row["name"], row["selector"], row["mandatory"], row["field_type"], row["answers"])
         for row in await _field_rows(pool, programme_id, promotion_id)
     ]
+    claimants = await _Claimants.of(pool, programme_id, body.data)
     rows = []
     for index, claim in enumerate(body.data):
         custom = check_claim(fields, claim, index)
-        user_id = await _claimant(pool, programme_id, claim, index)
+        user_id = claimants.user_id(claim, index)
         rows.append(
             (
                 programme_id,
@@ -153,17 +154,39 @@ async def store_claims(
     return len(rows)
 
 
-async def _claimant(pool: asyncpg.Pool, programme_id: str, claim: Claim, index: int) -> int:
-    if claim.user_id is not None:
-        if not await users.exists(pool, programme_id, claim.user_id):
-            raise Invalid(f"data[{index}]: user {claim.user_id} is unknown in this programme")
-        return claim.user_id
-    if claim.username is None:
-        raise Invalid(f"data[{index}]: user_id or username is required")
-    found = await users.find_id(pool, programme_id, claim.username)
-    if found is None:
-        raise Invalid(f"data[{index}]: user {claim.username!r} is unknown in this programme")
-    return found
+@dataclass(frozen=True, slots=True)
+class _Claimants:
+    """The claims' users, looked up before the claims are checked: one query per kind of lookup
+    (by id, by username or email) for the whole request."""
+
+    known_ids: set[int]
+    ids_by_name: dict[str, int]
+
+    @classmethod
+    async def of(
+        cls, pool: asyncpg.Pool, programme_id: str, claims: Sequence[Claim]
+    ) -> "_Claimants":
+        user_ids = {claim.user_id for claim in claims if claim.user_id is not None}
+        names = {
+            claim.username
+            for claim in claims
+            if claim.user_id is None and claim.username is not None
+        }
+        known_ids = await users.existing(pool, programme_id, user_ids) if user_ids else set()
+        ids_by_name = await users.find_ids(pool, programme_id, names) if names else {}
+        return cls(known_ids, ids_by_name)
+
+    def user_id(self, claim: Claim, index: int) -> int:
+        if claim.user_id is not None:
+            if claim.user_id not in self.known_ids:
+                raise Invalid(f"data[{index}]: user {claim.user_id} is unknown in this programme")
+            return claim.user_id
+        if claim.username is None:
+            raise Invalid(f"data[{index}]: user_id or username is required")
+        found = self.ids_by_name.get(claim.username)
+        if found is None:
+            raise Invalid(f"data[{index}]: user {claim.username!r} is unknown in this programme")
+        return found
 
 
 async def _require_promotion(pool: asyncpg.Pool, programme_id: str, promotion_id: int) -> None:

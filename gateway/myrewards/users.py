@@ -3,6 +3,7 @@
 A user created here is the programme's user `str(id)` in the ledger, so its points are booked and
 read like any other user's. Users of other programmes are unknown (404), never forbidden."""
 
+from collections.abc import Collection
 from typing import Any
 
 import asyncpg
@@ -33,15 +34,34 @@ async def exists(db: asyncpg.Pool, programme_id: str, user_id: int) -> bool:
     return found is not None
 
 
-async def find_id(db: asyncpg.Pool, programme_id: str, username_or_email: str) -> int | None:
-    """The user whose username or email this is (case-insensitive); None if none or ambiguous."""
+async def existing(db: asyncpg.Pool, programme_id: str, user_ids: Collection[int]) -> set[int]:
+    """Those of `user_ids` that are users of the programme, in one query."""
     rows = await db.fetch(
-        """SELECT user_id FROM myrewards_users WHERE programme_id = $1
-           AND (lower(username) = lower($2) OR lower(email) = lower($2)) LIMIT 2""",
+        "SELECT user_id FROM myrewards_users WHERE programme_id = $1 AND user_id = ANY($2)",
         programme_id,
-        username_or_email,
+        list(user_ids),
     )
-    return int(rows[0]["user_id"]) if len(rows) == 1 else None
+    return {int(row["user_id"]) for row in rows}
+
+
+async def find_ids(
+    db: asyncpg.Pool, programme_id: str, usernames_or_emails: Collection[str]
+) -> dict[str, int]:
+    """For each of the names, the user whose username or email it is (case-insensitive), in one
+    query; a name of no user, or of more than one, is left out."""
+    rows = await db.fetch(
+        """SELECT wanted.name, found.user_id FROM unnest($2::text[]) AS wanted (name)
+           CROSS JOIN LATERAL (
+               SELECT user_id FROM myrewards_users WHERE programme_id = $1
+               AND (lower(username) = lower(wanted.name) OR lower(email) = lower(wanted.name))
+               LIMIT 2) AS found""",
+        programme_id,
+        sorted(set(usernames_or_emails)),
+    )
+    found: dict[str, list[int]] = {}
+    for row in rows:
+        found.setdefault(row["name"], []).append(int(row["user_id"]))
+    return {name: ids[0] for name, ids in found.items() if len(ids) == 1}
 
 
 async def user_groups(db: asyncpg.Pool, programme_id: str) -> list[UserGroupOut]:

@@ -724,6 +724,46 @@ async def test_claims_for_an_unknown_promotion_are_404(
     assert response.status_code == 404
 
 
+async def test_claims_name_their_users_by_id_username_or_email_in_any_case(
+    gateway: httpx.AsyncClient, myrewards: MyRewards
+) -> None:
+    by_id = {**{name: value for name, value in CLAIM.items() if name != "username"}, "user_id": 123}
+    data = [
+        by_id,
+        CLAIM,
+        {**CLAIM, "username": "USER@Example.com"},
+        {**CLAIM, "username": "user123"},
+    ]
+    before = await claims_count(myrewards)
+    response = await gateway.post(
+        "/api/v2/performance/data", json={"data": data}, headers=myrewards.auth()
+    )
+    assert response.status_code == 201, response.text
+    assert await claims_count(myrewards) == before + 4
+
+
+@pytest.mark.parametrize(
+    ("claimant", "message"),
+    [
+        ({"user_id": 424242}, "data[2]: user 424242 is unknown in this programme"),
+        ({"username": "nobody"}, "data[2]: user 'nobody' is unknown in this programme"),
+    ],
+)
+async def test_an_unknown_claimant_is_refused_naming_its_claim(
+    gateway: httpx.AsyncClient, myrewards: MyRewards, claimant: dict[str, Any], message: str
+) -> None:
+    unknown = {**{name: value for name, value in CLAIM.items() if name != "username"}, **claimant}
+    before = await claims_count(myrewards)
+    response = await gateway.post(
+        "/api/v2/performance/data",
+        json={"data": [CLAIM, CLAIM, unknown, {**CLAIM, "user_id": 424243}]},
+        headers=myrewards.auth(),
+    )
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": "invalid_request", "message": message}
+    assert await claims_count(myrewards) == before
+
+
 # Generated requests, with a valid key (the suite-wide fuzz test sends none that MyRewards reads).
 # Last in the module: they may change user 123, whom the tests above read.
 

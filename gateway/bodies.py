@@ -14,9 +14,17 @@ JSON_CONTENT_TYPE = re.compile(r"\s*application/([^;\s]*\+)?json\s*(;|$)", re.IG
 
 def json_body(model: type[Model], content_type: str | None, body: bytes) -> Model:
     if content_type is None or JSON_CONTENT_TYPE.match(content_type) is None:
-        raise RequestValidationError([_problem("the body must be application/json")])
+        raise RequestValidationError([problem("the body must be application/json", "content_type")])
+    return validated(model, body)
+
+
+def validated(model: type[Model], data: object) -> Model:
+    """`data` checked by `model`: JSON text when it is bytes, else the parsed fields (a form's).
+    Each problem is located in the body, as FastAPI locates those of the bodies it reads."""
     try:
-        return model.model_validate_json(body)
+        if isinstance(data, bytes):
+            return model.model_validate_json(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         errors: list[Any] = [
             {**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)
@@ -24,5 +32,6 @@ def json_body(model: type[Model], content_type: str | None, body: bytes) -> Mode
         raise RequestValidationError(errors) from None
 
 
-def _problem(message: str) -> dict[str, Any]:
-    return {"type": "content_type", "loc": ("body",), "msg": message, "input": None}
+def problem(message: str, kind: str = "body") -> dict[str, Any]:
+    """A problem with the body as a whole, in the shape of pydantic's errors."""
+    return {"type": kind, "loc": ("body",), "msg": message, "input": None}

@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from gateway.bodies import JSON_CONTENT_TYPE, json_body
+from gateway.bodies import JSON_CONTENT_TYPE, problem, validated
 from gateway.myrewards.forms import FIELDS_MAX, nest
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -24,19 +24,18 @@ NUL_MESSAGE = "text must not contain NUL characters"
 
 async def read_body(request: Request, model: type[Model]) -> Model:
     content_type = request.headers.get("content-type")
-    if content_type is not None and JSON_CONTENT_TYPE.match(content_type) is not None:
-        body = await request.body()
-        if len(body) > BODY_BYTES_MAX:
-            raise RequestValidationError([problem("the body is too large")])
-        if b"\x00" in body or b"\\u0000" in body:
-            raise RequestValidationError([problem(NUL_MESSAGE)])
-        return json_body(model, content_type, body)
-    if content_type is None or not content_type.lower().lstrip().startswith(FORM_TYPE):
+    is_json = content_type is not None and JSON_CONTENT_TYPE.match(content_type) is not None
+    is_form = content_type is not None and content_type.lower().lstrip().startswith(FORM_TYPE)
+    if not (is_json or is_form):
         raise RequestValidationError([problem(f"the body must be application/json or {FORM_TYPE}")])
     body = await request.body()
     if len(body) > BODY_BYTES_MAX:
         raise RequestValidationError([problem("the body is too large")])
-    return validate(model, form_fields(body))
+    if not is_json:
+        return validated(model, form_fields(body))
+    if b"\x00" in body or b"\\u0000" in body:
+        raise RequestValidationError([problem(NUL_MESSAGE)])
+    return validated(model, body)
 
 
 def form_fields(body: bytes) -> dict[str, Any]:
@@ -51,17 +50,3 @@ def form_fields(body: bytes) -> dict[str, Any]:
         return nest(fields)
     except (UnicodeDecodeError, ValueError) as exc:  # FormError is a ValueError
         raise RequestValidationError([problem(f"malformed form data: {exc}")]) from None
-
-
-def validate(model: type[Model], data: Any) -> Model:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors: list[Any] = [
-            {**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)
-        ]
-        raise RequestValidationError(errors) from None
-
-
-def problem(message: str) -> dict[str, Any]:
-    return {"type": "body", "loc": ("body",), "msg": message, "input": None}

@@ -4,8 +4,9 @@ as JSON or HTML form data."""
 import pytest
 from fastapi.exceptions import RequestValidationError
 
+from gateway.bodies import validated
 from gateway.errors import Unauthorized
-from gateway.myrewards.bodies import form_fields, validate
+from gateway.myrewards.bodies import form_fields
 from gateway.myrewards.credentials import api_key_of
 from gateway.myrewards.forms import FIELDS_MAX, FormError, nest
 from gateway.myrewards.models import SalesData, TransactionRequest, UserFields
@@ -96,7 +97,7 @@ def test_the_seeds_transaction_as_form_data() -> None:
         b"transaction%5Btransaction_type%5D=Credit&transaction%5Bvariety%5D=Programme+Points"
         b"&transaction%5Bpoints%5D=100&transaction%5Breason%5D=Employee+of+the+month"
     )
-    request = validate(TransactionRequest, form_fields(body))
+    request = validated(TransactionRequest, form_fields(body))
     assert request.transaction.transaction_type is TransactionType.CREDIT
     assert request.transaction.variety is Variety.PROGRAMME_POINTS
     assert request.transaction.points == 100
@@ -106,7 +107,7 @@ def test_the_seeds_transaction_as_form_data() -> None:
 @pytest.mark.parametrize("body", [b"points", b"\xff=1", b"a=1&a=2", b"transaction=1"])
 def test_a_malformed_form_is_a_validation_error(body: bytes) -> None:
     with pytest.raises(RequestValidationError):
-        validate(TransactionRequest, form_fields(body))
+        validated(TransactionRequest, form_fields(body))
 
 
 @pytest.mark.parametrize("points", [True, 0, -1, 10**12 + 1, "1.5", None, "many"])
@@ -120,11 +121,11 @@ def test_points_are_a_positive_integer_never_a_boolean(points: object) -> None:
         }
     }
     with pytest.raises(RequestValidationError):
-        validate(TransactionRequest, body)
+        validated(TransactionRequest, body)
 
 
 def test_user_fields_read_strings_as_the_seed_sends_them() -> None:
-    fields = validate(
+    fields = validated(
         UserFields,
         {
             "tsandcs": "true",
@@ -160,11 +161,11 @@ def test_user_fields_read_strings_as_the_seed_sends_them() -> None:
 )
 def test_malformed_user_fields_are_refused(change: dict[str, object]) -> None:
     with pytest.raises(RequestValidationError):
-        validate(UserFields, change)
+        validated(UserFields, change)
 
 
 def test_a_claim_keeps_its_custom_fields() -> None:
-    data = validate(
+    data = validated(
         SalesData,
         {
             "data": [

@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from schemas.ledger import RejectionReason
+
 
 class ApiError(Exception):
     status = 500
@@ -55,6 +57,13 @@ class Rejected(ApiError):
         super().__init__(message)
         self.status, self.code = status, code
 
+    @classmethod
+    def of(cls, reason: RejectionReason | str | None, message: str | None = None) -> "Rejected":
+        """The answer to the ledger's `reason` (`invalid_transaction` when it gave none): the
+        reason's HTTP status and code, with `message`, or the code when there is none."""
+        code = RejectionReason(reason or RejectionReason.INVALID_TRANSACTION)
+        return cls(code.http_status, code.value, message or code.value)
+
 
 class Unavailable(ApiError):
     status, code = 503, "unavailable"
@@ -71,12 +80,13 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [_describe(error) for error in exc.errors()]
+    problems = [describe(error) for error in exc.errors()]
     body = error_body("invalid_request", "; ".join(problems), details=problems)
     return JSONResponse(body, 400)
 
 
-def _describe(error: Any) -> str:
+def describe(error: Any) -> str:
+    """One validation problem as `<field path>: <message>`."""
     location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
     return f"{location or 'body'}: {error.get('msg', 'invalid')}"
 

@@ -26,6 +26,7 @@ class IssuedKey:
 
 
 def digest(api_key: str) -> bytes:
+    """The SHA-256 a secret (an API key, a Kwegg access token) is stored and looked up by."""
     return hashlib.sha256(api_key.encode()).digest()
 
 

@@ -1,6 +1,6 @@
 """The partner API's request and response bodies (mgPass partner guide)."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
@@ -121,17 +121,20 @@ class TransactionsPage(BaseModel):
     totalCount: int
 
 
-def _error(description: str) -> dict[str, object]:
-    return {"model": ErrorBody, "description": description}
+def error_doc(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """An error answer in the OpenAPI document: its body's model and what it means."""
+    return {"model": model, "description": description}
 
 
 ERRORS: dict[int | str, dict[str, object]] = {
-    400: _error("invalid_request: a missing user_id or event_type, or a malformed request"),
-    402: _error("insufficient_points: a redemption the user's balance cannot cover"),
-    401: _error("unauthorized: a missing or unknown API key"),
-    403: _error("forbidden: the event type is not in the partner's allowed list"),
-    404: _error("not_found: unknown here (other programmes' data is invisible)"),
-    409: _error("conflict: the rule is not active or outside its validity window"),
-    429: _error("rate_limit_exceeded: too many requests; see Retry-After"),
-    503: _error("unavailable: Kafka or the configuration is not reachable; retry"),
+    400: error_doc(
+        ErrorBody, "invalid_request: a missing user_id or event_type, or a malformed request"
+    ),
+    402: error_doc(ErrorBody, "insufficient_points: a redemption the user's balance cannot cover"),
+    401: error_doc(ErrorBody, "unauthorized: a missing or unknown API key"),
+    403: error_doc(ErrorBody, "forbidden: the event type is not in the partner's allowed list"),
+    404: error_doc(ErrorBody, "not_found: unknown here (other programmes' data is invisible)"),
+    409: error_doc(ErrorBody, "conflict: the rule is not active or outside its validity window"),
+    429: error_doc(ErrorBody, "rate_limit_exceeded: too many requests; see Retry-After"),
+    503: error_doc(ErrorBody, "unavailable: Kafka or the configuration is not reachable; retry"),
 }

@@ -9,25 +9,19 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from gateway.dependencies import Services
-from gateway.errors import Forbidden, Unauthorized, Unavailable
+from gateway.errors import Forbidden, Unauthorized
 from gateway.keys import Principal
 from gateway.kwegg import tokens
 from gateway.kwegg.tokens import Session
-from gateway.settings import GatewaySettings
+from gateway.routes.events import programme_partner
 from schemas.programme import Partner
 
 PLATFORM_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 
 
 @dataclass(frozen=True, slots=True)
-class KweggServices:
-    settings: GatewaySettings
-
-
-@dataclass(frozen=True, slots=True)
 class Tenant:
     services: Services
-    kwegg: KweggServices
     principal: Principal
     partner: Partner
     platform: str | None
@@ -64,18 +58,12 @@ async def tenant(
 ) -> Tenant:
     services: Services = request.app.state.services
     principal = await services.keys.resolve(license_key)
-    config = services.catalog.config(principal.programme_id)
-    if config is None:
-        raise Unavailable("the programme's configuration is not loaded yet; retry shortly")
-    if config.environment != principal.environment:
-        raise Unauthorized(
-            f"a {principal.environment} key cannot reach a {config.environment} programme"
-        )
-    partner = config.partner(principal.partner_id)
-    if partner is None:
-        raise Forbidden("the License-Key's tenant is not a partner of its programme")
-    kwegg = KweggServices(services.settings)
-    return Tenant(services, kwegg, principal, partner, platform and platform.upper())
+    partner = programme_partner(
+        services,
+        principal,
+        not_a_partner="the License-Key's tenant is not a partner of its programme",
+    )
+    return Tenant(services, principal, partner, platform and platform.upper())
 
 
 TenantDep = Annotated[Tenant, Depends(tenant)]

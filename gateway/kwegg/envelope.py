@@ -10,8 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from gateway.errors import ApiError
+from gateway.errors import ApiError, describe
 from gateway.kwegg.models import KweggError
+from gateway.models import error_doc
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -19,11 +20,6 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
     body = KweggError(message=message, error=code).model_dump()
     return JSONResponse(body, status, headers=headers or None)
-
-
-def describe(error: Any) -> str:
-    location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-    return f"{location or 'body'}: {error.get('msg', 'invalid')}"
 
 
 class KweggRoute(APIRoute):
@@ -42,13 +38,13 @@ class KweggRoute(APIRoute):
         return enveloped
 
 
-def _error(description: str) -> dict[str, object]:
-    return {"model": KweggError, "description": description}
-
-
 AUTH_ERRORS: dict[int | str, dict[str, object]] = {
-    400: _error("invalid_request: a malformed request"),
-    401: _error("unauthorized: a missing or unknown License-Key or access token"),
-    403: _error("forbidden: another user's data, or an event type the tenant may not send"),
-    503: _error("unavailable: Kafka or the programme's configuration is not reachable; retry"),
+    400: error_doc(KweggError, "invalid_request: a malformed request"),
+    401: error_doc(KweggError, "unauthorized: a missing or unknown License-Key or access token"),
+    403: error_doc(
+        KweggError, "forbidden: another user's data, or an event type the tenant may not send"
+    ),
+    503: error_doc(
+        KweggError, "unavailable: Kafka or the programme's configuration is not reachable; retry"
+    ),
 }

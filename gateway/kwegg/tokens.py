@@ -3,7 +3,6 @@ keys: no dictionary to attack, so a fast hash is enough), bound to (programme, u
 until their expiry. The tenant sends one back as `Authorization: <accessToken>`; a `Bearer `
 prefix is accepted too."""
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +10,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from gateway.errors import Unauthorized
+from gateway.keys import digest
 
 TOKEN_PREFIX = "kwt_"
 TOKEN_LENGTH_MAX = 128
@@ -28,10 +28,6 @@ class Session:
 
 def new_token() -> str:
     return f"{TOKEN_PREFIX}{secrets.token_urlsafe(32)}"
-
-
-def digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 def token_of(authorization: str | None) -> str:

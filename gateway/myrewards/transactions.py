@@ -74,9 +74,8 @@ async def book(services: Services, command: LedgerCommand, *, retry: bool) -> Co
             command.command_id,
         )
         if stored is not None and stored != payload_sha256(command):
-            raise Rejected(
-                409,
-                RejectionReason.IDEMPOTENCY_CONFLICT.value,
+            raise Rejected.of(
+                RejectionReason.IDEMPOTENCY_CONFLICT,
                 "the Idempotency-Key was used for another transaction",
             )
     return outcome

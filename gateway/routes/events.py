@@ -74,7 +74,17 @@ async def event_outcome(event_id: str, caller: PrincipalDep, services: ServicesD
     return detailed_answer(event_id, outcome)
 
 
-def allowed_partner(services: ServicesDep, caller: Principal, event_type: str) -> Partner:
+def allowed_partner(services: Services, caller: Principal, event_type: str) -> Partner:
+    refusal = f"event type {event_type!r} is not in your allowed list"
+    partner = programme_partner(services, caller, not_a_partner=refusal)
+    require_allowed(partner, event_type)
+    return partner
+
+
+def programme_partner(services: Services, caller: Principal, *, not_a_partner: str) -> Partner:
+    """The caller's partner in its programme, once the programme's configuration is loaded and
+    of the key's environment; `not_a_partner` is the refusal when the programme has no such
+    partner."""
     config = services.catalog.config(caller.programme_id)
     if config is None:
         raise Unavailable("the programme's configuration is not loaded yet; retry shortly")
@@ -83,9 +93,14 @@ def allowed_partner(services: ServicesDep, caller: Principal, event_type: str) -
             f"a {caller.environment} key cannot reach a {config.environment} programme"
         )
     partner = config.partner(caller.partner_id)
-    if partner is None or not partner.allows(event_type):
-        raise Forbidden(f"event type {event_type!r} is not in your allowed list")
+    if partner is None:
+        raise Forbidden(not_a_partner)
     return partner
+
+
+def require_allowed(partner: Partner, event_type: str) -> None:
+    if not partner.allows(event_type):
+        raise Forbidden(f"event type {event_type!r} is not in your allowed list")
 
 
 def to_event(body: PartnerEventRequest, caller: Principal) -> EventV1:

@@ -8,7 +8,7 @@ logs a user in (signing them up on first sight) and returns an access token the 
 `{"success", "message", "data"}`; errors add the API's stable `error` code."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
@@ -41,7 +41,8 @@ from gateway.kwegg.models import (
 from gateway.kwegg.redeeming import publish_and_wait, redemption_command
 from gateway.kwegg.tokens import Session
 from gateway.metrics import EVENTS_PUBLISHED
-from gateway.routes.events import allowed_partner
+from gateway.models import error_doc
+from gateway.routes.events import require_allowed
 from ledger import queries
 from schemas.events import EventV1, event_id_for
 from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
@@ -51,17 +52,13 @@ PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
 OfferId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"model": KweggError, "description": description}
-
-
 @router.post("/userauth/user/tenant/login", response_model=KweggAnswer[LoginData])
 async def login(body: LoginRequest, caller: TenantDep) -> KweggAnswer[LoginData]:
     """Log a user in (or sign them up: any `userId` the tenant sends is its user) and get an
     access token for the user's calls, valid 24 hours (`LOYALTY_KWEGG_TOKEN_TTL_S`); logging
     in again gives a new token and leaves the older ones valid until they expire (at most 20
     live tokens per user, the oldest dropped first)."""
-    services, settings = caller.services, caller.kwegg.settings
+    services, settings = caller.services, caller.services.settings
     now = datetime.now(UTC)
     session = Session(
         caller.programme_id,
@@ -110,7 +107,9 @@ router.get(
     response_model=KweggAnswer[OccurrenceData],
     responses={
         202: {"model": KweggAnswer[OccurrenceData], "description": "Accepted; outcome pending"},
-        429: _error("rate_limit_exceeded: too many events from the tenant; see Retry-After"),
+        429: error_doc(
+            KweggError, "rate_limit_exceeded: too many events from the tenant; see Retry-After"
+        ),
     },
 )
 async def event_occurrence(
@@ -124,8 +123,8 @@ async def event_occurrence(
     require_same_user(call, body.userId)
     tenant = call.tenant
     services, principal = tenant.services, tenant.principal
-    partner = allowed_partner(services, principal, body.event.name)
-    limit = partner.rate_limit_per_minute
+    require_allowed(tenant.partner, body.event.name)
+    limit = tenant.partner.rate_limit_per_minute
     services.rate_limits.check(principal.programme_id, principal.partner_id, limit)
     event = _event(call, body)
     answer = await publish_and_answer(services, event)
@@ -237,12 +236,17 @@ router.get(
     response_model=KweggAnswer[RedemptionData],
     responses={
         202: {"model": KweggAnswer[RedemptionData], "description": "Accepted; outcome pending"},
-        402: _error("insufficient_points: the user's balance does not cover the offer"),
-        404: _error("not_found: no such offer in the programme"),
-        409: _error("conflict: the offer is inactive or expired, or the referenceId was used "
-                    "for another redemption"),
+        402: error_doc(
+            KweggError, "insufficient_points: the user's balance does not cover the offer"
+        ),
+        404: error_doc(KweggError, "not_found: no such offer in the programme"),
+        409: error_doc(
+            KweggError,
+            "conflict: the offer is inactive or expired, or the referenceId was used for "
+            "another redemption",
+        ),
     },
-)  # fmt: skip
+)
 async def redeem_offer(
     offer_id: OfferId, call: UserCallDep, response: Response, body: RedeemRequest | None = None
 ) -> KweggAnswer[RedemptionData]:
@@ -303,4 +307,4 @@ def _refuse(reason: RejectionReason, detail: str) -> NoReturn:
     message = {
         RejectionReason.INSUFFICIENT_POINTS: f"insufficient points to redeem the offer ({detail})"
     }.get(reason, detail)
-    raise Rejected(reason.http_status, reason.value, message)
+    raise Rejected.of(reason, message)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from gateway.dependencies import ServicesDep
 from gateway.errors import NotFound, Rejected
-from gateway.models import ErrorBody
+from gateway.models import ErrorBody, error_doc
 from gateway.myrewards import performance, transactions, users
 from gateway.myrewards.access import CallerDep
 from gateway.myrewards.bodies import read_body
@@ -36,30 +36,32 @@ from gateway.openapi import component
 from ledger import queries
 from schemas.ledger import OutcomeStatus, RejectionReason
 
-router = APIRouter(tags=["MyRewards"])
 UserId = Annotated[int, Path(ge=1, le=ID_MAX, description="The MyRewards user id.")]
 PromotionId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error("invalid_request: a malformed request or one the programme's rules refuse"),
-    401: _error("unauthorized: invalid key"),
-    404: _error("not_found: unknown in the key's programme"),
-    409: _error("conflict: the user's identifying field is taken"),
-    503: _error("unavailable: Kafka or Postgres is not reachable; retry"),
+    400: error_doc(
+        ErrorBody, "invalid_request: a malformed request or one the programme's rules refuse"
+    ),
+    401: error_doc(ErrorBody, "unauthorized: invalid key"),
+    404: error_doc(ErrorBody, "not_found: unknown in the key's programme"),
+    409: error_doc(ErrorBody, "conflict: the user's identifying field is taken"),
+    503: error_doc(ErrorBody, "unavailable: Kafka or Postgres is not reachable; retry"),
 }
+router = APIRouter(tags=["MyRewards"], responses=ERRORS)
+# Added to the router's ERRORS (a route's own answer for a status replaces the router's).
 TRANSACTION_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
     202: {"model": TransactionPending, "description": "accepted, not booked within the deadline"},
     204: {"description": "User not found"},
-    402: _error("insufficient_points: User does not have enough points"),
-    406: _error("invalid_transaction: Invalid Transaction (variety and type, counterparty)"),
-    409: _error("idempotency_conflict: the Idempotency-Key was used with another transaction"),
-    412: _error("programme_budget_exhausted: Programme does not have enough points"),
+    402: error_doc(ErrorBody, "insufficient_points: User does not have enough points"),
+    406: error_doc(
+        ErrorBody, "invalid_transaction: Invalid Transaction (variety and type, counterparty)"
+    ),
+    409: error_doc(
+        ErrorBody, "idempotency_conflict: the Idempotency-Key was used with another transaction"
+    ),
+    412: error_doc(ErrorBody, "programme_budget_exhausted: Programme does not have enough points"),
 }
 
 
@@ -102,7 +104,7 @@ async def create_transaction(
     if counterparty is not None and not await users.exists(
         services.pool, programme_id, counterparty
     ):
-        raise Rejected(406, RejectionReason.INVALID_TRANSACTION.value, "counterparty not found")
+        raise Rejected.of(RejectionReason.INVALID_TRANSACTION, "counterparty not found")
     command_id = transactions.command_id_for(programme_id, user_id, idempotency_key)
     command = transactions.command_for(programme_id, user_id, body.transaction, command_id)
     outcome = await transactions.book(services, command, retry=idempotency_key is not None)
@@ -110,8 +112,7 @@ async def create_transaction(
         pending = TransactionPending(transaction_reference=command_id)
         return Response(pending.model_dump_json(), 202, media_type="application/json")
     if outcome.status is OutcomeStatus.REJECTED:
-        reason = outcome.reason_code or RejectionReason.INVALID_TRANSACTION
-        raise Rejected(reason.http_status, reason.value, outcome.reason or reason.value)
+        raise Rejected.of(outcome.reason_code, outcome.reason)
     entry_id = await transactions.entry_id(services.pool, command_id)
     if entry_id is None:  # booked without an entry: cannot be for a one-booking command
         raise NotFound(f"transaction {command_id} has no ledger entry")
@@ -121,7 +122,6 @@ async def create_transaction(
 @router.get(
     "/api/v2/users/{user_id}/transactions",
     response_model=list[MyRewardsTransaction],
-    responses=ERRORS,
 )
 async def list_transactions(
     user_id: UserId,
@@ -148,7 +148,6 @@ async def list_transactions(
 @router.get(
     "/api/v2/users/{user_id}/transactions/last",
     response_model=MyRewardsTransaction,
-    responses=ERRORS,
 )
 async def last_transaction(
     user_id: UserId, caller: CallerDep, services: ServicesDep
@@ -175,7 +174,6 @@ USER_BODY = _body(("application/json", UserFields))
     "/api/v2/users",
     status_code=201,
     response_model=UserOut,
-    responses=ERRORS,
     openapi_extra=USER_BODY,
 )
 async def create_user(request: Request, caller: CallerDep, services: ServicesDep) -> UserOut:
@@ -183,12 +181,8 @@ async def create_user(request: Request, caller: CallerDep, services: ServicesDep
     return await users.create(services.pool, caller.programme_id, body)
 
 
-@router.put(
-    "/api/v2/users/{user_id}", response_model=UserOut, responses=ERRORS, openapi_extra=USER_BODY
-)
-@router.patch(
-    "/api/v2/users/{user_id}", response_model=UserOut, responses=ERRORS, openapi_extra=USER_BODY
-)
+@router.put("/api/v2/users/{user_id}", response_model=UserOut, openapi_extra=USER_BODY)
+@router.patch("/api/v2/users/{user_id}", response_model=UserOut, openapi_extra=USER_BODY)
 async def update_user(
     user_id: UserId, request: Request, caller: CallerDep, services: ServicesDep
 ) -> UserOut:
@@ -197,8 +191,8 @@ async def update_user(
     return await users.update(services.pool, caller.programme_id, user_id, body)
 
 
-@router.get("/api/v2/user_groups", response_model=list[UserGroupOut], responses=ERRORS)
-@router.get("/api/v2/user_group", response_model=list[UserGroupOut], responses=ERRORS)
+@router.get("/api/v2/user_groups", response_model=list[UserGroupOut])
+@router.get("/api/v2/user_group", response_model=list[UserGroupOut])
 async def user_groups(caller: CallerDep, services: ServicesDep) -> list[UserGroupOut]:
     """A flat list; `parent_id` rebuilds the hierarchy. (`/user_group` is the seed example's
     spelling of the same endpoint.)"""
@@ -208,7 +202,6 @@ async def user_groups(caller: CallerDep, services: ServicesDep) -> list[UserGrou
 @router.get(
     "/api/v2/registration_questions",
     response_model=list[RegistrationQuestionOut],
-    responses=ERRORS,
 )
 async def registration_questions(
     caller: CallerDep, services: ServicesDep
@@ -219,7 +212,6 @@ async def registration_questions(
 @router.get(
     "/api/v2/performance/data_fields",
     response_model=list[DataFieldOut],
-    responses=ERRORS,
 )
 async def programme_data_fields(caller: CallerDep, services: ServicesDep) -> list[DataFieldOut]:
     """The programme's own data fields (those of no promotion), in their form's order."""
@@ -229,7 +221,6 @@ async def programme_data_fields(caller: CallerDep, services: ServicesDep) -> lis
 @router.get(
     "/api/v2/performance/promotions/{promotion_id}/data_fields",
     response_model=list[PromotionDataFieldOut],
-    responses=ERRORS,
 )
 async def promotion_data_fields(
     promotion_id: PromotionId, caller: CallerDep, services: ServicesDep
@@ -246,7 +237,7 @@ CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Created: every
     "/api/v2/performance/data",
     status_code=201,
     response_class=Response,
-    responses={**ERRORS, **CREATED},
+    responses=CREATED,
     openapi_extra=SALES_BODY,
 )
 async def create_sales_data(request: Request, caller: CallerDep, services: ServicesDep) -> Response:
@@ -259,7 +250,7 @@ async def create_sales_data(request: Request, caller: CallerDep, services: Servi
     "/api/v2/performance/promotions/{promotion_id}/data",
     status_code=201,
     response_class=Response,
-    responses={**ERRORS, **CREATED},
+    responses=CREATED,
     openapi_extra=SALES_BODY,
 )
 async def create_promotion_sales_data(

@@ -13,7 +13,6 @@ from gateway.dependencies import ServicesDep
 from gateway.errors import Conflict, Forbidden, NotFound, Rejected, Unavailable
 from gateway.models import ERRORS, EventAnswer
 from schemas.events import EventV1, Identifier, event_id_for
-from schemas.ledger import RejectionReason
 from schemas.programme import Rule
 
 router = APIRouter(prefix="/api/rules", tags=["api-triggered rules"], responses=ERRORS)
@@ -60,8 +59,7 @@ async def trigger_rule(
     )
     answer = await publish_and_answer(services, event)
     if answer.status == "rejected":
-        code = RejectionReason(answer.reason_code or RejectionReason.INVALID_TRANSACTION)
-        raise Rejected(code.http_status, code.value, answer.reason or code.value)
+        raise Rejected.of(answer.reason_code, answer.reason)
     if answer.status == "pending":
         response.status_code = 202
     return answer

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from deploy.local.settings import LocalSettings
+from gateway import keys
 from gateway.admin import api_keys
-from gateway.kwegg import offers, tokens
+from gateway.kwegg import offers
 from tests.e2e.conftest import DATABASE, Credentials
 
 pytestmark = pytest.mark.e2e
@@ -319,7 +320,7 @@ async def test_expired_tokens_and_sessions_beyond_the_limit_stop_working(
         await connection.execute(
             "UPDATE kwegg_access_tokens SET created_at = now() - interval '2 days', "
             "expires_at = now() - interval '1 second' WHERE token_sha256 = $1",
-            tokens.digest(later[0]),
+            keys.digest(later[0]),
         )
     finally:
         await connection.close()

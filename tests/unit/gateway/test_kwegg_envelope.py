@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from gateway import errors
 from gateway.errors import Rejected, Unauthorized
 from gateway.kwegg.envelope import KweggRoute
+from schemas.ledger import RejectionReason
 
 router = APIRouter(route_class=KweggRoute)
 
@@ -58,3 +59,20 @@ async def test_malformed_requests_are_400_invalid_request() -> None:
 async def test_success_passes_through() -> None:
     answer = await call(json={"userId": "12"}, headers={"key": "k"})
     assert (answer.status_code, answer.json()) == (200, {"userId": "12"})
+
+
+def test_a_ledger_rejection_answers_with_its_reasons_status_and_code() -> None:
+    poor = Rejected.of(RejectionReason.INSUFFICIENT_POINTS, "balance 3 < 5")
+    assert (poor.status, poor.code, poor.message) == (402, "insufficient_points", "balance 3 < 5")
+    budget = Rejected.of("programme_budget_exhausted", None)
+    assert (budget.status, budget.code, budget.message) == (
+        412,
+        "programme_budget_exhausted",
+        "programme_budget_exhausted",
+    )
+    unexplained = Rejected.of(None, "")
+    assert (unexplained.status, unexplained.code, unexplained.message) == (
+        406,
+        "invalid_transaction",
+        "invalid_transaction",
+    )

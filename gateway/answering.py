@@ -3,6 +3,7 @@ past the deadline."""
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
 from gateway.dependencies import Services
 from gateway.metrics import OUTCOME_WAIT, PENDING_ANSWERS
@@ -13,30 +14,14 @@ from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus
 
 
 async def publish_and_answer(services: Services, event: EventV1) -> EventAnswer:
-    deadline_s = services.settings.outcome_wait_ms / 1000
-    with OUTCOME_WAIT.time():
-        async with services.outcomes.expect(event.event_id) as committed:
-            # Waiting is registered before this look-up, so an outcome committed by a racing
-            # request with the same reference is either found here or notified below.
-            if event.reference_id is not None:
-                known = await queries.get_outcome(services.pool, event.event_id)
-                if known is not None:
-                    return outcome_answer(event.event_id, known)
-            await services.publisher.publish(event)
-            if deadline_s > 0:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(deadline_s):
-                        await committed
-    # Past the deadline the timeout has cancelled the future.
-    notified = committed.done() and not committed.cancelled()
-    outcome = committed.result() if notified else None
-    if outcome is not None:
-        return outcome_answer(event.event_id, outcome)
-    # Listening, an outcome committed before the deadline has been notified: without a
-    # notification there is nothing to look up (the 202 path's one database round trip less).
-    if not notified and services.outcomes.listening:
-        return pending_answer(event.event_id)
-    outcome = await queries.get_outcome(services.pool, event.event_id)
+    # With a reference the event id is deterministic: a racing twin may have been answered.
+    outcome = await _published_outcome(
+        services,
+        event.event_id,
+        None,
+        lambda: services.publisher.publish(event),
+        look_first=event.reference_id is not None,
+    )
     if outcome is None:
         return pending_answer(event.event_id)
     return outcome_answer(event.event_id, outcome)
@@ -49,21 +34,50 @@ async def book_command(
     its outcome once the ledger commits it within the outcome wait, else None (pending).
     `look_first`: the command id may have been used before; its stored outcome answers then.
     `retry`: what the client is told if the command could not be stored."""
+    return await _published_outcome(
+        services,
+        command.command_id,
+        command.programme_id,
+        lambda: services.publisher.publish_command(command, retry),
+        look_first=look_first,
+    )
+
+
+async def _published_outcome(
+    services: Services,
+    command_id: str,
+    programme_id: str | None,
+    publish: Callable[[], Awaitable[None]],
+    *,
+    look_first: bool,
+) -> CommandOutcome | None:
+    """Publishes, then waits up to the outcome deadline for the ledger's outcome of
+    `command_id`; None when it is not known by then."""
     deadline_s = services.settings.outcome_wait_ms / 1000
-    command_id, programme_id = command.command_id, command.programme_id
-    async with services.outcomes.expect(command_id) as committed:
-        # Registered before this look-up: a racing twin's outcome is found here or notified.
-        if look_first:
-            known = await queries.get_outcome(services.pool, command_id, programme_id=programme_id)
-            if known is not None:
-                return known
-        await services.publisher.publish_command(command, retry)
-        if deadline_s > 0:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(deadline_s):
-                    await committed
-    if committed.done() and not committed.cancelled() and committed.result() is not None:
-        return committed.result()
+    with OUTCOME_WAIT.time():
+        async with services.outcomes.expect(command_id) as committed:
+            # Waiting is registered before this look-up, so an outcome committed by a racing
+            # request with the same id is either found here or notified below.
+            if look_first:
+                known = await queries.get_outcome(
+                    services.pool, command_id, programme_id=programme_id
+                )
+                if known is not None:
+                    return known
+            await publish()
+            if deadline_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(deadline_s):
+                        await committed
+    # Past the deadline the timeout has cancelled the future.
+    notified = committed.done() and not committed.cancelled()
+    outcome = committed.result() if notified else None
+    if outcome is not None:
+        return outcome
+    # Listening, an outcome committed before the deadline has been notified: without a
+    # notification there is nothing to look up (the 202 path's one database round trip less).
+    if not notified and services.outcomes.listening:
+        return None
     return await queries.get_outcome(services.pool, command_id, programme_id=programme_id)
 
 

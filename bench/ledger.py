@@ -24,7 +24,8 @@ from deploy import db
 from deploy.kafka_tools import create_topics, produce
 from deploy.local import kafka, postgres
 from deploy.local.settings import LocalSettings
-from ledger.runtime import tune_garbage_collector
+from deploy.runtime import tune_garbage_collector
+from ledger.runtime import GC_THRESHOLDS
 from ledger.settings import LedgerSettings
 from ledger.writer import BatchReport, open_writer
 from schemas.ledger import Booking, LedgerCommand, TransactionType, Variety
@@ -134,7 +135,7 @@ async def time_writer(
     )
     clock = Clock(args.warmup_commands)
     async with open_writer(settings) as writer:
-        tune_garbage_collector()
+        tune_garbage_collector(GC_THRESHOLDS)
         await writer.wait_for_assignment(deadline_s=60)
         processed = await writer.process_until_drained(deadline_s=600, on_batch=clock.on_batch)
     if processed != count:

@@ -6,7 +6,8 @@ import signal
 
 from prometheus_client import start_http_server
 
-from ledger.runtime import tune_garbage_collector
+from deploy.runtime import tune_garbage_collector
+from ledger.runtime import GC_THRESHOLDS
 from ledger.settings import LedgerSettings
 from ledger.writer import open_writer
 
@@ -19,7 +20,7 @@ async def serve(settings: LedgerSettings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with open_writer(settings) as writer:
-        tune_garbage_collector()
+        tune_garbage_collector(GC_THRESHOLDS)
         log.info("consuming %s as %s", settings.commands_topic, settings.consumer_group)
         await writer.run(stop)
     log.info("ledger writer stopped")

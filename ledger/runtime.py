@@ -1,6 +1,4 @@
-"""Process-wide settings of the writer's Python runtime, applied once by its entry point."""
-
-import gc
+"""The writer's garbage-collector thresholds (`deploy.runtime.tune_garbage_collector`)."""
 
 # A batch of thousands of commands allocates hundreds of thousands of short-lived objects; with
 # CPython's default (700, 10, 10) the cyclic collector runs hundreds of times per batch and
@@ -11,11 +9,3 @@ import gc
 # meant a collection per batch (a sixth of the writer's CPU, all of it finding nothing to free).
 # At a million, collections come only when garbage does accumulate.
 GC_THRESHOLDS = (1_000_000, 20, 100)
-
-
-def tune_garbage_collector() -> None:
-    """Freeze what startup allocated (imports, settings, pools) out of every later collection,
-    and collect young objects far less often."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)

@@ -6,9 +6,10 @@ import logging
 from faust.worker import Worker
 from prometheus_client import start_http_server
 
+from deploy.runtime import tune_garbage_collector
 from processors.app import create_app
 from processors.catalog import ProgrammeCatalog, follow
-from processors.runtime import tune_garbage_collector
+from processors.runtime import GC_THRESHOLDS
 from processors.settings import ProcessorSettings
 
 
@@ -20,7 +21,7 @@ def main() -> None:
     caught_up = follow(catalog, settings.kafka_bootstrap_servers, until_caught_up=True)
     asyncio.run(asyncio.wait_for(caught_up, settings.config_ready_timeout_s))
     app = create_app(settings, catalog)
-    tune_garbage_collector()
+    tune_garbage_collector(GC_THRESHOLDS)
     worker = Worker(app, loglevel=settings.log_level, logfile=None)
     # faust's terminal spinner hooks a DEBUG-level handler onto the root logger at WARN and
     # above, which makes every debug call build a log record: a tenth of the worker's time.

@@ -15,7 +15,7 @@ import asyncpg
 
 from gateway.errors import Unavailable
 from ledger import NOTIFY_CHANNEL
-from ledger.queries import OUTCOME_COLUMNS, outcome_from_row
+from ledger.queries import get_outcomes
 from schemas.ledger import CommandOutcome
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,7 @@ def read_outcomes(pool: asyncpg.Pool) -> OutcomesReader:
     """The stored outcomes of the given command ids, in one query."""
 
     async def read(command_ids: list[str]) -> dict[str, CommandOutcome]:
-        rows = await pool.fetch(
-            f"SELECT {OUTCOME_COLUMNS} FROM ledger.command_outcomes "
-            "WHERE command_id = ANY($1::text[])",
-            command_ids,
-        )
-        return {row["command_id"]: outcome_from_row(row) for row in rows}
+        return await get_outcomes(pool, command_ids)
 
     return read
 

@@ -7,8 +7,9 @@ others are looked up (or created) first. The usage rows of the budgeted rules a 
 locked after the accounts, in (programme, rule) order, by the same reasoning.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
 import orjson
@@ -17,7 +18,7 @@ from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.batch import Outcome, RuleKey, StoredEntry, StoredOutcome
 from ledger.db_types import Connection
 from ledger.exceptions import LedgerInvariantError
-from ledger.queries import OUTCOME_COLUMNS, outcome_from_row
+from ledger.queries import get_outcome_rows, outcome_from_row
 
 
 class AccountIds:
@@ -94,22 +95,7 @@ async def lock_rule_usage(conn: Connection, keys: set[RuleKey]) -> dict[RuleKey,
     points used of each. Nothing to do, and no statement, for a batch without budgeted rules."""
     if not keys:
         return {}
-    ordered = sorted(keys)
-    usage = await _select_usage(conn, ordered)
-    missing = [key for key in ordered if key not in usage]
-    if missing:
-        rows = await conn.fetch(
-            """INSERT INTO ledger.rule_budget_usage (programme_id, rule_id)
-               SELECT * FROM unnest($1::text[], $2::text[])
-               ON CONFLICT DO NOTHING
-               RETURNING programme_id, rule_id, used_points""",
-            [key[0] for key in missing],
-            [key[1] for key in missing],
-        )
-        usage.update(((row[0], row[1]), row[2]) for row in rows)
-        raced = [key for key in missing if key not in usage]
-        if raced:  # created by another writer since: its insert has committed, lock them
-            usage.update(await _select_usage(conn, raced))
+    usage = await _find_or_create(conn, sorted(keys), _select_usage, _insert_usage)
     if len(usage) != len(keys):
         raise LedgerInvariantError(f"locked {len(usage)} of {len(keys)} rule budgets")
     return usage
@@ -126,6 +112,39 @@ async def _select_usage(conn: Connection, keys: Sequence[RuleKey]) -> dict[RuleK
         [key[1] for key in keys],
     )
     return {(row[0], row[1]): row[2] for row in rows}
+
+
+async def _insert_usage(conn: Connection, keys: Sequence[RuleKey]) -> dict[RuleKey, int]:
+    """New rows are locked by their insert; a key another writer created meanwhile is skipped."""
+    rows = await conn.fetch(
+        """INSERT INTO ledger.rule_budget_usage (programme_id, rule_id)
+           SELECT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT DO NOTHING
+           RETURNING programme_id, rule_id, used_points""",
+        [key[0] for key in keys],
+        [key[1] for key in keys],
+    )
+    return {(row[0], row[1]): row[2] for row in rows}
+
+
+_Key = TypeVar("_Key")
+_Rows = Callable[[Connection, Sequence[_Key]], Awaitable[dict[_Key, int]]]
+
+
+async def _find_or_create(
+    conn: Connection, keys: Sequence[_Key], find: _Rows[_Key], create: _Rows[_Key]
+) -> dict[_Key, int]:
+    """`find` the keys' rows, `create` the missing ones, and `find` again those another writer
+    created in between (its insert has committed, so they are there now)."""
+    found = await find(conn, keys)
+    missing = [key for key in keys if key not in found]
+    if missing:
+        created = await create(conn, missing)
+        found.update(created)
+        raced = [key for key in missing if key not in created]
+        if raced:
+            found.update(await find(conn, raced))
+    return found
 
 
 def _columns(keys: Sequence[AccountKey]) -> tuple[list[str], list[str], list[str]]:
@@ -176,15 +195,7 @@ async def _resolve_ids(
         else:
             ids[key] = account_id
     if unknown:
-        found = await _find_ids(conn, unknown)
-        ids.update(found)
-        missing = [key for key in unknown if key not in found]
-        if missing:
-            created = await _create_missing(conn, missing)
-            ids.update(created)
-            raced = [key for key in missing if key not in created]
-            if raced:
-                ids.update(await _find_ids(conn, raced))
+        ids.update(await _find_or_create(conn, unknown, _find_ids, _create_missing))
     return ids
 
 
@@ -210,10 +221,8 @@ async def lock_accounts(
 
 
 async def load_outcomes(conn: Connection, command_ids: Iterable[str]) -> dict[str, StoredOutcome]:
-    rows = await conn.fetch(
-        f"SELECT {OUTCOME_COLUMNS} FROM ledger.command_outcomes WHERE command_id = ANY($1::text[])",
-        list(set(command_ids)),
-    )
+    """Stored outcomes with the payload digest each was recorded for (`get_outcomes` without)."""
+    rows = await get_outcome_rows(conn, command_ids)
     return {
         row["command_id"]: StoredOutcome(
             bytes(row["payload_sha256"]), Outcome(**outcome_from_row(row).model_dump())

@@ -3,6 +3,7 @@
 Plain async functions over an asyncpg connection (or pool), so any process can import them.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,6 +73,21 @@ async def get_outcome(
         programme_id,
     )
     return None if row is None else outcome_from_row(row)
+
+
+async def get_outcome_rows(db: Executor, command_ids: Iterable[str]) -> list[asyncpg.Record]:
+    """The stored outcome rows (`OUTCOME_COLUMNS`) of the given command ids, in one query."""
+    return await db.fetch(
+        f"SELECT {OUTCOME_COLUMNS} FROM ledger.command_outcomes WHERE command_id = ANY($1::text[])",
+        list(set(command_ids)),
+    )
+
+
+async def get_outcomes(db: Executor, command_ids: Iterable[str]) -> dict[str, CommandOutcome]:
+    """The stored outcomes of the given command ids, by command id; absent ids are left out."""
+    return {
+        row["command_id"]: outcome_from_row(row) for row in await get_outcome_rows(db, command_ids)
+    }
 
 
 async def _user_account(db: Executor, programme_id: str, user_id: str) -> asyncpg.Record | None:

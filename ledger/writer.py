@@ -23,7 +23,7 @@ from ledger.codec import RawRecord, dead_letter, decode
 from ledger.core.batch import BatchPlan, IncomingCommand
 from ledger.dead_letters import DeadLetterPublisher, dead_letter_producer
 from ledger.loading import AccountIds
-from ledger.repository import Batch, BeforeCommit, apply_batch_with_retries
+from ledger.repository import Batch, apply_batch_with_retries
 from ledger.settings import LedgerSettings
 from ledger.writing import load_offsets
 from schemas.dead_letters import DeadLetter
@@ -50,6 +50,7 @@ class BatchReport:
     commands: int
     bookings: int
     dead_letters: int
+    conflicts: int
     plan: BatchPlan
     next_offsets: dict[tuple[str, int], int]
 
@@ -92,8 +93,10 @@ class LedgerWriter:
         self._consumer = consumer
         self._dead_letters = dead_letters
         self._account_ids = AccountIds()
-        # Until a batch has shown no repeated command (after a start or a rebalance, records
-        # booked before may be delivered again), batches read what is stored before planning.
+        # Until a batch has shown no repeated command (after a start, records booked before may be
+        # delivered again), batches read what is stored before planning. A rebalance does not
+        # reset it: a wrong hint costs one rolled-back attempt, and the replanned batch shows its
+        # repeats, so the next batch reads what is stored again (see `Batch.expect_new`).
         self._expect_new = False
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -209,48 +212,27 @@ class LedgerWriter:
         batch = Batch(
             commands, self._settings.consumer_group, decoded.next_offsets, self._expect_new
         )
+        publish = _DeadLetterSender(self._dead_letters, records, letters)
         plan = await apply_batch_with_retries(
             self._pool,
             batch,
-            self._before_commit(records, letters),
+            publish,
             attempts_max=self._settings.batch_attempts_max,
             backoff_s=self._settings.retry_backoff_s,
             on_retry=lambda exc: metrics.BATCH_RETRIES.inc(),
             account_ids=self._account_ids,
         )
         self._expect_new = _repeats_nothing(plan)
-        conflicts = _conflicts(plan)
+        conflicts = publish.conflicts_of(plan)
         return BatchReport(
             records=len(records),
             commands=len(commands),
             bookings=len(plan.entries),
             dead_letters=len(letters) + len(conflicts),
+            conflicts=len(conflicts),
             plan=plan,
             next_offsets=decoded.next_offsets,
         )
-
-    def _before_commit(
-        self, records: Sequence[RawRecord], letters: Sequence[DeadLetter]
-    ) -> BeforeCommit:
-        """Dead letters go out before the commit; a retried batch does not send them twice."""
-        by_position = {(r.topic, r.partition, r.offset): r for r in records}
-        published: set[tuple[str, int, int]] = set()
-
-        async def publish(plan: BatchPlan) -> None:
-            conflict_letters = [
-                dead_letter(by_position[position], DeadLetterReason.IDEMPOTENCY_CONFLICT, reason)
-                for position, reason in _conflicts(plan)
-            ]
-            pending = [
-                letter
-                for letter in [*letters, *conflict_letters]
-                if _position(letter) not in published
-            ]
-            if pending:
-                await self._dead_letters.publish(pending)
-                published.update(_position(letter) for letter in pending)
-
-        return publish
 
     def _observe(self, report: BatchReport) -> None:
         metrics.BATCHES.inc()
@@ -264,7 +246,7 @@ class LedgerWriter:
         for (status, reason_code), count in tally.items():
             reason = "" if reason_code is None else str(reason_code)
             metrics.COMMANDS.labels(outcome=str(status), reason=reason).inc(count)
-        metrics.CONFLICTS.inc(len(_conflicts(report.plan)))
+        metrics.CONFLICTS.inc(report.conflicts)
         for (topic, partition), next_offset in report.next_offsets.items():
             stable_end = self._consumer.last_stable_offset(TopicPartition(topic, partition))
             if stable_end is not None:
@@ -281,6 +263,45 @@ class LedgerWriter:
         return True
 
 
+class _DeadLetterSender:
+    """The `BeforeCommit` of one batch: dead letters go out before the commit; a retried batch
+    does not send them twice. Keeps the conflicts of the last plan it saw for the report."""
+
+    def __init__(
+        self,
+        dead_letters: DeadLetterPublisher,
+        records: Sequence[RawRecord],
+        letters: Sequence[DeadLetter],
+    ) -> None:
+        self._dead_letters = dead_letters
+        self._by_position = {(r.topic, r.partition, r.offset): r for r in records}
+        self._letters = letters
+        self._published: set[tuple[str, int, int]] = set()
+        self._plan: BatchPlan | None = None
+        self._conflicts: list[tuple[tuple[str, int, int], str]] = []
+
+    async def __call__(self, plan: BatchPlan) -> None:
+        conflicts = self.conflicts_of(plan)
+        conflict_letters = [
+            dead_letter(self._by_position[position], DeadLetterReason.IDEMPOTENCY_CONFLICT, reason)
+            for position, reason in conflicts
+        ]
+        pending = [
+            letter
+            for letter in [*self._letters, *conflict_letters]
+            if _position(letter) not in self._published
+        ]
+        if pending:
+            await self._dead_letters.publish(pending)
+            self._published.update(_position(letter) for letter in pending)
+
+    def conflicts_of(self, plan: BatchPlan) -> list[tuple[tuple[str, int, int], str]]:
+        """`_conflicts(plan)`, computed once per plan (the committed plan is the last one sent)."""
+        if plan is not self._plan:
+            self._plan, self._conflicts = plan, _conflicts(plan)
+        return self._conflicts
+
+
 def _conflicts(plan: BatchPlan) -> list[tuple[tuple[str, int, int], str]]:
     """(source position, reason) of every command refused as an idempotency conflict."""
     return [
@@ -293,10 +314,10 @@ def _conflicts(plan: BatchPlan) -> list[tuple[tuple[str, int, int], str]]:
 
 def _repeats_nothing(plan: BatchPlan) -> bool:
     """No command or booking of the batch had been seen before (so the next one likely has none
-    either)."""
+    either). A command seen before is always a duplicate or a conflict (`planner._repeat`), so
+    `planned.is_new` needs no check of its own."""
     return all(
-        planned.is_new
-        and planned.outcome.status is not OutcomeStatus.DUPLICATE
+        planned.outcome.status is not OutcomeStatus.DUPLICATE
         and planned.outcome.reason_code is not RejectionReason.IDEMPOTENCY_CONFLICT
         for planned in plan.outcomes
     )

@@ -2,13 +2,37 @@
 programmes with fresh ids, so tests never see each other's accounts."""
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
 import asyncpg
 import orjson
 import pytest
 
+from ledger.check import check_ledger
+from ledger.core.batch import IncomingCommand, Outcome
+from ledger.repository import Batch, apply_batch
+from schemas.ledger import OutcomeStatus
+
 ProgrammeFactory = Callable[..., Awaitable[str]]
+
+
+async def apply(
+    pool: asyncpg.Pool, *commands: IncomingCommand, expect_new: bool = False
+) -> list[Outcome]:
+    """Book the commands as one batch; their outcomes, in order."""
+    async with pool.acquire() as conn:
+        plan = await apply_batch(conn, Batch(commands, expect_new=expect_new))
+    return [planned.outcome for planned in plan.outcomes]
+
+
+def statuses(outcomes: Iterable[Outcome]) -> list[OutcomeStatus]:
+    return [outcome.status for outcome in outcomes]
+
+
+async def assert_consistent(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        report = await check_ledger(conn)
+    assert report.ok, report
 
 
 @pytest.fixture(scope="session")

@@ -4,35 +4,26 @@ import asyncpg
 import pytest
 
 from ledger import queries
-from ledger.check import check_ledger
-from ledger.core.batch import IncomingCommand
 from ledger.db_types import Connection
 from ledger.repository import Batch, apply_batch, apply_batch_with_retries, fund_budget
 from ledger.writing import NOTIFY_CHANNEL, load_offsets
 from schemas.ledger import OutcomeStatus, RejectionReason, Variety
-from tests.integration.ledger.conftest import ProgrammeFactory
+from tests.integration.ledger.conftest import (
+    ProgrammeFactory,
+    apply,
+    assert_consistent,
+    statuses,
+)
 from tests.unit.ledger.fixtures import booking, command
 
 pytestmark = pytest.mark.integration
-
-
-async def apply(pool: asyncpg.Pool, *commands: IncomingCommand) -> list[OutcomeStatus]:
-    async with pool.acquire() as conn:
-        plan = await apply_batch(conn, Batch(commands))
-    return [planned.outcome.status for planned in plan.outcomes]
-
-
-async def assert_consistent(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
-        report = await check_ledger(conn)
-    assert report.ok, report
 
 
 async def test_bookings_and_reads(
     ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
 ) -> None:
     prog = await new_programme()
-    statuses = await apply(
+    booked = await apply(
         ledger_pool,
         command("e1", "alice", booking("e1:r1", 100), programme_id=prog),
         command(
@@ -51,7 +42,7 @@ async def test_bookings_and_reads(
         ),
         command("e4", "alice", programme_id=prog),
     )
-    assert statuses == [OutcomeStatus.BOOKED] * 4
+    assert statuses(booked) == [OutcomeStatus.BOOKED] * 4
     assert await queries.get_balance(ledger_pool, prog, "alice") == 50
     assert await queries.get_balance(ledger_pool, prog, "bob") == 20
     history = await queries.list_transactions(ledger_pool, prog, "alice")
@@ -68,6 +59,8 @@ async def test_bookings_and_reads(
     assert outcome is not None
     assert (outcome.points, outcome.balance_after) == (0, 50)
     assert outcome.explanation == {"rules": ["e4"]}
+    outcomes = await queries.get_outcomes(ledger_pool, ["e4", "e1", "e4", "never-booked"])
+    assert outcomes == {"e1": await queries.get_outcome(ledger_pool, "e1"), "e4": outcome}
     await assert_consistent(ledger_pool)
 
 
@@ -77,8 +70,11 @@ async def test_duplicates_and_conflicts(
     prog = await new_programme()
     award = command("d1", "alice", booking("d1:r1", 5), programme_id=prog)
     changed = command("d1", "alice", booking("d1:r1", 6), programme_id=prog)
-    assert await apply(ledger_pool, award, award) == [OutcomeStatus.BOOKED, OutcomeStatus.DUPLICATE]
-    assert await apply(ledger_pool, award, changed) == [
+    assert statuses(await apply(ledger_pool, award, award)) == [
+        OutcomeStatus.BOOKED,
+        OutcomeStatus.DUPLICATE,
+    ]
+    assert statuses(await apply(ledger_pool, award, changed)) == [
         OutcomeStatus.DUPLICATE,
         OutcomeStatus.REJECTED,
     ]

@@ -8,24 +8,22 @@ import pytest
 
 from deploy.db import MIGRATIONS
 from ledger import queries
-from ledger.check import check_ledger
-from ledger.core.batch import IncomingCommand, Outcome
+from ledger.core.batch import IncomingCommand
 from ledger.loading import load_programmes
-from ledger.repository import Batch, apply_batch, apply_batch_with_retries
+from ledger.repository import Batch, apply_batch_with_retries
 from ledger.settings import LedgerSettings
 from ledger.writer import open_writer
 from schemas.ledger import OutcomeStatus, RejectionReason
-from tests.integration.ledger.conftest import ProgrammeFactory, programme_config
+from tests.integration.ledger.conftest import (
+    ProgrammeFactory,
+    apply,
+    assert_consistent,
+    programme_config,
+)
 from tests.integration.ledger.kafka_helpers import produce, writer_settings
 from tests.unit.ledger.fixtures import booking, command
 
 pytestmark = pytest.mark.integration
-
-
-async def assert_consistent(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
-        report = await check_ledger(conn)
-    assert report.ok, report
 
 
 async def usage(pool: asyncpg.Pool, programme_id: str) -> dict[str, int]:
@@ -49,14 +47,6 @@ async def awarded(pool: asyncpg.Pool, programme_id: str, rule_id: str) -> int:
         rule_id,
     )
     return int(total)
-
-
-async def apply(
-    pool: asyncpg.Pool, *commands: IncomingCommand, expect_new: bool = False
-) -> list[Outcome]:
-    async with pool.acquire() as conn:
-        plan = await apply_batch(conn, Batch(commands, expect_new=expect_new))
-    return [planned.outcome for planned in plan.outcomes]
 
 
 async def test_the_policy_reads_rule_budgets_from_the_stored_snapshot(

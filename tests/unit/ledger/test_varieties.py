@@ -3,7 +3,8 @@ import pytest
 from ledger.core.accounts import AccountKey, ProgrammePolicy
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import RULES, Route, route, static_route
-from schemas.ledger import Booking, TransactionType, Variety
+from schemas.ledger import TransactionType, Variety
+from tests.unit.ledger.fixtures import booking
 
 PERMITTED = {
     Variety.PROGRAMME_POINTS: {"Credit", "Debit"},
@@ -28,15 +29,14 @@ def test_permitted_types_follow_myrewards(
     variety: Variety, transaction_type: TransactionType
 ) -> None:
     counterparty = "bob" if variety is Variety.PERSON_TO_PERSON_TRANSFER else None
-    booking = Booking(
-        idempotency_key="k",
-        transaction_type=transaction_type,
+    booked = booking(
+        "k",
+        1,
+        debit=transaction_type is TransactionType.DEBIT,
         variety=variety,
-        points=1,
-        reason="r",
-        counterparty_user_id=counterparty,
+        counterparty=counterparty,
     )
-    routed = route("prog", "alice", booking, ProgrammePolicy(funded=False))
+    routed = route("prog", "alice", booked, ProgrammePolicy(funded=False))
     permitted = transaction_type in PERMITTED[variety]
     assert isinstance(routed, Route) == permitted
     if isinstance(routed, Route):
@@ -59,17 +59,16 @@ def test_the_route_worked_out_at_decode_is_the_route(
 ) -> None:
     """Where the static route is known it is the route under any programme configuration;
     where it is not (None), only an account closure depends on the configuration."""
-    booking = Booking(
-        idempotency_key="k",
-        transaction_type=transaction_type,
+    booked = booking(
+        "k",
+        1,
+        debit=transaction_type is TransactionType.DEBIT,
         variety=variety,
-        points=1,
-        reason="r",
-        counterparty_user_id=counterparty,
+        counterparty=counterparty,
     )
     policy = ProgrammePolicy(funded=False, account_closure_returns_to_budget=closure_returns)
-    static = static_route("prog", "alice", booking)
+    static = static_route("prog", "alice", booked)
     if static is None:
         assert variety is Variety.ACCOUNT_CLOSURE
     else:
-        assert static == route("prog", "alice", booking, policy)
+        assert static == route("prog", "alice", booked, policy)

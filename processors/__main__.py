@@ -6,6 +6,7 @@ import logging
 from faust.worker import Worker
 from prometheus_client import start_http_server
 
+from deploy import native
 from deploy.runtime import tune_garbage_collector
 from processors.app import create_app
 from processors.catalog import ProgrammeCatalog, follow
@@ -16,6 +17,11 @@ from processors.settings import ProcessorSettings
 def main() -> None:
     settings = ProcessorSettings()
     logging.basicConfig(level=settings.log_level.upper())
+    log = logging.getLogger(__name__)
+    if stale := native.stale_modules():
+        log.warning("engine sources newer than their compiled modules: %s (./dev install)", stale)
+    elif not native.compiled_modules():
+        log.warning("the engine runs interpreted (built with LOYALTY_PURE_PYTHON=1?)")
     start_http_server(settings.metrics_port)
     catalog = ProgrammeCatalog()
     caught_up = follow(catalog, settings.kafka_bootstrap_servers, until_caught_up=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from deploy import db
+from deploy import db, native
 from deploy.local import kafka, postgres
 from deploy.local.settings import LocalSettings
 
@@ -52,3 +52,13 @@ def fresh_database(settings: LocalSettings, name: str) -> str:
     url = settings.database_url(name)
     db.migrate(url)
     return url
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test an engine whose compiled modules are older than their sources."""
+    stale = native.stale_modules()
+    if stale:
+        raise pytest.UsageError(
+            f"compiled engine modules older than their sources: {', '.join(stale)}; "
+            "run ./dev install (or ./dev test) to build them again"
+        )

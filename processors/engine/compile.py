@@ -99,20 +99,20 @@ class CompiledProgramme:
     rounding: str
     rounder: Rounder
     award_points_max: int
-    tiers: Mapping[str, int]
-    tier_texts: Mapping[str, str]
+    tiers: dict[str, int]
+    tier_texts: dict[str, str]
     """For explanations: ' * tier Silver 1.5'."""
     default_tier: str
-    partners: Mapping[str, CompiledPartner]
-    parameters: Mapping[str, tuple[CompiledParameter, ...]]
-    parameter_checks: Mapping[str, ParameterCheck]
+    partners: dict[str, CompiledPartner]
+    parameters: dict[str, tuple[CompiledParameter, ...]]
+    parameter_checks: dict[str, ParameterCheck]
     """Per event type with parameters: does an event's metadata fit (see `parameter_problem`)."""
-    ordinary_rules: Mapping[str, tuple[CompiledRule, ...]]
+    ordinary_rules: dict[str, tuple[CompiledRule, ...]]
     """Active event-triggered rules without a streak, per event type, in the order to try them."""
-    matchers: Mapping[str, Matcher]
+    matchers: dict[str, Matcher]
     """Per event type of `ordinary_rules`: the index of the first of its rules that matches."""
-    streak_rules: Mapping[str, tuple[CompiledRule, ...]]
-    rules_by_id: Mapping[str, CompiledRule]
+    streak_rules: dict[str, tuple[CompiledRule, ...]]
+    rules_by_id: dict[str, CompiledRule]
     budgeted_rules: tuple[str, ...]
     """Ids of the rules with a budget (cap max), whose usage a decision needs."""
 

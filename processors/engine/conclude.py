@@ -8,6 +8,7 @@ from processors.engine.decision import Decision, DecisionStatus
 from processors.engine.draft import Draft
 from processors.engine.explain import PENDING_REASON, Explanation, RuleTrace
 from processors.engine.state import (
+    APPLIED_MAX,
     AppliedRecord,
     PendingRecord,
     UserState,
@@ -19,7 +20,7 @@ from schemas.events import EventV1
 
 
 def concluded(draft: Draft) -> Decision:
-    event, programme = draft.event, draft.programme
+    event_id, programme = draft.event_id, draft.programme
     if draft.external_calls:
         return _needs_external(draft)
     awards = tuple(draft.awards)
@@ -27,7 +28,7 @@ def concluded(draft: Draft) -> Decision:
     # Without awards the reason names the decisive rule: derived from the traces when read.
     reason = None if awards else PENDING_REASON
     explanation = Explanation(
-        programme.version, event.event_type, draft.tier, status, reason, None, draft.facts
+        programme.version, draft.event_type, draft.tier, status, reason, None, draft.facts
     )
     record: AppliedRecord
     if awards:
@@ -36,13 +37,11 @@ def concluded(draft: Draft) -> Decision:
         points, record = 0, PendingRecord(explanation)
     applied = draft.state.applied
     if type(applied) is AppliedWindow:  # as `remembered`, without the call
-        applied = applied.with_entry(event.event_id, record)
+        applied = applied.with_entry(event_id, record)
     else:
-        applied = remembered(applied, event.event_id, record)
+        applied = remembered(applied, event_id, record)
     state = draft.new_state(applied)
-    return Decision(
-        event.event_id, status, points, awards, state, explanation, (), draft.budget_consumed
-    )
+    return Decision(event_id, status, points, awards, state, explanation, (), draft.budget_consumed)
 
 
 def _needs_external(draft: Draft) -> Decision:
@@ -105,7 +104,7 @@ def with_applied(state: UserState, event_id: str, record: AppliedRecord) -> User
 def remembered(
     applied: Mapping[str, AppliedRecord], event_id: str, record: AppliedRecord
 ) -> AppliedWindow[AppliedRecord]:
-    """`applied` plus `event_id`, keeping only the newest `UserState.APPLIED_MAX` records."""
+    """`applied` plus `event_id`, keeping only the newest `APPLIED_MAX` records."""
     if not isinstance(applied, AppliedWindow):  # a state built by hand with a plain dict
-        applied = AppliedWindow.of(UserState.APPLIED_MAX, applied)
+        applied = AppliedWindow.of(APPLIED_MAX, applied)
     return applied.with_entry(event_id, record)

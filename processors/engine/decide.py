@@ -42,15 +42,15 @@ def decide(
     outcome with status "duplicate" and changes nothing.
     """
     programme = config if isinstance(config, CompiledProgramme) else compile_programme(config)
-    record = state.applied.get(event.event_id)
+    draft = Draft(event, state, programme, external_points or _NOTHING, budget_used or _NOTHING)
+    record = state.applied.get(draft.event_id)
     if record is not None:
         return duplicate(event, state, programme, record)
-    problem = _event_problem(event, programme)
+    problem = _event_problem(draft)
     if problem is not None:
         return without_rules(event, state, programme, "invalid_event", problem)
-    if event.event_type == TIER_ASSIGNED_EVENT_TYPE:
+    if draft.event_type == TIER_ASSIGNED_EVENT_TYPE:
         return _assign_tier(event, state, programme)
-    draft = Draft(event, state, programme, external_points or _NOTHING, budget_used or _NOTHING)
     if event.rule_id is None:
         _run_event_rules(draft)
     else:
@@ -58,25 +58,27 @@ def decide(
     return concluded(draft)
 
 
-def _event_problem(event: EventV1, programme: CompiledProgramme) -> str | None:
-    if event.programme_id != programme.programme_id:
-        return f"event is for programme '{event.programme_id}', not '{programme.programme_id}'"
-    if event.partner_id is not None:
-        partner = programme.partners.get(event.partner_id)
+def _event_problem(draft: Draft) -> str | None:
+    event_type, metadata, partner_id = draft.event_type, draft.metadata, draft.partner_id
+    programme, programme_id = draft.programme, draft.event.programme_id
+    if programme_id != programme.programme_id:
+        return f"event is for programme '{programme_id}', not '{programme.programme_id}'"
+    if partner_id is not None:
+        partner = programme.partners.get(partner_id)
         if partner is None:
-            return f"unknown partner '{event.partner_id}'"
-        if event.event_type not in partner.allowed_event_types:
-            return f"partner '{event.partner_id}' may not publish '{event.event_type}'"
-    check = programme.parameter_checks.get(event.event_type)
-    if check is None or check(event.metadata):
+            return f"unknown partner '{partner_id}'"
+        if event_type not in partner.allowed_event_types:
+            return f"partner '{partner_id}' may not publish '{event_type}'"
+    check = programme.parameter_checks.get(event_type)
+    if check is None or check(metadata):
         return None
-    return parameter_problem(programme.parameters[event.event_type], event.metadata)
+    return parameter_problem(programme.parameters[event_type], metadata)
 
 
 def _run_event_rules(draft: Draft) -> None:
     """The first matching ordinary rule in priority order (the default rule last) pays; every
     matching streak rule counts the event on its own, independently of that choice."""
-    programme, event_type = draft.programme, draft.event.event_type
+    programme, event_type = draft.programme, draft.event_type
     metadata, at_us = draft.metadata, draft.epoch_us
     matcher = programme.matchers.get(event_type)
     if matcher is None:

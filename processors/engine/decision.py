@@ -1,7 +1,7 @@
 """The engine's answer for one event."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from processors.engine.explain import Explanation
@@ -17,7 +17,9 @@ DecisionStatus = Literal[
 ]
 
 
-@dataclass(slots=True)  # treated as immutable; frozen=True would cost 4x per instance
+# `init=False` and a written `__init__`: compiled with mypyc, a dataclass's generated
+# `__init__` would run interpreted, for every decision.
+@dataclass(slots=True, init=False)  # treated as immutable; frozen=True costs 4x per instance
 class Decision:
     event_id: str
     status: DecisionStatus
@@ -26,10 +28,30 @@ class Decision:
     awards: tuple[Award, ...]
     state: UserState
     explanation: Explanation
-    external_calls: tuple[ExternalCall, ...] = ()
-    budget_consumed: Mapping[str, int] = field(default_factory=dict)
+    external_calls: tuple[ExternalCall, ...]
+    budget_consumed: Mapping[str, int]
     """Points this decision took from each rule's global budget; add them to the global table.
     Empty for a duplicate, so adding blindly never counts an event twice."""
+
+    def __init__(
+        self,
+        event_id: str,
+        status: DecisionStatus,
+        points: int,
+        awards: tuple[Award, ...],
+        state: UserState,
+        explanation: Explanation,
+        external_calls: tuple[ExternalCall, ...] = (),
+        budget_consumed: Mapping[str, int] | None = None,
+    ) -> None:
+        self.event_id = event_id
+        self.status = status
+        self.points = points
+        self.awards = awards
+        self.state = state
+        self.explanation = explanation
+        self.external_calls = external_calls
+        self.budget_consumed = {} if budget_consumed is None else budget_consumed
 
     @property
     def reason(self) -> str | None:

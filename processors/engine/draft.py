@@ -45,6 +45,8 @@ class Draft:
         "day",
         "epoch_us",
         "event",
+        "event_id",
+        "event_type",
         "external_calls",
         "external_points",
         "facts",
@@ -55,6 +57,7 @@ class Draft:
         "multiplier_e4",
         "owned",
         "partner",
+        "partner_id",
         "programme",
         "state",
         "streaks",
@@ -70,23 +73,28 @@ class Draft:
         budget_used: Mapping[str, int],
     ) -> None:
         self.event = event
+        # The event's fields are read once: a pydantic model's attribute is read through its
+        # `__getattr__` hook, which costs more than the compiled engine's own work with it.
+        self.event_id = event.event_id
+        self.event_type = event.event_type
         self.state = state
         self.programme = programme
-        self.metadata: Mapping[str, Any] = event.metadata
+        self.metadata: dict[str, Any] = event.metadata
         self.epoch_us, self.day, self.month = programme.calendar.periods(event.occurred_at)
         # A tier the configuration no longer has falls back to the default tier.
         tier = state.tier
         self.tier = tier if tier is not None and tier in programme.tiers else programme.default_tier
-        partner_id = event.partner_id
+        self.partner_id = partner_id = event.partner_id
+        # An unknown partner is refused before any rule runs (see `decide`).
         self.partner = None if partner_id is None else programme.partners.get(partner_id)
         self.multiplier_e4 = programme.tiers[self.tier] * (
             SCALE if self.partner is None else self.partner.multiplier_e4
         )
         self.external_points = external_points
         self.budget_used = budget_used
-        self.caps: Mapping[str, CapCounter] = state.caps
-        self.marks: Mapping[str, FrequencyMark] = state.marks
-        self.streaks: Mapping[str, StreakProgress] = state.streaks
+        self.caps: dict[str, CapCounter] = state.caps
+        self.marks: dict[str, FrequencyMark] = state.marks
+        self.streaks: dict[str, StreakProgress] = state.streaks
         self.awards: list[Award] = []
         self.facts: list[Fact] = []
         # Rarely used: shared empty values until written (see `consume` and `call`).
@@ -138,12 +146,12 @@ class Draft:
         self.streaks = self._written(_STREAKS, self.streaks, rule_id, progress)
 
     def _written(
-        self, which: int, current: Mapping[str, list[int]], key: str, value: list[int]
+        self, which: int, current: dict[str, list[int]], key: str, value: list[int]
     ) -> dict[str, list[int]]:
         """The map `which` (`_CAPS`, `_MARKS` or `_STREAKS`) with `value` at `key`: the state's
         map is copied on the first write, this draft's own copy written in place after that."""
         if self.owned & which:
-            own: dict[str, list[int]] = current  # type: ignore[assignment]  # our copy
+            own = current  # our copy
         else:
             own = dict(current)
             self.owned |= which
@@ -167,7 +175,7 @@ class Draft:
         )
 
 
-def _pruned(current: Mapping[str, V], known: Mapping[str, object]) -> Mapping[str, V]:
+def _pruned(current: dict[str, V], known: Mapping[str, object]) -> dict[str, V]:
     # Entries for event types or rules the configuration no longer has are dropped whenever a
     # map grows, so each map stays bounded by the configuration's size. The key-set test runs in
     # C and almost always passes, sparing the copy.

@@ -9,7 +9,9 @@ from pydantic import JsonValue
 AwardKind = Literal["earn", "redeem"]
 
 
-@dataclass(slots=True)  # treated as immutable; frozen=True would cost 4x per instance
+# `init=False` and a written `__init__`: compiled with mypyc, a dataclass's generated
+# `__init__` would run interpreted, for every award.
+@dataclass(slots=True, init=False)  # treated as immutable; frozen=True costs 4x per instance
 class Award:
     """Points one rule gives (earn) or takes (redeem); `points` is always > 0."""
 
@@ -17,6 +19,12 @@ class Award:
     rule_version: int
     kind: AwardKind
     points: int
+
+    def __init__(self, rule_id: str, rule_version: int, kind: AwardKind, points: int) -> None:
+        self.rule_id = rule_id
+        self.rule_version = rule_version
+        self.kind = kind
+        self.points = points
 
     @property
     def signed_points(self) -> int:

@@ -21,9 +21,9 @@ Global rule budgets are not here: they span all users (see `decide`'s `budget_us
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
-from typing import Any, ClassVar, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -47,6 +47,7 @@ StreakProgress = list[int]
 `days`: complete consecutive days before `day`."""
 
 STREAK_DONE_TODAY = -1
+STATE_FORMAT: Final = 2
 APPLIED_MAX: Final = 32
 REASON_MAX: Final = 200
 """Characters of an applied event's reason kept for a redelivery's explanation: bounds the
@@ -96,18 +97,31 @@ _STREAK_FIELDS: Final = frozenset({3})
 _LISTS: Final = frozenset({list})
 
 
-@dataclass(slots=True)  # treated as immutable; frozen=True would cost 4x per instance
+# `init=False` and a written `__init__`: compiled with mypyc, a dataclass's generated
+# `__init__` would run interpreted, for every decision.
+@dataclass(slots=True, init=False)  # treated as immutable; frozen=True costs 4x per instance
 class UserState:
     """Immutable: `decide` returns a new state and never changes the one it was given."""
 
-    APPLIED_MAX: ClassVar[int] = APPLIED_MAX
-    FORMAT: ClassVar[int] = 2
+    tier: str | None
+    caps: dict[str, CapCounter]
+    marks: dict[str, FrequencyMark]
+    streaks: dict[str, StreakProgress]
+    applied: Mapping[str, AppliedRecord]
 
-    tier: str | None = None
-    caps: Mapping[str, CapCounter] = field(default_factory=dict)
-    marks: Mapping[str, FrequencyMark] = field(default_factory=dict)
-    streaks: Mapping[str, StreakProgress] = field(default_factory=dict)
-    applied: Mapping[str, AppliedRecord] = field(default_factory=lambda: _NO_RECORDS)
+    def __init__(
+        self,
+        tier: str | None = None,
+        caps: dict[str, CapCounter] | None = None,
+        marks: dict[str, FrequencyMark] | None = None,
+        streaks: dict[str, StreakProgress] | None = None,
+        applied: Mapping[str, AppliedRecord] | None = None,
+    ) -> None:
+        self.tier = tier
+        self.caps = {} if caps is None else caps
+        self.marks = {} if marks is None else marks
+        self.streaks = {} if streaks is None else streaks
+        self.applied = _NO_RECORDS if applied is None else applied
 
     @classmethod
     def initial(cls) -> "UserState":
@@ -119,7 +133,7 @@ class UserState:
         applied = self.applied
         return orjson.dumps(
             [
-                self.FORMAT,
+                STATE_FORMAT,
                 self.tier,
                 self.caps,
                 self.marks,
@@ -136,7 +150,7 @@ class UserState:
             if type(raw) is not list or len(raw) != 6:
                 raise StateDecodeError(f"malformed user state: {data[:100]!r}")
             format_, tier, caps, marks, streaks, applied = raw
-            if format_ != cls.FORMAT:
+            if format_ != STATE_FORMAT:
                 raise StateDecodeError(f"unknown user state format {format_!r}")
             if tier is not None and type(tier) is not str:
                 raise StateDecodeError(f"malformed tier {tier!r}")

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from processors.engine import StateDecodeError, UserState, decide
-from processors.engine.state import REASON_MAX
+from processors.engine.state import APPLIED_MAX, REASON_MAX
 from tests.unit.engine.fixtures import NOON, event, programme, rule, run
 
 VIDEO = {"name": "video", "parameters": [{"name": "n", "type": "integer"}]}
@@ -41,8 +41,8 @@ def test_applied_window_is_bounded_and_keeps_the_newest() -> None:
     compiled = programme([VIDEO], [rule("default", "video", default=True)])
     decisions = run([event("video", at=NOON + timedelta(minutes=i)) for i in range(100)], compiled)
     applied = decisions[-1].state.applied
-    assert len(applied) == UserState.APPLIED_MAX
-    assert list(applied) == [d.event_id for d in decisions[-UserState.APPLIED_MAX :]]
+    assert len(applied) == APPLIED_MAX
+    assert list(applied) == [d.event_id for d in decisions[-APPLIED_MAX:]]
     assert len(decisions[-1].state.to_bytes()) < 2_000
 
 

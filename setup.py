@@ -1,6 +1,8 @@
-"""Compiles the pure points engine (`processors/engine`) to C with mypyc when the package is
-built; everything else in pyproject.toml. The engine is plain, strictly typed Python, so mypyc
-builds it unchanged, and the compiled modules decide about 1.6x faster (README, "Measured").
+"""Compiles the pure cores, the points engine (`processors/engine`) and the ledger's planner
+(`ledger/core`), to C with mypyc when the package is built; everything else is in
+pyproject.toml. Both are plain, strictly typed Python that mypyc builds unchanged: the engine
+decides about 1.6x faster compiled, and the ledger writer books about 12 % more per second
+(README, "Measured"). An editable install (`./dev install`) builds them in place.
 
 `LOYALTY_PURE_PYTHON=1` builds without compiling: the same code then runs interpreted.
 """
@@ -10,14 +12,16 @@ from pathlib import Path
 
 from setuptools import setup
 
+COMPILED = ("processors/engine", "ledger/core")
 
-def _engine_extensions() -> list[object]:
+
+def _compiled_extensions() -> list[object]:
     if os.environ.get("LOYALTY_PURE_PYTHON") == "1":
         return []
     from mypyc.build import mypycify
 
-    sources = sorted(str(path) for path in Path("processors/engine").glob("*.py"))
-    return list(mypycify(sources, opt_level="3", group_name="processors_engine"))
+    sources = sorted(str(path) for package in COMPILED for path in Path(package).glob("*.py"))
+    return list(mypycify(sources, opt_level="3", group_name="loyalty_cores"))
 
 
-setup(ext_modules=_engine_extensions())
+setup(ext_modules=_compiled_extensions())

@@ -1,4 +1,4 @@
-"""The engine's compiled modules (mypyc, see setup.py): which exist, and which are older than
+"""The pure cores' compiled modules (mypyc, see setup.py): which exist, and which are older than
 their sources. A source edited after the last install runs its old compiled version until the
 package is built again (`./dev install`), so the test session and the processors check."""
 
@@ -6,26 +6,24 @@ import importlib.util
 from pathlib import Path
 from typing import Final
 
-ENGINE_PACKAGE: Final = "processors.engine"
+COMPILED_PACKAGES: Final = ("processors.engine", "ledger.core")
 
 
-def engine_directory() -> Path:
-    spec = importlib.util.find_spec(ENGINE_PACKAGE)
+def package_directory(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
-        raise RuntimeError(f"{ENGINE_PACKAGE} is not installed")
+        raise RuntimeError(f"{package} is not installed")
     return Path(spec.origin).parent
 
 
-def compiled_modules(directory: Path | None = None) -> dict[str, Path]:
+def compiled_modules(directory: Path) -> dict[str, Path]:
     """Module name -> its compiled file, for the modules built as extensions."""
-    found = (directory or engine_directory()).glob("*.so")
-    return {path.name.split(".", 1)[0]: path for path in found}
+    return {path.name.split(".", 1)[0]: path for path in directory.glob("*.so")}
 
 
-def stale_modules(directory: Path | None = None) -> list[str]:
+def stale_modules(directory: Path) -> list[str]:
     """Sources edited after their module was compiled (or with no compiled module while
     others have one): what runs is not what the file says."""
-    directory = directory or engine_directory()
     compiled = compiled_modules(directory)
     if not compiled:
         return []  # a pure-Python install (LOYALTY_PURE_PYTHON=1): nothing can be stale
@@ -35,3 +33,17 @@ def stale_modules(directory: Path | None = None) -> list[str]:
         if built is None or built.stat().st_mtime < source.stat().st_mtime:
             stale.append(source.name)
     return stale
+
+
+def stale_sources() -> list[str]:
+    """`stale_modules` of every compiled package, as paths: `ledger/core/planner.py`."""
+    return [
+        f"{package.replace('.', '/')}/{name}"
+        for package in COMPILED_PACKAGES
+        for name in stale_modules(package_directory(package))
+    ]
+
+
+def runs_compiled() -> bool:
+    """Every compiled package has its compiled modules installed."""
+    return all(compiled_modules(package_directory(p)) for p in COMPILED_PACKAGES)

@@ -1,5 +1,6 @@
-"""Waiting for an event's outcome: the ledger writer NOTIFYs each command id when its batch
-commits, and every gateway instance LISTENs, so the reply reaches whichever instance waits.
+"""Waiting for an event's outcome: the ledger writer NOTIFYs the command ids of a batch when it
+commits (JSON arrays of ids, `ledger.notified_ids`), and every gateway instance LISTENs, so the
+reply reaches whichever instance waits.
 
 A request registers its wait before publishing, so a notification can never slip in between.
 The notifications of one ledger batch arrive together; the outcomes they announce are read in one
@@ -14,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from gateway.errors import Unavailable
-from ledger import NOTIFY_CHANNEL
+from ledger import NOTIFY_CHANNEL, notified_ids
 from ledger.queries import get_outcomes
 from schemas.ledger import CommandOutcome
 
@@ -88,12 +89,19 @@ class OutcomeNotifications:
             if not futures:
                 self._waiting.pop(command_id, None)
 
-    def notified(self, _connection: Any, _pid: int, _channel: str, command_id: object) -> None:
+    def notified(self, _connection: Any, _pid: int, _channel: str, payload: object) -> None:
         # Other instances' commands are notified too; only the ones waited for here are read.
-        if command_id in self._waiting:
-            self._notified_ids[str(command_id)] = None
-            if self._reading is None or self._reading.done():
-                self._reading = asyncio.get_running_loop().create_task(self._read_notified())
+        try:
+            command_ids = notified_ids(str(payload))
+        except ValueError:
+            log.warning("ignored a malformed %s notification: %.100r", NOTIFY_CHANNEL, payload)
+            return
+        waited = [command_id for command_id in command_ids if command_id in self._waiting]
+        if not waited:
+            return
+        self._notified_ids.update(dict.fromkeys(waited))
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.get_running_loop().create_task(self._read_notified())
 
     async def _read_notified(self) -> None:
         """Reads the notified outcomes in rounds of at most FETCH_IDS_MAX ids: the ids notified

@@ -11,7 +11,7 @@ from ledger.queries import (
     list_transactions,
     transactions_page,
 )
-from ledger.writing import NOTIFY_CHANNEL
+from ledger.writing import NOTIFY_CHANNEL, notified_ids
 
 __all__ = [
     "NOTIFY_CHANNEL",
@@ -23,5 +23,6 @@ __all__ = [
     "get_outcome",
     "last_transaction",
     "list_transactions",
+    "notified_ids",
     "transactions_page",
 ]

@@ -15,15 +15,22 @@ from datetime import datetime
 import asyncpg
 
 from ledger import writing
-from ledger.core.batch import BatchPlan, IncomingCommand, LedgerSnapshot
+from ledger.core.batch import (
+    BatchPlan,
+    IncomingCommand,
+    LedgerSnapshot,
+    booking_keys,
+    reversed_keys,
+)
 from ledger.core.budgets import needed_rule_usage
+from ledger.core.columns import command_outcome_columns
 from ledger.core.funding import funding_accounts, funding_booking, plan_funding
 from ledger.core.planner import needed_accounts, plan_batch
+from ledger.core.rows import batch_rows, entry_record, outcome_record
 from ledger.db_types import Connection
 from ledger.exceptions import ConcurrentWriteError, RetriesExhaustedError, TransientLedgerError
 from ledger.loading import (
     AccountIds,
-    LockedAccounts,
     load_entries,
     load_outcomes,
     load_programmes,
@@ -91,21 +98,26 @@ async def _apply(
         accounts = await lock_accounts(conn, needed_accounts(commands, programmes), account_ids)
         if read_stored:
             outcomes = await load_outcomes(conn, (c.command.command_id for c in commands))
-            entries, entry_ids = await load_entries(conn, _booking_keys(commands))
+            entries, entry_ids = await load_entries(conn, booking_keys(commands))
         else:
             # Only what reversals name; every other key is proven new by the inserts.
             outcomes = {}
-            entries, entry_ids = await load_entries(conn, _reversed_keys(commands))
+            entries, entry_ids = await load_entries(conn, reversed_keys(commands))
         # After the accounts, like every writer: the same lock order everywhere.
         usage = await lock_rule_usage(conn, needed_rule_usage(commands, programmes, entries))
         snapshot = LedgerSnapshot(programmes, accounts.balances, outcomes, entries, usage)
         plan = plan_batch(commands, snapshot, recorded_at)
         entry_ids_new = await writing.allocate_entry_ids(conn, len(plan.entries))
-        writes = _writes(plan, accounts, entry_ids, entry_ids_new, recorded_at)
-        await writing.write_batch(
-            conn,
-            writes._replace(consumer_group=batch.consumer_group, next_offsets=batch.next_offsets),
+        rows = batch_rows(plan, accounts.ids, entry_ids, entry_ids_new, recorded_at)
+        writes = writing.Writes(
+            outcomes=rows.outcomes,
+            entries=rows.entries,
+            balances=rows.balances,
+            consumer_group=batch.consumer_group,
+            next_offsets=batch.next_offsets,
+            rule_usage=plan.rule_usage,
         )
+        await writing.write_batch(conn, writes)
         if before_commit is not None:
             await before_commit(plan)
     if account_ids is not None:
@@ -137,61 +149,6 @@ async def apply_batch_with_retries(
     raise RetriesExhaustedError("attempts_max must be at least 1")
 
 
-def _reversed_keys(commands: Sequence[IncomingCommand]) -> set[str]:
-    return {
-        booking.reverses
-        for incoming in commands
-        for booking in incoming.command.bookings
-        if booking.reverses is not None
-    }
-
-
-def _booking_keys(commands: Sequence[IncomingCommand]) -> set[str]:
-    keys: set[str] = set()
-    for incoming in commands:
-        for booking in incoming.command.bookings:
-            keys.add(booking.idempotency_key)
-            if booking.reverses is not None:
-                keys.add(booking.reverses)
-    return keys
-
-
-def _writes(
-    plan: BatchPlan,
-    accounts: LockedAccounts,
-    stored_entry_ids: dict[str, int],
-    entry_ids: Sequence[int],
-    recorded_at: datetime,
-) -> writing.Writes:
-    """The rows a plan writes. `entry_ids`: one drawn for each of the plan's entries."""
-    rows = (
-        writing.OutcomeRow(
-            planned.incoming.payload_sha256,
-            planned.incoming.command.programme_id,
-            planned.incoming.command.user_id,
-            planned.incoming.command.source_event_id,
-            planned.incoming.source,
-            planned.outcome,
-        )
-        for planned in plan.outcomes
-        if planned.is_new
-    )
-    # Entry ids by idempotency key, for the reversals to name (of this batch or stored ones).
-    known_ids = dict(stored_entry_ids)
-    if any(entry.booking.reverses is not None for entry in plan.entries):
-        known_ids.update(
-            (entry.booking.idempotency_key, entry_id)
-            for entry, entry_id in zip(plan.entries, entry_ids, strict=True)
-        )
-    ids = accounts.ids
-    return writing.Writes(
-        outcomes=writing.outcome_records(rows, recorded_at),
-        entries=writing.entry_records(plan.entries, entry_ids, known_ids, ids, recorded_at),
-        balances={ids[key]: balance for key, balance in plan.balances.items()},
-        rule_usage=plan.rule_usage,
-    )
-
-
 async def fund_budget(
     conn: Connection,
     programme_id: str,
@@ -216,12 +173,14 @@ async def fund_budget(
         outcome, entry = plan_funding(programme_id, booking, accounts.balances, stored, recorded_at)
         if entry is None:
             return outcome.model()
-        row = writing.OutcomeRow(entry.payload_sha256, programme_id, None, None, None, outcome)
+        columns = command_outcome_columns(
+            idempotency_key, entry.payload_sha256, programme_id, None, None, None, None
+        )
         entry_ids = await writing.allocate_entry_ids(conn, 1)
         ids = accounts.ids
         writes = writing.Writes(
-            outcomes=writing.outcome_records([row], recorded_at),
-            entries=writing.entry_records([entry], entry_ids, {}, ids, recorded_at),
+            outcomes=[outcome_record(outcome, columns, recorded_at)],
+            entries=[entry_record(entry, entry_ids[0], {}, ids, recorded_at)],
             balances={
                 ids[entry.debit]: entry.debit_balance_after,
                 ids[entry.credit]: entry.credit_balance_after,

@@ -18,9 +18,9 @@ def main() -> None:
     settings = ProcessorSettings()
     logging.basicConfig(level=settings.log_level.upper())
     log = logging.getLogger(__name__)
-    if stale := native.stale_modules():
-        log.warning("engine sources newer than their compiled modules: %s (./dev install)", stale)
-    elif not native.compiled_modules():
+    if stale := native.stale_sources():
+        log.warning("sources newer than their compiled modules: %s (./dev install)", stale)
+    elif not native.runs_compiled():
         log.warning("the engine runs interpreted (built with LOYALTY_PURE_PYTHON=1?)")
     start_http_server(settings.metrics_port)
     catalog = ProgrammeCatalog()

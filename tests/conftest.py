@@ -55,10 +55,10 @@ def fresh_database(settings: LocalSettings, name: str) -> str:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Refuse to test an engine whose compiled modules are older than their sources."""
-    stale = native.stale_modules()
+    """Refuse to test compiled modules older than their sources."""
+    stale = native.stale_sources()
     if stale:
         raise pytest.UsageError(
-            f"compiled engine modules older than their sources: {', '.join(stale)}; "
+            f"compiled modules older than their sources: {', '.join(stale)}; "
             "run ./dev install (or ./dev test) to build them again"
         )

@@ -5,13 +5,14 @@ per batch, and a tuple is built in a third of the time (a frozen dataclass sets 
 through `object.__setattr__`). They are as immutable and carry the same field names.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import NamedTuple
 
 from pydantic import JsonValue
 
-from ledger.core.accounts import AccountKey, ProgrammePolicy
+from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
+from ledger.core.columns import Row, booking_entry_columns, command_outcome_columns
 from ledger.core.hashing import digests
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import Route, static_route
@@ -29,21 +30,60 @@ class SourcePosition(NamedTuple):
 class IncomingCommand(NamedTuple):
     """A validated command with what can be worked out before its batch's transaction, once,
     when it is decoded (while the batch before it is in the database): its payload hash and each
-    booking's, and each booking's route where that does not depend on the programme's
-    configuration (None where it does, see `varieties.static_route`)."""
+    booking's, each booking's route where that does not depend on the programme's configuration
+    (None where it does, see `varieties.static_route`), the accounts those routes and the user
+    touch, and the journal columns the command fixes by itself (`columns`)."""
 
     command: LedgerCommand
     payload_sha256: bytes
     booking_sha256s: tuple[bytes, ...]
     routes: tuple[Route | Rejection | None, ...]
+    accounts: frozenset[AccountKey]
+    """The user's account and every account of the static routes."""
+    outcome_columns: Row
+    """`columns.COMMAND_OUTCOME_COLUMNS`."""
+    entry_columns: tuple[Row, ...]
+    """`columns.BOOKING_ENTRY_COLUMNS` of each booking."""
     source: SourcePosition | None = None
 
     @classmethod
     def of(cls, command: LedgerCommand, source: SourcePosition | None = None) -> "IncomingCommand":
+        """Raises orjson.JSONEncodeError for a command the ledger cannot store as it came."""
         command_digest, booking_digests = digests(command)
-        programme_id, user_id = command.programme_id, command.user_id
-        routes = tuple(static_route(programme_id, user_id, b) for b in command.bookings)
-        return cls(command, command_digest, booking_digests, routes, source)
+        command_id, programme_id, user_id = (
+            command.command_id,
+            command.programme_id,
+            command.user_id,
+        )
+        bookings = command.bookings
+        routes = tuple(static_route(programme_id, user_id, b) for b in bookings)
+        accounts = {AccountKey(programme_id, AccountKind.USER, user_id)}
+        for routed in routes:
+            if isinstance(routed, Route):
+                accounts.update(routed)
+        outcome_columns = command_outcome_columns(
+            command_id,
+            command_digest,
+            programme_id,
+            user_id,
+            command.explanation,
+            command.source_event_id,
+            source,
+        )
+        entry_columns = tuple(
+            booking_entry_columns(command_id, programme_id, user_id, digest, booking)
+            for booking, digest in zip(bookings, booking_digests, strict=True)
+        )
+        return cls(
+            command,
+            command_digest,
+            booking_digests,
+            routes,
+            frozenset(accounts),
+            outcome_columns,
+            entry_columns,
+            source,
+        )
 
 
 class Outcome(NamedTuple):
@@ -117,6 +157,10 @@ class PlannedEntry(NamedTuple):
     credit: AccountKey
     debit_balance_after: int
     credit_balance_after: int
+    columns: Row
+    """`columns.BOOKING_ENTRY_COLUMNS` of the booking."""
+    reverses: str | None
+    """`booking.reverses`: the idempotency key of the entry this one reverses."""
 
 
 class PlannedOutcome(NamedTuple):
@@ -133,3 +177,24 @@ class BatchPlan(NamedTuple):
     """The final balance of every account the batch changes."""
     rule_usage: Mapping[RuleKey, int] = {}
     """The final usage of every rule budget the batch changes."""
+
+
+def reversed_keys(commands: Iterable[IncomingCommand]) -> set[str]:
+    """The idempotency keys the commands' reversals name."""
+    return {
+        booking.reverses
+        for incoming in commands
+        for booking in incoming.command.bookings
+        if booking.reverses is not None
+    }
+
+
+def booking_keys(commands: Iterable[IncomingCommand]) -> set[str]:
+    """Every idempotency key the commands book or reverse."""
+    keys: set[str] = set()
+    for incoming in commands:
+        for booking in incoming.command.bookings:
+            keys.add(booking.idempotency_key)
+            if booking.reverses is not None:
+                keys.add(booking.reverses)
+    return keys

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ledger.core.accounts import AccountKey, AccountKind
 from ledger.core.batch import Outcome, PlannedEntry, StoredOutcome
+from ledger.core.columns import booking_entry_columns
 from ledger.core.hashing import booking_sha256
 from schemas.ledger import (
     Booking,
@@ -68,6 +69,8 @@ def plan_funding(
         credit=credit,
         debit_balance_after=balances[debit] - booking.points,
         credit_balance_after=balances[credit] + booking.points,
+        columns=booking_entry_columns(key, programme_id, None, digest, booking),
+        reverses=None,
     )
     outcome = Outcome(
         command_id=key,

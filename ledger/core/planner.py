@@ -29,6 +29,7 @@ from ledger.core.batch import (
     StoredOutcome,
 )
 from ledger.core.budgets import award_rule_id, exhausted
+from ledger.core.columns import Row
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import Route, route
 from ledger.exceptions import LedgerInvariantError
@@ -48,7 +49,9 @@ def needed_accounts(
         policy = programmes.get(command.programme_id)
         if policy is None:
             continue
-        keys.add(AccountKey(command.programme_id, AccountKind.USER, command.user_id))
+        keys.update(incoming.accounts)
+        if None not in incoming.routes:
+            continue
         for routed, booking in zip(incoming.routes, command.bookings, strict=True):
             if routed is None:
                 routed = route(command.programme_id, command.user_id, booking, policy)
@@ -116,7 +119,8 @@ class _Planner:
             if routed is None:
                 routed = route(command.programme_id, command.user_id, booking, policy)
             digest = incoming.booking_sha256s[index]
-            booked = self._book(command, user, policy, booking, digest, routed)
+            columns = incoming.entry_columns[index]
+            booked = self._book(command, user, policy, booking, digest, columns, routed)
             if isinstance(booked, Rejection):
                 self._roll_back(planned_before)
                 return self._outcome(command, OutcomeStatus.REJECTED, 0, before, booked)
@@ -133,6 +137,7 @@ class _Planner:
         policy: ProgrammePolicy,
         booking: Booking,
         digest: bytes,
+        columns: Row,
         routed: Route | Rejection,
     ) -> Rejection | int:
         """The user's signed points from this booking, or why it is refused."""
@@ -147,7 +152,8 @@ class _Planner:
         if isinstance(routed, Rejection):
             return routed
         debit, credit = routed
-        target = None if booking.reverses is None else self._reversal_target(booking, routed)
+        reverses = booking.reverses
+        target = None if reverses is None else self._reversal_target(booking, routed)
         if isinstance(target, Rejection):
             return target
         points = booking.points
@@ -175,11 +181,9 @@ class _Planner:
             balances[debit] = debit_after
             balances[credit] = credit_after
             self.entries[key] = stored
-        if target is not None and booking.reverses is not None:
+        if target is not None and reverses is not None:
             reversed_points = target.reversed_points + points
-            self._set(
-                self.entries, booking.reverses, target._replace(reversed_points=reversed_points)
-            )
+            self._set(self.entries, reverses, target._replace(reversed_points=reversed_points))
         self.planned.append(
             PlannedEntry(
                 command.command_id,
@@ -191,6 +195,8 @@ class _Planner:
                 credit,
                 debit_after,
                 credit_after,
+                columns,
+                reverses,
             )
         )
         return _signed(user, debit, credit, points)

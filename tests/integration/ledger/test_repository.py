@@ -6,7 +6,7 @@ import pytest
 from ledger import queries
 from ledger.db_types import Connection
 from ledger.repository import Batch, apply_batch, apply_batch_with_retries, fund_budget
-from ledger.writing import NOTIFY_CHANNEL, load_offsets
+from ledger.writing import NOTIFY_CHANNEL, load_offsets, notified_ids
 from schemas.ledger import OutcomeStatus, RejectionReason, Variety
 from tests.integration.ledger.conftest import (
     ProgrammeFactory,
@@ -198,7 +198,8 @@ async def test_offsets_commit_with_the_batch_and_outcomes_are_notified(
     listener = await ledger_pool.acquire()
 
     def on_notify(*args: object) -> None:
-        notified.put_nowait(str(args[3]))
+        for command_id in notified_ids(str(args[3])):
+            notified.put_nowait(command_id)
 
     await listener.add_listener(NOTIFY_CHANNEL, on_notify)
     try:
@@ -213,3 +214,33 @@ async def test_offsets_commit_with_the_batch_and_outcomes_are_notified(
         await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
         await ledger_pool.release(listener)
     assert await load_offsets(ledger_pool, "group-" + prog, "topic") == {0: 41, 3: 7}
+
+
+async def test_a_large_batch_is_announced_in_payloads_under_the_notify_limit(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    prog = await new_programme()
+    payloads: list[str] = []
+    listener = await ledger_pool.acquire()
+    # Ids of the longest kind, with characters JSON escapes to six bytes each.
+    ids = [f"{prog}-{i:04d}-" + "\x01" * 200 for i in range(60)]
+
+    def on_notify(*args: object) -> None:
+        payloads.append(str(args[3]))
+
+    await listener.add_listener(NOTIFY_CHANNEL, on_notify)
+    try:
+        commands = [
+            command(command_id, f"user-{i}", programme_id=prog) for i, command_id in enumerate(ids)
+        ]
+        await apply_batch_with_retries(ledger_pool, Batch(commands))
+        for _ in range(50):
+            if sorted(i for payload in payloads for i in notified_ids(payload)) == sorted(ids):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
+        await ledger_pool.release(listener)
+    assert sorted(i for payload in payloads for i in notified_ids(payload)) == sorted(ids)
+    assert len(payloads) > 1
+    assert max(len(payload.encode()) for payload in payloads) < 8000

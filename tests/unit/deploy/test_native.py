@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from deploy import native
+from ledger.core.planner import plan_batch
 from processors.engine import decide
 
 
@@ -40,7 +41,13 @@ def test_a_pure_python_install_has_nothing_stale(tmp_path: Path) -> None:
 @pytest.mark.skipif(
     os.environ.get("LOYALTY_PURE_PYTHON") == "1", reason="built without compiling, on purpose"
 )
-def test_the_installed_engine_is_the_compiled_one() -> None:
-    # What the tests exercise is what the processors run: the mypyc build of setup.py.
-    assert set(native.compiled_modules()) >= {"decide", "draft", "state", "compile"}
+def test_the_installed_cores_are_the_compiled_ones() -> None:
+    # What the tests exercise is what the services run: the mypyc build of setup.py.
+    engine = native.compiled_modules(native.package_directory("processors.engine"))
+    ledger = native.compiled_modules(native.package_directory("ledger.core"))
+    assert set(engine) >= {"decide", "draft", "state", "compile"}
+    assert set(ledger) >= {"planner", "rows", "hashing"}
     assert type(decide).__name__ == "builtin_function_or_method"
+    assert type(plan_batch).__name__ == "builtin_function_or_method"
+    assert native.runs_compiled()
+    assert native.stale_sources() == []

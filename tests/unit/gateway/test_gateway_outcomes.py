@@ -2,6 +2,7 @@
 
 import asyncio
 
+import orjson
 import pytest
 
 from gateway.errors import Unavailable
@@ -26,7 +27,7 @@ class FakeReader:
 
 
 def notify(notifications: OutcomeNotifications, command_id: str) -> None:
-    notifications.notified(None, 1, "ledger_outcomes", command_id)
+    notifications.notified(None, 1, "ledger_outcomes", orjson.dumps([command_id]).decode())
 
 
 async def test_one_query_reads_the_outcomes_of_one_burst_of_notifications() -> None:
@@ -43,6 +44,26 @@ async def test_one_query_reads_the_outcomes_of_one_burst_of_notifications() -> N
     assert reader.calls == [["evt_1", "evt_2"]]
     assert [outcome and outcome.points for outcome in outcomes] == [5, 5, 5]
     assert notifications.waiting == 0
+
+
+async def test_one_notification_names_several_commands() -> None:
+    reader = FakeReader()
+    notifications = OutcomeNotifications("postgresql://unused", 10, reader)
+    async with notifications.expect("evt_1") as first, notifications.expect("evt_3") as third:
+        payload = orjson.dumps(["evt_1", "evt_2", "evt_3"]).decode()
+        notifications.notified(None, 1, "ledger_outcomes", payload)
+        await asyncio.gather(first, third)
+    assert reader.calls == [["evt_1", "evt_3"]]
+
+
+async def test_a_malformed_notification_is_ignored() -> None:
+    reader = FakeReader()
+    notifications = OutcomeNotifications("postgresql://unused", 10, reader)
+    async with notifications.expect("evt_1"):
+        for payload in ("evt_1", '{"evt_1": 1}', "[1]"):
+            notifications.notified(None, 1, "ledger_outcomes", payload)
+        await asyncio.sleep(0)
+    assert reader.calls == []
 
 
 async def test_notifications_for_nobody_waiting_here_read_nothing() -> None:

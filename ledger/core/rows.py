@@ -1,0 +1,72 @@
+"""The rows a planned batch writes, as Postgres receives them (COPY into the staging tables, see
+`ledger.writing`): each command's own columns, worked out when it was decoded
+(`ledger.core.columns`), behind the columns its plan decided. Built inside the batch's
+transaction, for every command and entry, so nothing here reads a pydantic model."""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from ledger.core.accounts import AccountKey
+from ledger.core.batch import BatchPlan, Outcome, PlannedEntry
+from ledger.core.columns import Row
+
+
+class BatchRows(NamedTuple):
+    outcomes: list[Row]
+    entries: list[Row]
+    balances: dict[int, int]
+    """The new balance by account id."""
+
+
+def batch_rows(
+    plan: BatchPlan,
+    account_ids: Mapping[AccountKey, int],
+    stored_entry_ids: Mapping[str, int],
+    entry_ids: Sequence[int],
+    recorded_at: datetime,
+) -> BatchRows:
+    """The rows of a plan. `entry_ids`: one drawn for each of the plan's entries;
+    `stored_entry_ids`: of the stored entries the batch's reversals may name."""
+    outcomes = [
+        outcome_record(planned.outcome, planned.incoming.outcome_columns, recorded_at)
+        for planned in plan.outcomes
+        if planned.is_new
+    ]
+    # Entry ids by idempotency key, for the reversals to name (of this batch or stored ones).
+    known_ids = dict(stored_entry_ids)
+    if any(entry.reverses is not None for entry in plan.entries):
+        for entry, entry_id in zip(plan.entries, entry_ids, strict=True):
+            known_ids[entry.booking.idempotency_key] = entry_id
+    entries = [
+        entry_record(entry, entry_id, known_ids, account_ids, recorded_at)
+        for entry, entry_id in zip(plan.entries, entry_ids, strict=True)
+    ]
+    balances = {account_ids[key]: balance for key, balance in plan.balances.items()}
+    return BatchRows(outcomes, entries, balances)
+
+
+def outcome_record(outcome: Outcome, command_columns: Row, recorded_at: datetime) -> Row:
+    """A staged_outcomes row, in `columns.OUTCOME_COLUMNS` order."""
+    planned = (
+        outcome.status, outcome.reason_code, outcome.reason, outcome.points,
+        outcome.balance_after, recorded_at,
+    )  # fmt: skip
+    return planned + command_columns
+
+
+def entry_record(
+    entry: PlannedEntry,
+    entry_id: int,
+    known_ids: Mapping[str, int],
+    account_ids: Mapping[AccountKey, int],
+    recorded_at: datetime,
+) -> Row:
+    """A staged_entries row, in `columns.ENTRY_COLUMNS` order."""
+    reverses = entry.reverses
+    planned = (
+        entry_id, account_ids[entry.debit], account_ids[entry.credit], entry.debit_balance_after,
+        entry.credit_balance_after, None if reverses is None else known_ids[reverses],
+        recorded_at,
+    )  # fmt: skip
+    return planned + entry.columns

@@ -25,9 +25,13 @@ class ProcessorSettings(BaseSettings):
     log_level: str = "info"
     lag_report_interval_s: float = Field(default=10.0, gt=0)
     # A batch is what the stream holds after `batch_wait_s`, at most `batch_events_max` events:
-    # per-event cost falls with the batch, and the wait bounds the latency it adds.
+    # per-event cost falls with the batch, and the wait bounds the latency it adds. At a few
+    # hundred events a second a batch's own cost dominates: 10 ms rather than 5 halves the
+    # batches, and the partner API's p99 at 500/s went from a median of 100 ms over four runs
+    # to 81 ms over five (`python -m bench.gateway`; noisy: 68 to 173 ms). Under load, batches
+    # fill up before the wait ends.
     batch_events_max: int = Field(default=500, ge=1, le=10_000)
-    batch_wait_s: float = Field(default=0.005, gt=0, le=1)
+    batch_wait_s: float = Field(default=0.010, gt=0, le=1)
     producer_linger_s: float = Field(default=0.005, ge=0, le=1)
     # Commands and states are JSON: lz4 shrinks them severalfold for little CPU, and the bytes
     # saved are CPU saved in the broker and on the loopback socket of a co-located machine.

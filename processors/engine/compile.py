@@ -82,6 +82,12 @@ class CompiledRule:
     authorised_clients: frozenset[str]
     streak: DailyStreak | BeforeStreak | None
     streak_before_us: int | None
+    streak_events_per_day: int
+    """A daily streak's events per day; 0 for any other rule."""
+    streak_days: int
+    """A daily streak's consecutive days; 0 for any other rule."""
+    streak_events: int
+    """A deadline streak's events before its deadline; 0 for any other rule."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
     if isinstance(rule.frequency, RollingFrequency):
         window_us = rule.frequency.every * _WINDOW_US[rule.frequency.unit]
     before = rule.streak.before if isinstance(rule.streak, BeforeStreak) else None
+    daily = rule.streak if isinstance(rule.streak, DailyStreak) else None
     valid_from_us = ALWAYS_FROM if rule.valid_from is None else epoch_us(rule.valid_from)
     valid_until_us = ALWAYS_UNTIL if rule.valid_until is None else epoch_us(rule.valid_until)
     conditions = tuple(compile_condition(c) for c in rule.conditions)
@@ -159,6 +166,9 @@ def compile_rule(rule: Rule) -> CompiledRule:
         authorised_clients=frozenset(rule.authorised_clients),
         streak=rule.streak,
         streak_before_us=_optional_us(before),
+        streak_events_per_day=daily.events_per_day if daily is not None else 0,
+        streak_days=daily.days if daily is not None else 0,
+        streak_events=rule.streak.events if isinstance(rule.streak, BeforeStreak) else 0,
     )
 
 

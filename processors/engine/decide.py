@@ -100,7 +100,9 @@ def _count_streak(rule: CompiledRule, draft: Draft) -> None:
     if matches is not None and not matches(draft.metadata, draft.epoch_us):
         draft.facts.append((details.mismatches, (rule,), 1, draft.metadata, draft.epoch_us))
         return
-    progress, completed, why_not = advance(rule, draft.streaks.get(rule.rule_id), draft)
+    progress, completed, why_not = advance(
+        rule, draft.streaks.get(rule.rule_id), draft.epoch_us, draft.day
+    )
     if progress is None:
         draft.facts.append((details.not_counted, rule, why_not))
         return

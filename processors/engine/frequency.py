@@ -6,11 +6,16 @@ paid. A rule that paid nothing (cut to zero by a cap) leaves no mark.
 """
 
 from processors.engine.compile import CompiledRule
-from processors.engine.periods import Instant, ProgrammeCalendar, iso_utc, week_of
+from processors.engine.periods import ProgrammeCalendar, iso_utc, week_of
 from processors.engine.state import FrequencyMark
 
 
-def is_limited(rule: CompiledRule, mark: FrequencyMark, moment: Instant) -> bool:
+def is_limited(
+    rule: CompiledRule, mark: FrequencyMark, now_us: int, today: int, month_now: int
+) -> bool:
+    """Whether `mark` (when the rule last paid) still limits the rule at the instant `now_us`,
+    on local day `today` of local month `month_now`. Plain integers, not an `Instant`: compiled,
+    a protocol's attributes are read generically, and this runs for every limited rule."""
     frequency = rule.frequency
     if frequency == "unlimited":
         return False
@@ -18,12 +23,12 @@ def is_limited(rule: CompiledRule, mark: FrequencyMark, moment: Instant) -> bool
         return True
     at_us, day, month = mark
     if frequency == "daily":
-        return day == moment.day
+        return day == today
     if frequency == "weekly":
-        return week_of(day) == week_of(moment.day)
+        return week_of(day) == week_of(today)
     if frequency == "monthly":
-        return month == moment.month
-    return moment.epoch_us < at_us + rule.window_us
+        return month == month_now
+    return now_us < at_us + rule.window_us
 
 
 def limited_detail(rule: CompiledRule, mark: FrequencyMark, calendar: ProgrammeCalendar) -> str:

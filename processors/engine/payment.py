@@ -11,8 +11,9 @@ Only numbers are computed here; the trace is a fact (`details.payment`) rendered
 from enum import Enum
 from typing import Final, cast
 
-from processors.engine import caps, details
+from processors.engine import details
 from processors.engine.amounts import SCALE, SCALE_CUBED, unit_ratio
+from processors.engine.caps import budget_cut, cut
 from processors.engine.compile import CompiledRule
 from processors.engine.draft import Draft
 from processors.engine.exceptions import InvariantError
@@ -33,7 +34,7 @@ def pay(rule: CompiledRule, draft: Draft, streak: StreakProgress | None = None) 
     progress that completed the rule's streak, if that is why it pays."""
     if rule.frequency != "unlimited":  # an unlimited rule is never limited, whatever its mark
         mark = draft.marks.get(rule.rule_id)
-        if mark is not None and is_limited(rule, mark, draft):
+        if mark is not None and is_limited(rule, mark, draft.epoch_us, draft.day, draft.month):
             calendar = draft.programme.calendar
             draft.facts.append((details.limited, rule, mark, calendar, streak))
             return
@@ -42,11 +43,11 @@ def pay(rule: CompiledRule, draft: Draft, streak: StreakProgress | None = None) 
         return
     gross = _gross(rule, draft, base)
     counter = draft.cap_counter(rule.event_type)
-    points = caps.cut(rule, counter, gross) if rule.capped else gross
+    points = cut(rule, counter, gross) if rule.capped else gross
     left = None
     if rule.budget_max is not None:
         left = draft.budget_left(rule)
-        points = caps.budget_cut(rule, left, points)
+        points = budget_cut(rule, left, points)
     if points < gross and rule.kind == "redeem":
         points = 0
     if points > 0:

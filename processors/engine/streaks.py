@@ -13,7 +13,6 @@ progress alone, so no text is written while deciding.
 from typing import Final
 
 from processors.engine.compile import CompiledRule
-from processors.engine.periods import Instant
 from processors.engine.state import STREAK_DONE_TODAY, StreakProgress
 from schemas.programme import BeforeStreak, DailyStreak
 
@@ -28,14 +27,18 @@ DEADLINE_PASSED: Final = "streak deadline has passed"
 _EVENTS: Final = 1
 
 
-def advance(rule: CompiledRule, progress: StreakProgress | None, moment: Instant) -> StreakStep:
-    streak = rule.streak
-    if type(streak) is not DailyStreak:
-        if isinstance(streak, BeforeStreak) and rule.streak_before_us is not None:
-            return _advance_before(streak.events, rule.streak_before_us, progress, moment)
+def advance(
+    rule: CompiledRule, progress: StreakProgress | None, at_us: int, day: int
+) -> StreakStep:
+    """Count an event of the instant `at_us`, on local day `day`, towards the rule's streak.
+    The streak's numbers come from the compiled rule (`streak_events`, ...): reading them from
+    the configuration's pydantic model costs more than the counting."""
+    per_day = rule.streak_events_per_day
+    if per_day == 0:
+        if rule.streak_before_us is not None:
+            return _advance_before(rule.streak_events, rule.streak_before_us, progress, at_us)
         return None, False, "rule has no streak"
     # Daily, inline: most events of a programme with streaks count towards one.
-    per_day, day = streak.events_per_day, moment.day
     last_day, events, days = (-1, 0, 0) if progress is None else progress
     if day > last_day:
         continues = progress is not None and day == last_day + 1 and events >= per_day
@@ -46,18 +49,18 @@ def advance(rule: CompiledRule, progress: StreakProgress | None, moment: Instant
         return None, False, DONE_TODAY
     else:
         count = events + 1
-    if count == per_day and days + 1 >= streak.days:
+    if count == per_day and days + 1 >= rule.streak_days:
         return [day, STREAK_DONE_TODAY, 0], True, ""
     return [day, count, days], False, ""
 
 
 def _advance_before(
-    needed: int, before_us: int, progress: StreakProgress | None, moment: Instant
+    needed: int, before_us: int, progress: StreakProgress | None, at_us: int
 ) -> StreakStep:
     count = 0 if progress is None else progress[_EVENTS]
     if count >= needed:
         return None, False, ALREADY_COMPLETED
-    if moment.epoch_us >= before_us:
+    if at_us >= before_us:
         return None, False, DEADLINE_PASSED
     count += 1
     return [0, count, 0], count == needed, ""

@@ -38,6 +38,7 @@ class IncomingCommand(NamedTuple):
     payload_sha256: bytes
     booking_sha256s: tuple[bytes, ...]
     routes: tuple[Route | Rejection | None, ...]
+    user_account: AccountKey
     accounts: frozenset[AccountKey]
     """The user's account and every account of the static routes."""
     outcome_columns: Row
@@ -57,7 +58,8 @@ class IncomingCommand(NamedTuple):
         )
         bookings = command.bookings
         routes = tuple(static_route(programme_id, user_id, b) for b in bookings)
-        accounts = {AccountKey(programme_id, AccountKind.USER, user_id)}
+        user_account = AccountKey(programme_id, AccountKind.USER, user_id)
+        accounts = {user_account}
         for routed in routes:
             if isinstance(routed, Route):
                 accounts.update(routed)
@@ -79,6 +81,7 @@ class IncomingCommand(NamedTuple):
             command_digest,
             booking_digests,
             routes,
+            user_account,
             frozenset(accounts),
             outcome_columns,
             entry_columns,

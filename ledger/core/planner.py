@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 from ledger.core.accounts import (
     AccountKey,
-    AccountKind,
     ProgrammePolicy,
     floor_rejection,
     may_go_negative,
@@ -107,7 +106,7 @@ class _Planner:
         policy = self.snapshot.programmes.get(command.programme_id)
         if policy is None:
             return self._outcome(command, OutcomeStatus.REJECTED, 0, None, _UNKNOWN_PROGRAMME)
-        user = AccountKey(command.programme_id, AccountKind.USER, command.user_id)
+        user = incoming.user_account
         before = self._balance(user)
         planned_before = len(self.planned)
         net_points = 0

@@ -36,12 +36,16 @@ def stale_modules(directory: Path) -> list[str]:
 
 
 def stale_sources() -> list[str]:
-    """`stale_modules` of every compiled package, as paths: `ledger/core/planner.py`."""
-    return [
-        f"{package.replace('.', '/')}/{name}"
-        for package in COMPILED_PACKAGES
-        for name in stale_modules(package_directory(package))
-    ]
+    """`stale_modules` of every compiled package, as paths: `ledger/core/planner.py`. Only in
+    a source checkout (an editable install, `setup.py` beside the packages): an installed wheel
+    holds the sources it was compiled from, whatever the times its files were written at."""
+    stale = []
+    for package in COMPILED_PACKAGES:
+        directory = package_directory(package)
+        checkout = directory.parents[package.count(".")]
+        if (checkout / "setup.py").exists():
+            stale += [f"{package.replace('.', '/')}/{name}" for name in stale_modules(directory)]
+    return stale
 
 
 def runs_compiled() -> bool:

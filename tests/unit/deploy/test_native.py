@@ -51,3 +51,28 @@ def test_the_installed_cores_are_the_compiled_ones() -> None:
     assert type(plan_batch).__name__ == "builtin_function_or_method"
     assert native.runs_compiled()
     assert native.stale_sources() == []
+
+
+def _stale_checkout(root: Path) -> None:
+    now = time.time()
+    for package in ("processors/engine", "ledger/core"):
+        directory = root / package
+        directory.mkdir(parents=True)
+        _touch(directory / "state.py", now)
+        _touch(directory / "state.cpython-311-x86_64-linux-gnu.so", now - 60)
+
+
+def test_stale_sources_are_reported_in_a_source_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stale_checkout(tmp_path)
+    (tmp_path / "setup.py").write_text("")
+    monkeypatch.setattr(native, "package_directory", lambda p: tmp_path / p.replace(".", "/"))
+    assert native.stale_sources() == ["processors/engine/state.py", "ledger/core/state.py"]
+
+
+def test_an_installed_wheel_is_never_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pip writes a wheel's files in its own order: a source may look newer than its module.
+    _stale_checkout(tmp_path)
+    monkeypatch.setattr(native, "package_directory", lambda p: tmp_path / p.replace(".", "/"))
+    assert native.stale_sources() == []

@@ -35,9 +35,12 @@ class AccountIds:
         return self._ids.get(key)
 
     def remember(self, ids: Mapping[AccountKey, int]) -> None:
-        if len(self._ids) + len(ids) > self._size_max:
-            self._ids.clear()
-        self._ids.update(ids)
+        known = self._ids
+        new = {key: account_id for key, account_id in ids.items() if key not in known}
+        if len(known) + len(new) > self._size_max:
+            known.clear()
+            new = dict(ids)
+        known.update(new)
 
     def __len__(self) -> int:
         return len(self._ids)

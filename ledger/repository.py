@@ -110,9 +110,7 @@ async def _apply(
         entry_ids_new = await writing.allocate_entry_ids(conn, len(plan.entries))
         rows = batch_rows(plan, accounts.ids, entry_ids, entry_ids_new, recorded_at)
         writes = writing.Writes(
-            outcomes=rows.outcomes,
-            entries=rows.entries,
-            balances=rows.balances,
+            *rows,  # outcomes, entries, balances
             consumer_group=batch.consumer_group,
             next_offsets=batch.next_offsets,
             rule_usage=plan.rule_usage,

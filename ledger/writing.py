@@ -8,7 +8,7 @@ nothing in it is stored yet), and the whole batch is rolled back and planned aga
 """
 
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import orjson
 
@@ -169,7 +169,7 @@ async def write_batch(conn: Connection, writes: Writes) -> None:
         [programme_id for programme_id, _ in usage],
         [rule_id for _, rule_id in usage],
         list(usage.values()),
-        notify_payloads(str(row[_COMMAND_ID]) for row in writes.outcomes),
+        notify_payloads(cast(str, row[_COMMAND_ID]) for row in writes.outcomes),
     )
     if written is None:
         raise LedgerInvariantError("the batch's write returned no row")

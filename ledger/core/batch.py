@@ -151,9 +151,6 @@ class LedgerSnapshot(NamedTuple):
 class PlannedEntry(NamedTuple):
     """A new journal entry: `booking.points` move from `debit` to `credit`."""
 
-    command_id: str
-    programme_id: str
-    user_id: str | None
     booking: Booking
     payload_sha256: bytes
     debit: AccountKey
@@ -161,9 +158,7 @@ class PlannedEntry(NamedTuple):
     debit_balance_after: int
     credit_balance_after: int
     columns: Row
-    """`columns.BOOKING_ENTRY_COLUMNS` of the booking."""
-    reverses: str | None
-    """`booking.reverses`: the idempotency key of the entry this one reverses."""
+    """`columns.BOOKING_ENTRY_COLUMNS` of the booking (its command's ids among them)."""
 
 
 class PlannedOutcome(NamedTuple):

@@ -60,9 +60,6 @@ def plan_funding(
         return stored.outcome.repeated(), None
     debit, credit = funding_accounts(programme_id)
     entry = PlannedEntry(
-        command_id=key,
-        programme_id=programme_id,
-        user_id=None,
         booking=booking,
         payload_sha256=digest,
         debit=debit,
@@ -70,7 +67,6 @@ def plan_funding(
         debit_balance_after=balances[debit] - booking.points,
         credit_balance_after=balances[credit] + booking.points,
         columns=booking_entry_columns(key, programme_id, None, digest, booking),
-        reverses=None,
     )
     outcome = Outcome(
         command_id=key,

@@ -184,19 +184,7 @@ class _Planner:
             reversed_points = target.reversed_points + points
             self._set(self.entries, reverses, target._replace(reversed_points=reversed_points))
         self.planned.append(
-            PlannedEntry(
-                command.command_id,
-                command.programme_id,
-                command.user_id,
-                booking,
-                digest,
-                debit,
-                credit,
-                debit_after,
-                credit_after,
-                columns,
-                reverses,
-            )
+            PlannedEntry(booking, digest, debit, credit, debit_after, credit_after, columns)
         )
         return _signed(user, debit, credit, points)
 

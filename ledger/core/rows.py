@@ -34,8 +34,9 @@ def batch_rows(
         if planned.is_new
     ]
     # Entry ids by idempotency key, for the reversals to name (of this batch or stored ones).
-    known_ids = dict(stored_entry_ids)
-    if any(entry.reverses is not None for entry in plan.entries):
+    known_ids: Mapping[str, int] = stored_entry_ids
+    if any(entry.booking.reverses is not None for entry in plan.entries):
+        known_ids = dict(stored_entry_ids)
         for entry, entry_id in zip(plan.entries, entry_ids, strict=True):
             known_ids[entry.booking.idempotency_key] = entry_id
     entries = [
@@ -63,7 +64,7 @@ def entry_record(
     recorded_at: datetime,
 ) -> Row:
     """A staged_entries row, in `columns.ENTRY_COLUMNS` order."""
-    reverses = entry.reverses
+    reverses = entry.booking.reverses
     planned = (
         entry_id, account_ids[entry.debit], account_ids[entry.credit], entry.debit_balance_after,
         entry.credit_balance_after, None if reverses is None else known_ids[reverses],

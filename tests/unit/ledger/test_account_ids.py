@@ -16,3 +16,12 @@ def test_the_memory_is_bounded() -> None:
     ids.remember({AccountKey.user("prog", "u3"): 3})
     assert len(ids) == 1
     assert ids.get(AccountKey.user("prog", "u3")) == 3
+
+
+def test_ids_remembered_again_do_not_count_towards_the_bound() -> None:
+    ids = AccountIds(size_max=3)
+    known = {AccountKey.user("prog", f"u{n}"): n for n in range(3)}
+    ids.remember(known)
+    ids.remember(known)  # a batch touching the same accounts again
+    assert len(ids) == 3
+    assert ids.get(AccountKey.user("prog", "u0")) == 0

@@ -3,6 +3,7 @@ their sources. A source edited after the last install runs its old compiled vers
 package is built again (`./dev install`), so the test session and the processors check."""
 
 import importlib.util
+import logging
 from pathlib import Path
 from typing import Final
 
@@ -51,3 +52,12 @@ def stale_sources() -> list[str]:
 def runs_compiled() -> bool:
     """Every compiled package has its compiled modules installed."""
     return all(compiled_modules(package_directory(p)) for p in COMPILED_PACKAGES)
+
+
+def warn_if_not_compiled(log: logging.Logger) -> None:
+    """At a service's start: say when it runs sources older than their compiled modules, or
+    runs interpreted."""
+    if stale := stale_sources():
+        log.warning("sources newer than their compiled modules: %s (./dev install)", stale)
+    elif not runs_compiled():
+        log.warning("the pure cores run interpreted (built with LOYALTY_PURE_PYTHON=1?)")

@@ -1,6 +1,6 @@
 """Waiting for an event's outcome: the ledger writer NOTIFYs the command ids of a batch when it
-commits (JSON arrays of ids, `ledger.notified_ids`), and every gateway instance LISTENs, so the
-reply reaches whichever instance waits.
+commits (JSON arrays of ids, `ledger.writing.notified_ids`), and every gateway instance LISTENs,
+so the reply reaches whichever instance waits.
 
 A request registers its wait before publishing, so a notification can never slip in between.
 The notifications of one ledger batch arrive together; the outcomes they announce are read in one
@@ -15,8 +15,7 @@ from typing import Any
 import asyncpg
 
 from gateway.errors import Unavailable
-from ledger import NOTIFY_CHANNEL, notified_ids
-from ledger.queries import get_outcomes
+from ledger.writing import NOTIFY_CHANNEL, notified_ids
 from schemas.ledger import CommandOutcome
 
 log = logging.getLogger(__name__)
@@ -24,16 +23,8 @@ RECONNECT_ATTEMPTS_MAX = 30
 RECONNECT_BACKOFF_S = 1.0
 FETCH_IDS_MAX = 1_000
 
+# The stored outcomes of the given command ids, in one query (ledger.queries.get_outcomes).
 OutcomesReader = Callable[[list[str]], Awaitable[dict[str, CommandOutcome]]]
-
-
-def read_outcomes(pool: asyncpg.Pool) -> OutcomesReader:
-    """The stored outcomes of the given command ids, in one query."""
-
-    async def read(command_ids: list[str]) -> dict[str, CommandOutcome]:
-        return await get_outcomes(pool, command_ids)
-
-    return read
 
 
 class OutcomeNotifications:

@@ -6,6 +6,7 @@ import signal
 
 from prometheus_client import start_http_server
 
+from deploy import native
 from deploy.runtime import tune_garbage_collector
 from ledger.runtime import GC_THRESHOLDS
 from ledger.settings import LedgerSettings
@@ -28,6 +29,7 @@ async def serve(settings: LedgerSettings) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    native.warn_if_not_compiled(log)
     settings = LedgerSettings()
     start_http_server(settings.metrics_port)
     asyncio.run(serve(settings))

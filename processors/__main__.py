@@ -17,11 +17,7 @@ from processors.settings import ProcessorSettings
 def main() -> None:
     settings = ProcessorSettings()
     logging.basicConfig(level=settings.log_level.upper())
-    log = logging.getLogger(__name__)
-    if stale := native.stale_sources():
-        log.warning("sources newer than their compiled modules: %s (./dev install)", stale)
-    elif not native.runs_compiled():
-        log.warning("the engine runs interpreted (built with LOYALTY_PURE_PYTHON=1?)")
+    native.warn_if_not_compiled(logging.getLogger(__name__))
     start_http_server(settings.metrics_port)
     catalog = ProgrammeCatalog()
     caught_up = follow(catalog, settings.kafka_bootstrap_servers, until_caught_up=True)

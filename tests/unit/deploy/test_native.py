@@ -1,3 +1,4 @@
+import ast
 import os
 import time
 from pathlib import Path
@@ -76,3 +77,14 @@ def test_an_installed_wheel_is_never_stale(tmp_path: Path, monkeypatch: pytest.M
     _stale_checkout(tmp_path)
     monkeypatch.setattr(native, "package_directory", lambda p: tmp_path / p.replace(".", "/"))
     assert native.stale_sources() == []
+
+
+def test_setup_compiles_the_packages_the_checks_look_at() -> None:
+    setup = ast.parse((Path(__file__).parents[3] / "setup.py").read_text())
+    compiled = next(
+        node.value
+        for node in setup.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "COMPILED"
+    )
+    packages = [path.replace("/", ".") for path in ast.literal_eval(compiled)]
+    assert packages == list(native.COMPILED_PACKAGES)

@@ -68,11 +68,6 @@ class AppliedWindow(Mapping[str, V]):
         newest.append(key)
         return AppliedWindow(self._size, fresh, newest, len(newest))
 
-    def entries(self) -> Iterator[tuple[str, V]]:
-        """(key, value) pairs, oldest first; `items()` without a lookup per key."""
-        records = self._records
-        return ((key, records[key]) for key in self._window_keys())
-
     def as_dict(self) -> dict[str, V]:
         """The entries as a new plain dict, oldest first."""
         records = self._records

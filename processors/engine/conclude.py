@@ -35,12 +35,7 @@ def concluded(draft: Draft) -> Decision:
         points, record = awards_record(awards)
     else:
         points, record = 0, PendingRecord(explanation)
-    applied = draft.state.applied
-    if type(applied) is AppliedWindow:  # as `remembered`, without the call
-        applied = applied.with_entry(event_id, record)
-    else:
-        applied = remembered(applied, event_id, record)
-    state = draft.new_state(applied)
+    state = draft.new_state(remembered(draft.state.applied, event_id, record))
     return Decision(event_id, status, points, awards, state, explanation, (), draft.budget_consumed)
 
 
@@ -105,6 +100,6 @@ def remembered(
     applied: Mapping[str, AppliedRecord], event_id: str, record: AppliedRecord
 ) -> AppliedWindow[AppliedRecord]:
     """`applied` plus `event_id`, keeping only the newest `APPLIED_MAX` records."""
-    if not isinstance(applied, AppliedWindow):  # a state built by hand with a plain dict
+    if type(applied) is not AppliedWindow:  # a state built by hand with a plain dict
         applied = AppliedWindow.of(APPLIED_MAX, applied)
     return applied.with_entry(event_id, record)

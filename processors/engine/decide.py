@@ -64,7 +64,7 @@ def _event_problem(draft: Draft) -> str | None:
     if programme_id != programme.programme_id:
         return f"event is for programme '{programme_id}', not '{programme.programme_id}'"
     if partner_id is not None:
-        partner = programme.partners.get(partner_id)
+        partner = draft.partner
         if partner is None:
             return f"unknown partner '{partner_id}'"
         if event_type not in partner.allowed_event_types:

@@ -16,6 +16,10 @@ from processors.engine.compile import CompiledProgramme, CompiledRule
 from processors.engine.explain import Fact
 from processors.engine.outcomes import Award, ExternalCall
 from processors.engine.state import (
+    CAP_DAY,
+    CAP_DAY_POINTS,
+    CAP_MONTH,
+    CAP_MONTH_POINTS,
     AppliedRecord,
     CapCounter,
     FrequencyMark,
@@ -30,10 +34,6 @@ _NOTHING: Final[Mapping[str, int]] = MappingProxyType({})
 _CAPS: Final = 1
 _MARKS: Final = 2
 _STREAKS: Final = 4
-_DAY: Final = 0
-_DAY_POINTS: Final = 1
-_MONTH: Final = 2
-_MONTH_POINTS: Final = 3
 
 
 class Draft:
@@ -111,10 +111,10 @@ class Draft:
         counter = self.caps.get(event_type)
         if counter is None:
             return [self.day, 0, self.month, 0]
-        if counter[_DAY] == self.day:
+        if counter[CAP_DAY] == self.day:
             return counter
-        if counter[_MONTH] == self.month:
-            return [self.day, 0, self.month, counter[_MONTH_POINTS]]
+        if counter[CAP_MONTH] == self.month:
+            return [self.day, 0, self.month, counter[CAP_MONTH_POINTS]]
         return [self.day, 0, self.month, 0]
 
     def budget_left(self, rule: CompiledRule) -> int | None:
@@ -126,8 +126,8 @@ class Draft:
     def pay(self, rule: CompiledRule, counter: CapCounter, points: int) -> None:
         """Book `points` (> 0) for `rule`: award, cap counter, frequency mark, budget use."""
         self.awards.append(Award(rule.rule_id, rule.version, rule.kind, points))
-        counted = [counter[_DAY], counter[_DAY_POINTS] + points, counter[_MONTH],
-                   counter[_MONTH_POINTS] + points]  # fmt: skip
+        counted = [counter[CAP_DAY], counter[CAP_DAY_POINTS] + points, counter[CAP_MONTH],
+                   counter[CAP_MONTH_POINTS] + points]  # fmt: skip
         self.caps = self._written(_CAPS, self.caps, rule.event_type, counted)
         if rule.frequency != "unlimited":
             mark = [self.epoch_us, self.day, self.month]  # a `FrequencyMark`

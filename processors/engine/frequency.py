@@ -14,8 +14,7 @@ def is_limited(
     rule: CompiledRule, mark: FrequencyMark, now_us: int, today: int, month_now: int
 ) -> bool:
     """Whether `mark` (when the rule last paid) still limits the rule at the instant `now_us`,
-    on local day `today` of local month `month_now`. Plain integers, not an `Instant`: compiled,
-    a protocol's attributes are read generically, and this runs for every limited rule."""
+    on local day `today` of local month `month_now`."""
     frequency = rule.frequency
     if frequency == "unlimited":
         return False

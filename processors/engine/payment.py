@@ -115,7 +115,7 @@ def _external_call(rule: CompiledRule, draft: Draft) -> ExternalCall:
     return ExternalCall(
         rule_id=rule.rule_id,
         rule_version=rule.version,
-        event_id=draft.event.event_id,
+        event_id=draft.event_id,
         url=external.url,
         method=external.method,
         headers=external.headers,

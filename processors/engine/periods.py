@@ -1,42 +1,17 @@
 """Calendar periods in the programme's time zone, computed from the event's `occurred_at`.
 
-A `Moment` is an instant with the local calendar day and month it falls in. Days are proleptic
-ordinals (`date.toordinal()`; day 1 is Monday 0001-01-01, so ISO weeks are `(day - 1) // 7`) and
-months are `year * 12 + month - 1`: plain integers that compare and serialise cheaply.
+An instant is epoch microseconds, with the local calendar day and month it falls in. Days are
+proleptic ordinals (`date.toordinal()`; day 1 is Monday 0001-01-01, so ISO weeks are
+`(day - 1) // 7`) and months are `year * 12 + month - 1`: plain integers that compare and
+serialise cheaply.
 """
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Final, Protocol
+from typing import Final
 from zoneinfo import ZoneInfo
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US: Final = timedelta(microseconds=1)
-
-
-class Instant(Protocol):
-    """An instant with its local day and month: a `Moment`, or the `Draft` of a decision, which
-    carries them itself to spare an object per event."""
-
-    @property
-    def epoch_us(self) -> int: ...
-
-    @property
-    def day(self) -> int: ...
-
-    @property
-    def month(self) -> int: ...
-
-
-@dataclass(slots=True)  # treated as immutable; frozen=True would cost 4x per instance
-class Moment:
-    epoch_us: int
-    day: int
-    month: int
-
-    @property
-    def week(self) -> int:
-        return week_of(self.day)
 
 
 def week_of(day: int) -> int:
@@ -71,13 +46,9 @@ class ProgrammeCalendar:
         self.zone = zone
         self._last_day: tuple[int, int, int, int] = (0, 0, 0, 0)
 
-    def moment(self, at: datetime) -> Moment:
-        return Moment(*self.periods(at))
-
     def periods(self, at: datetime) -> tuple[int, int, int]:
         """(epoch microseconds, local day, local month) of `at`."""
-        since = at - EPOCH  # `epoch_us(at)`, inlined: this runs for every event
-        at_us = since.days * 86_400_000_000 + since.seconds * 1_000_000 + since.microseconds
+        at_us = epoch_us(at)
         start_us, end_us, day, month = self._last_day
         if not start_us <= at_us < end_us:
             start_us, end_us, day, month = self._resolve(at)

@@ -39,6 +39,10 @@ from processors.engine.outcomes import Award
 CapCounter = list[int]
 """`[day, day_points, month, month_points]`: points from one event type in the current local
 day and month."""
+CAP_DAY: Final = 0
+CAP_DAY_POINTS: Final = 1
+CAP_MONTH: Final = 2
+CAP_MONTH_POINTS: Final = 3
 FrequencyMark = list[int]
 """`[at_us, day, month]`: when a rule last paid, the instant and its local day and month."""
 StreakProgress = list[int]

@@ -30,15 +30,13 @@ ZONES = [
 )
 def test_moment_matches_the_local_calendar(at: datetime, zone: str) -> None:
     calendar = ProgrammeCalendar(ZoneInfo(zone))
-    calendar.moment(at - timedelta(hours=7))  # warm the memo with another day
-    moment = calendar.moment(at)
+    calendar.periods(at - timedelta(hours=7))  # warm the memo with another day
+    at_us, day, month = calendar.periods(at)
     local = at.astimezone(ZoneInfo(zone)).date()
-    assert moment.day == local.toordinal()
-    assert moment.month == month_of(local)
-    assert moment.epoch_us == epoch_us(at)
-    assert (
-        calendar.day_start_us(moment.day) <= moment.epoch_us < calendar.day_start_us(moment.day + 1)
-    )
+    assert day == local.toordinal()
+    assert month == month_of(local)
+    assert at_us == epoch_us(at)
+    assert calendar.day_start_us(day) <= at_us < calendar.day_start_us(day + 1)
 
 
 @pytest.mark.parametrize(
@@ -52,8 +50,8 @@ def test_moment_matches_the_local_calendar(at: datetime, zone: str) -> None:
     ],
 )
 def test_month_ends_in_the_programme_zone(zone: str, utc: datetime, local_day: date) -> None:
-    moment = ProgrammeCalendar(ZoneInfo(zone)).moment(utc)
-    assert (moment.day, moment.month) == (local_day.toordinal(), month_of(local_day))
+    _, day, month = ProgrammeCalendar(ZoneInfo(zone)).periods(utc)
+    assert (day, month) == (local_day.toordinal(), month_of(local_day))
 
 
 def test_a_dst_day_is_23_hours_long() -> None:

@@ -35,7 +35,7 @@ import orjson
 import uvloop
 
 from deploy import db
-from deploy.kafka_tools import create_topics
+from deploy.kafka_tools import run_topics
 from deploy.local import kafka, postgres, processes, services
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
@@ -226,7 +226,10 @@ def main() -> None:
     run = uuid.uuid4().hex[:8]
     try:
         api_key = asyncio.run(configure(settings, f"bench-{run}"))
-        extra = asyncio.run(own_topics(settings, run)) | {
+        topics = run_topics(
+            settings.kafka_bootstrap_servers, settings.kafka_partitions, PREFIX[:-1], run
+        )
+        extra = asyncio.run(topics) | {
             "LOYALTY_PROCESSORS_APP_ID": f"bench-processors-{run}",
             "LOYALTY_PROCESSORS_DATA_DIR": tempfile.mkdtemp(prefix="bench-processors-"),
             "LOYALTY_CONSUMER_GROUP": f"bench-ledger-{run}",
@@ -251,21 +254,6 @@ def main() -> None:
         if postgres_started:
             postgres.stop()
     print(f"RESULT sync_p99_ms={p99:.1f} sync_rate={rate:.0f} async_events_per_s={accepted:.0f}")
-
-
-async def own_topics(settings: LocalSettings, run: str) -> dict[str, str]:
-    """Topics of this run's own, so its workers read no earlier run's (or other job's) records."""
-    events, commands, dead = f"bench-events-{run}", f"bench-commands-{run}", f"bench-dead-{run}"
-    partitions = settings.kafka_partitions
-    await create_topics(
-        settings.kafka_bootstrap_servers, {events: partitions, commands: partitions, dead: 1}
-    )
-    return {
-        "LOYALTY_EVENTS_TOPIC": events,
-        "LOYALTY_LEDGER_COMMANDS_TOPIC": commands,
-        "LOYALTY_COMMANDS_TOPIC": commands,
-        "LOYALTY_DEAD_LETTERS_TOPIC": dead,
-    }
 
 
 WARM_UP_S_MIN = 3.0

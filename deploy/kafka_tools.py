@@ -29,6 +29,23 @@ async def create_topics(bootstrap: str, partitions_by_topic: dict[str, int]) -> 
         await admin.close()
 
 
+async def run_topics(bootstrap: str, partitions: int, prefix: str, run: str) -> dict[str, str]:
+    """Events, commands and dead-letter topics of one run's own (`{prefix}-events-{run}`, ...),
+    created, as the services' settings: its workers read no earlier run's records."""
+    events, commands, dead = (
+        f"{prefix}-events-{run}",
+        f"{prefix}-commands-{run}",
+        f"{prefix}-dead-{run}",
+    )
+    await create_topics(bootstrap, {events: partitions, commands: partitions, dead: 1})
+    return {
+        "LOYALTY_EVENTS_TOPIC": events,
+        "LOYALTY_LEDGER_COMMANDS_TOPIC": commands,
+        "LOYALTY_COMMANDS_TOPIC": commands,
+        "LOYALTY_DEAD_LETTERS_TOPIC": dead,
+    }
+
+
 async def _described(admin: AIOKafkaAdminClient, partitions_by_topic: dict[str, int]) -> bool:
     descriptions = await admin.describe_topics(list(partitions_by_topic))
     found = {d["topic"]: len(d["partitions"]) for d in descriptions}

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from deploy.kafka_tools import create_topics
+from deploy.kafka_tools import run_topics
 from deploy.local import services
 from deploy.local.settings import LocalSettings
 from gateway import clients
@@ -68,15 +68,8 @@ def system(
     )
     credentials = asyncio.run(configure(admin))
     run = uuid.uuid4().hex[:8]
-    # Topics of this run's own: its workers read no earlier run's (or benchmark's) history.
-    events, commands, dead = f"e2e-events-{run}", f"e2e-commands-{run}", f"e2e-dead-{run}"
-    partitions = settings.kafka_partitions
-    asyncio.run(create_topics(kafka_bootstrap, {events: partitions, commands: partitions, dead: 1}))
-    extra = {
-        "LOYALTY_EVENTS_TOPIC": events,
-        "LOYALTY_LEDGER_COMMANDS_TOPIC": commands,
-        "LOYALTY_COMMANDS_TOPIC": commands,
-        "LOYALTY_DEAD_LETTERS_TOPIC": dead,
+    topics = run_topics(kafka_bootstrap, settings.kafka_partitions, "e2e", run)
+    extra = asyncio.run(topics) | {
         "LOYALTY_PROCESSORS_APP_ID": f"loyalty-processors-e2e-{run}",
         "LOYALTY_PROCESSORS_DATA_DIR": str(Path(tmp_path_factory.mktemp("processors"))),
         "LOYALTY_CONSUMER_GROUP": f"ledger-writer-e2e-{run}",

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,12 +13,13 @@ from gateway import errors, metrics, openapi
 from gateway.auth import KeyResolver
 from gateway.dependencies import Services
 from gateway.direct_routes import DirectRoutes, routes_of
-from gateway.outcomes import OutcomeNotifications, read_outcomes
+from gateway.outcomes import OutcomeNotifications
 from gateway.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.routes import events, kwegg, myrewards, rules, users
 from gateway.settings import GatewaySettings
 from gateway.webhooks.running import dispatching
+from ledger.queries import get_outcomes
 from processors.catalog import ProgrammeCatalog, follow
 
 DESCRIPTION = """Partners publish their users' actions with an API key (`X-API-Key`); the engine
@@ -42,7 +44,9 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
             settings.produce_timeout_s,
         )
         outcomes = OutcomeNotifications(
-            settings.database_url, settings.outcome_waiting_max, read_outcomes(pool)
+            settings.database_url,
+            settings.outcome_waiting_max,
+            functools.partial(get_outcomes, pool),
         )
         catalog = ProgrammeCatalog()
         following = asyncio.create_task(follow(catalog, settings.kafka_bootstrap_servers))

@@ -31,17 +31,21 @@ class Services:
         return await queries.get_outcome(self.pool, command_id, programme_id=programme_id)
 
 
-async def services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
+    """The process's services, set on the app at startup."""
     found: Services = request.app.state.services
     return found
+
+
+async def services(request: Request) -> Services:
+    return services_of(request)
 
 
 async def principal(
     request: Request,
     x_api_key: Annotated[str | None, Header(description="The partner's API key.")] = None,
 ) -> Principal:
-    found: Services = request.app.state.services
-    return await found.keys.resolve(x_api_key)
+    return await services_of(request).keys.resolve(x_api_key)
 
 
 ServicesDep = Annotated[Services, Depends(services)]

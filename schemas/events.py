@@ -2,6 +2,7 @@
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
@@ -38,11 +39,23 @@ class EventV1(BaseModel):
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
 
 
+def scoped_id(
+    prefix: str,
+    scope: Sequence[str | int],
+    reference: str | None,
+    *,
+    separator: str = "\x1f",
+    length: int = 32,
+) -> str:
+    """`prefix` and a random hex id without a reference; with one, deterministic (a retry is
+    recognised downstream): `prefix` and the first `length` hex digits of the SHA-256 of the
+    scope's parts and the reference, joined by `separator`."""
+    if reference is None:
+        return f"{prefix}{uuid.uuid4().hex}"
+    text = separator.join([*(str(part) for part in scope), reference])
+    return f"{prefix}{hashlib.sha256(text.encode()).hexdigest()[:length]}"
+
+
 def event_id_for(programme_id: str, partner_id: str, reference_id: str | None) -> str:
     """Deterministic id for a partner's reference, so a retried publish is recognised downstream."""
-    if reference_id is None:
-        return f"evt_{uuid.uuid4().hex}"
-    digest = hashlib.sha256(
-        f"{programme_id}\x1f{partner_id}\x1f{reference_id}".encode()
-    ).hexdigest()
-    return f"evt_{digest[:32]}"
+    return scoped_id("evt_", (programme_id, partner_id), reference_id)

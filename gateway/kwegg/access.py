@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from gateway.dependencies import Services
+from gateway.dependencies import Services, services_of
 from gateway.errors import Forbidden, Unauthorized
 from gateway.keys import Principal
 from gateway.kwegg import tokens
@@ -56,7 +56,7 @@ async def tenant(
         ),
     ] = None,
 ) -> Tenant:
-    services: Services = request.app.state.services
+    services = services_of(request)
     principal = await services.keys.resolve(license_key)
     partner = programme_partner(
         services,

@@ -4,19 +4,9 @@
 `insufficient_points` when the balance is short, and books nothing; its outcome comes back like
 an event's (NOTIFY on commit), so the wait is the partner API's."""
 
-import hashlib
-import uuid
-
-from gateway.answering import book_command
-from gateway.dependencies import Services
 from gateway.kwegg.offers import Offer
-from schemas.ledger import (
-    Booking,
-    CommandOutcome,
-    LedgerCommand,
-    TransactionType,
-    Variety,
-)
+from schemas.events import scoped_id
+from schemas.ledger import Booking, LedgerCommand, TransactionType, Variety
 
 COMMAND_PREFIX = "kwr_"
 
@@ -25,10 +15,7 @@ def redemption_id(programme_id: str, user_id: str, reference_id: str | None) -> 
     """Deterministic for the tenant's reference (a retry is the same redemption), random
     without one. The offer is not part of it: one reference names one redemption, and the same
     reference with another offer is refused by the ledger as an idempotency conflict."""
-    if reference_id is None:
-        return f"{COMMAND_PREFIX}{uuid.uuid4().hex}"
-    text = f"kwegg-redemption\x1f{programme_id}\x1f{user_id}\x1f{reference_id}"
-    return f"{COMMAND_PREFIX}{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+    return scoped_id(COMMAND_PREFIX, ("kwegg-redemption", programme_id, user_id), reference_id)
 
 
 def redemption_command(
@@ -67,11 +54,5 @@ def redemption_command(
     )
 
 
+# What the tenant is told when the command could not be stored (answering.book_command).
 RETRY = "the redemption could not be stored; retry with the same referenceId"
-
-
-async def publish_and_wait(services: Services, command: LedgerCommand) -> CommandOutcome | None:
-    """The command's outcome if the ledger commits it within the gateway's outcome wait, else
-    None (still pending: `GET /api/partner/events/{id}` with the License-Key answers it later).
-    A retry with the same referenceId is the same command: the ledger answers it as a duplicate."""
-    return await book_command(services, command, RETRY)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from gateway.dependencies import Services
+from gateway.dependencies import services_of
 from gateway.errors import Unauthorized
 from gateway.keys import Principal
 from gateway.myrewards.credentials import INVALID_KEY, api_key_of
@@ -17,7 +17,7 @@ async def caller(
         Header(description="`Token token=APIKEY` or `Token token=APIKEY:SECRETKEY`."),
     ] = None,
 ) -> Principal:
-    services: Services = request.app.state.services
+    services = services_of(request)
     try:
         return await services.keys.resolve(api_key_of(authorization))
     except Unauthorized:

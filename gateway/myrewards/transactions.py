@@ -10,9 +10,6 @@ is refused with 409 `idempotency_conflict`. Without the header every request is 
 transaction, as in MyRewards. The transaction id is the ledger entry's id, the `id` that the
 transaction lists show."""
 
-import hashlib
-import uuid
-
 import asyncpg
 
 from gateway.answering import book_command
@@ -20,6 +17,7 @@ from gateway.dependencies import Services
 from gateway.errors import Rejected
 from gateway.myrewards.models import TransactionFields
 from ledger.core.hashing import digests
+from schemas.events import scoped_id
 from schemas.ledger import Booking, CommandOutcome, LedgerCommand, RejectionReason
 
 COMMAND_PREFIX = "myrewards:"
@@ -28,10 +26,9 @@ IDEMPOTENCY_KEY_LENGTH_MAX = 256
 
 
 def command_id_for(programme_id: str, user_id: int, idempotency_key: str | None) -> str:
-    if idempotency_key is None:
-        return f"{COMMAND_PREFIX}{uuid.uuid4().hex}"
-    scoped = f"{programme_id}\x00{user_id}\x00{idempotency_key}".encode()
-    return f"{COMMAND_PREFIX}{hashlib.sha256(scoped).hexdigest()[:40]}"
+    return scoped_id(
+        COMMAND_PREFIX, (programme_id, user_id), idempotency_key, separator="\x00", length=40
+    )
 
 
 def ledger_user_id(user_id: int) -> str:

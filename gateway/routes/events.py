@@ -1,5 +1,6 @@
 """Partner events (mgPass): publish one and get its points, or look its outcome up later."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from gateway import openapi
 from gateway.answering import detailed_answer, publish_and_answer
 from gateway.bodies import json_body
-from gateway.dependencies import PrincipalDep, Services, ServicesDep
+from gateway.dependencies import PrincipalDep, Services, ServicesDep, services_of
 from gateway.errors import Forbidden, NotFound, Unauthorized, Unavailable
 from gateway.keys import Principal
 from gateway.metrics import EVENTS_PUBLISHED
@@ -51,16 +52,14 @@ PUBLISH_EVENT_OPENAPI: dict[str, Any] = {
 async def publish_event(request: Request) -> Response:
     """Publish a user's action. The answer carries the points awarded when the outcome is known
     within the gateway's deadline (200), and otherwise `"status": "pending"` (202)."""
-    services: Services = request.app.state.services
+    services = services_of(request)
     caller = await services.keys.resolve(request.headers.get("x-api-key"))
     body = json_body(PartnerEventRequest, request.headers.get("content-type"), await request.body())
-    partner = allowed_partner(services, caller, body.event_type)
-    limits = services.rate_limits
-    limits.check(caller.programme_id, caller.partner_id, partner.rate_limit_per_minute)
-    event = to_event(body, caller)
-    answer = await publish_and_answer(services, event)
-    EVENTS_PUBLISHED.labels(event.programme_id).inc()
-    status = 202 if answer.status == "pending" else 200
+    refusal = f"event type {body.event_type!r} is not in your allowed list"
+    partner = programme_partner(services, caller, not_a_partner=refusal)
+    answer, status = await publish_partner_event(
+        services, caller, partner, body.event_type, lambda: to_event(body, caller)
+    )
     return Response(answer.model_dump_json(), status, media_type="application/json")
 
 
@@ -74,11 +73,24 @@ async def event_outcome(event_id: str, caller: PrincipalDep, services: ServicesD
     return detailed_answer(event_id, outcome)
 
 
-def allowed_partner(services: Services, caller: Principal, event_type: str) -> Partner:
-    refusal = f"event type {event_type!r} is not in your allowed list"
-    partner = programme_partner(services, caller, not_a_partner=refusal)
+async def publish_partner_event(
+    services: Services,
+    caller: Principal,
+    partner: Partner,
+    event_type: str,
+    event_of: Callable[[], EventV1],
+) -> tuple[EventAnswer, int]:
+    """Publishes the partner's event, built by `event_of` once the partner may publish it
+    (its allowed event types, 403, and its rate limit, 429): the answer, and its HTTP status,
+    202 while the outcome is pending, else 200."""
     require_allowed(partner, event_type)
-    return partner
+    services.rate_limits.check(
+        caller.programme_id, caller.partner_id, partner.rate_limit_per_minute
+    )
+    event = event_of()
+    answer = await publish_and_answer(services, event)
+    EVENTS_PUBLISHED.labels(event.programme_id).inc()
+    return answer, 202 if answer.status == "pending" else 200
 
 
 def programme_partner(services: Services, caller: Principal, *, not_a_partner: str) -> Partner:

@@ -12,9 +12,9 @@ from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
-from gateway.answering import publish_and_answer
+from gateway.answering import book_command
 from gateway.errors import Conflict, NotFound, Rejected
-from gateway.kwegg import offers, tokens, views
+from gateway.kwegg import offers, redeeming, tokens, views
 from gateway.kwegg.access import (
     Tenant,
     TenantDep,
@@ -38,11 +38,9 @@ from gateway.kwegg.models import (
     RedemptionData,
     TransactionsData,
 )
-from gateway.kwegg.redeeming import publish_and_wait, redemption_command
 from gateway.kwegg.tokens import Session
-from gateway.metrics import EVENTS_PUBLISHED
 from gateway.models import error_doc
-from gateway.routes.events import require_allowed
+from gateway.routes.events import publish_partner_event
 from ledger import queries
 from schemas.events import EventV1, event_id_for
 from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
@@ -122,15 +120,14 @@ async def event_occurrence(
     is known within the gateway's wait (200), else `"status": "pending"` (202)."""
     require_same_user(call, body.userId)
     tenant = call.tenant
-    services, principal = tenant.services, tenant.principal
-    require_allowed(tenant.partner, body.event.name)
-    limit = tenant.partner.rate_limit_per_minute
-    services.rate_limits.check(principal.programme_id, principal.partner_id, limit)
-    event = _event(call, body)
-    answer = await publish_and_answer(services, event)
-    EVENTS_PUBLISHED.labels(event.programme_id).inc()
-    if answer.status == "pending":
-        response.status_code = 202
+    answer, status = await publish_partner_event(
+        tenant.services,
+        tenant.principal,
+        tenant.partner,
+        body.event.name,
+        lambda: _event(call, body),
+    )
+    response.status_code = status
     message = "Event triggered successfully"
     return KweggAnswer(message=message, data=views.occurrence(answer))
 
@@ -264,21 +261,18 @@ async def redeem_offer(
     offer = await offers.find(tenant.services.pool, tenant.programme_id, offer_id)
     if offer is None:
         raise NotFound(f"no offer {offer_id} in this programme")
-    command = redemption_command(
+    command = redeeming.redemption_command(
         tenant.programme_id, tenant.principal.partner_id, call.user_id, offer, request.referenceId
     )
     outcome = None
     if request.referenceId is not None:  # a retry is answered even if the offer has ended since
-        outcome = await queries.get_outcome(
-            tenant.services.pool, command.command_id, programme_id=tenant.programme_id
-        )
+        outcome = await tenant.services.outcomes_for(tenant.programme_id, command.command_id)
     if outcome is None:
         outcome = await _redeem(tenant, offer, command)
     elif _offer_of(outcome) != offer.offer_id:
         raise Conflict(f"referenceId {request.referenceId} was used to redeem another offer")
     if outcome is not None and outcome.status is OutcomeStatus.REJECTED:
-        reason = outcome.reason_code or RejectionReason.INVALID_TRANSACTION
-        _refuse(reason, outcome.reason or reason.value)
+        _refuse(outcome.reason_code, outcome.reason)
     if outcome is None:
         response.status_code = 202
     data = views.redemption(command.command_id, offer.offer_id, offer.points, outcome)
@@ -295,7 +289,9 @@ async def _redeem(
     points = await queries.get_balance(services.pool, tenant.programme_id, command.user_id)
     if points < offer.points:  # the ledger decides; this spares it an obvious refusal
         _refuse(RejectionReason.INSUFFICIENT_POINTS, f"balance {points} < {offer.points}")
-    return await publish_and_wait(services, command)
+    # Pending (None) past the gateway's wait: `GET /api/partner/events/{id}` with the License-Key
+    # answers it later. A retry with the same referenceId is the same command, a duplicate.
+    return await book_command(services, command, redeeming.RETRY)
 
 
 def _offer_of(outcome: CommandOutcome) -> object:
@@ -303,8 +299,9 @@ def _offer_of(outcome: CommandOutcome) -> object:
     return explanation.get("offer_id") if isinstance(explanation, dict) else None
 
 
-def _refuse(reason: RejectionReason, detail: str) -> NoReturn:
-    message = {
-        RejectionReason.INSUFFICIENT_POINTS: f"insufficient points to redeem the offer ({detail})"
-    }.get(reason, detail)
-    raise Rejected.of(reason, message)
+def _refuse(reason: RejectionReason | None, detail: str | None) -> NoReturn:
+    """`invalid_transaction` when the ledger gave no reason, and the reason's code when no
+    detail (Rejected.of)."""
+    if reason is RejectionReason.INSUFFICIENT_POINTS:
+        detail = f"insufficient points to redeem the offer ({detail or reason.value})"
+    raise Rejected.of(reason, detail)

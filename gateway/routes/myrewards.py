@@ -98,12 +98,12 @@ async def create_transaction(
     legs in one transaction."""
     body = await read_body(request, TransactionRequest)
     programme_id = caller.programme_id
-    if not await users.exists(services.pool, programme_id, user_id):
-        return Response(status_code=204)
     counterparty = body.transaction.counterparty_user_id
-    if counterparty is not None and not await users.exists(
-        services.pool, programme_id, counterparty
-    ):
+    wanted = {user_id} if counterparty is None else {user_id, counterparty}
+    found = await users.existing(services.pool, programme_id, wanted)
+    if user_id not in found:
+        return Response(status_code=204)
+    if counterparty is not None and counterparty not in found:
         raise Rejected.of(RejectionReason.INVALID_TRANSACTION, "counterparty not found")
     command_id = transactions.command_id_for(programme_id, user_id, idempotency_key)
     command = transactions.command_for(programme_id, user_id, body.transaction, command_id)

@@ -278,8 +278,8 @@ async def test_the_seeds_transaction_example_credits_user_123(
         headers={**myrewards.auth(), "Content-Type": "application/json"},
     )
     assert response.status_code == 200, response.text
+    assert set(response.json()) == {"id"}
     transaction_id = response.json()["id"]
-    assert response.json() == {"id": transaction_id}
     listed = await gateway.get("/api/v2/users/123/transactions", headers=myrewards.auth())
     assert listed.status_code == 200
     mine = [item for item in listed.json() if item["id"] == transaction_id]
@@ -350,7 +350,10 @@ async def test_a_debit_beyond_the_users_points_is_402(
     gateway: httpx.AsyncClient, myrewards: MyRewards
 ) -> None:
     user_id = await new_user(gateway, myrewards)
-    await post_transaction(gateway, myrewards, user_id, transaction("Credit", "Adjustment", 5))
+    credit = await post_transaction(
+        gateway, myrewards, user_id, transaction("Credit", "Adjustment", 5)
+    )
+    assert credit.status_code == 200, credit.text
     response = await post_transaction(
         gateway, myrewards, user_id, transaction("Debit", "Redemption", 6)
     )
@@ -452,7 +455,10 @@ async def test_a_person_to_person_transfer_moves_points_between_two_users(
     gateway: httpx.AsyncClient, myrewards: MyRewards
 ) -> None:
     giver, receiver = await new_user(gateway, myrewards), await new_user(gateway, myrewards)
-    await post_transaction(gateway, myrewards, giver, transaction("Credit", "Adjustment", 50))
+    credit = await post_transaction(
+        gateway, myrewards, giver, transaction("Credit", "Adjustment", 50)
+    )
+    assert credit.status_code == 200, credit.text
     response = await post_transaction(
         gateway,
         myrewards,

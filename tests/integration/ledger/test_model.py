@@ -209,7 +209,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         assert (used or 0) == self.rule_used
         if self.rule_budget is not None:
-            assert self.rule_used <= self.rule_budget
+            assert (used or 0) <= self.rule_budget
 
     @invariant()
     def database_equals_model(self) -> None:

@@ -9,6 +9,7 @@ import pytest
 from deploy.db import MIGRATIONS
 from ledger import queries
 from ledger.core.batch import IncomingCommand
+from ledger.db_types import Executor
 from ledger.loading import load_programmes
 from ledger.repository import Batch, apply_batch_with_retries
 from ledger.settings import LedgerSettings
@@ -19,6 +20,7 @@ from tests.integration.ledger.conftest import (
     apply,
     assert_consistent,
     programme_config,
+    statuses,
 )
 from tests.integration.ledger.kafka_helpers import produce, writer_settings
 from tests.unit.ledger.fixtures import booking, command
@@ -26,8 +28,8 @@ from tests.unit.ledger.fixtures import booking, command
 pytestmark = pytest.mark.integration
 
 
-async def usage(pool: asyncpg.Pool, programme_id: str) -> dict[str, int]:
-    rows = await pool.fetch(
+async def usage(db: Executor, programme_id: str) -> dict[str, int]:
+    rows = await db.fetch(
         "SELECT rule_id, used_points FROM ledger.rule_budget_usage WHERE programme_id = $1",
         programme_id,
     )
@@ -80,7 +82,7 @@ async def test_awards_stop_at_the_budget_and_reversals_give_points_back(
         command(f"{prog}-3", "bob", booking(f"{prog}-3:r1", 40, rule="r1"), programme_id=prog),
         expect_new=expect_new,
     )
-    assert [o.status for o in outcomes] == [
+    assert statuses(outcomes) == [
         OutcomeStatus.BOOKED,
         OutcomeStatus.REJECTED,
         OutcomeStatus.BOOKED,
@@ -101,7 +103,7 @@ async def test_awards_stop_at_the_budget_and_reversals_give_points_back(
         command(f"{prog}-5", "carol", booking(f"{prog}-5:r1", 1, rule="r1"), programme_id=prog),
         expect_new=expect_new,
     )
-    assert [o.status for o in outcomes] == [
+    assert statuses(outcomes) == [
         OutcomeStatus.BOOKED,
         OutcomeStatus.BOOKED,
         OutcomeStatus.REJECTED,
@@ -115,7 +117,7 @@ async def test_awards_stop_at_the_budget_and_reversals_give_points_back(
         command(f"{prog}-4b", "carol", more, programme_id=prog),
         expect_new=expect_new,
     )
-    assert [o.status for o in outcomes] == [OutcomeStatus.DUPLICATE] * 2
+    assert statuses(outcomes) == [OutcomeStatus.DUPLICATE] * 2
     assert await usage(ledger_pool, prog) == {"r1": 100}
     await assert_consistent(ledger_pool)
 
@@ -241,11 +243,7 @@ async def test_the_migration_starts_each_budgeted_rule_from_its_journal(
         try:
             await conn.execute("DELETE FROM ledger.rule_budget_usage")
             await conn.execute(backfill)
-            rows = await conn.fetch(
-                """SELECT rule_id, used_points FROM ledger.rule_budget_usage
-                   WHERE programme_id = $1""",
-                prog,
-            )
+            backfilled = await usage(conn, prog)
         finally:
             await transaction.rollback()
-    assert {row["rule_id"]: row["used_points"] for row in rows} == {"r1": 380}
+    assert backfilled == {"r1": 380}

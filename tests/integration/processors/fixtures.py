@@ -26,8 +26,12 @@ from schemas.programme import ProgrammeConfig
 READ_TIMEOUT_S = 120.0
 
 
-def capped_programme(programme_id: str, version: int = 1, points: int = 10) -> ProgrammeConfig:
-    """`visit` pays `points`, at most 30 a day; `purchase` needs an integer `amount`."""
+def capped_programme(
+    programme_id: str, version: int = 1, points: int = 10, budget_max: int | None = None
+) -> ProgrammeConfig:
+    """`visit` pays `points`, at most 30 a day (and `budget_max` in all, if given); `purchase`
+    needs an integer `amount`."""
+    budget = {} if budget_max is None else {"budget_max": budget_max}
     return ProgrammeConfig.model_validate(
         {
             "programme_id": programme_id,
@@ -39,7 +43,7 @@ def capped_programme(programme_id: str, version: int = 1, points: int = 10) -> P
             ],
             "rules": [
                 {"rule_id": "visit", "version": version, "event_type": "visit", "status": "active",
-                 "default": True, "points": points, "daily_cap": 30},
+                 "default": True, "points": points, "daily_cap": 30, **budget},
                 {"rule_id": "purchase", "version": 1, "event_type": "purchase", "status": "active",
                  "default": True, "points": 1, "points_type": "per_unit", "unit_field": "amount"},
             ],

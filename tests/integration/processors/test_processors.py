@@ -95,11 +95,7 @@ async def test_a_rule_budget_holds_across_users_and_a_restart(
 ) -> None:
     """Cap max 25 on a 10-point rule: 10, 10, then the 5 left, then nothing, also for a user
     decided by a new worker process that recovered the usage from the changelog."""
-    config = capped_programme(programme_id)
-    budgeted = config.rules[0].model_copy(update={"budget_max": 25})
-    await publish_programme(
-        kafka_bootstrap, config.model_copy(update={"rules": (budgeted, *config.rules[1:])})
-    )
+    await publish_programme(kafka_bootstrap, capped_programme(programme_id, budget_max=25))
     worker = workers()
     users = ["ann", "ben", "cat", "dan"]
     async with producer(kafka_bootstrap) as client:

@@ -15,9 +15,8 @@ import pytest
 from gateway.webhooks import signing, subscriptions
 from gateway.webhooks.dispatcher import Dispatcher
 from gateway.webhooks.policy import DeliveryPolicy
-from ledger.repository import Batch, apply_batch
 from schemas.ledger import OutcomeStatus
-from tests.integration.ledger.conftest import create_programme
+from tests.integration.ledger.conftest import apply, create_programme, statuses
 from tests.integration.webhooks.receiver import Receiver, receiver
 from tests.unit.ledger.fixtures import booking, command
 
@@ -167,14 +166,9 @@ async def test_the_ledgers_own_write_enqueues_a_booking_once_and_a_duplicate_nev
     programme_id, _ = await subscribe(pool, endpoint.url("/ok"))
     first, second = f"{programme_id}-e1", f"{programme_id}-e2"
     award = booking(f"{first}:r1", 10)
-    async with pool.acquire() as connection:
-        plan = await apply_batch(
-            connection, Batch([command(first, "alice", award, programme_id=programme_id)])
-        )
-        again = await apply_batch(
-            connection, Batch([command(second, "alice", award, programme_id=programme_id)])
-        )
-    assert [p.outcome.status for p in (*plan.outcomes, *again.outcomes)] == [
+    booked = await apply(pool, command(first, "alice", award, programme_id=programme_id))
+    again = await apply(pool, command(second, "alice", award, programme_id=programme_id))
+    assert statuses([*booked, *again]) == [
         OutcomeStatus.BOOKED,
         OutcomeStatus.DUPLICATE,
     ]

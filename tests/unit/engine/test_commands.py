@@ -120,7 +120,14 @@ def test_the_direct_json_is_the_pydantic_commands_json_for_every_kind_of_decisio
             states[item.user_id] = decision.state
             direct = ledger_command_json(item, decision)
             assert direct == ledger_command_for(item, decision).model_dump_json().encode()
+            LedgerCommand.model_validate_json(direct)
             kinds.add(decision.status)
+            dup = decide(item, decision.state, compiled)
+            kinds.add(dup.status)
+            assert (
+                ledger_command_json(item, dup)
+                == ledger_command_for(item, dup).model_dump_json().encode()
+            )
             unknown = item.model_copy(
                 update={"event_type": "unknown", "event_id": "x" + item.event_id}
             )
@@ -130,5 +137,4 @@ def test_the_direct_json_is_the_pydantic_commands_json_for_every_kind_of_decisio
                 ledger_command_json(unknown, refused)
                 == ledger_command_for(unknown, refused).model_dump_json().encode()
             )
-    assert LedgerCommand.model_validate_json(direct)
-    assert {"awarded", "invalid_event"} <= kinds, kinds
+    assert {"awarded", "invalid_event", "duplicate"} <= kinds, kinds

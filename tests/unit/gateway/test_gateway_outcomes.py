@@ -60,7 +60,7 @@ async def test_a_malformed_notification_is_ignored() -> None:
     reader = FakeReader()
     notifications = OutcomeNotifications("postgresql://unused", 10, reader)
     async with notifications.expect("evt_1"):
-        for payload in ("evt_1", '{"evt_1": 1}', "[1]"):
+        for payload in ("evt_1", '{"evt_1": 1}', '["evt_1", 1]'):
             notifications.notified(None, 1, "ledger_outcomes", payload)
         await asyncio.sleep(0)
     assert reader.calls == []

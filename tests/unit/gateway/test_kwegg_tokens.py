@@ -14,7 +14,8 @@ def test_tokens_are_random_and_only_their_digest_identifies_them() -> None:
     assert first != second
     assert first.startswith(tokens.TOKEN_PREFIX)
     assert len(keys.digest(first)) == 32
-    assert keys.digest(first) == keys.digest(first)
+    assert keys.digest(first) == keys.digest(first)  # deterministic: a lookup key
+    assert keys.digest(first) != keys.digest(second)
 
 
 @pytest.mark.parametrize("header", ["kwt_abc", " kwt_abc ", "Bearer kwt_abc", "bearer  kwt_abc"])

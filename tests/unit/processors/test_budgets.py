@@ -13,9 +13,7 @@ def event_on(partition: int) -> SimpleNamespace:
 
 
 def budgeted_programme() -> CompiledProgramme:
-    config = capped_programme("p")
-    budgeted = config.rules[0].model_copy(update={"budget_max": 25})
-    return compile_programme(config.model_copy(update={"rules": (budgeted, *config.rules[1:])}))
+    return compile_programme(capped_programme("p", budget_max=25))
 
 
 def test_usage_is_the_sum_over_partitions_with_the_batch_pending() -> None:

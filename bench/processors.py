@@ -5,11 +5,14 @@ fresh topic. Then, in the same run and on the same records:
 - a raw aiokafka consume-and-produce pass-through (bytes in, the same bytes out, offsets committed
   per batch): what Kafka and aiokafka alone allow on this machine;
 - the real processor worker (`python -m processors`, one process, as `./dev up` runs it) pointed
-  at the same topic, deciding every event and emitting its ledger command.
+  at the same topic, deciding every event and emitting its ledger command;
+- faust's floor (`python -m bench.faust_floor`): a worker configured as the processors' whose
+  agent only does faust's part per record (stream batches, one table write, one produce, acks),
+  forwarding each record unchanged: what faust alone allows, with no deciding at all.
 Each rate is the steady state, from the timestamps the producers put on the output records:
 from the 10th percentile record to the last, so start-up and group joins are excluded.
 Starts the local Kafka if it is not running. Ends with
-`RESULT events_per_s=N passthrough_per_s=M`.
+`RESULT events_per_s=N passthrough_per_s=M faust_floor_per_s=F`.
 """
 
 import argparse
@@ -127,7 +130,12 @@ async def passthrough(bootstrap: str, source: str, target: str, count: int) -> N
 
 
 def start_worker(
-    bootstrap: str, topics_: dict[str, str], partitions: int, name: str, app_id: str
+    bootstrap: str,
+    topics_: dict[str, str],
+    partitions: int,
+    name: str,
+    app_id: str,
+    module: str = "processors",
 ) -> None:
     env = {
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -140,12 +148,13 @@ def start_worker(
         "LOYALTY_METRICS_PORT": "0",
         "LOYALTY_LOG_LEVEL": "warn",
     }
-    processes.start(name, [sys.executable, "-m", "processors"], env=env, cwd=REPO)
+    processes.start(name, [sys.executable, "-m", module], env=env, cwd=REPO)
 
 
-async def run(bootstrap: str, arguments: argparse.Namespace) -> tuple[float, float]:
+async def run(bootstrap: str, arguments: argparse.Namespace) -> tuple[float, float, float]:
     suffix = uuid.uuid4().hex[:8]
-    names = {kind: f"bench-{kind}-{suffix}" for kind in ("events", "commands", "dead", "copy")}
+    kinds = ("events", "commands", "dead", "copy", "floor")
+    names = {kind: f"bench-{kind}-{suffix}" for kind in kinds}
     await create_topics(bootstrap, {name: arguments.partitions for name in names.values()})
     programme = load_file(DEMO).model_copy(update={"programme_id": f"bench-{suffix}"})
     await publish(bootstrap, [programme])
@@ -161,21 +170,41 @@ async def run(bootstrap: str, arguments: argparse.Namespace) -> tuple[float, flo
     passthrough_per_s = steady_rate(await output_timestamps(bootstrap, names["copy"], count))
     print(f"pass-through: {passthrough_per_s:.0f} records/s", flush=True)
 
-    app_id = f"bench-processors-{uuid.uuid4().hex[:8]}"
-    workers = [f"bench-processors-{suffix}-{index}" for index in range(arguments.workers)]
+    events_per_s, cpu_s = await run_workers(bootstrap, names, count, arguments, "processors")
+    print(f"processors: {events_per_s:.0f} events/s", flush=True)
+    # CPU per event is what a shared machine disturbs least (start-up and recovery included).
+    print(f"processors CPU: {cpu_s:.1f} s, {cpu_s / count * 1e6:.0f} µs per event", flush=True)
+
+    floor_topics = names | {"commands": names["floor"]}
+    floor_per_s, floor_cpu_s = await run_workers(
+        bootstrap, floor_topics, count, arguments, "bench.faust_floor"
+    )
+    print(f"faust floor: {floor_per_s:.0f} records/s", flush=True)
+    print(f"faust floor CPU: {floor_cpu_s / count * 1e6:.0f} µs per record", flush=True)
+    return events_per_s, passthrough_per_s, floor_per_s
+
+
+async def run_workers(
+    bootstrap: str,
+    topics_: dict[str, str],
+    count: int,
+    arguments: argparse.Namespace,
+    module: str,
+) -> tuple[float, float]:
+    """Runs `--workers` processes of `module` until all `count` records are out; returns the
+    steady rate and the workers' CPU seconds."""
+    app_id = f"bench-{module.replace('.', '-')}-{uuid.uuid4().hex[:8]}"
+    workers = [f"{app_id}-{index}" for index in range(arguments.workers)]
     for worker in workers:
-        start_worker(bootstrap, names, arguments.partitions, worker, app_id)
+        start_worker(bootstrap, topics_, arguments.partitions, worker, app_id, module)
     try:
-        events_per_s = steady_rate(await output_timestamps(bootstrap, names["commands"], count))
+        rate = steady_rate(await output_timestamps(bootstrap, topics_["commands"], count))
         pids = [processes.running_pid(worker) for worker in workers]
         cpu_s = sum(processes.cpu_seconds(pid) for pid in pids if pid is not None)
     finally:
         for worker in workers:
             processes.stop(worker)
-    print(f"processors: {events_per_s:.0f} events/s", flush=True)
-    # CPU per event is what a shared machine disturbs least (start-up and recovery included).
-    print(f"processors CPU: {cpu_s:.1f} s, {cpu_s / count * 1e6:.0f} µs per event", flush=True)
-    return events_per_s, passthrough_per_s
+    return rate, cpu_s
 
 
 def main() -> None:
@@ -191,13 +220,16 @@ def main() -> None:
     started = kafka.start(settings)
     try:
         kafka.wait_ready(settings)
-        events_per_s, passthrough_per_s = asyncio.run(
+        events_per_s, passthrough_per_s, floor_per_s = asyncio.run(
             run(settings.kafka_bootstrap_servers, arguments)
         )
     finally:
         if started:
             kafka.stop()
-    print(f"RESULT events_per_s={events_per_s:.0f} passthrough_per_s={passthrough_per_s:.0f}")
+    print(
+        f"RESULT events_per_s={events_per_s:.0f} passthrough_per_s={passthrough_per_s:.0f}"
+        f" faust_floor_per_s={floor_per_s:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 
+import faust
 from faust.worker import Worker
 from prometheus_client import start_http_server
 
@@ -22,7 +23,11 @@ def main() -> None:
     catalog = ProgrammeCatalog()
     caught_up = follow(catalog, settings.kafka_bootstrap_servers, until_caught_up=True)
     asyncio.run(asyncio.wait_for(caught_up, settings.config_ready_timeout_s))
-    app = create_app(settings, catalog)
+    run_worker(create_app(settings, catalog), settings)
+
+
+def run_worker(app: faust.App, settings: ProcessorSettings) -> None:
+    """Runs `app` in a faust worker until it is stopped (also `bench.faust_floor`'s)."""
     tune_garbage_collector(GC_THRESHOLDS)
     worker = Worker(app, loglevel=settings.log_level, logfile=None)
     # faust's terminal spinner hooks a DEBUG-level handler onto the root logger at WARN and

@@ -1,8 +1,8 @@
-"""Builds the faust application: topics, the user-state table, the config follower and the agent.
+"""Builds the faust application: topics, the tables, the config follower and the agent.
 
-The agent stays thin: it takes the stream in batches, asks `pipeline.EventPipeline` for the
-outcomes, writes each user's new state to the table once and hands the outcomes back for
-emitting. Batches exist for speed: faust's per-record machinery (stream, acks, table writes,
+The agent stays thin: it takes the stream in batches and asks `pipeline.EventPipeline` to decide
+each batch and to write and emit what it decided (each user's state once per batch, the
+commands). Batches exist for speed: faust's per-record machinery (stream, acks, table writes,
 topic sends) costs more than deciding an event."""
 
 from typing import Any, cast
@@ -15,7 +15,7 @@ from processors.catalog import ProgrammeCatalog, follow
 from processors.external import ExternalPoints
 from processors.pipeline import EventPipeline, Outputs
 from processors.settings import ProcessorSettings
-from processors.streaming import processing
+from processors.tables import TableWriter
 
 # Records are bytes to faust: decoding and validation are ours (handling.py), so a bad record
 # becomes a dead letter instead of a crash inside faust's deserialiser. Tables whose key and
@@ -26,11 +26,12 @@ RAW: dict[str, Any] = {
     "key_serializer": "raw",
     "value_serializer": "raw",
 }
+TABLE_TYPES: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
 
 
-def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.App:
-    """`catalog` must be loaded already: the agent never waits for configuration, because
-    pausing inside a faust stream can leave records undelivered after a rebalance."""
+def faust_app(settings: ProcessorSettings) -> faust.App:
+    """The faust application as the worker configures it, without topics, tables or agents
+    (`bench.faust_floor` measures faust itself with it)."""
     app = faust.App(
         settings.processors_app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
@@ -52,34 +53,34 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
         stream_wait_empty=False,
         broker_session_timeout=settings.session_timeout_s,
     )
-    # faust holds table changelog writes in a buffer and pauses consumption to drain it once it
-    # passes `max_messages` (100 by default): a batch writes up to `batch_events_max` states at
-    # once, so the buffer must hold a batch's writes, or every batch would stall on a flush.
-    app.producer.buffer.max_messages = max(100, 2 * settings.batch_events_max)
+    return app
+
+
+def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.App:
+    """`catalog` must be loaded already: the agent never waits for configuration, because
+    pausing inside a faust stream can leave records undelivered after a rebalance."""
+    app = faust_app(settings)
     events = app.topic(settings.events_topic, **RAW)
-    states = app.Table(
-        "user-state", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes
-    )
+
+    async def send(topic: str, key: bytes | None, value: bytes, partition: int | None) -> Any:
+        # faust's producer directly: a Topic.send costs more per record than the decision.
+        return await app.producer.send(topic, key, value, partition, None, None)
+
+    def table(name: str) -> TableWriter:
+        partitions = settings.topic_partitions
+        return TableWriter(app.Table(name, partitions=partitions, **TABLE_TYPES), send)
+
+    states = table("user-state")
     # The external amounts each programmatic award used, so a redelivery decides the same.
-    amounts = app.Table(
-        "external-amounts", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes
-    )
+    amounts = table("external-amounts")
     # Points each budgeted rule awarded, per events partition (see budgets.py).
-    budget_usage = app.Table(
-        "rule-budgets", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes
-    )
-    budgets = BudgetUsage(budget_usage, settings.topic_partitions)
+    budgets = BudgetUsage(table("rule-budgets"), settings.topic_partitions)
     external = ExternalPoints(
         settings.external_timeout_s, settings.external_attempts_max, settings.external_backoff_s
     )
 
     async def follow_configuration() -> None:
         await follow(catalog, settings.kafka_bootstrap_servers)
-
-    async def send(topic: str, key: bytes | None, value: bytes) -> Any:
-        # faust's producer directly: a Topic.send costs more per record than the decision, and
-        # faust flushes this producer before it commits offsets either way.
-        return await app.producer.send(topic, key, value, None, None, None)
 
     outputs = Outputs(send, settings.ledger_commands_topic, settings.dead_letters_topic)
     pipeline = EventPipeline(catalog, states, amounts, external, budgets, outputs)
@@ -94,14 +95,7 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
             current = [event for event in batch if event.message.generation_id == generation]
             metrics.BATCH_EVENTS.observe(len(current))
             with metrics.BATCH_LATENCY.time():
-                decided = await pipeline.decide(current)
-                for key, state in decided.states.items():
-                    with processing(decided.last_events[key]):
-                        states[key] = state.to_bytes()
-                for key, used, event in budgets.flush():
-                    with processing(event):
-                        budget_usage[key] = used
-                await pipeline.emit(decided)
+                await pipeline.emit(await pipeline.decide(current))
 
     async def report_lag() -> None:
         consumer = app.consumer

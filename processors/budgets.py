@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from processors.engine import CompiledProgramme
+from processors.tables import TableWriter
 
 
 def usage_key(programme_id: str, rule_id: str, partition: int) -> bytes:
@@ -19,11 +20,11 @@ def usage_key(programme_id: str, rule_id: str, partition: int) -> bytes:
 
 
 class BudgetUsage:
-    """`table` is a faust table (bytes to bytes) of usage entries; `pending` holds the entries
-    a batch changed and has not written yet, with the event each must be written under."""
+    """`table` holds the usage entries; `pending` holds the entries a batch changed and has not
+    written yet, with the event each must be written under."""
 
-    def __init__(self, table: Any, partitions: int) -> None:
-        self._table = table
+    def __init__(self, table: TableWriter, partitions: int) -> None:
+        self.table = table
         self._partitions = partitions
         self.pending: dict[bytes, tuple[int, Any]] = {}
 
@@ -52,7 +53,7 @@ class BudgetUsage:
     def _entry(self, key: bytes) -> int:
         if key in self.pending:
             return self.pending[key][0]
-        stored = self._table.get(key)
+        stored = self.table.get(key)
         return 0 if stored is None else int(stored)
 
 

@@ -1,9 +1,9 @@
-"""What the agent does with a batch of records, minus the table writes: decide each record in
-order (asking a programmatic rule's API when the engine needs an amount) and emit the commands
-and dead letters."""
+"""What the agent does with a batch of records: decide each record in order (asking a
+programmatic rule's API when the engine needs an amount), then write the users' states and the
+rule budgets' usage and emit the commands and dead letters, all in one go."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +15,8 @@ from processors.catalog import ProgrammeCatalog
 from processors.engine import InvariantError, UserState
 from processors.external import ExternalPoints
 from processors.handling import Decided, NeedsAmounts, Record, handle
-from processors.streaming import processing
+from processors.tables import Send, TableWriter
 from schemas.dead_letters import DeadLetter
-
-# Hands one record to the producer; the awaitable it returns resolves once Kafka has it.
-Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
 
 
 @dataclass(slots=True)
@@ -31,6 +28,8 @@ class Batch:
     states: dict[bytes, UserState] = field(default_factory=dict)
     # The last event of each user in the batch: its partition is the state's changelog's.
     last_events: dict[bytes, Any] = field(default_factory=dict)
+    # Writes already sent while deciding (external amounts): Kafka must hold them too.
+    deliveries: list[Awaitable[Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +40,14 @@ class Outputs:
 
 
 class EventPipeline:
-    """`states` and `amounts` are faust tables (bytes to bytes). The agent owns the user-state
-    writes; the amounts are written here, before the command leaves, so a redelivery finds the
-    amount the first decision used."""
+    """The amounts a programmatic rule used are written as soon as they are fetched, so a
+    redelivery finds the amount the first decision used."""
 
     def __init__(
         self,
         catalog: ProgrammeCatalog,
-        states: Any,
-        amounts: Any,
+        states: TableWriter,
+        amounts: TableWriter,
         external: ExternalPoints,
         budgets: BudgetUsage,
         outputs: Outputs,
@@ -66,8 +64,8 @@ class EventPipeline:
         batch = Batch()
         for event in events:
             record = _record(event.message)
-            with processing(event):
-                handled = await self._decide(record, self._state_of(record.key, batch.states))
+            state = self._state_of(record.key, batch.states)
+            handled = await self._decide(record, state, event, batch.deliveries)
             if isinstance(handled, Decided) and record.key is not None:
                 batch.states[record.key] = handled.state
                 batch.last_events[record.key] = event
@@ -78,15 +76,28 @@ class EventPipeline:
         return batch
 
     async def emit(self, batch: Batch) -> None:
-        """Returns once Kafka holds every output, so the batch's offsets may then be committed."""
-        deliveries = [await self._emit_one(key, handled) for key, handled in batch.outcomes]
+        """Writes the batch's states and budget usage and sends its outputs; returns once Kafka
+        holds all of them, so the batch's offsets may then be committed. Everything is handed
+        to the producer before the first await that yields, so it leaves in one request."""
+        deliveries = batch.deliveries
+        for key, state in batch.states.items():
+            deliveries.append(await self._states.set(key, state.to_bytes(), batch.last_events[key]))
+        for key, used, event in self._budgets.flush():
+            deliveries.append(await self._budgets.table.set(key, used, event))
+        deliveries += [await self._emit_one(key, handled) for key, handled in batch.outcomes]
         await asyncio.gather(*deliveries)
 
-    async def _decide(self, record: Record, state: UserState | None) -> Decided | DeadLetter:
+    async def _decide(
+        self,
+        record: Record,
+        state: UserState | None,
+        event: Any,
+        deliveries: list[Awaitable[Any]],
+    ) -> Decided | DeadLetter:
         budgets = self._budgets.view
         handled = handle(record, state, self._catalog, budget_view=budgets)
         if isinstance(handled, NeedsAmounts):
-            fetched = await self._external_amounts(handled)
+            fetched = await self._external_amounts(handled, event, deliveries)
             handled = handle(record, state, self._catalog, fetched, budget_view=budgets)
         if isinstance(handled, NeedsAmounts):
             raise InvariantError(f"{handled.event.event_id}: amounts given, still asked for")
@@ -107,19 +118,22 @@ class EventPipeline:
         if isinstance(handled, DeadLetter):
             metrics.DEAD_LETTERS.labels(handled.reason).inc()
             value = handled.model_dump_json().encode()
-            return await outputs.send(outputs.dead_letters_topic, key, value)
+            return await outputs.send(outputs.dead_letters_topic, key, value, None)
         _count(handled)
-        return await outputs.send(outputs.ledger_topic, key, handled.command_json)
+        return await outputs.send(outputs.ledger_topic, key, handled.command_json, None)
 
-    async def _external_amounts(self, needed: NeedsAmounts) -> dict[str, int]:
+    async def _external_amounts(
+        self, needed: NeedsAmounts, event: Any, deliveries: list[Awaitable[Any]]
+    ) -> dict[str, int]:
         key = needed.event.event_id.encode()
-        if key in self._amounts:
-            return {rule: int(points) for rule, points in orjson.loads(self._amounts[key]).items()}
+        stored = self._amounts.get(key)
+        if stored is not None:
+            return {rule: int(points) for rule, points in orjson.loads(stored).items()}
         config = self._catalog.config(needed.event.programme_id)
         if config is None:
             raise InvariantError(f"programme {needed.event.programme_id} vanished mid-event")
         fetched = await self._external.amounts(needed.calls, needed.event, config)
-        self._amounts[key] = orjson.dumps(fetched)
+        deliveries.append(await self._amounts.set(key, orjson.dumps(fetched), event))
         return fetched
 
 

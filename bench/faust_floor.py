@@ -1,0 +1,53 @@
+"""`python -m bench.faust_floor`: faust's own cost per record, for `python -m bench.processors`.
+
+A faust worker configured as the processors' (`processors.app.faust_app`, the same worker
+runner) whose agent does, per record, what the real one asks of faust, and nothing else: the
+stream in `take_events` batches, one table write (the user's state, through the same
+`TableWriter`) and one produce (the ledger command) per record, the batch's deliveries awaited
+before its acks. Each record's value goes out unchanged, in place of a decision. Settings as
+the processors' (`LOYALTY_*`); the commands topic is where the records go."""
+
+import asyncio
+from typing import Any, cast
+
+import faust
+
+from processors.__main__ import run_worker
+from processors.app import RAW, TABLE_TYPES, faust_app
+from processors.settings import ProcessorSettings
+from processors.tables import TableWriter
+
+
+def create_floor_app(settings: ProcessorSettings) -> faust.App:
+    app = faust_app(settings)
+    events = app.topic(settings.events_topic, **RAW)
+    target = settings.ledger_commands_topic
+
+    async def send(topic: str, key: bytes | None, value: bytes, partition: int | None) -> Any:
+        return await app.producer.send(topic, key, value, partition, None, None)
+
+    table = app.Table("user-state", partitions=settings.topic_partitions, **TABLE_TYPES)
+    states = TableWriter(table, send)
+
+    async def forward(stream: faust.StreamT[bytes]) -> None:
+        batches = cast(faust.Stream[bytes], stream).take_events
+        async for batch in batches(settings.batch_events_max, within=settings.batch_wait_s):
+            deliveries: list[Any] = []
+            for event in batch:
+                # The bench's records all have a key and a value.
+                key, value = cast(bytes, event.message.key), cast(bytes, event.message.value)
+                deliveries.append(await states.set(key, value, event))
+                deliveries.append(await send(target, key, value, None))
+            await asyncio.gather(*deliveries)
+
+    app.agent(events, name="forward", concurrency=1)(forward)
+    return app
+
+
+def main() -> None:
+    settings = ProcessorSettings()
+    run_worker(create_floor_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

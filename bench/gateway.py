@@ -35,7 +35,7 @@ import orjson
 import uvloop
 
 from deploy import db
-from deploy.kafka_tools import run_topics
+from deploy.kafka_tools import delete_topics_of, run_topics
 from deploy.local import kafka, postgres, processes, services
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
@@ -249,6 +249,8 @@ def main() -> None:
     finally:
         processes.stop(f"{ASYNC_PREFIX}gateway")
         services.stop_all(prefix=PREFIX)
+        # The run's topics, faust's among them (its app id holds the run's id).
+        asyncio.run(delete_topics_of(settings.kafka_bootstrap_servers, run))
         if kafka_started:
             kafka.stop()
         if postgres_started:

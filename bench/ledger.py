@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from deploy import db
-from deploy.kafka_tools import create_topics, produce
+from deploy.kafka_tools import create_topics, delete_topics_of, produce
 from deploy.local import kafka, postgres
 from deploy.local.settings import LocalSettings
 from deploy.runtime import tune_garbage_collector
@@ -36,9 +36,8 @@ COPIED_TABLES = ("command_outcomes", "entries")
 MEASURED_COMMANDS_MIN = 50_000
 
 
-async def fresh_topics(bootstrap: str, partitions: int) -> tuple[str, str]:
+async def fresh_topics(bootstrap: str, partitions: int, suffix: str) -> tuple[str, str]:
     """(commands topic, dead-letters topic), new for this run: no earlier run's records count."""
-    suffix = uuid.uuid4().hex[:10]
     commands, dead_letters = f"bench-ledger-commands-{suffix}", f"bench-dead-letters-{suffix}"
     await create_topics(bootstrap, {commands: partitions, dead_letters: 1})
     return commands, dead_letters
@@ -122,7 +121,23 @@ async def time_writer(
 ) -> Clock:
     bootstrap = local.kafka_bootstrap_servers
     programme_id = await create_programme(url)
-    topic, dead_letters = await fresh_topics(bootstrap, local.kafka_partitions)
+    suffix = uuid.uuid4().hex[:10]
+    try:
+        return await _time_writer(local, url, args, count, programme_id, suffix)
+    finally:
+        await delete_topics_of(bootstrap, suffix)
+
+
+async def _time_writer(
+    local: LocalSettings,
+    url: str,
+    args: argparse.Namespace,
+    count: int,
+    programme_id: str,
+    suffix: str,
+) -> Clock:
+    bootstrap = local.kafka_bootstrap_servers
+    topic, dead_letters = await fresh_topics(bootstrap, local.kafka_partitions, suffix)
     produced = await produce(bootstrap, topic, commands(programme_id, count, users=20_000, seed=1))
     print(f"preloaded {produced} commands into {topic}")
     settings = LedgerSettings(

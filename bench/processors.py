@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from deploy.kafka_tools import create_topics, produce
+from deploy.kafka_tools import create_topics, delete_topics_of, produce
 from deploy.local import kafka, processes
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
@@ -152,7 +152,17 @@ def start_worker(
 
 
 async def run(bootstrap: str, arguments: argparse.Namespace) -> tuple[float, float, float]:
+    """The run's topics (and faust's, named after its app ids) are deleted at the end."""
     suffix = uuid.uuid4().hex[:8]
+    try:
+        return await measure(bootstrap, arguments, suffix)
+    finally:
+        await delete_topics_of(bootstrap, suffix)
+
+
+async def measure(
+    bootstrap: str, arguments: argparse.Namespace, suffix: str
+) -> tuple[float, float, float]:
     kinds = ("events", "commands", "dead", "copy", "floor")
     names = {kind: f"bench-{kind}-{suffix}" for kind in kinds}
     await create_topics(bootstrap, {name: arguments.partitions for name in names.values()})
@@ -170,14 +180,16 @@ async def run(bootstrap: str, arguments: argparse.Namespace) -> tuple[float, flo
     passthrough_per_s = steady_rate(await output_timestamps(bootstrap, names["copy"], count))
     print(f"pass-through: {passthrough_per_s:.0f} records/s", flush=True)
 
-    events_per_s, cpu_s = await run_workers(bootstrap, names, count, arguments, "processors")
+    events_per_s, cpu_s = await run_workers(
+        bootstrap, names, count, arguments, "processors", suffix
+    )
     print(f"processors: {events_per_s:.0f} events/s", flush=True)
     # CPU per event is what a shared machine disturbs least (start-up and recovery included).
     print(f"processors CPU: {cpu_s:.1f} s, {cpu_s / count * 1e6:.0f} µs per event", flush=True)
 
     floor_topics = names | {"commands": names["floor"]}
     floor_per_s, floor_cpu_s = await run_workers(
-        bootstrap, floor_topics, count, arguments, "bench.faust_floor"
+        bootstrap, floor_topics, count, arguments, "bench.faust_floor", suffix
     )
     print(f"faust floor: {floor_per_s:.0f} records/s", flush=True)
     print(f"faust floor CPU: {floor_cpu_s / count * 1e6:.0f} µs per record", flush=True)
@@ -190,10 +202,11 @@ async def run_workers(
     count: int,
     arguments: argparse.Namespace,
     module: str,
+    suffix: str,
 ) -> tuple[float, float]:
     """Runs `--workers` processes of `module` until all `count` records are out; returns the
     steady rate and the workers' CPU seconds."""
-    app_id = f"bench-{module.replace('.', '-')}-{uuid.uuid4().hex[:8]}"
+    app_id = f"bench-{module.replace('.', '-')}-{suffix}"
     workers = [f"{app_id}-{index}" for index in range(arguments.workers)]
     for worker in workers:
         start_worker(bootstrap, topics_, arguments.partitions, worker, app_id, module)

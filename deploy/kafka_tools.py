@@ -46,6 +46,21 @@ async def run_topics(bootstrap: str, partitions: int, prefix: str, run: str) -> 
     }
 
 
+async def delete_topics_of(bootstrap: str, run: str) -> list[str]:
+    """Deletes every topic whose name holds `run`, a run's own id: the topics a benchmark or a
+    test made for itself, with the changelog and assignor topics faust made for an app named
+    after it. Returns their names."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [name for name in await admin.list_topics() if run in name]
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()
+
+
 async def _described(admin: AIOKafkaAdminClient, partitions_by_topic: dict[str, int]) -> bool:
     descriptions = await admin.describe_topics(list(partitions_by_topic))
     found = {d["topic"]: len(d["partitions"]) for d in descriptions}

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from deploy.kafka_tools import run_topics
+from deploy.kafka_tools import delete_topics_of, run_topics
 from deploy.local import services
 from deploy.local.settings import LocalSettings
 from gateway import clients
@@ -82,6 +82,8 @@ def system(
         yield settings, credentials
     finally:
         services.stop_all(prefix=PREFIX)
+        # The run's topics, faust's among them (its app id holds the run's id).
+        asyncio.run(delete_topics_of(kafka_bootstrap, run))
 
 
 async def configure(admin: AdminSettings) -> Credentials:

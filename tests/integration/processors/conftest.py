@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.kafka_tools import delete_topics_of
 from deploy.local.settings import LocalSettings
 from tests.integration.processors.fixtures import OwnTopics, TopicReader, Worker
 
@@ -16,13 +17,20 @@ def programme_id() -> str:
 
 
 @pytest.fixture
-def app_id() -> str:
-    return f"loyalty-processors-test-{uuid.uuid4().hex[:8]}"
+async def app_id(kafka_bootstrap: str) -> AsyncIterator[str]:
+    """The test's own app, whose changelog and assignor topics faust deletes not, so we do."""
+    app = f"loyalty-processors-test-{uuid.uuid4().hex[:8]}"
+    yield app
+    await delete_topics_of(kafka_bootstrap, app)
 
 
 @pytest.fixture
-async def own_topics(kafka_bootstrap: str, local_settings: LocalSettings) -> OwnTopics:
-    return await OwnTopics.create(kafka_bootstrap, local_settings.kafka_partitions)
+async def own_topics(
+    kafka_bootstrap: str, local_settings: LocalSettings
+) -> AsyncIterator[OwnTopics]:
+    made = await OwnTopics.create(kafka_bootstrap, local_settings.kafka_partitions)
+    yield made
+    await delete_topics_of(kafka_bootstrap, made.run)
 
 
 @pytest.fixture

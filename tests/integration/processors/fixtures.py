@@ -6,7 +6,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,12 +69,15 @@ class OwnTopics:
     events: str
     commands: str
     dead_letters: str
+    run: str
+    """The id every one of the names holds."""
 
     @classmethod
     async def create(cls, bootstrap: str, partitions: int) -> "OwnTopics":
-        suffix = uuid.uuid4().hex[:10]
-        made = cls(f"test-events-{suffix}", f"test-commands-{suffix}", f"test-dead-{suffix}")
-        await create_topics(bootstrap, {name: partitions for name in astuple(made)})
+        run = uuid.uuid4().hex[:10]
+        made = cls(f"test-events-{run}", f"test-commands-{run}", f"test-dead-{run}", run)
+        names = (made.events, made.commands, made.dead_letters)
+        await create_topics(bootstrap, {name: partitions for name in names})
         return made
 
 

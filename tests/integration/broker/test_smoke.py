@@ -12,14 +12,25 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from deploy.kafka_tools import delete_topics_of
 from deploy.local.settings import LocalSettings
 
 pytestmark = pytest.mark.integration
 RECORDS = 20
 
 
+# Every topic (and faust app) of this module holds this id; they are deleted at the end.
+RUN = uuid.uuid4().hex[:8]
+
+
 def unique(name: str) -> str:
-    return f"smoke-{name}-{uuid.uuid4().hex[:8]}"
+    return f"smoke-{name}-{RUN}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def topics_deleted(kafka_bootstrap: str) -> AsyncIterator[None]:
+    yield
+    await delete_topics_of(kafka_bootstrap, RUN)
 
 
 @pytest.fixture

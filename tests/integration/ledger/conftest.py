@@ -8,10 +8,13 @@ import asyncpg
 import orjson
 import pytest
 
+from deploy.kafka_tools import delete_topics_of
+from deploy.local.settings import LocalSettings
 from ledger.check import check_ledger
 from ledger.core.batch import IncomingCommand, Outcome
 from ledger.repository import Batch, apply_batch
 from schemas.ledger import OutcomeStatus
+from tests.integration.ledger import kafka_helpers
 
 ProgrammeFactory = Callable[..., Awaitable[str]]
 
@@ -33,6 +36,14 @@ async def assert_consistent(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         report = await check_ledger(conn)
     assert report.ok, report
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def ledger_topics_deleted(local_settings: LocalSettings) -> AsyncIterator[None]:
+    """At the session's end, the topics its ledger tests made (only they start Kafka)."""
+    yield
+    if kafka_helpers.made_topics:
+        await delete_topics_of(local_settings.kafka_bootstrap_servers, kafka_helpers.RUN)
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,17 @@ from ledger.core.batch import IncomingCommand
 from ledger.settings import LedgerSettings
 from schemas.topics import user_key
 
+# Every topic the session's ledger tests make holds this id; the conftest deletes them at the end.
+RUN = uuid.uuid4().hex[:8]
+made_topics: list[str] = []
+
 
 async def writer_settings(bootstrap: str, database_url: str, **overrides: object) -> LedgerSettings:
     """Settings for a writer on fresh topics and a fresh consumer group."""
-    suffix = uuid.uuid4().hex[:10]
+    suffix = f"{RUN}-{uuid.uuid4().hex[:10]}"
     commands, dead_letters = f"ledger-commands-{suffix}", f"dead-letters-{suffix}"
     await create_topics(bootstrap, {commands: 3, dead_letters: 3})
+    made_topics.extend((commands, dead_letters))
     values: dict[str, object] = {
         "kafka_bootstrap_servers": bootstrap,
         "database_url": database_url,

@@ -7,7 +7,9 @@ write). A `TableWriter` does what that write does for a non-windowed table in me
 store's value and sends the changelog record to the event's partition, straight to the producer,
 and returns the delivery, so a batch's states leave in the same produce request as its commands
 and its offsets are committed only after they are in Kafka (faust does not wait for its own
-changelog writes before committing)."""
+changelog writes before committing). What it leaves out of faust's write: the sensors' counts
+(faust's monitor, which nothing here reads) and the check that the events topic has as many
+partitions as the table, which both take from `topic_partitions`."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any

@@ -13,21 +13,16 @@ from typing import Any, cast
 import faust
 
 from processors.__main__ import run_worker
-from processors.app import RAW, TABLE_TYPES, faust_app
+from processors.app import RAW, faust_app, producer_send, table_writer
 from processors.settings import ProcessorSettings
-from processors.tables import TableWriter
 
 
 def create_floor_app(settings: ProcessorSettings) -> faust.App:
     app = faust_app(settings)
     events = app.topic(settings.events_topic, **RAW)
     target = settings.ledger_commands_topic
-
-    async def send(topic: str, key: bytes | None, value: bytes, partition: int | None) -> Any:
-        return await app.producer.send(topic, key, value, partition, None, None)
-
-    table = app.Table("user-state", partitions=settings.topic_partitions, **TABLE_TYPES)
-    states = TableWriter(table, send)
+    send = producer_send(app)
+    states = table_writer(app, settings, "user-state", send)
 
     async def forward(stream: faust.StreamT[bytes]) -> None:
         batches = cast(faust.Stream[bytes], stream).take_events

@@ -15,7 +15,8 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -36,11 +37,17 @@ COPIED_TABLES = ("command_outcomes", "entries")
 MEASURED_COMMANDS_MIN = 50_000
 
 
-async def fresh_topics(bootstrap: str, partitions: int, suffix: str) -> tuple[str, str]:
-    """(commands topic, dead-letters topic), new for this run: no earlier run's records count."""
+@asynccontextmanager
+async def fresh_topics(bootstrap: str, partitions: int) -> AsyncIterator[tuple[str, str]]:
+    """(commands topic, dead-letters topic), new for this run (no earlier run's records count)
+    and deleted after it."""
+    suffix = uuid.uuid4().hex[:10]
     commands, dead_letters = f"bench-ledger-commands-{suffix}", f"bench-dead-letters-{suffix}"
     await create_topics(bootstrap, {commands: partitions, dead_letters: 1})
-    return commands, dead_letters
+    try:
+        yield commands, dead_letters
+    finally:
+        await delete_topics_of(bootstrap, suffix)
 
 
 def commands(programme_id: str, count: int, users: int, seed: int) -> Iterator[tuple[bytes, bytes]]:
@@ -121,41 +128,27 @@ async def time_writer(
 ) -> Clock:
     bootstrap = local.kafka_bootstrap_servers
     programme_id = await create_programme(url)
-    suffix = uuid.uuid4().hex[:10]
-    try:
-        return await _time_writer(local, url, args, count, programme_id, suffix)
-    finally:
-        await delete_topics_of(bootstrap, suffix)
-
-
-async def _time_writer(
-    local: LocalSettings,
-    url: str,
-    args: argparse.Namespace,
-    count: int,
-    programme_id: str,
-    suffix: str,
-) -> Clock:
-    bootstrap = local.kafka_bootstrap_servers
-    topic, dead_letters = await fresh_topics(bootstrap, local.kafka_partitions, suffix)
-    produced = await produce(bootstrap, topic, commands(programme_id, count, users=20_000, seed=1))
-    print(f"preloaded {produced} commands into {topic}")
-    settings = LedgerSettings(
-        kafka_bootstrap_servers=bootstrap,
-        database_url=url,
-        consumer_group=f"bench-{programme_id}",
-        commands_topic=topic,
-        dead_letters_topic=dead_letters,
-        batch_max_records=args.batch_max_records,
-    )
-    clock = Clock(args.warmup_commands)
-    async with open_writer(settings) as writer:
-        tune_garbage_collector(GC_THRESHOLDS)
-        await writer.wait_for_assignment(deadline_s=60)
-        processed = await writer.process_until_drained(deadline_s=600, on_batch=clock.on_batch)
-    if processed != count:
-        raise RuntimeError(f"the writer processed {processed} records, expected {count}")
-    return clock
+    async with fresh_topics(bootstrap, local.kafka_partitions) as (topic, dead_letters):
+        produced = await produce(
+            bootstrap, topic, commands(programme_id, count, users=20_000, seed=1)
+        )
+        print(f"preloaded {produced} commands into {topic}")
+        settings = LedgerSettings(
+            kafka_bootstrap_servers=bootstrap,
+            database_url=url,
+            consumer_group=f"bench-{programme_id}",
+            commands_topic=topic,
+            dead_letters_topic=dead_letters,
+            batch_max_records=args.batch_max_records,
+        )
+        clock = Clock(args.warmup_commands)
+        async with open_writer(settings) as writer:
+            tune_garbage_collector(GC_THRESHOLDS)
+            await writer.wait_for_assignment(deadline_s=60)
+            processed = await writer.process_until_drained(deadline_s=600, on_batch=clock.on_batch)
+        if processed != count:
+            raise RuntimeError(f"the writer processed {processed} records, expected {count}")
+        return clock
 
 
 async def time_copy(url: str) -> tuple[int, float]:

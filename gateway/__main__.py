@@ -6,14 +6,18 @@ out with more instances (same caveat, see gateway.rate_limits) where the cores a
 
 import uvicorn
 
+from deploy.runtime import tune_garbage_collector
 from gateway.app import create_app
+from gateway.runtime import GC_THRESHOLDS
 from gateway.settings import GatewaySettings
 
 
 def main() -> None:
     settings = GatewaySettings()
+    app = create_app(settings)
+    tune_garbage_collector(GC_THRESHOLDS)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.gateway_host,
         port=settings.gateway_port,
         # The C event loop and HTTP parser (uvicorn[standard]), named rather than auto-detected.

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 import asyncpg
 from fastapi import FastAPI
 
-from deploy.runtime import tune_garbage_collector
 from gateway import errors, metrics, openapi
 from gateway.auth import KeyResolver
 from gateway.dependencies import Services
@@ -18,7 +17,6 @@ from gateway.outcomes import OutcomeNotifications
 from gateway.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.routes import events, kwegg, myrewards, rules, users
-from gateway.runtime import GC_THRESHOLDS
 from gateway.settings import GatewaySettings
 from gateway.webhooks.running import dispatching
 from ledger.queries import get_outcomes
@@ -95,7 +93,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with _services(settings) as services:
             app.state.services = services
-            tune_garbage_collector(GC_THRESHOLDS)
             yield
 
     app = FastAPI(

@@ -15,7 +15,7 @@ from processors.catalog import ProgrammeCatalog, follow
 from processors.external import ExternalPoints
 from processors.pipeline import EventPipeline, Outputs
 from processors.settings import ProcessorSettings
-from processors.tables import TableWriter
+from processors.tables import Send, TableWriter
 
 # Records are bytes to faust: decoding and validation are ours (handling.py), so a bad record
 # becomes a dead letter instead of a crash inside faust's deserialiser. Tables whose key and
@@ -56,19 +56,31 @@ def faust_app(settings: ProcessorSettings) -> faust.App:
     return app
 
 
+def producer_send(app: faust.App) -> Send:
+    """Sends through faust's producer directly: a Topic.send costs more per record than the
+    decision."""
+
+    async def send(topic: str, key: bytes | None, value: bytes, partition: int | None) -> Any:
+        return await app.producer.send(topic, key, value, partition, None, None)
+
+    return send
+
+
+def table_writer(app: faust.App, settings: ProcessorSettings, name: str, send: Send) -> TableWriter:
+    """A table of bytes to bytes, partitioned as the events topic."""
+    table = app.Table(name, partitions=settings.topic_partitions, **TABLE_TYPES)
+    return TableWriter(table, send)
+
+
 def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.App:
     """`catalog` must be loaded already: the agent never waits for configuration, because
     pausing inside a faust stream can leave records undelivered after a rebalance."""
     app = faust_app(settings)
     events = app.topic(settings.events_topic, **RAW)
-
-    async def send(topic: str, key: bytes | None, value: bytes, partition: int | None) -> Any:
-        # faust's producer directly: a Topic.send costs more per record than the decision.
-        return await app.producer.send(topic, key, value, partition, None, None)
+    send = producer_send(app)
 
     def table(name: str) -> TableWriter:
-        partitions = settings.topic_partitions
-        return TableWriter(app.Table(name, partitions=partitions, **TABLE_TYPES), send)
+        return table_writer(app, settings, name, send)
 
     states = table("user-state")
     # The external amounts each programmatic award used, so a redelivery decides the same.

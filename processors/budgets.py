@@ -8,7 +8,7 @@ entries it holds, which are those of its own partitions: with one worker (the lo
 that is every award, and the budget holds to the point. With several workers each one enforces
 the budget over its share of the users' awards; see the README ("Rule budgets")."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from typing import Any
 
 from processors.engine import CompiledProgramme
@@ -24,7 +24,7 @@ class BudgetUsage:
     written yet, with the event each must be written under."""
 
     def __init__(self, table: TableWriter, partitions: int) -> None:
-        self.table = table
+        self._table = table
         self._partitions = partitions
         self.pending: dict[bytes, tuple[int, Any]] = {}
 
@@ -50,10 +50,14 @@ class BudgetUsage:
             yield key, str(points).encode(), event
         self.pending = {}
 
+    async def write(self) -> list[Awaitable[Any]]:
+        """Writes the batch's changed entries (`flush`); returns their deliveries."""
+        return [await self._table.set(key, used, event) for key, used, event in self.flush()]
+
     def _entry(self, key: bytes) -> int:
         if key in self.pending:
             return self.pending[key][0]
-        stored = self.table.get(key)
+        stored = self._table.get(key)
         return 0 if stored is None else int(stored)
 
 

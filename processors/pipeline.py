@@ -28,8 +28,6 @@ class Batch:
     states: dict[bytes, UserState] = field(default_factory=dict)
     # The last event of each user in the batch: its partition is the state's changelog's.
     last_events: dict[bytes, Any] = field(default_factory=dict)
-    # Writes already sent while deciding (external amounts): Kafka must hold them too.
-    deliveries: list[Awaitable[Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +38,8 @@ class Outputs:
 
 
 class EventPipeline:
-    """The amounts a programmatic rule used are written as soon as they are fetched, so a
-    redelivery finds the amount the first decision used."""
+    """The amounts a programmatic rule used are written, and in Kafka, before the decision that
+    used them goes on, so a redelivery finds the amount the first decision used."""
 
     def __init__(
         self,
@@ -65,7 +63,7 @@ class EventPipeline:
         for event in events:
             record = _record(event.message)
             state = self._state_of(record.key, batch.states)
-            handled = await self._decide(record, state, event, batch.deliveries)
+            handled = await self._decide(record, state, event)
             if isinstance(handled, Decided) and record.key is not None:
                 batch.states[record.key] = handled.state
                 batch.last_events[record.key] = event
@@ -79,25 +77,21 @@ class EventPipeline:
         """Writes the batch's states and budget usage and sends its outputs; returns once Kafka
         holds all of them, so the batch's offsets may then be committed. Everything is handed
         to the producer before the first await that yields, so it leaves in one request."""
-        deliveries = batch.deliveries
-        for key, state in batch.states.items():
-            deliveries.append(await self._states.set(key, state.to_bytes(), batch.last_events[key]))
-        for key, used, event in self._budgets.flush():
-            deliveries.append(await self._budgets.table.set(key, used, event))
+        deliveries = [
+            await self._states.set(key, state.to_bytes(), batch.last_events[key])
+            for key, state in batch.states.items()
+        ]
+        deliveries += await self._budgets.write()
         deliveries += [await self._emit_one(key, handled) for key, handled in batch.outcomes]
         await asyncio.gather(*deliveries)
 
     async def _decide(
-        self,
-        record: Record,
-        state: UserState | None,
-        event: Any,
-        deliveries: list[Awaitable[Any]],
+        self, record: Record, state: UserState | None, event: Any
     ) -> Decided | DeadLetter:
         budgets = self._budgets.view
         handled = handle(record, state, self._catalog, budget_view=budgets)
         if isinstance(handled, NeedsAmounts):
-            fetched = await self._external_amounts(handled, event, deliveries)
+            fetched = await self._external_amounts(handled, event)
             handled = handle(record, state, self._catalog, fetched, budget_view=budgets)
         if isinstance(handled, NeedsAmounts):
             raise InvariantError(f"{handled.event.event_id}: amounts given, still asked for")
@@ -122,9 +116,7 @@ class EventPipeline:
         _count(handled)
         return await outputs.send(outputs.ledger_topic, key, handled.command_json, None)
 
-    async def _external_amounts(
-        self, needed: NeedsAmounts, event: Any, deliveries: list[Awaitable[Any]]
-    ) -> dict[str, int]:
+    async def _external_amounts(self, needed: NeedsAmounts, event: Any) -> dict[str, int]:
         key = needed.event.event_id.encode()
         stored = self._amounts.get(key)
         if stored is not None:
@@ -133,7 +125,8 @@ class EventPipeline:
         if config is None:
             raise InvariantError(f"programme {needed.event.programme_id} vanished mid-event")
         fetched = await self._external.amounts(needed.calls, needed.event, config)
-        deliveries.append(await self._amounts.set(key, orjson.dumps(fetched), event))
+        # In Kafka before the decision that used it: a redelivery then finds it.
+        await (await self._amounts.set(key, orjson.dumps(fetched), event))
         return fetched
 
 

@@ -1,10 +1,10 @@
-"""Waiting for an event's outcome: the ledger writer NOTIFYs the command ids of a batch when it
-commits (JSON arrays of ids, `ledger.writing.notified_ids`), and every gateway instance LISTENs,
-so the reply reaches whichever instance waits.
+"""Waiting for an event's outcome: the ledger writer NOTIFYs the outcomes of a batch when it
+commits (`ledger.notifications`), and every gateway instance LISTENs, so the reply reaches
+whichever instance waits.
 
 A request registers its wait before publishing, so a notification can never slip in between.
-The notifications of one ledger batch arrive together; the outcomes they announce are read in one
-query for all the requests waiting here, not one query per request."""
+A notification carries the outcomes themselves; the few it names by id alone (too large for a
+payload) are read in one query for all the requests waiting here, not one query per request."""
 
 import asyncio
 import contextlib
@@ -15,7 +15,8 @@ from typing import Any
 import asyncpg
 
 from gateway.errors import Unavailable
-from ledger.writing import NOTIFY_CHANNEL, notified_ids
+from ledger.notifications import NOTIFY_CHANNEL, read_notification
+from ledger.queries import outcome_from_row
 from schemas.ledger import CommandOutcome
 
 log = logging.getLogger(__name__)
@@ -81,18 +82,27 @@ class OutcomeNotifications:
                 self._waiting.pop(command_id, None)
 
     def notified(self, _connection: Any, _pid: int, _channel: str, payload: object) -> None:
-        # Other instances' commands are notified too; only the ones waited for here are read.
+        # Other instances' commands are notified too; only the ones waited for here count.
         try:
-            command_ids = notified_ids(str(payload))
+            notified = read_notification(str(payload))
         except ValueError:
             log.warning("ignored a malformed %s notification: %.100r", NOTIFY_CHANNEL, payload)
             return
-        waited = [command_id for command_id in command_ids if command_id in self._waiting]
-        if not waited:
-            return
-        self._notified_ids.update(dict.fromkeys(waited))
-        if self._reading is None or self._reading.done():
+        for command_id, columns in notified:
+            if command_id not in self._waiting:
+                continue
+            outcome = None if columns is None else _outcome(columns)
+            if outcome is None:
+                self._notified_ids[command_id] = None
+            else:
+                self._answer(command_id, outcome)
+        if self._notified_ids and (self._reading is None or self._reading.done()):
             self._reading = asyncio.get_running_loop().create_task(self._read_notified())
+
+    def _answer(self, command_id: str, outcome: CommandOutcome | None) -> None:
+        for future in self._waiting.pop(command_id, []):
+            if not future.done():
+                future.set_result(outcome)
 
     async def _read_notified(self) -> None:
         """Reads the notified outcomes in rounds of at most FETCH_IDS_MAX ids: the ids notified
@@ -108,9 +118,7 @@ class OutcomeNotifications:
                 log.warning("could not read %d notified outcomes", len(command_ids), exc_info=True)
                 outcomes = {}
             for command_id in command_ids:
-                for future in self._waiting.pop(command_id, []):
-                    if not future.done():
-                        future.set_result(outcomes.get(command_id))
+                self._answer(command_id, outcomes.get(command_id))
 
     def _lost(self, _connection: Any) -> None:
         # Waiting requests fall back to their deadline (202 pending) while the listener is away.
@@ -126,3 +134,12 @@ class OutcomeNotifications:
             except (OSError, asyncpg.PostgresError):
                 continue
         log.error("gave up reconnecting the LISTEN connection; answers will be 202 pending")
+
+
+def _outcome(columns: dict[str, Any]) -> CommandOutcome | None:
+    """None for columns that do not make an outcome (the waiting request reads it instead)."""
+    try:
+        return outcome_from_row(columns)
+    except (KeyError, ValueError, TypeError):
+        log.warning("could not read a notified outcome: %.100r", columns)
+        return None

@@ -3,7 +3,7 @@
 Plain async functions over an asyncpg connection (or pool), so any process can import them.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,7 +46,9 @@ OUTCOME_COLUMNS = """command_id, payload_sha256, status, reason_code, reason_mes
     balance_after, explanation::text AS explanation, recorded_at"""
 
 
-def outcome_from_row(row: asyncpg.Record) -> CommandOutcome:
+def outcome_from_row(row: asyncpg.Record | Mapping[str, Any]) -> CommandOutcome:
+    """From a row of `OUTCOME_COLUMNS`, or the same columns as a notification sends them
+    (`ledger.notifications`: the time as ISO text, which the model reads as well)."""
     status = OutcomeStatus(row["status"])
     return CommandOutcome(
         command_id=row["command_id"],

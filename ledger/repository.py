@@ -2,15 +2,14 @@
 
 The order inside the transaction: lock the programmes and every touched account, read the
 outcomes and entries the batch may repeat (unless the batch is expected to repeat nothing), lock
-the usage of the budgeted rules the batch names (none in most batches), plan (pure), then write
-the rows, the balances, the rule budgets' usage and the consumer's offsets and notify, in one
-statement. Offsets commit with the bookings or not at all.
+the usage of the budgeted rules the batch names (none in most batches), plan (pure), then copy
+the rows in and write the balances, the rule budgets' usage and the consumer's offsets and
+notify, in one statement. Offsets commit with the bookings or not at all.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import asyncpg
 
@@ -92,9 +91,10 @@ async def _apply(
     read_stored: bool,
 ) -> BatchPlan:
     async with conn.transaction():
-        recorded_at: datetime = await conn.fetchval("SELECT now()")
         commands = batch.commands
-        programmes = await load_programmes(conn, (c.command.programme_id for c in commands))
+        recorded_at, programmes = await load_programmes(
+            conn, (c.command.programme_id for c in commands)
+        )
         accounts = await lock_accounts(conn, needed_accounts(commands, programmes), account_ids)
         if read_stored:
             outcomes = await load_outcomes(conn, (c.command.command_id for c in commands))
@@ -157,8 +157,8 @@ async def fund_budget(
     """Move `points` from the programme's funding account into its budget, idempotently."""
     booking = funding_booking(idempotency_key, points, reason)
     async with conn.transaction():
-        recorded_at: datetime = await conn.fetchval("SELECT now()")
-        if programme_id not in await load_programmes(conn, [programme_id]):
+        recorded_at, programmes = await load_programmes(conn, [programme_id])
+        if programme_id not in programmes:
             return CommandOutcome(
                 command_id=idempotency_key,
                 status=OutcomeStatus.REJECTED,

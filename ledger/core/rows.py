@@ -48,7 +48,7 @@ def batch_rows(
 
 
 def outcome_record(outcome: Outcome, command_columns: Row, recorded_at: datetime) -> Row:
-    """A staged_outcomes row, in `columns.OUTCOME_COLUMNS` order."""
+    """A ledger.command_outcomes row, in `columns.OUTCOME_COLUMNS` order."""
     planned = (
         outcome.status, outcome.reason_code, outcome.reason, outcome.points,
         outcome.balance_after, recorded_at,
@@ -63,7 +63,7 @@ def entry_record(
     account_ids: Mapping[AccountKey, int],
     recorded_at: datetime,
 ) -> Row:
-    """A staged_entries row, in `columns.ENTRY_COLUMNS` order."""
+    """A ledger.entries row, in `columns.ENTRY_COLUMNS` order."""
     reverses = entry.booking.reverses
     planned = (
         entry_id, account_ids[entry.debit], account_ids[entry.credit], entry.debit_balance_after,

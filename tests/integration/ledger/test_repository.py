@@ -5,8 +5,10 @@ import pytest
 
 from ledger import queries
 from ledger.db_types import Connection
+from ledger.notifications import NOTIFY_CHANNEL, Notified, read_notification
+from ledger.queries import outcome_from_row
 from ledger.repository import Batch, apply_batch, apply_batch_with_retries, fund_budget
-from ledger.writing import NOTIFY_CHANNEL, load_offsets, notified_ids
+from ledger.writing import load_offsets
 from schemas.ledger import OutcomeStatus, RejectionReason, Variety
 from tests.integration.ledger.conftest import (
     ProgrammeFactory,
@@ -194,12 +196,12 @@ async def test_offsets_commit_with_the_batch_and_outcomes_are_notified(
     ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
 ) -> None:
     prog = await new_programme()
-    notified: asyncio.Queue[str] = asyncio.Queue(maxsize=10)
+    notified: asyncio.Queue[Notified] = asyncio.Queue(maxsize=10)
     listener = await ledger_pool.acquire()
 
     def on_notify(*args: object) -> None:
-        for command_id in notified_ids(str(args[3])):
-            notified.put_nowait(command_id)
+        for item in read_notification(str(args[3])):
+            notified.put_nowait(item)
 
     await listener.add_listener(NOTIFY_CHANNEL, on_notify)
     try:
@@ -209,7 +211,11 @@ async def test_offsets_commit_with_the_batch_and_outcomes_are_notified(
             {("topic", 0): 41, ("topic", 3): 7},
         )
         await apply_batch_with_retries(ledger_pool, batch)
-        assert await asyncio.wait_for(notified.get(), timeout=5) == f"{prog}-o1"
+        command_id, columns = await asyncio.wait_for(notified.get(), timeout=5)
+        assert command_id == f"{prog}-o1"
+        # The outcome travels with its id: the gateway answers without reading it back.
+        assert columns is not None
+        assert outcome_from_row(columns) == await queries.get_outcome(ledger_pool, command_id)
     finally:
         await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
         await ledger_pool.release(listener)
@@ -228,6 +234,9 @@ async def test_a_large_batch_is_announced_in_payloads_under_the_notify_limit(
     def on_notify(*args: object) -> None:
         payloads.append(str(args[3]))
 
+    def notified_ids() -> list[str]:
+        return sorted(i for payload in payloads for i, _ in read_notification(payload))
+
     await listener.add_listener(NOTIFY_CHANNEL, on_notify)
     try:
         commands = [
@@ -235,12 +244,12 @@ async def test_a_large_batch_is_announced_in_payloads_under_the_notify_limit(
         ]
         await apply_batch_with_retries(ledger_pool, Batch(commands))
         for _ in range(50):
-            if sorted(i for payload in payloads for i in notified_ids(payload)) == sorted(ids):
+            if notified_ids() == sorted(ids):
                 break
             await asyncio.sleep(0.1)
     finally:
         await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
         await ledger_pool.release(listener)
-    assert sorted(i for payload in payloads for i in notified_ids(payload)) == sorted(ids)
+    assert notified_ids() == sorted(ids)
     assert len(payloads) > 1
     assert max(len(payload.encode()) for payload in payloads) < 8000

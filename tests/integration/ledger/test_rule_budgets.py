@@ -58,7 +58,7 @@ async def test_the_policy_reads_rule_budgets_from_the_stored_snapshot(
     plain = await new_programme()
     no_budget = await new_programme(rule_budgets={"r1": None})
     async with ledger_pool.acquire() as conn, conn.transaction():
-        policies = await load_programmes(conn, [budgeted, plain, no_budget])
+        _, policies = await load_programmes(conn, [budgeted, plain, no_budget])
     assert dict(policies[budgeted].rule_budgets) == {"r1": 100, "r3": 7}
     assert dict(policies[plain].rule_budgets) == {}
     assert dict(policies[no_budget].rule_budgets) == {}

@@ -66,6 +66,39 @@ async def test_a_malformed_notification_is_ignored() -> None:
     assert reader.calls == []
 
 
+async def test_a_notification_carrying_the_outcome_answers_without_a_read() -> None:
+    reader = FakeReader()
+    notifications = OutcomeNotifications("postgresql://unused", 10, reader)
+    columns = {
+        "command_id": "evt_1",
+        "status": "booked",
+        "reason_code": None,
+        "reason_message": None,
+        "points": 150,
+        "balance_after": 150,
+        "explanation": '{"status": "awarded"}',
+        "recorded_at": "2026-11-22T10:30:15.123456+00:00",
+    }
+    async with notifications.expect("evt_1") as committed:
+        notifications.notified(None, 1, "ledger_outcomes", orjson.dumps([columns]).decode())
+        outcome = await committed
+    assert outcome is not None
+    assert (outcome.points, outcome.explanation) == (150, {"status": "awarded"})
+    assert reader.calls == []
+
+
+async def test_notified_columns_that_make_no_outcome_are_read_instead() -> None:
+    reader = FakeReader()
+    notifications = OutcomeNotifications("postgresql://unused", 10, reader)
+    columns = {"command_id": "evt_1", "status": "lost", "points": "many"}
+    async with notifications.expect("evt_1") as committed:
+        notifications.notified(None, 1, "ledger_outcomes", orjson.dumps([columns]).decode())
+        outcome = await committed
+    assert outcome is not None
+    assert outcome.points == 5
+    assert reader.calls == [["evt_1"]]
+
+
 async def test_notifications_for_nobody_waiting_here_read_nothing() -> None:
     reader = FakeReader()
     notifications = OutcomeNotifications("postgresql://unused", 10, reader)

@@ -13,6 +13,7 @@ from processors import metrics
 from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog, follow
 from processors.external import ExternalPoints
+from processors.fetching import FetchBatchingTransport
 from processors.pipeline import EventPipeline, Outputs
 from processors.settings import ProcessorSettings
 from processors.tables import Send, TableWriter
@@ -53,6 +54,7 @@ def faust_app(settings: ProcessorSettings) -> faust.App:
         stream_wait_empty=False,
         broker_session_timeout=settings.session_timeout_s,
     )
+    app.transport = FetchBatchingTransport(app, settings.fetch_wait_ms, settings.fetch_min_bytes)
     return app
 
 

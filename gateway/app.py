@@ -42,6 +42,7 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
             settings.events_topic,
             settings.ledger_commands_topic,
             settings.produce_timeout_s,
+            settings.produce_linger_ms,
         )
         outcomes = OutcomeNotifications(
             settings.database_url,

@@ -15,7 +15,12 @@ from schemas.ledger import LedgerCommand
 
 class Publisher:
     def __init__(
-        self, bootstrap_servers: str, events_topic: str, commands_topic: str, timeout_s: float
+        self,
+        bootstrap_servers: str,
+        events_topic: str,
+        commands_topic: str,
+        timeout_s: float,
+        linger_ms: int,
     ) -> None:
         self._events_topic = events_topic
         self._commands_topic = commands_topic
@@ -24,7 +29,7 @@ class Publisher:
             bootstrap_servers=bootstrap_servers,
             acks="all",
             enable_idempotence=True,
-            linger_ms=2,
+            linger_ms=linger_ms,
             request_timeout_ms=int(timeout_s * 1000),
         )
 

@@ -83,6 +83,8 @@ class OutcomeNotifications:
 
     def notified(self, _connection: Any, _pid: int, _channel: str, payload: object) -> None:
         # Other instances' commands are notified too; only the ones waited for here count.
+        if not self._waiting:
+            return
         try:
             notified = read_notification(str(payload))
         except ValueError:

@@ -135,7 +135,7 @@ def start_worker(
     partitions: int,
     name: str,
     app_id: str,
-    module: str = "processors",
+    module: str,
 ) -> None:
     env = {
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,

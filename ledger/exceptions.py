@@ -23,8 +23,8 @@ class TransientLedgerError(LedgerError):
 
 
 class ConcurrentWriteError(TransientLedgerError):
-    """An insert with ON CONFLICT DO NOTHING returned fewer rows than planned: the snapshot the
-    plan was built on is stale, so the batch is planned again."""
+    """A planned outcome or entry violated its idempotency key (`ledger.writing.write_batch`):
+    the snapshot the plan was built on is stale, so the batch is planned again."""
 
 
 class RetriesExhaustedError(LedgerError):

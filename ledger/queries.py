@@ -42,13 +42,22 @@ class TransactionPage:
     total_count: int
 
 
-OUTCOME_COLUMNS = """command_id, payload_sha256, status, reason_code, reason_message, points,
-    balance_after, explanation::text AS explanation, recorded_at"""
+OUTCOME_FIELDS = (
+    "command_id", "status", "reason_code", "reason_message", "points", "balance_after",
+    "explanation", "recorded_at",
+)  # fmt: skip
+"""The columns `outcome_from_row` reads, the explanation as its JSON text (what a ledger
+notification sends of an outcome, `ledger.notifications`)."""
+_SELECTED = {"explanation": "explanation::text AS explanation"}
+OUTCOME_COLUMNS = ", ".join(_SELECTED.get(name, name) for name in OUTCOME_FIELDS) + (
+    ", payload_sha256"
+)
+"""`OUTCOME_FIELDS` as a select list, with the digest the writer compares repeats by."""
 
 
 def outcome_from_row(row: asyncpg.Record | Mapping[str, Any]) -> CommandOutcome:
-    """From a row of `OUTCOME_COLUMNS`, or the same columns as a notification sends them
-    (`ledger.notifications`: the time as ISO text, which the model reads as well)."""
+    """From a row of `OUTCOME_COLUMNS`, or the `OUTCOME_FIELDS` a notification sends (the time
+    as ISO text, which the model reads as well)."""
     status = OutcomeStatus(row["status"])
     return CommandOutcome(
         command_id=row["command_id"],

@@ -20,14 +20,13 @@ from processors.tables import Send, TableWriter
 
 # Records are bytes to faust: decoding and validation are ours (handling.py), so a bad record
 # becomes a dead letter instead of a crash inside faust's deserialiser. Tables whose key and
-# value types are bytes get faust's raw serialiser.
+# value types are bytes get faust's raw serialiser (`table_writer`).
 RAW: dict[str, Any] = {
     "key_type": bytes,
     "value_type": bytes,
     "key_serializer": "raw",
     "value_serializer": "raw",
 }
-TABLE_TYPES: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
 
 
 def faust_app(settings: ProcessorSettings) -> faust.App:
@@ -70,7 +69,7 @@ def producer_send(app: faust.App) -> Send:
 
 def table_writer(app: faust.App, settings: ProcessorSettings, name: str, send: Send) -> TableWriter:
     """A table of bytes to bytes, partitioned as the events topic."""
-    table = app.Table(name, partitions=settings.topic_partitions, **TABLE_TYPES)
+    table = app.Table(name, partitions=settings.topic_partitions, key_type=bytes, value_type=bytes)
     return TableWriter(table, send)
 
 

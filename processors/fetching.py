@@ -19,13 +19,6 @@ import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 
-class FetchBatchingTransport(faust_aiokafka.Transport):
-    def __init__(self, app: faust.App, fetch_wait_ms: int, fetch_min_bytes: int) -> None:
-        super().__init__(app.conf.broker_consumer, app)
-        self.fetch_wait_ms = fetch_wait_ms
-        self.fetch_min_bytes = fetch_min_bytes
-
-
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(
         self, transport: faust_aiokafka.Transport
@@ -42,4 +35,10 @@ class _Consumer(faust_aiokafka.Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-FetchBatchingTransport.Consumer = _Consumer
+class FetchBatchingTransport(faust_aiokafka.Transport):
+    Consumer = _Consumer
+
+    def __init__(self, app: faust.App, fetch_wait_ms: int, fetch_min_bytes: int) -> None:
+        super().__init__(app.conf.broker_consumer, app)
+        self.fetch_wait_ms = fetch_wait_ms
+        self.fetch_min_bytes = fetch_min_bytes

@@ -49,7 +49,7 @@ DEMO = REPO / "deploy" / "programmes" / "demo.yaml"
 WRK_SCRIPT = Path(__file__).resolve().parent / "gateway_post.lua"
 
 
-async def configure(settings: LocalSettings, programme_id: str) -> str:
+async def configure(settings: LocalSettings, programme_id: str, config_topic: str) -> str:
     """The demo programme under a fresh id, its partner unthrottled; returns an API key."""
     config = programmes.load_file(DEMO)
     partners = tuple(
@@ -60,7 +60,7 @@ async def configure(settings: LocalSettings, programme_id: str) -> str:
     async with asyncpg.create_pool(settings.database_url(DATABASE), min_size=1, max_size=2) as pool:
         await programmes.save(pool, config)
         key = await api_keys.create(pool, programme_id, "mgpass-demo", "production")
-    await programmes.publish(settings.kafka_bootstrap_servers, [config])
+    await programmes.publish(settings.kafka_bootstrap_servers, [config], config_topic)
     return key.secret
 
 
@@ -225,11 +225,13 @@ def main() -> None:
     kafka_started, postgres_started = start_system(settings)
     run = uuid.uuid4().hex[:8]
     try:
-        api_key = asyncio.run(configure(settings, f"bench-{run}"))
-        topics = run_topics(
-            settings.kafka_bootstrap_servers, settings.kafka_partitions, PREFIX[:-1], run
+        topics = asyncio.run(
+            run_topics(
+                settings.kafka_bootstrap_servers, settings.kafka_partitions, PREFIX[:-1], run
+            )
         )
-        extra = asyncio.run(topics) | {
+        api_key = asyncio.run(configure(settings, f"bench-{run}", topics["LOYALTY_CONFIG_TOPIC"]))
+        extra = topics | {
             "LOYALTY_PROCESSORS_APP_ID": f"bench-processors-{run}",
             "LOYALTY_PROCESSORS_DATA_DIR": tempfile.mkdtemp(prefix="bench-processors-"),
             "LOYALTY_CONSUMER_GROUP": f"bench-ledger-{run}",

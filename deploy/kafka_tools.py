@@ -11,14 +11,20 @@ IN_FLIGHT_MAX = 5_000
 TOPIC_READY_POLLS_MAX = 300  # 0.1 s apart
 
 
-async def create_topics(bootstrap: str, partitions_by_topic: dict[str, int]) -> None:
-    """Create the topics and return once the cluster describes every partition of each, so a
-    reader that assigns partitions right away finds them all."""
+async def create_topics(
+    bootstrap: str, partitions_by_topic: dict[str, int], configs: dict[str, str] | None = None
+) -> None:
+    """Create the topics (with the topic `configs`, e.g. compaction) and return once the
+    cluster describes every partition of each, so a reader that assigns partitions right away
+    finds them all."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics(
-            [NewTopic(name, partitions, 1) for name, partitions in partitions_by_topic.items()]
+            [
+                NewTopic(name, partitions, 1, topic_configs=configs or {})
+                for name, partitions in partitions_by_topic.items()
+            ]
         )
         for _ in range(TOPIC_READY_POLLS_MAX):
             if await _described(admin, partitions_by_topic):
@@ -30,19 +36,23 @@ async def create_topics(bootstrap: str, partitions_by_topic: dict[str, int]) -> 
 
 
 async def run_topics(bootstrap: str, partitions: int, prefix: str, run: str) -> dict[str, str]:
-    """Events, commands and dead-letter topics of one run's own (`{prefix}-events-{run}`, ...),
-    created, as the services' settings: its workers read no earlier run's records."""
-    events, commands, dead = (
+    """Events, commands, dead-letter and configuration topics of one run's own
+    (`{prefix}-events-{run}`, ...), created, as the services' settings: its workers read no
+    earlier run's records, and no other run's programme snapshots."""
+    events, commands, dead, config = (
         f"{prefix}-events-{run}",
         f"{prefix}-commands-{run}",
         f"{prefix}-dead-{run}",
+        f"{prefix}-config-{run}",
     )
     await create_topics(bootstrap, {events: partitions, commands: partitions, dead: 1})
+    await create_topics(bootstrap, {config: 1}, {"cleanup.policy": "compact"})
     return {
         "LOYALTY_EVENTS_TOPIC": events,
         "LOYALTY_LEDGER_COMMANDS_TOPIC": commands,
         "LOYALTY_COMMANDS_TOPIC": commands,
         "LOYALTY_DEAD_LETTERS_TOPIC": dead,
+        "LOYALTY_CONFIG_TOPIC": config,
     }
 
 

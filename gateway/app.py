@@ -50,7 +50,9 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
             functools.partial(get_outcomes, pool),
         )
         catalog = ProgrammeCatalog()
-        following = asyncio.create_task(follow(catalog, settings.kafka_bootstrap_servers))
+        following = asyncio.create_task(
+            follow(catalog, settings.kafka_bootstrap_servers, settings.config_topic)
+        )
         await publisher.start()
         await outcomes.start()
         try:

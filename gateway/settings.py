@@ -25,6 +25,7 @@ class GatewaySettings(BaseSettings):
     produce_linger_ms: int = Field(default=0, ge=0, le=1_000)
     # The contract's name; tests and benchmarks point a gateway at a topic of their own.
     events_topic: str = topics.EVENTS
+    config_topic: str = topics.CONFIG
     outcome_wait_ms: int = Field(
         default=2_000, ge=0, le=30_000, description="How long POST waits for points before 202."
     )

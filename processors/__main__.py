@@ -21,7 +21,9 @@ def main() -> None:
     native.warn_if_not_compiled(logging.getLogger(__name__))
     start_http_server(settings.metrics_port)
     catalog = ProgrammeCatalog()
-    caught_up = follow(catalog, settings.kafka_bootstrap_servers, until_caught_up=True)
+    caught_up = follow(
+        catalog, settings.kafka_bootstrap_servers, settings.config_topic, until_caught_up=True
+    )
     asyncio.run(asyncio.wait_for(caught_up, settings.config_ready_timeout_s))
     run_worker(create_app(settings, catalog), settings)
 

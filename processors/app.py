@@ -93,7 +93,7 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     )
 
     async def follow_configuration() -> None:
-        await follow(catalog, settings.kafka_bootstrap_servers)
+        await follow(catalog, settings.kafka_bootstrap_servers, settings.config_topic)
 
     outputs = Outputs(send, settings.ledger_commands_topic, settings.dead_letters_topic)
     pipeline = EventPipeline(catalog, states, amounts, external, budgets, outputs)

@@ -39,7 +39,7 @@ class ProgrammeCatalog:
         try:
             config = ProgrammeConfig.model_validate_json(snapshot)
         except ValidationError:
-            log.exception("ignoring an invalid programme snapshot on %s", topics.CONFIG)
+            log.exception("ignoring an invalid programme snapshot")
             return None
         if (self.version(config.programme_id) or 0) >= config.version:
             return None
@@ -50,16 +50,20 @@ class ProgrammeCatalog:
 
 
 async def follow(
-    catalog: ProgrammeCatalog, bootstrap_servers: str, *, until_caught_up: bool = False
+    catalog: ProgrammeCatalog,
+    bootstrap_servers: str,
+    topic: str = topics.CONFIG,
+    *,
+    until_caught_up: bool = False,
 ) -> None:
-    """Read config.v1 from the start, flag readiness at the end offsets, then keep following
-    (or return there, with `until_caught_up`)."""
+    """Read the configuration topic (config.v1) from the start, flag readiness at the end
+    offsets, then keep following (or return there, with `until_caught_up`)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
         isolation_level="read_committed",
     )
-    partitions = await partitions_of(bootstrap_servers, topics.CONFIG)
+    partitions = await partitions_of(bootstrap_servers, topic)
     await consumer.start()
     try:
         consumer.assign(partitions)

@@ -19,6 +19,7 @@ class ProcessorSettings(BaseSettings):
     topic_partitions: int = 4
     # The contract's names; benchmarks and tests point a worker at topics of their own.
     events_topic: str = topics.EVENTS
+    config_topic: str = topics.CONFIG
     ledger_commands_topic: str = topics.LEDGER_COMMANDS
     dead_letters_topic: str = topics.DEAD_LETTERS
     config_ready_timeout_s: float = 60.0

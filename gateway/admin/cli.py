@@ -13,6 +13,7 @@ from gateway.admin import api_keys, programmes
 from gateway.kwegg import admin as kwegg_admin
 from gateway.myrewards import configuration as myrewards_configuration
 from gateway.webhooks import subscriptions
+from schemas import topics
 
 DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
 # A fixed key so the README's curl examples work against a local system; never in production.
@@ -25,6 +26,7 @@ class AdminSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     database_url: str = "postgresql://loyalty@127.0.0.1:5432/loyalty"
+    config_topic: str = topics.CONFIG
 
 
 async def load_programmes(settings: AdminSettings, paths: list[Path]) -> None:
@@ -36,13 +38,13 @@ async def load_programmes(settings: AdminSettings, paths: list[Path]) -> None:
             print(f"{config.programme_id} v{config.version}: {state}")
     # Publishing unchanged snapshots too is harmless (compacted, idempotent for processors) and
     # repairs a topic that lost its records.
-    await programmes.publish(settings.kafka_bootstrap_servers, configs)
+    await programmes.publish(settings.kafka_bootstrap_servers, configs, settings.config_topic)
 
 
 async def republish(settings: AdminSettings) -> None:
     async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
         configs = await programmes.stored_configs(pool)
-    await programmes.publish(settings.kafka_bootstrap_servers, configs)
+    await programmes.publish(settings.kafka_bootstrap_servers, configs, settings.config_topic)
     print(f"published {len(configs)} programme snapshot(s)")
 
 

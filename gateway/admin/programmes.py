@@ -78,7 +78,9 @@ async def _upsert(connection: PoolConnectionProxy[asyncpg.Record], config: Progr
     )
 
 
-async def publish(bootstrap_servers: str, configs: list[ProgrammeConfig]) -> None:
+async def publish(
+    bootstrap_servers: str, configs: list[ProgrammeConfig], topic: str = topics.CONFIG
+) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True
     )
@@ -86,7 +88,7 @@ async def publish(bootstrap_servers: str, configs: list[ProgrammeConfig]) -> Non
     try:
         for config in configs:
             await producer.send_and_wait(
-                topics.CONFIG, snapshot_bytes(config), key=config.programme_id.encode()
+                topic, snapshot_bytes(config), key=config.programme_id.encode()
             )
     finally:
         await producer.stop()

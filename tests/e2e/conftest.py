@@ -52,8 +52,24 @@ class Credentials:
 
 
 @pytest.fixture(scope="session")
+def run_id() -> str:
+    """The session's run: its topics, consumer groups and faust app are named after it."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def topics(kafka_bootstrap: str, local_settings: LocalSettings, run_id: str) -> dict[str, str]:
+    """The run's own events, commands and dead-letter topics, as the services' settings."""
+    return asyncio.run(run_topics(kafka_bootstrap, local_settings.kafka_partitions, "e2e", run_id))
+
+
+@pytest.fixture(scope="session")
 def system(
-    kafka_bootstrap: str, postgres_server: LocalSettings, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap: str,
+    postgres_server: LocalSettings,
+    tmp_path_factory: pytest.TempPathFactory,
+    run_id: str,
+    topics: dict[str, str],
 ) -> Iterator[tuple[LocalSettings, Credentials]]:
     settings = postgres_server.model_copy(
         update={
@@ -64,15 +80,15 @@ def system(
     )
     fresh_database(settings, DATABASE)
     admin = AdminSettings(
-        kafka_bootstrap_servers=kafka_bootstrap, database_url=settings.database_url(DATABASE)
+        kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=settings.database_url(DATABASE),
+        config_topic=topics["LOYALTY_CONFIG_TOPIC"],
     )
     credentials = asyncio.run(configure(admin))
-    run = uuid.uuid4().hex[:8]
-    topics = run_topics(kafka_bootstrap, settings.kafka_partitions, "e2e", run)
-    extra = asyncio.run(topics) | {
-        "LOYALTY_PROCESSORS_APP_ID": f"loyalty-processors-e2e-{run}",
+    extra = topics | {
+        "LOYALTY_PROCESSORS_APP_ID": f"loyalty-processors-e2e-{run_id}",
         "LOYALTY_PROCESSORS_DATA_DIR": str(Path(tmp_path_factory.mktemp("processors"))),
-        "LOYALTY_CONSUMER_GROUP": f"ledger-writer-e2e-{run}",
+        "LOYALTY_CONSUMER_GROUP": f"ledger-writer-e2e-{run_id}",
         # Generous, so that a slow CI machine still answers with points, not 202.
         "LOYALTY_OUTCOME_WAIT_MS": "15000",
     }
@@ -83,7 +99,7 @@ def system(
     finally:
         services.stop_all(prefix=PREFIX)
         # The run's topics, faust's among them (its app id holds the run's id).
-        asyncio.run(delete_topics_of(kafka_bootstrap, run))
+        asyncio.run(delete_topics_of(kafka_bootstrap, run_id))
 
 
 async def configure(admin: AdminSettings) -> Credentials:

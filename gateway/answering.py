@@ -6,25 +6,46 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from gateway.dependencies import Services
-from gateway.metrics import OUTCOME_WAIT, PENDING_ANSWERS
+from gateway.errors import IdempotencyConflict
+from gateway.metrics import IDEMPOTENCY_CONFLICTS, OUTCOME_WAIT, PENDING_ANSWERS
 from gateway.models import EventAnswer, EventOutcome
 from ledger import queries
-from schemas.events import EventV1
+from schemas.events import EventV1, payload_fingerprint
 from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus
 
 
-async def publish_and_answer(services: Services, event: EventV1) -> EventAnswer:
-    # With a reference the event id is deterministic: a racing twin may have been answered.
+async def publish_and_answer(
+    services: Services, event: EventV1, *, occurred_at_given: bool = False
+) -> EventAnswer:
+    """Publishes the event and answers with its outcome, or pending past the deadline. With a
+    reference the event id is deterministic: the event may have been decided already (a retry,
+    or a racing twin), and an outcome decided for another payload under the same reference is
+    refused with 409 (`IdempotencyConflict`). `occurred_at_given`: the producer dated the event
+    (its time is then part of the payload; a time the gateway stamped is not)."""
+    reference = event.reference_id
+    if reference is not None and event.payload_fingerprint is None:
+        fingerprint = payload_fingerprint(event, occurred_at_given=occurred_at_given)
+        event = event.model_copy(update={"payload_fingerprint": fingerprint})
     outcome = await _published_outcome(
         services,
         event.event_id,
         None,
         lambda: services.publisher.publish(event),
-        look_first=event.reference_id is not None,
+        look_first=reference is not None,
     )
     if outcome is None:
         return pending_answer(event.event_id)
+    if reference is not None and _another_payload(event, outcome):
+        IDEMPOTENCY_CONFLICTS.inc()
+        raise IdempotencyConflict(reference, event.event_id)
     return outcome_answer(event.event_id, outcome)
+
+
+def _another_payload(event: EventV1, outcome: CommandOutcome) -> bool:
+    """The outcome was decided for another payload than this event's. Unknown (False) when
+    either has no fingerprint: an outcome stored before fingerprints, or a direct producer's."""
+    stored = outcome.source_fingerprint
+    return stored is not None and stored != event.payload_fingerprint
 
 
 async def book_command(
@@ -87,13 +108,24 @@ def pending_answer(event_id: str) -> EventAnswer:
 
 
 def outcome_answer(event_id: str, outcome: CommandOutcome) -> EventAnswer:
-    rejected = outcome.status is OutcomeStatus.REJECTED
+    """A rejection's reason is the ledger's; otherwise the decision's explanation says why the
+    event earned nothing, or less than its rules' amount (None for a full award)."""
+    if outcome.status is OutcomeStatus.REJECTED:
+        code = None if outcome.reason_code is None else outcome.reason_code.value
+        return EventAnswer(
+            event_id=event_id,
+            status="rejected",
+            points_awarded=0,
+            reason_code=code,
+            reason=outcome.reason,
+        )
+    explained = outcome.explanation if isinstance(outcome.explanation, dict) else {}
     return EventAnswer(
         event_id=event_id,
-        status="rejected" if rejected else "processed",
-        points_awarded=0 if rejected else outcome.points,
-        reason_code=None if outcome.reason_code is None else outcome.reason_code.value,
-        reason=outcome.reason,
+        status="processed",
+        points_awarded=outcome.points,
+        reason_code=explained.get("reason_code"),
+        reason=outcome.reason or explained.get("reason"),
     )
 
 

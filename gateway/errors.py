@@ -5,6 +5,7 @@ ApiError
  ├── Forbidden           403 forbidden
  ├── NotFound            404 not_found
  ├── Conflict            409 conflict
+ │    └── IdempotencyConflict  409 idempotency_conflict (names the original event_id)
  ├── RateLimited         429 rate_limit_exceeded (with Retry-After)
  ├── Rejected            402/406/412/... the ledger's reason code
  └── Unavailable         503 unavailable
@@ -24,10 +25,17 @@ class ApiError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """`details`: machine-readable fields added to the body beside error and message."""
         super().__init__(message)
         self.message = message
         self.headers = headers
+        self.details = details or {}
 
 
 class Unauthorized(ApiError):
@@ -44,6 +52,21 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     status, code = 409, "conflict"
+
+
+class IdempotencyConflict(Conflict):
+    """An idempotency key (a partner's `reference_id`) reused with another payload: refused,
+    naming the event the key already stands for."""
+
+    code = "idempotency_conflict"
+
+    def __init__(self, reference_id: str, event_id: str) -> None:
+        message = (
+            f"reference_id {reference_id!r} was already used for event {event_id} with another "
+            "payload; a retry must repeat the original request, a new event needs a new "
+            "reference_id"
+        )
+        super().__init__(message, details={"event_id": event_id})
 
 
 class RateLimited(ApiError):
@@ -75,7 +98,8 @@ def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(error_body(exc.code, exc.message), exc.status, headers=exc.headers)
+    body = error_body(exc.code, exc.message, **exc.details)
+    return JSONResponse(body, exc.status, headers=exc.headers)
 
 
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:

@@ -62,3 +62,7 @@ OUTCOME_WAIT = Histogram(
 PENDING_ANSWERS = Counter(
     "loyalty_gateway_pending_answers_total", "POSTs answered 202 pending (outcome not yet known)"
 )
+IDEMPOTENCY_CONFLICTS = Counter(
+    "loyalty_gateway_idempotency_conflicts_total",
+    "Requests refused 409: an idempotency key (reference_id) reused with another payload",
+)

@@ -6,6 +6,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, fie
 
 from ledger.queries import Transaction
 from schemas.events import Identifier
+from schemas.ledger import RejectionReason
+from schemas.reasons import ReasonCode
 
 MAX_METADATA_KEYS = 64
 
@@ -67,8 +69,18 @@ class EventAnswer(BaseModel):
     event_id: str
     status: Literal["processed", "rejected", "pending"] = "processed"
     points_awarded: int | None = None
-    reason_code: str | None = None
-    reason: str | None = None
+    reason_code: ReasonCode | RejectionReason | None = Field(
+        default=None,
+        description=(
+            "Why the event earned nothing or less than its rules' amount (a cap, a frequency "
+            "limit, a budget, no matching rule, a missing parameter, ...), or why the ledger "
+            "refused it; null for a full award and while pending."
+        ),
+    )
+    reason: str | None = Field(
+        default=None,
+        description="The same in words, e.g. \"rule 'read': daily cap 20: cut from 5 to 0\".",
+    )
 
 
 class EventOutcome(EventAnswer):
@@ -79,6 +91,9 @@ class EventOutcome(EventAnswer):
 class ErrorBody(BaseModel):
     error: str = Field(examples=["invalid_request"])
     message: str = Field(examples=["user_id: Field required"])
+    event_id: str | None = Field(
+        default=None, description="idempotency_conflict: the event the reference stands for."
+    )
 
 
 class Balance(BaseModel):
@@ -134,7 +149,12 @@ ERRORS: dict[int | str, dict[str, object]] = {
     401: error_doc(ErrorBody, "unauthorized: a missing or unknown API key"),
     403: error_doc(ErrorBody, "forbidden: the event type is not in the partner's allowed list"),
     404: error_doc(ErrorBody, "not_found: unknown here (other programmes' data is invisible)"),
-    409: error_doc(ErrorBody, "conflict: the rule is not active or outside its validity window"),
+    409: error_doc(
+        ErrorBody,
+        "conflict: the rule is not active or outside its validity window; or "
+        "idempotency_conflict: the reference_id was already used with another payload (the body "
+        "names the original `event_id`)",
+    ),
     429: error_doc(ErrorBody, "rate_limit_exceeded: too many requests; see Retry-After"),
     503: error_doc(ErrorBody, "unavailable: Kafka or the configuration is not reachable; retry"),
 }

@@ -44,7 +44,7 @@ class TransactionPage:
 
 OUTCOME_FIELDS = (
     "command_id", "status", "reason_code", "reason_message", "points", "balance_after",
-    "explanation", "recorded_at",
+    "explanation", "recorded_at", "source_fingerprint",
 )  # fmt: skip
 """The columns `outcome_from_row` reads, the explanation as its JSON text (what a ledger
 notification sends of an outcome, `ledger.notifications`)."""
@@ -69,6 +69,8 @@ def outcome_from_row(row: asyncpg.Record | Mapping[str, Any]) -> CommandOutcome:
         balance_after=row["balance_after"],
         explanation=None if row["explanation"] is None else orjson.loads(row["explanation"]),
         recorded_at=row["recorded_at"],
+        # A notification from a writer older than the column does not carry it.
+        source_fingerprint=row.get("source_fingerprint"),
     )
 
 

@@ -3,11 +3,19 @@
 import hashlib
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Final, Literal
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+Fingerprint = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+"""The first 128 bits of a SHA-256, in hex: enough to tell two payloads apart, and short enough
+to ride along in every outcome's notification."""
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EventV1(BaseModel):
@@ -37,6 +45,15 @@ class EventV1(BaseModel):
     )
     environment: Literal["production", "staging"] = "production"
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    payload_fingerprint: Fingerprint | None = Field(
+        default=None,
+        description=(
+            "What the producer sent under this event's idempotency key (`payload_fingerprint`): "
+            "stored with the outcome, so that the key reused with another payload is refused "
+            "(409) rather than answered with the first event's outcome. The gateway sets it "
+            "for events with a reference; other producers may."
+        ),
+    )
 
 
 def scoped_id(
@@ -54,6 +71,30 @@ def scoped_id(
         return f"{prefix}{uuid.uuid4().hex}"
     text = separator.join([*(str(part) for part in scope), reference])
     return f"{prefix}{hashlib.sha256(text.encode()).hexdigest()[:length]}"
+
+
+def payload_fingerprint(event: EventV1, *, occurred_at_given: bool) -> str:
+    """The fingerprint of what the producer sent: who (partner, client), for whom, what (event
+    type, rule, reference, metadata) and, when the producer gave it, when. Canonical: JSON with
+    sorted keys, the time as UTC microseconds, so key order, whitespace and the time's offset do
+    not matter (numbers are compared as sent: 150 and 150.0 differ)."""
+    at_us = None
+    if occurred_at_given:
+        since = event.occurred_at - _EPOCH
+        at_us = since.days * 86_400_000_000 + since.seconds * 1_000_000 + since.microseconds
+    sent = (
+        event.programme_id,
+        event.partner_id,
+        event.client_id,
+        event.user_id,
+        event.event_type,
+        event.rule_id,
+        event.reference_id,
+        event.metadata,
+        at_us,
+    )
+    canonical = orjson.dumps(sent, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()[:32]
 
 
 def event_id_for(programme_id: str, partner_id: str, reference_id: str | None) -> str:

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
-from schemas.events import Identifier
+from schemas.events import Fingerprint, Identifier
 
 Points = Annotated[int, Field(gt=0, le=10**12)]
 
@@ -80,6 +80,14 @@ class LedgerCommand(BaseModel):
     source_event_id: Identifier | None = None
     bookings: Annotated[list[Booking], Field(max_length=BOOKINGS_MAX)] = Field(default_factory=list)
     explanation: JsonValue = None
+    source_fingerprint: Fingerprint | None = Field(
+        default=None,
+        description=(
+            "The source event's `payload_fingerprint`, stored with the outcome. Like the "
+            "explanation it books nothing and is not compared: a duplicate of the event may "
+            "carry another, and the first one stays."
+        ),
+    )
 
 
 class OutcomeStatus(StrEnum):
@@ -137,6 +145,9 @@ class CommandOutcome(BaseModel):
     original_status: OutcomeStatus | None = None
     explanation: JsonValue = None
     recorded_at: AwareDatetime | None = None
+    source_fingerprint: str | None = Field(
+        default=None, description="The source event's payload fingerprint, when it had one."
+    )
 
 
 class DeadLetterReason(StrEnum):

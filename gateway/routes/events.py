@@ -58,7 +58,12 @@ async def publish_event(request: Request) -> Response:
     refusal = f"event type {body.event_type!r} is not in your allowed list"
     partner = programme_partner(services, caller, not_a_partner=refusal)
     answer, status = await publish_partner_event(
-        services, caller, partner, body.event_type, lambda: to_event(body, caller)
+        services,
+        caller,
+        partner,
+        body.event_type,
+        lambda: to_event(body, caller),
+        occurred_at_given=body.occurred_at is not None,
     )
     return Response(answer.model_dump_json(), status, media_type="application/json")
 
@@ -79,16 +84,18 @@ async def publish_partner_event(
     partner: Partner,
     event_type: str,
     event_of: Callable[[], EventV1],
+    *,
+    occurred_at_given: bool = False,
 ) -> tuple[EventAnswer, int]:
     """Publishes the partner's event, built by `event_of` once the partner may publish it
     (its allowed event types, 403, and its rate limit, 429): the answer, and its HTTP status,
-    202 while the outcome is pending, else 200."""
+    202 while the outcome is pending, else 200. `occurred_at_given`: the partner dated it."""
     require_allowed(partner, event_type)
     services.rate_limits.check(
         caller.programme_id, caller.partner_id, partner.rate_limit_per_minute
     )
     event = event_of()
-    answer = await publish_and_answer(services, event)
+    answer = await publish_and_answer(services, event, occurred_at_given=occurred_at_given)
     EVENTS_PUBLISHED.labels(event.programme_id).inc()
     return answer, 202 if answer.status == "pending" else 200
 

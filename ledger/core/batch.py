@@ -71,6 +71,7 @@ class IncomingCommand(NamedTuple):
             command.explanation,
             command.source_event_id,
             source,
+            command.source_fingerprint,
         )
         entry_columns = tuple(
             booking_entry_columns(command_id, programme_id, user_id, digest, booking)
@@ -103,6 +104,7 @@ class Outcome(NamedTuple):
     original_status: OutcomeStatus | None = None
     explanation: JsonValue = None
     recorded_at: datetime | None = None
+    source_fingerprint: str | None = None
 
     def model(self) -> CommandOutcome:
         return CommandOutcome.model_validate(self._asdict())

@@ -22,7 +22,7 @@ PLANNED_OUTCOME_COLUMNS: Final = (
 )  # fmt: skip
 COMMAND_OUTCOME_COLUMNS: Final = (
     "command_id", "payload_sha256", "programme_id", "user_id", "explanation", "source_event_id",
-    "source_topic", "source_partition", "source_offset",
+    "source_topic", "source_partition", "source_offset", "source_fingerprint",
 )  # fmt: skip
 OUTCOME_COLUMNS: Final = PLANNED_OUTCOME_COLUMNS + COMMAND_OUTCOME_COLUMNS
 
@@ -46,6 +46,7 @@ def command_outcome_columns(
     explanation: JsonValue,
     source_event_id: str | None,
     source: tuple[str, int, int] | None,
+    source_fingerprint: str | None = None,
 ) -> Row:
     """`COMMAND_OUTCOME_COLUMNS`. Raises orjson.JSONEncodeError for an explanation Postgres'
     jsonb cannot hold as it came (an integer beyond 64 bits)."""
@@ -53,7 +54,7 @@ def command_outcome_columns(
     explained = None if explanation is None else orjson.dumps(explanation).decode()
     return (
         command_id, payload_sha256, programme_id, user_id, explained, source_event_id,
-        topic, partition, offset,
+        topic, partition, offset, source_fingerprint,
     )  # fmt: skip
 
 

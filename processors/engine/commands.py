@@ -1,5 +1,6 @@
 """The ledger command for a decision: what the ledger writer must book for one event."""
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -7,6 +8,7 @@ import orjson
 from processors.engine.decision import Decision
 from processors.engine.exceptions import InvariantError
 from processors.engine.outcomes import Award
+from processors.engine.periods import instant
 from schemas.events import EventV1
 from schemas.ledger import BOOKINGS_MAX, LedgerCommand, TransactionType, Variety
 
@@ -23,19 +25,22 @@ def ledger_command_json(event: EventV1, decision: Decision) -> bytes:
     than deciding the event. `test_commands` holds it equal to the model's own JSON."""
     if len(decision.awards) > BOOKINGS_MAX:
         raise InvariantError(f"{event.event_id}: {len(decision.awards)} awards in one command")
+    original_us = decision.original_occurred_at_us
+    occurred_at = event.occurred_at if original_us is None else instant(original_us)
     command = {
         "schema_version": 1,
         "command_id": event.event_id,
         "programme_id": event.programme_id,
         "user_id": event.user_id,
         "source_event_id": event.event_id,
-        "bookings": [_booking_json(event, award) for award in decision.awards],
+        "bookings": [_booking_json(event, award, occurred_at) for award in decision.awards],
         "explanation": decision.explanation.to_dict(),
+        "source_fingerprint": event.payload_fingerprint,
     }
     return orjson.dumps(command, option=orjson.OPT_UTC_Z)
 
 
-def _booking_json(event: EventV1, award: Award) -> dict[str, Any]:
+def _booking_json(event: EventV1, award: Award, occurred_at: datetime) -> dict[str, Any]:
     earn = award.kind == "earn"
     action = "earned with" if earn else "redeemed through"
     return {
@@ -51,6 +56,6 @@ def _booking_json(event: EventV1, award: Award) -> dict[str, Any]:
             "source_event_id": event.event_id,
             "rule_id": award.rule_id,
             "rule_version": award.rule_version,
-            "occurred_at": event.occurred_at,
+            "occurred_at": occurred_at,
         },
     }

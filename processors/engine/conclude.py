@@ -7,6 +7,7 @@ from processors.engine.compile import CompiledProgramme
 from processors.engine.decision import Decision, DecisionStatus
 from processors.engine.draft import Draft
 from processors.engine.explain import PENDING_REASON, Explanation, RuleTrace
+from processors.engine.periods import epoch_us
 from processors.engine.state import (
     APPLIED_MAX,
     AppliedRecord,
@@ -17,6 +18,7 @@ from processors.engine.state import (
     reason_record,
 )
 from schemas.events import EventV1
+from schemas.reasons import ReasonCode
 
 
 def concluded(draft: Draft) -> Decision:
@@ -25,14 +27,14 @@ def concluded(draft: Draft) -> Decision:
         return _needs_external(draft)
     awards = tuple(draft.awards)
     status: DecisionStatus = "awarded" if awards else "no_points"
-    # Without awards the reason names the decisive rule: derived from the traces when read.
-    reason = None if awards else PENDING_REASON
+    # The reason (the decisive rule without awards, the cuts with them) and its code are
+    # derived from the traces when read.
     explanation = Explanation(
-        programme.version, draft.event_type, draft.tier, status, reason, None, draft.facts
+        programme.version, draft.event_type, draft.tier, status, PENDING_REASON, None, draft.facts
     )
     record: AppliedRecord
     if awards:
-        points, record = awards_record(awards)
+        points, record = awards_record(awards, draft.epoch_us)
     else:
         points, record = 0, PendingRecord(explanation)
     state = draft.new_state(remembered(draft.state.applied, event_id, record))
@@ -46,7 +48,14 @@ def _needs_external(draft: Draft) -> Decision:
     reason = "programmatic rule: waiting for the external amount"
     status: DecisionStatus = "needs_external_points"
     explanation = Explanation(
-        draft.programme.version, event.event_type, draft.tier, status, reason, None, draft.facts
+        draft.programme.version,
+        event.event_type,
+        draft.tier,
+        status,
+        reason,
+        None,
+        draft.facts,
+        reason_code=None,
     )
     calls = draft.external_calls
     return Decision(event.event_id, status, 0, (), draft.state, explanation, calls)
@@ -58,9 +67,12 @@ def without_rules(
     programme: CompiledProgramme,
     status: DecisionStatus,
     reason: str,
+    reason_code: ReasonCode,
 ) -> Decision:
-    """A decision no rule took part in: invalid events and tier assignments."""
-    explanation = Explanation(programme.version, event.event_type, state.tier, status, reason, ())
+    """A decision no rule took part in: invalid events."""
+    explanation = Explanation(
+        programme.version, event.event_type, state.tier, status, reason, (), reason_code=reason_code
+    )
     new_state = with_applied(state, event.event_id, reason_record(status, reason))
     return Decision(event.event_id, status, 0, (), new_state, explanation)
 
@@ -69,9 +81,10 @@ def duplicate(
     event: EventV1, state: UserState, programme: CompiledProgramme, record: AppliedRecord
 ) -> Decision:
     """The original awards and points again, so the ledger command books exactly what it booked
-    the first time (and the ledger finds it already booked); nothing changes and no budget is
-    consumed a second time. The explanation names the original outcome: its full explanation is
-    not kept (the ledger stored it with the first command)."""
+    the first time (and the ledger finds it already booked), the original's time included when
+    this event's differs (racing retries the gateway stamped apart); nothing changes and no
+    budget is consumed a second time. The explanation names the original outcome: its full
+    explanation is not kept (the ledger stored it with the first command)."""
     original = applied_outcome(record)
     awards = original.awards
     summary = ", ".join(
@@ -88,7 +101,11 @@ def duplicate(
     explanation = Explanation(
         programme.version, event.event_type, state.tier, "duplicate", reason, traces
     )
-    return Decision(event.event_id, "duplicate", original.points, awards, state, explanation)
+    decision = Decision(event.event_id, "duplicate", original.points, awards, state, explanation)
+    original_us = original.occurred_at_us
+    if original_us is not None and original_us != epoch_us(event.occurred_at):
+        decision.original_occurred_at_us = original_us
+    return decision
 
 
 def with_applied(state: UserState, event_id: str, record: AppliedRecord) -> UserState:

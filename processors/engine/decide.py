@@ -20,6 +20,7 @@ from processors.engine.state import UserState, reason_record
 from processors.engine.streaks import advance
 from schemas.events import EventV1
 from schemas.programme import TIER_ASSIGNED_EVENT_TYPE, ProgrammeConfig
+from schemas.reasons import ReasonCode
 
 _NOTHING: Final[Mapping[str, int]] = MappingProxyType({})
 
@@ -48,7 +49,8 @@ def decide(
         return duplicate(event, state, programme, record)
     problem = _event_problem(draft)
     if problem is not None:
-        return without_rules(event, state, programme, "invalid_event", problem)
+        code, reason = problem
+        return without_rules(event, state, programme, "invalid_event", reason, code)
     if draft.event_type == TIER_ASSIGNED_EVENT_TYPE:
         return _assign_tier(event, state, programme)
     if event.rule_id is None:
@@ -58,21 +60,25 @@ def decide(
     return concluded(draft)
 
 
-def _event_problem(draft: Draft) -> str | None:
+def _event_problem(draft: Draft) -> tuple[ReasonCode, str] | None:
+    """Why the event cannot be decided at all, with its reason code; None when it can."""
     event_type, metadata, partner_id = draft.event_type, draft.metadata, draft.partner_id
     programme, programme_id = draft.programme, draft.event.programme_id
     if programme_id != programme.programme_id:
-        return f"event is for programme '{programme_id}', not '{programme.programme_id}'"
+        other = f"event is for programme '{programme_id}', not '{programme.programme_id}'"
+        return ReasonCode.INVALID_EVENT, other
     if partner_id is not None:
         partner = draft.partner
         if partner is None:
-            return f"unknown partner '{partner_id}'"
+            return ReasonCode.UNKNOWN_PARTNER, f"unknown partner '{partner_id}'"
         if event_type not in partner.allowed_event_types:
-            return f"partner '{partner_id}' may not publish '{event_type}'"
+            refusal = f"partner '{partner_id}' may not publish '{event_type}'"
+            return ReasonCode.EVENT_TYPE_NOT_ALLOWED, refusal
     check = programme.parameter_checks.get(event_type)
     if check is None or check(metadata):
         return None
-    return parameter_problem(programme.parameters[event_type], metadata)
+    problem = parameter_problem(programme.parameters[event_type], metadata)
+    return None if problem is None else (ReasonCode.INVALID_PARAMETERS, problem)
 
 
 def _run_event_rules(draft: Draft) -> None:
@@ -134,9 +140,18 @@ def _assign_tier(event: EventV1, state: UserState, programme: CompiledProgramme)
     tier = event.metadata.get("tier")
     if not isinstance(tier, str) or tier not in programme.tiers:
         reason = f"unknown tier {tier!r}; tiers are {sorted(programme.tiers)}"
-        return without_rules(event, state, programme, "invalid_event", reason)
+        code = ReasonCode.INVALID_PARAMETERS
+        return without_rules(event, state, programme, "invalid_event", reason, code)
     reason = f"tier set to '{tier}'"
-    explanation = Explanation(programme.version, event.event_type, tier, "no_points", reason, ())
+    explanation = Explanation(
+        programme.version,
+        event.event_type,
+        tier,
+        "no_points",
+        reason,
+        (),
+        reason_code=ReasonCode.TIER_ASSIGNED,
+    )
     new_state = with_applied(state, event.event_id, reason_record("no_points", reason))
     new_state = UserState(
         tier, new_state.caps, new_state.marks, new_state.streaks, new_state.applied

@@ -32,6 +32,9 @@ class Decision:
     budget_consumed: Mapping[str, int]
     """Points this decision took from each rule's global budget; add them to the global table.
     Empty for a duplicate, so adding blindly never counts an event twice."""
+    original_occurred_at_us: int | None
+    """A duplicate's original event time (epoch microseconds) where it differs from this
+    event's: the bookings carry the original's, so the command is the original's exactly."""
 
     def __init__(
         self,
@@ -52,6 +55,7 @@ class Decision:
         self.explanation = explanation
         self.external_calls = external_calls
         self.budget_consumed = {} if budget_consumed is None else budget_consumed
+        self.original_occurred_at_us = None
 
     @property
     def reason(self) -> str | None:

@@ -9,17 +9,18 @@ from typing import Any
 from processors.engine import caps
 from processors.engine.compile import CompiledPartner, CompiledProgramme, CompiledRule
 from processors.engine.exceptions import InvariantError
-from processors.engine.explain import RuleTrace
+from processors.engine.explain import OUTCOME_CODES, RuleTrace
 from processors.engine.frequency import limited_detail
 from processors.engine.matching import mismatch
 from processors.engine.periods import ProgrammeCalendar
 from processors.engine.state import CapCounter, FrequencyMark, StreakProgress
 from processors.engine.streaks import progress_detail
+from schemas.reasons import ReasonCode
 
 
 def traced(rule_id: str, version: int, outcome: str, detail: str) -> tuple[RuleTrace]:
     """A trace whose detail was written when deciding (rare outcomes only)."""
-    return (RuleTrace(rule_id, version, outcome, detail),)
+    return (RuleTrace(rule_id, version, outcome, detail, 0, OUTCOME_CODES.get(outcome)),)
 
 
 def mismatches(
@@ -36,12 +37,15 @@ def mismatches(
 
 
 def not_counted(rule: CompiledRule, why: str) -> tuple[RuleTrace]:
-    return (RuleTrace(rule.rule_id, rule.version, "not_counted", why),)
+    return (
+        RuleTrace(rule.rule_id, rule.version, "not_counted", why, 0, ReasonCode.STREAK_NOT_COUNTED),
+    )
 
 
 def streak_progress(rule: CompiledRule, progress: StreakProgress) -> tuple[RuleTrace]:
     detail = progress_detail(rule, progress)
-    return (RuleTrace(rule.rule_id, rule.version, "streak_progress", detail),)
+    code = ReasonCode.STREAK_PROGRESS
+    return (RuleTrace(rule.rule_id, rule.version, "streak_progress", detail, 0, code),)
 
 
 def limited(
@@ -51,12 +55,14 @@ def limited(
     streak: StreakProgress | None,
 ) -> tuple[RuleTrace]:
     detail = _note(rule, streak) + limited_detail(rule, mark, calendar)
-    return (RuleTrace(rule.rule_id, rule.version, "frequency_limited", detail),)
+    code = ReasonCode.FREQUENCY
+    return (RuleTrace(rule.rule_id, rule.version, "frequency_limited", detail, 0, code),)
 
 
 def negative_unit(rule: CompiledRule, value: int | float) -> tuple[RuleTrace]:
     detail = f"{rule.unit_field} {value!r} is negative: no points"
-    return (RuleTrace(rule.rule_id, rule.version, "invalid_amount", detail),)
+    code = ReasonCode.INVALID_AMOUNT
+    return (RuleTrace(rule.rule_id, rule.version, "invalid_amount", detail, 0, code),)
 
 
 def payment(
@@ -75,15 +81,20 @@ def payment(
     if rule.kind == "earn":
         text += programme.tier_texts[tier]
         text += " * partner 1" if partner is None else partner.multiplier_text
-    cuts = [f"{text} = {gross} ({programme.rounding})"]
+    cuts = [caps.Cut(f"{text} = {gross} ({programme.rounding})")]
     points = caps.budget_cut(rule, left, caps.cut(rule, counter, gross, cuts), cuts)
+    binding = next((step for step in reversed(cuts) if step.reason_code is not None), None)
+    code = None if binding is None else binding.reason_code
+    reason = None if binding is None else binding.reason
     if rule.kind == "redeem" and points < gross:
-        cuts.append(f"redemption of {gross} refused: all or nothing")
+        refusal = f"redemption of {gross} refused: all or nothing"
+        cuts.append(caps.Cut(refusal))
+        reason = refusal if reason is None else f"{reason}; {refusal}"
         points = 0
-    detail = "; ".join(cuts)
+    detail = "; ".join(step.detail for step in cuts)
     if points > 0:
-        return (RuleTrace(rule.rule_id, rule.version, "awarded", detail, points),)
-    return (RuleTrace(rule.rule_id, rule.version, "cut_to_zero", detail),)
+        return (RuleTrace(rule.rule_id, rule.version, "awarded", detail, points, code, reason),)
+    return (RuleTrace(rule.rule_id, rule.version, "cut_to_zero", detail, 0, code, reason),)
 
 
 def _base_text(rule: CompiledRule, base: int | float | None) -> str:

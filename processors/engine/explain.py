@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, Final
 
 from processors.engine.exceptions import StateDecodeError
+from schemas.reasons import ReasonCode
 
 OUTCOMES: Final = frozenset(
     {
@@ -32,6 +33,16 @@ OUTCOMES: Final = frozenset(
     }
 )
 _NOT_MATCHED: Final = frozenset({"condition_failed", "outside_window", "not_triggerable"})
+OUTCOME_CODES: Final[dict[str, ReasonCode]] = {
+    "condition_failed": ReasonCode.CONDITIONS_NOT_MET,
+    "outside_window": ReasonCode.OUTSIDE_WINDOW,
+    "frequency_limited": ReasonCode.FREQUENCY,
+    "streak_progress": ReasonCode.STREAK_PROGRESS,
+    "not_counted": ReasonCode.STREAK_NOT_COUNTED,
+    "not_triggerable": ReasonCode.NOT_TRIGGERABLE,
+    "invalid_amount": ReasonCode.INVALID_AMOUNT,
+}
+"""The reason code of each outcome that is its own reason; a cut's code is the cut's."""
 
 
 @dataclass(slots=True)  # treated as immutable; frozen=True would cost 4x per instance
@@ -41,6 +52,10 @@ class RuleTrace:
     outcome: str
     detail: str
     points: int = 0
+    reason_code: str | None = None
+    """Why the rule paid nothing or less than its amount (`schemas.reasons.ReasonCode`)."""
+    reason: str | None = None
+    """For a cut: the cut that decided the amount, in words ("daily cap 20: cut from 5 to 3")."""
 
 
 Renderer = Callable[..., Iterable[RuleTrace]]
@@ -61,7 +76,16 @@ PENDING_REASON: Final = Pending.REASON
 class Explanation:
     """Treated as immutable: the memo of rendered traces never changes what is read."""
 
-    __slots__ = ("_facts", "_reason", "_rules", "event_type", "programme_version", "status", "tier")
+    __slots__ = (
+        "_facts",
+        "_reason",
+        "_reason_code",
+        "_rules",
+        "event_type",
+        "programme_version",
+        "status",
+        "tier",
+    )
 
     def __init__(
         self,
@@ -72,14 +96,18 @@ class Explanation:
         reason: str | None | Pending,
         rules: tuple[RuleTrace, ...] | None = (),
         facts: Iterable[Fact] = (),
+        reason_code: str | None | Pending = PENDING_REASON,
     ) -> None:
         """`rules=None` with `facts`: render the traces from the facts on first read.
-        `reason=PENDING_REASON`: derive it from the traces (decisions without points)."""
+        `reason=PENDING_REASON`: derive it from the traces (decisions without points, and
+        awards a cap or budget cut). `reason_code`: derived from the status and the traces
+        unless given."""
         self.programme_version = programme_version
         self.event_type = event_type
         self.tier = tier
         self.status = status
         self._reason = reason
+        self._reason_code = reason_code
         self._rules = rules
         self._facts = facts
 
@@ -93,8 +121,19 @@ class Explanation:
     @property
     def reason(self) -> str | None:
         if self._reason is PENDING_REASON:
-            self._reason = no_points_reason(self.event_type, self.rules)
+            if self.status == "awarded":
+                self._reason = cut_reason(self.rules)
+            else:
+                self._reason = no_points_reason(self.event_type, self.rules)
         return self._reason
+
+    @property
+    def reason_code(self) -> str | None:
+        """Why the event earned nothing or less than its rules' amounts
+        (`schemas.reasons.ReasonCode`); None for a full award."""
+        if self._reason_code is PENDING_REASON:
+            self._reason_code = derived_reason_code(self.status, self.rules)
+        return self._reason_code
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form: strings, ints, lists, dicts and None only."""
@@ -103,6 +142,7 @@ class Explanation:
             "event_type": self.event_type,
             "tier": self.tier,
             "status": self.status,
+            "reason_code": self.reason_code,
             "reason": self.reason,
             "rules": [
                 {
@@ -111,6 +151,8 @@ class Explanation:
                     "outcome": t.outcome,
                     "detail": t.detail,
                     "points": t.points,
+                    "reason_code": t.reason_code,
+                    "reason": t.reason,
                 }
                 for t in self.rules
             ],
@@ -127,6 +169,8 @@ class Explanation:
                 status=raw["status"],
                 reason=raw["reason"],
                 rules=rules,
+                # Explanations stored before reason codes existed have none.
+                reason_code=raw.get("reason_code"),
             )
         except (KeyError, TypeError) as exc:
             raise StateDecodeError(f"malformed explanation: {exc}") from exc
@@ -137,6 +181,7 @@ class Explanation:
             self.event_type,
             self.tier,
             self.status,
+            self.reason_code,
             self.reason,
             self.rules,
         )
@@ -155,7 +200,31 @@ class Explanation:
 def no_points_reason(event_type: str, traces: tuple[RuleTrace, ...]) -> str:
     if not traces:
         return f"no rule for event type '{event_type}'"
-    decisive = next((t for t in traces if t.outcome not in _NOT_MATCHED), None)
+    decisive = _decisive(traces)
     if decisive is None:
         return "no rule matched" if len(traces) > 1 else traces[0].detail
-    return f"rule '{decisive.rule_id}': {decisive.detail}"
+    return f"rule '{decisive.rule_id}': {decisive.reason or decisive.detail}"
+
+
+def cut_reason(traces: tuple[RuleTrace, ...]) -> str | None:
+    """An award's reason: the cuts that made a paying rule pay less than its amount."""
+    cuts = [f"rule '{t.rule_id}': {t.reason}" for t in traces if t.points and t.reason]
+    return "; ".join(cuts) or None
+
+
+def derived_reason_code(status: str, traces: tuple[RuleTrace, ...]) -> str | None:
+    if status == "awarded":
+        return next((t.reason_code for t in traces if t.points and t.reason_code), None)
+    if status == "duplicate":
+        return ReasonCode.DUPLICATE
+    if status != "no_points":
+        return None
+    if not traces:
+        return ReasonCode.NO_RULE
+    decisive = _decisive(traces)
+    return (traces[0] if decisive is None else decisive).reason_code
+
+
+def _decisive(traces: tuple[RuleTrace, ...]) -> RuleTrace | None:
+    """The first trace of a rule that matched: what decided an event without points."""
+    return next((t for t in traces if t.outcome not in _NOT_MATCHED), None)

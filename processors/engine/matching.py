@@ -8,6 +8,7 @@ from processors.engine.compile import CompiledRule
 from processors.engine.explain import RuleTrace
 from processors.engine.periods import iso_utc
 from schemas.events import EventV1
+from schemas.reasons import ReasonCode
 
 
 def mismatch(rule: CompiledRule, metadata: Mapping[str, JsonValue], at_us: int) -> RuleTrace | None:
@@ -19,7 +20,8 @@ def mismatch(rule: CompiledRule, metadata: Mapping[str, JsonValue], at_us: int) 
         value = metadata.get(condition.parameter)
         if not condition.test(value):
             detail = f"condition {index + 1} failed: {condition.text} (got {value!r})"
-            return RuleTrace(rule.rule_id, rule.version, "condition_failed", detail)
+            code = ReasonCode.CONDITIONS_NOT_MET
+            return RuleTrace(rule.rule_id, rule.version, "condition_failed", detail, 0, code)
     return None
 
 
@@ -28,7 +30,8 @@ def _outside(rule: CompiledRule, at_us: int) -> RuleTrace:
         detail = f"outside validity window: starts at {iso_utc(rule.valid_from_us)}"
     else:
         detail = f"outside validity window: ended at {iso_utc(rule.valid_until_us)}"
-    return RuleTrace(rule.rule_id, rule.version, "outside_window", detail)
+    code = ReasonCode.OUTSIDE_WINDOW
+    return RuleTrace(rule.rule_id, rule.version, "outside_window", detail, 0, code)
 
 
 def api_refusal(rule: CompiledRule | None, event: EventV1) -> str | None:

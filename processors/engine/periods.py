@@ -28,8 +28,13 @@ def epoch_us(at: datetime) -> int:
     return since.days * 86_400_000_000 + since.seconds * 1_000_000 + since.microseconds
 
 
+def instant(at_us: int) -> datetime:
+    """The UTC datetime of epoch microseconds (`epoch_us`'s inverse)."""
+    return EPOCH + at_us * ONE_US
+
+
 def iso_utc(at_us: int) -> str:
-    return (EPOCH + at_us * ONE_US).isoformat()
+    return instant(at_us).isoformat()
 
 
 class ProgrammeCalendar:

@@ -59,8 +59,12 @@ record whatever the reason (a parameter problem may quote a long value)."""
 
 RawRecord = list[Any]
 """An applied event as stored, positional:
-- awarded: `[rule_id, rule_version, signed_points, ...]`, one triple per award in booking order,
-  a redemption's points negative (award points are always > 0, so the sign is the kind);
+- awarded: `[occurred_at_us, rule_id, rule_version, signed_points, ...]`: the event's time
+  (epoch microseconds), then one triple per award in booking order, a redemption's points
+  negative (award points are always > 0, so the sign is the kind). The time is kept so that a
+  duplicate books exactly what the original booked, time included, even when its own
+  `occurred_at` differs (two racing retries the gateway stamped apart). Records written before
+  the time was kept are the triples alone, and are still read;
 - no awards: `[status, reason]`.
 Kept as decoded (and encoded again as is) until a redelivery reads it: most never are."""
 
@@ -171,18 +175,20 @@ class UserState:
 
 
 class AppliedOutcome(NamedTuple):
-    """An applied event's outcome as a redelivery reads it back."""
+    """An applied event's outcome as a redelivery reads it back. `occurred_at_us`: the applied
+    event's time, None for a record without awards or one stored before times were kept."""
 
     status: str
     points: int
     awards: tuple[Award, ...]
     reason: str | None
+    occurred_at_us: int | None = None
 
 
-def awards_record(awards: tuple[Award, ...]) -> tuple[int, RawRecord]:
+def awards_record(awards: tuple[Award, ...], occurred_at_us: int) -> tuple[int, RawRecord]:
     """(net points, the stored record) of a decision with awards, built in one pass."""
     points = 0
-    record: RawRecord = []
+    record: RawRecord = [occurred_at_us]
     for award in awards:  # a loop, not sum(generator): this runs for every event
         signed = award.points if award.kind == "earn" else -award.points
         points += signed
@@ -203,10 +209,12 @@ def applied_outcome(record: AppliedRecord) -> AppliedOutcome:
         if type(status) is not str or type(reason) is not str:
             raise StateDecodeError(f"malformed applied record: {raw!r}"[:200])
         return AppliedOutcome(status, 0, (), reason)
-    if not raw or len(raw) % 3:
+    timed = len(raw) % 3 == 1
+    occurred_at_us = raw[0] if timed else None
+    if len(raw) < 3 or len(raw) % 3 == 2 or (timed and type(occurred_at_us) is not int):
         raise StateDecodeError(f"malformed applied record: {raw!r}"[:200])
     points, awards = 0, []
-    for index in range(0, len(raw), 3):
+    for index in range(1 if timed else 0, len(raw), 3):
         rule_id, version, signed = raw[index : index + 3]
         if type(rule_id) is not str or type(version) is not int or type(signed) is not int:
             raise StateDecodeError(f"malformed applied record: {raw!r}"[:200])
@@ -214,7 +222,7 @@ def applied_outcome(record: AppliedRecord) -> AppliedOutcome:
             raise StateDecodeError(f"applied record with a 0-point award: {raw!r}"[:200])
         awards.append(Award(rule_id, version, "earn" if signed > 0 else "redeem", abs(signed)))
         points += signed
-    return AppliedOutcome("awarded", points, tuple(awards), None)
+    return AppliedOutcome("awarded", points, tuple(awards), None, occurred_at_us)
 
 
 def _as_json(value: Any) -> Any:

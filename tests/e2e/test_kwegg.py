@@ -180,6 +180,40 @@ async def test_frequency_cap_and_missing_mandatory_parameters_pay_nothing(
     assert await balance(gateway, tenant, token, user) == 10
 
 
+async def test_an_occurrence_says_why_it_earned_nothing(
+    gateway: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    user = new_user()
+    token = await login(gateway, tenant, user)
+    check_in = {"name": "daily_check_in"}
+    await occurrence(gateway, tenant, token, user, check_in)
+    limited = (await occurrence(gateway, tenant, token, user, check_in)).json()["data"]
+    assert (limited["points"], limited["reasonCode"]) == (0, "frequency")
+    assert limited["reason"].startswith("rule 'check-in': ")
+    incomplete = await occurrence(gateway, tenant, token, user, {"name": "watched_video"})
+    assert (incomplete.json()["data"]["reasonCode"], incomplete.json()["data"]["reason"]) == (
+        "invalid_parameters",
+        "mandatory parameter 'duration' is missing",
+    )
+
+
+async def test_an_occurrence_id_reused_with_other_params_is_refused(
+    gateway: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    user = new_user()
+    token = await login(gateway, tenant, user)
+    event = {"name": "watched_video", "id": "occ-reused", "params": {"duration": 10}}
+    first = await occurrence(gateway, tenant, token, user, event)
+    assert first.status_code == 200
+    other = {**event, "params": {"duration": 20}}
+    refused = await occurrence(gateway, tenant, token, user, other)
+    assert refused.status_code == 409
+    assert refused.json()["success"] is False
+    assert refused.json()["error"] == "idempotency_conflict"
+    assert first.json()["data"]["eventId"] in refused.json()["message"]
+    assert await balance(gateway, tenant, token, user) == 100
+
+
 async def test_calls_without_valid_credentials_are_refused_in_kweggs_envelope(
     gateway: httpx.AsyncClient, tenant: Tenant
 ) -> None:

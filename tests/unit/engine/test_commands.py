@@ -1,5 +1,7 @@
 """ledger_command_for: one booking per award, deterministic keys, JSON-able explanation."""
 
+from datetime import UTC, datetime, timedelta
+
 import orjson
 
 from bench import engine as bench
@@ -105,6 +107,33 @@ def test_a_duplicate_books_exactly_what_the_original_booked() -> None:
     assert [
         len(ledger_command_for(i, decide(i, state, compiled)).bookings) for i in (video, redemption)
     ] == [2, 1]
+
+
+def test_a_retry_stamped_later_books_exactly_the_original_command() -> None:
+    """Racing retries of one reference without `occurred_at` are stamped apart by the gateway:
+    the duplicate must still carry the original's time, or the ledger sees another payload
+    under the same idempotency key (a false conflict and a dead letter)."""
+    compiled = programme([VIDEO], [rule("r", "video", default=True, version=2)])
+    original = event("video", event_id="evt_retry", at=datetime(2026, 3, 1, 12, tzinfo=UTC))
+    retry = event("video", event_id="evt_retry", at=original.occurred_at + timedelta(seconds=3))
+    first = decide(original, UserState.initial(), compiled)
+    expected = ledger_command_for(original, first).model_dump(exclude={"explanation"})
+    for state in (first.state, UserState.from_bytes(first.state.to_bytes())):
+        again = decide(retry, state, compiled)
+        assert again.status == "duplicate"
+        command = ledger_command_for(retry, again)
+        assert command.model_dump(exclude={"explanation"}) == expected
+        assert command.bookings[0].lineage.occurred_at == original.occurred_at
+
+
+def test_a_record_stored_before_times_were_kept_still_reads_with_the_events_time() -> None:
+    compiled = programme([VIDEO], [rule("r", "video", default=True)])
+    legacy = UserState.from_bytes(b'[2, null, {}, {}, {}, {"evt_old": ["r", 1, 10]}]')
+    video = event("video", event_id="evt_old")
+    again = decide(video, legacy, compiled)
+    assert (again.status, again.points) == ("duplicate", 10)
+    (booking,) = ledger_command_for(video, again).bookings
+    assert booking.lineage.occurred_at == video.occurred_at
 
 
 def test_the_direct_json_is_the_pydantic_commands_json_for_every_kind_of_decision() -> None:

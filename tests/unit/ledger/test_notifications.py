@@ -16,9 +16,11 @@ from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
 RECORDED_AT = datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=UTC)
 
 
-def outcome_row(command_id: str, outcome: Outcome, explanation: JsonValue = None) -> Row:
+def outcome_row(
+    command_id: str, outcome: Outcome, explanation: JsonValue = None, fingerprint: str | None = None
+) -> Row:
     columns = command_outcome_columns(
-        command_id, b"\x00" * 32, "prog", "alice", explanation, None, None
+        command_id, b"\x00" * 32, "prog", "alice", explanation, None, None, fingerprint
     )
     return outcome_record(outcome, columns, RECORDED_AT)
 
@@ -37,7 +39,11 @@ def test_a_notified_outcome_reads_back_as_stored() -> None:
         3,
         RejectionReason.INSUFFICIENT_POINTS,
     )
-    rows = [outcome_row("evt_1", booked, explanation), outcome_row("evt_2", rejected)]
+    fingerprint = "0123456789abcdef" * 2
+    rows = [
+        outcome_row("evt_1", booked, explanation, fingerprint),
+        outcome_row("evt_2", rejected),
+    ]
     [payload] = notify_payloads(rows)
     notified = read_notification(payload)
     assert [command_id for command_id, _ in notified] == ["evt_1", "evt_2"]
@@ -50,6 +56,7 @@ def test_a_notified_outcome_reads_back_as_stored() -> None:
             balance_after=105,
             explanation=explanation,
             recorded_at=RECORDED_AT,
+            source_fingerprint=fingerprint,
         ),
         CommandOutcome(
             command_id="evt_2",

@@ -25,10 +25,10 @@ from deploy import db
 from deploy.kafka_tools import create_topics, delete_topics_of, produce
 from deploy.local import kafka, postgres
 from deploy.local.settings import LocalSettings
-from deploy.runtime import tune_garbage_collector
 from ledger.runtime import GC_THRESHOLDS
 from ledger.settings import LedgerSettings
 from ledger.writer import BatchReport, open_writer
+from runtime.collector import tune_garbage_collector
 from schemas.ledger import Booking, LedgerCommand, TransactionType, Variety
 from schemas.topics import user_key
 

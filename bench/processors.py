@@ -32,8 +32,8 @@ from deploy.kafka_tools import create_topics, delete_topics_of, produce
 from deploy.local import kafka, processes
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
-from deploy.topics import partitions_of
 from gateway.admin.programmes import load_file, publish
+from runtime.kafka import partitions_of
 from schemas.topics import user_key
 
 DEMO = REPO / "deploy" / "programmes" / "demo.yaml"

@@ -6,10 +6,10 @@ out with more instances (same caveat, see gateway.rate_limits) where the cores a
 
 import uvicorn
 
-from deploy.runtime import tune_garbage_collector
 from gateway.app import create_app
 from gateway.runtime import GC_THRESHOLDS
 from gateway.settings import GatewaySettings
+from runtime.collector import tune_garbage_collector
 
 
 def main() -> None:

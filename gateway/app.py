@@ -20,7 +20,7 @@ from gateway.routes import events, kwegg, myrewards, rules, users
 from gateway.settings import GatewaySettings
 from gateway.webhooks.running import dispatching
 from ledger.queries import get_outcomes
-from processors.catalog import ProgrammeCatalog, follow
+from runtime.config_feed import ProgrammeConfigs, follow
 
 DESCRIPTION = """Partners publish their users' actions with an API key (`X-API-Key`); the engine
 matches them to the programme's rules and books the points. Errors are JSON
@@ -49,7 +49,7 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
             settings.outcome_waiting_max,
             functools.partial(get_outcomes, pool),
         )
-        catalog = ProgrammeCatalog()
+        catalog = ProgrammeConfigs()
         following = asyncio.create_task(
             follow(catalog, settings.kafka_bootstrap_servers, settings.config_topic)
         )

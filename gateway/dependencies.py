@@ -13,7 +13,7 @@ from gateway.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
 from ledger import queries
-from processors.catalog import ProgrammeCatalog
+from runtime.config_feed import ProgrammeConfigs
 from schemas.ledger import CommandOutcome
 
 
@@ -23,7 +23,7 @@ class Services:
     pool: asyncpg.Pool
     keys: KeyResolver
     publisher: Publisher
-    catalog: ProgrammeCatalog
+    catalog: ProgrammeConfigs
     outcomes: OutcomeNotifications
     rate_limits: PartnerRateLimits
 

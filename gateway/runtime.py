@@ -1,4 +1,4 @@
-"""The gateway's garbage-collector thresholds (`deploy.runtime.tune_garbage_collector`)."""
+"""The gateway's garbage-collector thresholds (`runtime.collector.tune_garbage_collector`)."""
 
 # With CPython's default (700, 10, 10) a full collection walked everything the app built at
 # start-up (FastAPI's routes and models, pydantic's validators, the pools): 40 to 65 ms with

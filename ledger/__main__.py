@@ -6,11 +6,11 @@ import signal
 
 from prometheus_client import start_http_server
 
-from deploy import native
-from deploy.runtime import tune_garbage_collector
 from ledger.runtime import GC_THRESHOLDS
 from ledger.settings import LedgerSettings
 from ledger.writer import open_writer
+from runtime import native
+from runtime.collector import tune_garbage_collector
 
 log = logging.getLogger("ledger")
 

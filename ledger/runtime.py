@@ -1,4 +1,4 @@
-"""The writer's garbage-collector thresholds (`deploy.runtime.tune_garbage_collector`)."""
+"""The writer's garbage-collector thresholds (`runtime.collector.tune_garbage_collector`)."""
 
 # A batch of thousands of commands allocates hundreds of thousands of short-lived objects; with
 # CPython's default (700, 10, 10) the cyclic collector runs hundreds of times per batch and

@@ -7,12 +7,13 @@ import faust
 from faust.worker import Worker
 from prometheus_client import start_http_server
 
-from deploy import native
-from deploy.runtime import tune_garbage_collector
 from processors.app import create_app
-from processors.catalog import ProgrammeCatalog, follow
+from processors.catalog import ProgrammeCatalog
 from processors.runtime import GC_THRESHOLDS
 from processors.settings import ProcessorSettings
+from runtime import native
+from runtime.collector import tune_garbage_collector
+from runtime.config_feed import follow
 
 
 def main() -> None:

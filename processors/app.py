@@ -11,12 +11,13 @@ import faust
 
 from processors import metrics
 from processors.budgets import BudgetUsage
-from processors.catalog import ProgrammeCatalog, follow
+from processors.catalog import ProgrammeCatalog
 from processors.external import ExternalPoints
 from processors.fetching import FetchBatchingTransport
 from processors.pipeline import EventPipeline, Outputs
 from processors.settings import ProcessorSettings
 from processors.tables import Send, TableWriter
+from runtime.config_feed import follow
 
 # Records are bytes to faust: decoding and validation are ours (handling.py), so a bad record
 # becomes a dead letter instead of a crash inside faust's deserialiser. Tables whose key and

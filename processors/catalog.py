@@ -1,90 +1,20 @@
-"""Every programme's compiled configuration, kept current from the compacted `config.v1` topic.
+"""Every programme's compiled configuration, kept current from the compacted `config.v1` topic
+(`runtime.config_feed.follow(catalog, ...)`)."""
 
-Each worker reads the whole topic itself (no consumer group): every worker needs every programme,
-whichever partitions of the events topic it is assigned."""
-
-import asyncio
-import logging
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import ValidationError
-
-from deploy.topics import partitions_of
 from processors.engine import CompiledProgramme, compile_programme
-from schemas import topics
+from runtime.config_feed import ProgrammeConfigs
 from schemas.programme import ProgrammeConfig
 
-log = logging.getLogger(__name__)
-FETCH_RECORDS_MAX = 500
 
+class ProgrammeCatalog(ProgrammeConfigs):
+    """Each snapshot compiled once, for the engine."""
 
-class ProgrammeCatalog:
     def __init__(self) -> None:
+        super().__init__()
         self._programmes: dict[str, CompiledProgramme] = {}
-        self._configs: dict[str, ProgrammeConfig] = {}
-        self.ready = asyncio.Event()
 
     def get(self, programme_id: str) -> CompiledProgramme | None:
         return self._programmes.get(programme_id)
 
-    def config(self, programme_id: str) -> ProgrammeConfig | None:
-        return self._configs.get(programme_id)
-
-    def version(self, programme_id: str) -> int | None:
-        config = self._configs.get(programme_id)
-        return None if config is None else config.version
-
-    def apply(self, snapshot: bytes) -> ProgrammeConfig | None:
-        """Install a snapshot unless an equal or newer version is installed; None if rejected."""
-        try:
-            config = ProgrammeConfig.model_validate_json(snapshot)
-        except ValidationError:
-            log.exception("ignoring an invalid programme snapshot")
-            return None
-        if (self.version(config.programme_id) or 0) >= config.version:
-            return None
+    def installed(self, config: ProgrammeConfig) -> None:
         self._programmes[config.programme_id] = compile_programme(config)
-        self._configs[config.programme_id] = config
-        log.info("programme %s now at version %d", config.programme_id, config.version)
-        return config
-
-
-async def follow(
-    catalog: ProgrammeCatalog,
-    bootstrap_servers: str,
-    topic: str = topics.CONFIG,
-    *,
-    until_caught_up: bool = False,
-) -> None:
-    """Read the configuration topic (config.v1) from the start, flag readiness at the end
-    offsets, then keep following (or return there, with `until_caught_up`)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    partitions = await partitions_of(bootstrap_servers, topic)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end_offsets = await consumer.end_offsets(partitions)
-        while True:
-            batches = await consumer.getmany(timeout_ms=500, max_records=FETCH_RECORDS_MAX)
-            for records in batches.values():
-                for record in records:
-                    if record.value is not None:
-                        catalog.apply(record.value)
-            if not catalog.ready.is_set() and await _caught_up(consumer, end_offsets):
-                catalog.ready.set()
-                if until_caught_up:
-                    return
-    finally:
-        await consumer.stop()
-
-
-async def _caught_up(consumer: AIOKafkaConsumer, end_offsets: dict[TopicPartition, int]) -> bool:
-    positions = [await consumer.position(tp) for tp in end_offsets]
-    return all(
-        position >= end for position, end in zip(positions, end_offsets.values(), strict=True)
-    )

@@ -1,4 +1,4 @@
-"""The worker's garbage-collector thresholds (`deploy.runtime.tune_garbage_collector`)."""
+"""The worker's garbage-collector thresholds (`runtime.collector.tune_garbage_collector`)."""
 
 # Every event allocates a few hundred short-lived objects, nearly all freed by reference
 # counting: with CPython's default (700, 10, 10) the cyclic collector runs every few events and

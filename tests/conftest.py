@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from deploy import db, native
+from deploy import db
 from deploy.local import kafka, postgres
 from deploy.local.settings import LocalSettings
+from runtime import native
 
 # Dropped and recreated at every session's start: two sessions at once (say, two developers'
 # runs on one machine) each need their own name.

@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from deploy.kafka_tools import create_topics
 from deploy.local import processes
 from deploy.local.paths import REPO
-from deploy.topics import partitions_of
 from gateway.admin.programmes import publish
+from runtime.kafka import partitions_of
 from schemas import topics
 from schemas.events import EventV1
 from schemas.programme import ProgrammeConfig

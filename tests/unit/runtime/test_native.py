@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy import native
 from ledger.core.planner import plan_batch
 from processors.engine import decide
+from runtime import native
 
 
 def _touch(path: Path, mtime: float) -> None:

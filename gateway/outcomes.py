@@ -15,9 +15,8 @@ from typing import Any
 import asyncpg
 
 from gateway.errors import Unavailable
-from ledger.notifications import NOTIFY_CHANNEL, read_notification
-from ledger.queries import outcome_from_row
 from schemas.ledger import CommandOutcome
+from schemas.notifications import NOTIFY_CHANNEL, outcome_of, read_notification
 
 log = logging.getLogger(__name__)
 RECONNECT_ATTEMPTS_MAX = 30
@@ -141,7 +140,7 @@ class OutcomeNotifications:
 def _outcome(columns: dict[str, Any]) -> CommandOutcome | None:
     """None for columns that do not make an outcome (the waiting request reads it instead)."""
     try:
-        return outcome_from_row(columns)
+        return outcome_of(columns)
     except (KeyError, ValueError, TypeError):
         log.warning("could not read a notified outcome: %.100r", columns)
         return None

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from ledger.db_types import Executor
 from ledger.exceptions import LedgerInvariantError
-from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
+from schemas.ledger import CommandOutcome
+from schemas.notifications import OUTCOME_FIELDS, outcome_of
 
 TRANSACTIONS_LIMIT_MAX = 10_000
 PAGE_SIZE_MAX = 1_000
@@ -42,36 +42,17 @@ class TransactionPage:
     total_count: int
 
 
-OUTCOME_FIELDS = (
-    "command_id", "status", "reason_code", "reason_message", "points", "balance_after",
-    "explanation", "recorded_at", "source_fingerprint",
-)  # fmt: skip
-"""The columns `outcome_from_row` reads, the explanation as its JSON text (what a ledger
-notification sends of an outcome, `ledger.notifications`)."""
 _SELECTED = {"explanation": "explanation::text AS explanation"}
 OUTCOME_COLUMNS = ", ".join(_SELECTED.get(name, name) for name in OUTCOME_FIELDS) + (
     ", payload_sha256"
 )
-"""`OUTCOME_FIELDS` as a select list, with the digest the writer compares repeats by."""
+"""The outcome fields a notification sends (`schemas.notifications.OUTCOME_FIELDS`) as a select
+list, with the digest the writer compares repeats by."""
 
 
 def outcome_from_row(row: asyncpg.Record | Mapping[str, Any]) -> CommandOutcome:
-    """From a row of `OUTCOME_COLUMNS`, or the `OUTCOME_FIELDS` a notification sends (the time
-    as ISO text, which the model reads as well)."""
-    status = OutcomeStatus(row["status"])
-    return CommandOutcome(
-        command_id=row["command_id"],
-        status=status,
-        points=row["points"],
-        reason=row["reason_message"],
-        reason_code=None if row["reason_code"] is None else RejectionReason(row["reason_code"]),
-        original_status=OutcomeStatus.BOOKED if status is OutcomeStatus.DUPLICATE else None,
-        balance_after=row["balance_after"],
-        explanation=None if row["explanation"] is None else orjson.loads(row["explanation"]),
-        recorded_at=row["recorded_at"],
-        # A notification from a writer older than the column does not carry it.
-        source_fingerprint=row.get("source_fingerprint"),
-    )
+    """From a row of `OUTCOME_COLUMNS`: read as a notification's element is."""
+    return outcome_of(row)
 
 
 async def get_outcome(

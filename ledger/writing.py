@@ -15,7 +15,8 @@ from ledger.core.batch import RuleKey
 from ledger.core.columns import ENTRY_COLUMNS, OUTCOME_COLUMNS, Row
 from ledger.db_types import Connection, Executor
 from ledger.exceptions import ConcurrentWriteError, LedgerInvariantError
-from ledger.notifications import NOTIFY_CHANNEL, notify_payloads
+from ledger.notifications import notify_payloads
+from schemas.notifications import NOTIFY_CHANNEL
 
 # Rows reach the ledger's tables by COPY: it sends each value through its codec once, where the
 # same rows as unnest() arrays cost several times more client CPU (asyncpg inspects every array

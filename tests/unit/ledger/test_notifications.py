@@ -9,9 +9,10 @@ from pydantic import JsonValue
 from ledger.core.batch import Outcome
 from ledger.core.columns import Row, command_outcome_columns
 from ledger.core.rows import outcome_record
-from ledger.notifications import NOTIFY_PAYLOAD_BYTES, notify_payloads, read_notification
+from ledger.notifications import notify_payloads
 from ledger.queries import outcome_from_row
 from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
+from schemas.notifications import NOTIFY_PAYLOAD_BYTES, read_notification
 
 RECORDED_AT = datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=UTC)
 

@@ -19,9 +19,13 @@ def migrate(database_url: str) -> int:
     """Apply every migration not applied yet, in order; returns how many were applied."""
     backend = get_backend(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     migrations = read_migrations(str(MIGRATIONS))
-    with backend.lock():
-        pending = backend.to_apply(migrations)
-        backend.apply_migrations(pending)
+    try:
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+    finally:
+        # yoyo leaves its connection to the garbage collector.
+        backend.connection.close()
     return len(pending)
 
 

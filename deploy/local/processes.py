@@ -11,6 +11,9 @@ from pathlib import Path
 from deploy.local.paths import log_file, pid_file
 
 STOP_TIMEOUT_S = 30.0
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+"""The processes this one started, by pid: kept so that a running child's handle is not
+collected (Python warns about a child it drops while it runs) and is reaped when it stops."""
 
 
 def running_pid(name: str) -> int | None:
@@ -39,6 +42,7 @@ def start(
             start_new_session=True,
         )
     pid_file(name).write_text(str(process.pid))
+    _CHILDREN[process.pid] = process
     return process.pid
 
 
@@ -54,6 +58,10 @@ def stop(name: str, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     if _alive(pid):
         _signal_group(pid, signal.SIGKILL)
     pid_file(name).unlink(missing_ok=True)
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=1)
     return True
 
 

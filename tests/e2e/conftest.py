@@ -51,9 +51,35 @@ class Credentials:
     other_client_secret: str
 
 
+@dataclass(frozen=True)
+class RunTopics:
+    """The session's own events, commands and dead-letter topics, as the services' settings
+    (`LOYALTY_EVENTS_TOPIC`, ...), and the run's id that every topic of the run holds."""
+
+    run: str
+    settings: dict[str, str]
+
+    @property
+    def events(self) -> str:
+        return self.settings["LOYALTY_EVENTS_TOPIC"]
+
+
+@pytest.fixture(scope="session")
+def session_topics(kafka_bootstrap: str, local_settings: LocalSettings) -> Iterator[RunTopics]:
+    run = uuid.uuid4().hex[:8]
+    made = run_topics(kafka_bootstrap, local_settings.kafka_partitions, "e2e", run)
+    yield RunTopics(run, asyncio.run(made))
+    # The run's topics, faust's among them (its app id holds the run's id), once the system
+    # that used them has stopped.
+    asyncio.run(delete_topics_of(kafka_bootstrap, run))
+
+
 @pytest.fixture(scope="session")
 def system(
-    kafka_bootstrap: str, postgres_server: LocalSettings, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap: str,
+    postgres_server: LocalSettings,
+    tmp_path_factory: pytest.TempPathFactory,
+    session_topics: RunTopics,
 ) -> Iterator[tuple[LocalSettings, Credentials]]:
     settings = postgres_server.model_copy(
         update={
@@ -67,9 +93,8 @@ def system(
         kafka_bootstrap_servers=kafka_bootstrap, database_url=settings.database_url(DATABASE)
     )
     credentials = asyncio.run(configure(admin))
-    run = uuid.uuid4().hex[:8]
-    topics = run_topics(kafka_bootstrap, settings.kafka_partitions, "e2e", run)
-    extra = asyncio.run(topics) | {
+    run = session_topics.run
+    extra = session_topics.settings | {
         "LOYALTY_PROCESSORS_APP_ID": f"loyalty-processors-e2e-{run}",
         "LOYALTY_PROCESSORS_DATA_DIR": str(Path(tmp_path_factory.mktemp("processors"))),
         "LOYALTY_CONSUMER_GROUP": f"ledger-writer-e2e-{run}",
@@ -82,8 +107,6 @@ def system(
         yield settings, credentials
     finally:
         services.stop_all(prefix=PREFIX)
-        # The run's topics, faust's among them (its app id holds the run's id).
-        asyncio.run(delete_topics_of(kafka_bootstrap, run))
 
 
 async def configure(admin: AdminSettings) -> Credentials:

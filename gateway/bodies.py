@@ -32,6 +32,8 @@ def validated(model: type[Model], data: object) -> Model:
         raise RequestValidationError(errors) from None
 
 
-def problem(message: str, kind: str = "body") -> dict[str, Any]:
-    """A problem with the body as a whole, in the shape of pydantic's errors."""
-    return {"type": kind, "loc": ("body",), "msg": message, "input": None}
+def problem(message: str, kind: str = "body", field: str | None = None) -> dict[str, Any]:
+    """A problem with the body as a whole, or with one of its fields, in the shape of
+    pydantic's errors."""
+    location = ("body",) if field is None else ("body", field)
+    return {"type": kind, "loc": location, "msg": message, "input": None}

@@ -12,6 +12,14 @@ from schemas.reasons import ReasonCode
 MAX_METADATA_KEYS = 64
 
 
+def rfc3339_text(value: object) -> object:
+    """A date-time field's value before pydantic reads it: text or None. pydantic would read a
+    number as seconds since 1970; the contract says RFC 3339 text."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date-time string with a time zone")
+    return value
+
+
 class PartnerEventRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -36,16 +44,16 @@ class PartnerEventRequest(BaseModel):
     event_type: Identifier
     metadata: dict[str, JsonValue] = Field(default_factory=dict, max_length=MAX_METADATA_KEYS)
     occurred_at: AwareDatetime | None = Field(
-        default=None, description="When the user acted; the gateway's clock if absent."
+        default=None,
+        description="When the user acted; the gateway's clock if absent. It must lie within the "
+        "programme's event-time policy around the gateway's clock (by default from 7 days before "
+        "to 5 minutes after), else 400 invalid_request naming the bound.",
     )
 
     @field_validator("occurred_at", mode="before")
     @classmethod
     def _rfc3339_text(cls, value: object) -> object:
-        # pydantic would read a number as seconds since 1970; the contract says RFC 3339 text.
-        if value is not None and not isinstance(value, str):
-            raise ValueError("must be an RFC 3339 date-time string with a time zone")
-        return value
+        return rfc3339_text(value)
 
     def reference_id(self) -> str | None:
         reference = self.metadata.get("reference_id")
@@ -143,7 +151,9 @@ def error_doc(model: type[BaseModel], description: str) -> dict[str, Any]:
 
 ERRORS: dict[int | str, dict[str, object]] = {
     400: error_doc(
-        ErrorBody, "invalid_request: a missing user_id or event_type, or a malformed request"
+        ErrorBody,
+        "invalid_request: a missing user_id or event_type, a malformed request, or an "
+        "occurred_at outside the programme's event-time policy (the message names the bound)",
     ),
     402: error_doc(ErrorBody, "insufficient_points: a redemption the user's balance cannot cover"),
     401: error_doc(ErrorBody, "unauthorized: a missing or unknown API key"),

@@ -3,6 +3,8 @@ and this step is unit-tested without Kafka."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
 
 from pydantic import ValidationError
 
@@ -18,10 +20,16 @@ from processors.engine import (
 )
 from schemas import topics
 from schemas.dead_letters import DeadLetter, SourceRecord
+from schemas.event_time import EventTimePolicy, instant
 from schemas.events import EventV1
 from schemas.ledger import LedgerCommand
 
 PRODUCER = "processors"
+OCCURRED_AT_GRACE_S: Final = 60
+"""Added to both bounds of the event-time policy here. The gateway checks a partner's time
+against its clock when the request arrives; the record's timestamp is taken when the gateway's
+producer sends it, a little later (up to the produce timeout, 10 s, when the broker is slow).
+Without a grace an event the gateway accepted right at its past bound would be dead-lettered."""
 
 
 Record = SourceRecord
@@ -70,10 +78,14 @@ def handle(
     if record.key != topics.user_key(event.programme_id, event.user_id):
         return dead_letter(record, "key_mismatch", "the key must be programme_id:user_id")
     programme = catalog.get(event.programme_id)
-    if programme is None:
+    config = catalog.config(event.programme_id)
+    if programme is None or config is None:
         return dead_letter(
             record, "unknown_programme", f"no configuration for {event.programme_id}"
         )
+    breach = out_of_bounds(record, event, config.event_time)
+    if breach is not None:
+        return dead_letter(record, "occurred_at_out_of_bounds", breach)
     decision = decide(
         event,
         state or UserState.initial(),
@@ -84,6 +96,22 @@ def handle(
     if decision.status == "needs_external_points":
         return NeedsAmounts(event, decision.external_calls)
     return Decided(event, decision, ledger_command_json(event, decision))
+
+
+def out_of_bounds(record: Record, event: EventV1, policy: EventTimePolicy) -> str | None:
+    """Why the event's `occurred_at` lies outside the programme's event-time policy around the
+    record's Kafka timestamp, or None. The timestamp is stored with the record, so a replay
+    decides the same. Imported history is exempt; a record without a timestamp (which no
+    producer since Kafka 0.10 sends) cannot be checked and is let through."""
+    stamp = record.timestamp_ms
+    if event.import_id is not None or stamp is None or stamp < 0:
+        return None
+    reference = datetime.fromtimestamp(stamp / 1000, UTC)
+    breach = policy.out_of_bounds(event.occurred_at, reference, OCCURRED_AT_GRACE_S)
+    if breach is None:
+        return None
+    grace = f"{OCCURRED_AT_GRACE_S} s of grace included"
+    return f"occurred_at {breach.message(f'the record timestamp {instant(reference)}')} ({grace})"
 
 
 def dead_letter(record: Record, reason: str, error: str) -> DeadLetter:

@@ -28,7 +28,12 @@ class EventV1(BaseModel):
     programme_id: Identifier
     user_id: Identifier
     event_type: Identifier
-    occurred_at: AwareDatetime
+    occurred_at: AwareDatetime = Field(
+        description="When the user acted. It must lie within the programme's event-time policy "
+        "(`event_time`: by default from 7 days before to 5 minutes after) around the record's "
+        "Kafka timestamp, else the record is a dead letter `occurred_at_out_of_bounds`; "
+        "imported history (`import_id`) is exempt."
+    )
     partner_id: Identifier | None = Field(
         default=None, description="Publishing partner; None for internal services."
     )
@@ -45,6 +50,13 @@ class EventV1(BaseModel):
     )
     environment: Literal["production", "staging"] = "production"
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    import_id: Identifier | None = Field(
+        default=None,
+        description="Set only on imported history (`loyalty-admin import-events`, an operator's "
+        "command): the imported file's id, `imp_` and 16 hex digits of its SHA-256. Such an "
+        "event is exempt from the programme's event-time policy. None on live events: the gateway "
+        "never sets it, so partners cannot.",
+    )
     payload_fingerprint: Fingerprint | None = Field(
         default=None,
         description=(

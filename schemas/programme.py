@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.event_time import EventTimePolicy
 from schemas.events import Identifier
 
 TIER_ASSIGNED_EVENT_TYPE: Final = "tier.assigned"
@@ -271,6 +272,12 @@ class ProgrammeConfig(_Frozen):
         description="Never award a fraction the user has not fully earned (1 point per whole GHS).",
     )
     budget: BudgetSettings = BudgetSettings()
+    event_time: EventTimePolicy = Field(
+        default=EventTimePolicy(),
+        description="How far from the moment of receipt an event may be dated (`occurred_at`): "
+        "outside it the partner API answers 400 and the processors dead-letter a record produced "
+        "straight to events.v1 (`occurred_at_out_of_bounds`); imported history is exempt.",
+    )
     tiers: tuple[Tier, ...] = (Tier(name="Base"),)
     default_tier: Identifier = "Base"
     partners: tuple[Partner, ...] = ()

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deploy.topics import ensure as ensure_topics
 from gateway import clients
-from gateway.admin import api_keys, programmes
+from gateway.admin import api_keys, importing, programmes
 from gateway.kwegg import admin as kwegg_admin
 from gateway.myrewards import configuration as myrewards_configuration
 from gateway.webhooks import subscriptions
@@ -122,6 +122,7 @@ def parser() -> argparse.ArgumentParser:
     myrewards.add_argument("path", type=Path)
     commands.add_parser("seed-demo", help="the demo programme, partner and a fixed local key")
     kwegg_admin.add_command(commands)
+    importing.add_command(commands)
     return root
 
 
@@ -150,6 +151,11 @@ def main() -> None:
             asyncio.run(seed_demo(settings))
         case "create-offer":
             asyncio.run(kwegg_admin.create_offer(settings.database_url, arguments))
+        case "import-events":
+            url = settings.database_url
+            raise SystemExit(
+                asyncio.run(importing.run(settings.kafka_bootstrap_servers, url, arguments))
+            )
 
 
 if __name__ == "__main__":

@@ -36,20 +36,23 @@ async def save(pool: asyncpg.Pool, config: ProgrammeConfig) -> bool:
             "WHERE programme_id = $1 FOR UPDATE",
             config.programme_id,
         )
-        if stored is not None and not _is_newer(config, stored):
+        if stored is not None and not is_newer(config, stored["config"], stored["config_version"]):
             return False
         await _upsert(connection, config)
         return True
 
 
-def _is_newer(config: ProgrammeConfig, stored: asyncpg.Record) -> bool:
-    if config.version > stored["config_version"]:
+def is_newer(config: ProgrammeConfig, stored_json: str, stored_version: int) -> bool:
+    """True for a higher version; False for the stored snapshot again, read as the model reads
+    it, so a snapshot stored before a field with a default existed equals its file; a changed
+    snapshot under the same version is refused."""
+    if config.version > stored_version:
         return True
-    if orjson.loads(stored["config"]) == orjson.loads(snapshot_bytes(config)):
+    if ProgrammeConfig.model_validate_json(stored_json) == config:
         return False
     raise StaleConfiguration(
         f"programme {config.programme_id}: version {config.version} differs from the stored "
-        f"version {stored['config_version']}; raise `version` to publish a change"
+        f"version {stored_version}; raise `version` to publish a change"
     )
 
 

@@ -5,10 +5,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from gateway import openapi
 from gateway.answering import detailed_answer, publish_and_answer
-from gateway.bodies import json_body
+from gateway.bodies import json_body, problem
 from gateway.dependencies import PrincipalDep, Services, ServicesDep, services_of
 from gateway.errors import Forbidden, NotFound, Unauthorized, Unavailable
 from gateway.keys import Principal
@@ -57,12 +58,13 @@ async def publish_event(request: Request) -> Response:
     body = json_body(PartnerEventRequest, request.headers.get("content-type"), await request.body())
     refusal = f"event type {body.event_type!r} is not in your allowed list"
     partner = programme_partner(services, caller, not_a_partner=refusal)
+    occurred_at = occurred_at_of(services, caller, body.occurred_at)
     answer, status = await publish_partner_event(
         services,
         caller,
         partner,
         body.event_type,
-        lambda: to_event(body, caller),
+        lambda: to_event(body, caller, occurred_at),
         occurred_at_given=body.occurred_at is not None,
     )
     return Response(answer.model_dump_json(), status, media_type="application/json")
@@ -122,7 +124,24 @@ def require_allowed(partner: Partner, event_type: str) -> None:
         raise Forbidden(f"event type {event_type!r} is not in your allowed list")
 
 
-def to_event(body: PartnerEventRequest, caller: Principal) -> EventV1:
+def occurred_at_of(services: Services, caller: Principal, given: datetime | None) -> datetime:
+    """When the user acted: the gateway's clock when the partner says nothing, else the
+    partner's time once the programme's event-time policy accepts it against that clock (400
+    `invalid_request` naming the bound and the range accepted, if not)."""
+    now = datetime.now(UTC)
+    if given is None:
+        return now
+    config = services.catalog.config(caller.programme_id)
+    if config is None:
+        raise Unavailable("the programme's configuration is not loaded yet; retry shortly")
+    breach = config.event_time.out_of_bounds(given, now)
+    if breach is not None:
+        message = breach.message("now")
+        raise RequestValidationError([problem(message, "occurred_at_out_of_bounds", "occurred_at")])
+    return given
+
+
+def to_event(body: PartnerEventRequest, caller: Principal, occurred_at: datetime) -> EventV1:
     reference_id = body.reference_id()
     return EventV1.model_validate(
         {
@@ -131,7 +150,7 @@ def to_event(body: PartnerEventRequest, caller: Principal) -> EventV1:
             "partner_id": caller.partner_id,
             "user_id": body.user_id,
             "event_type": body.event_type,
-            "occurred_at": body.occurred_at or datetime.now(UTC),
+            "occurred_at": occurred_at,
             "reference_id": reference_id,
             "environment": caller.environment,
             "metadata": body.metadata,

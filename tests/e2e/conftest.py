@@ -51,16 +51,36 @@ class Credentials:
     other_client_secret: str
 
 
-@pytest.fixture(scope="session")
-def run_id() -> str:
-    """The session's run: its topics, consumer groups and faust app are named after it."""
-    return uuid.uuid4().hex[:8]
+@dataclass(frozen=True)
+class RunTopics:
+    """The session's own events, commands, dead-letter and configuration topics, as the
+    services' settings (`LOYALTY_EVENTS_TOPIC`, ...), and the run's id that every topic of the
+    run holds."""
+
+    run: str
+    settings: dict[str, str]
+
+    @property
+    def events(self) -> str:
+        return self.settings["LOYALTY_EVENTS_TOPIC"]
+
+    @property
+    def dead_letters(self) -> str:
+        return self.settings["LOYALTY_DEAD_LETTERS_TOPIC"]
+
+    @property
+    def config(self) -> str:
+        return self.settings["LOYALTY_CONFIG_TOPIC"]
 
 
 @pytest.fixture(scope="session")
-def topics(kafka_bootstrap: str, local_settings: LocalSettings, run_id: str) -> dict[str, str]:
-    """The run's own events, commands and dead-letter topics, as the services' settings."""
-    return asyncio.run(run_topics(kafka_bootstrap, local_settings.kafka_partitions, "e2e", run_id))
+def session_topics(kafka_bootstrap: str, local_settings: LocalSettings) -> Iterator[RunTopics]:
+    run = uuid.uuid4().hex[:8]
+    made = run_topics(kafka_bootstrap, local_settings.kafka_partitions, "e2e", run)
+    yield RunTopics(run, asyncio.run(made))
+    # The run's topics, faust's among them (its app id holds the run's id), once the system
+    # that used them has stopped.
+    asyncio.run(delete_topics_of(kafka_bootstrap, run))
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +88,7 @@ def system(
     kafka_bootstrap: str,
     postgres_server: LocalSettings,
     tmp_path_factory: pytest.TempPathFactory,
-    run_id: str,
-    topics: dict[str, str],
+    session_topics: RunTopics,
 ) -> Iterator[tuple[LocalSettings, Credentials]]:
     settings = postgres_server.model_copy(
         update={
@@ -82,13 +101,14 @@ def system(
     admin = AdminSettings(
         kafka_bootstrap_servers=kafka_bootstrap,
         database_url=settings.database_url(DATABASE),
-        config_topic=topics["LOYALTY_CONFIG_TOPIC"],
+        config_topic=session_topics.config,
     )
     credentials = asyncio.run(configure(admin))
-    extra = topics | {
-        "LOYALTY_PROCESSORS_APP_ID": f"loyalty-processors-e2e-{run_id}",
+    run = session_topics.run
+    extra = session_topics.settings | {
+        "LOYALTY_PROCESSORS_APP_ID": f"loyalty-processors-e2e-{run}",
         "LOYALTY_PROCESSORS_DATA_DIR": str(Path(tmp_path_factory.mktemp("processors"))),
-        "LOYALTY_CONSUMER_GROUP": f"ledger-writer-e2e-{run_id}",
+        "LOYALTY_CONSUMER_GROUP": f"ledger-writer-e2e-{run}",
         # Generous, so that a slow CI machine still answers with points, not 202.
         "LOYALTY_OUTCOME_WAIT_MS": "15000",
     }
@@ -98,8 +118,6 @@ def system(
         yield settings, credentials
     finally:
         services.stop_all(prefix=PREFIX)
-        # The run's topics, faust's among them (its app id holds the run's id).
-        asyncio.run(delete_topics_of(kafka_bootstrap, run_id))
 
 
 async def configure(admin: AdminSettings) -> Credentials:

@@ -4,11 +4,14 @@ system: every error status, idempotency under races, scoped reads, staging isola
 import asyncio
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
 
+import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.conftest import Credentials, new_user
+from deploy.local.settings import LocalSettings
+from tests.e2e.conftest import DATABASE, Credentials, new_user
 
 pytestmark = pytest.mark.e2e
 EVENTS = "/api/partner/events"
@@ -96,6 +99,61 @@ async def test_a_malformed_body_is_an_invalid_request(
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_request"
     assert response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "bound"),
+    [
+        ("2020-01-01T00:00:00Z", "is more than 7 days (604800 s) before now (the programme's "
+         "event_time.past_max_s)"),
+        ("2030-01-01T00:00:00+02:00", "is more than 5 minutes (300 s) after now (the programme's "
+         "event_time.future_max_s)"),
+    ],
+)  # fmt: skip
+async def test_an_occurred_at_outside_the_time_policy_is_refused_naming_the_bound(
+    gateway: httpx.AsyncClient, credentials: Credentials, occurred_at: str, bound: str
+) -> None:
+    user_id = new_user()
+    body = {"user_id": user_id, "event_type": "article_read", "occurred_at": occurred_at}
+    response = await post_event(gateway, credentials.partner, body)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["error"] == "invalid_request"
+    message = answer["message"]
+    assert message.startswith("occurred_at: "), message
+    assert bound in message
+    earliest, latest = message.split("this programme accepts events dated from ")[1].split(" to ")
+    span = datetime.fromisoformat(latest) - datetime.fromisoformat(earliest)
+    assert span == timedelta(days=7, minutes=5)
+    assert abs(datetime.fromisoformat(latest) - datetime.now(UTC)) < timedelta(minutes=6)
+    # Had the refused event been published, it would be booked before this one (same partition).
+    live = await post_event(gateway, credentials.partner, body | {"occurred_at": None})
+    assert live.json()["points_awarded"] == 5
+    balance = await gateway.get(
+        f"/api/partner/users/{user_id}/balance", headers=key(credentials.partner)
+    )
+    assert balance.json()["balance"] == 5, "the refused event was not published"
+
+
+async def test_an_occurred_at_within_the_time_policy_is_accepted_and_booked_at_that_time(
+    gateway: httpx.AsyncClient, credentials: Credentials, system: tuple[LocalSettings, Credentials]
+) -> None:
+    user_id = new_user()
+    week_ago = datetime.now(UTC) - timedelta(days=6, hours=23)
+    soon = datetime.now(UTC).astimezone(timezone(timedelta(hours=-5))) + timedelta(minutes=4)
+    for at in (week_ago, soon):
+        body = {"user_id": user_id, "event_type": "article_read", "occurred_at": at.isoformat()}
+        response = await post_event(gateway, credentials.partner, body)
+        assert response.status_code == 200, response.text
+        assert response.json()["points_awarded"] == 5
+    connection = await asyncpg.connect(system[0].database_url(DATABASE))
+    try:
+        booked = await connection.fetch(
+            "SELECT occurred_at FROM ledger.entries WHERE user_id = $1 ORDER BY entry_id", user_id
+        )
+    finally:
+        await connection.close()
+    assert [row["occurred_at"] for row in booked] == [week_ago, soon]
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "lk_live_unknown_key"}, {"X-API-Key": "x"}])

@@ -7,6 +7,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -16,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from deploy.local.settings import LocalSettings
 from gateway.webhooks import subscriptions
-from tests.e2e.conftest import DATABASE, Credentials, new_user
+from tests.e2e.conftest import DATABASE, Credentials, RunTopics, new_user
 from tests.e2e.test_partner_api import EVENTS, key, post_event
 
 pytestmark = pytest.mark.e2e
@@ -49,9 +50,9 @@ async def test_twenty_racing_retries_without_occurred_at_book_once_and_raise_no_
     credentials: Credentials,
     system: System,
     kafka_bootstrap: str,
-    topics: dict[str, str],
+    session_topics: RunTopics,
 ) -> None:
-    dead_topic = topics["LOYALTY_DEAD_LETTERS_TOPIC"]
+    dead_topic = session_topics.dead_letters
     conflicts_before = await ledger_conflicts(system)
     dead_before = await dead_letters(kafka_bootstrap, dead_topic)
     user_id = new_user()
@@ -95,7 +96,7 @@ async def test_a_reference_reused_with_another_payload_is_a_409_naming_the_origi
         {**body, "metadata": {"reference_id": reference, "amount": 99}},
         {**body, "user_id": new_user()},
         {**body, "event_type": "article_read"},
-        {**body, "occurred_at": "2026-01-01T00:00:00Z"},
+        {**body, "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},
     ):
         refused = await post_event(gateway, credentials.partner, changed)
         assert refused.status_code == 409, changed

@@ -24,6 +24,9 @@ from schemas.events import EventV1
 from schemas.programme import ProgrammeConfig
 
 READ_TIMEOUT_S = 120.0
+# One instant for every test event, so a daily cap counts them on one day; within the programmes'
+# event-time policy (7 days back by default) around the records' timestamps, whenever the tests run.
+OCCURRED_AT = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def capped_programme(
@@ -57,7 +60,7 @@ def event(programme_id: str, user_id: str, event_type: str = "visit", **fields: 
         "programme_id": programme_id,
         "user_id": user_id,
         "event_type": event_type,
-        "occurred_at": datetime(2026, 11, 22, 12, tzinfo=UTC),
+        "occurred_at": OCCURRED_AT,
     }
     return EventV1.model_validate(values | fields)
 

@@ -3,6 +3,7 @@ events count once, bad records end where they should, configuration changes appl
 
 import asyncio
 import base64
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -175,6 +176,44 @@ async def test_bad_records_are_dead_letters_or_zero_point_outcomes(
         assert zero["bookings"] == []
         assert orjson.dumps(zero["explanation"])  # the reason travels with the outcome
     assert awarded([paid]) == 7
+
+
+async def test_an_event_dated_outside_the_time_policy_is_a_dead_letter(
+    kafka_bootstrap: str,
+    own_topics: OwnTopics,
+    programme_id: str,
+    workers: WorkerFactory,
+    commands: TopicReader,
+    dead_letters: TopicReader,
+) -> None:
+    """Records produced straight to the events topic are checked against their Kafka timestamp:
+    2020 and tomorrow are dead letters naming the bound; an event of three days ago and
+    imported history of 2020 are decided."""
+    await publish_programme(kafka_bootstrap, capped_programme(programme_id))
+    workers()
+    now = datetime.now(UTC)
+    old = event(programme_id, "fay", occurred_at=datetime(2020, 1, 1, tzinfo=UTC))
+    ahead = event(programme_id, "fay", occurred_at=now + timedelta(days=1))
+    recent = event(programme_id, "fay", occurred_at=now - timedelta(days=3))
+    history = event(
+        programme_id, "fay", occurred_at=datetime(2020, 1, 1, tzinfo=UTC), import_id="imp_1"
+    )
+    async with producer(kafka_bootstrap) as client:
+        for item in (old, ahead, recent, history):
+            await send(client, own_topics.events, item)
+    past_letter, future_letter = await dead_letters.read_until(2)
+    for letter, sent, bound in ((past_letter, old, "past"), (future_letter, ahead, "future")):
+        assert letter["reason"] == "occurred_at_out_of_bounds"
+        assert f"(the programme's event_time.{bound}_max_s)" in letter["error"]
+        assert "this programme accepts events dated from" in letter["error"]
+        assert orjson.loads(base64.b64decode(letter["original_value_base64"]))["event_id"] == (
+            sent.event_id
+        )
+    assert "is more than 7 days (604800 s) before the record timestamp" in past_letter["error"]
+    assert "is more than 5 minutes (300 s) after the record timestamp" in future_letter["error"]
+    await commands.read_until(2)
+    assert [c["command_id"] for c in commands.distinct()] == [recent.event_id, history.event_id]
+    assert awarded(commands.distinct()) == 20
 
 
 async def test_a_configuration_change_applies_without_a_restart(

@@ -1,7 +1,7 @@
 """The processor's per-record step, without Kafka: what becomes a command, what a dead letter."""
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -9,10 +9,11 @@ import pytest
 
 from gateway.admin.programmes import load_file, snapshot_bytes
 from processors.catalog import ProgrammeCatalog
-from processors.handling import Decided, Record, handle
+from processors.handling import OCCURRED_AT_GRACE_S, Decided, Record, handle
 from processors.metrics import rejection_reasons
 from schemas import topics
 from schemas.dead_letters import DeadLetter
+from schemas.event_time import instant
 from schemas.events import EventV1
 from schemas.ledger import LedgerCommand
 
@@ -120,3 +121,76 @@ def test_the_command_sent_is_the_command_as_json(catalog: ProgrammeCatalog) -> N
     handled = handle(record(encoded(event())), None, catalog)
     assert isinstance(handled, Decided)
     assert LedgerCommand.model_validate_json(handled.command_json) == handled.command
+
+
+def stamped(item: EventV1, at: datetime) -> Record:
+    """The event's record as Kafka stored it at `at` (its producer's CreateTime)."""
+    return Record(
+        topic=topics.EVENTS,
+        partition=1,
+        offset=7,
+        key=b"demo:usr_abc123",
+        value=encoded(item),
+        timestamp_ms=int(at.timestamp() * 1000),
+    )
+
+
+STORED = datetime(2026, 11, 22, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "bound", "text"),
+    [
+        (datetime(2020, 1, 1, tzinfo=UTC), "past_max_s", "is more than 7 days (604800 s) before"),
+        (STORED + timedelta(hours=1), "future_max_s", "is more than 5 minutes (300 s) after"),
+    ],
+)
+def test_an_event_dated_outside_the_time_policy_is_a_dead_letter_naming_the_bound(
+    catalog: ProgrammeCatalog, occurred_at: datetime, bound: str, text: str
+) -> None:
+    handled = handle(stamped(event(occurred_at=occurred_at), STORED), None, catalog)
+    assert isinstance(handled, DeadLetter)
+    assert handled.reason == "occurred_at_out_of_bounds"
+    assert handled.error.startswith(f"occurred_at {instant(occurred_at)} {text}")
+    assert f"the record timestamp 2026-11-22T10:00:00Z (the programme's event_time.{bound})" in (
+        handled.error
+    )
+    assert "accepts events dated from 2026-11-15T09:59:00Z to 2026-11-22T10:06:00Z" in (
+        handled.error
+    )
+    assert handled.source_timestamp == STORED
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [
+        STORED - timedelta(days=7),
+        STORED - timedelta(days=7, seconds=OCCURRED_AT_GRACE_S),  # the gateway's bound, sent late
+        STORED + timedelta(minutes=5, seconds=OCCURRED_AT_GRACE_S),
+    ],
+)
+def test_an_event_within_the_policy_and_its_grace_is_decided(
+    catalog: ProgrammeCatalog, occurred_at: datetime
+) -> None:
+    handled = handle(stamped(event(occurred_at=occurred_at), STORED), None, catalog)
+    assert isinstance(handled, Decided)
+    assert handled.decision.points == 150
+
+
+def test_imported_history_is_exempt_from_the_time_policy(catalog: ProgrammeCatalog) -> None:
+    old = event(occurred_at=datetime(2020, 1, 1, tzinfo=UTC), import_id="imp_0123456789abcdef")
+    handled = handle(stamped(old, STORED), None, catalog)
+    assert isinstance(handled, Decided)
+    assert handled.decision.points == 150
+
+
+def test_a_replay_decides_the_time_policy_as_the_first_time_did(
+    catalog: ProgrammeCatalog,
+) -> None:
+    """The reference is the record's stored timestamp, never the clock: the same record,
+    handled again years later, is decided the same."""
+    recent = stamped(event(occurred_at=STORED - timedelta(days=1)), STORED)
+    stale = stamped(event(occurred_at=STORED - timedelta(days=8)), STORED)
+    for _ in range(2):
+        assert isinstance(handle(recent, None, catalog), Decided)
+        assert isinstance(handle(stale, None, catalog), DeadLetter)

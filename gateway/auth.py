@@ -1,12 +1,11 @@
 """Resolves the `X-API-Key` header to a Principal, with a small bounded cache in front of Postgres.
 
 A revoked key stops working within `api_key_cache_ttl_s`; that delay buys one database round trip
-less on every request."""
-
-import time
-from collections import OrderedDict
+less on every request. Unknown keys are cached too (as None), so a client retrying a wrong key
+costs no query either."""
 
 import asyncpg
+from cachetools import TTLCache
 
 from gateway.errors import Unauthorized
 from gateway.keys import Principal, digest, environment_of
@@ -20,9 +19,8 @@ WHERE key_sha256 = $1 AND revoked_at IS NULL
 class KeyResolver:
     def __init__(self, pool: asyncpg.Pool, ttl_s: float, max_entries: int) -> None:
         self._pool = pool
-        self._ttl_s = ttl_s
-        self._max_entries = max_entries
-        self._cache: OrderedDict[bytes, tuple[float, Principal | None]] = OrderedDict()
+        # Least recently used entries go first once full; each expires `ttl_s` after it was read.
+        self._cache: TTLCache[bytes, Principal | None] = TTLCache(max_entries, ttl_s)
 
     async def resolve(self, api_key: str | None) -> Principal:
         if not api_key or environment_of(api_key) is None:
@@ -34,16 +32,12 @@ class KeyResolver:
         return principal
 
     async def _cached(self, key_digest: bytes) -> Principal | None:
-        now = time.monotonic()
-        hit = self._cache.get(key_digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        principal = await self._lookup(key_digest)
-        self._cache[key_digest] = (now + self._ttl_s, principal)
-        self._cache.move_to_end(key_digest)
-        while len(self._cache) > self._max_entries:
-            self._cache.popitem(last=False)
-        return principal
+        try:
+            return self._cache[key_digest]
+        except KeyError:
+            principal = await self._lookup(key_digest)
+            self._cache[key_digest] = principal
+            return principal
 
     async def _lookup(self, key_digest: bytes) -> Principal | None:
         row = await self._pool.fetchrow(LOOKUP, key_digest)

@@ -7,11 +7,17 @@ the rows in and write the balances, the rule budgets' usage and the consumer's o
 notify, in one statement. Offsets commit with the bookings or not at all.
 """
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from ledger import writing
 from ledger.core.batch import (
@@ -133,17 +139,25 @@ async def apply_batch_with_retries(
     on_retry: Callable[[BaseException], None] | None = None,
     account_ids: AccountIds | None = None,
 ) -> BatchPlan:
-    """Retry only transient errors, a bounded number of times, backing off exponentially."""
-    for attempt in range(1, attempts_max + 1):
-        try:
-            async with pool.acquire() as conn:
-                return await apply_batch(conn, batch, before_commit, account_ids)
-        except TRANSIENT_ERRORS as exc:
-            if attempt == attempts_max:
-                raise RetriesExhaustedError(f"batch failed {attempts_max} times") from exc
-            if on_retry is not None:
-                on_retry(exc)
-            await asyncio.sleep(backoff_s * 2 ** (attempt - 1))
+    """Retry only transient errors, `attempts_max` times in all, backing off exponentially."""
+
+    def retrying(state: RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None:
+            on_retry(state.outcome.exception() or RuntimeError("no exception"))
+
+    try:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(attempts_max),
+            wait=wait_exponential(multiplier=backoff_s, min=backoff_s),
+            retry=retry_if_exception_type(TRANSIENT_ERRORS),
+            before_sleep=retrying,
+            reraise=True,
+        ):
+            with attempt:
+                async with pool.acquire() as conn:
+                    return await apply_batch(conn, batch, before_commit, account_ids)
+    except TRANSIENT_ERRORS as exc:
+        raise RetriesExhaustedError(f"batch failed {attempts_max} times") from exc
     raise RetriesExhaustedError("attempts_max must be at least 1")
 
 

@@ -2,13 +2,19 @@
 timeout and a bounded number of retries on transient failures, and falls back to the rule's
 configured points when the API cannot answer."""
 
-import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_FLOOR, Decimal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from processors import metrics
 from processors.engine import ExternalCall
@@ -46,23 +52,43 @@ class ExternalPoints:
         return found
 
     async def fetch(self, call: ExternalCall, event: EventV1) -> int | None:
+        """The API's points; None when it cannot answer. Only transient failures (no answer, a
+        5xx) are retried, `attempts_max` times in all, with doubling waits between attempts."""
         payload = {**call.body, "event": event.model_dump(mode="json")}
-        for attempt in range(self._attempts_max):
-            try:
-                response = await self._http.request(
-                    call.method,
-                    call.url,
-                    headers=dict(call.headers),
-                    json=None if call.method == "GET" else payload,
-                )
-            except httpx.TransportError as exc:
-                log.warning("external points %s: %s (attempt %d)", call.url, exc, attempt + 1)
-            else:
-                if response.status_code < 500:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._attempts_max),
+            wait=wait_exponential(multiplier=self._backoff_s, min=self._backoff_s),
+            retry=retry_if_exception_type((httpx.TransportError, _ServerError)),
+            before_sleep=_log_attempt(call),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    response = await self._http.request(
+                        call.method,
+                        call.url,
+                        headers=dict(call.headers),
+                        json=None if call.method == "GET" else payload,
+                    )
+                    if response.status_code >= 500:
+                        raise _ServerError(response.status_code)
                     return _parsed(call, response)
-            await asyncio.sleep(self._backoff_s * 2**attempt)
-        metrics.EXTERNAL_FAILURES.labels(call.rule_id, "unavailable").inc()
+        except (httpx.TransportError, _ServerError):
+            metrics.EXTERNAL_FAILURES.labels(call.rule_id, "unavailable").inc()
         return None
+
+
+class _ServerError(Exception):
+    """A 5xx answer: transient, worth another attempt."""
+
+
+def _log_attempt(call: ExternalCall) -> Callable[[RetryCallState], None]:
+    def log_attempt(state: RetryCallState) -> None:
+        error = None if state.outcome is None else state.outcome.exception()
+        log.warning("external points %s: %r (attempt %d)", call.url, error, state.attempt_number)
+
+    return log_attempt
 
 
 def _parsed(call: ExternalCall, response: httpx.Response) -> int | None:

@@ -140,14 +140,18 @@ class LedgerReport:
             f"{self.outcomes} outcomes"
         ]
         for result in self.results:
-            state = "ok" if result.found == 0 else f"{result.found} mismatches"
+            state = "ok" if result.found == 0 else _mismatches(result.found)
             lines.append(f"{result.check + ':':<14}{state}")
             lines.extend(f"  {example}" for example in result.examples)
             hidden = result.found - len(result.examples)
             if hidden > 0:
                 lines.append(f"  ... and {hidden} more")
-        lines.append("clean" if self.ok else f"{self.findings} mismatches")
+        lines.append("clean" if self.ok else _mismatches(self.findings))
         return lines
+
+
+def _mismatches(count: int) -> str:
+    return f"{count} mismatch" if count == 1 else f"{count} mismatches"
 
 
 async def check_ledger(

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from ledger.core.reconciliation import (
+    EXAMPLES_MAX,
     AccountFacts,
     CheckResult,
     CommandFacts,
@@ -23,6 +24,7 @@ from ledger.core.reconciliation import (
 from ledger.db_types import Connection
 
 EXAMPLES_DEFAULT = 10
+__all__ = ["EXAMPLES_DEFAULT", "EXAMPLES_MAX", "LedgerReport", "check_ledger"]
 _PREFETCH_ROWS = 2_000
 
 # One row per account in scope, and per account an entry in scope names (it may belong to

@@ -24,8 +24,7 @@ from gateway.keys import Environment
 from gateway.kwegg import admin as kwegg_admin
 from gateway.myrewards import configuration as myrewards_configuration
 from gateway.webhooks import subscriptions
-from ledger.check import EXAMPLES_DEFAULT, check_ledger
-from ledger.core.reconciliation import EXAMPLES_MAX
+from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 
 __all__ = [
     "DEMO_KEY_ID",

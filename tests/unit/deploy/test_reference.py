@@ -4,15 +4,15 @@ programme file's reference says something of every field."""
 import pytest
 from pydantic import BaseModel
 
-from schemas import reference
+from deploy import reference
 from schemas.programme import ProgrammeConfig, Rule
 
 
 @pytest.mark.parametrize("document", reference.DOCUMENTS, ids=lambda d: d.path.name)
 def test_the_reference_matches_the_models(document: reference.Document) -> None:
-    assert document.path.exists(), f"run `python -m schemas.reference` to write {document.path}"
+    assert document.path.exists(), f"run `python -m deploy.reference` to write {document.path}"
     assert document.path.read_text() == reference.rendered(document), (
-        f"{document.path} is stale: run `python -m schemas.reference` and review the change"
+        f"{document.path} is stale: run `python -m deploy.reference` and review the change"
     )
 
 

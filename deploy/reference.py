@@ -1,6 +1,7 @@
 """Writes the reference of every field a programme file and a MyRewards file may hold, from the
-pydantic models' JSON Schemas: `python -m schemas.reference` writes docs/programme-file.md and
-docs/myrewards-file.md. A unit test fails when a file and its model drift.
+pydantic models' JSON Schemas: `python -m deploy.reference` writes docs/programme-file.md and
+docs/myrewards-file.md. A unit test fails when a file and its model drift. (Here, not in
+`schemas`: the MyRewards file's model is the gateway's, and the contracts import nothing of it.)
 
 Each field is a row: its path in the file (`rules[].conditions[].operator`), its type, its
 default ("required" without one), its constraints and its description. A field that holds
@@ -203,7 +204,7 @@ def _cell(text: str) -> str:
 
 
 _GENERATED = (
-    "Generated from the pydantic models by `python -m schemas.reference`; a unit test fails "
+    "Generated from the pydantic models by `python -m deploy.reference`; a unit test fails "
     "when this file and the models differ, so edit the models' `Field(description=...)`s, not "
     "this file."
 )

@@ -1,56 +1,192 @@
-"""Prove the balances: recompute every account from its journal entries.
+"""Prove the ledger from its own rows: read-only queries that reduce the journal to one row of
+facts per account and per command, compared by `ledger.core.reconciliation`.
 
-The ledger is consistent when no cached balance disagrees with its entries, every entry's
-balance-after follows from the one before it on the same account, and all balances sum to zero.
+`check_ledger` runs every query in one repeatable-read, read-only transaction, so a writer busy
+meanwhile cannot skew it, and streams the rows through cursors, so memory stays bounded however
+large the ledger. It reads every entry twice (once per account side, once per command): a full
+scan, meant for an operator's check (`loyalty-admin check-ledger`) or a periodic job, not for a
+request path.
 """
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from ledger.core.reconciliation import (
+    EXAMPLES_MAX,
+    AccountFacts,
+    CheckResult,
+    CommandFacts,
+    ProgrammeSums,
+    Tally,
+    account_findings,
+    command_findings,
+)
 from ledger.db_types import Connection
+
+EXAMPLES_DEFAULT = 10
+__all__ = ["EXAMPLES_DEFAULT", "EXAMPLES_MAX", "LedgerReport", "check_ledger"]
+_PREFETCH_ROWS = 2_000
+
+# One row per account in scope, and per account an entry in scope names (it may belong to
+# another programme, or not exist). The window compares each entry's balance-after with the
+# previous one's on the same account; the latest balance-after is read by the last entry's id.
+_ACCOUNT_FACTS = """
+WITH movements AS (
+    SELECT credit_account_id AS account_id, entry_id, programme_id, points AS delta,
+           credit_balance_after AS balance_after
+    FROM ledger.entries WHERE $1::text IS NULL OR programme_id = $1
+    UNION ALL
+    SELECT debit_account_id, entry_id, programme_id, -points, debit_balance_after
+    FROM ledger.entries WHERE $1::text IS NULL OR programme_id = $1
+), chained AS (
+    SELECT account_id, entry_id, programme_id, delta,
+           balance_after <> coalesce(lag(balance_after) OVER w, 0) + delta AS breaks
+    FROM movements
+    WINDOW w AS (PARTITION BY account_id ORDER BY entry_id)
+), per_account AS (
+    SELECT c.account_id, sum(c.delta)::bigint AS from_entries, count(*) AS entries,
+           max(c.entry_id) AS last_entry_id,
+           count(*) FILTER (WHERE c.breaks) AS chain_breaks,
+           min(c.entry_id) FILTER (WHERE c.breaks) AS first_break_entry_id,
+           count(*) FILTER (WHERE c.programme_id IS DISTINCT FROM a.programme_id)
+               AS foreign_entries
+    FROM chained c LEFT JOIN ledger.accounts a ON a.account_id = c.account_id
+    GROUP BY c.account_id
+), in_scope AS (
+    SELECT account_id FROM ledger.accounts WHERE $1::text IS NULL OR programme_id = $1
+    UNION
+    SELECT account_id FROM per_account
+)
+SELECT s.account_id, a.programme_id, a.kind, a.owner_id,
+       coalesce(g.budget_mode = 'funded', false) AS funded,
+       coalesce(a.balance, 0) AS cached, coalesce(p.from_entries, 0) AS from_entries,
+       coalesce(p.entries, 0) AS entries,
+       CASE WHEN last.credit_account_id = s.account_id THEN last.credit_balance_after
+            ELSE last.debit_balance_after END AS latest_balance_after,
+       coalesce(p.chain_breaks, 0) AS chain_breaks, p.first_break_entry_id,
+       coalesce(p.foreign_entries, 0) AS foreign_entries
+FROM in_scope s
+LEFT JOIN ledger.accounts a ON a.account_id = s.account_id
+LEFT JOIN programmes g ON g.programme_id = a.programme_id
+LEFT JOIN per_account p ON p.account_id = s.account_id
+LEFT JOIN ledger.entries last ON last.entry_id = p.last_entry_id
+ORDER BY s.account_id
+"""
+
+# One row per stored outcome in scope and per command id of entries in scope without one. A
+# command's account is its user's, or the budget for a programme-level command (no user).
+_COMMAND_FACTS = """
+WITH outcomes AS (
+    SELECT o.command_id, o.programme_id, o.user_id, o.status, o.points, o.balance_after,
+           t.account_id
+    FROM ledger.command_outcomes o
+    LEFT JOIN ledger.accounts t
+           ON t.programme_id = o.programme_id
+          AND t.kind = CASE WHEN o.user_id IS NULL THEN 'budget' ELSE 'user' END
+          AND t.owner_id = coalesce(o.user_id, '')
+    WHERE $1::text IS NULL OR o.programme_id = $1
+), own AS (
+    SELECT e.command_id, count(*) AS entries,
+           sum(CASE WHEN e.credit_account_id = o.account_id THEN e.points
+                    WHEN e.debit_account_id = o.account_id THEN -e.points
+                    ELSE 0 END)::bigint AS account_points,
+           max(e.entry_id) FILTER (
+               WHERE o.account_id IN (e.credit_account_id, e.debit_account_id)) AS last_entry_id
+    FROM ledger.entries e
+    LEFT JOIN outcomes o ON o.command_id = e.command_id
+    WHERE $1::text IS NULL OR e.programme_id = $1
+    GROUP BY e.command_id
+)
+SELECT coalesce(o.command_id, x.command_id) AS command_id, o.programme_id, o.user_id,
+       o.status, coalesce(o.points, 0) AS points, o.balance_after,
+       coalesce(x.entries, 0) AS entries, coalesce(x.account_points, 0) AS account_points,
+       CASE WHEN last.credit_account_id = o.account_id THEN last.credit_balance_after
+            WHEN last.debit_account_id = o.account_id THEN last.debit_balance_after
+       END AS account_balance_after
+FROM outcomes o
+FULL JOIN own x ON x.command_id = o.command_id
+LEFT JOIN ledger.entries last ON last.entry_id = x.last_entry_id
+ORDER BY 1
+"""
+
+_SIZES = """
+SELECT (SELECT count(*) FROM ledger.accounts WHERE $1::text IS NULL OR programme_id = $1),
+       (SELECT count(*) FROM ledger.entries WHERE $1::text IS NULL OR programme_id = $1),
+       (SELECT count(*) FROM ledger.command_outcomes WHERE $1::text IS NULL OR programme_id = $1)
+"""
 
 
 @dataclass(frozen=True, slots=True)
-class CheckReport:
-    balance_mismatches: list[tuple[int, int, int, int]]
-    """(account_id, cached, from entries, latest balance-after)"""
-    running_balance_breaks: list[tuple[int, int, int, int]]
-    """(account_id, entry_id, balance-after, expected)"""
-    sum_of_balances: int
+class LedgerReport:
+    programme_id: str | None
+    """The programme checked; None for the whole ledger."""
     accounts: int
     entries: int
+    outcomes: int
+    results: tuple[CheckResult, ...]
 
     @property
     def ok(self) -> bool:
-        return (
-            not self.balance_mismatches
-            and not self.running_balance_breaks
-            and (self.sum_of_balances == 0)
-        )
+        return all(result.found == 0 for result in self.results)
+
+    @property
+    def findings(self) -> int:
+        return sum(result.found for result in self.results)
+
+    def lines(self) -> list[str]:
+        """The report as a person reads it: what was checked, then each check's result with
+        its first findings."""
+        scope = "the whole ledger" if self.programme_id is None else self.programme_id
+        lines = [
+            f"ledger check of {scope}: {self.accounts} accounts, {self.entries} entries, "
+            f"{self.outcomes} outcomes"
+        ]
+        for result in self.results:
+            state = "ok" if result.found == 0 else _mismatches(result.found)
+            lines.append(f"{result.check + ':':<14}{state}")
+            lines.extend(f"  {example}" for example in result.examples)
+            hidden = result.found - len(result.examples)
+            if hidden > 0:
+                lines.append(f"  ... and {hidden} more")
+        lines.append("clean" if self.ok else _mismatches(self.findings))
+        return lines
 
 
-_LIMIT_ROWS = 100
+def _mismatches(count: int) -> str:
+    return f"{count} mismatch" if count == 1 else f"{count} mismatches"
 
 
-async def check_ledger(conn: Connection) -> CheckReport:
-    """Runs in one repeatable-read snapshot so that a writer busy meanwhile cannot skew it."""
+async def check_ledger(
+    conn: Connection, programme_id: str | None = None, *, examples_max: int = EXAMPLES_DEFAULT
+) -> LedgerReport:
+    """Every check over the whole ledger, or over one programme's accounts, entries and
+    outcomes; at most `examples_max` findings of each check are kept, all are counted."""
+    tally = Tally(examples_max)
+    sums = ProgrammeSums()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        mismatches = await conn.fetch(
-            "SELECT * FROM ledger.balance_mismatches() LIMIT $1", _LIMIT_ROWS
-        )
-        breaks = await conn.fetch(
-            "SELECT * FROM ledger.running_balance_breaks() LIMIT $1", _LIMIT_ROWS
-        )
-        totals = await conn.fetchrow(
-            """SELECT coalesce(sum(balance), 0)::bigint AS total, count(*) AS accounts,
-                      (SELECT count(*) FROM ledger.entries) AS entries
-               FROM ledger.accounts"""
-        )
-    if totals is None:
-        raise RuntimeError("aggregate query returned no row")
-    return CheckReport(
-        balance_mismatches=[tuple(row.values()) for row in mismatches],
-        running_balance_breaks=[tuple(row.values()) for row in breaks],
-        sum_of_balances=totals["total"],
-        accounts=totals["accounts"],
-        entries=totals["entries"],
-    )
+        # The full join's row estimate is far too high, and the plan's JIT compilation then
+        # took two thirds of the query's time (660 of 1,030 ms over 44,000 entries).
+        await conn.execute("SET LOCAL jit = off")
+        sizes = await conn.fetchrow(_SIZES, programme_id)
+        if sizes is None:
+            raise RuntimeError("the count query returned no row")
+        async for account in account_facts(conn, programme_id):
+            tally.add(account_findings(account))
+            if programme_id is None or account.programme_id == programme_id:
+                sums.add(account)
+        async for command in command_facts(conn, programme_id):
+            tally.add(command_findings(command))
+    tally.add(sums.findings())
+    return LedgerReport(programme_id, sizes[0], sizes[1], sizes[2], tally.results())
+
+
+async def account_facts(conn: Connection, programme_id: str | None) -> AsyncIterator[AccountFacts]:
+    """Inside a transaction (cursors need one)."""
+    async for row in conn.cursor(_ACCOUNT_FACTS, programme_id, prefetch=_PREFETCH_ROWS):
+        yield AccountFacts(*row.values())
+
+
+async def command_facts(conn: Connection, programme_id: str | None) -> AsyncIterator[CommandFacts]:
+    """Inside a transaction (cursors need one)."""
+    async for row in conn.cursor(_COMMAND_FACTS, programme_id, prefetch=_PREFETCH_ROWS):
+        yield CommandFacts(*row.values())

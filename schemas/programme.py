@@ -94,14 +94,34 @@ class _Frozen(BaseModel):
 
 
 class Tier(_Frozen):
-    name: Identifier
-    multiplier: Multiplier = Decimal(1)
+    """A level of membership; a user is in the programme's `default_tier` until a
+    `tier.assigned` event sets another (docs/programme-file.md, "Setting a user's tier")."""
+
+    name: Identifier = Field(description="The tier's name, as `tier.assigned` events name it.")
+    multiplier: Multiplier = Field(
+        default=Decimal(1),
+        description="Multiplies what the tier's users earn (rule points x tier x partner); "
+        "redemptions cost their base amount. Exact, at most four decimal places.",
+    )
 
 
 class Partner(_Frozen):
-    partner_id: Identifier
-    multiplier: Multiplier = Decimal(1)
-    allowed_event_types: tuple[Identifier, ...] = ()
+    """A company that publishes events through the gateway with its API keys."""
+
+    partner_id: Identifier = Field(
+        description="The partner's id; its API keys are issued for it "
+        "(`loyalty-admin create-key --partner`)."
+    )
+    multiplier: Multiplier = Field(
+        default=Decimal(1),
+        description="Multiplies what the partner's events earn. Exact, at most four decimal "
+        "places.",
+    )
+    allowed_event_types: tuple[Identifier, ...] = Field(
+        default=(),
+        description="The declared event types the partner may publish; any other is refused "
+        "(403 `forbidden`).",
+    )
     rate_limit_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         default=30, description="Events the partner may publish per minute (mgPass: 30)."
     )
@@ -113,19 +133,38 @@ class Partner(_Frozen):
 class ApiClient(_Frozen):
     """A client that may trigger API rules by id (the seed's "authorised clients")."""
 
-    client_id: Identifier
-    name: str | None = None
+    client_id: Identifier = Field(
+        description="The client's id, registered with `loyalty-admin create-client`; API rules "
+        "name it in `authorised_clients`."
+    )
+    name: str | None = Field(default=None, description="For people; the engine ignores it.")
 
 
 class Parameter(_Frozen):
-    name: Identifier
-    type: ParamType
-    mandatory: bool = False
+    """A typed value in an event's `metadata`."""
+
+    name: Identifier = Field(description="Its key in the event's `metadata`.")
+    type: ParamType = Field(
+        description="The JSON type the value must have (`float` takes integers too); "
+        "conditions and `unit_field` are checked against it when the file is loaded."
+    )
+    mandatory: bool = Field(
+        default=False,
+        description="An event without it (or with null) is refused as `invalid_event`.",
+    )
 
 
 class EventType(_Frozen):
-    name: Identifier
-    parameters: tuple[Parameter, ...] = ()
+    """What happened to a user, as partners and internal services publish it."""
+
+    name: Identifier = Field(
+        description="The `event_type` events carry; `tier.assigned` is reserved."
+    )
+    parameters: tuple[Parameter, ...] = Field(
+        default=(),
+        description="The event type's typed metadata; a value of the wrong type refuses the "
+        "event, and undeclared metadata keys are allowed and ignored.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -149,32 +188,48 @@ class EventType(_Frozen):
 class Condition(_Frozen):
     """One statement; a rule's conditions are ANDed."""
 
-    parameter: Identifier
-    operator: Operator
-    value: bool | int | float | str | None = None
+    parameter: Identifier = Field(description="A parameter of the rule's event type.")
+    operator: Operator = Field(
+        description="How the event's value is compared; which operators apply depends on the "
+        "parameter's type (numbers: the comparisons; strings: equality, contains, starts_with, "
+        "ends_with; booleans: equality; all: is_empty, is_not_empty)."
+    )
+    value: bool | int | float | str | None = Field(
+        default=None,
+        description="What the event's value is compared with, of the parameter's type; none "
+        "for is_empty and is_not_empty.",
+    )
 
 
 class RollingFrequency(_Frozen):
     """Once per N minutes/hours/days on a rolling window (Kwegg's frequency cap)."""
 
-    every: Annotated[int, Field(ge=1, le=100_000)]
-    unit: Literal["minutes", "hours", "days"]
+    every: Annotated[int, Field(ge=1, le=100_000)] = Field(description="How many `unit`s.")
+    unit: Literal["minutes", "hours", "days"] = Field(
+        description="The window counts from the instant the rule last paid the user."
+    )
 
 
 class DailyStreak(_Frozen):
     """`events_per_day` matching events on each of `days` consecutive calendar days."""
 
-    type: Literal["daily"]
-    events_per_day: Annotated[int, Field(ge=1, le=1_000)]
-    days: Annotated[int, Field(ge=1, le=3_660)]
+    type: Literal["daily"] = Field(description="A run of consecutive local days.")
+    events_per_day: Annotated[int, Field(ge=1, le=1_000)] = Field(
+        description="Matching events needed on each day; a day with fewer resets the run."
+    )
+    days: Annotated[int, Field(ge=1, le=3_660)] = Field(
+        description="Consecutive days; the rule pays at the event that completes the run."
+    )
 
 
 class BeforeStreak(_Frozen):
     """`events` matching events before the instant `before`."""
 
-    type: Literal["before"]
-    events: Annotated[int, Field(ge=1, le=100_000)]
-    before: AwareDatetime
+    type: Literal["before"] = Field(description="A count of events before a deadline.")
+    events: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        description="Matching events needed; the rule pays once, at the event that completes them."
+    )
+    before: AwareDatetime = Field(description="Only events that occurred before it count.")
 
 
 Streak = Annotated[DailyStreak | BeforeStreak, Field(discriminator="type")]
@@ -186,37 +241,90 @@ class ExternalPoints(_Frozen):
     The API must answer `{"points": <integer >= 0>}`; that integer is the rule's base points.
     """
 
-    url: Annotated[str, Field(pattern=r"^https?://", max_length=2048)]
-    method: Literal["GET", "POST", "PUT"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: dict[str, JsonValue] = Field(default_factory=dict)
+    url: Annotated[str, Field(pattern=r"^https?://", max_length=2048)] = Field(
+        description="The API the processors call for the event."
+    )
+    method: Literal["GET", "POST", "PUT"] = Field(default="POST", description="Its HTTP method.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Sent with every call (an API key, for instance)."
+    )
+    body: dict[str, JsonValue] = Field(
+        default_factory=dict, description="The JSON body sent with every call."
+    )
 
 
 class Rule(_Frozen):
-    rule_id: Identifier
-    version: Annotated[int, Field(ge=1)]
-    name: str | None = None
-    event_type: Identifier
-    kind: Literal["earn", "redeem"] = "earn"
-    status: RuleStatus = "draft"
-    valid_from: AwareDatetime | None = None
+    """What an event of `event_type` earns (or what an API-triggered redemption costs). Of an
+    event's ordinary rules the first that matches, in `priority` order with the default rule
+    last, pays; every matching streak rule counts the event on its own."""
+
+    rule_id: Identifier = Field(description="The rule's id, kept in every award's lineage.")
+    version: Annotated[int, Field(ge=1)] = Field(
+        description="The rule's version, recorded with every decision that used it."
+    )
+    name: str | None = Field(default=None, description="For people; the engine ignores it.")
+    event_type: Identifier = Field(description="The declared event type the rule applies to.")
+    kind: Literal["earn", "redeem"] = Field(
+        default="earn",
+        description="`earn` credits the user; `redeem` debits the base amount, all or nothing.",
+    )
+    status: RuleStatus = Field(
+        default="draft", description="Only `active` rules pay; `ended` rules are history."
+    )
+    valid_from: AwareDatetime | None = Field(
+        default=None, description="The rule pays for events that occurred from then on."
+    )
     valid_until: AwareDatetime | None = Field(default=None, description="Exclusive end.")
     priority: int = Field(default=0, description="Lower is tried first.")
     default: bool = Field(default=False, description="Applies when no other rule matches.")
-    conditions: tuple[Condition, ...] = ()
-    points: RulePoints = Decimal(0)
-    points_type: Literal["fixed", "per_unit", "external"] = "fixed"
-    unit_field: Identifier | None = None
-    external: ExternalPoints | None = None
-    daily_cap: PositivePoints | None = None
-    monthly_cap: PositivePoints | None = None
-    frequency: CalendarFrequency | RollingFrequency = "unlimited"
+    conditions: tuple[Condition, ...] = Field(
+        default=(), description="All must hold for the rule to match (AND)."
+    )
+    points: RulePoints = Field(
+        default=Decimal(0),
+        description="Points for `fixed`, points per unit for `per_unit` (exact, at most four "
+        "decimal places; `rounding` makes whole points).",
+    )
+    points_type: Literal["fixed", "per_unit", "external"] = Field(
+        default="fixed",
+        description="`fixed`: `points`; `per_unit`: `points` x the event's `unit_field`; "
+        "`external`: what the `external` API answers.",
+    )
+    unit_field: Identifier | None = Field(
+        default=None,
+        description="For `per_unit`: a mandatory numeric parameter of the event type.",
+    )
+    external: ExternalPoints | None = Field(
+        default=None, description="For `external`: the API that says the points."
+    )
+    daily_cap: PositivePoints | None = Field(
+        default=None,
+        description="Points a user may get from the rule's event type per local day; the "
+        "award is cut to what is left (a redemption is refused instead).",
+    )
+    monthly_cap: PositivePoints | None = Field(
+        default=None, description="As `daily_cap`, per local calendar month."
+    )
+    frequency: CalendarFrequency | RollingFrequency = Field(
+        default="unlimited",
+        description="How often the rule may pay one user: once ever, once per local day, ISO "
+        "week or month, or once per rolling window (`every`, `unit`).",
+    )
     budget_max: PositivePoints | None = Field(
         default=None, description="Cap max: total points the rule may ever award, all users."
     )
-    trigger: Literal["event", "api"] = "event"
-    authorised_clients: tuple[Identifier, ...] = ()
-    streak: Streak | None = None
+    trigger: Literal["event", "api"] = Field(
+        default="event",
+        description="`api`: paid only when an authorised client triggers the rule by its id "
+        "(`POST /api/rules/{rule_id}/trigger`).",
+    )
+    authorised_clients: tuple[Identifier, ...] = Field(
+        default=(), description="For `api` rules: the declared API clients that may trigger it."
+    )
+    streak: Streak | None = Field(
+        default=None,
+        description="Pays once a run of matching events is complete instead of per event.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Rule":
@@ -254,36 +362,63 @@ class BudgetSettings(_Frozen):
     `unfunded`: issuance is unbounded. `award_points_max` bounds any single award so that a
     misconfigured per-unit rule cannot book an absurd amount."""
 
-    mode: Literal["funded", "unfunded"] = "unfunded"
-    award_points_max: PositivePoints = 1_000_000_000
+    mode: Literal["funded", "unfunded"] = Field(
+        default="unfunded",
+        description="`funded`: awards are refused (412) once the budget account is empty; "
+        "`unfunded`: the budget's negative balance is the points outstanding.",
+    )
+    award_points_max: PositivePoints = Field(
+        default=1_000_000_000, description="The most points any single award may book."
+    )
 
 
 class ProgrammeConfig(_Frozen):
-    programme_id: Identifier
-    version: Annotated[int, Field(ge=1)]
-    name: str | None = None
+    """One programme: its partners, event types, rules and tiers, as one versioned snapshot."""
+
+    programme_id: Identifier = Field(
+        description="The programme's id, in every API key, event and ledger account of it."
+    )
+    version: Annotated[int, Field(ge=1)] = Field(
+        description="Raise it with every change: a changed file with the stored version is "
+        "refused; decisions record the version they used."
+    )
+    name: str | None = Field(default=None, description="For people; defaults to the id.")
     environment: Literal["production", "staging"] = Field(
         default="production",
         description="Staging programmes are separate programmes, reached only by staging keys.",
     )
-    time_zone: str = "UTC"
+    time_zone: str = Field(
+        default="UTC",
+        description="IANA time zone of the programme's calendar: caps, calendar frequencies and "
+        "daily streaks count local days, weeks and months.",
+    )
     rounding: Rounding = Field(
         default="floor",
         description="Never award a fraction the user has not fully earned (1 point per whole GHS).",
     )
-    budget: BudgetSettings = BudgetSettings()
+    budget: BudgetSettings = Field(
+        default=BudgetSettings(), description="Where awarded points come from."
+    )
     event_time: EventTimePolicy = Field(
         default=EventTimePolicy(),
         description="How far from the moment of receipt an event may be dated (`occurred_at`): "
         "outside it the partner API answers 400 and the processors dead-letter a record produced "
         "straight to events.v1 (`occurred_at_out_of_bounds`); imported history is exempt.",
     )
-    tiers: tuple[Tier, ...] = (Tier(name="Base"),)
-    default_tier: Identifier = "Base"
-    partners: tuple[Partner, ...] = ()
-    api_clients: tuple[ApiClient, ...] = ()
-    event_types: tuple[EventType, ...] = ()
-    rules: tuple[Rule, ...] = ()
+    tiers: tuple[Tier, ...] = Field(
+        default=(Tier(name="Base"),), description="At least one; names are unique."
+    )
+    default_tier: Identifier = Field(
+        default="Base", description="One of `tiers`: every user's tier until one is assigned."
+    )
+    partners: tuple[Partner, ...] = Field(default=(), description="Ids are unique.")
+    api_clients: tuple[ApiClient, ...] = Field(
+        default=(), description="Clients that may trigger API rules; ids are unique."
+    )
+    event_types: tuple[EventType, ...] = Field(
+        default=(), description="Every event type partners and rules name; names are unique."
+    )
+    rules: tuple[Rule, ...] = Field(default=(), description="Ids are unique.")
 
     @field_validator("time_zone")
     @classmethod

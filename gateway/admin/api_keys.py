@@ -2,6 +2,7 @@
 
 import asyncpg
 
+from gateway.admin.programmes import UnknownProgramme
 from gateway.keys import Environment, IssuedKey, issue
 
 
@@ -14,6 +15,13 @@ async def create(
     secret: str | None = None,
 ) -> IssuedKey:
     await require_environment(pool, programme_id, environment)
+    known = await pool.fetchval(
+        "SELECT true FROM partners WHERE programme_id = $1 AND partner_id = $2",
+        programme_id,
+        partner_id,
+    )
+    if not known:
+        raise UnknownPartner(f"programme {programme_id} has no partner '{partner_id}'")
     key = issue(environment, key_id, secret)
     await pool.execute(
         "INSERT INTO api_keys (key_id, key_sha256, programme_id, partner_id, environment) "
@@ -34,6 +42,10 @@ async def revoke(pool: asyncpg.Pool, key_id: str) -> bool:
     return bool(status.endswith(" 1"))
 
 
+class UnknownPartner(LookupError):
+    """A key names a partner that the programme's file does not list."""
+
+
 class EnvironmentMismatch(Exception):
     """A staging credential for a production programme, or the reverse."""
 
@@ -42,8 +54,9 @@ async def require_environment(pool: asyncpg.Pool, programme_id: str, environment
     stored = await pool.fetchval(
         "SELECT environment FROM programmes WHERE programme_id = $1", programme_id
     )
+    if stored is None:
+        raise UnknownProgramme(programme_id)
     if stored != environment:
         raise EnvironmentMismatch(
-            f"programme {programme_id} is {stored or 'unknown'}; a {environment} credential "
-            "cannot reach it"
+            f"programme {programme_id} is {stored}; a {environment} credential cannot reach it"
         )

@@ -1,161 +1,368 @@
-"""`loyalty-admin`: load programme configuration from YAML/JSON files, publish it, issue keys."""
+"""`loyalty-admin`: load programme configuration from YAML/JSON files, publish it, issue keys and
+credentials, set a user's tier, and check the ledger.
 
-import argparse
+Every command reads LOYALTY_DATABASE_URL and LOYALTY_KAFKA_BOOTSTRAP_SERVERS (and
+LOYALTY_EVENTS_TOPIC for set-tier). Every refusal is one line on stderr and exit status 2
+(`gateway.admin.refusals`); `check-ledger` exits 1 when it finds a mismatch.
+"""
+
 import asyncio
+from collections.abc import Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
-import asyncpg
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import typer
 
 from deploy.topics import ensure as ensure_topics
 from gateway import clients
-from gateway.admin import api_keys, importing, programmes
+from gateway.admin import api_keys, importing, programmes, refusals, tiers
+from gateway.admin.help import example
+from gateway.admin.refusals import AdminGroup, about_file
+from gateway.admin.resources import AdminSettings, database, kafka
+from gateway.keys import Environment
 from gateway.kwegg import admin as kwegg_admin
 from gateway.myrewards import configuration as myrewards_configuration
 from gateway.webhooks import subscriptions
+from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 from schemas import topics
+
+__all__ = [
+    "DEMO_KEY_ID",
+    "DEMO_KEY_SECRET",
+    "AdminSettings",
+    "app",
+    "load_programmes",
+    "main",
+    "seed_demo",
+]
 
 DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
 # A fixed key so the README's curl examples work against a local system; never in production.
 DEMO_KEY_ID = "demo"
 DEMO_KEY_SECRET = "local-only-not-a-secret"
 
+_Result = TypeVar("_Result")
 
-class AdminSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOYALTY_", frozen=True)
+app = typer.Typer(
+    name="loyalty-admin",
+    cls=AdminGroup,
+    help=__doc__,
+    epilog=example("loyalty-admin load-programme deploy/programmes/demo.yaml"),
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    database_url: str = "postgresql://loyalty@127.0.0.1:5432/loyalty"
-    config_topic: str = topics.CONFIG
+Programme = Annotated[str, typer.Option("--programme", help="The programme's id.")]
+EnvironmentOption = Annotated[
+    Environment, typer.Option("--environment", help="Must be the programme's environment.")
+]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="LOYALTY_ADMIN_DEBUG", help="Show a refusal's traceback too."
+        ),
+    ] = False,
+) -> None:
+    if debug:
+        refusals.debug()
+
+
+def run(work: Coroutine[Any, Any, _Result]) -> _Result:
+    return asyncio.run(work)
 
 
 async def load_programmes(settings: AdminSettings, paths: list[Path]) -> None:
-    configs = [programmes.load_file(path) for path in paths]
-    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
+    configs = []
+    for path in paths:
+        with about_file(path):
+            configs.append(programmes.load_file(path))
+    async with database(settings.database_url) as pool:
         for config in configs:
             changed = await programmes.save(pool, config)
             state = "saved" if changed else "unchanged"
-            print(f"{config.programme_id} v{config.version}: {state}")
+            typer.echo(f"{config.programme_id} v{config.version}: {state}")
     # Publishing unchanged snapshots too is harmless (compacted, idempotent for processors) and
     # repairs a topic that lost its records.
-    await programmes.publish(settings.kafka_bootstrap_servers, configs, settings.config_topic)
-
-
-async def republish(settings: AdminSettings) -> None:
-    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
-        configs = await programmes.stored_configs(pool)
-    await programmes.publish(settings.kafka_bootstrap_servers, configs, settings.config_topic)
-    print(f"published {len(configs)} programme snapshot(s)")
-
-
-async def create_key(settings: AdminSettings, arguments: argparse.Namespace) -> None:
-    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
-        key = await api_keys.create(
-            pool, arguments.programme, arguments.partner, arguments.environment
-        )
-    print(key.secret)
-
-
-async def create_client(settings: AdminSettings, arguments: argparse.Namespace) -> None:
-    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
-        await api_keys.require_environment(pool, arguments.programme, arguments.environment)
-        secret = await clients.create(
-            pool, arguments.client_id, arguments.programme, arguments.environment
-        )
-    print(f"client id: {arguments.client_id}\nclient secret: {secret}")
-
-
-async def create_webhook(settings: AdminSettings, arguments: argparse.Namespace) -> None:
-    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
-        secret = await subscriptions.create(
-            pool, arguments.id, arguments.programme, arguments.url, arguments.events
-        )
-    print(f"webhook {arguments.id}: signing secret {secret}")
-
-
-async def load_myrewards(settings: AdminSettings, path: Path) -> None:
-    config = myrewards_configuration.load_file(path)
-    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
-        await myrewards_configuration.save(pool, config)
-    print(f"{config.programme_id}: MyRewards configuration saved")
+    with kafka(settings.kafka_bootstrap_servers):
+        await programmes.publish(settings.kafka_bootstrap_servers, configs, settings.config_topic)
 
 
 async def seed_demo(settings: AdminSettings) -> None:
     await load_programmes(settings, [DEMO_PROGRAMME])
-    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
+    async with database(settings.database_url) as pool:
         key = await api_keys.create(
             pool, "demo", "mgpass-demo", "production", DEMO_KEY_ID, DEMO_KEY_SECRET
         )
-    print(f"demo API key: {key.secret}")
+    typer.echo(f"demo API key: {key.secret}")
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="loyalty-admin", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
-    load = commands.add_parser("load-programme", help="validate, store and publish snapshots")
-    load.add_argument("paths", nargs="+", type=Path)
-    commands.add_parser("republish", help="publish every stored snapshot to config.v1 again")
-    key = commands.add_parser("create-key", help="issue an API key (printed once)")
-    key.add_argument("--programme", required=True)
-    key.add_argument("--partner", required=True)
-    key.add_argument("--environment", choices=["production", "staging"], default="production")
-    topics = commands.add_parser("create-topics", help="create the missing topics")
-    topics.add_argument("--partitions", type=int, default=4)
-    client = commands.add_parser(
-        "create-client", help="register an API client (secret printed once)"
+@app.command(
+    "load-programme",
+    epilog=example("loyalty-admin load-programme deploy/programmes/demo.yaml other.yaml"),
+)
+def load_programme(
+    paths: Annotated[list[Path], typer.Argument(help="Programme files, YAML or JSON.")],
+) -> None:
+    """Validate programme files, store them in Postgres and publish them on config.v1.
+
+    A changed file must raise its `version`; an unchanged one is published again.
+    The fields are in docs/programme-file.md.
+    """
+    run(load_programmes(AdminSettings(), paths))
+
+
+@app.command(epilog=example("loyalty-admin republish"))
+def republish() -> None:
+    """Publish every stored programme snapshot on config.v1 again."""
+    run(_republish(AdminSettings()))
+
+
+async def _republish(settings: AdminSettings) -> None:
+    async with database(settings.database_url) as pool:
+        configs = await programmes.stored_configs(pool)
+    with kafka(settings.kafka_bootstrap_servers):
+        await programmes.publish(settings.kafka_bootstrap_servers, configs, settings.config_topic)
+    typer.echo(f"published {len(configs)} programme snapshot(s)")
+
+
+@app.command(
+    "create-key",
+    epilog=example(
+        "loyalty-admin create-key --programme demo --partner mgpass-demo --environment staging"
+    ),
+)
+def create_key(
+    programme: Programme,
+    partner: Annotated[str, typer.Option("--partner", help="A partner of the programme.")],
+    environment: EnvironmentOption = "production",
+) -> None:
+    """Issue a partner's API key; the key is printed once and stored only as its SHA-256."""
+    run(_create_key(AdminSettings(), programme, partner, environment))
+
+
+async def _create_key(
+    settings: AdminSettings, programme: str, partner: str, environment: Environment
+) -> None:
+    async with database(settings.database_url) as pool:
+        key = await api_keys.create(pool, programme, partner, environment)
+    typer.echo(key.secret)
+
+
+@app.command("create-topics", epilog=example("loyalty-admin create-topics --partitions 8"))
+def create_topics(
+    partitions: Annotated[
+        int, typer.Option("--partitions", min=1, max=1_000, help="Of each keyed topic.")
+    ] = 4,
+) -> None:
+    """Create the topics that do not exist yet (events, ledger commands, dead letters, config)."""
+    settings = AdminSettings()
+    with kafka(settings.kafka_bootstrap_servers):
+        created = run(ensure_topics(settings.kafka_bootstrap_servers, partitions))
+    typer.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
+
+
+@app.command(
+    "create-client",
+    epilog=example("loyalty-admin create-client --programme demo --client-id crm"),
+)
+def create_client(
+    programme: Programme,
+    client_id: Annotated[str, typer.Option("--client-id", help="The client's id.")],
+    environment: EnvironmentOption = "production",
+) -> None:
+    """Register an API client that triggers API rules; its secret is printed once."""
+    run(_create_client(AdminSettings(), programme, client_id, environment))
+
+
+async def _create_client(
+    settings: AdminSettings, programme: str, client_id: str, environment: Environment
+) -> None:
+    async with database(settings.database_url) as pool:
+        await api_keys.require_environment(pool, programme, environment)
+        secret = await clients.create(pool, client_id, programme, environment)
+    typer.echo(f"client id: {client_id}\nclient secret: {secret}")
+
+
+@app.command(
+    "create-webhook",
+    context_settings={"allow_extra_args": True},
+    epilog=example(
+        "loyalty-admin create-webhook --id crm-hook --programme demo "
+        "--url https://crm.example/hooks --events points.awarded points.deducted"
+    ),
+)
+def create_webhook(
+    context: typer.Context,
+    subscription_id: Annotated[str, typer.Option("--id", help="The subscription's id.")],
+    programme: Programme,
+    url: Annotated[str, typer.Option("--url", help="Where the deliveries are POSTed.")],
+    events: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--events",
+            help=f"Outcomes to send, one or more of {', '.join(subscriptions.EVENT_TYPES)}; "
+            "all by default.",
+        ),
+    ] = None,
+) -> None:
+    """Send a programme's outcomes to a URL; the signing secret is printed once."""
+    wanted = _event_types([*(events or []), *context.args], given=events is not None)
+    run(_create_webhook(AdminSettings(), subscription_id, programme, url, wanted))
+
+
+def _event_types(names: list[str], *, given: bool) -> list[str]:
+    """`--events a b c` (the names after the first come as extra arguments) or repeated."""
+    if not given:
+        if names:
+            raise typer.BadParameter(f"unexpected arguments {names}")
+        return list(subscriptions.EVENT_TYPES)
+    unknown = [name for name in names if name not in subscriptions.EVENT_TYPES]
+    if unknown:
+        raise typer.BadParameter(
+            f"{unknown} are not among {list(subscriptions.EVENT_TYPES)}", param_hint="'--events'"
+        )
+    return names
+
+
+async def _create_webhook(
+    settings: AdminSettings, subscription_id: str, programme: str, url: str, events: list[str]
+) -> None:
+    async with database(settings.database_url) as pool:
+        secret = await subscriptions.create(pool, subscription_id, programme, url, events)
+    typer.echo(f"webhook {subscription_id}: signing secret {secret}")
+
+
+@app.command("load-myrewards", epilog=example("loyalty-admin load-myrewards demo-myrewards.yaml"))
+def load_myrewards(
+    path: Annotated[Path, typer.Argument(help="The MyRewards file, YAML or JSON.")],
+) -> None:
+    """Store a programme's MyRewards set-up: identifier, required fields, groups, questions,
+    promotions and data fields. The fields are in docs/myrewards-file.md."""
+    run(_load_myrewards(AdminSettings(), path))
+
+
+async def _load_myrewards(settings: AdminSettings, path: Path) -> None:
+    with about_file(path):
+        config = myrewards_configuration.load_file(path)
+    async with database(settings.database_url) as pool:
+        await programmes.require(pool, config.programme_id)
+        await myrewards_configuration.save(pool, config)
+    typer.echo(f"{config.programme_id}: MyRewards configuration saved")
+
+
+@app.command("seed-demo", epilog=example("loyalty-admin seed-demo"))
+def seed_demo_command() -> None:
+    """Load the demo programme and its fixed local API key (never in production)."""
+    run(seed_demo(AdminSettings()))
+
+
+@app.command(
+    "set-tier",
+    epilog=example(
+        "loyalty-admin set-tier --programme demo --user usr_abc123 --tier Silver",
+        "loyalty-admin set-tier --programme demo --user usr_abc123 --tier Gold "
+        "--reference crm-upgrade-2291",
+    ),
+)
+def set_tier(
+    programme: Programme,
+    user: Annotated[str, typer.Option("--user", help="The user's id.")],
+    tier: Annotated[str, typer.Option("--tier", help="One of the programme's tiers.")],
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="Makes the assignment idempotent: the same reference again changes nothing.",
+        ),
+    ] = None,
+) -> None:
+    """Set a user's tier: publishes a tier.assigned record on events.v1.
+
+    The user's events published after it earn with the tier's multiplier.
+    """
+    run(_set_tier(AdminSettings(), programme, user, tier, reference))
+
+
+async def _set_tier(
+    settings: AdminSettings, programme: str, user: str, tier: str, reference: str | None
+) -> None:
+    async with database(settings.database_url) as pool:
+        config = await programmes.stored_config(pool, programme)
+    event = tiers.tier_event(config, user, tier, reference, datetime.now(UTC))
+    with kafka(settings.kafka_bootstrap_servers):
+        await tiers.publish(settings.kafka_bootstrap_servers, settings.events_topic, event)
+    typer.echo(f"{event.event_id}: user {event.user_id} of {programme} gets tier {tier}")
+
+
+@app.command(
+    "import-events",
+    epilog=example(
+        "loyalty-admin import-events history.jsonl --dry-run",
+        "loyalty-admin import-events history.jsonl",
+    ),
+)
+def import_events(
+    file: Annotated[Path, typer.Argument(help="One event a line (see gateway.admin.importing).")],
+    topic: Annotated[str, typer.Option("--topic", help="The events topic.")] = topics.EVENTS,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file, publish nothing.")
+    ] = False,
+) -> None:
+    """Publish a JSONL file of history: the one way in for events dated outside a programme's
+    event-time policy. Refused rows are printed with their line numbers (exit 2); importing the
+    same file again books nothing more."""
+    settings = AdminSettings()
+    status = run(
+        importing.run(settings.kafka_bootstrap_servers, settings.database_url, file, topic, dry_run)
     )
-    client.add_argument("--programme", required=True)
-    client.add_argument("--client-id", required=True)
-    client.add_argument("--environment", choices=["production", "staging"], default="production")
-    webhook = commands.add_parser(
-        "create-webhook", help="send a programme's outcomes to a URL (secret printed once)"
-    )
-    webhook.add_argument("--id", required=True, help="the subscription's id")
-    webhook.add_argument("--programme", required=True)
-    webhook.add_argument("--url", required=True)
-    webhook.add_argument(
-        "--events", nargs="+", choices=subscriptions.EVENT_TYPES, default=subscriptions.EVENT_TYPES
-    )
-    myrewards = commands.add_parser(
-        "load-myrewards", help="a programme's MyRewards groups, questions and data fields"
-    )
-    myrewards.add_argument("path", type=Path)
-    commands.add_parser("seed-demo", help="the demo programme, partner and a fixed local key")
-    kwegg_admin.add_command(commands)
-    importing.add_command(commands)
-    return root
+    if status:
+        raise typer.Exit(status)
+
+
+@app.command(
+    "check-ledger",
+    epilog=example("loyalty-admin check-ledger", "loyalty-admin check-ledger --programme demo"),
+)
+def check_ledger_command(
+    programme: Annotated[
+        str | None, typer.Option("--programme", help="Only this programme's ledger.")
+    ] = None,
+    examples: Annotated[
+        int,
+        typer.Option(
+            "--examples", min=0, max=EXAMPLES_MAX, help="Mismatches shown per check (all counted)."
+        ),
+    ] = EXAMPLES_DEFAULT,
+) -> None:
+    """Recompute the ledger from its entries and compare: balances, double entry, outcomes
+    against entries, and floors. Read-only. Exits 0 when clean, 1 on any mismatch."""
+    if not run(_check_ledger(AdminSettings(), programme, examples)):
+        raise typer.Exit(1)
+
+
+async def _check_ledger(settings: AdminSettings, programme: str | None, examples: int) -> bool:
+    async with database(settings.database_url) as pool:
+        if programme is not None:
+            await programmes.require(pool, programme)
+        async with pool.acquire() as conn:
+            report = await check_ledger(conn, programme, examples_max=examples)
+    for line in report.lines():
+        typer.echo(line)
+    return report.ok
+
+
+kwegg_admin.register(app)
 
 
 def main() -> None:
-    arguments = parser().parse_args()
-    settings = AdminSettings()
-    match arguments.command:
-        case "load-programme":
-            asyncio.run(load_programmes(settings, arguments.paths))
-        case "republish":
-            asyncio.run(republish(settings))
-        case "create-key":
-            asyncio.run(create_key(settings, arguments))
-        case "create-topics":
-            created = asyncio.run(
-                ensure_topics(settings.kafka_bootstrap_servers, arguments.partitions)
-            )
-            print(f"created: {', '.join(created) or 'nothing (all exist)'}")
-        case "create-client":
-            asyncio.run(create_client(settings, arguments))
-        case "create-webhook":
-            asyncio.run(create_webhook(settings, arguments))
-        case "load-myrewards":
-            asyncio.run(load_myrewards(settings, arguments.path))
-        case "seed-demo":
-            asyncio.run(seed_demo(settings))
-        case "create-offer":
-            asyncio.run(kwegg_admin.create_offer(settings.database_url, arguments))
-        case "import-events":
-            url = settings.database_url
-            raise SystemExit(
-                asyncio.run(importing.run(settings.kafka_bootstrap_servers, url, arguments))
-            )
+    app()
 
 
 if __name__ == "__main__":

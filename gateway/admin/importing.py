@@ -24,7 +24,6 @@ read a line at a time (once more to hash it), a line holds at most `LINE_BYTES_M
 at most `deploy.kafka_tools.IN_FLIGHT_MAX` sends are unacknowledged (idempotent, acks=all).
 """
 
-import argparse
 import hashlib
 import itertools
 import sys
@@ -79,42 +78,34 @@ class ImportRow(BaseModel):
         return rfc3339_text(value)
 
 
-def add_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    command = commands.add_parser(
-        "import-events", help="publish a JSONL file of history (exempt from the time policy)"
-    )
-    command.add_argument("file", type=Path, help="one event a line (see gateway.admin.importing)")
-    command.add_argument("--topic", default=topics.EVENTS, help="the events topic")
-    command.add_argument("--dry-run", action="store_true", help="check the file, publish nothing")
-
-
-async def run(bootstrap_servers: str, database_url: str, arguments: argparse.Namespace) -> int:
-    """Imports `arguments.file`; the exit status: 0, or 2 when rows were refused or the file
-    could not be read or published."""
-    path: Path = arguments.file
+async def run(
+    bootstrap_servers: str, database_url: str, path: Path, topic: str, dry_run: bool
+) -> int:
+    """Imports the file at `path`; the exit status: 0, or 2 when rows were refused or the file
+    could not be read or published (one line on stderr, as every refusal of loyalty-admin)."""
     try:
         import_id = import_id_of(path)
     except OSError as exc:
         return _failed(f"cannot read {path}: {exc.strerror or exc}")
     importer = Importer(await stored_catalog(database_url), import_id, datetime.now(UTC))
     records = importer.records(lines_of(path), report=lambda text: print(text, file=sys.stderr))
-    if arguments.dry_run:
+    if dry_run:
         valid = sum(1 for _ in records)
         print(f"{path}: {valid} valid rows, {importer.refused} refused; nothing published")
     else:
         try:
-            published = await produce(bootstrap_servers, arguments.topic, records)
+            published = await produce(bootstrap_servers, topic, records)
         except KafkaError as exc:
             return _failed(f"Kafka: {exc}; importing the file again publishes nothing twice")
         print(
-            f"{path}: import {import_id}: {published} events published to {arguments.topic}, "
+            f"{path}: import {import_id}: {published} events published to {topic}, "
             f"{importer.refused} rows refused"
         )
     return EXIT_REFUSED if importer.refused else 0
 
 
 def _failed(message: str) -> int:
-    print(f"import-events: {message}", file=sys.stderr)
+    print(f"error: import-events: {message}", file=sys.stderr)
     return EXIT_REFUSED
 
 

@@ -19,6 +19,14 @@ class StaleConfiguration(Exception):
     """A changed snapshot must carry a higher version than the stored one."""
 
 
+class UnknownProgramme(LookupError):
+    """No programme of that id is stored."""
+
+    def __init__(self, programme_id: str) -> None:
+        super().__init__(f"unknown programme '{programme_id}' (load its file first)")
+        self.programme_id = programme_id
+
+
 def load_file(path: Path) -> ProgrammeConfig:
     """YAML or JSON (JSON is YAML), validated; errors name the offending field."""
     return ProgrammeConfig.model_validate(yaml.safe_load(path.read_text()))
@@ -95,6 +103,22 @@ async def publish(
             )
     finally:
         await producer.stop()
+
+
+async def require(pool: asyncpg.Pool, programme_id: str) -> None:
+    """UnknownProgramme unless the programme is stored."""
+    if not await pool.fetchval("SELECT true FROM programmes WHERE programme_id = $1", programme_id):
+        raise UnknownProgramme(programme_id)
+
+
+async def stored_config(pool: asyncpg.Pool, programme_id: str) -> ProgrammeConfig:
+    """The programme's stored snapshot; UnknownProgramme if there is none."""
+    config = await pool.fetchval(
+        "SELECT config::text FROM programmes WHERE programme_id = $1", programme_id
+    )
+    if config is None:
+        raise UnknownProgramme(programme_id)
+    return ProgrammeConfig.model_validate_json(config)
 
 
 async def stored_configs(pool: asyncpg.Pool) -> list[ProgrammeConfig]:

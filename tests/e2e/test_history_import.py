@@ -133,4 +133,4 @@ async def test_an_import_of_a_missing_file_is_a_one_line_error(
         missing, system[0], kafka_bootstrap, session_topics.events
     )
     assert (status, out) == (2, "")
-    assert err == f"import-events: cannot read {missing}: No such file or directory\n"
+    assert err == f"error: import-events: cannot read {missing}: No such file or directory\n"

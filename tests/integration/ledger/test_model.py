@@ -227,7 +227,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert all(value >= 0 for name, value in stored.items() if name in USERS)
         if self.funded:
             assert stored.get("budget", 0) >= 0
-        report = self.loop.run_until_complete(check_ledger(self.conn))
+        report = self.loop.run_until_complete(check_ledger(self.conn, self.prog))
         assert report.ok, report
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import orjson
 import pytest
+from typer.testing import CliRunner
 
-from gateway.admin.cli import parser
+from gateway.admin.cli import app
 from gateway.admin.importing import LINE_BYTES_MAX, Importer, import_id_of, lines_of
 from gateway.admin.programmes import load_file, snapshot_bytes
 from processors.catalog import ProgrammeCatalog
@@ -138,11 +139,8 @@ def test_the_import_id_is_the_files_digest(tmp_path: Path) -> None:
     assert import_id_of(first) != import_id_of(second)
 
 
-def test_the_admin_cli_parses_import_events() -> None:
-    arguments = parser().parse_args(["import-events", "history.jsonl", "--dry-run"])
-    assert (arguments.command, arguments.file, arguments.dry_run) == (
-        "import-events",
-        Path("history.jsonl"),
-        True,
-    )
-    assert arguments.topic == "events.v1"
+def test_the_admin_cli_offers_import_events_with_an_example() -> None:
+    result = CliRunner().invoke(app, ["import-events", "--help"])
+    assert result.exit_code == 0
+    assert "loyalty-admin import-events history.jsonl --dry-run" in result.output
+    assert "events.v1" in result.output

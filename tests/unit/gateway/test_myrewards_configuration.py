@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from gateway.admin.cli import parser
 from gateway.myrewards.configuration import MyRewardsConfig, load_file
 
 VALID: dict[str, Any] = {
@@ -77,8 +76,3 @@ def test_a_valid_file_loads(tmp_path: Path) -> None:
 def test_an_inconsistent_file_is_refused(change: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         MyRewardsConfig.model_validate(VALID | change)
-
-
-def test_the_admin_cli_loads_a_myrewards_file() -> None:
-    arguments = parser().parse_args(["load-myrewards", "myrewards.yaml"])
-    assert (arguments.command, arguments.path) == ("load-myrewards", Path("myrewards.yaml"))

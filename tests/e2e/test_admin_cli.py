@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from deploy.local.settings import LocalSettings
-from tests.e2e.conftest import DATABASE, Credentials, new_user
+from tests.e2e.conftest import DATABASE, Credentials, RunTopics, new_user
 
 pytestmark = pytest.mark.e2e
 
@@ -28,13 +28,13 @@ class Run:
 
 @pytest.fixture(scope="module")
 def admin_env(
-    system: tuple[LocalSettings, Credentials], kafka_bootstrap: str, topics: dict[str, str]
+    system: tuple[LocalSettings, Credentials], kafka_bootstrap: str, session_topics: RunTopics
 ) -> dict[str, str]:
     return {
         **os.environ,
         "LOYALTY_DATABASE_URL": system[0].database_url(DATABASE),
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "LOYALTY_EVENTS_TOPIC": topics["LOYALTY_EVENTS_TOPIC"],
+        "LOYALTY_EVENTS_TOPIC": session_topics.events,
     }
 
 

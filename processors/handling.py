@@ -3,6 +3,7 @@ and this step is unit-tested without Kafka."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from pydantic import ValidationError
 
@@ -22,6 +23,14 @@ from schemas.events import EventV1
 from schemas.ledger import LedgerCommand
 
 PRODUCER = "processors"
+
+
+class DeadLetterReason(StrEnum):
+    """Why the processors sent a record to dead-letters.v1 (`DeadLetter.reason`)."""
+
+    INVALID_EVENT = "invalid_event"
+    KEY_MISMATCH = "key_mismatch"
+    UNKNOWN_PROGRAMME = "unknown_programme"
 
 
 Record = SourceRecord
@@ -66,13 +75,15 @@ def handle(
     try:
         event = EventV1.model_validate_json(record.value or b"")
     except ValidationError as exc:
-        return dead_letter(record, "invalid_event", _summary(exc))
+        return dead_letter(record, DeadLetterReason.INVALID_EVENT, _summary(exc))
     if record.key != topics.user_key(event.programme_id, event.user_id):
-        return dead_letter(record, "key_mismatch", "the key must be programme_id:user_id")
+        return dead_letter(
+            record, DeadLetterReason.KEY_MISMATCH, "the key must be programme_id:user_id"
+        )
     programme = catalog.get(event.programme_id)
     if programme is None:
         return dead_letter(
-            record, "unknown_programme", f"no configuration for {event.programme_id}"
+            record, DeadLetterReason.UNKNOWN_PROGRAMME, f"no configuration for {event.programme_id}"
         )
     decision = decide(
         event,
@@ -86,7 +97,7 @@ def handle(
     return Decided(event, decision, ledger_command_json(event, decision))
 
 
-def dead_letter(record: Record, reason: str, error: str) -> DeadLetter:
+def dead_letter(record: Record, reason: DeadLetterReason, error: str) -> DeadLetter:
     return DeadLetter.of(record, reason, error, PRODUCER)
 
 

@@ -1,5 +1,8 @@
 """The local Prometheus' configuration is docker compose's with local targets: one list of jobs."""
 
+import socket
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -38,3 +41,11 @@ def test_a_job_of_no_local_service_is_refused(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(services, "metrics_ports", lambda settings: {"gateway": 8080})
     with pytest.raises(RuntimeError, match=r"'processors' is no service of deploy\.local"):
         prometheus.local_configuration(LocalSettings())
+
+
+def test_a_port_taken_by_another_server_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        settings = LocalSettings(prometheus_port=taken.getsockname()[1])
+        with pytest.raises(RuntimeError, match="LOYALTY_LOCAL_PROMETHEUS_PORT"):
+            prometheus.start(settings, name="unit-prometheus-port-taken", home=tmp_path)
+    assert not (tmp_path / "prometheus.yml").exists()

@@ -2,8 +2,9 @@
 
 from ledger.core.accounts import ProgrammePolicy
 from ledger.core.batch import BatchPlan, IncomingCommand, LedgerSnapshot
+from ledger.core.funding import funding_accounts, funding_booking, plan_funding
 from ledger.core.planner import needed_accounts, plan_batch
-from ledger.point_flows import points_by_flow
+from ledger.point_flows import OTHER, flow, points_by_flow
 from schemas.ledger import OutcomeStatus, Variety
 from tests.unit.ledger.fixtures import RECORDED_AT, booking, command
 
@@ -62,3 +63,12 @@ def test_points_of_one_flow_add_up_over_the_batch() -> None:
         command("2", "bob", booking("b1", 5)),
     )
     assert points_by_flow(plan.entries) == {("prog", "issued"): 12}
+
+
+def test_funding_a_budget_is_no_flow_of_the_writer() -> None:
+    accounts = dict.fromkeys(funding_accounts("prog"), 0)
+    _, entry = plan_funding(
+        "prog", funding_booking("fund", 500, "funding"), accounts, None, RECORDED_AT
+    )
+    assert entry is not None
+    assert flow(entry) == OTHER

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import yaml
 
 from deploy.kafka_tools import produce
 from deploy.local import prometheus
@@ -29,6 +30,7 @@ from tests.e2e.conftest import DATABASE, PREFIX, PROMETHEUS_PORT, Credentials, n
 
 pytestmark = pytest.mark.e2e
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy/grafana/dashboards/loyalty.json"
+ALERTS = prometheus.CONFIGURATION / "alerts.yml"
 SCRAPE_INTERVAL_S = 0.5
 DEADLINE_S = 90.0
 
@@ -213,4 +215,7 @@ async def test_every_alert_rule_evaluates(api: httpx.AsyncClient) -> None:
     assert {rule["name"]: rule["health"] for rule in rules} == {
         rule["name"]: "ok" for rule in rules
     }
-    assert len(rules) == 10
+    alerts = yaml.safe_load(ALERTS.read_text())
+    assert {rule["name"] for rule in rules} == {
+        rule["alert"] for group in alerts["groups"] for rule in group["rules"]
+    }

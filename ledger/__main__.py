@@ -6,6 +6,7 @@ import signal
 
 from prometheus_client import start_http_server
 
+from ledger import metrics, programme_state
 from ledger.runtime import GC_THRESHOLDS
 from ledger.settings import LedgerSettings
 from ledger.writer import open_writer
@@ -23,7 +24,21 @@ async def serve(settings: LedgerSettings) -> None:
     async with open_writer(settings) as writer:
         tune_garbage_collector(GC_THRESHOLDS)
         log.info("consuming %s as %s", settings.commands_topic, settings.consumer_group)
-        await writer.run(stop)
+        state = asyncio.create_task(
+            programme_state.refresh(
+                settings.database_url,
+                settings.programme_metrics_interval_s,
+                metrics.PROGRAMME_STATE.publish,
+                stop,
+            )
+        )
+        # A reading that fails on a bug (not on the database) stops the writer too: loudly.
+        state.add_done_callback(lambda _: stop.set())
+        try:
+            await writer.run(stop)
+        finally:
+            stop.set()
+            await state
     log.info("ledger writer stopped")
 
 

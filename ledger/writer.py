@@ -23,6 +23,7 @@ from ledger.codec import RawRecord, dead_letter, decode
 from ledger.core.batch import BatchPlan, IncomingCommand
 from ledger.dead_letters import DeadLetterPublisher, dead_letter_producer
 from ledger.loading import AccountIds
+from ledger.point_flows import points_by_flow
 from ledger.repository import Batch, apply_batch_with_retries
 from ledger.settings import LedgerSettings
 from ledger.writing import load_offsets
@@ -246,6 +247,8 @@ class LedgerWriter:
         for (status, reason_code), count in tally.items():
             reason = "" if reason_code is None else str(reason_code)
             metrics.COMMANDS.labels(outcome=str(status), reason=reason).inc(count)
+        for (programme, flow), points in points_by_flow(report.plan.entries).items():
+            metrics.POINTS.labels(programme=programme, flow=flow).inc(points)
         metrics.CONFLICTS.inc(report.conflicts)
         for (topic, partition), next_offset in report.next_offsets.items():
             stable_end = self._consumer.last_stable_offset(TopicPartition(topic, partition))

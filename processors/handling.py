@@ -4,6 +4,7 @@ and this step is unit-tested without Kafka."""
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Final
 
 from pydantic import ValidationError
@@ -30,6 +31,15 @@ OCCURRED_AT_GRACE_S: Final = 60
 against its clock when the request arrives; the record's timestamp is taken when the gateway's
 producer sends it, a little later (up to the produce timeout, 10 s, when the broker is slow).
 Without a grace an event the gateway accepted right at its past bound would be dead-lettered."""
+
+
+class DeadLetterReason(StrEnum):
+    """Why the processors sent a record to dead-letters.v1 (`DeadLetter.reason`)."""
+
+    INVALID_EVENT = "invalid_event"
+    KEY_MISMATCH = "key_mismatch"
+    UNKNOWN_PROGRAMME = "unknown_programme"
+    OCCURRED_AT_OUT_OF_BOUNDS = "occurred_at_out_of_bounds"
 
 
 Record = SourceRecord
@@ -74,18 +84,20 @@ def handle(
     try:
         event = EventV1.model_validate_json(record.value or b"")
     except ValidationError as exc:
-        return dead_letter(record, "invalid_event", _summary(exc))
+        return dead_letter(record, DeadLetterReason.INVALID_EVENT, _summary(exc))
     if record.key != topics.user_key(event.programme_id, event.user_id):
-        return dead_letter(record, "key_mismatch", "the key must be programme_id:user_id")
+        return dead_letter(
+            record, DeadLetterReason.KEY_MISMATCH, "the key must be programme_id:user_id"
+        )
     programme = catalog.get(event.programme_id)
     config = catalog.config(event.programme_id)
     if programme is None or config is None:
         return dead_letter(
-            record, "unknown_programme", f"no configuration for {event.programme_id}"
+            record, DeadLetterReason.UNKNOWN_PROGRAMME, f"no configuration for {event.programme_id}"
         )
     breach = out_of_bounds(record, event, config.event_time)
     if breach is not None:
-        return dead_letter(record, "occurred_at_out_of_bounds", breach)
+        return dead_letter(record, DeadLetterReason.OCCURRED_AT_OUT_OF_BOUNDS, breach)
     decision = decide(
         event,
         state or UserState.initial(),
@@ -114,7 +126,7 @@ def out_of_bounds(record: Record, event: EventV1, policy: EventTimePolicy) -> st
     return f"occurred_at {breach.message(f'the record timestamp {instant(reference)}')} ({grace})"
 
 
-def dead_letter(record: Record, reason: str, error: str) -> DeadLetter:
+def dead_letter(record: Record, reason: DeadLetterReason, error: str) -> DeadLetter:
     return DeadLetter.of(record, reason, error, PRODUCER)
 
 

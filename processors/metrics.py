@@ -4,6 +4,8 @@ from collections.abc import Iterable, Iterator
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from processors.handling import DeadLetterReason
+
 # Rule outcomes that mean "this rule would have paid, and a limit stopped it".
 REFUSING_OUTCOMES = frozenset({"cut_to_zero", "frequency_limited", "invalid_amount"})
 
@@ -21,6 +23,10 @@ REJECTIONS = Counter(
 DEAD_LETTERS = Counter(
     "loyalty_processor_dead_letters_total", "Records sent to the dead-letter topic", ["reason"]
 )
+# Every reason exported at 0 from the start: a series born at 1 shows no increase, so the first
+# dead letter of a reason would raise no alert.
+for _reason in DeadLetterReason:
+    DEAD_LETTERS.labels(_reason)
 BATCH_LATENCY = Histogram(
     "loyalty_processor_batch_seconds",
     "Time to decide a batch of events and have Kafka acknowledge its commands",

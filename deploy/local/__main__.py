@@ -1,10 +1,11 @@
-"""`loyalty-local up|down|status`: the whole system on this machine, on local defaults."""
+"""`loyalty-local up|down|status`: the whole system on this machine, on local defaults (with a
+Prometheus scraping it)."""
 
 import argparse
 import asyncio
 
 from deploy import db
-from deploy.local import kafka, postgres, processes, services
+from deploy.local import kafka, postgres, processes, prometheus, services
 from deploy.local.settings import LocalSettings
 from gateway.admin.cli import AdminSettings, seed_demo
 
@@ -30,10 +31,13 @@ def up(settings: LocalSettings) -> None:
     started = services.start_all(settings)
     print(f"started: {', '.join(started) or 'nothing (all running)'}")
     print(f"gateway answering in {services.wait_for_gateway(settings):.1f}s")
+    prometheus.start(settings)
+    print(f"prometheus ready in {prometheus.wait_ready(settings):.1f}s: {prometheus.url(settings)}")
     status()
 
 
 def down() -> None:
+    prometheus.stop()
     services.stop_all()
     kafka.stop()
     postgres.stop()
@@ -41,7 +45,7 @@ def down() -> None:
 
 
 def status() -> None:
-    for name in (*services.SERVICES, kafka.NAME, postgres.NAME):
+    for name in (*services.SERVICES, prometheus.NAME, kafka.NAME, postgres.NAME):
         pid = processes.running_pid(name)
         print(f"{name:<11} {'running, pid ' + str(pid) if pid else 'stopped'}")
 

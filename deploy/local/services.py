@@ -13,16 +13,21 @@ from deploy.local.settings import LocalSettings
 SERVICES = ("ledger", "processors", "gateway")
 
 
-def environment(
-    settings: LocalSettings, service: str, database: str | None = None
-) -> dict[str, str]:
-    metrics_ports = {
+def metrics_ports(settings: LocalSettings) -> dict[str, int]:
+    """Where each service serves `/metrics`, by service name: also the name of its Prometheus
+    job (deploy/prometheus/prometheus.yml), so a new service is added here and there."""
+    return {
         "gateway": settings.gateway_port,
         "processors": settings.processors_metrics_port,
         "ledger": settings.ledger_metrics_port,
     }
+
+
+def environment(
+    settings: LocalSettings, service: str, database: str | None = None
+) -> dict[str, str]:
     return {
-        "LOYALTY_METRICS_PORT": str(metrics_ports[service]),
+        "LOYALTY_METRICS_PORT": str(metrics_ports(settings)[service]),
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "LOYALTY_DATABASE_URL": settings.database_url(database),
         "LOYALTY_GATEWAY_HOST": "127.0.0.1",

@@ -7,6 +7,10 @@ ATTEMPTS = Counter(
     "Webhook delivery attempts, by result (delivered, retry, failed)",
     ["result"],
 )
+# Exported at 0 from the start: a series born at 1 shows no increase, so the first delivery that
+# gives up would raise no alert.
+for _result in ("delivered", "retry", "failed"):
+    ATTEMPTS.labels(_result)
 SECONDS = Histogram(
     "loyalty_gateway_webhook_attempt_seconds",
     "Time for one webhook attempt, until the receiver answered or the attempt failed",

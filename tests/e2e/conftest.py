@@ -34,6 +34,8 @@ from tests.conftest import fresh_database
 _SESSION = os.environ.get("LOYALTY_TEST_DATABASE", "")
 _OFFSET = zlib.crc32(_SESSION.encode()) % 400 * 10 if _SESSION else 0
 PREFIX = f"e2e-{_SESSION}-" if _SESSION else "e2e-"
+# Not 19090: with offsets 1,010 apart it would be another session's gateway port.
+PROMETHEUS_PORT = 19109 + _OFFSET
 DATABASE = f"loyalty_e2e_{_SESSION}" if _SESSION else "loyalty_e2e"
 PROGRAMMES = Path(__file__).resolve().parent / "programmes"
 DEMO_API_KEY = f"{PREFIXES['production']}{DEMO_KEY_ID}_{DEMO_KEY_SECRET}"
@@ -111,6 +113,8 @@ def system(
         "LOYALTY_CONSUMER_GROUP": f"ledger-writer-e2e-{run}",
         # Generous, so that a slow CI machine still answers with points, not 202.
         "LOYALTY_OUTCOME_WAIT_MS": "15000",
+        # The programmes' state on /metrics within a second (tests/e2e/test_dashboard.py).
+        "LOYALTY_PROGRAMME_METRICS_INTERVAL_S": "1",
     }
     services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=extra)
     try:

@@ -7,7 +7,8 @@ LOYALTY_EVENTS_TOPIC for set-tier). Every refusal is one line on stderr and exit
 """
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,16 +17,21 @@ import typer
 
 from deploy.topics import ensure as ensure_topics
 from gateway import clients
-from gateway.admin import api_keys, importing, programmes, refusals, tiers
+from gateway.admin import access_commands, api_keys, importing, programmes, refusals, tiers
 from gateway.admin.help import example
 from gateway.admin.refusals import AdminGroup, about_file
 from gateway.admin.resources import AdminSettings, database, kafka
+from gateway.admin.service import api_keys as service_api_keys
+from gateway.admin.service import programmes as service_programmes
+from gateway.admin.service.actors import Actor
+from gateway.admin.service.backend import Backend, KafkaSnapshots, kafka_snapshots
 from gateway.keys import Environment
 from gateway.kwegg import admin as kwegg_admin
 from gateway.myrewards import configuration as myrewards_configuration
 from gateway.webhooks import subscriptions
 from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 from schemas import topics
+from schemas.programme import ProgrammeConfig
 
 __all__ = [
     "DEMO_KEY_ID",
@@ -43,6 +49,16 @@ DEMO_KEY_ID = "demo"
 DEMO_KEY_SECRET = "local-only-not-a-secret"
 
 _Result = TypeVar("_Result")
+
+
+class _NoPublishing:
+    """For commands that change no configuration (keys): publishing would be a bug."""
+
+    async def publish(self, configs: Sequence[ProgrammeConfig]) -> None:
+        raise AssertionError(f"{[c.programme_id for c in configs]}: nothing to publish here")
+
+
+_NO_PUBLISHING = _NoPublishing()
 
 app = typer.Typer(
     name="loyalty-admin",
@@ -79,27 +95,39 @@ def run(work: Coroutine[Any, Any, _Result]) -> _Result:
 
 
 async def load_programmes(settings: AdminSettings, paths: list[Path]) -> None:
+    """Through the service layer, as the console's imports: each file stored, audited as
+    `cli:<os user>` and published; an unchanged file is published again, which is harmless
+    (compacted, idempotent for processors) and repairs a topic that lost its records."""
     configs = []
     for path in paths:
         with about_file(path):
-            configs.append(programmes.load_file(path))
-    async with database(settings.database_url) as pool:
-        for config in configs:
-            changed = await programmes.save(pool, config)
-            state = "saved" if changed else "unchanged"
+            configs.append((path, programmes.load_file(path)))
+    async with database(settings.database_url) as pool, snapshots(settings) as publisher:
+        backend = Backend(pool, publisher)
+        for path, config in configs:
+            loaded = await service_programmes.load(
+                backend, Actor.cli(), config, source_file=str(path)
+            )
+            state = "saved" if loaded.changed else "unchanged"
             typer.echo(f"{config.programme_id} v{config.version}: {state}")
-    # Publishing unchanged snapshots too is harmless (compacted, idempotent for processors) and
-    # repairs a topic that lost its records.
+
+
+@asynccontextmanager
+async def snapshots(settings: AdminSettings) -> AsyncIterator[KafkaSnapshots]:
+    """The configuration topic's publisher for one command."""
     with kafka(settings.kafka_bootstrap_servers):
-        await programmes.publish(settings.kafka_bootstrap_servers, configs, settings.config_topic)
+        async with kafka_snapshots(settings.kafka_bootstrap_servers, settings.config_topic) as p:
+            yield p
 
 
 async def seed_demo(settings: AdminSettings) -> None:
     await load_programmes(settings, [DEMO_PROGRAMME])
     async with database(settings.database_url) as pool:
-        key = await api_keys.create(
-            pool, "demo", "mgpass-demo", "production", DEMO_KEY_ID, DEMO_KEY_SECRET
-        )
+        backend = Backend(pool, _NO_PUBLISHING)
+        key = await service_api_keys.issue(
+            backend, Actor.cli(), "demo", "mgpass-demo", "production",
+            key_id=DEMO_KEY_ID, secret=DEMO_KEY_SECRET,
+        )  # fmt: skip
     typer.echo(f"demo API key: {key.secret}")
 
 
@@ -151,7 +179,8 @@ async def _create_key(
     settings: AdminSettings, programme: str, partner: str, environment: Environment
 ) -> None:
     async with database(settings.database_url) as pool:
-        key = await api_keys.create(pool, programme, partner, environment)
+        backend = Backend(pool, _NO_PUBLISHING)
+        key = await service_api_keys.issue(backend, Actor.cli(), programme, partner, environment)
     typer.echo(key.secret)
 
 
@@ -358,7 +387,25 @@ async def _check_ledger(settings: AdminSettings, programme: str | None, examples
     return report.ok
 
 
+@app.command(
+    "export-programme",
+    epilog=example("loyalty-admin export-programme demo > demo.yaml"),
+)
+def export_programme(
+    programme: Annotated[str, typer.Argument(help="The programme's id.")],
+) -> None:
+    """Print the stored programme as a programme file: `load-programme` takes it back with no
+    change (edit it, raise `version`, load it)."""
+    typer.echo(run(_export_programme(AdminSettings(), programme)), nl=False)
+
+
+async def _export_programme(settings: AdminSettings, programme: str) -> str:
+    async with database(settings.database_url) as pool:
+        return await service_programmes.export(pool, Actor.cli(), programme)
+
+
 kwegg_admin.register(app)
+access_commands.register(app)
 
 
 def main() -> None:

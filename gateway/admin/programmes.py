@@ -46,7 +46,7 @@ async def save(pool: asyncpg.Pool, config: ProgrammeConfig) -> bool:
         )
         if stored is not None and not is_newer(config, stored["config"], stored["config_version"]):
             return False
-        await _upsert(connection, config)
+        await upsert(connection, config)
         return True
 
 
@@ -64,7 +64,9 @@ def is_newer(config: ProgrammeConfig, stored_json: str, stored_version: int) -> 
     )
 
 
-async def _upsert(connection: PoolConnectionProxy[asyncpg.Record], config: ProgrammeConfig) -> None:
+async def upsert(connection: PoolConnectionProxy[asyncpg.Record], config: ProgrammeConfig) -> None:
+    """Store the snapshot as the programme's, whatever is stored: the caller compared versions
+    with the row locked (`save`, gateway.admin.service.configuration)."""
     await connection.execute(
         """
         INSERT INTO programmes

@@ -9,6 +9,7 @@ LOYALTY_ADMIN_DEBUG=1, shows the traceback of a refusal as well.
     UsageError (click)          a missing or unknown option, a bad value, no command
     UnknownProgramme, UnknownPartner, EnvironmentMismatch, StaleConfiguration
                                 the admin layer's refusals
+    ServiceError                the service layer's (gateway.admin.service.errors)
     ValidationError (pydantic)  a programme or MyRewards file, or a LOYALTY_* variable
     YAMLError, OSError          a file that cannot be read or parsed
     KafkaError (aiokafka)       Kafka unreachable, or refusing a request
@@ -35,6 +36,7 @@ from typer.core import TyperGroup
 
 from gateway.admin.api_keys import EnvironmentMismatch, UnknownPartner
 from gateway.admin.programmes import StaleConfiguration, UnknownProgramme
+from gateway.admin.service.errors import ServiceError
 
 REFUSED = 2
 """The exit status of every refusal."""
@@ -61,6 +63,7 @@ def refusal_line(exc: BaseException) -> str | None:
             | UnknownPartner()
             | EnvironmentMismatch()
             | StaleConfiguration()
+            | ServiceError()
         ):
             return str(exc)
         case ValidationError():

@@ -1,10 +1,9 @@
 """Request rates and latencies by route template and status, served on `/metrics`."""
 
-import time
-
 from fastapi import FastAPI
 from prometheus_client import Counter, Histogram, make_asgi_app
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runtime.http_metrics import RequestMetrics
 
 REQUESTS = Counter(
     "loyalty_gateway_requests_total", "HTTP requests answered", ["route", "method", "status"]
@@ -20,37 +19,8 @@ EVENTS_PUBLISHED = Counter(
 )
 
 
-class RequestMetrics:
-    """Plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task group and a streamed
-    response per request): times each request and counts it by route template and status."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            # The router records the matched route in the scope it was given.
-            route = getattr(scope.get("route"), "path", "unmatched")
-            LATENCY.labels(route, scope["method"]).observe(time.perf_counter() - started)
-            REQUESTS.labels(route, scope["method"], str(status)).inc()
-
-
 def install(app: FastAPI) -> None:
-    app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestMetrics, requests=REQUESTS, latency=LATENCY)
     app.mount("/metrics", make_asgi_app())
 
 

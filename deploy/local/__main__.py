@@ -31,6 +31,10 @@ def up(settings: LocalSettings) -> None:
     started = services.start_all(settings)
     print(f"started: {', '.join(started) or 'nothing (all running)'}")
     print(f"gateway answering in {services.wait_for_gateway(settings):.1f}s")
+    print(
+        f"console answering in {services.wait_for_console(settings):.1f}s: "
+        f"http://127.0.0.1:{settings.console_port}/ (loyalty-admin create-admin to log in)"
+    )
     prometheus.start(settings)
     print(f"prometheus ready in {prometheus.wait_ready(settings):.1f}s: {prometheus.url(settings)}")
     status()

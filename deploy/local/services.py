@@ -1,5 +1,5 @@
-"""The three services as background processes, configured through the same LOYALTY_* variables
-that docker-compose.yml sets."""
+"""The services as background processes, configured through the same LOYALTY_* variables that
+docker-compose.yml sets."""
 
 import sys
 import time
@@ -10,7 +10,9 @@ from deploy.local import processes
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
 
-SERVICES = ("ledger", "processors", "gateway")
+SERVICES = ("ledger", "processors", "gateway", "console")
+MODULES = {"console": "gateway.admin.console"}
+"""The module `python -m` runs for a service, where it is not the service's own name."""
 
 
 def metrics_ports(settings: LocalSettings) -> dict[str, int]:
@@ -20,6 +22,7 @@ def metrics_ports(settings: LocalSettings) -> dict[str, int]:
         "gateway": settings.gateway_port,
         "processors": settings.processors_metrics_port,
         "ledger": settings.ledger_metrics_port,
+        "console": settings.console_port,
     }
 
 
@@ -32,6 +35,8 @@ def environment(
         "LOYALTY_DATABASE_URL": settings.database_url(database),
         "LOYALTY_GATEWAY_HOST": "127.0.0.1",
         "LOYALTY_GATEWAY_PORT": str(settings.gateway_port),
+        "LOYALTY_CONSOLE_HOST": "127.0.0.1",
+        "LOYALTY_CONSOLE_PORT": str(settings.console_port),
         "LOYALTY_TOPIC_PARTITIONS": str(settings.kafka_partitions),
         "LOYALTY_PROCESSORS_DATA_DIR": str(REPO / ".local" / "processors"),
     }
@@ -50,7 +55,8 @@ def start_all(
         name = prefix + service
         if processes.running_pid(name) is None:
             env = environment(settings, service, database) | (extra_env or {})
-            processes.start(name, [sys.executable, "-m", service], env=env, cwd=REPO)
+            module = MODULES.get(service, service)
+            processes.start(name, [sys.executable, "-m", module], env=env, cwd=REPO)
             started.append(name)
     return started
 
@@ -61,16 +67,25 @@ def stop_all(prefix: str = "") -> None:
 
 
 def wait_for_gateway(settings: LocalSettings, prefix: str = "", timeout_s: float = 60.0) -> float:
+    return wait_for(settings.gateway_port, "gateway", prefix, timeout_s)
+
+
+def wait_for_console(settings: LocalSettings, prefix: str = "", timeout_s: float = 60.0) -> float:
+    return wait_for(settings.console_port, "console", prefix, timeout_s)
+
+
+def wait_for(port: int, service: str, prefix: str = "", timeout_s: float = 60.0) -> float:
+    """Seconds until the service answers its `/healthz`."""
     started = time.monotonic()
-    url = f"http://127.0.0.1:{settings.gateway_port}/healthz"
+    url = f"http://127.0.0.1:{port}/healthz"
     while time.monotonic() - started < timeout_s:
-        if processes.running_pid(prefix + "gateway") is None:
+        if processes.running_pid(prefix + service) is None:
             raise RuntimeError(
-                f"the gateway exited while starting; see .local/log/{prefix}gateway.log"
+                f"the {service} exited while starting; see .local/log/{prefix}{service}.log"
             )
         try:
             with urllib.request.urlopen(url, timeout=1.0):
                 return time.monotonic() - started
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
-    raise TimeoutError(f"gateway not answering {url} after {timeout_s}s")
+    raise TimeoutError(f"{service} not answering {url} after {timeout_s}s")

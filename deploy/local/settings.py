@@ -16,6 +16,7 @@ class LocalSettings(BaseSettings):
     postgres_database: str = "loyalty"
     postgres_ready_timeout_s: float = 60.0
     gateway_port: int = 8080
+    console_port: int = 8081
     processors_metrics_port: int = 9102
     ledger_metrics_port: int = 9103
     prometheus_port: int = 9090

@@ -95,6 +95,7 @@ def system(
     settings = postgres_server.model_copy(
         update={
             "gateway_port": 18080 + _OFFSET,
+            "console_port": 18081 + _OFFSET,
             "processors_metrics_port": 19102 + _OFFSET,
             "ledger_metrics_port": 19103 + _OFFSET,
         }
@@ -119,6 +120,7 @@ def system(
     services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=extra)
     try:
         services.wait_for_gateway(settings, prefix=PREFIX)
+        services.wait_for_console(settings, prefix=PREFIX)
         yield settings, credentials
     finally:
         services.stop_all(prefix=PREFIX)

@@ -98,3 +98,26 @@ def rebased(invalid: Invalid, prefix: str) -> Invalid:
     object names its inputs; the others stay as they were."""
     fields = {name.removeprefix(prefix): problems for name, problems in invalid.fields.items()}
     return Invalid(fields, invalid.general)
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, str]:
+    """Nested values as form fields (`unflatten`'s inverse for what a form shows): lists of
+    plain values stay whole under their name (checkboxes), None is left out."""
+    flat: dict[str, str] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            flat |= flatten(value, f"{prefix}{key}.")
+    elif isinstance(data, list | tuple) and any(isinstance(v, dict) for v in data):
+        for index, value in enumerate(data):
+            flat |= flatten(value, f"{prefix}{index}.")
+    elif data is not None:
+        flat[prefix.removesuffix(".")] = _text(data)
+    return flat
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "\n".join(_text(v) for v in value)
+    return str(value)

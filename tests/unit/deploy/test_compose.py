@@ -13,6 +13,7 @@ from deploy.db import DatabaseSettings
 from deploy.local import services
 from deploy.local.settings import LocalSettings
 from gateway.admin.cli import AdminSettings
+from gateway.admin.console.settings import ConsoleSettings
 from gateway.settings import GatewaySettings
 from ledger.settings import LedgerSettings
 from processors.settings import ProcessorSettings
@@ -22,6 +23,7 @@ SETTINGS: dict[str, list[type[BaseSettings]]] = {
     "gateway": [GatewaySettings],
     "processors": [ProcessorSettings],
     "ledger": [LedgerSettings],
+    "console": [ConsoleSettings],
     "migrate": [DatabaseSettings, AdminSettings],
 }
 
@@ -42,6 +44,7 @@ def variables(settings_classes: list[type[BaseSettings]]) -> set[str]:
 
 def test_services_are_all_there() -> None:
     expected = {"kafka", "postgres", "migrate", "gateway", "processors", "ledger", "prometheus"}
+    expected.add("console")
     expected.add("grafana")
     assert set(compose()) == expected
 
@@ -53,7 +56,7 @@ def test_every_variable_is_a_settings_field(service: str) -> None:
     assert not unknown, f"{service} sets variables no settings field reads: {unknown}"
 
 
-@pytest.mark.parametrize("service", ["gateway", "processors", "ledger"])
+@pytest.mark.parametrize("service", ["gateway", "processors", "ledger", "console"])
 def test_services_reach_kafka_and_postgres_by_service_name(service: str) -> None:
     environment = compose()[service]["environment"]
     assert environment["LOYALTY_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
@@ -74,10 +77,12 @@ def test_ports_match_settings_and_prometheus_targets() -> None:
         "gateway": int(services_["gateway"]["environment"]["LOYALTY_GATEWAY_PORT"]),
         "processors": int(services_["processors"]["environment"]["LOYALTY_METRICS_PORT"]),
         "ledger": int(services_["ledger"]["environment"]["LOYALTY_METRICS_PORT"]),
+        "console": int(services_["console"]["environment"]["LOYALTY_CONSOLE_PORT"]),
     }
     assert ports["gateway"] == GatewaySettings().gateway_port
     assert ports["processors"] == ProcessorSettings().metrics_port
     assert ports["ledger"] == LedgerSettings().metrics_port
+    assert ports["console"] == ConsoleSettings().console_port == LocalSettings().console_port
     for service, port in ports.items():
         assert published_port(service) == port
     prometheus = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
@@ -89,7 +94,7 @@ def test_ports_match_settings_and_prometheus_targets() -> None:
 
 
 def test_local_runner_sets_only_known_variables() -> None:
-    known = variables([GatewaySettings, ProcessorSettings, LedgerSettings])
+    known = variables([GatewaySettings, ProcessorSettings, LedgerSettings, ConsoleSettings])
     settings = LocalSettings()
     environments = [services.environment(settings, service) for service in services.SERVICES]
     unknown = {name for environment in environments for name in environment} - known

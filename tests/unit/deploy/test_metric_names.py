@@ -8,6 +8,8 @@ import yaml
 from prometheus_client import REGISTRY
 
 # Imported for their side effect: each module registers its metrics.
+import gateway.admin.console.metrics
+import gateway.admin.service.metrics
 import gateway.metrics
 import gateway.webhooks.metrics  # noqa: F401
 import ledger.metrics  # noqa: F401

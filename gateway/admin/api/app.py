@@ -1,0 +1,39 @@
+"""The admin API application, mounted by the console at `/admin/api/v1`."""
+
+from fastapi import APIRouter, FastAPI
+
+from gateway import openapi
+from gateway.admin.api import errors
+from gateway.admin.api.routes import audit, keys, me, partners, programmes
+
+ROUTERS: tuple[APIRouter, ...] = (
+    me.router,
+    programmes.router,
+    partners.router,
+    keys.router,
+    audit.router,
+)
+DESCRIPTION = """Programmes, partners, API keys and the audit log, as the business console shows
+them, for automation. Authenticate with an admin API token (`loyalty-admin create-token`):
+`Authorization: Bearer lat_...`; a token acts as its admin (role and programmes). Viewers read
+only (403 on a change); programmes not granted answer 404. Every change is audited, and a change
+of a programme's configuration stores and publishes a new snapshot (version + 1). Errors are
+JSON `{"error": <code>, "message": <text>}`; 400 `invalid_request` adds `fields` (problems by
+field path) and `general`."""
+
+
+def create_api() -> FastAPI:
+    api = FastAPI(
+        title="Loyalty points engine: admin API",
+        description=DESCRIPTION,
+        version="1",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    errors.install(api)
+    openapi.install(api)
+    for router in ROUTERS:
+        api.include_router(router)
+    return api

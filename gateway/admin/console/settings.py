@@ -1,0 +1,49 @@
+"""Settings of the console process (`loyalty-console`); every field is LOYALTY_<FIELD>."""
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.admin.service.sessions import LoginPolicy
+from schemas import topics
+
+
+class ConsoleSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_", frozen=True)
+
+    console_host: str = "127.0.0.1"
+    console_port: int = 8081
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://loyalty@127.0.0.1:5432/loyalty"
+    # The contract's name; tests point the console at their own run's topic, as the services.
+    config_topic: str = topics.CONFIG
+    database_pool_max_size: int = Field(default=5, ge=1, le=100)
+    session_lifetime_s: int = Field(
+        default=8 * 3_600, ge=60, le=30 * 86_400, description="A login lasts this long."
+    )
+    secure_cookies: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="`Secure` cookies: `auto` when the request came over TLS (directly, or "
+        "through a proxy among `forwarded_allow_ips` that says so in X-Forwarded-Proto).",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted for X-Forwarded-Proto/For (uvicorn's setting).",
+    )
+    login_attempts_max: int = Field(
+        default=5, ge=1, le=1_000, description="Failed logins of one email per window."
+    )
+    login_address_attempts_max: int = Field(
+        default=50, ge=1, le=100_000, description="Failed logins from one address per window."
+    )
+    login_window_s: int = Field(default=900, ge=10, le=86_400)
+
+    def login_policy(self) -> LoginPolicy:
+        return LoginPolicy(
+            attempts_max=self.login_attempts_max,
+            address_attempts_max=self.login_address_attempts_max,
+            window=timedelta(seconds=self.login_window_s),
+            session_lifetime=timedelta(seconds=self.session_lifetime_s),
+        )

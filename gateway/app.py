@@ -13,6 +13,7 @@ from gateway import errors, metrics, openapi
 from gateway.auth import KeyResolver
 from gateway.dependencies import Services
 from gateway.direct_routes import DirectRoutes, routes_of
+from gateway.key_usage import KeyUsage
 from gateway.outcomes import OutcomeNotifications
 from gateway.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
@@ -53,13 +54,15 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
         following = asyncio.create_task(
             follow(catalog, settings.kafka_bootstrap_servers, settings.config_topic)
         )
+        usage = KeyUsage()
+        recording = asyncio.create_task(usage.run(pool, settings.api_key_usage_flush_s))
         await publisher.start()
         await outcomes.start()
         try:
             async with asyncio.timeout(settings.config_ready_timeout_s):
                 await catalog.ready.wait()
             keys = KeyResolver(
-                pool, settings.api_key_cache_ttl_s, settings.api_key_cache_max_entries
+                pool, settings.api_key_cache_ttl_s, settings.api_key_cache_max_entries, usage
             )
             webhooks = (
                 dispatching(
@@ -76,9 +79,10 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
                     settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits()
                 )
         finally:
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
+            for task in (following, recording):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await outcomes.stop()
             await publisher.stop()
 

@@ -2,12 +2,14 @@
 
 A revoked key stops working within `api_key_cache_ttl_s`; that delay buys one database round trip
 less on every request. Unknown keys are cached too (as None), so a client retrying a wrong key
-costs no query either."""
+costs no query either. Each key's use is noted for its `last_used_at` (gateway.key_usage), in
+memory only."""
 
 import asyncpg
 from cachetools import TTLCache
 
 from gateway.errors import Unauthorized
+from gateway.key_usage import KeyUsage
 from gateway.keys import Principal, digest, environment_of
 
 LOOKUP = """
@@ -17,8 +19,15 @@ WHERE key_sha256 = $1 AND revoked_at IS NULL
 
 
 class KeyResolver:
-    def __init__(self, pool: asyncpg.Pool, ttl_s: float, max_entries: int) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        ttl_s: float,
+        max_entries: int,
+        usage: KeyUsage | None = None,
+    ) -> None:
         self._pool = pool
+        self._usage = usage
         # Least recently used entries go first once full; each expires `ttl_s` after it was read.
         self._cache: TTLCache[bytes, Principal | None] = TTLCache(max_entries, ttl_s)
 
@@ -29,6 +38,8 @@ class KeyResolver:
         principal = await self._cached(key_digest)
         if principal is None:
             raise Unauthorized("missing or invalid API key")
+        if self._usage is not None:
+            self._usage.touch(key_digest)
         return principal
 
     async def _cached(self, key_digest: bytes) -> Principal | None:

@@ -116,6 +116,8 @@ def system(
         "LOYALTY_OUTCOME_WAIT_MS": "15000",
         # The programmes' state on /metrics within a second (tests/e2e/test_dashboard.py).
         "LOYALTY_PROGRAMME_METRICS_INTERVAL_S": "1",
+        # Keys' last use in the console within a second (tests/e2e/console).
+        "LOYALTY_API_KEY_USAGE_FLUSH_S": "1",
     }
     services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=extra)
     try:

@@ -59,8 +59,10 @@ class Form:
         prefix = f"{name}."
         indexes = {
             int(key[len(prefix) :].split(".")[0])
-            for key in self.values
-            if key.startswith(prefix) and key[len(prefix) :].split(".")[0].isdigit()
+            for key, value in self.values.items()
+            if key.startswith(prefix)
+            and key[len(prefix) :].split(".")[0].isdigit()
+            and (value.strip() or key in self.errors)
         }
         last = max(indexes, default=-1)
         return [*sorted(indexes), *range(last + 1, last + 1 + spare)]

@@ -6,12 +6,14 @@ A change never edits a snapshot in place: it dumps the current one, replaces wha
 raises the version by one and validates the whole again, so every cross-field check of
 `schemas.programme` applies to every change."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from gateway.admin.service.errors import Invalid
 from gateway.admin.service.fields import problems_by_field
@@ -30,10 +32,21 @@ class ProgrammeSettings(BaseModel):
     environment: Literal["production", "staging"] = "production"
     time_zone: str = Field(default="UTC", description="IANA time zone of the programme's days.")
     rounding: Rounding = "floor"
-    tiers: Annotated[tuple[Tier, ...], Field(min_length=1, max_length=50)] = (Tier(name="Base"),)
+    # At least one: the programme's own check says so (a tuple's minimum would repeat it).
+    tiers: Annotated[tuple[Tier, ...], Field(max_length=50)] = (Tier(name="Base"),)
     default_tier: Identifier = "Base"
     budget: BudgetSettings = BudgetSettings()
     event_time: EventTimePolicy = EventTimePolicy()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        # As ProgrammeConfig checks it, so that the form says it with the other problems.
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone '{name}'") from exc
+        return name
 
 
 SETTINGS_FIELDS = tuple(ProgrammeSettings.model_fields)
@@ -63,14 +76,32 @@ def validated(model: type[_Model], data: Any) -> _Model:
 def new_programme(programme_id: str, settings: ProgrammeSettings) -> ProgrammeConfig:
     """Version 1 of a programme with these settings and empty registries."""
     data = {"programme_id": programme_id, "version": 1, **settings.model_dump()}
-    return validated(ProgrammeConfig, data)
+    return storable(validated(ProgrammeConfig, data))
 
 
 def next_snapshot(current: ProgrammeConfig, **changes: Any) -> ProgrammeConfig:
     """The current snapshot with `changes` (its fields, as python values or plain data), one
     version up, validated whole: Invalid names each problem's field."""
     data = {**current.model_dump(), **changes, "version": current.version + 1}
-    return validated(ProgrammeConfig, data)
+    return storable(validated(ProgrammeConfig, data))
+
+
+# The ids Postgres keys programmes and partners by (deploy/migrations/0001_config.sql).
+_STORED_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_STORED_ID_RULE = "1 to 64 letters, digits, '.', '_' or '-'"
+
+
+def storable(config: ProgrammeConfig) -> ProgrammeConfig:
+    """The snapshot, if the database can key it: its programme's and partners' ids."""
+    problems: dict[str, list[str]] = {}
+    if not _STORED_ID.match(config.programme_id):
+        problems["programme_id"] = [_STORED_ID_RULE]
+    for index, partner in enumerate(config.partners):
+        if not _STORED_ID.match(partner.partner_id):
+            problems[f"partners.{index}.partner_id"] = [_STORED_ID_RULE]
+    if problems:
+        raise Invalid(problems)
+    return config
 
 
 def with_settings(current: ProgrammeConfig, settings: ProgrammeSettings) -> ProgrammeConfig:
@@ -128,7 +159,7 @@ def parse_yaml(text: str) -> ProgrammeConfig:
         raise Invalid({}, [f"not YAML{where}: {getattr(exc, 'problem', exc)}"]) from exc
     if not isinstance(data, dict):
         raise Invalid({}, ["a programme file is a mapping of its fields"])
-    return validated(ProgrammeConfig, data)
+    return storable(validated(ProgrammeConfig, data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +190,11 @@ def differences(before: JsonValue, after: JsonValue) -> list[Difference]:
 def _walk(before: JsonValue, after: JsonValue, path: str) -> Iterator[Difference]:
     if before == after:
         return
+    # A list that appears or goes is compared item by item against an empty one.
+    if before is None and isinstance(after, list):
+        before = []
+    if after is None and isinstance(before, list):
+        after = []
     if isinstance(before, dict) and isinstance(after, dict):
         for key in [*before, *(k for k in after if k not in before)]:
             yield from _walk(before.get(key), after.get(key), f"{path}.{key}" if path else key)

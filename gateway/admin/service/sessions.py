@@ -88,14 +88,16 @@ async def login(
                 email, address, succeeded,
             )  # fmt: skip
             await _forget_old(connection, now - policy.window)
-            if not succeeded or admin is None:
-                raise Unauthenticated("wrong email or password")
+        # The failure is committed (and counted) before it is refused.
+        if not succeeded or admin is None:
+            raise Unauthenticated("wrong email or password")
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        expires_at = now + policy.session_lifetime
+        async with connection.transaction():
             # A success forgives the email's earlier failures (not the address's).
             await connection.execute(
                 "DELETE FROM admin_login_attempts WHERE email = $1 AND NOT succeeded", email
             )
-            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            expires_at = now + policy.session_lifetime
             await connection.execute(
                 "INSERT INTO admin_sessions (session_sha256, admin_id, csrf_secret, expires_at) "
                 "VALUES ($1, $2, $3, $4)",

@@ -2,8 +2,9 @@
 what the last loaded file changed, what changed since; exporting it as a file and importing
 one, exactly as `loyalty-admin export-programme` and `load-programme` do."""
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from gateway.admin.console import web
 from gateway.admin.console.forms import Form

@@ -58,7 +58,9 @@ async def save_partner(request: Request, programme_id: str, visitor: VisitorDep)
     backend = console_of(request).backend
     editing = submitted.get("editing") == "true"
     try:
-        partner = partners.parse(form.data())
+        data = form.data()
+        data.pop("editing", None)
+        partner = partners.parse(data)
         committed = await partners.put(
             backend, visitor.actor, programme_id, partner, source="console",
             expected_version=expected_version(submitted),

@@ -67,6 +67,7 @@ async def test_a_settings_change_is_stored_audited_and_published(
         "SELECT source, actor FROM programme_versions WHERE programme_id = $1 AND version = 2",
         programme.programme_id,
     )
+    assert version is not None
     assert dict(version) == {"source": "console", "actor": editor.label}
 
 
@@ -82,7 +83,10 @@ async def test_the_same_change_from_the_console_or_a_file_is_the_same_snapshot(
     partner = Partner(partner_id="cafe", multiplier=Decimal("1.25"), rate_limit_per_minute=7)
     await partners.put(backend, CLI, console_id, partner, source="console")
     edited = programme_data(file_id, version=2)
-    edited["partners"] = [*edited["partners"], partner.model_dump(mode="json")]  # type: ignore[list-item]
+    edited["partners"] = [
+        {"partner_id": "shop", "allowed_event_types": ["purchase"]},
+        partner.model_dump(mode="json"),
+    ]
     await programmes.load(
         backend, CLI, ProgrammeConfig.model_validate(edited), source_file="twin.yaml"
     )

@@ -179,6 +179,8 @@ async def _create_key(
     settings: AdminSettings, programme: str, partner: str, environment: Environment
 ) -> None:
     async with database(settings.database_url) as pool:
+        # The CLI's own refusals first ("load its file first"), as before the service layer.
+        await api_keys.require_environment(pool, programme, environment)
         backend = Backend(pool, _NO_PUBLISHING)
         key = await service_api_keys.issue(backend, Actor.cli(), programme, partner, environment)
     typer.echo(key.secret)

@@ -101,8 +101,8 @@ def _check(config: ProgrammeConfig, partner_id: str, environment: Environment) -
     if environment != config.environment:
         raise Invalid.field(
             "environment",
-            f"programme {config.programme_id} is {config.environment}; a {environment} key "
-            "cannot reach it",
+            f"programme {config.programme_id} is {config.environment}; a {environment} "
+            "credential cannot reach it",
         )
 
 

@@ -3,7 +3,6 @@ one from a file, exporting one as a file, and where the stored snapshot came fro
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -93,7 +92,7 @@ async def create(
     return config
 
 
-async def _grant_creator(connection: Any, actor: Actor, programme_id: str) -> None:
+async def _grant_creator(connection: audit.Connection, actor: Actor, programme_id: str) -> None:
     if actor.admin_id is not None and actor.programmes is not None:
         await connection.execute(
             "INSERT INTO admin_grants (admin_id, programme_id) VALUES ($1, $2) "

@@ -29,9 +29,9 @@ from ledger.core.batch import (
 )
 from ledger.core.budgets import award_rule_id, exhausted
 from ledger.core.columns import Row
+from ledger.core.exceptions import LedgerInvariantError
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import Route, route
-from ledger.exceptions import LedgerInvariantError
 from schemas.ledger import Booking, LedgerCommand, OutcomeStatus, RejectionReason
 
 _UNKNOWN_PROGRAMME = Rejection(RejectionReason.UNKNOWN_PROGRAMME, "Programme not found")

@@ -19,7 +19,7 @@ from gateway.rate_limits import PartnerRateLimits
 from gateway.routes import events, kwegg, myrewards, rules, users
 from gateway.settings import GatewaySettings
 from gateway.webhooks.running import dispatching
-from ledger.queries import get_outcomes
+from ledger.reads import get_outcomes
 from runtime.config_feed import ProgrammeConfigs, follow
 
 DESCRIPTION = """Partners publish their users' actions with an API key (`X-API-Key`); the engine

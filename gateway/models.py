@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from ledger.queries import Transaction
+from ledger.reads import Transaction
 from schemas.events import Identifier
 from schemas.ledger import RejectionReason
 from schemas.reasons import ReasonCode

@@ -24,7 +24,7 @@ from gateway.keys import Environment
 from gateway.kwegg import admin as kwegg_admin
 from gateway.myrewards import configuration as myrewards_configuration
 from gateway.webhooks import subscriptions
-from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
+from ledger.reads import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 from schemas import topics
 
 __all__ = [

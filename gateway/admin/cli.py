@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
+DEMO_MYREWARDS = DEMO_PROGRAMME.with_name("demo.myrewards.yaml")
 # A fixed key so the README's curl examples work against a local system; never in production.
 DEMO_KEY_ID = "demo"
 DEMO_KEY_SECRET = "local-only-not-a-secret"
@@ -96,6 +97,7 @@ async def load_programmes(settings: AdminSettings, paths: list[Path]) -> None:
 
 async def seed_demo(settings: AdminSettings) -> None:
     await load_programmes(settings, [DEMO_PROGRAMME])
+    await _load_myrewards(settings, DEMO_MYREWARDS)
     async with database(settings.database_url) as pool:
         key = await api_keys.create(
             pool, "demo", "mgpass-demo", "production", DEMO_KEY_ID, DEMO_KEY_SECRET
@@ -244,7 +246,7 @@ def load_myrewards(
     path: Annotated[Path, typer.Argument(help="The MyRewards file, YAML or JSON.")],
 ) -> None:
     """Store a programme's MyRewards set-up: identifier, required fields, groups, questions,
-    promotions and data fields. The fields are in docs/myrewards-file.md."""
+    promotions, data fields and products. The fields are in docs/myrewards-file.md."""
     run(_load_myrewards(AdminSettings(), path))
 
 
@@ -259,7 +261,8 @@ async def _load_myrewards(settings: AdminSettings, path: Path) -> None:
 
 @app.command("seed-demo", epilog=example("loyalty-admin seed-demo"))
 def seed_demo_command() -> None:
-    """Load the demo programme and its fixed local API key (never in production)."""
+    """Load the demo programme (with its MyRewards set-up) and its fixed local API key (never in
+    production)."""
     run(seed_demo(AdminSettings()))
 
 

@@ -130,8 +130,8 @@ INSERT INTO myrewards_users (user_id, programme_id, identity_key, username, emai
     lastname, company, tsandcs, consented, user_group_id)
 VALUES (123, $1, 'user123', 'user123', 'user@example.com', 'Clark', 'Kent', 'Daily Planet', true,
     true, 10);
-INSERT INTO myrewards_registration_answers (user_id, question_id, answer)
-VALUES (123, 2, 'Krypton');
+INSERT INTO myrewards_registration_answers (programme_id, user_id, question_id, answer)
+VALUES ($1, 123, 2, 'Krypton');
 """
 
 

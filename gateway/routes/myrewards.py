@@ -4,8 +4,10 @@ user groups, registration questions, points transactions and performance data.
 Bodies are JSON or HTML form data (gateway.myrewards.bodies); errors are the gateway's JSON
 `{"error": <code>, "message": <text>}` with the seed's statuses. The decisions taken where the
 seed is silent are written where they are implemented: idempotency and transaction ids in
-gateway.myrewards.transactions, registration rules in gateway.myrewards.registration, claims in
-gateway.myrewards.performance."""
+gateway.myrewards.transactions, registration rules in gateway.myrewards.registration, claims'
+checks in gateway.myrewards.performance, what they earn and how a request is booked in
+gateway.myrewards.claims, their storage and listing in gateway.myrewards.claim_store and
+gateway.myrewards.sales."""
 
 from typing import Annotated, Any
 

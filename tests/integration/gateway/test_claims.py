@@ -24,7 +24,7 @@ from gateway.settings import GatewaySettings
 from ledger import queries
 from ledger.core.batch import IncomingCommand
 from ledger.repository import Batch, apply_batch, fund_budget
-from processors.catalog import ProgrammeCatalog
+from runtime.config_feed import ProgrammeConfigs
 from schemas.ledger import LedgerCommand
 from tests.integration.ledger.conftest import create_programme
 from tests.integration.ledger.kafka_helpers import read_all
@@ -52,7 +52,7 @@ async def services(kafka_bootstrap: str, postgres_url: str) -> AsyncIterator[Ser
                 postgres_url, 100, lambda ids: queries.get_outcomes(pool, ids)
             )
             keys = KeyResolver(pool, 30.0, 100)
-            catalog = ProgrammeCatalog()
+            catalog = ProgrammeConfigs()
             yield Services(settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits())
     finally:
         await publisher.stop()

@@ -17,12 +17,11 @@ Where the seed is silent:
   command from the stored claims, which the ledger recognises as a duplicate."""
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-
-import orjson
 
 from gateway.myrewards.errors import Invalid
 from gateway.myrewards.models import Claim, SalesData
@@ -131,6 +130,8 @@ def request_sha256(promotion_id: int | None, body: SalesData) -> bytes:
     fields), so that the same Idempotency-Key with another request is a conflict, and a retry is
     recognised whatever has changed in the programme's catalogue since."""
     claims: list[dict[str, Any]] = [claim.model_dump(mode="json") for claim in body.data]
-    return hashlib.sha256(
-        orjson.dumps([promotion_id, claims], option=orjson.OPT_SORT_KEYS)
-    ).digest()
+    # The standard library's encoder, not orjson: the digest is taken before the claims' custom
+    # fields are checked, and they may hold any JSON number (orjson refuses integers past 64
+    # bits).
+    canonical = json.dumps([promotion_id, claims], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).digest()

@@ -12,6 +12,7 @@ Where the seed is silent:
 - what a claim earns and how a request is booked: gateway.myrewards.claims; how it is stored and
   answered: gateway.myrewards.claim_store and gateway.myrewards.sales."""
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -66,6 +67,12 @@ def _checked_value(field: DataField, value: Any, index: int) -> Any:
     where = f"data[{index}].{field.name}"
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise Invalid(f"{where}: must be text or a number")
+    # What the claim's stored JSON can hold (NaN and Infinity are not JSON; orjson stores no
+    # integer past 64 bits).
+    if (isinstance(value, int) and not -(2**63) <= value < 2**63) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        raise Invalid(f"{where}: must be a finite number of at most 64 bits")
     text = str(value)
     if len(text) > 1_000:
         raise Invalid(f"{where}: at most 1000 characters")

@@ -742,6 +742,7 @@ async def test_the_seeds_sales_data_examples_are_created(
         {"date_of_sale": "yesterday"},
         {"product_or_activity": "Unknown product"},
         {"product_or_activity": "Autumn special"},
+        {"Custom Data Field Text": 10**30},
     ],
 )
 async def test_one_invalid_claim_refuses_them_all(
@@ -759,12 +760,13 @@ async def test_one_invalid_claim_refuses_them_all(
 async def test_claims_for_an_unknown_promotion_are_404(
     gateway: httpx.AsyncClient, myrewards: MyRewards
 ) -> None:
-    response = await gateway.post(
-        "/api/v2/performance/promotions/424242/data",
-        json={"data": [CLAIM]},
-        headers=myrewards.auth(),
-    )
-    assert response.status_code == 404
+    for claim in (CLAIM, {**CLAIM, "Custom Data Field Text": [10**30]}):
+        response = await gateway.post(
+            "/api/v2/performance/promotions/424242/data",
+            json={"data": [claim]},
+            headers=myrewards.auth(),
+        )
+        assert response.status_code == 404
 
 
 async def test_claims_name_their_users_by_id_username_or_email_in_any_case(

@@ -153,6 +153,10 @@ def test_custom_fields_are_checked_by_name_or_selector() -> None:
         {"Venue Code": "DV1", "venue-code": "DV2"},
         {"Venue Code": True},
         {"Venue Code": {"nested": 1}},
+        {"Venue Code": 2**63},
+        {"Venue Code": -(2**63) - 1},
+        {"Venue Code": float("nan")},
+        {"Venue Code": float("inf")},
     ],
 )
 def test_a_claim_against_the_fields_rules_is_invalid(custom: dict[str, Any]) -> None:

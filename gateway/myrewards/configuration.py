@@ -113,7 +113,7 @@ class Product(_Row):
     product_or_activity: Name = Field(
         description="The SKU claims give as `product_or_activity` (compared exactly)."
     )
-    name: Name = Field(description="The product's name; the claims' ledger entries show it.")
+    name: Name = Field(description="The product's name.")
     points_per_unit: int = Field(
         ge=0,
         le=POINTS_PER_UNIT_MAX,

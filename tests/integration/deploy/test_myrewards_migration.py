@@ -1,4 +1,4 @@
-"""Migration 0060 (MyRewards ids per programme, claims that earn) keeps every row stored before
+"""Migration 0080 (MyRewards ids per programme, claims that earn) keeps every row stored before
 it: a database migrated up to 0050 with MyRewards rows in it is migrated on, and its rows are all
 there, now keyed by programme, so another programme may take the same ids."""
 
@@ -15,7 +15,7 @@ from deploy.local.settings import LocalSettings
 from tests.conftest import TEST_DATABASE
 
 pytestmark = pytest.mark.integration
-MIGRATION = "0060_myrewards_claims_earn.sql"
+MIGRATION = "0080_myrewards_claims_earn.sql"
 ROWS_BEFORE = """
 INSERT INTO programmes (programme_id, name, budget_mode, config, config_version)
 VALUES ('p1', 'p1', 'unfunded', '{}', 1), ('p2', 'p2', 'unfunded', '{}', 1);

@@ -268,10 +268,10 @@ A programme's MyRewards set-up (seed 002) is one YAML (or JSON) file, validated 
 `gateway.myrewards.configuration.MyRewardsConfig`, for a programme that is loaded already:
 
 ```sh
-loyalty-admin load-myrewards deploy/programmes/demo.myrewards.yaml
+loyalty-admin load-myrewards deploy/programmes/myrewards/demo.yaml
 ```
 
-`deploy/programmes/demo.myrewards.yaml` is a complete example (`loyalty-admin seed-demo` loads
+`deploy/programmes/myrewards/demo.yaml` is a complete example (`loyalty-admin seed-demo` loads
 it). Rows carry their ids (clients keep them), and the ids are the programme's own: two
 programmes may both have a group, question, promotion, data field or product `1`. Loading the
 same file again changes nothing and a changed row is updated in place; rows missing from the

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
-DEMO_MYREWARDS = DEMO_PROGRAMME.with_name("demo.myrewards.yaml")
+DEMO_MYREWARDS = DEMO_PROGRAMME.parent / "myrewards" / "demo.yaml"
 # A fixed key so the README's curl examples work against a local system; never in production.
 DEMO_KEY_ID = "demo"
 DEMO_KEY_SECRET = "local-only-not-a-secret"
@@ -241,7 +241,10 @@ async def _create_webhook(
     typer.echo(f"webhook {subscription_id}: signing secret {secret}")
 
 
-@app.command("load-myrewards", epilog=example("loyalty-admin load-myrewards demo-myrewards.yaml"))
+@app.command(
+    "load-myrewards",
+    epilog=example("loyalty-admin load-myrewards deploy/programmes/myrewards/demo.yaml"),
+)
 def load_myrewards(
     path: Annotated[Path, typer.Argument(help="The MyRewards file, YAML or JSON.")],
 ) -> None:

@@ -2,7 +2,7 @@
 which fields are required, user groups, registration questions, promotions, data fields and the
 products that sales claims earn points for.
 
-    loyalty-admin load-myrewards deploy/programmes/demo.myrewards.yaml
+    loyalty-admin load-myrewards deploy/programmes/myrewards/demo.yaml
 
 Rows carry their ids in the file (clients keep them: `user_group_id`, `registration_question_id`,
 `promotion_id`), and those ids are the programme's own: two programmes may both have a group 1.

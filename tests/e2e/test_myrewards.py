@@ -1080,7 +1080,7 @@ async def test_two_programmes_load_files_with_the_same_ids(
 async def test_the_seeds_claim_earns_in_the_demo_programme(
     gateway: httpx.AsyncClient, credentials: Credentials
 ) -> None:
-    """deploy/programmes/demo.myrewards.yaml, loaded by seed-demo, takes the seed's examples."""
+    """deploy/programmes/myrewards/demo.yaml, loaded by seed-demo, takes the seed's examples."""
     demo = {"Authorization": f"Token token={credentials.demo}"}
     email = f"user-{uuid.uuid4().hex[:8]}@example.com"
     user = await gateway.post(

@@ -6,7 +6,7 @@ Idempotency-Key finds it and publishes the same command again. Its status follow
 outcome of the command: `booked` (the claims are listed), or `rejected` (the claims are deleted;
 the request keeps its reason, so a retry is answered alike). The gateway settles a request when it
 learns the outcome; a listing settles those still pending first, from the ledger's stored
-outcomes (`ledger.queries`), so an outcome the gateway did not wait for is not missed."""
+outcomes (`ledger.reads`), so an outcome the gateway did not wait for is not missed."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +17,7 @@ import asyncpg
 import orjson
 
 from gateway.myrewards.claims import PricedClaim
-from ledger import queries
+from ledger import reads
 from schemas.ledger import CommandOutcome, OutcomeStatus
 
 ListedStatus = Literal["booked", "pending", "stored"]
@@ -187,7 +187,7 @@ async def settle_pending(pool: asyncpg.Pool, programme_id: str) -> None:
     command_ids = [row["command_id"] for row in rows]
     if not command_ids:
         return
-    outcomes = await queries.get_outcomes(pool, command_ids)
+    outcomes = await reads.get_outcomes(pool, command_ids)
     for command_id, outcome in outcomes.items():
         await settle(pool, command_id, outcome)
     unsettled = [command_id for command_id in command_ids if command_id not in outcomes]

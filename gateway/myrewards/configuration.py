@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.myrewards.models import USER_FIELDS
 from gateway.myrewards.registration import ALWAYS_REQUIRED
-from ledger.db_types import Connection
+from ledger.reads import Connection
 from schemas.events import Identifier
 
 RowId = Annotated[int, Field(ge=1, le=2**62)]

@@ -15,7 +15,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from ledger.queries import Transaction
+from ledger.reads import Transaction
 from schemas.ledger import TransactionType, Variety
 
 PHONE = re.compile(r"^\+[0-9]{9,15}$")

@@ -19,7 +19,7 @@ from gateway.myrewards import claim_store, claims, performance
 from gateway.myrewards.claim_store import ListedClaim, ListedStatus, StoredRequest
 from gateway.myrewards.claims import PricedClaim
 from gateway.myrewards.models import SalesData
-from ledger import queries
+from ledger import reads
 from schemas.ledger import RejectionReason
 
 RETRY = "the claims could not be stored; retry with the same Idempotency-Key"
@@ -67,7 +67,7 @@ async def _answer_stored(
     if stored.request_sha256 != request_sha256:
         raise _conflict()
     if stored.status == "rejected":
-        outcome = await queries.get_outcome(
+        outcome = await reads.get_outcome(
             services.pool, stored.command_id, programme_id=programme_id
         )
         raise Rejected.of(stored.reason_code, None if outcome is None else outcome.reason)

@@ -19,7 +19,7 @@ from gateway.myrewards.models import (
     UserOut,
 )
 from gateway.myrewards.registration import Catalogue, Question, RegistrationPolicy
-from ledger.db_types import Connection
+from ledger.reads import Connection
 
 LIST_MAX = 10_000
 _COLUMNS = ", ".join(("user_id", *USER_FIELDS))

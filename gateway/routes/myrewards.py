@@ -40,7 +40,7 @@ from gateway.myrewards.models import (
     UserOut,
 )
 from gateway.openapi import component
-from ledger import queries
+from ledger import reads
 from schemas.ledger import OutcomeStatus, RejectionReason
 
 UserId = Annotated[int, Path(ge=1, le=ID_MAX, description="The MyRewards user id.")]
@@ -120,7 +120,7 @@ async def create_transaction(
         return Response(pending.model_dump_json(), 202, media_type="application/json")
     if outcome.status is OutcomeStatus.REJECTED:
         raise Rejected.of(outcome.reason_code, outcome.reason)
-    entry_id = await transactions.entry_id(services.pool, command_id)
+    entry_id = await reads.entry_id(services.pool, command_id)
     if entry_id is None:  # booked without an entry: cannot be for a one-booking command
         raise NotFound(f"transaction {command_id} has no ledger entry")
     return TransactionCreated(id=entry_id)
@@ -135,14 +135,14 @@ async def list_transactions(
     caller: CallerDep,
     services: ServicesDep,
     after_id: Annotated[int, Query(ge=0, le=2**62, description="Page on: the last id seen.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=queries.TRANSACTIONS_LIMIT_MAX)] = (
-        queries.TRANSACTIONS_LIMIT_MAX
+    limit: Annotated[int, Query(ge=1, le=reads.TRANSACTIONS_LIMIT_MAX)] = (
+        reads.TRANSACTIONS_LIMIT_MAX
     ),
 ) -> list[MyRewardsTransaction]:
     """The user's transactions, the most recent last, each with the balance after it: all of
     them up to `limit` (10,000); a longer history pages on with `after_id`, the last id seen."""
     await _require_user(services, caller.programme_id, user_id)
-    found = await queries.list_transactions(
+    found = await reads.list_transactions(
         services.pool,
         caller.programme_id,
         transactions.ledger_user_id(user_id),
@@ -161,7 +161,7 @@ async def last_transaction(
 ) -> MyRewardsTransaction:
     """The user's latest transaction: its `balance` is the user's current balance."""
     await _require_user(services, caller.programme_id, user_id)
-    found = await queries.last_transaction(
+    found = await reads.last_transaction(
         services.pool, caller.programme_id, transactions.ledger_user_id(user_id)
     )
     if found is None:
@@ -326,7 +326,7 @@ async def list_sales_data(
     caller: CallerDep,
     services: ServicesDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    num_of_items: Annotated[int, Query(alias="numOfItems", ge=1, le=queries.PAGE_SIZE_MAX)] = 50,
+    num_of_items: Annotated[int, Query(alias="numOfItems", ge=1, le=reads.PAGE_SIZE_MAX)] = 50,
     status: Annotated[
         ListedStatus,
         Query(description="booked (the default), pending, or stored (before claims earned)."),

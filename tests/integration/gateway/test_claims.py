@@ -21,7 +21,7 @@ from gateway.outcomes import OutcomeNotifications
 from gateway.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
-from ledger import queries
+from ledger import reads
 from ledger.core.batch import IncomingCommand
 from ledger.repository import Batch, apply_batch, fund_budget
 from runtime.config_feed import ProgrammeConfigs
@@ -49,7 +49,7 @@ async def services(kafka_bootstrap: str, postgres_url: str) -> AsyncIterator[Ser
     try:
         async with asyncpg.create_pool(postgres_url, min_size=1, max_size=4) as pool:
             outcomes = OutcomeNotifications(
-                postgres_url, 100, lambda ids: queries.get_outcomes(pool, ids)
+                postgres_url, 100, lambda ids: reads.get_outcomes(pool, ids)
             )
             keys = KeyResolver(pool, 30.0, 100)
             catalog = ProgrammeConfigs()
@@ -134,7 +134,7 @@ async def test_claims_accepted_past_the_deadline_are_booked_and_listed_later(
         (user_ids[1], 30, "booked"),
     ]
     for user_id in user_ids:
-        assert await queries.get_balance(pool, programme_id, str(user_id)) == 30
+        assert await reads.get_balance(pool, programme_id, str(user_id)) == 30
     again = await sales.create(services, programme_id, None, body, "retry-me")
     assert (again.status, again.reference, again.points) == ("booked", answer.reference, 60)
 
@@ -154,7 +154,7 @@ async def test_a_pending_request_is_published_again_by_its_retry(services: Servi
     async with services.pool.acquire() as conn:
         await apply_batch(conn, Batch([once, twice]))
     for user_id in user_ids:
-        assert await queries.get_balance(services.pool, programme_id, str(user_id)) == 10
+        assert await reads.get_balance(services.pool, programme_id, str(user_id)) == 10
     with pytest.raises(Rejected) as conflict:
         await sales.create(services, programme_id, None, two_claims(user_ids, 2), "k")
     assert (conflict.value.status, conflict.value.code) == (409, "idempotency_conflict")

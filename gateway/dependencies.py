@@ -8,8 +8,8 @@ from fastapi import Depends, Header, Request
 
 from gateway.auth import KeyResolver
 from gateway.keys import Principal
-from gateway.outcomes import OutcomeNotifications
-from gateway.publisher import Publisher
+from gateway.publishing.outcomes import OutcomeNotifications
+from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
 from ledger import reads

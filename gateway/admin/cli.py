@@ -15,14 +15,13 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from deploy.topics import ensure as ensure_topics
-from gateway import clients
-from gateway.admin import api_keys, importing, programmes, refusals, tiers
+from gateway.admin import api_keys, importing, kwegg_offers, programmes, refusals, tiers
 from gateway.admin.help import example
 from gateway.admin.refusals import AdminGroup, about_file
 from gateway.admin.resources import AdminSettings, database, kafka
 from gateway.keys import Environment
-from gateway.kwegg import admin as kwegg_admin
 from gateway.myrewards import configuration as myrewards_configuration
+from gateway.triggers import clients
 from gateway.webhooks import subscriptions
 from ledger.reads import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 from schemas import topics
@@ -364,7 +363,7 @@ async def _check_ledger(settings: AdminSettings, programme: str | None, examples
     return report.ok
 
 
-kwegg_admin.register(app)
+kwegg_offers.register(app)
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ from pydantic import (
 )
 
 from gateway.admin import programmes
-from gateway.models import MAX_METADATA_KEYS, rfc3339_text
+from gateway.partner.models import MAX_METADATA_KEYS, rfc3339_text
 from runtime.kafka import produce
 from schemas import topics
 from schemas.event_time import duration, instant

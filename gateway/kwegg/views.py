@@ -4,7 +4,7 @@ from datetime import datetime
 
 from gateway.kwegg.models import KweggTransaction, OccurrenceData, OfferOut, RedemptionData
 from gateway.kwegg.offers import Offer
-from gateway.models import EventAnswer
+from gateway.publishing.answers import EventAnswer
 from ledger.reads import Transaction
 from schemas.ledger import CommandOutcome, Variety
 

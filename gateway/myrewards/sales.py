@@ -12,13 +12,13 @@ every request is new, as in MyRewards."""
 from dataclasses import dataclass
 from typing import Literal
 
-from gateway.answering import book_command
 from gateway.dependencies import Services
 from gateway.errors import Rejected
 from gateway.myrewards import claim_store, claims, performance
 from gateway.myrewards.claim_store import ListedClaim, ListedStatus, StoredRequest
 from gateway.myrewards.claims import PricedClaim
 from gateway.myrewards.models import SalesData
+from gateway.publishing.answering import book_command
 from ledger import reads
 from schemas.ledger import RejectionReason
 

@@ -10,10 +10,10 @@ is refused with 409 `idempotency_conflict`. Without the header every request is 
 transaction, as in MyRewards. The transaction id is the ledger entry's id, the `id` that the
 transaction lists show."""
 
-from gateway.answering import book_command
 from gateway.dependencies import Services
 from gateway.errors import Rejected
 from gateway.myrewards.models import TransactionFields
+from gateway.publishing.answering import book_command
 from ledger import reads
 from schemas.events import scoped_id
 from schemas.ledger import Booking, CommandOutcome, LedgerCommand, RejectionReason

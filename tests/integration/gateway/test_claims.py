@@ -17,8 +17,8 @@ from gateway.errors import Rejected
 from gateway.myrewards import configuration, sales, users
 from gateway.myrewards.configuration import MyRewardsConfig
 from gateway.myrewards.models import SalesData, UserFields
-from gateway.outcomes import OutcomeNotifications
-from gateway.publisher import Publisher
+from gateway.publishing.outcomes import OutcomeNotifications
+from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
 from ledger import reads

@@ -12,8 +12,7 @@ from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
-from gateway.answering import book_command
-from gateway.errors import Conflict, NotFound, Rejected
+from gateway.errors import Conflict, NotFound, Rejected, error_doc
 from gateway.kwegg import offers, redeeming, tokens, views
 from gateway.kwegg.access import (
     Tenant,
@@ -39,8 +38,8 @@ from gateway.kwegg.models import (
     TransactionsData,
 )
 from gateway.kwegg.tokens import Session
-from gateway.models import error_doc
-from gateway.routes.events import publish_partner_event
+from gateway.publishing.answering import book_command
+from gateway.publishing.partner_events import publish_partner_event
 from ledger import reads
 from schemas.events import EventV1, event_id_for
 from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason

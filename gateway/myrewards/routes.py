@@ -14,8 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from gateway.dependencies import ServicesDep
-from gateway.errors import NotFound, Rejected
-from gateway.models import ErrorBody, error_doc
+from gateway.errors import ErrorBody, NotFound, Rejected, error_doc
 from gateway.myrewards import performance, sales, transactions, users
 from gateway.myrewards.access import CallerDep
 from gateway.myrewards.bodies import read_body

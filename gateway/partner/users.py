@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from gateway.dependencies import PrincipalDep, ServicesDep
-from gateway.errors import NotFound
-from gateway.models import ERRORS, Balance, TransactionOut, TransactionsPage
+from gateway.errors import ERRORS, NotFound
+from gateway.partner.models import Balance, TransactionOut, TransactionsPage
 from ledger import reads
 
 router = APIRouter(prefix="/api/partner/users", tags=["users"], responses=ERRORS)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from gateway.dependencies import Services
 from gateway.errors import IdempotencyConflict
 from gateway.metrics import IDEMPOTENCY_CONFLICTS, OUTCOME_WAIT, PENDING_ANSWERS
-from gateway.models import EventAnswer, EventOutcome
+from gateway.publishing.answers import EventAnswer, EventOutcome
 from ledger import reads
 from schemas.events import EventV1, payload_fingerprint
 from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from deploy import db
-from deploy.kafka_tools import create_topics, delete_topics_of, produce
+from deploy.kafka_tools import create_topics, delete_topics_of
 from deploy.local import kafka, postgres
 from deploy.local.settings import LocalSettings
 from ledger.runtime import GC_THRESHOLDS
 from ledger.settings import LedgerSettings
 from ledger.writer import BatchReport, open_writer
 from runtime.collector import tune_garbage_collector
+from runtime.kafka import produce
 from schemas.ledger import Booking, LedgerCommand, TransactionType, Variety
 from schemas.topics import user_key
 

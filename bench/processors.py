@@ -28,12 +28,12 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from deploy.kafka_tools import create_topics, delete_topics_of, produce
+from deploy.kafka_tools import create_topics, delete_topics_of
 from deploy.local import kafka, processes
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
 from gateway.admin.programmes import load_file, publish
-from runtime.kafka import partitions_of
+from runtime.kafka import partitions_of, produce
 from schemas.event_time import EventTimePolicy
 from schemas.topics import user_key
 

@@ -1,13 +1,10 @@
-"""Kafka tooling shared by the benchmarks and the tests: topics of their own, and a bounded bulk
-producer of raw records."""
+"""Kafka tooling shared by the benchmarks and the tests: topics of their own (the bounded bulk
+producer they use is `runtime.kafka.produce`)."""
 
 import asyncio
-from collections.abc import Iterable
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-IN_FLIGHT_MAX = 5_000
 TOPIC_READY_POLLS_MAX = 300  # 0.1 s apart
 
 
@@ -75,26 +72,3 @@ async def _described(admin: AIOKafkaAdminClient, partitions_by_topic: dict[str, 
     descriptions = await admin.describe_topics(list(partitions_by_topic))
     found = {d["topic"]: len(d["partitions"]) for d in descriptions}
     return all(found.get(name) == count for name, count in partitions_by_topic.items())
-
-
-async def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]]) -> int:
-    """(key, value) pairs, at most IN_FLIGHT_MAX unacknowledged at a time; returns the count."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    )
-    await producer.start()
-    sent = 0
-    try:
-        in_flight = []
-        for key, value in records:
-            in_flight.append(await producer.send(topic, value=value, key=key))
-            sent += 1
-            if len(in_flight) >= IN_FLIGHT_MAX:
-                for future in in_flight:
-                    await future
-                in_flight.clear()
-        for future in in_flight:
-            await future
-    finally:
-        await producer.stop()
-    return sent

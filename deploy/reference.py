@@ -268,14 +268,24 @@ A programme's MyRewards set-up (seed 002) is one YAML (or JSON) file, validated 
 `gateway.myrewards.configuration.MyRewardsConfig`, for a programme that is loaded already:
 
 ```sh
-loyalty-admin load-myrewards myrewards.yaml
+loyalty-admin load-myrewards deploy/programmes/myrewards/demo.yaml
 ```
 
-Rows carry their ids (clients keep them), so loading the same file again changes nothing and a
-changed row is updated in place; rows missing from the file are kept. The loader also checks
-that `required_fields` are user fields, that at most one user group is the default, that
-`parent_id`s name groups of the file without a cycle, and that a data field's `promotion_id` is
-a promotion of the file.
+`deploy/programmes/myrewards/demo.yaml` is a complete example (`loyalty-admin seed-demo` loads
+it). Rows carry their ids (clients keep them), and the ids are the programme's own: two
+programmes may both have a group, question, promotion, data field or product `1`. Loading the
+same file again changes nothing and a changed row is updated in place; rows missing from the
+file are kept (users and claims may refer to them: `active: false` retires a promotion or a
+product). The loader also checks that ids are not repeated within a list, that
+`required_fields` are user fields, that at most one user group is the default, that
+`parent_id`s name groups of the file without a cycle, that the `promotion_id` of a data field
+or a product is a promotion of the file, and that a SKU (`product_or_activity`) names one
+product of the programme and one of each promotion at most.
+
+A sales claim (`POST /api/v2/performance/data`) names its product by SKU: with a promotion, that
+promotion's product of the SKU, else the programme's (one without `promotion_id`); a
+promotion's product is claimable only with its promotion. It earns `points_per_unit` times its
+quantity, credited to its user from the programme's budget.
 
 {_GENERATED}
 """,

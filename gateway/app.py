@@ -14,13 +14,16 @@ from gateway.auth import KeyResolver
 from gateway.dependencies import Services
 from gateway.direct_routes import DirectRoutes, routes_of
 from gateway.key_usage import KeyUsage
-from gateway.outcomes import OutcomeNotifications
-from gateway.publisher import Publisher
+from gateway.kwegg import routes as kwegg
+from gateway.myrewards import routes as myrewards
+from gateway.partner import events, users
+from gateway.publishing.outcomes import OutcomeNotifications
+from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
-from gateway.routes import events, kwegg, myrewards, rules, users
 from gateway.settings import GatewaySettings
+from gateway.triggers import routes as triggers
 from gateway.webhooks.running import dispatching
-from ledger.queries import get_outcomes
+from ledger.reads import get_outcomes
 from runtime.config_feed import ProgrammeConfigs, follow
 
 DESCRIPTION = """Partners publish their users' actions with an API key (`X-API-Key`); the engine
@@ -115,7 +118,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     openapi.install(app)
     app.include_router(events.router)
     app.include_router(users.router)
-    app.include_router(rules.router)
+    app.include_router(triggers.router)
     app.include_router(myrewards.router)
     app.include_router(kwegg.router)
     app.get("/healthz", include_in_schema=False)(_healthy)

@@ -8,11 +8,11 @@ from fastapi import Depends, Header, Request
 
 from gateway.auth import KeyResolver
 from gateway.keys import Principal
-from gateway.outcomes import OutcomeNotifications
-from gateway.publisher import Publisher
+from gateway.publishing.outcomes import OutcomeNotifications
+from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
-from ledger import queries
+from ledger import reads
 from runtime.config_feed import ProgrammeConfigs
 from schemas.ledger import CommandOutcome
 
@@ -28,7 +28,7 @@ class Services:
     rate_limits: PartnerRateLimits
 
     async def outcomes_for(self, programme_id: str, command_id: str) -> CommandOutcome | None:
-        return await queries.get_outcome(self.pool, command_id, programme_id=programme_id)
+        return await reads.get_outcome(self.pool, command_id, programme_id=programme_id)
 
 
 def services_of(request: Request) -> Services:

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from schemas.ledger import RejectionReason
@@ -125,3 +126,37 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(examples=["invalid_request"])
+    message: str = Field(examples=["user_id: Field required"])
+    event_id: str | None = Field(
+        default=None, description="idempotency_conflict: the event the reference stands for."
+    )
+
+
+def error_doc(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """An error answer in the OpenAPI document: its body's model and what it means."""
+    return {"model": model, "description": description}
+
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    400: error_doc(
+        ErrorBody,
+        "invalid_request: a missing user_id or event_type, a malformed request, or an "
+        "occurred_at outside the programme's event-time policy (the message names the bound)",
+    ),
+    402: error_doc(ErrorBody, "insufficient_points: a redemption the user's balance cannot cover"),
+    401: error_doc(ErrorBody, "unauthorized: a missing or unknown API key"),
+    403: error_doc(ErrorBody, "forbidden: the event type is not in the partner's allowed list"),
+    404: error_doc(ErrorBody, "not_found: unknown here (other programmes' data is invisible)"),
+    409: error_doc(
+        ErrorBody,
+        "conflict: the rule is not active or outside its validity window; or "
+        "idempotency_conflict: the reference_id was already used with another payload (the body "
+        "names the original `event_id`)",
+    ),
+    429: error_doc(ErrorBody, "rate_limit_exceeded: too many requests; see Retry-After"),
+    503: error_doc(ErrorBody, "unavailable: Kafka or the configuration is not reachable; retry"),
+}

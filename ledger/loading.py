@@ -17,8 +17,8 @@ import orjson
 
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.batch import Outcome, RuleKey, StoredEntry, StoredOutcome
+from ledger.core.exceptions import LedgerInvariantError
 from ledger.db_types import Connection
-from ledger.exceptions import LedgerInvariantError
 from ledger.queries import get_outcome_rows, outcome_from_row
 
 

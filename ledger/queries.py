@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg
 
+from ledger.core.exceptions import LedgerInvariantError
 from ledger.db_types import Executor
-from ledger.exceptions import LedgerInvariantError
 from schemas.ledger import CommandOutcome
 from schemas.notifications import OUTCOME_FIELDS, outcome_of
 

@@ -29,11 +29,11 @@ from ledger.core.batch import (
 )
 from ledger.core.budgets import needed_rule_usage
 from ledger.core.columns import command_outcome_columns
+from ledger.core.exceptions import ConcurrentWriteError, RetriesExhaustedError, TransientLedgerError
 from ledger.core.funding import funding_accounts, funding_booking, plan_funding
 from ledger.core.planner import needed_accounts, plan_batch
 from ledger.core.rows import batch_rows, entry_record, outcome_record
 from ledger.db_types import Connection
-from ledger.exceptions import ConcurrentWriteError, RetriesExhaustedError, TransientLedgerError
 from ledger.loading import (
     AccountIds,
     load_entries,

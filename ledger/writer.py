@@ -68,8 +68,19 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         """Nothing to flush: a batch's offsets are committed with the batch, or not at all."""
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        partitions = sorted(assigned)
+        # Paused until sought: while this awaits Postgres, aiokafka would otherwise fetch from
+        # the position it resets to (the beginning) and hand those records to the writer, which
+        # books them again as repeats (seen under load: a restart re-read every record).
+        self._consumer.pause(*partitions)
+        try:
+            await self._seek(partitions)
+        finally:
+            self._consumer.resume(*partitions)
+
+    async def _seek(self, partitions: list[TopicPartition]) -> None:
         stored: dict[str, dict[int, int]] = {}
-        for tp in sorted(assigned):
+        for tp in partitions:
             if tp.topic not in stored:
                 stored[tp.topic] = await load_offsets(self._pool, self._group, tp.topic)
             next_offset = stored[tp.topic].get(tp.partition)

@@ -13,8 +13,8 @@ import asyncpg
 
 from ledger.core.batch import RuleKey
 from ledger.core.columns import ENTRY_COLUMNS, OUTCOME_COLUMNS, Row
+from ledger.core.exceptions import ConcurrentWriteError, LedgerInvariantError
 from ledger.db_types import Connection, Executor
-from ledger.exceptions import ConcurrentWriteError, LedgerInvariantError
 from ledger.notifications import notify_payloads
 from schemas.notifications import NOTIFY_CHANNEL
 

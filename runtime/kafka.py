@@ -1,7 +1,12 @@
-"""Kafka metadata a reader needs before it consumes."""
+"""Kafka metadata a reader needs before it consumes, and a bounded bulk producer."""
 
-from aiokafka import TopicPartition
+from collections.abc import Iterable
+from typing import Final
+
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+IN_FLIGHT_MAX: Final = 5_000
 
 
 async def partitions_of(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
@@ -17,3 +22,27 @@ async def partitions_of(bootstrap_servers: str, topic: str) -> list[TopicPartiti
     if not numbers:
         raise LookupError(f"topic {topic} does not exist")
     return [TopicPartition(topic, number) for number in numbers]
+
+
+async def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]]) -> int:
+    """(key, value) pairs, with an idempotent acks=all producer and at most `IN_FLIGHT_MAX`
+    unacknowledged at a time; returns the count."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    sent = 0
+    try:
+        in_flight = []
+        for key, value in records:
+            in_flight.append(await producer.send(topic, value=value, key=key))
+            sent += 1
+            if len(in_flight) >= IN_FLIGHT_MAX:
+                for future in in_flight:
+                    await future
+                in_flight.clear()
+        for future in in_flight:
+            await future
+    finally:
+        await producer.stop()
+    return sent

@@ -47,7 +47,8 @@ class Lineage(BaseModel):
 
 class Booking(BaseModel):
     """One journal entry: `points` move between the user's account and the programme's budget
-    (or `counterparty_user_id`'s account for a person-to-person transfer)."""
+    (or `counterparty_user_id`'s account for a person-to-person transfer). The user is the
+    command's `user_id` unless the booking names its own `user_id`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -62,14 +63,27 @@ class Booking(BaseModel):
         default=None, description="Idempotency key of the booking this one corrects."
     )
     lineage: Lineage = Lineage()
+    user_id: Identifier | None = Field(
+        default=None,
+        description=(
+            "The user whose account this booking credits or debits, when it is not the "
+            "command's `user_id`: one command may then book for several users of its programme, "
+            "all or nothing (a MyRewards sales-data request whose claims name several users). "
+            "None: the command's user."
+        ),
+    )
 
 
-BOOKINGS_MAX = 16
+BOOKINGS_MAX = 1_000
+"""A MyRewards sales-data request books up to 1,000 claims in one command."""
 
 
 class LedgerCommand(BaseModel):
     """Keyed `programme_id:user_id`. `command_id` is the command's idempotency key: an event's
-    decision uses the event id; each award inside it uses `event_id:rule_id`."""
+    decision uses the event id; each award inside it uses `event_id:rule_id`.
+
+    A booking that names its own `user_id` books for that user; the outcome's `points` and
+    `balance_after` are always the command's user's."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -138,7 +152,12 @@ class CommandOutcome(BaseModel):
 
     command_id: str
     status: OutcomeStatus
-    points: int = Field(description="Net points credited to the user (negative for a debit).")
+    points: int = Field(
+        description=(
+            "Net points credited to the command's user (negative for a debit); bookings that "
+            "name another user are not counted."
+        )
+    )
     reason: str | None = None
     balance_after: int | None = None
     reason_code: RejectionReason | None = None

@@ -10,10 +10,11 @@ Amounts are exact: multipliers and rule points are `Decimal` with at most four d
 the engine computes with scaled integers; `rounding` turns the fractional result into whole points.
 """
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -138,6 +139,50 @@ class ApiClient(_Frozen):
         "name it in `authorised_clients`."
     )
     name: str | None = Field(default=None, description="For people; the engine ignores it.")
+
+
+PARAMETER_TYPES: Final[Mapping[str, frozenset[type]]] = {
+    "integer": frozenset({int}),
+    "float": frozenset({int, float}),
+    "string": frozenset({str}),
+    "boolean": frozenset({bool}),
+}
+"""The Python types a JSON value of each parameter type decodes to. Exact types, not
+isinstance: bool is a subclass of int, and True is not an integer here."""
+
+
+class ParameterSpec(Protocol):
+    """A parameter as `parameter_problem` reads it (`Parameter`, or the engine's compiled one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def mandatory(self) -> bool: ...
+
+
+def parameter_problem(
+    parameters: Iterable[ParameterSpec], metadata: Mapping[str, JsonValue]
+) -> str | None:
+    """Why the metadata does not fit the event type (the first problem), or None. Null counts
+    as absent; undeclared metadata keys (reference_id, currency, ...) are allowed and ignored.
+    A float must be finite."""
+    for parameter in parameters:
+        value = metadata.get(parameter.name)
+        if value is None:
+            if parameter.mandatory:
+                return f"mandatory parameter '{parameter.name}' is missing"
+        elif type(value) not in PARAMETER_TYPES[parameter.type] or (
+            type(value) is float and not math.isfinite(value)
+        ):
+            return (
+                f"parameter '{parameter.name}' must be {parameter.type}, "
+                f"got {type(value).__name__} {value!r}"
+            )
+    return None
 
 
 class Parameter(_Frozen):

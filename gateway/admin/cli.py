@@ -16,8 +16,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from deploy.topics import ensure as ensure_topics
-from gateway import clients
-from gateway.admin import access_commands, api_keys, importing, programmes, refusals, tiers
+from gateway.admin import (
+    access_commands,
+    api_keys,
+    importing,
+    kwegg_offers,
+    programmes,
+    refusals,
+    tiers,
+)
 from gateway.admin.help import example
 from gateway.admin.refusals import AdminGroup, about_file
 from gateway.admin.resources import AdminSettings, database, kafka
@@ -26,10 +33,10 @@ from gateway.admin.service import programmes as service_programmes
 from gateway.admin.service.actors import Actor
 from gateway.admin.service.backend import Backend, KafkaSnapshots, kafka_snapshots
 from gateway.keys import Environment
-from gateway.kwegg import admin as kwegg_admin
 from gateway.myrewards import configuration as myrewards_configuration
+from gateway.triggers import clients
 from gateway.webhooks import subscriptions
-from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
+from ledger.reads import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 from schemas import topics
 from schemas.programme import ProgrammeConfig
 
@@ -44,6 +51,7 @@ __all__ = [
 ]
 
 DEMO_PROGRAMME = Path(__file__).resolve().parents[2] / "deploy" / "programmes" / "demo.yaml"
+DEMO_MYREWARDS = DEMO_PROGRAMME.parent / "myrewards" / "demo.yaml"
 # A fixed key so the README's curl examples work against a local system; never in production.
 DEMO_KEY_ID = "demo"
 DEMO_KEY_SECRET = "local-only-not-a-secret"
@@ -122,6 +130,7 @@ async def snapshots(settings: AdminSettings) -> AsyncIterator[KafkaSnapshots]:
 
 async def seed_demo(settings: AdminSettings) -> None:
     await load_programmes(settings, [DEMO_PROGRAMME])
+    await _load_myrewards(settings, DEMO_MYREWARDS)
     async with database(settings.database_url) as pool:
         backend = Backend(pool, _NO_PUBLISHING)
         key = await service_api_keys.issue(
@@ -270,12 +279,15 @@ async def _create_webhook(
     typer.echo(f"webhook {subscription_id}: signing secret {secret}")
 
 
-@app.command("load-myrewards", epilog=example("loyalty-admin load-myrewards demo-myrewards.yaml"))
+@app.command(
+    "load-myrewards",
+    epilog=example("loyalty-admin load-myrewards deploy/programmes/myrewards/demo.yaml"),
+)
 def load_myrewards(
     path: Annotated[Path, typer.Argument(help="The MyRewards file, YAML or JSON.")],
 ) -> None:
     """Store a programme's MyRewards set-up: identifier, required fields, groups, questions,
-    promotions and data fields. The fields are in docs/myrewards-file.md."""
+    promotions, data fields and products. The fields are in docs/myrewards-file.md."""
     run(_load_myrewards(AdminSettings(), path))
 
 
@@ -290,7 +302,8 @@ async def _load_myrewards(settings: AdminSettings, path: Path) -> None:
 
 @app.command("seed-demo", epilog=example("loyalty-admin seed-demo"))
 def seed_demo_command() -> None:
-    """Load the demo programme and its fixed local API key (never in production)."""
+    """Load the demo programme (with its MyRewards set-up) and its fixed local API key (never in
+    production)."""
     run(seed_demo(AdminSettings()))
 
 
@@ -406,7 +419,7 @@ async def _export_programme(settings: AdminSettings, programme: str) -> str:
         return await service_programmes.export(pool, Actor.cli(), programme)
 
 
-kwegg_admin.register(app)
+kwegg_offers.register(app)
 access_commands.register(app)
 
 

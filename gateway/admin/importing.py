@@ -21,13 +21,13 @@ Events carry the file's `import_id` (`imp_` and 16 hex digits of its SHA-256), w
 them from the event-time policy, and are keyed `programme_id:user_id`: one user's rows are
 decided in the file's order, so sort the file by `occurred_at`. Memory is bounded: the file is
 read a line at a time (once more to hash it), a line holds at most `LINE_BYTES_MAX` bytes, and
-at most `deploy.kafka_tools.IN_FLIGHT_MAX` sends are unacknowledged (idempotent, acks=all).
+at most `runtime.kafka.IN_FLIGHT_MAX` sends are unacknowledged (idempotent, acks=all).
 """
 
 import hashlib
 import itertools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Final
@@ -45,15 +45,13 @@ from pydantic import (
     field_validator,
 )
 
-from deploy.kafka_tools import produce
 from gateway.admin import programmes
-from gateway.models import MAX_METADATA_KEYS, rfc3339_text
-from processors.catalog import ProgrammeCatalog
-from processors.engine.parameters import CompiledParameter, parameter_problem
+from gateway.partner.models import MAX_METADATA_KEYS, rfc3339_text
+from runtime.kafka import produce
 from schemas import topics
 from schemas.event_time import duration, instant
 from schemas.events import EventV1, Identifier, event_id_for, scoped_id
-from schemas.programme import TIER_ASSIGNED_EVENT_TYPE, ProgrammeConfig
+from schemas.programme import TIER_ASSIGNED_EVENT_TYPE, ProgrammeConfig, parameter_problem
 
 LINE_BYTES_MAX: Final = 1 << 20
 EXIT_REFUSED: Final = 2
@@ -114,13 +112,11 @@ def import_id_of(path: Path) -> str:
         return "imp_" + hashlib.file_digest(file, "sha256").hexdigest()[:16]
 
 
-async def stored_catalog(database_url: str) -> ProgrammeCatalog:
+async def stored_catalog(database_url: str) -> dict[str, ProgrammeConfig]:
+    """Every stored programme's configuration, by id."""
     async with asyncpg.create_pool(database_url, min_size=1, max_size=2) as pool:
         configs = await programmes.stored_configs(pool)
-    catalog = ProgrammeCatalog()
-    for config in configs:
-        catalog.apply(programmes.snapshot_bytes(config))
-    return catalog
+    return {config.programme_id: config for config in configs}
 
 
 def lines_of(path: Path) -> Iterator[tuple[int, bytes | None]]:
@@ -143,7 +139,9 @@ class Importer:
     """Rows to events against the stored programmes, at `now` (the import's clock), counting
     the refused rows."""
 
-    def __init__(self, catalog: ProgrammeCatalog, import_id: str, now: datetime) -> None:
+    def __init__(
+        self, catalog: Mapping[str, ProgrammeConfig], import_id: str, now: datetime
+    ) -> None:
         self._catalog = catalog
         self._import_id = import_id
         self._now = now
@@ -172,12 +170,10 @@ class Importer:
             row = ImportRow.model_validate_json(line)
         except ValidationError as exc:
             return _summary(exc)
-        config = self._catalog.config(row.programme_id)
-        compiled = self._catalog.get(row.programme_id)
-        if config is None or compiled is None:
+        config = self._catalog.get(row.programme_id)
+        if config is None:
             return f"programme_id: no programme {row.programme_id!r} is stored"
-        parameters = compiled.parameters.get(row.event_type, ())
-        problem = row_problem(row, config, parameters, self._now)
+        problem = row_problem(row, config, self._now)
         if problem is not None:
             return problem
         return EventV1(
@@ -194,16 +190,12 @@ class Importer:
         )
 
 
-def row_problem(
-    row: ImportRow,
-    config: ProgrammeConfig,
-    parameters: tuple[CompiledParameter, ...],
-    now: datetime,
-) -> str | None:
+def row_problem(row: ImportRow, config: ProgrammeConfig, now: datetime) -> str | None:
     """What the engine would refuse in the row (as its decision's `invalid` outcome), or a date
     in the future: history lies in the past."""
     name = row.event_type
-    if name != TIER_ASSIGNED_EVENT_TYPE and config.event_type(name) is None:
+    event_type = config.event_type(name)
+    if name != TIER_ASSIGNED_EVENT_TYPE and event_type is None:
         return f"event_type: {name!r} is not an event type of programme {config.programme_id!r}"
     if row.partner_id is not None:
         partner = config.partner(row.partner_id)
@@ -211,6 +203,7 @@ def row_problem(
             return f"partner_id: {row.partner_id!r} is not a partner of {config.programme_id!r}"
         if not partner.allows(name):
             return f"event_type: partner {row.partner_id!r} may not publish {name!r}"
+    parameters = () if event_type is None else event_type.parameters
     problem = parameter_problem(parameters, row.metadata)
     if problem is not None:
         return f"metadata: {problem}"

@@ -1,3 +1,3 @@
 """Kwegg API (seed 003): tenants log their users in for access tokens, read balances and
 transactions, register event occurrences and redeem offers. The routes are in
-`gateway.routes.kwegg`; this package holds what they stand on."""
+`gateway.kwegg.routes`; this package holds what they stand on."""

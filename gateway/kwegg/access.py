@@ -13,7 +13,7 @@ from gateway.errors import Forbidden, Unauthorized
 from gateway.keys import Principal
 from gateway.kwegg import tokens
 from gateway.kwegg.tokens import Session
-from gateway.routes.events import programme_partner
+from gateway.publishing.partner_events import programme_partner
 from schemas.programme import Partner
 
 PLATFORM_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"

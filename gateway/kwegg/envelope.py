@@ -10,9 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from gateway.errors import ApiError, describe
+from gateway.errors import ApiError, describe, error_doc
 from gateway.kwegg.models import KweggError
-from gateway.models import error_doc
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 

@@ -4,8 +4,8 @@ from datetime import datetime
 
 from gateway.kwegg.models import KweggTransaction, OccurrenceData, OfferOut, RedemptionData
 from gateway.kwegg.offers import Offer
-from gateway.models import EventAnswer
-from ledger.queries import Transaction
+from gateway.publishing.answers import EventAnswer
+from ledger.reads import Transaction
 from schemas.ledger import CommandOutcome, Variety
 
 # Kwegg's type for an earned transaction, spelt as in its documentation.

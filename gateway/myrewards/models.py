@@ -4,7 +4,7 @@ from a JSON boolean where a number is meant."""
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -15,7 +15,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from ledger.queries import Transaction
+from ledger.reads import Transaction
 from schemas.ledger import TransactionType, Variety
 
 PHONE = re.compile(r"^\+[0-9]{9,15}$")
@@ -365,3 +365,49 @@ class SalesData(_Request):
     )
     promotion_id: Id | None = None
     data: Annotated[list[Claim], Field(min_length=1, max_length=1_000)]
+
+
+class ClaimsCreated(BaseModel):
+    """201: the ledger booked every claim of the request (the seed answers 201 with no body;
+    this body is extra)."""
+
+    status: Literal["booked"] = "booked"
+    reference: str = Field(description="The request's ledger command id.")
+    claims: int = Field(description="How many claims the request stored.")
+    points: int = Field(description="The points they earned, all users together.")
+
+
+class ClaimsPending(BaseModel):
+    """202: the claims are stored and their command is published, but the ledger had not booked
+    it within the gateway's deadline. Retry with the same Idempotency-Key to learn the outcome
+    (201, or the refusal); booked claims show in GET /api/v2/performance/data."""
+
+    status: Literal["pending"] = "pending"
+    reference: str = Field(description="The request's ledger command id.")
+
+
+class ClaimOut(BaseModel):
+    id: int = Field(description="The claim's id.")
+    user_id: int = Field(description="The user the claim credits.")
+    product_or_activity: str = Field(description="The SKU claimed.")
+    product_id: int | None = Field(
+        description="The product; none for a claim stored before claims earned points."
+    )
+    quantity: int
+    points: int = Field(description="What the claim earned: points per unit times quantity.")
+    promotion_id: int | None
+    date_of_sale: date
+    custom_fields: dict[str, Any] = Field(description="The claim's data fields, by name.")
+    status: Literal["booked", "pending", "stored"] = Field(
+        description=(
+            "booked: the ledger booked its points; pending: stored, not booked yet; stored: "
+            "accepted before claims earned points (nothing booked)."
+        )
+    )
+    reference: str | None = Field(description="Its request's ledger command id.")
+    created_at: AwareDatetime
+
+
+class ClaimsPage(BaseModel):
+    data: list[ClaimOut]
+    totalCount: int = Field(description="How many claims of this status the programme has.")

@@ -7,11 +7,12 @@ Where the seed is silent:
   "Custom Data Field Text") or its `selector`; a key that is neither is refused, so a misspelt
   field is not stored silently;
 - the user is `user_id`, or `username` matched against the username or email (case-insensitive);
-- a request is all-or-nothing (the seed's rule): any invalid claim refuses them all with 400
-  naming the claim's index; the claims are stored in one transaction, answered 201;
-- claims are stored, not yet turned into points: the seed does not say how a product earns, so
-  the 412 "programme does not have enough points" cannot arise here yet."""
+- a request is all-or-nothing (the seed's rule): any invalid claim (an unknown user or product,
+  a missing or malformed data field) refuses them all with 400 naming the claim's index;
+- what a claim earns and how a request is booked: gateway.myrewards.claims; how it is stored and
+  answered: gateway.myrewards.claim_store and gateway.myrewards.sales."""
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,10 +20,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import asyncpg
-import orjson
 
 from gateway.errors import NotFound
-from gateway.myrewards import users
+from gateway.myrewards import claims, users
+from gateway.myrewards.claims import PricedClaim
 from gateway.myrewards.errors import Invalid
 from gateway.myrewards.models import (
     ISO_DATE,
@@ -66,6 +67,12 @@ def _checked_value(field: DataField, value: Any, index: int) -> Any:
     where = f"data[{index}].{field.name}"
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise Invalid(f"{where}: must be text or a number")
+    # What the claim's stored JSON can hold (NaN and Infinity are not JSON; orjson stores no
+    # integer past 64 bits).
+    if (isinstance(value, int) and not -(2**63) <= value < 2**63) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        raise Invalid(f"{where}: must be a finite number of at most 64 bits")
     text = str(value)
     if len(text) > 1_000:
         raise Invalid(f"{where}: at most 1000 characters")
@@ -117,12 +124,19 @@ def _field_out(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def store_claims(
-    pool: asyncpg.Pool, programme_id: str, promotion_id: int | None, body: SalesData
-) -> int:
-    if promotion_id is not None and body.promotion_id not in (None, promotion_id):
+def promotion_of(path_promotion_id: int | None, body: SalesData) -> int | None:
+    """The request's promotion: the path's (`/promotions/{id}/data`) or the body's, which must
+    agree when both are given."""
+    if path_promotion_id is not None and body.promotion_id not in (None, path_promotion_id):
         raise Invalid("promotion_id: differs from the promotion in the path")
-    promotion_id = promotion_id if promotion_id is not None else body.promotion_id
+    return path_promotion_id if path_promotion_id is not None else body.promotion_id
+
+
+async def check_claims(
+    pool: asyncpg.Pool, programme_id: str, promotion_id: int | None, body: SalesData
+) -> list[tuple[PricedClaim, dict[str, Any]]]:
+    """Every claim of the request, checked and priced, with its custom fields by data field
+    name; the first invalid claim refuses them all (400 naming its index)."""
     if promotion_id is not None:
         await _require_promotion(pool, programme_id, promotion_id)
     fields = [
@@ -130,28 +144,30 @@ async def store_claims(
         for row in await _field_rows(pool, programme_id, promotion_id)
     ]
     claimants = await _Claimants.of(pool, programme_id, body.data)
-    rows = []
+    catalogue = await _products(
+        pool, programme_id, {claim.product_or_activity for claim in body.data}
+    )
+    checked = []
     for index, claim in enumerate(body.data):
         custom = check_claim(fields, claim, index)
         user_id = claimants.user_id(claim, index)
-        rows.append(
-            (
-                programme_id,
-                promotion_id,
-                user_id,
-                claim.date_of_sale,
-                claim.product_or_activity,
-                claim.quantity,
-                orjson.dumps(custom).decode(),
-            )
-        )
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.executemany(
-            """INSERT INTO myrewards_claims (programme_id, promotion_id, user_id, date_of_sale,
-               product_or_activity, quantity, custom_fields) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-            rows,
-        )
-    return len(rows)
+        product = claims.product_for(catalogue, promotion_id, claim, index)
+        checked.append((claims.priced(claim, index, user_id, product), custom))
+    return checked
+
+
+async def _products(pool: asyncpg.Pool, programme_id: str, skus: set[str]) -> list[claims.Product]:
+    """The programme's active products of these SKUs (of any promotion, or none)."""
+    rows = await pool.fetch(
+        """SELECT product_id, promotion_id, sku, points_per_unit FROM myrewards_products
+           WHERE programme_id = $1 AND sku = ANY($2::text[]) AND active""",
+        programme_id,
+        sorted(skus),
+    )
+    return [
+        claims.Product(row["product_id"], row["promotion_id"], row["sku"], row["points_per_unit"])
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,11 @@ is refused with 409 `idempotency_conflict`. Without the header every request is 
 transaction, as in MyRewards. The transaction id is the ledger entry's id, the `id` that the
 transaction lists show."""
 
-import asyncpg
-
-from gateway.answering import book_command
 from gateway.dependencies import Services
 from gateway.errors import Rejected
 from gateway.myrewards.models import TransactionFields
-from ledger.core.hashing import digests
+from gateway.publishing.answering import book_command
+from ledger import reads
 from schemas.events import scoped_id
 from schemas.ledger import Booking, CommandOutcome, LedgerCommand, RejectionReason
 
@@ -66,25 +64,10 @@ async def book(services: Services, command: LedgerCommand, *, retry: bool) -> Co
     key was used for another one)."""
     outcome = await book_command(services, command, RETRY, look_first=retry)
     if outcome is not None and retry:
-        stored: bytes | None = await services.pool.fetchval(
-            "SELECT payload_sha256 FROM ledger.command_outcomes WHERE command_id = $1",
-            command.command_id,
-        )
-        if stored is not None and stored != payload_sha256(command):
+        stored = await reads.stored_command_digest(services.pool, command.command_id)
+        if stored is not None and stored != reads.command_digest(command):
             raise Rejected.of(
                 RejectionReason.IDEMPOTENCY_CONFLICT,
                 "the Idempotency-Key was used for another transaction",
             )
     return outcome
-
-
-def payload_sha256(command: LedgerCommand) -> bytes:
-    """The digest the ledger stores with the command's outcome (ledger.core.hashing)."""
-    return digests(command)[0]
-
-
-async def entry_id(pool: asyncpg.Pool, booking_key: str) -> int | None:
-    found = await pool.fetchval(
-        "SELECT entry_id FROM ledger.entries WHERE idempotency_key = $1", booking_key
-    )
-    return None if found is None else int(found)

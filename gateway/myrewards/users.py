@@ -19,7 +19,7 @@ from gateway.myrewards.models import (
     UserOut,
 )
 from gateway.myrewards.registration import Catalogue, Question, RegistrationPolicy
-from ledger.db_types import Connection
+from ledger.reads import Connection
 
 LIST_MAX = 10_000
 _COLUMNS = ", ".join(("user_id", *USER_FIELDS))
@@ -126,7 +126,7 @@ async def create(pool: asyncpg.Pool, programme_id: str, fields: UserFields) -> U
                 *(user[name] for name in names),
             ),
         )
-        await _save_answers(conn, user_id, answers)
+        await _save_answers(conn, programme_id, user_id, answers)
         return _user_out(user_id, user, answers)
 
 
@@ -161,7 +161,7 @@ async def update(
                 *(user[name] for name in names),
             ),
         )
-        await _save_answers(conn, user_id, answers)
+        await _save_answers(conn, programme_id, user_id, answers)
         return _user_out(user_id, user, answers)
 
 
@@ -232,12 +232,14 @@ async def _answers(conn: Connection, user_id: int) -> dict[int, str]:
     return {row["question_id"]: row["answer"] for row in rows}
 
 
-async def _save_answers(conn: Connection, user_id: int, answers: dict[int, str]) -> None:
+async def _save_answers(
+    conn: Connection, programme_id: str, user_id: int, answers: dict[int, str]
+) -> None:
     await conn.executemany(
-        """INSERT INTO myrewards_registration_answers (user_id, question_id, answer)
-           VALUES ($1, $2, $3)
+        """INSERT INTO myrewards_registration_answers (programme_id, user_id, question_id, answer)
+           VALUES ($1, $2, $3, $4)
            ON CONFLICT (user_id, question_id) DO UPDATE SET answer = EXCLUDED.answer""",
-        [(user_id, question_id, answer) for question_id, answer in answers.items()],
+        [(programme_id, user_id, question_id, answer) for question_id, answer in answers.items()],
     )
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
-from schemas.ledger import RejectionReason
+from schemas.ledger import Booking, RejectionReason
 
 
 class AccountKind(StrEnum):
@@ -34,6 +34,13 @@ class AccountKey(NamedTuple):
     @classmethod
     def programme(cls, programme_id: str, kind: AccountKind) -> "AccountKey":
         return cls(programme_id, kind, "")
+
+
+def booking_user(command_user_id: str, booking: Booking) -> str:
+    """The user a booking is for: its own `user_id` when it names one (a command that books for
+    several users), else its command's."""
+    own = booking.user_id
+    return command_user_id if own is None else own
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from pydantic import JsonValue
 
-from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
+from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy, booking_user
 from ledger.core.columns import Row, booking_entry_columns, command_outcome_columns
 from ledger.core.hashing import digests
 from ledger.core.rejections import Rejection
@@ -32,7 +32,9 @@ class IncomingCommand(NamedTuple):
     when it is decoded (while the batch before it is in the database): its payload hash and each
     booking's, each booking's route where that does not depend on the programme's configuration
     (None where it does, see `varieties.static_route`), the accounts those routes and the user
-    touch, and the journal columns the command fixes by itself (`columns`)."""
+    touch, and the journal columns the command fixes by itself (`columns`). Each booking is
+    routed, hashed and journalled for its own user (`accounts.booking_user`); `user_account`
+    is the command's user, whose balance the outcome reports."""
 
     command: LedgerCommand
     payload_sha256: bytes
@@ -57,7 +59,10 @@ class IncomingCommand(NamedTuple):
             command.user_id,
         )
         bookings = command.bookings
-        routes = tuple(static_route(programme_id, user_id, b) for b in bookings)
+        owners = tuple(booking_user(user_id, b) for b in bookings)
+        routes = tuple(
+            static_route(programme_id, owner, b) for owner, b in zip(owners, bookings, strict=True)
+        )
         user_account = AccountKey(programme_id, AccountKind.USER, user_id)
         accounts = {user_account}
         for routed in routes:
@@ -74,8 +79,8 @@ class IncomingCommand(NamedTuple):
             command.source_fingerprint,
         )
         entry_columns = tuple(
-            booking_entry_columns(command_id, programme_id, user_id, digest, booking)
-            for booking, digest in zip(bookings, booking_digests, strict=True)
+            booking_entry_columns(command_id, programme_id, owner, digest, booking)
+            for booking, owner, digest in zip(bookings, owners, booking_digests, strict=True)
         )
         return cls(
             command,

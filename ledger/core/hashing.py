@@ -11,13 +11,17 @@ import hashlib
 
 import orjson
 
+from ledger.core.accounts import booking_user
 from schemas.ledger import Booking, LedgerCommand
 
 _CANONICAL = orjson.OPT_SORT_KEYS
 
 
 def booking_sha256(programme_id: str, user_id: str, booking: Booking) -> bytes:
-    """The owner is part of the hash: the same key reused for another user is a conflict."""
+    """The owner is part of the hash: the same key reused for another user is a conflict.
+    `user_id` is the user the booking is for (`accounts.booking_user`): a booking naming its own
+    user hashes as the same booking in a command of that user would, and a booking without one
+    hashes exactly as it did before bookings could name their user."""
     lineage = booking.lineage
     fields = (
         programme_id,
@@ -60,8 +64,9 @@ def command_sha256(command: LedgerCommand, booking_digests: tuple[bytes, ...]) -
 
 def digests(command: LedgerCommand) -> tuple[bytes, tuple[bytes, ...]]:
     """(command digest, digest of each booking in order)."""
+    programme_id, user_id = command.programme_id, command.user_id
     bookings = tuple(
-        booking_sha256(command.programme_id, command.user_id, booking)
+        booking_sha256(programme_id, booking_user(user_id, booking), booking)
         for booking in command.bookings
     )
     return command_sha256(command, bookings), bookings

@@ -4,6 +4,11 @@ Commands are applied in order to working copies of the snapshot's balances, entr
 reversals. A command is all-or-nothing: its changes are recorded in an undo log, rolled back if
 one of its bookings is refused. (Most commands carry one booking, refused before it changes
 anything, so the log costs nothing where a scratch copy per command would cost a few dicts.)
+
+A booking may name its own user (`Booking.user_id`, a command that books for several users at
+once): it is routed to that user's account, which is locked and floor-checked like any other,
+and its refusal rolls back the whole command. The outcome's points and balance stay the
+command's user's.
 """
 
 from collections.abc import Iterable, Mapping
@@ -13,6 +18,7 @@ from typing import Any, TypeVar
 from ledger.core.accounts import (
     AccountKey,
     ProgrammePolicy,
+    booking_user,
     floor_rejection,
     may_go_negative,
 )
@@ -29,9 +35,9 @@ from ledger.core.batch import (
 )
 from ledger.core.budgets import award_rule_id, exhausted
 from ledger.core.columns import Row
+from ledger.core.exceptions import LedgerInvariantError
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import Route, route
-from ledger.exceptions import LedgerInvariantError
 from schemas.ledger import Booking, LedgerCommand, OutcomeStatus, RejectionReason
 
 _UNKNOWN_PROGRAMME = Rejection(RejectionReason.UNKNOWN_PROGRAMME, "Programme not found")
@@ -53,7 +59,8 @@ def needed_accounts(
             continue
         for routed, booking in zip(incoming.routes, command.bookings, strict=True):
             if routed is None:
-                routed = route(command.programme_id, command.user_id, booking, policy)
+                owner = booking_user(command.user_id, booking)
+                routed = route(command.programme_id, owner, booking, policy)
             if isinstance(routed, Route):
                 keys.update(routed)
     return keys
@@ -116,7 +123,8 @@ class _Planner:
             self.undoable = index < last
             routed = incoming.routes[index]
             if routed is None:
-                routed = route(command.programme_id, command.user_id, booking, policy)
+                owner = booking_user(command.user_id, booking)
+                routed = route(command.programme_id, owner, booking, policy)
             digest = incoming.booking_sha256s[index]
             columns = incoming.entry_columns[index]
             booked = self._book(command, user, policy, booking, digest, columns, routed)

@@ -58,4 +58,5 @@ def _booking_json(event: EventV1, award: Award, occurred_at: datetime) -> dict[s
             "rule_version": award.rule_version,
             "occurred_at": occurred_at,
         },
+        "user_id": None,
     }

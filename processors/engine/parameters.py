@@ -1,34 +1,27 @@
 """Type checks of an event's metadata against its event type's declared parameters."""
 
-import math
+import builtins
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from pydantic import JsonValue
 
-from schemas.programme import EventType
-
-# Exact types, not isinstance: bool is a subclass of int, and True is not an integer here.
-_ACCEPTED_TYPES: Final[Mapping[str, frozenset[type]]] = {
-    "integer": frozenset({int}),
-    "float": frozenset({int, float}),
-    "string": frozenset({str}),
-    "boolean": frozenset({bool}),
-}
+from schemas.programme import PARAMETER_TYPES, EventType
+from schemas.programme import parameter_problem as parameter_problem
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledParameter:
     name: str
-    type_name: str
+    type: str
     mandatory: bool
-    accepted_types: frozenset[type]
+    accepted_types: frozenset[builtins.type]
 
 
 def compile_parameters(event_type: EventType) -> tuple[CompiledParameter, ...]:
     return tuple(
-        CompiledParameter(p.name, p.type, p.mandatory, _ACCEPTED_TYPES[p.type])
+        CompiledParameter(p.name, p.type, p.mandatory, PARAMETER_TYPES[p.type])
         for p in event_type.parameters
     )
 
@@ -36,7 +29,7 @@ def compile_parameters(event_type: EventType) -> tuple[CompiledParameter, ...]:
 ParameterCheck = Callable[[Mapping[str, JsonValue]], bool]
 """metadata -> does it fit the event type (no problem at all)."""
 
-# Exact type tests, as `_ACCEPTED_TYPES` (a float must also be finite: `v - v` is 0.0 only then).
+# Exact type tests, as `PARAMETER_TYPES` (a float must also be finite: `v - v` is 0.0 only then).
 _TYPE_TESTS: Final[Mapping[str, str]] = {
     "integer": "type({v}) is not int",
     "float": "(type({v}) is not int and (type({v}) is not float or {v} - {v} != 0.0))",
@@ -52,7 +45,7 @@ def compile_check(parameters: tuple[CompiledParameter, ...]) -> ParameterCheck:
     lines = ["def check(metadata):"]
     for index, parameter in enumerate(parameters):
         names[f"_p{index}"] = parameter.name
-        wrong = _TYPE_TESTS[parameter.type_name].format(v="v")
+        wrong = _TYPE_TESTS[parameter.type].format(v="v")
         absent = "return False" if parameter.mandatory else "pass"
         lines += [
             f"    v = metadata.get(_p{index})",
@@ -62,23 +55,3 @@ def compile_check(parameters: tuple[CompiledParameter, ...]) -> ParameterCheck:
     lines.append("    return True")
     exec("\n".join(lines), names)  # built from fixed templates and bound names
     return cast(ParameterCheck, names["check"])
-
-
-def parameter_problem(
-    parameters: tuple[CompiledParameter, ...], metadata: Mapping[str, JsonValue]
-) -> str | None:
-    """Why the metadata does not fit the event type (first problem), or None. Null counts as
-    absent; undeclared metadata keys (reference_id, currency, ...) are allowed and ignored."""
-    for parameter in parameters:
-        value = metadata.get(parameter.name)
-        if value is None:
-            if parameter.mandatory:
-                return f"mandatory parameter '{parameter.name}' is missing"
-        elif type(value) not in parameter.accepted_types or (
-            type(value) is float and not math.isfinite(value)
-        ):
-            return (
-                f"parameter '{parameter.name}' must be {parameter.type_name}, "
-                f"got {type(value).__name__} {value!r}"
-            )
-    return None

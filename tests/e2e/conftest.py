@@ -17,7 +17,6 @@ import pytest
 from deploy.kafka_tools import delete_topics_of, run_topics
 from deploy.local import services
 from deploy.local.settings import LocalSettings
-from gateway import clients
 from gateway.admin import api_keys
 from gateway.admin.cli import (
     DEMO_KEY_ID,
@@ -27,6 +26,7 @@ from gateway.admin.cli import (
     seed_demo,
 )
 from gateway.keys import PREFIXES
+from gateway.triggers import clients
 from tests.conftest import fresh_database
 
 # A session named by LOYALTY_TEST_DATABASE (see tests/conftest.py) gets its own database, process

@@ -18,11 +18,11 @@ import httpx
 import pytest
 import yaml
 
-from deploy.kafka_tools import produce
 from deploy.local import prometheus
 from deploy.local.settings import LocalSettings
 from gateway.admin import programmes
 from ledger.repository import fund_budget
+from runtime.kafka import produce
 from schemas.ledger import Booking, LedgerCommand, Lineage, TransactionType, Variety
 from schemas.programme import ProgrammeConfig
 from schemas.topics import user_key

@@ -123,6 +123,41 @@ CONFIGURATION = MyRewardsConfig.model_validate(
                 "selector": "superpower",
             },
         ],
+        "products": [
+            {
+                "id": 1,
+                "product_or_activity": "Booking type 1",
+                "name": "Booking",
+                "points_per_unit": 10,
+            },
+            {
+                "id": 2,
+                "product_or_activity": "Booking type 2",
+                "name": "Premium",
+                "points_per_unit": 25,
+            },
+            {
+                "id": 3,
+                "promotion_id": 1,
+                "product_or_activity": "Booking type 1",
+                "name": "Booking in autumn",
+                "points_per_unit": 20,
+            },
+            {
+                "id": 4,
+                "promotion_id": 1,
+                "product_or_activity": "Autumn special",
+                "name": "Autumn special",
+                "points_per_unit": 7,
+            },
+            {
+                "id": 5,
+                "product_or_activity": "Big ticket",
+                "name": "Big ticket",
+                "points_per_unit": 1_000_000,
+            },
+            {"id": 6, "product_or_activity": "Leaflet", "name": "Leaflet", "points_per_unit": 0},
+        ],
     }
 )
 USER_123 = """
@@ -130,8 +165,8 @@ INSERT INTO myrewards_users (user_id, programme_id, identity_key, username, emai
     lastname, company, tsandcs, consented, user_group_id)
 VALUES (123, $1, 'user123', 'user123', 'user@example.com', 'Clark', 'Kent', 'Daily Planet', true,
     true, 10);
-INSERT INTO myrewards_registration_answers (user_id, question_id, answer)
-VALUES (123, 2, 'Krypton');
+INSERT INTO myrewards_registration_answers (programme_id, user_id, question_id, answer)
+VALUES ($1, 123, 2, 'Krypton');
 """
 
 
@@ -705,6 +740,9 @@ async def test_the_seeds_sales_data_examples_are_created(
         {"username": "nobody@example.com"},
         {"quantity": 0},
         {"date_of_sale": "yesterday"},
+        {"product_or_activity": "Unknown product"},
+        {"product_or_activity": "Autumn special"},
+        {"Custom Data Field Text": 10**30},
     ],
 )
 async def test_one_invalid_claim_refuses_them_all(
@@ -722,12 +760,13 @@ async def test_one_invalid_claim_refuses_them_all(
 async def test_claims_for_an_unknown_promotion_are_404(
     gateway: httpx.AsyncClient, myrewards: MyRewards
 ) -> None:
-    response = await gateway.post(
-        "/api/v2/performance/promotions/424242/data",
-        json={"data": [CLAIM]},
-        headers=myrewards.auth(),
-    )
-    assert response.status_code == 404
+    for claim in (CLAIM, {**CLAIM, "Custom Data Field Text": [10**30]}):
+        response = await gateway.post(
+            "/api/v2/performance/promotions/424242/data",
+            json={"data": [claim]},
+            headers=myrewards.auth(),
+        )
+        assert response.status_code == 404
 
 
 async def test_claims_name_their_users_by_id_username_or_email_in_any_case(
@@ -768,6 +807,300 @@ async def test_an_unknown_claimant_is_refused_naming_its_claim(
     assert response.status_code == 400, response.text
     assert response.json() == {"error": "invalid_request", "message": message}
     assert await claims_count(myrewards) == before
+
+
+# Sales claims earn points
+
+
+def claim_for(user_id: int, product: str = "Booking type 1", quantity: int = 1) -> dict[str, Any]:
+    return {
+        "date_of_sale": "2016-10-01",
+        "product_or_activity": product,
+        "quantity": quantity,
+        "user_id": user_id,
+        "Custom Data Field Date": "2016-10-01",
+    }
+
+
+async def post_claims(
+    gateway: httpx.AsyncClient,
+    myrewards: MyRewards,
+    data: list[dict[str, Any]],
+    headers: dict[str, str] | None = None,
+    path: str = "/api/v2/performance/data",
+) -> httpx.Response:
+    return await gateway.post(
+        path, json={"data": data}, headers={**myrewards.auth(), **(headers or {})}
+    )
+
+
+async def listed_claims(
+    gateway: httpx.AsyncClient, auth: dict[str, str], **params: Any
+) -> dict[str, Any]:
+    response = await gateway.get("/api/v2/performance/data", params=params, headers=auth)
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+async def transactions_of(
+    gateway: httpx.AsyncClient, myrewards: MyRewards, user_id: int
+) -> list[dict[str, Any]]:
+    listed = await gateway.get(f"/api/v2/users/{user_id}/transactions", headers=myrewards.auth())
+    assert listed.status_code == 200, listed.text
+    found: list[dict[str, Any]] = listed.json()
+    return found
+
+
+async def test_claims_for_two_users_are_booked_in_one_request(
+    gateway: httpx.AsyncClient, myrewards: MyRewards
+) -> None:
+    ann, ben = await new_user(gateway, myrewards), await new_user(gateway, myrewards)
+    response = await post_claims(
+        gateway,
+        myrewards,
+        [claim_for(ann, quantity=2), claim_for(ben, "Booking type 2"), claim_for(ann, "Leaflet")],
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert (created["status"], created["claims"], created["points"]) == ("booked", 3, 45)
+    assert await balance(gateway, myrewards, ann) == 20
+    assert await balance(gateway, myrewards, ben) == 25
+    [entry] = await transactions_of(gateway, myrewards, ann)  # the leaflet booked nothing
+    assert (entry["value"], entry["transaction_type"]) == (20, "programme points")
+    assert entry["description"] == "Sales claim 2016-10-01: 2 x Booking type 1"
+    listed = await listed_claims(gateway, myrewards.auth(), numOfItems=1000)
+    mine = [claim for claim in listed["data"] if claim["reference"] == created["reference"]]
+    assert [(c["user_id"], c["product_or_activity"], c["points"]) for c in mine] == [
+        (ann, "Booking type 1", 20),
+        (ben, "Booking type 2", 25),
+        (ann, "Leaflet", 0),
+    ]
+    assert mine[0]["custom_fields"] == {"Custom Data Field Date": "2016-10-01"}
+    assert {claim["status"] for claim in mine} == {"booked"}
+    assert set(mine[0]) == {
+        "id",
+        "user_id",
+        "product_or_activity",
+        "product_id",
+        "quantity",
+        "points",
+        "promotion_id",
+        "date_of_sale",
+        "custom_fields",
+        "status",
+        "reference",
+        "created_at",
+    }
+
+
+async def test_a_promotions_products_earn_with_that_promotion(
+    gateway: httpx.AsyncClient, myrewards: MyRewards
+) -> None:
+    user_id = await new_user(gateway, myrewards)
+    promoted = {"Custom Data Field Text": "DV1"}
+    data = [claim_for(user_id) | promoted, claim_for(user_id, "Autumn special") | promoted]
+    response = await post_claims(
+        gateway, myrewards, data, path="/api/v2/performance/promotions/1/data"
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["points"] == 27  # the promotion's 20 for Booking type 1, and 7
+    assert await balance(gateway, myrewards, user_id) == 27
+    refused = await post_claims(gateway, myrewards, [claim_for(user_id, "Autumn special")])
+    assert refused.status_code == 400
+    assert refused.json()["message"] == (
+        "data[0]: product 'Autumn special' is claimable only with promotion 1"
+    )
+
+
+async def test_one_invalid_claim_books_nothing_for_anyone(
+    gateway: httpx.AsyncClient, myrewards: MyRewards
+) -> None:
+    ann, ben = await new_user(gateway, myrewards), await new_user(gateway, myrewards)
+    before = await claims_count(myrewards)
+    response = await post_claims(
+        gateway, myrewards, [claim_for(ann), claim_for(ben, "No such product")]
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "message": "data[1]: 'No such product' is not a product of this programme",
+    }
+    assert await claims_count(myrewards) == before
+    for user_id in (ann, ben):
+        assert await transactions_of(gateway, myrewards, user_id) == []
+
+
+async def test_a_budget_too_short_for_one_claim_refuses_all_with_412(
+    gateway: httpx.AsyncClient, myrewards: MyRewards
+) -> None:
+    ann, ben = await new_user(gateway, myrewards), await new_user(gateway, myrewards)
+    before = await claims_count(myrewards)
+    total_before = (await listed_claims(gateway, myrewards.auth()))["totalCount"]
+    response = await post_claims(gateway, myrewards, [claim_for(ann), claim_for(ben, "Big ticket")])
+    assert response.status_code == 412, response.text
+    assert response.json() == {
+        "error": "programme_budget_exhausted",
+        "message": "Programme does not have enough points",
+    }
+    for user_id in (ann, ben):
+        assert await transactions_of(gateway, myrewards, user_id) == []
+    assert await claims_count(myrewards) == before
+    assert (await listed_claims(gateway, myrewards.auth()))["totalCount"] == total_before
+    pending = await listed_claims(gateway, myrewards.auth(), status="pending")
+    assert pending["data"] == []
+
+
+async def test_a_claims_retry_with_the_same_idempotency_key_books_once(
+    gateway: httpx.AsyncClient, myrewards: MyRewards
+) -> None:
+    ann, ben = await new_user(gateway, myrewards), await new_user(gateway, myrewards)
+    data = [claim_for(ann), claim_for(ben, quantity=3)]
+    headers = {"Idempotency-Key": f"sales-{uuid.uuid4().hex}"}
+    answers = await asyncio.gather(
+        *(post_claims(gateway, myrewards, data, headers) for _ in range(4))
+    )
+    assert {answer.status_code for answer in answers} == {201}, [a.text for a in answers]
+    assert len({answer.json()["reference"] for answer in answers}) == 1
+    again = await post_claims(gateway, myrewards, data, headers)
+    assert again.json() == answers[0].json()
+    assert (await balance(gateway, myrewards, ann), await balance(gateway, myrewards, ben)) == (
+        10,
+        30,
+    )
+    reference = answers[0].json()["reference"]
+    listed = await listed_claims(gateway, myrewards.auth(), numOfItems=1000)
+    assert len([c for c in listed["data"] if c["reference"] == reference]) == 2
+    # The same key with other claims is a conflict, and books nothing.
+    reused = await post_claims(gateway, myrewards, [claim_for(ann, quantity=2)], headers)
+    assert reused.status_code == 409
+    assert reused.json()["error"] == "idempotency_conflict"
+    assert await balance(gateway, myrewards, ann) == 10
+    # Without the header, the same claims are new claims.
+    fresh = await post_claims(gateway, myrewards, data)
+    assert fresh.status_code == 201
+    assert fresh.json()["reference"] != reference
+    assert await balance(gateway, myrewards, ann) == 20
+
+
+async def test_a_request_of_a_thousand_claims_is_one_command(
+    gateway: httpx.AsyncClient, myrewards: MyRewards
+) -> None:
+    """The most claims a request takes (1,000) fit one ledger command and one Kafka record."""
+    users = [await new_user(gateway, myrewards) for _ in range(4)]
+    data = [
+        claim_for(users[index % 4]) | {"Custom Data Field Text": "x" * 200} for index in range(1000)
+    ]
+    response = await post_claims(gateway, myrewards, data)
+    assert response.status_code == 201, response.text
+    assert (response.json()["claims"], response.json()["points"]) == (1000, 10_000)
+    for user_id in users:
+        assert await balance(gateway, myrewards, user_id) == 2_500
+        assert len(await transactions_of(gateway, myrewards, user_id)) == 250
+
+
+async def test_claims_are_listed_in_pages_and_only_to_their_programme(
+    gateway: httpx.AsyncClient, myrewards: MyRewards, credentials: Credentials
+) -> None:
+    user_id = await new_user(gateway, myrewards)
+    response = await post_claims(
+        gateway, myrewards, [claim_for(user_id, quantity=q) for q in (1, 2, 3)]
+    )
+    assert response.status_code == 201, response.text
+    reference = response.json()["reference"]
+    total = (await listed_claims(gateway, myrewards.auth(), numOfItems=1))["totalCount"]
+    assert total >= 3
+    # Oldest first: this request's claims are the last three, in their order.
+    tail = await listed_claims(gateway, myrewards.auth(), page=total - 2, numOfItems=1)
+    assert tail["data"][0]["quantity"] == 1
+    last = await listed_claims(gateway, myrewards.auth(), page=total, numOfItems=1)
+    assert (last["data"][0]["reference"], last["data"][0]["quantity"]) == (reference, 3)
+    # Pages of any size list the same claims, in id order.
+    by_size = {
+        size: [
+            claim
+            for page in range(1, -(-total // size) + 1)
+            for claim in (
+                await listed_claims(gateway, myrewards.auth(), page=page, numOfItems=size)
+            )["data"]
+        ]
+        for size in (1000, 97)
+    }
+    assert by_size[1000] == by_size[97]
+    assert len(by_size[1000]) == total
+    assert [claim["id"] for claim in by_size[1000]] == sorted(c["id"] for c in by_size[1000])
+    other = {"Authorization": f"Token token={credentials.partner}"}
+    theirs = await listed_claims(gateway, other, numOfItems=1000)
+    assert reference not in {claim["reference"] for claim in theirs["data"]}
+    beyond = await listed_claims(gateway, myrewards.auth(), page=total + 1, numOfItems=1)
+    assert (beyond["data"], beyond["totalCount"]) == ([], total)
+    for bad in ({"page": 0}, {"numOfItems": 0}, {"numOfItems": 1001}, {"status": "rejected"}):
+        response = await gateway.get(
+            "/api/v2/performance/data", params=bad, headers=myrewards.auth()
+        )
+        assert response.status_code == 400, bad
+
+
+async def test_two_programmes_load_files_with_the_same_ids(
+    gateway: httpx.AsyncClient, myrewards: MyRewards
+) -> None:
+    twin = f"myrewards-twin-{uuid.uuid4().hex[:8]}"
+    config = ProgrammeConfig.model_validate(
+        {"programme_id": twin, "version": 1, "partners": [{"partner_id": "twin-client"}]}
+    )
+    same_ids = CONFIGURATION.model_copy(update={"programme_id": twin})
+    async with asyncpg.create_pool(myrewards.database_url, min_size=1, max_size=2) as pool:
+        await programmes.save(pool, config)
+        key = await api_keys.create(pool, twin, "twin-client", "production")
+        await configuration.save(pool, same_ids)
+        await configuration.save(pool, CONFIGURATION)  # the first programme's, again
+    auth = {"Authorization": f"Token token={key.secret}"}
+    for headers in (auth, myrewards.auth()):
+        groups = await gateway.get("/api/v2/user_groups", headers=headers)
+        assert [group["id"] for group in groups.json()] == [1, 10]
+        fields = await gateway.get("/api/v2/performance/promotions/1/data_fields", headers=headers)
+        assert [field["id"] for field in fields.json()] == [198, 199, 200]
+    user = await gateway.post(
+        "/api/v2/users",
+        json={**BATMAN, "user_group_id": 10},
+        headers=auth,
+    )
+    assert user.status_code == 201, user.text
+    claim = {**CLAIM, "username": "bwayne", "Custom Data Field Text": "DV1"}
+    response = await gateway.post(
+        "/api/v2/performance/promotions/1/data", json={"data": [claim]}, headers=auth
+    )
+    assert response.status_code == 201, response.text
+    listed = await listed_claims(gateway, auth)
+    assert [(c["user_id"], c["points"], c["promotion_id"]) for c in listed["data"]] == [
+        (user.json()["id"], 20, 1)
+    ]
+
+
+async def test_the_seeds_claim_earns_in_the_demo_programme(
+    gateway: httpx.AsyncClient, credentials: Credentials
+) -> None:
+    """deploy/programmes/myrewards/demo.yaml, loaded by seed-demo, takes the seed's examples."""
+    demo = {"Authorization": f"Token token={credentials.demo}"}
+    email = f"user-{uuid.uuid4().hex[:8]}@example.com"
+    user = await gateway.post(
+        "/api/v2/users",
+        json={"email": email, "firstname": "Clark", "lastname": "Kent", "company": "Planet",
+              "tsandcs": "true"},
+        headers=demo,
+    )  # fmt: skip
+    assert user.status_code == 201, user.text
+    assert user.json()["user_group_id"] == 2  # the file's default group
+    seeds_claim = {**CLAIM, "username": email}
+    for path, points in (
+        ("/api/v2/performance/data", 10),
+        ("/api/v2/performance/promotions/1/data", 20),
+    ):
+        response = await gateway.post(path, json={"data": [seeds_claim]}, headers=demo)
+        assert response.status_code == 201, response.text
+        assert response.json()["points"] == points
+    last = await gateway.get(f"/api/v2/users/{user.json()['id']}/transactions/last", headers=demo)
+    assert last.json()["balance"] == 30
 
 
 # Generated requests, with a valid key (the suite-wide fuzz test sends none that MyRewards reads).

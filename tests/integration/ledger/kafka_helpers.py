@@ -7,9 +7,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from deploy.kafka_tools import create_topics
-from deploy.kafka_tools import produce as produce_raw
 from ledger.core.batch import IncomingCommand
 from ledger.settings import LedgerSettings
+from runtime.kafka import produce as produce_raw
 from schemas.topics import user_key
 
 # Every topic the session's ledger tests make holds this id; the conftest deletes them at the end.

@@ -5,7 +5,8 @@ After every batch: the database's balances equal the model's, all accounts sum t
 balance equals the sum of its postings and its latest balance-after, no balance is below its
 floor, and every outcome (booked, duplicate, rejected) is the model's. Credits may name a rule
 with a budget (or one without): the usage the ledger stores is the model's, and an award past the
-budget is refused; reversals of budgeted awards give their points back."""
+budget is refused; reversals of budgeted awards give their points back. Claims commands credit
+several users at once (bookings naming their own users), all or nothing."""
 
 import asyncio
 from dataclasses import dataclass
@@ -42,8 +43,9 @@ points = st.integers(min_value=1, max_value=120)
 @dataclass(frozen=True)
 class Sent:
     incoming: IncomingCommand
-    moves: tuple[str, str, int] | None
-    """(debit account, credit account, points) in the model's names; None if invalid."""
+    moves: tuple[tuple[str, str, int], ...] | None
+    """(debit account, credit account, points) of each booking in the model's names; None if
+    invalid."""
     reverses: str | None = None
     rule: str | None = None
 
@@ -62,6 +64,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.seen: dict[str, tuple[Sent, bool]] = {}
         self.reversed_points: dict[str, int] = {}
         self.credits: list[str] = []
+        self.credited: dict[str, tuple[str, int, str | None]] = {}
+        """(user, points, rule) of each booked credit, by booking key: what a reversal undoes."""
         self.pending: list[Sent] = []
         self.expected: list[OutcomeStatus] = []
         self.counter = 0
@@ -89,8 +93,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.counter += 1
         return f"{self.prog}-{self.counter}"
 
-    def _send(self, moves: tuple[str, str, int] | None, user: str, b: Booking) -> None:
+    def _send(self, move: tuple[str, str, int] | None, user: str, b: Booking) -> None:
         incoming = command(b.idempotency_key, user, b, programme_id=self.prog)
+        moves = None if move is None else (move,)
         self.pending.append(Sent(incoming, moves, b.reverses, b.lineage.rule_id))
 
     @rule(user=st.sampled_from(USERS), amount=points, rule_id=st.sampled_from(RULES))
@@ -111,12 +116,29 @@ class LedgerMachine(RuleBasedStateMachine):
         b = booking(self._key(), amount, debit=True, variety=variety, counterparty=taker)
         self._send(moves, giver, b)
 
+    @rule(
+        users=st.lists(st.sampled_from(USERS), min_size=1, max_size=3),
+        amounts=st.lists(points, min_size=3, max_size=3),
+    )
+    def claims(self, users: list[str], amounts: list[int]) -> None:
+        """One command crediting several users (the first is the command's own user, whose
+        bookings name no user)."""
+        command_id = self._key()
+        owner = users[0]
+        credits = list(zip(users, amounts, strict=False))
+        bookings = [
+            booking(f"{command_id}:{i}", amount, user=None if user == owner else user)
+            for i, (user, amount) in enumerate(credits)
+        ]
+        moves = tuple(("budget", user, amount) for user, amount in credits)
+        incoming = command(command_id, owner, *bookings, programme_id=self.prog)
+        self.pending.append(Sent(incoming, moves))
+
     @precondition(lambda self: bool(self.credits))
     @rule(data=st.data(), amount=points)
     def reverse(self, data: st.DataObject, amount: int) -> None:
         target = data.draw(st.sampled_from(self.credits))
-        sent, _ = self.seen[target]
-        user = sent.incoming.command.user_id
+        user = self.credited[target][0]
         b = booking(self._key(), amount, debit=True, reverses=target)
         self._send((user, "budget", amount), user, b)
 
@@ -155,25 +177,34 @@ class LedgerMachine(RuleBasedStateMachine):
             return OutcomeStatus.DUPLICATE if same else OutcomeStatus.REJECTED
         booked = self._move(sent)
         self.seen[key] = (sent, booked)
-        if booked and sent.moves is not None and sent.moves[0] == "budget":
-            self.credits.append(key)
+        if booked and sent.moves is not None and sent.reverses is None:
+            bookings = sent.incoming.command.bookings
+            for b, (debit, credit, amount) in zip(bookings, sent.moves, strict=True):
+                if debit == "budget":
+                    self.credits.append(b.idempotency_key)
+                    self.credited[b.idempotency_key] = (credit, amount, sent.rule)
         return OutcomeStatus.BOOKED if booked else OutcomeStatus.REJECTED
 
     def _move(self, sent: Sent) -> bool:
+        """All of the command's moves, or none of them."""
         if sent.moves is None:
             return False
-        debit, credit, amount = sent.moves
         if sent.reverses is not None:
-            original = self.seen[sent.reverses][0].incoming.command.bookings[0].points
+            original = self.credited[sent.reverses][1]
+            amount = sent.moves[0][2]
             if self.reversed_points.get(sent.reverses, 0) + amount > original:
                 return False
-        may_go_negative = debit == "funding" or (debit == "budget" and not self.funded)
-        if self.balances.get(debit, 0) < amount and not may_go_negative:
-            return False
+        balances = dict(self.balances)
+        for debit, credit, amount in sent.moves:
+            may_go_negative = debit == "funding" or (debit == "budget" and not self.funded)
+            if balances.get(debit, 0) < amount and not may_go_negative:
+                return False
+            balances[debit] = balances.get(debit, 0) - amount
+            balances[credit] = balances.get(credit, 0) + amount
+        amount = sent.moves[0][2]
         if not self._use_rule_budget(sent, amount):
             return False
-        self.balances[debit] = self.balances.get(debit, 0) - amount
-        self.balances[credit] = self.balances.get(credit, 0) + amount
+        self.balances = balances
         if sent.reverses is not None:
             self.reversed_points[sent.reverses] = (
                 self.reversed_points.get(sent.reverses, 0) + amount
@@ -186,7 +217,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.rule_budget is None:
             return True
         if sent.reverses is not None:
-            if self.seen[sent.reverses][0].rule == "capped":
+            if self.credited[sent.reverses][2] == "capped":
                 self.rule_used -= amount
             return True
         if sent.rule != "capped":

@@ -253,3 +253,32 @@ async def test_a_large_batch_is_announced_in_payloads_under_the_notify_limit(
     assert notified_ids() == sorted(ids)
     assert len(payloads) > 1
     assert max(len(payload.encode()) for payload in payloads) < 8000
+
+
+async def test_one_command_books_for_several_users_or_for_none(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    """Bookings naming their own users (a MyRewards sales-data request): every user's account is
+    created, locked and credited in the command's one posting, with the entries journalled for
+    their users; a funded budget too short for all of them refuses all of them."""
+    prog = await new_programme(funded=True)
+    async with ledger_pool.acquire() as conn:
+        await fund_budget(conn, prog, 25, f"fund-{prog}")
+    claims_id, short_id = f"claims-{prog}", f"short-{prog}"
+    claims = [booking(f"{claims_id}:{i}", 10, user=user) for i, user in enumerate(("ann", "ben"))]
+    [booked] = await apply(ledger_pool, command(claims_id, "ann", *claims, programme_id=prog))
+    assert (booked.status, booked.points, booked.balance_after) == (OutcomeStatus.BOOKED, 10, 10)
+    for user in ("ann", "ben"):
+        [entry] = await queries.list_transactions(ledger_pool, prog, user)
+        assert (entry.value, entry.balance, entry.user_id) == (10, 10, user)
+    short = [booking(f"{short_id}:{i}", 3, user=u) for i, u in enumerate(("ann", "ben", "cat"))]
+    [refused] = await apply(ledger_pool, command(short_id, "ann", *short, programme_id=prog))
+    assert refused.reason_code is RejectionReason.PROGRAMME_BUDGET_EXHAUSTED
+    balances = [await queries.get_balance(ledger_pool, prog, u) for u in ("ann", "ben", "cat")]
+    assert balances == [10, 10, 0]
+    stored_users = await ledger_pool.fetch(
+        "SELECT user_id FROM ledger.entries WHERE command_id = $1 ORDER BY idempotency_key",
+        claims_id,
+    )
+    assert [row["user_id"] for row in stored_users] == ["ann", "ben"]
+    await assert_consistent(ledger_pool)

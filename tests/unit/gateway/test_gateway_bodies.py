@@ -4,7 +4,7 @@ import pytest
 from fastapi.exceptions import RequestValidationError
 
 from gateway.bodies import json_body
-from gateway.models import PartnerEventRequest
+from gateway.partner.models import PartnerEventRequest
 
 VALID = b'{"user_id": "usr_abc123", "event_type": "article_read"}'
 

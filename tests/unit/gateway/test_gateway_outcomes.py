@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from gateway.errors import Unavailable
-from gateway.outcomes import OutcomeNotifications
+from gateway.publishing.outcomes import OutcomeNotifications
 from schemas.ledger import CommandOutcome, OutcomeStatus
 
 

@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from gateway.admin.cli import app
 from gateway.admin.importing import LINE_BYTES_MAX, Importer, import_id_of, lines_of
-from gateway.admin.programmes import load_file, snapshot_bytes
-from processors.catalog import ProgrammeCatalog
+from gateway.admin.programmes import load_file
 from schemas.events import EventV1, event_id_for
 
 DEMO = Path(__file__).resolve().parents[3] / "deploy" / "programmes" / "demo.yaml"
@@ -24,9 +23,8 @@ IMPORT_ID = "imp_0123456789abcdef"
 
 @pytest.fixture
 def importer() -> Importer:
-    catalog = ProgrammeCatalog()
-    assert catalog.apply(snapshot_bytes(load_file(DEMO))) is not None
-    return Importer(catalog, IMPORT_ID, NOW)
+    demo = load_file(DEMO)
+    return Importer({demo.programme_id: demo}, IMPORT_ID, NOW)
 
 
 def row(**changes: Any) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from gateway.myrewards.registration import (
     identity_key,
     options_of,
 )
-from gateway.myrewards.transactions import command_for, command_id_for, payload_sha256
+from gateway.myrewards.transactions import command_for, command_id_for
 from ledger.core.batch import IncomingCommand
+from ledger.reads import command_digest
 from schemas.ledger import LedgerCommand, TransactionType, Variety
 
 POLICY = RegistrationPolicy("username", ("company",), consent_required=True)
@@ -153,6 +154,10 @@ def test_custom_fields_are_checked_by_name_or_selector() -> None:
         {"Venue Code": "DV1", "venue-code": "DV2"},
         {"Venue Code": True},
         {"Venue Code": {"nested": 1}},
+        {"Venue Code": 2**63},
+        {"Venue Code": -(2**63) - 1},
+        {"Venue Code": float("nan")},
+        {"Venue Code": float("inf")},
     ],
 )
 def test_a_claim_against_the_fields_rules_is_invalid(custom: dict[str, Any]) -> None:
@@ -196,6 +201,6 @@ def test_a_retry_has_the_payload_digest_the_ledger_stores_and_another_transactio
     )
     command = command_for("p", 5, fields, "myrewards:abc")
     decoded = IncomingCommand.of(LedgerCommand.model_validate_json(command.model_dump_json()))
-    assert payload_sha256(command) == decoded.payload_sha256
+    assert command_digest(command) == decoded.payload_sha256
     other = command_for("p", 5, fields.model_copy(update={"points": 101}), "myrewards:abc")
-    assert payload_sha256(other) != payload_sha256(command)
+    assert command_digest(other) != command_digest(command)

@@ -29,6 +29,7 @@ def booking(
     counterparty: str | None = None,
     reverses: str | None = None,
     rule: str | None = None,
+    user: str | None = None,
 ) -> Booking:
     return Booking(
         idempotency_key=key,
@@ -39,6 +40,7 @@ def booking(
         counterparty_user_id=counterparty,
         reverses=reverses,
         lineage=Lineage(rule_id=rule, rule_version=None if rule is None else 1),
+        user_id=user,
     )
 
 

@@ -46,3 +46,17 @@ def test_the_explanation_is_not_part_of_the_payload_compared() -> None:
     first = LedgerCommand.model_validate({**base, "explanation": {"rules": ["first wording"]}})
     again = LedgerCommand.model_validate({**base, "explanation": {"duplicate_of": "c"}})
     assert digests(first) == digests(again)
+
+
+def test_a_booking_naming_its_user_hashes_as_that_users_booking() -> None:
+    """A booking without `user_id` hashes as it did before bookings could name their user (a
+    redelivered old command is a duplicate, not a conflict); one naming its user hashes as the
+    same booking in that user's own command."""
+    base = {"command_id": "c", "programme_id": "p", "user_id": "alice"}
+    plain = LedgerCommand.model_validate({**base, "bookings": [booking("k", 5)]})
+    named = LedgerCommand.model_validate({**base, "bookings": [booking("k", 5, user="alice")]})
+    for_bob = LedgerCommand.model_validate({**base, "bookings": [booking("k", 5, user="bob")]})
+    alices = booking_sha256("p", "alice", booking("k", 5))
+    assert digests(plain)[1] == digests(named)[1] == (alices,)
+    assert digests(for_bob)[1] == (booking_sha256("p", "bob", booking("k", 5)),)
+    assert digests(for_bob)[0] != digests(plain)[0]

@@ -1,4 +1,5 @@
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
+from ledger.core.planner import needed_accounts
 from schemas.ledger import OutcomeStatus, RejectionReason, Variety
 from tests.unit.ledger.fixtures import MemoryLedger, booking, command
 
@@ -198,3 +199,84 @@ def test_account_closure_follows_the_programme() -> None:
         expected = 0 if kind is AccountKind.BUDGET else -4
         assert ledger.balances[AccountKey.programme("prog", AccountKind.BUDGET)] == expected
         assert ledger.user_balance("alice") == 0
+
+
+def test_a_command_may_book_for_several_users() -> None:
+    ledger = MemoryLedger()
+    claims = command("claims", "alice", booking("claims:0", 10, user="bob"), booking("claims:1", 5))
+    [outcome] = ledger.apply(claims)
+    assert outcome.status is OutcomeStatus.BOOKED
+    # The outcome is the command's user's: alice's 5, not bob's 10.
+    assert (outcome.points, outcome.balance_after) == (5, 5)
+    assert (ledger.user_balance("alice"), ledger.user_balance("bob")) == (5, 10)
+    assert ledger.balances[BUDGET] == -15
+    assert sum(ledger.balances.values()) == 0
+
+
+def test_several_users_bookings_are_all_or_nothing_against_a_funded_budget() -> None:
+    ledger = funded_ledger(25)
+    claims = command(
+        "claims",
+        "alice",
+        booking("claims:0", 10, user="alice"),
+        booking("claims:1", 10, user="bob"),
+        booking("claims:2", 10, user="carol"),
+    )
+    [outcome] = ledger.apply(claims)
+    assert outcome.reason_code is RejectionReason.PROGRAMME_BUDGET_EXHAUSTED
+    assert [ledger.user_balance(user) for user in ("alice", "bob", "carol")] == [0, 0, 0]
+    assert ledger.balances[BUDGET] == 25
+    assert ledger.entries == {}
+    [fits] = ledger.apply(command("fits", "alice", *claims.command.bookings[:2]))
+    assert fits.status is OutcomeStatus.BOOKED
+    assert ledger.balances[BUDGET] == 5
+
+
+def test_another_users_debit_below_zero_refuses_the_whole_command() -> None:
+    ledger = MemoryLedger()
+    ledger.apply(command("c1", "bob", booking("c1", 4)))
+    [outcome] = ledger.apply(
+        command("c2", "alice", booking("c2:0", 7), booking("c2:1", 5, debit=True, user="bob"))
+    )
+    assert outcome.reason_code is RejectionReason.INSUFFICIENT_POINTS
+    assert (ledger.user_balance("alice"), ledger.user_balance("bob")) == (0, 4)
+
+
+def test_a_repeated_multi_user_command_books_once() -> None:
+    ledger = MemoryLedger()
+    claims = command("claims", "alice", booking("claims:0", 3), booking("claims:1", 4, user="bob"))
+    first, again = ledger.apply(claims, claims)
+    assert (first.status, again.status) == (OutcomeStatus.BOOKED, OutcomeStatus.DUPLICATE)
+    assert (ledger.user_balance("alice"), ledger.user_balance("bob")) == (3, 4)
+
+
+def test_every_users_account_is_needed() -> None:
+    claims = command(
+        "claims",
+        "alice",
+        booking("claims:0", 3, user="bob"),
+        booking("claims:1", 2, debit=True, variety=Variety.ACCOUNT_CLOSURE, user="carol"),
+    )
+    needed = needed_accounts([claims], {"prog": ProgrammePolicy(funded=False)})
+    assert {key.owner_id for key in needed if key.kind is AccountKind.USER} == {
+        "alice",
+        "bob",
+        "carol",
+    }
+    assert AccountKey.programme("prog", AccountKind.EXPIRED) in needed
+
+
+def test_a_booking_for_another_user_transfers_from_that_user() -> None:
+    ledger = MemoryLedger()
+    ledger.apply(command("c1", "bob", booking("c1", 9)))
+    transfer = booking(
+        "t1", 4, debit=True, variety=Variety.PERSON_TO_PERSON_TRANSFER, counterparty="carol"
+    )
+    [outcome] = ledger.apply(command("t1", "alice", transfer.model_copy(update={"user_id": "bob"})))
+    assert outcome.status is OutcomeStatus.BOOKED
+    assert [ledger.user_balance(user) for user in ("alice", "bob", "carol")] == [0, 5, 4]
+    to_self = booking(
+        "t2", 1, debit=True, variety=Variety.PERSON_TO_PERSON_TRANSFER, counterparty="bob"
+    )
+    [refused] = ledger.apply(command("t2", "alice", to_self.model_copy(update={"user_id": "bob"})))
+    assert refused.reason_code is RejectionReason.INVALID_TRANSACTION

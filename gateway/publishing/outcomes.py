@@ -23,7 +23,7 @@ RECONNECT_ATTEMPTS_MAX = 30
 RECONNECT_BACKOFF_S = 1.0
 FETCH_IDS_MAX = 1_000
 
-# The stored outcomes of the given command ids, in one query (ledger.queries.get_outcomes).
+# The stored outcomes of the given command ids, in one query (ledger.reads.get_outcomes).
 OutcomesReader = Callable[[list[str]], Awaitable[dict[str, CommandOutcome]]]
 
 

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from gateway.answering import publish_and_answer
-from gateway.clients import Client, authenticate
 from gateway.dependencies import ServicesDep
-from gateway.errors import Conflict, Forbidden, NotFound, Rejected, Unavailable
-from gateway.models import ERRORS, EventAnswer
+from gateway.errors import ERRORS, Conflict, Forbidden, NotFound, Rejected, Unavailable
+from gateway.publishing.answering import publish_and_answer
+from gateway.publishing.answers import EventAnswer
+from gateway.triggers.clients import Client, authenticate
 from schemas.events import EventV1, Identifier, event_id_for
 from schemas.programme import Rule
 

@@ -12,8 +12,7 @@ from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
-from gateway.answering import book_command
-from gateway.errors import Conflict, NotFound, Rejected
+from gateway.errors import Conflict, NotFound, Rejected, error_doc
 from gateway.kwegg import offers, redeeming, tokens, views
 from gateway.kwegg.access import (
     Tenant,
@@ -39,9 +38,9 @@ from gateway.kwegg.models import (
     TransactionsData,
 )
 from gateway.kwegg.tokens import Session
-from gateway.models import error_doc
-from gateway.routes.events import publish_partner_event
-from ledger import queries
+from gateway.publishing.answering import book_command
+from gateway.publishing.partner_events import publish_partner_event
+from ledger import reads
 from schemas.events import EventV1, event_id_for
 from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
 
@@ -67,7 +66,7 @@ async def login(body: LoginRequest, caller: TenantDep) -> KweggAnswer[LoginData]
     token = await tokens.issue(
         services.pool, session, caller.platform, now, settings.kwegg_tokens_per_user_max
     )
-    balance = await queries.get_balance(services.pool, caller.programme_id, body.userId)
+    balance = await reads.get_balance(services.pool, caller.programme_id, body.userId)
     data = LoginData(
         accessToken=token,
         expiresAt=session.expires_at,
@@ -88,7 +87,7 @@ async def balance(call: UserCallDep, user_id: UserIdQuery = None) -> KweggAnswer
     access token's user (403 otherwise)."""
     require_same_user(call, user_id)
     pool, programme_id = call.tenant.services.pool, call.tenant.programme_id
-    points = await queries.get_balance(pool, programme_id, call.user_id)
+    points = await reads.get_balance(pool, programme_id, call.user_id)
     return KweggAnswer(message="Balance fetched successfully", data=BalanceData(balance=points))
 
 
@@ -153,13 +152,13 @@ def _event(call: UserCall, body: OccurrenceRequest) -> EventV1:
 async def transactions(
     call: UserCallDep,
     page: PageQuery = 1,
-    num_of_items: Annotated[int, Query(alias="numOfItems", ge=1, le=queries.PAGE_SIZE_MAX)] = 10,
+    num_of_items: Annotated[int, Query(alias="numOfItems", ge=1, le=reads.PAGE_SIZE_MAX)] = 10,
 ) -> KweggAnswer[TransactionsData]:
     """The user's credits and debits, oldest first (the ledger's order, as
     `/api/partner/users/{user_id}/transactions`), `page` from 1 of `numOfItems`, with the
     `totalCount`. `type` is `EVENT_OCCURENCE` for points earned, `REDEMPTION` for offers."""
     tenant = call.tenant
-    found = await queries.transactions_page(
+    found = await reads.transactions_page(
         tenant.services.pool,
         tenant.programme_id,
         call.user_id,
@@ -286,7 +285,7 @@ async def _redeem(
     if status != "ACTIVE":
         raise Conflict(f"offer {offer.offer_id} is {status.lower()}")
     services = tenant.services
-    points = await queries.get_balance(services.pool, tenant.programme_id, command.user_id)
+    points = await reads.get_balance(services.pool, tenant.programme_id, command.user_id)
     if points < offer.points:  # the ledger decides; this spares it an obvious refusal
         _refuse(RejectionReason.INSUFFICIENT_POINTS, f"balance {points} < {offer.points}")
     # Pending (None) past the gateway's wait: `GET /api/partner/events/{id}` with the License-Key

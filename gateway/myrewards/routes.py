@@ -4,21 +4,27 @@ user groups, registration questions, points transactions and performance data.
 Bodies are JSON or HTML form data (gateway.myrewards.bodies); errors are the gateway's JSON
 `{"error": <code>, "message": <text>}` with the seed's statuses. The decisions taken where the
 seed is silent are written where they are implemented: idempotency and transaction ids in
-gateway.myrewards.transactions, registration rules in gateway.myrewards.registration, claims in
-gateway.myrewards.performance."""
+gateway.myrewards.transactions, registration rules in gateway.myrewards.registration, claims'
+checks in gateway.myrewards.performance, what they earn and how a request is booked in
+gateway.myrewards.claims, their storage and listing in gateway.myrewards.claim_store and
+gateway.myrewards.sales."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from gateway.dependencies import ServicesDep
-from gateway.errors import NotFound, Rejected
-from gateway.models import ErrorBody, error_doc
-from gateway.myrewards import performance, transactions, users
+from gateway.errors import ErrorBody, NotFound, Rejected, error_doc
+from gateway.myrewards import performance, sales, transactions, users
 from gateway.myrewards.access import CallerDep
 from gateway.myrewards.bodies import read_body
+from gateway.myrewards.claim_store import ListedStatus
 from gateway.myrewards.models import (
     ID_MAX,
+    ClaimOut,
+    ClaimsCreated,
+    ClaimsPage,
+    ClaimsPending,
     DataFieldOut,
     MyRewardsTransaction,
     PromotionDataFieldOut,
@@ -33,7 +39,7 @@ from gateway.myrewards.models import (
     UserOut,
 )
 from gateway.openapi import component
-from ledger import queries
+from ledger import reads
 from schemas.ledger import OutcomeStatus, RejectionReason
 
 UserId = Annotated[int, Path(ge=1, le=ID_MAX, description="The MyRewards user id.")]
@@ -113,7 +119,7 @@ async def create_transaction(
         return Response(pending.model_dump_json(), 202, media_type="application/json")
     if outcome.status is OutcomeStatus.REJECTED:
         raise Rejected.of(outcome.reason_code, outcome.reason)
-    entry_id = await transactions.entry_id(services.pool, command_id)
+    entry_id = await reads.entry_id(services.pool, command_id)
     if entry_id is None:  # booked without an entry: cannot be for a one-booking command
         raise NotFound(f"transaction {command_id} has no ledger entry")
     return TransactionCreated(id=entry_id)
@@ -128,14 +134,14 @@ async def list_transactions(
     caller: CallerDep,
     services: ServicesDep,
     after_id: Annotated[int, Query(ge=0, le=2**62, description="Page on: the last id seen.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=queries.TRANSACTIONS_LIMIT_MAX)] = (
-        queries.TRANSACTIONS_LIMIT_MAX
+    limit: Annotated[int, Query(ge=1, le=reads.TRANSACTIONS_LIMIT_MAX)] = (
+        reads.TRANSACTIONS_LIMIT_MAX
     ),
 ) -> list[MyRewardsTransaction]:
     """The user's transactions, the most recent last, each with the balance after it: all of
     them up to `limit` (10,000); a longer history pages on with `after_id`, the last id seen."""
     await _require_user(services, caller.programme_id, user_id)
-    found = await queries.list_transactions(
+    found = await reads.list_transactions(
         services.pool,
         caller.programme_id,
         transactions.ledger_user_id(user_id),
@@ -154,7 +160,7 @@ async def last_transaction(
 ) -> MyRewardsTransaction:
     """The user's latest transaction: its `balance` is the user's current balance."""
     await _require_user(services, caller.programme_id, user_id)
-    found = await queries.last_transaction(
+    found = await reads.last_transaction(
         services.pool, caller.programme_id, transactions.ledger_user_id(user_id)
     )
     if found is None:
@@ -230,32 +236,106 @@ async def promotion_data_fields(
 
 
 SALES_BODY = _body(("application/json", SalesData))
-CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Created: every claim is stored"}}
+SALES_ANSWERS: dict[int | str, dict[str, Any]] = {
+    201: {"model": ClaimsCreated, "description": "Created: every claim is stored and booked"},
+    202: {
+        "model": ClaimsPending,
+        "description": "stored and accepted, not booked within the deadline",
+    },
+    400: error_doc(
+        ErrorBody,
+        "invalid_request: a malformed request, or a claim the programme refuses (unknown user "
+        "or product, a data field missing or malformed), named by its index; nothing is stored",
+    ),
+    409: error_doc(
+        ErrorBody, "idempotency_conflict: the Idempotency-Key was used with other claims"
+    ),
+    412: error_doc(
+        ErrorBody,
+        "programme_budget_exhausted: Programme does not have enough points; nothing is booked "
+        "or stored",
+    ),
+}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=transactions.IDEMPOTENCY_KEY_LENGTH_MAX,
+        description="Makes a retry safe: the same key answers the same request.",
+    ),
+]
 
 
 @router.post(
     "/api/v2/performance/data",
     status_code=201,
-    response_class=Response,
-    responses=CREATED,
+    response_model=ClaimsCreated,
+    responses=SALES_ANSWERS,
     openapi_extra=SALES_BODY,
 )
-async def create_sales_data(request: Request, caller: CallerDep, services: ServicesDep) -> Response:
+async def create_sales_data(
+    request: Request,
+    caller: CallerDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Claims against performance products (and a promotion with `promotion_id`), all or
+    nothing: each earns its product's points per unit times its quantity, credited to its user
+    (`user_id`, or `username` as username or email) from the programme's budget, in one ledger
+    command. 201 once booked; 202 with the reference if not booked within the deadline."""
     body = await read_body(request, SalesData)
-    await performance.store_claims(services.pool, caller.programme_id, None, body)
-    return Response(status_code=201)
+    return await _claims_answer(services, caller.programme_id, None, body, idempotency_key)
 
 
 @router.post(
     "/api/v2/performance/promotions/{promotion_id}/data",
     status_code=201,
-    response_class=Response,
-    responses=CREATED,
+    response_model=ClaimsCreated,
+    responses=SALES_ANSWERS,
     openapi_extra=SALES_BODY,
 )
 async def create_promotion_sales_data(
-    promotion_id: PromotionId, request: Request, caller: CallerDep, services: ServicesDep
-) -> Response:
+    promotion_id: PromotionId,
+    request: Request,
+    caller: CallerDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """The same, for the promotion in the path (404 if it is not the programme's or active)."""
     body = await read_body(request, SalesData)
-    await performance.store_claims(services.pool, caller.programme_id, promotion_id, body)
-    return Response(status_code=201)
+    return await _claims_answer(services, caller.programme_id, promotion_id, body, idempotency_key)
+
+
+async def _claims_answer(
+    services: ServicesDep,
+    programme_id: str,
+    promotion_id: int | None,
+    body: SalesData,
+    idempotency_key: str | None,
+) -> Any:
+    answer = await sales.create(services, programme_id, promotion_id, body, idempotency_key)
+    if answer.status == "pending":
+        pending = ClaimsPending(reference=answer.reference)
+        return Response(pending.model_dump_json(), 202, media_type="application/json")
+    return ClaimsCreated(reference=answer.reference, claims=answer.claims, points=answer.points)
+
+
+@router.get("/api/v2/performance/data", response_model=ClaimsPage)
+async def list_sales_data(
+    caller: CallerDep,
+    services: ServicesDep,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    num_of_items: Annotated[int, Query(alias="numOfItems", ge=1, le=reads.PAGE_SIZE_MAX)] = 50,
+    status: Annotated[
+        ListedStatus,
+        Query(description="booked (the default), pending, or stored (before claims earned)."),
+    ] = "booked",
+) -> ClaimsPage:
+    """The programme's claims, oldest first (the most recent last, as MyRewards lists
+    transactions), `page` from 1 of `numOfItems`, with the `totalCount`. A claim is listed as
+    booked once the ledger has booked its request; a refused request's claims are never listed."""
+    found, total = await sales.listed(services, caller.programme_id, status, page, num_of_items)
+    return ClaimsPage(
+        data=[ClaimOut.model_validate(claim, from_attributes=True) for claim in found],
+        totalCount=total,
+    )

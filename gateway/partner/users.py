@@ -7,16 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from gateway.dependencies import PrincipalDep, ServicesDep
-from gateway.errors import NotFound
-from gateway.models import ERRORS, Balance, TransactionOut, TransactionsPage
-from ledger import queries
+from gateway.errors import ERRORS, NotFound
+from gateway.partner.models import Balance, TransactionOut, TransactionsPage
+from ledger import reads
 
 router = APIRouter(prefix="/api/partner/users", tags=["users"], responses=ERRORS)
 
 
 @router.get("/{user_id}/balance", response_model=Balance)
 async def balance(user_id: str, caller: PrincipalDep, services: ServicesDep) -> Balance:
-    points = await queries.find_balance(services.pool, caller.programme_id, user_id)
+    points = await reads.find_balance(services.pool, caller.programme_id, user_id)
     if points is None:
         raise NotFound(f"user {user_id} is unknown in this programme")
     return Balance(user_id=user_id, balance=points)
@@ -28,11 +28,11 @@ async def transactions(
     caller: PrincipalDep,
     services: ServicesDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    num_of_items: Annotated[int, Query(alias="numOfItems", ge=1, le=queries.PAGE_SIZE_MAX)] = 50,
+    num_of_items: Annotated[int, Query(alias="numOfItems", ge=1, le=reads.PAGE_SIZE_MAX)] = 50,
 ) -> TransactionsPage:
     """Oldest first, each with the user's running balance after it (MyRewards), paginated with
     `page` and `numOfItems` and the `totalCount` (Kwegg)."""
-    found = await queries.transactions_page(
+    found = await reads.transactions_page(
         services.pool, caller.programme_id, user_id, page=page, num_of_items=num_of_items
     )
     if found.total_count == 0:
@@ -45,7 +45,7 @@ async def transactions(
 async def last_transaction(
     user_id: str, caller: PrincipalDep, services: ServicesDep
 ) -> TransactionOut:
-    found = await queries.last_transaction(services.pool, caller.programme_id, user_id)
+    found = await reads.last_transaction(services.pool, caller.programme_id, user_id)
     if found is None:
         raise NotFound(f"user {user_id} has no transactions in this programme")
     return TransactionOut.of(found)

@@ -1,13 +1,9 @@
 """The partner API's request and response bodies (mgPass partner guide)."""
 
-from typing import Any, Literal
-
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from ledger.queries import Transaction
+from ledger.reads import Transaction
 from schemas.events import Identifier
-from schemas.ledger import RejectionReason
-from schemas.reasons import ReasonCode
 
 MAX_METADATA_KEYS = 64
 
@@ -60,50 +56,6 @@ class PartnerEventRequest(BaseModel):
         return None if reference is None else str(reference)
 
 
-class EventAnswer(BaseModel):
-    """`processed` carries the points booked; `pending` means the outcome was not known within
-    the gateway's deadline: `GET /api/partner/events/{event_id}` answers it later."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"accepted": True, "points_awarded": 150, "event_id": "evt_xyz789"},
-                {"accepted": True, "points_awarded": 0, "event_id": "evt_xyz789"},
-            ]
-        }
-    )
-
-    accepted: Literal[True] = True
-    event_id: str
-    status: Literal["processed", "rejected", "pending"] = "processed"
-    points_awarded: int | None = None
-    reason_code: ReasonCode | RejectionReason | None = Field(
-        default=None,
-        description=(
-            "Why the event earned nothing or less than its rules' amount (a cap, a frequency "
-            "limit, a budget, no matching rule, a missing parameter, ...), or why the ledger "
-            "refused it; null for a full award and while pending."
-        ),
-    )
-    reason: str | None = Field(
-        default=None,
-        description="The same in words, e.g. \"rule 'read': daily cap 20: cut from 5 to 0\".",
-    )
-
-
-class EventOutcome(EventAnswer):
-    balance_after: int | None = None
-    explanation: JsonValue = None
-
-
-class ErrorBody(BaseModel):
-    error: str = Field(examples=["invalid_request"])
-    message: str = Field(examples=["user_id: Field required"])
-    event_id: str | None = Field(
-        default=None, description="idempotency_conflict: the event the reference stands for."
-    )
-
-
 class Balance(BaseModel):
     user_id: str
     balance: int
@@ -142,29 +94,3 @@ class TransactionOut(BaseModel):
 class TransactionsPage(BaseModel):
     transactions: list[TransactionOut]
     totalCount: int
-
-
-def error_doc(model: type[BaseModel], description: str) -> dict[str, Any]:
-    """An error answer in the OpenAPI document: its body's model and what it means."""
-    return {"model": model, "description": description}
-
-
-ERRORS: dict[int | str, dict[str, object]] = {
-    400: error_doc(
-        ErrorBody,
-        "invalid_request: a missing user_id or event_type, a malformed request, or an "
-        "occurred_at outside the programme's event-time policy (the message names the bound)",
-    ),
-    402: error_doc(ErrorBody, "insufficient_points: a redemption the user's balance cannot cover"),
-    401: error_doc(ErrorBody, "unauthorized: a missing or unknown API key"),
-    403: error_doc(ErrorBody, "forbidden: the event type is not in the partner's allowed list"),
-    404: error_doc(ErrorBody, "not_found: unknown here (other programmes' data is invisible)"),
-    409: error_doc(
-        ErrorBody,
-        "conflict: the rule is not active or outside its validity window; or "
-        "idempotency_conflict: the reference_id was already used with another payload (the body "
-        "names the original `event_id`)",
-    ),
-    429: error_doc(ErrorBody, "rate_limit_exceeded: too many requests; see Retry-After"),
-    503: error_doc(ErrorBody, "unavailable: Kafka or the configuration is not reachable; retry"),
-}

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import typer
 
-from gateway.kwegg.admin import aware_datetime
+from gateway.admin.kwegg_offers import aware_datetime
 
 
 def test_an_end_with_its_time_zone_is_read() -> None:

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from gateway.dependencies import Services
 from gateway.errors import IdempotencyConflict
 from gateway.metrics import IDEMPOTENCY_CONFLICTS, OUTCOME_WAIT, PENDING_ANSWERS
-from gateway.models import EventAnswer, EventOutcome
-from ledger import queries
+from gateway.publishing.answers import EventAnswer, EventOutcome
+from ledger import reads
 from schemas.events import EventV1, payload_fingerprint
 from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus
 
@@ -80,7 +80,7 @@ async def _published_outcome(
             # Waiting is registered before this look-up, so an outcome committed by a racing
             # request with the same id is either found here or notified below.
             if look_first:
-                known = await queries.get_outcome(
+                known = await reads.get_outcome(
                     services.pool, command_id, programme_id=programme_id
                 )
                 if known is not None:
@@ -99,7 +99,7 @@ async def _published_outcome(
     # notification there is nothing to look up (the 202 path's one database round trip less).
     if not notified and services.outcomes.listening:
         return None
-    return await queries.get_outcome(services.pool, command_id, programme_id=programme_id)
+    return await reads.get_outcome(services.pool, command_id, programme_id=programme_id)
 
 
 def pending_answer(event_id: str) -> EventAnswer:

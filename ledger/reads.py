@@ -1,0 +1,65 @@
+"""What the other services may read of the ledger: the one module the gateway imports from
+`ledger` (an import contract in pyproject.toml keeps it so). Balances, a user's transactions,
+commands' outcomes, the digest the ledger compares a repeated command by, and the ledger check.
+The ledger's tables are its own: a reader that needs more adds a function here."""
+
+from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
+from ledger.core.hashing import digests
+from ledger.db_types import Connection, Executor
+from ledger.queries import (
+    PAGE_SIZE_MAX,
+    TRANSACTIONS_LIMIT_MAX,
+    Transaction,
+    TransactionPage,
+    find_balance,
+    get_balance,
+    get_outcome,
+    get_outcomes,
+    last_transaction,
+    list_transactions,
+    transactions_page,
+)
+from schemas.ledger import LedgerCommand
+
+__all__ = [
+    "EXAMPLES_DEFAULT",
+    "EXAMPLES_MAX",
+    "PAGE_SIZE_MAX",
+    "TRANSACTIONS_LIMIT_MAX",
+    "Connection",
+    "Executor",
+    "Transaction",
+    "TransactionPage",
+    "check_ledger",
+    "command_digest",
+    "entry_id",
+    "find_balance",
+    "get_balance",
+    "get_outcome",
+    "get_outcomes",
+    "last_transaction",
+    "list_transactions",
+    "stored_command_digest",
+    "transactions_page",
+]
+
+
+def command_digest(command: LedgerCommand) -> bytes:
+    """The digest the ledger stores with a command's outcome and compares a repeat by."""
+    return digests(command)[0]
+
+
+async def stored_command_digest(db: Executor, command_id: str) -> bytes | None:
+    """The digest stored with the command's outcome, None if it has none yet."""
+    found: bytes | None = await db.fetchval(
+        "SELECT payload_sha256 FROM ledger.command_outcomes WHERE command_id = $1", command_id
+    )
+    return found
+
+
+async def entry_id(db: Executor, idempotency_key: str) -> int | None:
+    """The journal entry booked under an idempotency key, if any."""
+    found = await db.fetchval(
+        "SELECT entry_id FROM ledger.entries WHERE idempotency_key = $1", idempotency_key
+    )
+    return None if found is None else int(found)

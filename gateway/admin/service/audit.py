@@ -1,7 +1,7 @@
 """The audit log: every change made through the service layer, written in the change's own
 transaction (who, when, which object, its state before and after; never a secret), and read
 back filtered by programme and object, newest first. Append-only: the database refuses UPDATE
-and DELETE (deploy/migrations/0080_admin.sql)."""
+and DELETE (deploy/migrations/0090_admin.sql)."""
 
 from dataclasses import dataclass
 from datetime import datetime

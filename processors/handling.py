@@ -39,6 +39,7 @@ class DeadLetterReason(StrEnum):
     KEY_MISMATCH = "key_mismatch"
     UNKNOWN_PROGRAMME = "unknown_programme"
     OCCURRED_AT_OUT_OF_BOUNDS = "occurred_at_out_of_bounds"
+    INVALID_PREVIEW = "invalid_preview"
 
 
 Record = SourceRecord

@@ -64,7 +64,7 @@ def event(programme_id: str, number: int, at: datetime, **fields: str) -> EventV
         user_id="ada",
         event_type=fields.pop("event_type", "visit"),
         occurred_at=at,
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 

@@ -16,8 +16,9 @@ from gateway.direct_routes import DirectRoutes, routes_of
 from gateway.key_usage import KeyUsage
 from gateway.kwegg import routes as kwegg
 from gateway.myrewards import routes as myrewards
-from gateway.partner import events, users
+from gateway.partner import events, previews, users
 from gateway.publishing.outcomes import OutcomeNotifications
+from gateway.publishing.previews import Previewer
 from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
@@ -57,10 +58,18 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
         following = asyncio.create_task(
             follow(catalog, settings.kafka_bootstrap_servers, settings.config_topic)
         )
+        previewer = Previewer(
+            settings.kafka_bootstrap_servers,
+            settings.previews_topic,
+            settings.preview_replies_topic,
+            wait_s=settings.preview_wait_ms / 1000,
+            waiting_max=settings.preview_waiting_max,
+        )
         usage = KeyUsage()
         recording = asyncio.create_task(usage.run(pool, settings.api_key_usage_flush_s))
         await publisher.start()
         await outcomes.start()
+        await previewer.start()
         try:
             async with asyncio.timeout(settings.config_ready_timeout_s):
                 await catalog.ready.wait()
@@ -79,13 +88,22 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
             )
             async with webhooks:
                 yield Services(
-                    settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits()
+                    settings,
+                    pool,
+                    keys,
+                    publisher,
+                    catalog,
+                    outcomes,
+                    PartnerRateLimits(),
+                    previewer,
+                    PartnerRateLimits(what="previews"),
                 )
         finally:
             for task in (following, recording):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await previewer.stop()
             await outcomes.stop()
             await publisher.stop()
 
@@ -117,6 +135,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     app.include_router(events.router)
+    app.include_router(previews.router)
     app.include_router(users.router)
     app.include_router(triggers.router)
     app.include_router(myrewards.router)

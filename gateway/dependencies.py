@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 from gateway.auth import KeyResolver
 from gateway.keys import Principal
 from gateway.publishing.outcomes import OutcomeNotifications
+from gateway.publishing.previews import Previewer
 from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
@@ -26,6 +27,8 @@ class Services:
     catalog: ProgrammeConfigs
     outcomes: OutcomeNotifications
     rate_limits: PartnerRateLimits
+    previewer: Previewer
+    preview_rate_limits: PartnerRateLimits
 
     async def outcomes_for(self, programme_id: str, command_id: str) -> CommandOutcome | None:
         return await reads.get_outcome(self.pool, command_id, programme_id=programme_id)

@@ -45,8 +45,10 @@ class MovingWindow:
 
 
 class PartnerRateLimits:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, what: str = "events") -> None:
+        """`what` the limit counts, for the refusal's message."""
         self._clock = clock
+        self._what = what
         self._windows: dict[tuple[str, str], MovingWindow] = {}
 
     def check(self, programme_id: str, partner_id: str, per_minute: int) -> None:
@@ -60,6 +62,6 @@ class PartnerRateLimits:
             return
         retry_after_s = max(1, math.ceil(wait_s))
         raise RateLimited(
-            f"more than {per_minute} events a minute; retry in {retry_after_s}s",
+            f"more than {per_minute} {self._what} a minute; retry in {retry_after_s}s",
             headers={"Retry-After": str(retry_after_s)},
         )

@@ -18,6 +18,7 @@ from gateway.myrewards import configuration, sales, users
 from gateway.myrewards.configuration import MyRewardsConfig
 from gateway.myrewards.models import SalesData, UserFields
 from gateway.publishing.outcomes import OutcomeNotifications
+from gateway.publishing.previews import Previewer
 from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
@@ -53,7 +54,12 @@ async def services(kafka_bootstrap: str, postgres_url: str) -> AsyncIterator[Ser
             )
             keys = KeyResolver(pool, 30.0, 100)
             catalog = ProgrammeConfigs()
-            yield Services(settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits())
+            # Never started: no test here previews.
+            previewer = Previewer(kafka_bootstrap, f"previews-{run}", f"replies-{run}")
+            yield Services(
+                settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits(),
+                previewer, PartnerRateLimits(what="previews"),
+            )  # fmt: skip
     finally:
         await publisher.stop()
         await delete_topics_of(kafka_bootstrap, run)

@@ -145,3 +145,18 @@ async def test_an_unreadable_request_is_a_dead_letter(
     assert letter["reason"] == "invalid_preview"
     assert letter["source_topic"] == own_topics.previews
     assert "validation error" in letter["error"]
+
+
+async def test_without_a_worker_a_preview_is_unavailable_at_its_deadline(
+    kafka_bootstrap: str, own_topics: OwnTopics, programme_id: str
+) -> None:
+    client = Previewer(kafka_bootstrap, own_topics.previews, own_topics.replies, wait_s=0.5)
+    await client.start()
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(PreviewUnavailable, match=r"no preview within 0\.5 s"):
+            await client.preview(visit(programme_id, "di"))
+        assert asyncio.get_running_loop().time() - started < 2.0
+        assert client.waiting == 0
+    finally:
+        await client.stop()

@@ -4,13 +4,14 @@ from fastapi import APIRouter, FastAPI
 
 from gateway import openapi
 from gateway.admin.api import errors
-from gateway.admin.api.routes import audit, keys, me, partners, programmes
+from gateway.admin.api.routes import audit, keys, me, partners, programmes, trying
 
 ROUTERS: tuple[APIRouter, ...] = (
     me.router,
     programmes.router,
     partners.router,
     keys.router,
+    trying.router,
     audit.router,
 )
 DESCRIPTION = """Programmes, partners, API keys and the audit log, as the business console shows

@@ -27,6 +27,7 @@ from gateway.admin.service.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
+from gateway.publishing.previews import Previewer
 
 API_PATH = "/admin/api/v1"
 STATUS = {
@@ -45,8 +46,10 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
                 settings.database_url, min_size=1, max_size=settings.database_pool_max_size
             ) as pool,
             kafka_snapshots(settings.kafka_bootstrap_servers, settings.config_topic) as publisher,
+            previewing(settings) as previews,
         ):
-            console = Console(settings, Backend(pool, publisher), settings.login_policy())
+            backend = Backend(pool, publisher, previews)
+            console = Console(settings, backend, settings.login_policy())
             app.state.console = api.state.console = console
             yield
 
@@ -68,6 +71,21 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     app.add_middleware(PageHeaders)
     metrics.install(app)
     return app
+
+
+@asynccontextmanager
+async def previewing(settings: ConsoleSettings) -> AsyncIterator[Previewer]:
+    previewer = Previewer(
+        settings.kafka_bootstrap_servers,
+        settings.previews_topic,
+        settings.preview_replies_topic,
+        wait_s=settings.preview_wait_ms / 1000,
+    )
+    await previewer.start()
+    try:
+        yield previewer
+    finally:
+        await previewer.stop()
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:

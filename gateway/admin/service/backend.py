@@ -1,5 +1,6 @@
-"""What the service layer talks to: the database pool and the publisher of configuration
-snapshots. The console holds one for its lifetime; each CLI command opens its own."""
+"""What the service layer talks to: the database pool, the publisher of configuration
+snapshots and (the console's) the processors' previews. The console holds one for its lifetime;
+each CLI command opens its own."""
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -13,6 +14,8 @@ from aiokafka.errors import KafkaError
 from gateway.admin.programmes import snapshot_bytes
 from gateway.admin.service.errors import Unavailable
 from schemas import topics
+from schemas.events import EventV1
+from schemas.previews import PreviewReply
 from schemas.programme import ProgrammeConfig
 
 PUBLISH_TIMEOUT_S = 10.0
@@ -25,10 +28,19 @@ class SnapshotPublisher(Protocol):
     async def publish(self, configs: Sequence[ProgrammeConfig]) -> None: ...
 
 
+class EventPreviews(Protocol):
+    """Asks the processors what an event would earn now (`gateway.publishing.previews`);
+    raises `PreviewUnavailable` without an answer."""
+
+    async def preview(self, event: EventV1, *, drafts: bool = False) -> PreviewReply: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Backend:
     pool: asyncpg.Pool
     publisher: SnapshotPublisher
+    previews: EventPreviews | None = None
+    """The console's; the CLI's commands have none."""
 
 
 class KafkaSnapshots:

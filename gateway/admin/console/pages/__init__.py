@@ -9,7 +9,16 @@ tests/e2e/console/."""
 
 from fastapi import APIRouter
 
-from gateway.admin.console.pages import audit, code, home, keys, login, partners, programmes
+from gateway.admin.console.pages import (
+    audit,
+    code,
+    home,
+    keys,
+    login,
+    partners,
+    programmes,
+    trying,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     login.router,
@@ -18,5 +27,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     partners.router,
     keys.router,
     code.router,
+    trying.router,
     audit.router,
 )

@@ -1,0 +1,99 @@
+"""Reading the archive of decided events (ledger.decided_events, docs/decisions/0012) and what
+the journal booked for them, for replays (backtest): a programme's events in decision order, in
+bounded chunks through a server-side cursor, and the booked points by rule of a time range."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import NamedTuple
+
+import asyncpg
+
+from ledger.db_types import Executor
+
+CHUNK_ROWS = 10_000
+_FAR_PAST = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
+_FAR_FUTURE = datetime.fromisoformat("9999-01-01T00:00:00+00:00")
+
+
+class ArchivedEvent(NamedTuple):
+    seq: int
+    occurred_at: datetime
+    user_id: str
+    event_id: str
+    event_type: str
+    programme_version: int | None
+    decision_status: str
+    points: int
+    awards: str
+    """JSON: [{"rule_id", "rule_version", "kind", "points"}]."""
+    event: str
+    """The event as the processors received it (events.v1 JSON)."""
+    external_points: str | None
+    """JSON: the programmatic rules' amounts by rule id, or None."""
+    outcome_status: str
+    """`booked` or `rejected` (by the ledger)."""
+
+
+_SELECT = """
+    SELECT seq, occurred_at, user_id, event_id, event_type, programme_version, decision_status,
+           points, awards::text, event::text, external_points::text, outcome_status
+    FROM ledger.decided_events
+    WHERE programme_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+    ORDER BY seq
+"""
+
+
+async def archived_events(
+    pool: asyncpg.Pool,
+    programme_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+) -> AsyncIterator[list[ArchivedEvent]]:
+    """The programme's archived events that occurred in [since, until), in decision order, in
+    chunks of at most `chunk_rows`; one read-only transaction, so a replay sees one snapshot."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        cursor = await conn.cursor(
+            _SELECT, programme_id, since or _FAR_PAST, until or _FAR_FUTURE, prefetch=chunk_rows
+        )
+        while True:
+            rows = await cursor.fetch(chunk_rows)
+            if not rows:
+                return
+            yield [ArchivedEvent(*row.values()) for row in rows]
+
+
+async def count_archived(
+    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
+) -> int:
+    found = await db.fetchval(
+        """SELECT count(*) FROM ledger.decided_events
+           WHERE programme_id = $1 AND occurred_at >= $2 AND occurred_at < $3""",
+        programme_id,
+        since or _FAR_PAST,
+        until or _FAR_FUTURE,
+    )
+    return int(found or 0)
+
+
+async def booked_by_rule(
+    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, int]:
+    """Net points the journal booked for the archived events of [since, until) by rule (earns
+    positive, redemptions negative): what a replay of the configuration in force must give."""
+    rows = await db.fetch(
+        """SELECT e.rule_id,
+                  sum(CASE WHEN e.transaction_type = 'Credit' THEN e.points ELSE -e.points END)
+                      AS points
+           FROM ledger.decided_events AS d
+           JOIN ledger.entries AS e
+             ON e.source_event_id = d.event_id AND e.programme_id = d.programme_id
+           WHERE d.programme_id = $1 AND d.occurred_at >= $2 AND d.occurred_at < $3
+             AND e.reverses_entry_id IS NULL
+           GROUP BY e.rule_id""",
+        programme_id,
+        since or _FAR_PAST,
+        until or _FAR_FUTURE,
+    )
+    return {str(row["rule_id"]): int(row["points"]) for row in rows}

@@ -42,7 +42,8 @@ def print_report(report: Report, console: Console) -> None:
     console.print(
         f"Backtest of {report.programme_id}: candidate version {report.candidate_version}, "
         f"{report.events} events from {span} ({report.history_events} before it replayed "
-        f"for the users' states), {report.users} users."
+        f"for the users' states), {report.users} users. current: each event under the "
+        "version in force when it was decided; candidate: under the candidate."
     )
     for title, rows in _sections(report):
         console.print(_table(title, rows))
@@ -92,7 +93,9 @@ def html_report(report: Report) -> str:
         f"<body><h1>Backtest of {escape(report.programme_id)}</h1>",
         f"<p>Candidate version {report.candidate_version}; {report.events} events from "
         f"{escape(span)} ({report.history_events} before it replayed for the users' states); "
-        f"{report.users} users, {len(report.user_changes())} affected.</p>",
+        f"{report.users} users, {len(report.user_changes())} affected. <em>current</em>: each "
+        "event under the version in force when it was decided; <em>candidate</em>: under the "
+        "candidate.</p>",
         f"<p class='{'ok' if report.reproduces else 'warn'}'>"
         f"{escape(verdict(report)).replace(chr(10), '<br>')}</p>",
     ]

@@ -69,7 +69,7 @@ class Report:
         current, candidate = self.current, self.candidate
         return [
             Row("points (net)", current.points, candidate.points),
-            Row("earned", current.earned, candidate.earned),
+            Row("earned (budget used)", current.earned, candidate.earned),
             Row("redeemed", current.redeemed, candidate.redeemed),
             Row("of events the ledger booked", current.booked, candidate.booked),
         ]

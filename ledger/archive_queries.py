@@ -54,9 +54,7 @@ async def archived_events(
     """The programme's archived events that occurred in [since, until), in decision order, in
     chunks of at most `chunk_rows`; one read-only transaction, so a replay sees one snapshot."""
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
-        cursor = await conn.cursor(
-            _SELECT, programme_id, since or _FAR_PAST, until or _FAR_FUTURE, prefetch=chunk_rows
-        )
+        cursor = await conn.cursor(_SELECT, programme_id, since or _FAR_PAST, until or _FAR_FUTURE)
         while True:
             rows = await cursor.fetch(chunk_rows)
             if not rows:

@@ -1,0 +1,92 @@
+"""`loyalty-webhooks`: sends the outbox's due webhooks until SIGTERM or SIGINT, with Prometheus
+metrics on their own port (LOYALTY_METRICS_PORT, 9104).
+
+Run as many as you like: their claims are leases, so they share the outbox. On a signal the
+round in flight is finished (its attempts are bounded by LOYALTY_WEBHOOK_TIMEOUT_S) and its
+results recorded; a round that does not finish within that and a margin is cancelled, which
+gives its unrecorded claims back."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Coroutine
+
+import asyncpg
+import httpx
+from prometheus_client import start_http_server
+
+from gateway.webhooks.dispatcher import Dispatcher
+from gateway.webhooks.runtime import GC_THRESHOLDS
+from gateway.webhooks.settings import LEASE_MARGIN_S, WebhookSettings
+from gateway.webhooks.wakeups import Wakeups
+from runtime.collector import tune_garbage_collector
+
+log = logging.getLogger("webhooks")
+
+
+async def serve(settings: WebhookSettings, stop: asyncio.Event) -> None:
+    """Dispatches until `stop` is set; returns once the round in flight is done or given back."""
+    async with (
+        asyncpg.create_pool(
+            settings.database_url, min_size=1, max_size=settings.database_pool_size
+        ) as pool,
+        # A round posts up to batch_max at once: none of them waits for a pooled connection,
+        # which would eat into its timeout.
+        httpx.AsyncClient(
+            follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=settings.webhook_batch_max,
+                max_keepalive_connections=settings.webhook_batch_max,
+            ),
+        ) as client,
+    ):
+        dispatcher = Dispatcher(
+            pool, client, settings.policy(), settings.webhook_batch_max, settings.webhook_lease_s
+        )
+        wakeups = Wakeups(settings.database_url)
+        tune_garbage_collector(GC_THRESHOLDS)
+        log.info("dispatching webhooks as %s", dispatcher.claimant)
+        try:
+            running = dispatcher.run(stop, settings.webhook_poll_s, wakeups)
+            await _until_stopped(running, stop, settings.webhook_timeout_s + LEASE_MARGIN_S)
+        finally:
+            await wakeups.close()
+    log.info("webhooks stopped")
+
+
+async def _until_stopped(
+    running: Coroutine[None, None, None], stop: asyncio.Event, grace_s: float
+) -> None:
+    task = asyncio.create_task(running, name="webhooks")
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not task.done():
+        await asyncio.wait({task}, timeout=grace_s)
+    if not task.done():
+        log.warning("the round in flight outlasted %g s: giving its claims back", grace_s)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return
+    task.result()  # a dispatcher that crashed ends the process with its error
+
+
+async def _serve_until_signalled(settings: WebhookSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(settings, stop)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = WebhookSettings()
+    start_http_server(settings.metrics_port)
+    asyncio.run(_serve_until_signalled(settings))
+
+
+if __name__ == "__main__":
+    main()

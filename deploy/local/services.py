@@ -1,5 +1,5 @@
-"""The three services as background processes, configured through the same LOYALTY_* variables
-that docker-compose.yml sets."""
+"""The services as background processes, configured through the same LOYALTY_* variables that
+docker-compose.yml sets."""
 
 import sys
 import time
@@ -10,7 +10,14 @@ from deploy.local import processes
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
 
-SERVICES = ("ledger", "processors", "gateway")
+SERVICES = ("ledger", "processors", "gateway", "webhooks")
+# The module `python -m` runs for each service (its console script's module).
+MODULES = {
+    "ledger": "ledger",
+    "processors": "processors",
+    "gateway": "gateway",
+    "webhooks": "gateway.webhooks",
+}
 
 
 def metrics_ports(settings: LocalSettings) -> dict[str, int]:
@@ -20,6 +27,7 @@ def metrics_ports(settings: LocalSettings) -> dict[str, int]:
         "gateway": settings.gateway_port,
         "processors": settings.processors_metrics_port,
         "ledger": settings.ledger_metrics_port,
+        "webhooks": settings.webhooks_metrics_port,
     }
 
 
@@ -50,9 +58,13 @@ def start_all(
         name = prefix + service
         if processes.running_pid(name) is None:
             env = environment(settings, service, database) | (extra_env or {})
-            processes.start(name, [sys.executable, "-m", service], env=env, cwd=REPO)
+            processes.start(name, command(service), env=env, cwd=REPO)
             started.append(name)
     return started
+
+
+def command(service: str) -> list[str]:
+    return [sys.executable, "-m", MODULES[service]]
 
 
 def stop_all(prefix: str = "") -> None:

@@ -14,6 +14,7 @@ from deploy.local import services
 from deploy.local.settings import LocalSettings
 from gateway.admin.cli import AdminSettings
 from gateway.settings import GatewaySettings
+from gateway.webhooks.settings import WebhookSettings
 from ledger.settings import LedgerSettings
 from processors.settings import ProcessorSettings
 
@@ -22,6 +23,7 @@ SETTINGS: dict[str, list[type[BaseSettings]]] = {
     "gateway": [GatewaySettings],
     "processors": [ProcessorSettings],
     "ledger": [LedgerSettings],
+    "webhooks": [WebhookSettings],
     "migrate": [DatabaseSettings, AdminSettings],
 }
 
@@ -43,6 +45,7 @@ def variables(settings_classes: list[type[BaseSettings]]) -> set[str]:
 def test_services_are_all_there() -> None:
     expected = {"kafka", "postgres", "migrate", "gateway", "processors", "ledger", "prometheus"}
     expected.add("grafana")
+    expected.add("webhooks")
     assert set(compose()) == expected
 
 
@@ -61,6 +64,11 @@ def test_services_reach_kafka_and_postgres_by_service_name(service: str) -> None
         assert "@postgres:5432/" in environment["LOYALTY_DATABASE_URL"]
 
 
+def test_webhooks_reach_postgres_by_service_name() -> None:
+    environment = compose()["webhooks"]["environment"]
+    assert "@postgres:5432/" in environment["LOYALTY_DATABASE_URL"]
+
+
 def published_port(service: str) -> int:
     (mapping,) = compose()[service]["ports"]
     host, container = mapping.split(":")
@@ -74,10 +82,13 @@ def test_ports_match_settings_and_prometheus_targets() -> None:
         "gateway": int(services_["gateway"]["environment"]["LOYALTY_GATEWAY_PORT"]),
         "processors": int(services_["processors"]["environment"]["LOYALTY_METRICS_PORT"]),
         "ledger": int(services_["ledger"]["environment"]["LOYALTY_METRICS_PORT"]),
+        "webhooks": int(services_["webhooks"]["environment"]["LOYALTY_METRICS_PORT"]),
     }
     assert ports["gateway"] == GatewaySettings().gateway_port
     assert ports["processors"] == ProcessorSettings().metrics_port
     assert ports["ledger"] == LedgerSettings().metrics_port
+    assert ports["webhooks"] == WebhookSettings().metrics_port
+    assert ports["webhooks"] == LocalSettings().webhooks_metrics_port
     for service, port in ports.items():
         assert published_port(service) == port
     prometheus = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
@@ -89,7 +100,7 @@ def test_ports_match_settings_and_prometheus_targets() -> None:
 
 
 def test_local_runner_sets_only_known_variables() -> None:
-    known = variables([GatewaySettings, ProcessorSettings, LedgerSettings])
+    known = variables([GatewaySettings, ProcessorSettings, LedgerSettings, WebhookSettings])
     settings = LocalSettings()
     environments = [services.environment(settings, service) for service in services.SERVICES]
     unknown = {name for environment in environments for name in environment} - known

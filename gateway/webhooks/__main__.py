@@ -83,6 +83,8 @@ async def _serve_until_signalled(settings: WebhookSettings) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # httpx logs every request at INFO: a line per delivery, whose result the outbox row keeps.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = WebhookSettings()
     start_http_server(settings.metrics_port)
     asyncio.run(_serve_until_signalled(settings))

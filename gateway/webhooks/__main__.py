@@ -23,13 +23,18 @@ from gateway.webhooks.wakeups import Wakeups
 from runtime.collector import tune_garbage_collector
 
 log = logging.getLogger("webhooks")
+# How its sessions show in pg_stat_activity.
+SERVER_SETTINGS = {"application_name": "loyalty-webhooks"}
 
 
 async def serve(settings: WebhookSettings, stop: asyncio.Event) -> None:
     """Dispatches until `stop` is set; returns once the round in flight is done or given back."""
     async with (
         asyncpg.create_pool(
-            settings.database_url, min_size=1, max_size=settings.database_pool_size
+            settings.database_url,
+            min_size=1,
+            max_size=settings.database_pool_size,
+            server_settings=SERVER_SETTINGS,
         ) as pool,
         # A round posts up to batch_max at once: none of them waits for a pooled connection,
         # which would eat into its timeout.
@@ -44,7 +49,7 @@ async def serve(settings: WebhookSettings, stop: asyncio.Event) -> None:
         dispatcher = Dispatcher(
             pool, client, settings.policy(), settings.webhook_batch_max, settings.webhook_lease_s
         )
-        wakeups = Wakeups(settings.database_url)
+        wakeups = Wakeups(settings.database_url, SERVER_SETTINGS)
         tune_garbage_collector(GC_THRESHOLDS)
         log.info("dispatching webhooks as %s", dispatcher.claimant)
         try:

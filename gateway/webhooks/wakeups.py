@@ -15,8 +15,9 @@ CHANNEL = "webhook_deliveries"
 
 
 class Wakeups:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, server_settings: dict[str, str] | None = None) -> None:
         self._database_url = database_url
+        self._server_settings = server_settings
         self._connection: asyncpg.Connection | None = None
         self.event = asyncio.Event()
 
@@ -26,7 +27,9 @@ class Wakeups:
             return
         await self.close()
         try:
-            self._connection = await asyncpg.connect(self._database_url)
+            self._connection = await asyncpg.connect(
+                self._database_url, server_settings=self._server_settings
+            )
             await self._connection.add_listener(CHANNEL, self._notified)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("not listening for webhooks (polling meanwhile): %s", exc)

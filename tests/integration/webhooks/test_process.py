@@ -1,6 +1,7 @@
 """`loyalty-webhooks` as a process on the real Postgres: it serves its metrics on its own port,
-finishes the post in flight when it is told to stop, and when it is killed mid-send its claims
-are taken by another dispatcher once their lease runs out."""
+holds no transaction open while it posts, finishes the post in flight when it is told to stop,
+and when it is killed mid-send its claims are taken by another dispatcher once their lease runs
+out."""
 
 import asyncio
 import os
@@ -94,6 +95,12 @@ async def test_stopped_by_sigterm_it_finishes_the_post_in_flight(
     await outcome(pool, programme_id, 10)
     in_flight = await posted(slow_endpoint, programme_id, pool)
     assert in_flight["claimed_by"].split("/")[1] == str(process.popen.pid)
+    sessions = await pool.fetch(
+        """SELECT state, xact_start FROM pg_stat_activity
+           WHERE application_name = 'loyalty-webhooks' AND datname = current_database()"""
+    )
+    assert len(sessions) >= 2, "its pool and its listener"
+    assert [s for s in sessions if s["xact_start"] is not None] == [], "no transaction open"
 
     process.popen.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(process.popen.wait, 15) == 0, process.log.read_text()

@@ -12,8 +12,8 @@ import logging
 import signal
 from collections.abc import Coroutine
 
+import aiohttp
 import asyncpg
-import httpx
 from prometheus_client import start_http_server
 
 from gateway.webhooks.dispatcher import Dispatcher
@@ -38,12 +38,9 @@ async def serve(settings: WebhookSettings, stop: asyncio.Event) -> None:
         ) as pool,
         # A round posts up to batch_max at once: none of them waits for a pooled connection,
         # which would eat into its timeout.
-        httpx.AsyncClient(
-            follow_redirects=False,
-            limits=httpx.Limits(
-                max_connections=settings.webhook_batch_max,
-                max_keepalive_connections=settings.webhook_batch_max,
-            ),
+        aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=settings.webhook_batch_max),
+            timeout=aiohttp.ClientTimeout(total=settings.webhook_timeout_s),
         ) as client,
     ):
         dispatcher = Dispatcher(

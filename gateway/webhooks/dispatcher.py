@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import aiohttp
 import asyncpg
-import httpx
 import orjson
 
 from gateway.webhooks import claims, metrics, signing
@@ -27,6 +27,9 @@ from gateway.webhooks.wakeups import Wakeups
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_S = 30.0
+# Of a receiver's answer, read: its start is kept as the error of a refused delivery, and an answer
+# read to its end lets the connection serve the next post.
+ANSWER_BYTES_MAX = 4_096
 _RESULT_METRIC = {"delivered": "delivered", "pending": "retry", "failed": "failed"}
 _DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
@@ -40,7 +43,7 @@ class Dispatcher:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         policy: DeliveryPolicy,
         batch_max: int = 100,
         lease_s: float = DEFAULT_LEASE_S,
@@ -122,16 +125,19 @@ class Dispatcher:
         }
         started = time.perf_counter()
         try:
-            # httpx's timeout bounds each phase (connect, each read...); the lease needs a bound
-            # on the whole attempt.
-            async with asyncio.timeout(self._policy.timeout_s):
-                answer = await self._client.post(
-                    delivery.url, content=body, headers=headers, timeout=self._policy.timeout_s
-                )
+            # The whole attempt, connecting included, is bounded: the lease counts on it.
+            async with (
+                asyncio.timeout(self._policy.timeout_s),
+                self._client.post(
+                    delivery.url, data=body, headers=headers, allow_redirects=False
+                ) as answer,
+            ):
+                text = (await answer.content.read(ANSWER_BYTES_MAX)).decode(errors="replace")
         except TimeoutError:
             return Attempt(None, f"no answer within {self._policy.timeout_s:g} s")
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             return Attempt(None, f"{type(exc).__name__}: {exc}"[:500])
         finally:
             metrics.SECONDS.observe(time.perf_counter() - started)
-        return Attempt(answer.status_code, None if answer.is_success else answer.text[:500])
+        success = 200 <= answer.status < 300
+        return Attempt(answer.status, None if success else text[:500])

@@ -3,8 +3,8 @@ loopback receiver and an HTTP client."""
 
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import asyncpg
-import httpx
 import pytest
 
 from tests.integration.webhooks.receiver import Receiver, receiver
@@ -24,6 +24,6 @@ def endpoint() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as http:
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
         yield http

@@ -8,8 +8,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import asyncpg
-import httpx
 import pytest
 from prometheus_client import REGISTRY
 
@@ -38,7 +38,7 @@ async def received(endpoint: Receiver, count: int, path: str = "/slow") -> None:
 
 
 async def test_two_running_dispatchers_never_post_one_delivery_at_the_same_time(
-    pool: asyncpg.Pool, slow_endpoint: Receiver, client: httpx.AsyncClient, postgres_url: str
+    pool: asyncpg.Pool, slow_endpoint: Receiver, client: aiohttp.ClientSession, postgres_url: str
 ) -> None:
     slow_endpoint.slow_s = 0.2
     programme_id, _ = await subscribe(pool, slow_endpoint.url("/slow"))
@@ -83,7 +83,7 @@ async def claim_as_a_dead_dispatcher(
 
 
 async def test_a_dead_dispatchers_claim_is_taken_when_its_lease_runs_out(
-    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+    pool: asyncpg.Pool, endpoint: Receiver, client: aiohttp.ClientSession
 ) -> None:
     programme_id, _ = await subscribe(pool, endpoint.url("/ok"))
     await outcome(pool, programme_id, 10)
@@ -117,7 +117,7 @@ def claims_lost() -> float:
 
 
 async def test_a_dispatcher_whose_lease_was_taken_over_records_nothing_and_says_so(
-    pool: asyncpg.Pool, slow_endpoint: Receiver, client: httpx.AsyncClient
+    pool: asyncpg.Pool, slow_endpoint: Receiver, client: aiohttp.ClientSession
 ) -> None:
     programme_id, _ = await subscribe(pool, slow_endpoint.url("/slow"))
     await outcome(pool, programme_id, 10)
@@ -152,7 +152,7 @@ async def test_no_transaction_is_open_while_a_delivery_is_posted(
     pool: asyncpg.Pool,
     watched_pool: tuple[asyncpg.Pool, str],
     slow_endpoint: Receiver,
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     postgres_url: str,
 ) -> None:
     dispatcher_pool, name = watched_pool
@@ -181,7 +181,7 @@ async def test_no_transaction_is_open_while_a_delivery_is_posted(
 
 
 async def test_a_cancelled_round_gives_its_claims_back(
-    pool: asyncpg.Pool, slow_endpoint: Receiver, client: httpx.AsyncClient
+    pool: asyncpg.Pool, slow_endpoint: Receiver, client: aiohttp.ClientSession
 ) -> None:
     programme_id, _ = await subscribe(pool, slow_endpoint.url("/slow"))
     await outcome(pool, programme_id, 10)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import httpx
 import pytest
@@ -110,7 +111,7 @@ async def test_stopped_by_sigterm_it_finishes_the_post_in_flight(
 
 
 async def test_killed_mid_send_its_claims_are_taken_when_the_lease_runs_out(
-    process: Process, pool: asyncpg.Pool, slow_endpoint: Receiver, client: httpx.AsyncClient
+    process: Process, pool: asyncpg.Pool, slow_endpoint: Receiver, client: aiohttp.ClientSession
 ) -> None:
     await process.metrics()
     programme_id, _ = await subscribe(pool, slow_endpoint.url("/slow"))

@@ -5,8 +5,8 @@ dispatchers never send one delivery twice."""
 import asyncio
 import time
 
+import aiohttp
 import asyncpg
-import httpx
 import orjson
 import pytest
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_an_award_is_delivered_once_and_signed(
-    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+    pool: asyncpg.Pool, endpoint: Receiver, client: aiohttp.ClientSession
 ) -> None:
     programme_id, secret = await subscribe(pool, endpoint.url("/ok"), "points.awarded")
     awarded = await outcome(pool, programme_id, 150)
@@ -45,7 +45,7 @@ async def test_an_award_is_delivered_once_and_signed(
 
 
 async def test_transient_failures_are_retried_and_permanent_ones_are_not(
-    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+    pool: asyncpg.Pool, endpoint: Receiver, client: aiohttp.ClientSession
 ) -> None:
     flaky_programme, _ = await subscribe(pool, endpoint.url("/flaky"))
     gone_programme, _ = await subscribe(pool, endpoint.url("/gone"))
@@ -68,7 +68,7 @@ async def test_transient_failures_are_retried_and_permanent_ones_are_not(
 
 
 async def test_two_dispatchers_never_send_a_delivery_twice(
-    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+    pool: asyncpg.Pool, endpoint: Receiver, client: aiohttp.ClientSession
 ) -> None:
     programme_id, _ = await subscribe(pool, endpoint.url("/ok"))
     commands = [await outcome(pool, programme_id, 10) for _ in range(40)]
@@ -80,7 +80,7 @@ async def test_two_dispatchers_never_send_a_delivery_twice(
 
 
 async def test_the_running_dispatcher_is_woken_by_the_outbox(
-    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient, postgres_url: str
+    pool: asyncpg.Pool, endpoint: Receiver, client: aiohttp.ClientSession, postgres_url: str
 ) -> None:
     programme_id, _ = await subscribe(pool, endpoint.url("/ok"))
     stop = asyncio.Event()

@@ -2,9 +2,9 @@
 metrics on their own port (LOYALTY_METRICS_PORT, 9104).
 
 Run as many as you like: their claims are leases, so they share the outbox. On a signal the
-round in flight is finished (its attempts are bounded by LOYALTY_WEBHOOK_TIMEOUT_S) and its
-results recorded; a round that does not finish within that and a margin is cancelled, which
-gives its unrecorded claims back."""
+posts in flight are finished (each attempt is bounded by LOYALTY_WEBHOOK_TIMEOUT_S) and their
+results recorded; posts that do not finish within that and a margin are cancelled, which gives
+their claims back."""
 
 import asyncio
 import contextlib
@@ -28,7 +28,7 @@ SERVER_SETTINGS = {"application_name": "loyalty-webhooks"}
 
 
 async def serve(settings: WebhookSettings, stop: asyncio.Event) -> None:
-    """Dispatches until `stop` is set; returns once the round in flight is done or given back."""
+    """Dispatches until `stop` is set; returns once the posts in flight are done or given back."""
     async with (
         asyncpg.create_pool(
             settings.database_url,
@@ -36,8 +36,8 @@ async def serve(settings: WebhookSettings, stop: asyncio.Event) -> None:
             max_size=settings.database_pool_size,
             server_settings=SERVER_SETTINGS,
         ) as pool,
-        # A round posts up to batch_max at once: none of them waits for a pooled connection,
-        # which would eat into its timeout.
+        # Up to batch_max posts are in flight: none of them waits for a pooled connection, which
+        # would eat into its timeout.
         aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=settings.webhook_batch_max),
             timeout=aiohttp.ClientTimeout(total=settings.webhook_timeout_s),
@@ -67,7 +67,7 @@ async def _until_stopped(
     if not task.done():
         await asyncio.wait({task}, timeout=grace_s)
     if not task.done():
-        log.warning("the round in flight outlasted %g s: giving its claims back", grace_s)
+        log.warning("posts in flight outlasted %g s: giving their claims back", grace_s)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

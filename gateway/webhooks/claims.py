@@ -96,6 +96,6 @@ async def record(
 
 
 async def release(pool: asyncpg.Pool, claim: Claim, delivery_ids: list[int]) -> int:
-    """Gives rows back unattempted (a dispatcher stopping mid-round): due again at once."""
+    """Gives rows back unattempted (a dispatcher stopped mid-send): due again at once."""
     status = await pool.execute(_RELEASE, delivery_ids, claim.claimant, claim.until)
     return int(status.split()[-1])

@@ -27,7 +27,7 @@ class WebhookSettings(BaseSettings):
         default=5.0, gt=0, le=300, description="How often due deliveries are looked for unwoken."
     )
     webhook_batch_max: int = Field(
-        default=100, ge=1, le=1_000, description="Deliveries claimed, and posted at once, a round."
+        default=100, ge=1, le=1_000, description="Posts in flight at most (and claimed at once)."
     )
     webhook_attempts_max: int = Field(default=8, ge=1, le=50)
     webhook_backoff_first_s: float = Field(default=2.0, gt=0)

@@ -1,7 +1,7 @@
 """The outbox trigger's NOTIFY (deploy/migrations/0020_webhooks.sql), heard on a connection of
 its own: LISTEN is session state, which a pooled connection would lose or keep from the pool.
-A lost connection is opened again at the dispatcher's next round; meanwhile its poll finds the
-due deliveries."""
+A lost connection is opened again the next time the dispatcher claims; meanwhile its poll finds
+the due deliveries."""
 
 import asyncio
 import contextlib
@@ -34,7 +34,7 @@ class Wakeups:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("not listening for webhooks (polling meanwhile): %s", exc)
             await self.close()
-        # Notifications missed while not listening need nothing: the round that follows looks.
+        # Notifications missed while not listening need nothing: the claim that follows looks.
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None

@@ -1,9 +1,10 @@
 """Leases on the real Postgres: dispatchers claim deliveries with a lease and post them with no
 transaction open; two never post one delivery at the same time, a dead dispatcher's claims are
-taken when their lease runs out (and its late result is dropped), and a stopped round gives its
-claims back."""
+taken when their lease runs out (and its late result is dropped), a stopped round gives its
+claims back, and a slow receiver does not hold up the others' deliveries."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from prometheus_client import REGISTRY
 from gateway.webhooks import claims
 from gateway.webhooks.claims import Claim, Delivery
 from gateway.webhooks.dispatcher import Dispatcher
-from gateway.webhooks.policy import Attempt, Next
+from gateway.webhooks.policy import Attempt, DeliveryPolicy, Next
 from gateway.webhooks.wakeups import Wakeups
 from tests.integration.webhooks.fixtures import FAST, deliveries, outcome, subscribe
 from tests.integration.webhooks.receiver import Receiver, receiver
@@ -203,3 +204,35 @@ async def test_a_cancelled_round_gives_its_claims_back(
     (row,) = await deliveries(pool, programme_id)
     assert (row["status"], row["attempts"]) == ("delivered", 1)
     assert len(slow_endpoint.ids("/slow")) == 2
+
+
+async def test_a_slow_receiver_holds_only_its_own_slots(
+    pool: asyncpg.Pool, client: aiohttp.ClientSession, postgres_url: str
+) -> None:
+    patient = DeliveryPolicy(attempts_max=3, backoff_first_s=0.01, timeout_s=5.0)
+    with receiver(slow_s=3.0) as slow_endpoint, receiver() as fast_endpoint:
+        slow, _ = await subscribe(pool, slow_endpoint.url("/slow"))
+        fast, _ = await subscribe(pool, fast_endpoint.url("/ok"))
+        stop = asyncio.Event()
+        wakeups = Wakeups(postgres_url)
+        running = asyncio.create_task(
+            Dispatcher(pool, client, patient, batch_max=4).run(stop, 30.0, wakeups)
+        )
+        await outcome(pool, slow, 10)
+        await received(slow_endpoint, 1)  # its answer comes 3 s from here
+        started = time.monotonic()
+        for _ in range(10):
+            await outcome(pool, fast, 10)
+        async with asyncio.timeout(10):
+            # Polling the table is the simple way to wait for the running dispatcher.
+            while any(r["status"] != "delivered" for r in await deliveries(pool, fast)):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        fast_done_s = time.monotonic() - started
+        (slow_row,) = await deliveries(pool, slow)
+        stop.set()
+        await running
+        await wakeups.close()
+    assert fast_done_s < 2.0, "delivered while the slow post was still in flight"
+    assert slow_row["status"] == "pending"
+    (slow_row,) = await deliveries(pool, slow)
+    assert (slow_row["status"], slow_row["attempts"]) == ("delivered", 1), "finished on stop"

@@ -10,11 +10,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Coroutine
 
 import aiohttp
 import asyncpg
 from prometheus_client import start_http_server
+from pydantic import ValidationError
 
 from gateway.webhooks.dispatcher import Dispatcher
 from gateway.webhooks.runtime import GC_THRESHOLDS
@@ -83,11 +85,25 @@ async def _serve_until_signalled(settings: WebhookSettings) -> None:
     await serve(settings, stop)
 
 
+def _refusal(exc: ValidationError) -> str:
+    """The settings' errors on one line, each named by its environment variable."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        name = f"LOYALTY_{field.upper()}" if field else "settings"
+        problems.append(f"{name}: {error['msg']}")
+    return "; ".join(problems)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # httpx logs every request at INFO: a line per delivery, whose result the outbox row keeps.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = WebhookSettings()
+    try:
+        settings = WebhookSettings()
+    except ValidationError as exc:
+        print(f"loyalty-webhooks: {_refusal(exc)}", file=sys.stderr)
+        sys.exit(2)
     start_http_server(settings.metrics_port)
     asyncio.run(_serve_until_signalled(settings))
 

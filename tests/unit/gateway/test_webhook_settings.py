@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from deploy.local import services
 from deploy.local.settings import LocalSettings
 from gateway.settings import GatewaySettings
+from gateway.webhooks import __main__ as webhooks_main
 from gateway.webhooks.policy import DeliveryPolicy
 from gateway.webhooks.settings import WebhookSettings
 
@@ -61,3 +62,15 @@ def test_the_local_runner_starts_it_on_its_own_metrics_port() -> None:
 
 def test_the_gateway_no_longer_dispatches() -> None:
     assert not [field for field in GatewaySettings.model_fields if "webhook" in field]
+
+
+def test_invalid_settings_stop_the_process_with_one_line_and_status_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOYALTY_WEBHOOK_BATCH_MAX", "0")
+    monkeypatch.setenv("LOYALTY_WEBHOOK_LEASE_S", "6")
+    with pytest.raises(SystemExit) as stopped:
+        webhooks_main.main()
+    assert stopped.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("loyalty-webhooks: LOYALTY_WEBHOOK_BATCH_MAX: Input should be")

@@ -220,6 +220,7 @@ def main() -> None:
             "gateway_port": 28080,
             "processors_metrics_port": 29102,
             "ledger_metrics_port": 29103,
+            "webhooks_metrics_port": 29104,
         }
     )
     kafka_started, postgres_started = start_system(settings)

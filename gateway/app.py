@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from gateway import errors, metrics, openapi
 from gateway.auth import KeyResolver
-from gateway.dependencies import Services
+from gateway.dependencies import Services, StoredOutcomesOf
 from gateway.direct_routes import DirectRoutes, routes_of
 from gateway.key_usage import KeyUsage
 from gateway.kwegg import routes as kwegg
@@ -66,7 +66,16 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
             keys = KeyResolver(
                 pool, settings.api_key_cache_ttl_s, settings.api_key_cache_max_entries, usage
             )
-            yield Services(settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits())
+            yield Services(
+                settings,
+                pool,
+                keys,
+                publisher,
+                catalog,
+                outcomes,
+                PartnerRateLimits(),
+                StoredOutcomesOf(pool),
+            )
         finally:
             for task in (following, recording):
                 task.cancel()

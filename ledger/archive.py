@@ -1,5 +1,5 @@
-"""The archive of decided events (`ledger.decided_events`, docs/decisions/0012): its rows are
-written with the batch (`ledger.writing`); this keeps the monthly partitions they go to in place.
+"""The archive of decided events (`ledger.decided_events`, docs/decisions/0013): its rows are
+written with the batch (`ledger.storage`); this keeps the monthly partitions they go to in place.
 
 A month's partition is made (by `ledger.ensure_decided_events_month`, an ATTACH that does not
 wait for readers of the archive) before the batch whose events need it, outside the batch's

@@ -1,4 +1,4 @@
-"""Reading the archive of decided events (ledger.decided_events, docs/decisions/0012) and what
+"""Reading the archive of decided events (ledger.decided_events, docs/decisions/0013) and what
 the journal booked for them, for replays (backtest): a programme's events in decision order, in
 bounded chunks through a server-side cursor, and the booked points by rule of a time range."""
 

@@ -1,5 +1,5 @@
 -- depends: 0002_ledger
--- Issue 17: the archive of decided events (docs/decisions/0012-archive-of-decided-events.md).
+-- Issue 17: the archive of decided events (docs/decisions/0013-archive-of-decided-events.md).
 --
 -- One row per event the processors decided, written by the ledger writer in the same
 -- transaction as the event's outcome (ledger.command_outcomes) and only when that outcome is new,

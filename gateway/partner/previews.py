@@ -37,7 +37,7 @@ async def preview_event(request: Request) -> PreviewAnswer:
     try:
         reply = await services.previewer.preview(event)
     except PreviewUnavailable as exc:
-        raise Unavailable(exc.message, headers={"Retry-After": str(exc.retry_after_s)}) from exc
+        raise Unavailable(exc.message, exc.retry_after_s) from exc
     return PreviewAnswer(
         event_id=event.event_id,
         status=reply.status or "",

@@ -13,9 +13,8 @@ from aiokafka.errors import KafkaError
 
 from gateway.admin.programmes import snapshot_bytes
 from gateway.admin.service.errors import Unavailable
+from gateway.publishing.ports import EventPreviews
 from schemas import topics
-from schemas.events import EventV1
-from schemas.previews import PreviewReply
 from schemas.programme import ProgrammeConfig
 
 PUBLISH_TIMEOUT_S = 10.0
@@ -26,13 +25,6 @@ class SnapshotPublisher(Protocol):
     has them on all in-sync replicas."""
 
     async def publish(self, configs: Sequence[ProgrammeConfig]) -> None: ...
-
-
-class EventPreviews(Protocol):
-    """Asks the processors what an event would earn now (`gateway.publishing.previews`);
-    raises `PreviewUnavailable` without an answer."""
-
-    async def preview(self, event: EventV1, *, drafts: bool = False) -> PreviewReply: ...
 
 
 @dataclass(frozen=True, slots=True)

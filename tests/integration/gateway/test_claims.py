@@ -12,7 +12,7 @@ import pytest
 
 from deploy.kafka_tools import create_topics, delete_topics_of
 from gateway.auth import KeyResolver
-from gateway.dependencies import Services
+from gateway.dependencies import Services, StoredOutcomesOf
 from gateway.errors import Rejected
 from gateway.myrewards import configuration, sales, users
 from gateway.myrewards.configuration import MyRewardsConfig
@@ -57,9 +57,17 @@ async def services(kafka_bootstrap: str, postgres_url: str) -> AsyncIterator[Ser
             # Never started: no test here previews.
             previewer = Previewer(kafka_bootstrap, f"previews-{run}", f"replies-{run}")
             yield Services(
-                settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits(),
-                previewer, PartnerRateLimits(what="previews"),
-            )  # fmt: skip
+                settings,
+                pool,
+                keys,
+                publisher,
+                catalog,
+                outcomes,
+                PartnerRateLimits(),
+                StoredOutcomesOf(pool),
+                previewer,
+                PartnerRateLimits(what="previews"),
+            )
     finally:
         await publisher.stop()
         await delete_topics_of(kafka_bootstrap, run)

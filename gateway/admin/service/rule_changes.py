@@ -119,7 +119,7 @@ def created_rule(
         raise Invalid.field(
             "rule_id", f"programme {current.programme_id} has a rule '{rule_id}' already"
         )
-    rule = parse_rule(rule_id, 1, "draft", data)
+    rule = _checked(current, rule_id, 1, "draft", data)
     return _with_rule(current, rule)
 
 
@@ -129,7 +129,7 @@ def edited_rule(current: ProgrammeConfig, rule_id: str, data: Mapping[str, Any])
     before = rule_of(current, rule_id)
     if before.status == "ended":
         raise Conflict(f"rule {rule_id} is ended: ended rules are history; create a new rule")
-    same = parse_rule(rule_id, before.version, before.status, data)
+    same = _checked(current, rule_id, before.version, before.status, data)
     if same == before:
         return current
     return _with_rule(current, same.model_copy(update={"version": before.version + 1}))
@@ -147,6 +147,29 @@ def with_status(current: ProgrammeConfig, rule_id: str, status: RuleStatus) -> P
             "(drafts are activated, drafts and active rules are ended, ended rules stay ended)"
         )
     return _with_rule(current, before.model_copy(update={"status": status}))
+
+
+def _checked(
+    current: ProgrammeConfig, rule_id: str, version: int, status: RuleStatus,
+    data: Mapping[str, Any],
+) -> Rule:  # fmt: skip
+    """The rule, or every problem at once: when the rule's own fields are refused, the checks
+    across the programme (a condition's value against its parameter's type, a priority taken)
+    still run on the fields that passed, so a form shows all its problems in one answer."""
+    try:
+        return parse_rule(rule_id, version, status, data)
+    except Invalid as invalid:
+        failed = {name.split(".")[0] for name in invalid.fields}
+        rest = {name: value for name, value in data.items() if name not in failed}
+        try:
+            _with_rule(current, parse_rule(rule_id, version, status, rest))
+        except Invalid as across:
+            more = {
+                name: problems for name, problems in across.fields.items()
+                if name.split(".")[0] not in failed
+            }  # fmt: skip
+            raise Invalid({**invalid.fields, **more}, [*invalid.general, *across.general]) from None
+        raise
 
 
 def _with_rule(current: ProgrammeConfig, rule: Rule) -> ProgrammeConfig:

@@ -162,6 +162,8 @@ class RuleVersion:
     """None when this programme version has no such rule (a file loaded without it)."""
     changes: list[Difference]
     """Against the rule in the programme version before."""
+    created: bool
+    """The rule first appears in this version (its changes are all its fields)."""
 
 
 async def history(
@@ -200,7 +202,7 @@ def _version(row: asyncpg.Record) -> RuleVersion:
     previous = None if row["previous"] is None else Rule.model_validate_json(row["previous"])
     return RuleVersion(
         row["version"], row["source"], row["source_file"], row["actor"], row["stored_at"], rule,
-        differences(_plain(previous), _plain(rule)),
+        differences(_plain(previous), _plain(rule)), previous is None,
     )  # fmt: skip
 
 

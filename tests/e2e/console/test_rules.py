@@ -17,29 +17,17 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.conftest import new_user
-from tests.e2e.console.conftest import Account, bearer, create_account, log_in, screenshot
+from tests.e2e.console.conftest import (
+    RULES_PROGRAMME,
+    RulesAccounts,
+    bearer,
+    log_in,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
-RULES_PROGRAMME = "console-rules"
 APPLIED_WITHIN_S = 30.0
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"
-
-
-@dataclass(frozen=True)
-class RulesAccounts:
-    owner: Account
-    editor: Account
-    viewer: Account
-
-
-@pytest.fixture(scope="session")
-async def rules_accounts(admin_env: dict[str, str]) -> RulesAccounts:
-    made = await asyncio.gather(
-        create_account(admin_env, "owner"),
-        create_account(admin_env, "editor", RULES_PROGRAMME),
-        create_account(admin_env, "viewer", RULES_PROGRAMME),
-    )
-    return RulesAccounts(*made)
 
 
 @dataclass(frozen=True)
@@ -82,7 +70,7 @@ async def new_api_rule(page: Page, name: str, client: Client, points: str, kind:
     return page.url.split("/rules/")[1].split("?")[0]
 
 
-async def activate(page: Page, name: str, rule_id: str) -> None:
+async def activate(page: Page, name: str, rule_id: str, shot: str | None = None) -> None:
     """Through the rule's menu and its confirmation."""
     await page.get_by_label(f"Actions for rule {name}").click()
     await page.get_by_role("link", name="Activate…").click()
@@ -90,6 +78,8 @@ async def activate(page: Page, name: str, rule_id: str) -> None:
     await expect(
         page.get_by_role("row").filter(has_text=f"rules[{rule_id}].status")
     ).to_contain_text("draft")
+    if shot:
+        await screenshot(page, shot)
     await page.get_by_role("button", name="Activate rule").click()
     await expect(page.get_by_role("status")).to_contain_text(f"Rule {rule_id} activated")
 
@@ -125,12 +115,13 @@ async def test_the_seed_001_flow_from_a_new_rule_to_points_with_their_explanatio
     await expect(page.get_by_role("row").filter(has_text=client.client_id)).to_contain_text(
         "active"
     )
+    await screenshot(page, "rules-clients")
 
     name = f"Welcome bonus {uuid.uuid4().hex[:4]}"
     rule_id = await new_api_rule(page, name, client, "40", "earn")
     await expect(page.get_by_role("heading", name=f"Rule {name}")).to_contain_text("draft")
     await screenshot(page, "rules-rule-draft")
-    await activate(page, name, rule_id)
+    await activate(page, name, rule_id, shot="rules-activate")
     row = page.get_by_role("row").filter(has_text=rule_id)
     await expect(row).to_contain_text("active")
     await expect(row).to_contain_text(f"when triggered through the API by {client.client_id}")
@@ -150,9 +141,13 @@ async def test_the_seed_001_flow_from_a_new_rule_to_points_with_their_explanatio
     endpoint = (await fact(page, "URL Endpoint").inner_text()).removeprefix("POST ").strip()
     assert endpoint == f"{str(gateway_client.base_url).rstrip('/')}/api/rules/{rule_id}/trigger"
     mailto = await page.get_by_role("link", name="Send Email").get_attribute("href")
-    assert mailto is not None and mailto.startswith("mailto:?subject=")
-    assert rule_id in unquote(mailto) and endpoint in unquote(mailto)
-    assert client.secret not in unquote(mailto) and client.client_id not in unquote(mailto)
+    assert mailto is not None
+    assert mailto.startswith("mailto:?subject=")
+    email = unquote(mailto)
+    assert f"Rule ID: {rule_id}\n" in email
+    assert f"URL Endpoint: {endpoint}\n" in email
+    assert client.secret not in email  # never the secret, nor the client (seed 001)
+    assert client.client_id not in email
     await screenshot(page, "rules-share")
     await page.get_by_role("link", name=f"{console_url}/guides/api-triggered-rules").click()
     await expect(page.get_by_role("heading", name="API integration guide")).to_be_visible()
@@ -191,3 +186,129 @@ async def test_the_seed_001_flow_from_a_new_rule_to_points_with_their_explanatio
     assert refused.json()["error"] == "insufficient_points"
     balance = await gateway_client.get(f"/api/partner/users/{user_id}/balance", headers=partner)
     assert balance.json()["balance"] == 40
+
+
+async def test_conditions_offer_the_operators_of_their_type_and_edits_make_versions(
+    page: Page, rules_accounts: RulesAccounts, api: httpx.AsyncClient
+) -> None:
+    """Kwegg's WATCHED_VIDEO (seed 003): the model's problems beside their fields, a rule saved,
+    edited into its version 2, and the history of its versions."""
+    await log_in(page, rules_accounts.editor)
+    await page.goto(f"/programmes/{RULES_PROGRAMME}/rules/new?event_type=watched_video")
+    name = f"Long video {uuid.uuid4().hex[:4]}"
+    await page.get_by_label("Rule name").fill(name)
+    operator = page.get_by_label("Condition 1: operator")
+    await page.get_by_label("Condition 1: parameter").select_option("category")
+    await expect(operator.locator("option", has_text="contains")).to_have_count(1)
+    await expect(operator.locator("option", has_text="is less than")).to_have_count(0)
+    await page.get_by_label("Condition 1: parameter").select_option("duration")
+    await expect(operator.locator("option", has_text="is greater than")).to_have_count(1)
+    await expect(operator.locator("option", has_text="contains")).to_have_count(0)
+    await operator.select_option("greater_than")
+    await page.get_by_label("Condition 1: value").fill("twenty")
+    await page.get_by_role("button", name="Add a condition").click()
+    await page.get_by_label("Condition 2: parameter").select_option("premium")
+    await expect(page.get_by_label("Condition 2: operator").locator("option")).to_have_count(5)
+    await page.get_by_label("Condition 2: operator").select_option("equal_to")
+    await page.get_by_label("Condition 2: value").select_option("true")
+    await page.get_by_label("Priority").fill("1")  # video-10's
+    await page.get_by_label("Points", exact=True).fill("500")
+    await page.get_by_label("Frequency").select_option("rolling")
+    await page.get_by_label("Every N").fill("0")
+    await page.get_by_role("button", name="Save draft").click()
+
+    await expect(page.locator("#f-conditions-0-value-problem")).to_have_text(
+        "'twenty' is not a integer value"
+    )
+    await expect(page.locator("#f-priority-problem")).to_contain_text(
+        "rules of event type 'watched_video' share priority 1"
+    )
+    await expect(page.locator("#f-frequency-every-problem")).to_contain_text(
+        "greater than or equal to 1"
+    )
+    await expect(page.get_by_label("Condition 1: value")).to_have_value("twenty")
+    await screenshot(page, "rules-errors")
+
+    await page.get_by_label("Condition 1: value").fill("20")
+    await page.get_by_label("Priority").fill("2")
+    await page.get_by_label("Every N").fill("30")
+    await page.get_by_label("Unit of N").select_option("minutes")
+    await page.get_by_role("button", name="Save draft").click()
+    await expect(page.get_by_role("status")).to_contain_text("Saved: version 1 of the rule")
+    rule_id = page.url.split("/rules/")[1].split("?")[0]
+    await page.get_by_label("Points", exact=True).fill("600")
+    await page.get_by_role("button", name="Save as version 2").click()
+    await expect(page.get_by_role("status")).to_contain_text("Saved: version 2 of the rule")
+    await page.get_by_role("button", name="Save as version 3").click()
+    await expect(page.get_by_role("status")).to_contain_text("Nothing changed")
+
+    stored = await api.get(
+        f"/programmes/{RULES_PROGRAMME}/rules/{rule_id}", headers=bearer(rules_accounts.viewer)
+    )
+    assert {k: stored.json()[k] for k in ("version", "status", "points", "frequency")} == {
+        "version": 2, "status": "draft", "points": "600",
+        "frequency": {"every": 30, "unit": "minutes"},
+    }  # fmt: skip
+    assert stored.json()["conditions"] == [
+        {"parameter": "duration", "operator": "greater_than", "value": 20},
+        {"parameter": "premium", "operator": "equal_to", "value": True},
+    ]
+
+    await page.get_by_label(f"Actions for rule {name}").click()
+    await page.get_by_role("link", name="History").click()
+    rows = page.get_by_role("row")
+    await expect(rows).to_have_count(3)  # the heading's and two versions
+    await expect(rows.nth(1)).to_contain_text("points: 500 → 600")
+    await screenshot(page, "rules-history")
+
+    await page.get_by_label(f"Actions for rule {name}").click()
+    await page.get_by_role("link", name="End…").click()
+    await expect(page.get_by_role("heading", name=f"End rule {name}?")).to_be_visible()
+    await page.get_by_role("button", name="End rule").click()
+    await expect(page.get_by_role("status")).to_contain_text(f"Rule {rule_id} ended")
+    await page.get_by_role("link", name=name).click()
+    await expect(page.get_by_text("This rule is ended")).to_be_visible()
+    await expect(page.get_by_role("button", name="Save as version 3")).to_have_count(0)
+
+
+async def test_event_types_are_declared_with_typed_parameters_and_removed_only_unused(
+    page: Page, rules_accounts: RulesAccounts
+) -> None:
+    name = f"check_in_{uuid.uuid4().hex[:4]}"
+    await log_in(page, rules_accounts.editor)
+    await page.goto(f"/programmes/{RULES_PROGRAMME}/event-types")
+    await page.get_by_label("Event type name").fill(name)
+    await page.get_by_label("Parameter 1 name").fill("day")
+    await page.get_by_label("Parameter 1 type").select_option("integer")
+    await page.get_by_label("Parameter 1 mandatory").check()
+    await page.get_by_label("Parameter 2 name").fill("channel")
+    await page.get_by_role("button", name="Add event type").click()
+    await expect(page.locator("#f-parameters-1-type-problem")).to_have_text("Field required")
+    await page.get_by_label("Parameter 2 type").select_option("string")
+    await page.get_by_role("button", name="Add event type").click()
+    await expect(page.get_by_role("status")).to_contain_text("is stored and published")
+    row = page.get_by_role("row").filter(has_text=name)
+    await expect(row).to_contain_text("day: integer, mandatory")
+    await expect(row).to_contain_text("channel: string")
+    await screenshot(page, "rules-event-types")
+
+    await row.get_by_role("link", name=f"Edit {name}").click()
+    await expect(page.get_by_role("heading", name=f"Event type {name}")).to_be_visible()
+    await page.get_by_label("Parameter 3 name").fill("streak")
+    await page.get_by_label("Parameter 3 type").select_option("boolean")
+    await screenshot(page, "rules-event-type")
+    await page.get_by_role("button", name="Save event type").click()
+    await expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("streak: boolean")
+
+    # In use by rules: the confirmation names them and offers no removal.
+    await page.goto(f"/programmes/{RULES_PROGRAMME}/event-types/watched_video/remove")
+    await expect(page.get_by_text("It is in use, so it cannot be removed")).to_be_visible()
+    await expect(page.get_by_role("link", name="Ten minutes")).to_be_visible()
+    await expect(page.get_by_role("button", name="Remove watched_video")).to_have_count(0)
+    await screenshot(page, "rules-event-type-in-use")
+
+    await page.goto(f"/programmes/{RULES_PROGRAMME}/event-types/{name}")
+    await page.get_by_role("link", name="Remove event type…").click()
+    await page.get_by_role("button", name=f"Remove {name}").click()
+    await expect(page.get_by_role("status")).to_contain_text(f"Event type {name} removed")
+    await expect(page.get_by_role("row").filter(has_text=name)).to_have_count(0)

@@ -102,6 +102,7 @@ class RuleVersionOut(BaseModel):
     stored_at: datetime
     rule: Rule | None = Field(description="Null where the programme version has no such rule.")
     changes: list[DifferenceOut] = Field(description="Against the version before.")
+    created: bool = Field(description="The rule first appears in this version.")
 
 
 class ShareOut(BaseModel):

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from gateway.admin.console import web
 from gateway.admin.console.forms import Form, expected_version
-from gateway.admin.console.sessions import VisitorDep
+from gateway.admin.console.sessions import Visitor, VisitorDep
 from gateway.admin.console.state import console_of
 from gateway.admin.service import event_types, programmes
 from gateway.admin.service.errors import Conflict, Invalid, NotFound
@@ -46,6 +46,10 @@ async def event_type_page(
     return web.page(request, "programme/event_type.html", context)
 
 
+async def _config(request: Request, visitor: Visitor, programme_id: str) -> ProgrammeConfig:
+    return await programmes.get(console_of(request).backend.pool, visitor.actor, programme_id)
+
+
 def _event_type(config: ProgrammeConfig, name: str) -> EventType:
     event_type = config.event_type(name)
     if event_type is None:
@@ -64,6 +68,10 @@ async def save_event_type(request: Request, programme_id: str, visitor: VisitorD
         data = form.data()
         data.pop("editing", None)
         data.setdefault("parameters", [])
+        if not editing and (await _config(request, visitor, programme_id)).event_type(
+            str(data.get("name", ""))
+        ):
+            raise Invalid.field("name", f"event type '{data['name']}' exists already")
         committed = await event_types.put(
             backend, visitor.actor, programme_id, event_types.parse(data), source="console",
             expected_version=expected_version(submitted),

@@ -57,7 +57,22 @@ def with_event_type(current: ProgrammeConfig, event_type: EventType) -> Programm
     try:
         return next_snapshot(current, event_types=event_types)
     except Invalid as invalid:
-        raise rebased(invalid, f"event_types.{index}.") from invalid
+        raise _rules_named(current, rebased(invalid, f"event_types.{index}.")) from invalid
+
+
+def _rules_named(config: ProgrammeConfig, invalid: Invalid) -> Invalid:
+    """Problems of the programme's rules (`rules.3.conditions.0.value`) said of the rule by its
+    id, for people changing something else (an event type's parameters)."""
+    fields: dict[str, list[str]] = {}
+    general = list(invalid.general)
+    for name, problems in invalid.fields.items():
+        found = re.match(r"^rules\.(\d+)\.(.+)$", name)
+        if found is None or int(found[1]) >= len(config.rules):
+            fields[name] = problems
+            continue
+        rule = config.rules[int(found[1])]
+        general.extend(f"rule {rule.rule_id}: {found[2]}: {p}" for p in problems)
+    return Invalid(fields, general)
 
 
 def without_event_type(current: ProgrammeConfig, name: str) -> ProgrammeConfig:

@@ -22,12 +22,6 @@ from gateway.admin.service.rule_sharing import GUIDE_PATH, share_info
 from schemas.programme import VALUELESS_OPERATORS, EventType, ProgrammeConfig, Rule
 
 router = APIRouter()
-web.templates.env.filters["rule_words"] = lambda rule, config: rule_forms.described(
-    rule, ZoneInfo(config.time_zone)
-)
-web.templates.env.filters["rule_window"] = lambda rule, config: rule_forms.window_words(
-    rule, ZoneInfo(config.time_zone)
-)
 SPARE_CONDITION_ROWS: Final = 1
 INPUTS: Final = frozenset(
     {
@@ -47,11 +41,21 @@ def _shown(invalid: Invalid) -> list[str]:
     return [name for name in invalid.fields if name in INPUTS or _CONDITION_INPUT.match(name)]
 
 
+def _words(config: ProgrammeConfig) -> dict[str, Any]:
+    """What the templates say of a rule in words, in the programme's time zone."""
+    zone = _zone(config)
+    return {
+        "config": config, "tab": "rules",
+        "words": lambda rule: rule_forms.described(rule, zone),
+        "window": lambda rule: rule_forms.window_words(rule, zone),
+    }  # fmt: skip
+
+
 def _context(
     config: ProgrammeConfig, event_type: EventType, form: Form, rule: Rule | None, **more: Any
 ) -> dict[str, Any]:
     return {
-        "config": config, "event_type": event_type, "form": form, "rule": rule, "tab": "rules",
+        **_words(config), "event_type": event_type, "form": form, "rule": rule,
         "operators_for": rule_forms.operators_for, "frequencies": rule_forms.FREQUENCIES,
         "spare_conditions": SPARE_CONDITION_ROWS, "valueless": VALUELESS_OPERATORS, **more,
     }  # fmt: skip
@@ -78,8 +82,8 @@ async def rules_page(
     done: str | None = None,
 ) -> Response:  # fmt: skip
     config = await _config(request, visitor, programme_id)
-    context = {"config": config, "tab": "rules", "groups": rules.by_event_type(config),
-               "saved": saved, "done": done}  # fmt: skip
+    context = {**_words(config), "groups": rules.by_event_type(config), "saved": saved,
+               "done": done}  # fmt: skip
     return web.page(request, "programme/rules.html", context)
 
 
@@ -226,8 +230,8 @@ async def _confirmation(
         changes = rules.status_differences(config, rule_id, status)
     except Conflict as refused:
         changes, problem = [], refused.message
-    context = {"config": config, "rule": rule, "tab": "rules", "action": action,
-               "differences": changes, "problem": problem}  # fmt: skip
+    context = {**_words(config), "rule": rule, "action": action, "differences": changes,
+               "problem": problem}  # fmt: skip
     return web.page(request, "programme/rule_status.html", context,
                     status=200 if problem is None else 409)  # fmt: skip
 
@@ -273,8 +277,8 @@ async def history_page(
     pool = console_of(request).backend.pool
     config = await programmes.get(pool, visitor.actor, programme_id)
     versions = await rules.history(pool, visitor.actor, programme_id, rule_id)
-    context = {"config": config, "rule": config.rule(rule_id), "rule_id": rule_id,
-               "versions": versions, "tab": "rules"}  # fmt: skip
+    context = {**_words(config), "rule": config.rule(rule_id), "rule_id": rule_id,
+               "versions": versions}  # fmt: skip
     return web.page(request, "programme/rule_history.html", context)
 
 

@@ -15,8 +15,9 @@ CHANGES = ("Save", "Add event type", "Create client", "Revoke", "Activate rule",
 
 
 async def test_a_viewer_sees_no_change_button_and_is_refused_changes(
-    page: Page, rules_accounts: RulesAccounts, api: httpx.AsyncClient
+    page: Page, rules_accounts: RulesAccounts, api: httpx.AsyncClient, console_url: str
 ) -> None:
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=console_url)
     await log_in(page, rules_accounts.viewer)
     for path in ("/rules", "/rules/video-10", "/event-types", "/event-types/watched_video",
                  "/clients", "/rules/video-10/share", "/rules/video-10/history"):  # fmt: skip
@@ -32,6 +33,20 @@ async def test_a_viewer_sees_no_change_button_and_is_refused_changes(
     for name in ("Edit", "Activate…", "End…"):
         await expect(page.get_by_role("link", name=name, exact=True)).to_have_count(0)
     await screenshot(page, "rules-list-viewer")
+    # Share Rule ID from the keyboard alone: the menu opens with Enter, its items are links.
+    await page.keyboard.press("Escape")
+    await page.goto(f"{PROGRAMME}/rules")
+    await page.get_by_label("Actions for rule Any video").focus()
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="View", exact=True)).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Share Rule ID")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Share Rule ID: Any video")).to_be_visible()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Rule ID video-default copied to the clipboard."
+    )
     await page.goto(f"{PROGRAMME}/rules/video-10")
     await expect(page.get_by_label("Points", exact=True)).to_be_disabled()
     await screenshot(page, "rules-rule-viewer")

@@ -39,6 +39,23 @@ class ConsoleSettings(BaseSettings):
         default=50, ge=1, le=100_000, description="Failed logins from one address per window."
     )
     login_window_s: int = Field(default=900, ge=10, le=86_400)
+    public_api_url_production: str = Field(
+        default="http://127.0.0.1:8080",
+        pattern=r"^https?://",
+        description="Where third-party developers reach the trigger API of production "
+        'programmes ("Share Rule ID" gives it with the rule\'s id).',
+    )
+    public_api_url_staging: str = Field(
+        default="http://127.0.0.1:8080",
+        pattern=r"^https?://",
+        description="The same for staging programmes.",
+    )
+
+    def public_api_urls(self) -> dict[str, str]:
+        return {
+            "production": self.public_api_url_production,
+            "staging": self.public_api_url_staging,
+        }
 
     def login_policy(self) -> LoginPolicy:
         return LoginPolicy(

@@ -9,13 +9,29 @@ tests/e2e/console/."""
 
 from fastapi import APIRouter
 
-from gateway.admin.console.pages import audit, code, home, keys, login, partners, programmes
+from gateway.admin.console.pages import (
+    api_clients,
+    audit,
+    code,
+    event_types,
+    guides,
+    home,
+    keys,
+    login,
+    partners,
+    programmes,
+    rules,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     login.router,
     home.router,
     programmes.router,
     partners.router,
+    event_types.router,
+    rules.router,
+    api_clients.router,
+    guides.router,
     keys.router,
     code.router,
     audit.router,

@@ -4,7 +4,17 @@ from fastapi import APIRouter, FastAPI
 
 from gateway import openapi
 from gateway.admin.api import errors
-from gateway.admin.api.routes import audit, keys, me, partners, programmes
+from gateway.admin.api.routes import (
+    audit,
+    dead_letters,
+    keys,
+    me,
+    myrewards,
+    offers,
+    partners,
+    programmes,
+    users,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     me.router,
@@ -12,6 +22,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     partners.router,
     keys.router,
     audit.router,
+    users.router,
+    dead_letters.router,
+    offers.router,
+    myrewards.router,
 )
 DESCRIPTION = """Programmes, partners, API keys and the audit log, as the business console shows
 them, for automation. Authenticate with an admin API token (`loyalty-admin create-token`):

@@ -9,7 +9,19 @@ tests/e2e/console/."""
 
 from fastapi import APIRouter
 
-from gateway.admin.console.pages import audit, code, home, keys, login, partners, programmes
+from gateway.admin.console.pages import (
+    audit,
+    code,
+    dead_letters,
+    home,
+    keys,
+    login,
+    myrewards,
+    offers,
+    partners,
+    programmes,
+    users,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     login.router,
@@ -19,4 +31,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     keys.router,
     code.router,
     audit.router,
+    users.router,
+    dead_letters.router,
+    offers.router,
+    myrewards.router,
 )

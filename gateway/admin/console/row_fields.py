@@ -84,3 +84,14 @@ def form_values(row: BaseModel) -> dict[str, str]:
         else:
             shown[name] = "" if value is None else str(value)
     return shown
+
+
+def default_values(model: type[BaseModel]) -> dict[str, str]:
+    """A new row's form: each field's default, as the form shows it (a box ticked for true)."""
+    shown: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        if info.is_required() or info.default is None:
+            continue
+        value = info.default
+        shown[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return shown

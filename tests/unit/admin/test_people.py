@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from gateway.admin.console.row_fields import form_values, row_data, row_fields
+from gateway.admin.console.row_fields import default_values, form_values, row_data, row_fields
 from gateway.admin.service import adjustments, myrewards, offers, users
 from gateway.admin.service.actors import Actor
 from gateway.admin.service.adjustments import Adjusted, Adjustment
@@ -209,6 +209,8 @@ def test_a_myrewards_rows_form_is_the_file_models_fields() -> None:
     values = form_values(product)
     assert values == {"id": "2", "product_or_activity": "SKU-2", "name": "Two",
                       "points_per_unit": "5", "promotion_id": "1", "active": "true"}  # fmt: skip
+    assert default_values(Product) == {"active": "true"}
+    assert default_values(UserGroup) == {"default": "false", "position": "1"}
     # An unticked box is false; an empty optional input is left to its default.
     data = row_data(row_fields(Product), values | {"promotion_id": "", "active": ""})
     assert myrewards.parse_row("products", data) == Product(

@@ -6,7 +6,7 @@ from fastapi.responses import Response
 
 from gateway.admin.console import web
 from gateway.admin.console.forms import Form
-from gateway.admin.console.row_fields import form_values, row_data, row_fields
+from gateway.admin.console.row_fields import default_values, form_values, row_data, row_fields
 from gateway.admin.console.sessions import Visitor, VisitorDep
 from gateway.admin.console.state import console_of
 from gateway.admin.service import myrewards, programmes
@@ -41,7 +41,7 @@ async def new_row(request: Request, programme_id: str, kind: str, visitor: Visit
     pool = console_of(request).backend.pool
     setup = await myrewards.setup(pool, visitor.actor, programme_id)
     next_id = max((row.id for row in getattr(setup, found)), default=0) + 1
-    form = Form(values={"id": str(next_id)})
+    form = Form(values=default_values(myrewards.ROWS[found]) | {"id": str(next_id)})
     return await _row_page(request, programme_id, found, visitor, form, editing=False)
 
 

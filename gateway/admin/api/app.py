@@ -14,6 +14,7 @@ from gateway.admin.api.routes import (
     partners,
     programmes,
     users,
+    webhooks,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     dead_letters.router,
     offers.router,
     myrewards.router,
+    webhooks.router,
 )
 DESCRIPTION = """Programmes, partners, API keys and the audit log, as the business console shows
 them, for automation. Authenticate with an admin API token (`loyalty-admin create-token`):

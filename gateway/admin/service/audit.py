@@ -43,6 +43,9 @@ class Action(StrEnum):
     OFFER_ENDED = "offer.ended"
     MYREWARDS_ROW_ADDED = "myrewards.row_added"
     MYREWARDS_ROW_CHANGED = "myrewards.row_changed"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DEACTIVATED = "webhook.deactivated"
+    WEBHOOK_DELIVERY_RETRIED = "webhook_delivery.retried"
 
 
 for _action in Action:

@@ -1,10 +1,11 @@
-"""Users, dead letters, Kwegg offers and the MyRewards set-up in the browser, on the whole e2e
-system: a user found by id after earning through the partner API, their transaction explained
-("why these points?"), a manual credit booked and a debit the balance cannot cover refused with
-the ledger's reason, a tier set; a bad record produced to the run's events topic appearing as a
-dead letter, replayed unchanged (it comes back with the same reason) and discarded; a Kwegg offer
-created and ended; a MyRewards promotion and product edited. A viewer sees no change button and
-the admin API refuses their changes (403)."""
+"""Users, dead letters, webhooks, Kwegg offers and the MyRewards set-up in the browser, on the
+whole e2e system: a user found by id after earning through the partner API, their transaction
+explained ("why these points?"), a manual credit booked and a debit the balance cannot cover
+refused with the ledger's reason, a tier set; a bad record produced to the run's events topic
+appearing as a dead letter, replayed unchanged (it comes back with the same reason) and
+discarded; a webhook created with its secret shown once, its refused delivery retried now, then
+deactivated; a Kwegg offer created and ended; a MyRewards promotion and product edited. A viewer
+sees no change button and the admin API refuses their changes (403)."""
 
 import asyncio
 import time
@@ -16,6 +17,7 @@ import orjson
 import pytest
 from playwright.async_api import Page, expect
 
+from gateway.webhooks import signing
 from runtime.kafka import produce
 from tests.e2e.conftest import RunTopics, new_user
 from tests.e2e.console.conftest import (
@@ -26,6 +28,7 @@ from tests.e2e.console.conftest import (
     log_in,
     screenshot,
 )
+from tests.integration.webhooks.receiver import receiver
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "console-people"
@@ -258,6 +261,9 @@ async def test_a_viewer_sees_these_pages_without_change_buttons_and_is_refused(
                  f"/programmes/{PROGRAMME}/myrewards"):  # fmt: skip
         await page.goto(path)
         await expect(page.get_by_role("button")).to_have_count(1)  # Log out, no other
+    await page.goto(f"/programmes/{PROGRAMME}/webhooks")
+    for name in ("Create webhook", "Retry now", "Deactivate"):
+        await expect(page.get_by_role("button", name=name)).to_have_count(0)
     await page.goto(f"/programmes/{PROGRAMME}/users/{user}")
     await screenshot(page, "people-user-viewer")
 
@@ -281,6 +287,10 @@ async def test_a_viewer_sees_these_pages_without_change_buttons_and_is_refused(
                  headers=bearer(viewer)),
         api.put(f"/programmes/{PROGRAMME}/myrewards/promotions/9", json={"name": "x"},
                 headers=bearer(viewer)),
+        api.post(f"/programmes/{PROGRAMME}/webhooks",
+                 json={"subscription_id": "viewer", "url": "https://partner.example/hook"},
+                 headers=bearer(viewer)),
+        api.post(f"/programmes/{PROGRAMME}/webhook-deliveries/1/retry", headers=bearer(viewer)),
         api.post(f"/dead-letters/{letter_id}/replay", headers=bearer(viewer)),
         api.post(f"/dead-letters/{letter_id}/discard", headers=bearer(viewer)),
     ]  # fmt: skip
@@ -289,3 +299,59 @@ async def test_a_viewer_sees_these_pages_without_change_buttons_and_is_refused(
         assert answer.json()["error"] == "forbidden"
     seen = await api.get(f"/dead-letters/{letter_id}", headers=bearer(viewer))
     assert seen.json()["status"] == "new"
+
+
+async def test_a_webhook_shows_its_secret_once_and_a_failed_delivery_is_retried(
+    page: Page, editor: Account, partner_key: str, gateway_client: httpx.AsyncClient
+) -> None:
+    hook = f"hook-{uuid.uuid4().hex[:6]}"
+    with receiver() as endpoint:
+        await log_in(page, editor)
+        await page.goto(f"/programmes/{PROGRAMME}/webhooks")
+        await page.get_by_label("Webhook id").fill(hook)
+        await page.get_by_label("Endpoint URL").fill(endpoint.url("/gone"))
+        await page.get_by_label("points.deducted").uncheck()
+        await page.get_by_label("event.rejected").uncheck()
+        await page.get_by_role("button", name="Create webhook").click()
+        await expect(page.get_by_text("it is shown this once")).to_be_visible()
+        secret = await page.get_by_label("Signing secret").input_value()
+        assert secret.startswith("whsec_")
+        await screenshot(page, "people-webhook-created")
+        await page.get_by_role("link", name="Done").click()
+        await expect(page.get_by_label("Signing secret")).to_have_count(0)
+        assert secret not in await page.content()
+
+        earned = await gateway_client.post(
+            "/api/partner/events",
+            json={"user_id": new_user(), "event_type": "purchase", "metadata": {"amount": 7}},
+            headers={"X-API-Key": partner_key},
+        )
+        assert earned.status_code == 200, earned.text
+        event_id = earned.json()["event_id"]
+        row = page.get_by_role("row").filter(has_text=event_id[:20])
+
+        async def shown_as(status: str, attempts: int) -> bool:
+            await page.goto(f"/programmes/{PROGRAMME}/webhooks?webhook={hook}")
+            if await row.count() != 1:
+                return False
+            text = await row.inner_text()
+            return status in text and f"\t{attempts}\t" in text
+
+        # The receiver answers 410 Gone: a final refusal, failed after one attempt.
+        await until(lambda: shown_as("failed", 1), "the failed delivery")
+        await expect(row).to_contain_text("HTTP 410")
+        (first,) = [r for r in endpoint.received if r.path == "/gone"]
+        assert signing.verify(secret, first.headers[signing.HEADER], first.body, int(time.time()))
+        assert orjson.loads(first.body)["data"]["event_id"] == event_id
+        await screenshot(page, "people-webhooks")
+
+        await row.get_by_role("button", name="Retry now").click()
+        await expect(page.get_by_role("status")).to_contain_text("is due now")
+        await until(lambda: shown_as("failed", 2), "the retried delivery")
+        assert len([r for r in endpoint.received if r.path == "/gone"]) == 2
+
+        await page.get_by_role("button", name=f"Deactivate {hook}").click()
+        await expect(page.get_by_role("status")).to_contain_text(f"Webhook {hook} deactivated")
+        await expect(page.get_by_role("row").filter(has_text=hook).first).to_contain_text(
+            "inactive"
+        )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from gateway.admin.api.app import create_api
 from gateway.admin.console.row_fields import default_values, form_values, row_data, row_fields
 from gateway.admin.service import adjustments, myrewards, offers, users
 from gateway.admin.service.actors import Actor
@@ -228,3 +229,23 @@ def test_an_offers_end_without_an_offset_is_in_the_programmes_time_zone() -> Non
     with pytest.raises(Invalid) as refused:
         offers.parse({"name": "", "points": "0", "offer_id": "no spaces", "valid_until": "soon"})
     assert set(refused.value.fields) == {"name", "points", "offer_id", "valid_until"}
+
+
+def test_the_admin_api_documents_these_pages_twins() -> None:
+    paths = set(create_api().openapi()["paths"])
+    assert {
+        "/programmes/{programme_id}/users/{user_id}",
+        "/programmes/{programme_id}/users/{user_id}/transactions",
+        "/programmes/{programme_id}/users/{user_id}/transactions/{entry_id}",
+        "/programmes/{programme_id}/users/{user_id}/adjustments",
+        "/programmes/{programme_id}/users/{user_id}/tier",
+        "/dead-letters", "/dead-letters/{dead_letter_id}",
+        "/dead-letters/{dead_letter_id}/replay", "/dead-letters/{dead_letter_id}/discard",
+        "/programmes/{programme_id}/webhooks",
+        "/programmes/{programme_id}/webhooks/{subscription_id}/deactivate",
+        "/programmes/{programme_id}/webhook-deliveries",
+        "/programmes/{programme_id}/webhook-deliveries/{delivery_id}/retry",
+        "/programmes/{programme_id}/offers", "/programmes/{programme_id}/offers/{offer_id}/end",
+        "/programmes/{programme_id}/myrewards",
+        "/programmes/{programme_id}/myrewards/{kind}/{row_id}",
+    } <= paths  # fmt: skip

@@ -21,6 +21,7 @@ from gateway.admin.console.pages import (
     partners,
     programmes,
     users,
+    webhooks,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -35,4 +36,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     dead_letters.router,
     offers.router,
     myrewards.router,
+    webhooks.router,
 )

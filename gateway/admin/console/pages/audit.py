@@ -16,7 +16,8 @@ PAGE_SIZE = 50
 OBJECT_TYPES: tuple[str, ...] = ("programme", "partner", "api_key", "admin", "token")
 OBJECT_TYPES += (
     "user", "dead_letter", "offer", "myrewards_user_group", "myrewards_question",
-    "myrewards_promotion", "myrewards_data_field", "myrewards_product",
+    "myrewards_promotion", "myrewards_data_field", "myrewards_product", "webhook",
+    "webhook_delivery",
 )  # fmt: skip
 
 

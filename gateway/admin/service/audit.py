@@ -44,6 +44,17 @@ class Action(StrEnum):
     ADMIN_GRANTED = "admin.granted"
     TOKEN_CREATED = "token.created"
     TOKEN_REVOKED = "token.revoked"
+    USER_POINTS_ADJUSTED = "user.points_adjusted"
+    USER_TIER_SET = "user.tier_set"
+    DEAD_LETTER_REPLAYED = "dead_letter.replayed"
+    DEAD_LETTER_DISCARDED = "dead_letter.discarded"
+    OFFER_CREATED = "offer.created"
+    OFFER_ENDED = "offer.ended"
+    MYREWARDS_ROW_ADDED = "myrewards.row_added"
+    MYREWARDS_ROW_CHANGED = "myrewards.row_changed"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DEACTIVATED = "webhook.deactivated"
+    WEBHOOK_DELIVERY_RETRIED = "webhook_delivery.retried"
 
 
 for _action in Action:

@@ -13,14 +13,19 @@ from gateway.admin.console.pages import (
     api_clients,
     audit,
     code,
+    dead_letters,
     event_types,
     guides,
     home,
     keys,
     login,
+    myrewards,
+    offers,
     partners,
     programmes,
     rules,
+    users,
+    webhooks,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -35,4 +40,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     keys.router,
     code.router,
     audit.router,
+    users.router,
+    dead_letters.router,
+    offers.router,
+    myrewards.router,
+    webhooks.router,
 )

@@ -21,9 +21,18 @@ from ledger.queries import (
     list_transactions,
     transactions_page,
 )
+from ledger.user_history import (
+    ENTRIES_PAGE_MAX,
+    TierAssignment,
+    UserEntry,
+    assigned_tier,
+    user_entries,
+    user_entry,
+)
 from schemas.ledger import LedgerCommand
 
 __all__ = [
+    "ENTRIES_PAGE_MAX",
     "EXAMPLES_DEFAULT",
     "EXAMPLES_MAX",
     "PAGE_SIZE_MAX",
@@ -31,9 +40,12 @@ __all__ = [
     "ArchivedEvent",
     "Connection",
     "Executor",
+    "TierAssignment",
     "Transaction",
     "TransactionPage",
+    "UserEntry",
     "archived_events",
+    "assigned_tier",
     "booked_by_rule",
     "check_ledger",
     "command_digest",
@@ -47,6 +59,8 @@ __all__ = [
     "list_transactions",
     "stored_command_digest",
     "transactions_page",
+    "user_entries",
+    "user_entry",
 ]
 
 

@@ -123,6 +123,8 @@ def system(
         "LOYALTY_PREVIEW_RATE_LIMIT_PER_MINUTE": "20",
         # The processors answer previews slowly while a CI machine is busy.
         "LOYALTY_PREVIEW_WAIT_MS": "10000",
+        # "Share Rule ID" gives this session's gateway (tests/e2e/console/test_rules.py).
+        "LOYALTY_PUBLIC_API_URL_PRODUCTION": f"http://127.0.0.1:{settings.gateway_port}",
     }
     services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=extra)
     try:

@@ -10,14 +10,23 @@ tests/e2e/console/."""
 from fastapi import APIRouter
 
 from gateway.admin.console.pages import (
+    api_clients,
     audit,
     code,
+    dead_letters,
+    event_types,
+    guides,
     home,
     keys,
     login,
+    myrewards,
+    offers,
     partners,
     programmes,
+    rules,
     trying,
+    users,
+    webhooks,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -25,8 +34,17 @@ ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     programmes.router,
     partners.router,
+    event_types.router,
+    rules.router,
+    api_clients.router,
+    guides.router,
     keys.router,
     code.router,
     trying.router,
     audit.router,
+    users.router,
+    dead_letters.router,
+    offers.router,
+    myrewards.router,
+    webhooks.router,
 )

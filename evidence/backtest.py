@@ -70,22 +70,14 @@ async def count(pool: asyncpg.Pool, programme_id: str, until: datetime | None) -
     return await reads.count_archived(pool, programme_id, None, until)
 
 
-async def backtest(
+async def replay_archive(
     pool: asyncpg.Pool,
     programme_id: str,
-    candidate: ProgrammeConfig,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    progress: Progress | None = None,
-) -> Report:
-    if candidate.programme_id != programme_id:
-        raise BacktestError(
-            f"the candidate is programme '{candidate.programme_id}', not '{programme_id}'"
-        )
-    if since is not None and until is not None and since >= until:
-        raise BacktestError("--from must be before --to")
-    versions = await versions_of(pool, programme_id)
-    replay = Replay(versions, compile_programme(candidate), since)
+    replay: Replay,
+    until: datetime | None,
+    progress: Progress | None,
+) -> None:
+    """Feeds the programme's archived events up to `until` to `replay`, in decision order."""
     with _without_cycle_collection():
         async for chunk in reads.archived_events(pool, programme_id, None, until):
             for row in chunk:
@@ -96,7 +88,34 @@ async def backtest(
                 replay.add(event, row.programme_version, row.points, row.external_points, booked)
             if progress is not None:
                 progress(len(chunk))
+
+
+def check_window(programme_id: str, candidate: ProgrammeConfig, since: datetime | None,
+                 until: datetime | None) -> None:  # fmt: skip
+    if candidate.programme_id != programme_id:
+        raise BacktestError(
+            f"the candidate is programme '{candidate.programme_id}', not '{programme_id}'"
+        )
+    if since is not None and until is not None and since >= until:
+        raise BacktestError("--from must be before --to")
+
+
+async def backtest(
+    pool: asyncpg.Pool,
+    programme_id: str,
+    candidate: ProgrammeConfig,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    check_window(programme_id, candidate, since, until)
+    versions = await versions_of(pool, programme_id)
+    replay = Replay(versions, compile_programme(candidate), since)
+    await replay_archive(pool, programme_id, replay, until, progress)
     ledger_booked = await reads.booked_by_rule(pool, programme_id, since, until)
+    ledger_now = await reads.booked_by_rule(pool, programme_id, since, until, corrections=True)
     budgets = {rule.rule_id: rule.budget_max for rule in candidate.rules if rule.budget_max}
     version = candidate.version
-    return report_of(replay, programme_id, version, since, until, ledger_booked, budgets)
+    return report_of(
+        replay, programme_id, version, since, until, ledger_booked, budgets, ledger_now
+    )

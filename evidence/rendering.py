@@ -37,6 +37,20 @@ def verdict(report: Report) -> str:
     return "\n".join(lines)
 
 
+def against_ledger(report: Report) -> str:
+    """The candidate beside what the journal holds now, a re-base's corrections included."""
+    differences = report.ledger_differences()
+    if not differences:
+        return (
+            "The candidate gives exactly what the journal holds now for the booked events, rule "
+            "by rule (a re-base's corrections included): no difference."
+        )
+    shown = ", ".join(f"{row.name} {row.current} -> {row.candidate}" for row in differences)
+    return (
+        f"Against the journal now (corrections included), {len(differences)} rules differ: {shown}."
+    )
+
+
 def print_report(report: Report, console: Console) -> None:
     span = f"{_when(report.since, 'the start')} to {_when(report.until, 'the end')}"
     console.print(
@@ -61,6 +75,7 @@ def print_report(report: Report, console: Console) -> None:
             "budget, a balance): their points count in the decided totals, not the booked ones."
         )
     console.print(verdict(report))
+    console.print(against_ledger(report))
 
 
 def _sections(report: Report) -> list[tuple[str, list[Row]]]:
@@ -98,6 +113,7 @@ def html_report(report: Report) -> str:
         "candidate.</p>",
         f"<p class='{'ok' if report.reproduces else 'warn'}'>"
         f"{escape(verdict(report)).replace(chr(10), '<br>')}</p>",
+        f"<p>{escape(against_ledger(report))}</p>",
     ]
     for title, rows in _sections(report):
         parts.append(f"<h2>{escape(title)}</h2>{_html_table(rows)}{_bars(rows)}")

@@ -21,6 +21,10 @@ from schemas.events import EventV1
 
 MISMATCH_EXAMPLES_MAX: Final = 20
 
+CandidateDecided = Callable[[EventV1, Decision, bool], None]
+"""Told of each event of the window with the candidate's decision and whether the ledger
+booked the live one (a re-base plans its corrections from these)."""
+
 
 @dataclass
 class Totals:
@@ -102,8 +106,10 @@ class Replay:
         current: Callable[[int | None], CompiledProgramme],
         candidate: CompiledProgramme,
         since: datetime | None,
+        candidate_decided: CandidateDecided | None = None,
     ) -> None:
         self.current = Arm(current)
+        self._candidate_decided = candidate_decided
         self.candidate = Arm(lambda _: candidate)
         self._since = since
         self._window_started = False
@@ -137,6 +143,8 @@ class Replay:
         candidate = self.candidate.decide(event, version, external)
         self.candidate.totals.add(candidate, event.user_id, event.event_type, booked)
         self.rejected_live += not booked
+        if self._candidate_decided is not None:
+            self._candidate_decided(event, candidate, booked)
 
     def _history(self, event: EventV1, version: int | None, external: Mapping[str, int]) -> None:
         """An event before the window: it builds the states, as the version in force decided

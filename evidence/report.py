@@ -5,7 +5,7 @@ from a finished replay and the journal's booked totals."""
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
@@ -52,6 +52,9 @@ class Report:
     rejected_live: int
     budgets: Mapping[str, int]
     """The candidate's rule budgets (budget_max) by rule id."""
+    ledger_now: Mapping[str, int] = field(default_factory=dict)
+    """Net points the journal holds now for the window's events, by rule: the decisions' and
+    a re-base's corrections (`loyalty-admin rebase`)."""
 
     @property
     def ledger_booked_total(self) -> int:
@@ -64,6 +67,14 @@ class Report:
         replayed = {rule: points for rule, points in self.current.booked_by_rule.items() if points}
         booked = {rule: points for rule, points in self.ledger_booked.items() if points}
         return self.mismatches == 0 and replayed == booked
+
+    def ledger_differences(self) -> list[Row]:
+        """The rules whose points the journal holds now (corrections included) differ from the
+        candidate's on the events the ledger booked: none once the candidate was re-based."""
+        candidate = self.candidate.booked_by_rule
+        rules = sorted(set(self.ledger_now) | set(candidate))
+        rows = [Row(rule, self.ledger_now.get(rule, 0), candidate.get(rule, 0)) for rule in rules]
+        return [row for row in rows if row.change]
 
     def totals(self) -> list[Row]:
         current, candidate = self.current, self.candidate
@@ -124,6 +135,7 @@ def report_of(
     until: datetime | None,
     ledger_booked: Mapping[str, int],
     budgets: Mapping[str, int],
+    ledger_now: Mapping[str, int] | None = None,
 ) -> Report:
     return Report(
         programme_id=programme_id,
@@ -139,6 +151,7 @@ def report_of(
         mismatch_examples=tuple(replay.mismatch_examples),
         rejected_live=replay.rejected_live,
         budgets=dict(budgets),
+        ledger_now=dict(ledger_booked if ledger_now is None else ledger_now),
     )
 
 

@@ -1,6 +1,8 @@
 """Reading the archive of decided events (ledger.decided_events, docs/decisions/0013) and what
 the journal booked for them, for replays (backtest): a programme's events in decision order, in
-bounded chunks through a server-side cursor, and the booked points by rule of a time range."""
+bounded chunks through a server-side cursor, and the booked points by rule of a time range;
+for re-bases (`loyalty-admin rebase`), what the journal holds for each archived event, rule by
+rule, its corrections (entries of variety Adjustment naming the event) included."""
 
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -79,10 +81,17 @@ async def count_archived(
 
 
 async def booked_by_rule(
-    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
+    db: Executor,
+    programme_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    corrections: bool = False,
 ) -> dict[str, int]:
     """Net points the journal booked for the archived events of [since, until) by rule (earns
-    positive, redemptions negative): what a replay of the configuration in force must give."""
+    positive, redemptions negative): what a replay of the configuration in force must give.
+    A re-base's corrections (variety Adjustment) are not the decisions': they are left out,
+    unless `corrections` (what the journal holds now, to compare a candidate with)."""
     rows = await db.fetch(
         """SELECT e.rule_id,
                   sum(CASE WHEN e.transaction_type = 'Credit' THEN e.points ELSE -e.points END)
@@ -91,10 +100,61 @@ async def booked_by_rule(
            JOIN ledger.entries AS e
              ON e.source_event_id = d.event_id AND e.programme_id = d.programme_id
            WHERE d.programme_id = $1 AND d.occurred_at >= $2 AND d.occurred_at < $3
-             AND e.reverses_entry_id IS NULL
+             AND e.reverses_entry_id IS NULL AND ($4 OR e.variety <> 'Adjustment')
            GROUP BY e.rule_id""",
         programme_id,
         since or _FAR_PAST,
         until or _FAR_FUTURE,
+        corrections,
     )
     return {str(row["rule_id"]): int(row["points"]) for row in rows}
+
+
+_SIGNED = "CASE WHEN e.transaction_type = 'Credit' THEN e.points ELSE -e.points END"
+
+
+class BookedForRule(NamedTuple):
+    """What the journal holds for one archived event and one rule."""
+
+    points: int
+    """Net: the decision's entry and every correction of it."""
+    entry_id: int | None
+    """The decision's own entry (None: the decision booked nothing for the rule)."""
+
+
+async def booked_by_event(
+    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, dict[str, BookedForRule]]:
+    """By archived event of [since, until) and rule: the net points the journal holds for it,
+    corrections included (a re-base's entries of variety Adjustment carry the event's id and the
+    rule's in their lineage), and the decision's own entry."""
+    rows = await db.fetch(
+        f"""SELECT e.source_event_id, e.rule_id, sum({_SIGNED}) AS points,
+                   min(e.entry_id) FILTER (WHERE e.variety <> 'Adjustment') AS entry_id
+            FROM ledger.decided_events AS d
+            JOIN ledger.entries AS e
+              ON e.source_event_id = d.event_id AND e.programme_id = d.programme_id
+            WHERE d.programme_id = $1 AND d.occurred_at >= $2 AND d.occurred_at < $3
+              AND e.reverses_entry_id IS NULL AND e.rule_id IS NOT NULL
+            GROUP BY e.source_event_id, e.rule_id""",
+        programme_id,
+        since or _FAR_PAST,
+        until or _FAR_FUTURE,
+    )
+    found: dict[str, dict[str, BookedForRule]] = {}
+    for row in rows:
+        booked = BookedForRule(int(row["points"]), row["entry_id"])
+        found.setdefault(str(row["source_event_id"]), {})[str(row["rule_id"])] = booked
+    return found
+
+
+async def balances_of(db: Executor, programme_id: str, user_ids: list[str]) -> dict[str, int]:
+    """The users' balances now (0 for a user without an account)."""
+    rows = await db.fetch(
+        """SELECT owner_id, balance FROM ledger.accounts
+           WHERE programme_id = $1 AND kind = 'user' AND owner_id = ANY($2::text[])""",
+        programme_id,
+        user_ids,
+    )
+    found = {str(row["owner_id"]): int(row["balance"]) for row in rows}
+    return {user: found.get(user, 0) for user in user_ids}

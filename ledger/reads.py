@@ -4,7 +4,15 @@ commands' outcomes, the digest the ledger compares a repeated command by, the le
 the archive of decided events with what the journal booked for them (replays).
 The ledger's tables are its own: a reader that needs more adds a function here."""
 
-from ledger.archive_queries import ArchivedEvent, archived_events, booked_by_rule, count_archived
+from ledger.archive_queries import (
+    ArchivedEvent,
+    BookedForRule,
+    archived_events,
+    balances_of,
+    booked_by_event,
+    booked_by_rule,
+    count_archived,
+)
 from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 from ledger.core.hashing import digests
 from ledger.db_types import Connection, Executor
@@ -38,6 +46,7 @@ __all__ = [
     "PAGE_SIZE_MAX",
     "TRANSACTIONS_LIMIT_MAX",
     "ArchivedEvent",
+    "BookedForRule",
     "Connection",
     "Executor",
     "TierAssignment",
@@ -46,6 +55,8 @@ __all__ = [
     "UserEntry",
     "archived_events",
     "assigned_tier",
+    "balances_of",
+    "booked_by_event",
     "booked_by_rule",
     "check_ledger",
     "command_digest",

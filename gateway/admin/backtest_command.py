@@ -20,7 +20,7 @@ from gateway.admin.resources import AdminSettings, database
 from schemas.programme import ProgrammeConfig
 
 
-def _moment(text: str | None, option: str) -> datetime | None:
+def moment(text: str | None, option: str) -> datetime | None:
     if text is None:
         return None
     try:
@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         configuration in force reproduced the booked totals exactly. Stores nothing."""
         with about_file(candidate):
             config = programmes.load_file(candidate)
-        window = (_moment(since, "--from"), _moment(until, "--to"))
+        window = (moment(since, "--from"), moment(until, "--to"))
         report = _run(AdminSettings(), programme, config, *window)
         print_report(report, Console())
         target = html or Path(f"backtest-{programme}.html")

@@ -23,6 +23,7 @@ from gateway.admin import (
     importing,
     kwegg_offers,
     programmes,
+    rebase_command,
     refusals,
     tiers,
 )
@@ -423,6 +424,7 @@ async def _export_programme(settings: AdminSettings, programme: str) -> str:
 kwegg_offers.register(app)
 access_commands.register(app)
 backtest_command.register(app)
+rebase_command.register(app)
 
 
 def main() -> None:

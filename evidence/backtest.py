@@ -112,8 +112,9 @@ async def backtest(
     versions = await versions_of(pool, programme_id)
     replay = Replay(versions, compile_programme(candidate), since)
     await replay_archive(pool, programme_id, replay, until, progress)
-    ledger_booked = await reads.booked_by_rule(pool, programme_id, since, until)
-    ledger_now = await reads.booked_by_rule(pool, programme_id, since, until, corrections=True)
+    ledger_booked, ledger_now = await reads.booked_and_held_by_rule(
+        pool, programme_id, since, until
+    )
     budgets = {rule.rule_id: rule.budget_max for rule in candidate.rules if rule.budget_max}
     version = candidate.version
     return report_of(

@@ -17,6 +17,9 @@ _FAR_PAST = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
 _FAR_FUTURE = datetime.fromisoformat("9999-01-01T00:00:00+00:00")
 
 
+_SIGNED = "CASE WHEN e.transaction_type = 'Credit' THEN e.points ELSE -e.points END"
+
+
 class ArchivedEvent(NamedTuple):
     seq: int
     occurred_at: datetime
@@ -81,36 +84,38 @@ async def count_archived(
 
 
 async def booked_by_rule(
-    db: Executor,
-    programme_id: str,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    *,
-    corrections: bool = False,
+    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, int]:
     """Net points the journal booked for the archived events of [since, until) by rule (earns
     positive, redemptions negative): what a replay of the configuration in force must give.
-    A re-base's corrections (variety Adjustment) are not the decisions': they are left out,
-    unless `corrections` (what the journal holds now, to compare a candidate with)."""
+    A re-base's corrections (variety Adjustment) are not the decisions': they are left out."""
+    booked, _ = await booked_and_held_by_rule(db, programme_id, since, until)
+    return booked
+
+
+async def booked_and_held_by_rule(
+    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """By rule, for the archived events of [since, until): the net points the decisions booked
+    (`booked_by_rule`) and what the journal holds now, a re-base's corrections included (what a
+    candidate that was re-based gives). One read of the journal for both."""
     rows = await db.fetch(
-        """SELECT e.rule_id,
-                  sum(CASE WHEN e.transaction_type = 'Credit' THEN e.points ELSE -e.points END)
-                      AS points
-           FROM ledger.decided_events AS d
-           JOIN ledger.entries AS e
-             ON e.source_event_id = d.event_id AND e.programme_id = d.programme_id
-           WHERE d.programme_id = $1 AND d.occurred_at >= $2 AND d.occurred_at < $3
-             AND e.reverses_entry_id IS NULL AND ($4 OR e.variety <> 'Adjustment')
-           GROUP BY e.rule_id""",
+        f"""SELECT e.rule_id,
+                   coalesce(sum({_SIGNED}) FILTER (WHERE e.variety <> 'Adjustment'), 0) AS booked,
+                   sum({_SIGNED}) AS held
+            FROM ledger.decided_events AS d
+            JOIN ledger.entries AS e
+              ON e.source_event_id = d.event_id AND e.programme_id = d.programme_id
+            WHERE d.programme_id = $1 AND d.occurred_at >= $2 AND d.occurred_at < $3
+              AND e.reverses_entry_id IS NULL
+            GROUP BY e.rule_id""",
         programme_id,
         since or _FAR_PAST,
         until or _FAR_FUTURE,
-        corrections,
     )
-    return {str(row["rule_id"]): int(row["points"]) for row in rows}
-
-
-_SIGNED = "CASE WHEN e.transaction_type = 'Credit' THEN e.points ELSE -e.points END"
+    booked = {str(row["rule_id"]): int(row["booked"]) for row in rows if row["booked"]}
+    held = {str(row["rule_id"]): int(row["held"]) for row in rows}
+    return booked, held
 
 
 class BookedForRule(NamedTuple):

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from deploy.local import processes
+from deploy.local import apt, processes
 from deploy.local.paths import LOCAL
 from deploy.local.settings import LocalSettings
 
@@ -31,11 +31,7 @@ def binaries() -> Path:
 
 
 def _install_package() -> None:
-    if os.geteuid() != 0:
-        raise RuntimeError(f"PostgreSQL is not installed: run `sudo apt-get install {PACKAGE}`")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", PACKAGE], check=True, env=env)
+    apt.install(PACKAGE, "PostgreSQL")
 
 
 def _as_server_user(argv: list[str]) -> list[str]:

@@ -102,7 +102,9 @@ def system_settings(postgres_server: LocalSettings) -> LocalSettings:
 
 @pytest.fixture(scope="session")
 def service_env(
-    session_topics: RunTopics, tmp_path_factory: pytest.TempPathFactory
+    system_settings: LocalSettings,
+    session_topics: RunTopics,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, str]:
     """What the session's services are told beyond deploy.local's defaults."""
     run = session_topics.run
@@ -117,7 +119,7 @@ def service_env(
         # Keys' last use in the console within a second (tests/e2e/console).
         "LOYALTY_API_KEY_USAGE_FLUSH_S": "1",
         # "Share Rule ID" gives this session's gateway (tests/e2e/console/test_rules.py).
-        "LOYALTY_PUBLIC_API_URL_PRODUCTION": f"http://127.0.0.1:{settings.gateway_port}",
+        "LOYALTY_PUBLIC_API_URL_PRODUCTION": f"http://127.0.0.1:{system_settings.gateway_port}",
     }
 
 

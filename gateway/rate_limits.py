@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gateway.errors import RateLimited
+from gateway.errors import RateLimited, Unavailable
 
 WINDOW_S = 60.0
 # A reservation asks for this fraction of the limit: fewer statements for fast partners, and at
@@ -56,6 +56,10 @@ class Allowance:
     refused_until: float = 0.0
     # One reservation at a time per partner: requests that find the slots spent wait for it.
     reserving: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The last reservation that the store could not answer, and when it gave up: requests that
+    # waited for it share its answer instead of each waiting out a timeout in turn.
+    failure: Unavailable | None = None
+    failed_at: float = -math.inf
 
     def take(self, now: float) -> bool:
         if self.slots > 0 and now < self.usable_until:
@@ -87,7 +91,8 @@ class PartnerRateLimits:
         """Returns when the partner may publish one more event now; raises RateLimited (429,
         with Retry-After) when its window is full, Unavailable when the store cannot tell."""
         allowance = self._allowance(programme_id, partner_id, per_minute)
-        if allowance.take(self._clock()):
+        arrived = self._clock()
+        if allowance.take(arrived):
             return
         async with allowance.reserving:
             now = self._clock()
@@ -95,9 +100,17 @@ class PartnerRateLimits:
                 return
             if now < allowance.refused_until:
                 raise self._refusal(per_minute, allowance.refused_until - now)
-            reservation = await self._windows.reserve(
-                programme_id, partner_id, per_minute, slice_of(per_minute), self._window_s
-            )
+            if allowance.failure is not None and allowance.failed_at > arrived:
+                # The reservation this request waited for failed: so many waiting partners'
+                # requests are answered 503 together, within one timeout, not one after another.
+                raise Unavailable(allowance.failure.message)
+            try:
+                reservation = await self._windows.reserve(
+                    programme_id, partner_id, per_minute, slice_of(per_minute), self._window_s
+                )
+            except Unavailable as failure:
+                allowance.failure, allowance.failed_at = failure, self._clock()
+                raise
             answered = self._clock()
             if reservation.slots == 0:
                 allowance.refused_until = answered + reservation.window_left_s

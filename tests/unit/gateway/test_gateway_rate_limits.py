@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from gateway.errors import RateLimited
-from gateway.rate_limits import PartnerRateLimits, slice_of
+from gateway.errors import RateLimited, Unavailable
+from gateway.rate_limits import PartnerRateLimits, Reservation, slice_of
 from tests.unit.gateway.publishing.fakes import FakeRateWindows
 
 
@@ -139,3 +139,34 @@ async def test_a_changed_limit_takes_effect_at_once() -> None:
 def test_a_limit_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         slice_of(0)
+
+
+class UnansweringStore:
+    """A store that takes `timeout_s` of the clock to give up, as Postgres down would."""
+
+    def __init__(self, clock: Clock, timeout_s: float) -> None:
+        self.clock, self.timeout_s, self.reservations = clock, timeout_s, 0
+
+    async def reserve(
+        self, programme_id: str, partner_id: str, limit: int, wanted: int, window_s: float
+    ) -> Reservation:
+        self.reservations += 1
+        await asyncio.sleep(0)
+        self.clock.now += self.timeout_s
+        raise Unavailable("the partner's rate limit cannot be checked now")
+
+
+async def test_requests_waiting_for_a_failed_reservation_share_its_503() -> None:
+    clock = Clock()
+    store = UnansweringStore(clock, 2.0)
+    limits = PartnerRateLimits(store, clock)
+    results = await asyncio.gather(
+        *(limits.check("demo", "mgpass", 30) for _ in range(50)), return_exceptions=True
+    )
+    assert all(isinstance(result, Unavailable) for result in results)
+    assert store.reservations == 1  # one timeout for all fifty, not fifty in turn
+    assert clock.now == 1_002.0
+    # A request arriving after the failure asks the store again.
+    with pytest.raises(Unavailable):
+        await limits.check("demo", "mgpass", 30)
+    assert store.reservations == 2

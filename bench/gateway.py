@@ -152,7 +152,7 @@ async def _open_loop(
             return
         latencies.append(time.perf_counter() - scheduled)
         if status != 200 or orjson.loads(answer).get("points_awarded") is None:
-            failures[f"instance {instance}: {status} {answer[:60]!r}"] += 1
+            failures[f"instance {instance}: {status} {_answer_kind(status, answer)}"] += 1
 
     tasks = []
     start = time.perf_counter()
@@ -162,6 +162,17 @@ async def _open_loop(
         tasks.append(asyncio.create_task(one(index, scheduled)))
     await asyncio.gather(*tasks)
     return latencies, failures
+
+
+def _answer_kind(status: int, answer: bytes) -> str:
+    """The error code, or what a success lacked (202: the outcome was not in within the wait)."""
+    try:
+        body = orjson.loads(answer)
+    except orjson.JSONDecodeError:
+        return "not JSON"
+    if not isinstance(body, dict):
+        return "not an object"
+    return str(body.get("error") or ("pending" if status == 202 else "without points"))
 
 
 def sync_path(

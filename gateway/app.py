@@ -17,10 +17,12 @@ from gateway.key_usage import KeyUsage
 from gateway.kwegg import routes as kwegg
 from gateway.myrewards import routes as myrewards
 from gateway.partner import events, previews, users
+from gateway.preview_limits import PreviewRateLimits
 from gateway.publishing.outcomes import OutcomeNotifications
 from gateway.publishing.previews import Previewer
 from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
+from gateway.rate_windows import PostgresRateWindows
 from gateway.settings import GatewaySettings
 from gateway.triggers import routes as triggers
 from ledger.reads import get_outcomes
@@ -82,10 +84,10 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
                 publisher,
                 catalog,
                 outcomes,
-                PartnerRateLimits(),
+                PartnerRateLimits(PostgresRateWindows(pool, settings.rate_limit_timeout_s)),
                 StoredOutcomesOf(pool),
                 previewer,
-                PartnerRateLimits(what="previews"),
+                PreviewRateLimits(),
             )
         finally:
             for task in (following, recording):

@@ -17,10 +17,12 @@ from gateway.errors import Rejected
 from gateway.myrewards import configuration, sales, users
 from gateway.myrewards.configuration import MyRewardsConfig
 from gateway.myrewards.models import SalesData, UserFields
+from gateway.preview_limits import PreviewRateLimits
 from gateway.publishing.outcomes import OutcomeNotifications
 from gateway.publishing.previews import Previewer
 from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
+from gateway.rate_windows import PostgresRateWindows
 from gateway.settings import GatewaySettings
 from ledger import reads
 from ledger.core.batch import IncomingCommand
@@ -63,10 +65,10 @@ async def services(kafka_bootstrap: str, postgres_url: str) -> AsyncIterator[Ser
                 publisher,
                 catalog,
                 outcomes,
-                PartnerRateLimits(),
+                PartnerRateLimits(PostgresRateWindows(pool, 2.0)),
                 StoredOutcomesOf(pool),
                 previewer,
-                PartnerRateLimits(what="previews"),
+                PreviewRateLimits(),
             )
     finally:
         await publisher.stop()

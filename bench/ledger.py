@@ -7,17 +7,21 @@ first account creations are behind it) and stops at the last commit. In the same
 the very same rows (outcome, journal entry) into tables with no index, trigger or constraint:
 the ratio of the two figures is what the guarantees cost (idempotency, row locks, balances,
 offsets in the same transaction). Starts the local Kafka and Postgres if they are not running.
+`--source-events`: each command carries its source event, as the processors' commands do, so
+the writer also archives it (ledger.decided_events); without, the archive costs nothing.
 Ends with `RESULT bookings_per_s=N copy_rows_per_s=M`.
 """
 
 import argparse
 import asyncio
+import os
 import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -30,10 +34,12 @@ from ledger.settings import LedgerSettings
 from ledger.writer import BatchReport, open_writer
 from runtime.collector import tune_garbage_collector
 from runtime.kafka import produce
+from schemas.events import EventV1
 from schemas.ledger import Booking, LedgerCommand, TransactionType, Variety
 from schemas.topics import user_key
 
-DATABASE = "loyalty_bench"
+# Its own database, dropped at the start: LOYALTY_BENCH_DATABASE keeps two developers' runs apart.
+DATABASE = os.environ.get("LOYALTY_BENCH_DATABASE", "loyalty_bench")
 COPIED_TABLES = ("command_outcomes", "entries")
 MEASURED_COMMANDS_MIN = 50_000
 
@@ -51,10 +57,14 @@ async def fresh_topics(bootstrap: str, partitions: int) -> AsyncIterator[tuple[s
         await delete_topics_of(bootstrap, suffix)
 
 
-def commands(programme_id: str, count: int, users: int, seed: int) -> Iterator[tuple[bytes, bytes]]:
+def commands(
+    programme_id: str, count: int, users: int, seed: int, *, source_events: bool = False
+) -> Iterator[tuple[bytes, bytes]]:
     """Mostly awards, a fifth debits (some refused for want of points), like a live programme;
-    as (key, value) records, encoded the way the processors encode them."""
+    as (key, value) records, encoded the way the processors encode them; with `source_events`,
+    each carries a purchase event of the last 30 days (two months' partitions)."""
     rng = random.Random(seed)
+    now = datetime.now(UTC)
     for index in range(count):
         debit = rng.random() < 0.2
         key = f"{programme_id}-{index}"
@@ -65,13 +75,27 @@ def commands(programme_id: str, count: int, users: int, seed: int) -> Iterator[t
             points=rng.randint(1, 100),
             reason="bench",
         )
+        user_id = f"user-{rng.randrange(users)}"
+        event = None
+        if source_events:
+            event = EventV1(
+                event_id=key,
+                programme_id=programme_id,
+                user_id=user_id,
+                event_type="purchase",
+                occurred_at=now - timedelta(seconds=rng.randrange(30 * 86_400)),
+                partner_id="bench-partner",
+                reference_id=f"order-{index}",
+                metadata={"reference_id": f"order-{index}", "amount": 150.0, "currency": "GHS"},
+            )
         command = LedgerCommand(
             command_id=key,
             programme_id=programme_id,
-            user_id=f"user-{rng.randrange(users)}",
+            user_id=user_id,
             source_event_id=key,
             bookings=[booking],
             explanation={"matched": ["rule-1"]},
+            source_event=event,
         )
         yield user_key(programme_id, command.user_id), command.model_dump_json().encode()
 
@@ -131,7 +155,9 @@ async def time_writer(
     programme_id = await create_programme(url)
     async with fresh_topics(bootstrap, local.kafka_partitions) as (topic, dead_letters):
         produced = await produce(
-            bootstrap, topic, commands(programme_id, count, users=20_000, seed=1)
+            bootstrap,
+            topic,
+            commands(programme_id, count, 20_000, 1, source_events=args.source_events),
         )
         print(f"preloaded {produced} commands into {topic}")
         settings = LedgerSettings(
@@ -190,6 +216,9 @@ def main() -> None:
     parser.add_argument("--warmup-commands", type=int, default=20_000)
     parser.add_argument("--measured-commands", type=int, default=100_000)
     parser.add_argument("--batch-max-records", type=int, default=5_000)
+    parser.add_argument(
+        "--source-events", action="store_true", help="commands carry their events (archived)"
+    )
     args = parser.parse_args()
     if args.measured_commands < MEASURED_COMMANDS_MIN:
         parser.error(f"--measured-commands must be at least {MEASURED_COMMANDS_MIN}")

@@ -157,6 +157,8 @@ def start_worker(
         "LOYALTY_EVENTS_TOPIC": topics_["events"],
         "LOYALTY_LEDGER_COMMANDS_TOPIC": topics_["commands"],
         "LOYALTY_DEAD_LETTERS_TOPIC": topics_["dead"],
+        # Its own (empty) previews topic: the worker's preview agent reads no other run's.
+        "LOYALTY_PREVIEWS_TOPIC": topics_["previews"],
         "LOYALTY_TOPIC_PARTITIONS": str(partitions),
         "LOYALTY_METRICS_PORT": "0",
         "LOYALTY_LOG_LEVEL": "warn",
@@ -183,7 +185,7 @@ async def run(bootstrap: str, arguments: argparse.Namespace) -> Rates:
 
 
 async def measure(bootstrap: str, arguments: argparse.Namespace, suffix: str) -> Rates:
-    kinds = ("events", "commands", "dead", "copy", "floor", "single")
+    kinds = ("events", "commands", "dead", "copy", "floor", "single", "previews")
     names = {kind: f"bench-{kind}-{suffix}" for kind in kinds}
     await create_topics(bootstrap, {name: arguments.partitions for name in names.values()})
     programme = load_file(DEMO).model_copy(

@@ -33,7 +33,7 @@ async def create_topics(
 
 
 async def run_topics(bootstrap: str, partitions: int, prefix: str, run: str) -> dict[str, str]:
-    """Events, commands, dead-letter and configuration topics of one run's own
+    """Events, commands, dead-letter, configuration and preview topics of one run's own
     (`{prefix}-events-{run}`, ...), created, as the services' settings: its workers read no
     earlier run's records, and no other run's programme snapshots."""
     events, commands, dead, config = (
@@ -42,7 +42,11 @@ async def run_topics(bootstrap: str, partitions: int, prefix: str, run: str) -> 
         f"{prefix}-dead-{run}",
         f"{prefix}-config-{run}",
     )
-    await create_topics(bootstrap, {events: partitions, commands: partitions, dead: 1})
+    previews, replies = f"{prefix}-previews-{run}", f"{prefix}-replies-{run}"
+    await create_topics(
+        bootstrap,
+        {events: partitions, commands: partitions, dead: 1, previews: partitions, replies: 1},
+    )
     await create_topics(bootstrap, {config: 1}, {"cleanup.policy": "compact"})
     return {
         "LOYALTY_EVENTS_TOPIC": events,
@@ -50,6 +54,8 @@ async def run_topics(bootstrap: str, partitions: int, prefix: str, run: str) -> 
         "LOYALTY_COMMANDS_TOPIC": commands,
         "LOYALTY_DEAD_LETTERS_TOPIC": dead,
         "LOYALTY_CONFIG_TOPIC": config,
+        "LOYALTY_PREVIEWS_TOPIC": previews,
+        "LOYALTY_PREVIEW_REPLIES_TOPIC": replies,
     }
 
 

@@ -1,5 +1,7 @@
 """The topics the system needs, created with the settings a single test node and production share
-(compaction for config.v1); replication follows the broker's default."""
+(compaction for config.v1); replication follows the broker's default. previews.v1 has the
+events' partitions (the processors answer a preview where the user's state is) and, like the
+replies, keeps its records an hour: a preview is answered within seconds or not at all."""
 
 import contextlib
 
@@ -8,6 +10,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas import topics
 
+PREVIEW_RETENTION = {"retention.ms": str(3_600_000)}
+
 
 def wanted(partitions: int, replication: int = 1) -> list[NewTopic]:
     return [
@@ -15,6 +19,8 @@ def wanted(partitions: int, replication: int = 1) -> list[NewTopic]:
         NewTopic(topics.LEDGER_COMMANDS, partitions, replication),
         NewTopic(topics.DEAD_LETTERS, 1, replication),
         NewTopic(topics.CONFIG, 1, replication, topic_configs={"cleanup.policy": "compact"}),
+        NewTopic(topics.PREVIEWS, partitions, replication, topic_configs=PREVIEW_RETENTION),
+        NewTopic(topics.PREVIEW_REPLIES, partitions, replication, topic_configs=PREVIEW_RETENTION),
     ]
 
 

@@ -16,8 +16,10 @@ from gateway.direct_routes import DirectRoutes, routes_of
 from gateway.key_usage import KeyUsage
 from gateway.kwegg import routes as kwegg
 from gateway.myrewards import routes as myrewards
-from gateway.partner import events, users
+from gateway.partner import events, previews, users
+from gateway.preview_limits import PreviewRateLimits
 from gateway.publishing.outcomes import OutcomeNotifications
+from gateway.publishing.previews import Previewer
 from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.rate_windows import PostgresRateWindows
@@ -57,10 +59,18 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
         following = asyncio.create_task(
             follow(catalog, settings.kafka_bootstrap_servers, settings.config_topic)
         )
+        previewer = Previewer(
+            settings.kafka_bootstrap_servers,
+            settings.previews_topic,
+            settings.preview_replies_topic,
+            wait_s=settings.preview_wait_ms / 1000,
+            waiting_max=settings.preview_waiting_max,
+        )
         usage = KeyUsage()
         recording = asyncio.create_task(usage.run(pool, settings.api_key_usage_flush_s))
         await publisher.start()
         await outcomes.start()
+        await previewer.start()
         try:
             async with asyncio.timeout(settings.config_ready_timeout_s):
                 await catalog.ready.wait()
@@ -76,12 +86,15 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
                 outcomes,
                 PartnerRateLimits(PostgresRateWindows(pool, settings.rate_limit_timeout_s)),
                 StoredOutcomesOf(pool),
+                previewer,
+                PreviewRateLimits(),
             )
         finally:
             for task in (following, recording):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await previewer.stop()
             await outcomes.stop()
             await publisher.stop()
 
@@ -113,6 +126,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     app.include_router(events.router)
+    app.include_router(previews.router)
     app.include_router(users.router)
     app.include_router(triggers.router)
     app.include_router(myrewards.router)

@@ -8,7 +8,8 @@ from fastapi import Depends, Header, Request
 
 from gateway.auth import KeyResolver
 from gateway.keys import Principal
-from gateway.publishing.ports import EventPublisher, OutcomeWaits, StoredOutcomes
+from gateway.preview_limits import PreviewRateLimits
+from gateway.publishing.ports import EventPreviews, EventPublisher, OutcomeWaits, StoredOutcomes
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
 from ledger import reads
@@ -36,6 +37,8 @@ class Services:
     outcomes: OutcomeWaits
     rate_limits: PartnerRateLimits
     stored: StoredOutcomes
+    previewer: EventPreviews
+    preview_rate_limits: PreviewRateLimits
 
     async def outcomes_for(self, programme_id: str, command_id: str) -> CommandOutcome | None:
         return await self.stored.get(command_id, programme_id)

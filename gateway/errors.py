@@ -96,8 +96,9 @@ class Unavailable(ApiError):
     status, code = 503, "unavailable"
     RETRY_AFTER_S = 1
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, headers={"Retry-After": str(self.RETRY_AFTER_S)})
+    def __init__(self, message: str, retry_after_s: int | None = None) -> None:
+        retry_after = self.RETRY_AFTER_S if retry_after_s is None else retry_after_s
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
 # What asyncpg raises when the database cannot be reached or a connection is lost mid-request.

@@ -34,6 +34,20 @@ class GatewaySettings(BaseSettings):
         default=2_000, ge=0, le=30_000, description="How long POST waits for points before 202."
     )
     outcome_waiting_max: int = Field(default=20_000, ge=1)
+    # Previews (POST /api/partner/events/preview): asked of the processors on previews.v1,
+    # answered on preview-replies.v1; tests point a gateway at topics of their own.
+    previews_topic: str = topics.PREVIEWS
+    preview_replies_topic: str = topics.PREVIEW_REPLIES
+    preview_wait_ms: int = Field(
+        default=2_000, ge=100, le=30_000, description="How long a preview waits before 503."
+    )
+    preview_waiting_max: int = Field(default=1_000, ge=1, le=100_000)
+    preview_rate_limit_per_minute: int = Field(
+        default=60,
+        ge=1,
+        le=1_000_000,
+        description="Previews a partner may ask per minute (per instance), apart from publishing.",
+    )
     config_ready_timeout_s: float = 30.0
     # Ledger commands the gateway publishes itself (no rule decides them: Kwegg offer
     # redemptions, MyRewards transactions); tests and benchmarks use topics of their own.

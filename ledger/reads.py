@@ -1,8 +1,19 @@
 """What the other services may read of the ledger: the one module the gateway imports from
 `ledger` (an import contract in pyproject.toml keeps it so). Balances, a user's transactions,
-commands' outcomes, the digest the ledger compares a repeated command by, and the ledger check.
+commands' outcomes, the digest the ledger compares a repeated command by, the ledger check, and
+the archive of decided events with what the journal booked for them (replays).
 The ledger's tables are its own: a reader that needs more adds a function here."""
 
+from ledger.archive_queries import (
+    ArchivedEvent,
+    BookedForRule,
+    archived_events,
+    balances_of,
+    booked_and_held_by_rule,
+    booked_by_event,
+    booked_by_rule,
+    count_archived,
+)
 from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 from ledger.core.hashing import digests
 from ledger.db_types import Connection, Executor
@@ -35,15 +46,23 @@ __all__ = [
     "EXAMPLES_MAX",
     "PAGE_SIZE_MAX",
     "TRANSACTIONS_LIMIT_MAX",
+    "ArchivedEvent",
+    "BookedForRule",
     "Connection",
     "Executor",
     "TierAssignment",
     "Transaction",
     "TransactionPage",
     "UserEntry",
+    "archived_events",
     "assigned_tier",
+    "balances_of",
+    "booked_and_held_by_rule",
+    "booked_by_event",
+    "booked_by_rule",
     "check_ledger",
     "command_digest",
+    "count_archived",
     "entry_id",
     "find_balance",
     "get_balance",

@@ -20,6 +20,7 @@ from tenacity import (
 )
 
 from ledger import storage
+from ledger.archive import ArchiveMonths
 from ledger.core.batch import (
     BatchPlan,
     IncomingCommand,
@@ -78,9 +79,13 @@ async def apply_batch(
     batch: Batch,
     before_commit: BeforeCommit | None = None,
     account_ids: AccountIds | None = None,
+    archive_months: ArchiveMonths | None = None,
 ) -> BatchPlan:
     """One transaction for the whole batch. `before_commit` runs inside it (dead letters).
-    `account_ids`: ids remembered from earlier batches, extended with this one's on commit."""
+    `account_ids`: ids remembered from earlier batches, extended with this one's on commit.
+    `archive_months`: the archive's months known to exist (a fresh one looks them up)."""
+    # Before the transaction: a new month's partition is DDL, whose lock the batch need not hold.
+    await (archive_months or ArchiveMonths()).ensure(conn, batch.commands)
     if batch.expect_new:
         try:
             return await _apply(conn, batch, before_commit, account_ids, read_stored=False)
@@ -117,10 +122,13 @@ async def _apply(
         entry_ids_new = await storage.allocate_entry_ids(conn, len(plan.entries))
         rows = batch_rows(plan, accounts.ids, entry_ids, entry_ids_new, recorded_at)
         writes = storage.Writes(
-            *rows,  # outcomes, entries, balances
+            rows.outcomes,
+            rows.entries,
+            rows.balances,
             consumer_group=batch.consumer_group,
             next_offsets=batch.next_offsets,
             rule_usage=plan.rule_usage,
+            archive=rows.archive,
         )
         await storage.write_batch(conn, writes)
         if before_commit is not None:
@@ -139,6 +147,7 @@ async def apply_batch_with_retries(
     backoff_s: float = 0.05,
     on_retry: Callable[[BaseException], None] | None = None,
     account_ids: AccountIds | None = None,
+    archive_months: ArchiveMonths | None = None,
 ) -> BatchPlan:
     """Retry only transient errors, `attempts_max` times in all, backing off exponentially."""
 
@@ -156,7 +165,9 @@ async def apply_batch_with_retries(
         ):
             with attempt:
                 async with pool.acquire() as conn:
-                    return await apply_batch(conn, batch, before_commit, account_ids)
+                    return await apply_batch(
+                        conn, batch, before_commit, account_ids, archive_months
+                    )
     except TRANSIENT_ERRORS as exc:
         raise RetriesExhaustedError(f"batch failed {attempts_max} times") from exc
     raise RetriesExhaustedError("attempts_max must be at least 1")

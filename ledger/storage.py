@@ -6,13 +6,13 @@ Outcomes and entries are copied into their tables, whose keys refuse a row store
 nothing in it is stored yet); the whole batch is then rolled back and planned again.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import asyncpg
 
 from ledger.core.batch import RuleKey
-from ledger.core.columns import ENTRY_COLUMNS, OUTCOME_COLUMNS, Row
+from ledger.core.columns import ARCHIVE_COLUMNS, ENTRY_COLUMNS, OUTCOME_COLUMNS, Row
 from ledger.core.exceptions import ConcurrentWriteError, LedgerInvariantError
 from ledger.db_types import Connection, Executor
 from ledger.notifications import notify_payloads
@@ -50,6 +50,8 @@ class Writes(NamedTuple):
     next_offsets: Mapping[tuple[str, int], int] = {}
     rule_usage: Mapping[RuleKey, int] = {}
     """The new usage of each rule budget the batch changes (rows locked by the batch)."""
+    archive: Sequence[Row] = ()
+    """ledger.decided_events rows (their months' partitions exist: `ledger.archive`)."""
 
 
 # After the COPYs, one statement (one round trip) announces the batch's outcomes (NOTIFY is
@@ -99,6 +101,13 @@ async def write_batch(conn: Connection, writes: Writes) -> None:
         if writes.entries:
             await conn.copy_records_to_table(
                 "entries", schema_name="ledger", records=writes.entries, columns=ENTRY_COLUMNS
+            )
+        if writes.archive:
+            await conn.copy_records_to_table(
+                "decided_events",
+                schema_name="ledger",
+                records=writes.archive,
+                columns=ARCHIVE_COLUMNS,
             )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name not in _IDEMPOTENCY_KEYS:

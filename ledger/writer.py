@@ -19,6 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from ledger import metrics
+from ledger.archive import ArchiveMonths
 from ledger.codec import RawRecord, dead_letter, decode
 from ledger.core.batch import BatchPlan, IncomingCommand
 from ledger.dead_letters import DeadLetterPublisher, dead_letter_producer
@@ -105,6 +106,7 @@ class LedgerWriter:
         self._consumer = consumer
         self._dead_letters = dead_letters
         self._account_ids = AccountIds()
+        self._archive_months = ArchiveMonths()
         # Until a batch has shown no repeated command (after a start, records booked before may be
         # delivered again), batches read what is stored before planning. A rebalance does not
         # reset it: a wrong hint costs one rolled-back attempt, and the replanned batch shows its
@@ -233,6 +235,7 @@ class LedgerWriter:
             backoff_s=self._settings.retry_backoff_s,
             on_retry=lambda exc: metrics.BATCH_RETRIES.inc(),
             account_ids=self._account_ids,
+            archive_months=self._archive_months,
         )
         self._expect_new = _repeats_nothing(plan)
         conflicts = publish.conflicts_of(plan)

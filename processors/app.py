@@ -8,13 +8,15 @@ topic sends) costs more than deciding an event."""
 from typing import Any, cast
 
 import faust
+from faust.types import TP
 
 from processors import metrics
 from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog
 from processors.external import ExternalPoints
 from processors.fetching import FetchBatchingTransport
-from processors.pipeline import EventPipeline, Outputs
+from processors.pipeline import EventPipeline, Outputs, record_of
+from processors.previews import Previews
 from processors.settings import ProcessorSettings
 from processors.tables import Send, TableWriter
 from runtime.config_feed import follow
@@ -111,6 +113,21 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
             with metrics.BATCH_LATENCY.time():
                 await pipeline.emit(await pipeline.decide(current))
 
+    previews = Previews(
+        catalog,
+        states,
+        budgets,
+        ExternalPoints(settings.preview_external_timeout_s, 1, 0.0),
+        send,
+        settings.dead_letters_topic,
+        lambda partition: TP(settings.events_topic, partition) in app.consumer.assignment(),
+    )
+
+    async def answer_previews(stream: faust.StreamT[bytes]) -> None:
+        # One at a time: a preview reads the table and writes nothing, so nothing waits on it.
+        async for event in stream.events():
+            await previews.answer(record_of(event.message))
+
     async def report_lag() -> None:
         consumer = app.consumer
         mine = [tp for tp in consumer.assignment() if tp.topic == settings.events_topic]
@@ -124,4 +141,6 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     app.timer(interval=settings.lag_report_interval_s)(report_lag)
     # concurrency=1: with more, faust can commit offsets past messages still in flight.
     app.agent(events, name="decide-events", concurrency=1)(decide_events)
+    previews_topic = app.topic(settings.previews_topic, **RAW)
+    app.agent(previews_topic, name="answer-previews", concurrency=1)(answer_previews)
     return app

@@ -48,7 +48,7 @@ class ExternalPoints:
         found = {}
         for call in calls:
             answered = await self.fetch(call, event)
-            found[call.rule_id] = answered if answered is not None else _fallback(call, config)
+            found[call.rule_id] = answered if answered is not None else fallback(call, config)
         return found
 
     async def fetch(self, call: ExternalCall, event: EventV1) -> int | None:
@@ -102,7 +102,8 @@ def _parsed(call: ExternalCall, response: httpx.Response) -> int | None:
     return None
 
 
-def _fallback(call: ExternalCall, config: ProgrammeConfig) -> int:
+def fallback(call: ExternalCall, config: ProgrammeConfig) -> int:
+    """The rule's configured points, used when its API cannot answer."""
     rule = config.rule(call.rule_id)
     points = Decimal(0) if rule is None else Decimal(rule.points)
     return int(points.to_integral_value(rounding=ROUND_FLOOR))

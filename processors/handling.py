@@ -16,7 +16,6 @@ from processors.engine import (
     ExternalCall,
     UserState,
     decide,
-    ledger_command_for,
     ledger_command_json,
 )
 from schemas import topics
@@ -40,6 +39,7 @@ class DeadLetterReason(StrEnum):
     KEY_MISMATCH = "key_mismatch"
     UNKNOWN_PROGRAMME = "unknown_programme"
     OCCURRED_AT_OUT_OF_BOUNDS = "occurred_at_out_of_bounds"
+    INVALID_PREVIEW = "invalid_preview"
 
 
 Record = SourceRecord
@@ -54,7 +54,7 @@ class Decided:
 
     @property
     def command(self) -> LedgerCommand:
-        return ledger_command_for(self.event, self.decision)
+        return LedgerCommand.model_validate_json(self.command_json)
 
     @property
     def state(self) -> UserState:
@@ -107,7 +107,9 @@ def handle(
     )
     if decision.status == "needs_external_points":
         return NeedsAmounts(event, decision.external_calls)
-    return Decided(event, decision, ledger_command_json(event, decision))
+    # The record's own bytes ride along to the ledger's archive (ledger.decided_events).
+    command = ledger_command_json(event, decision, record.value, external_points)
+    return Decided(event, decision, command)
 
 
 def out_of_bounds(record: Record, event: EventV1, policy: EventTimePolicy) -> str | None:

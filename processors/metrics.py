@@ -59,3 +59,13 @@ def rejection_reasons(status: str, rule_outcomes: Iterable[str]) -> Iterator[str
     yield from refused
     if status == "no_points" and not refused:
         yield "no_rule"
+
+
+PREVIEWS = Counter(
+    "loyalty_processor_previews_total",
+    "Preview requests answered (decided, refused) or skipped because the requester had stopped "
+    "waiting (expired)",
+    ["result"],
+)
+for _result in ("decided", "refused", "expired"):
+    PREVIEWS.labels(_result)

@@ -61,7 +61,7 @@ class EventPipeline:
         """`events` are faust events, in the order they arrived."""
         batch = Batch()
         for event in events:
-            record = _record(event.message)
+            record = record_of(event.message)
             state = self._state_of(record.key, batch.states)
             handled = await self._decide(record, state, event)
             if isinstance(handled, Decided) and record.key is not None:
@@ -130,7 +130,8 @@ class EventPipeline:
         return fetched
 
 
-def _record(message: Any) -> Record:
+def record_of(message: Any) -> Record:
+    """A faust message as the handlers read it."""
     return Record(
         topic=message.topic,
         partition=message.partition,

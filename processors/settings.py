@@ -22,6 +22,8 @@ class ProcessorSettings(BaseSettings):
     config_topic: str = topics.CONFIG
     ledger_commands_topic: str = topics.LEDGER_COMMANDS
     dead_letters_topic: str = topics.DEAD_LETTERS
+    # Preview requests: as many partitions as the events topic, so faust co-partitions them.
+    previews_topic: str = topics.PREVIEWS
     config_ready_timeout_s: float = 60.0
     log_level: str = "info"
     lag_report_interval_s: float = Field(default=10.0, gt=0)
@@ -50,3 +52,6 @@ class ProcessorSettings(BaseSettings):
     external_timeout_s: float = Field(default=2.0, gt=0, le=30)
     external_attempts_max: int = Field(default=3, ge=1, le=10)
     external_backoff_s: float = Field(default=0.2, ge=0, le=10)
+    # A preview asks a programmatic rule's API once, and waits at most this long for it (the
+    # requester waits 2 s by default for the whole answer).
+    preview_external_timeout_s: float = Field(default=1.0, gt=0, le=30)

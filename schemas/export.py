@@ -10,6 +10,7 @@ from schemas import topics
 from schemas.dead_letters import DeadLetter
 from schemas.events import EventV1
 from schemas.ledger import LedgerCommand
+from schemas.previews import PreviewReply, PreviewRequest
 from schemas.programme import ProgrammeConfig
 
 FOLDER = Path(__file__).resolve().parent / "json"
@@ -18,6 +19,8 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     topics.LEDGER_COMMANDS: LedgerCommand,
     topics.DEAD_LETTERS: DeadLetter,
     topics.CONFIG: ProgrammeConfig,
+    topics.PREVIEWS: PreviewRequest,
+    topics.PREVIEW_REPLIES: PreviewReply,
 }
 
 

@@ -8,9 +8,9 @@ more bookings: an event that earns nothing still sends a command with no booking
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from schemas.events import Fingerprint, Identifier
+from schemas.events import EventV1, Fingerprint, Identifier
 
 Points = Annotated[int, Field(gt=0, le=10**12)]
 
@@ -102,6 +102,34 @@ class LedgerCommand(BaseModel):
             "carry another, and the first one stays."
         ),
     )
+    source_event: EventV1 | None = Field(
+        default=None,
+        description=(
+            "The event this command decides, as the processors received it. The ledger keeps "
+            "it in its archive of decided events (`ledger.decided_events`) with the decision "
+            "and the ledger's outcome, in the same transaction as the outcome, so a programme's "
+            "history can be replayed (backtest). Books nothing and is not compared; None for "
+            "commands no rule decided (MyRewards transactions, Kwegg redemptions)."
+        ),
+    )
+    external_points: dict[str, Annotated[int, Field(ge=0)]] | None = Field(
+        default=None,
+        description=(
+            "The amounts programmatic rules' APIs answered for the source event, by rule id, "
+            "archived with it so that a replay uses them instead of asking again."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _source_event_is_this_commands(self) -> "LedgerCommand":
+        event = self.source_event
+        if event is None:
+            return self
+        if (event.programme_id, event.user_id) != (self.programme_id, self.user_id):
+            raise ValueError("source_event: another user's or programme's event")
+        if event.event_id != self.source_event_id:
+            raise ValueError("source_event: its event_id must be the command's source_event_id")
+        return self
 
 
 class OutcomeStatus(StrEnum):

@@ -19,9 +19,11 @@ from deploy.topics import ensure as ensure_topics
 from gateway.admin import (
     access_commands,
     api_keys,
+    backtest_command,
     importing,
     kwegg_offers,
     programmes,
+    rebase_command,
     refusals,
     tiers,
 )
@@ -421,6 +423,8 @@ async def _export_programme(settings: AdminSettings, programme: str) -> str:
 
 kwegg_offers.register(app)
 access_commands.register(app)
+backtest_command.register(app)
+rebase_command.register(app)
 
 
 def main() -> None:

@@ -34,6 +34,8 @@ class AdminSettings(BaseSettings):
     config_topic: str = topics.CONFIG
     # The contract's name; tests point `set-tier` at their own run's topic, as the services.
     events_topic: str = topics.EVENTS
+    # Where `rebase` publishes its corrections for the ledger writer.
+    ledger_commands_topic: str = topics.LEDGER_COMMANDS
 
 
 class Unreachable(Refused):

@@ -94,3 +94,58 @@ class TransactionOut(BaseModel):
 class TransactionsPage(BaseModel):
     transactions: list[TransactionOut]
     totalCount: int
+
+
+PREVIEW_NOTE = (
+    "A preview: nothing was stored and nothing counted. Publishing the event decides it for "
+    "real, against the user's state at that moment."
+)
+
+
+class PreviewAnswer(BaseModel):
+    """What the event would earn if it were published now, with the decision's explanation."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "preview": True,
+                    "stored": False,
+                    "event_id": "evt_2553…",
+                    "status": "no_points",
+                    "points": 0,
+                    "reason_code": "daily_cap",
+                    "reason": "rule 'share': daily cap 10: cut from 4 to 0",
+                    "explanation": {"rules": ["…"]},
+                    "notes": [],
+                    "message": PREVIEW_NOTE,
+                }
+            ]
+        }
+    )
+
+    preview: bool = True
+    stored: bool = Field(default=False, description="Always false: a preview stores nothing.")
+    event_id: str = Field(
+        description="The id the event would have: with a `reference_id`, the one publishing "
+        "it gives (a reference already decided answers `duplicate` with its original points)."
+    )
+    status: str = Field(
+        description="awarded, no_points, invalid_event, duplicate or needs_external_points."
+    )
+    points: int = Field(description="Net points the event would earn now (redemptions negative).")
+    reason_code: str | None = Field(
+        default=None,
+        description="Why it would earn nothing or less than its rules' amount (a cap, a "
+        "frequency limit, ...); null for a full award.",
+    )
+    reason: str | None = None
+    explanation: JsonValue = Field(
+        default=None, description="Every rule tried and why it would pay or not."
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the preview could not know as publishing will (a programmatic "
+        "rule's amount, asked of its API now).",
+    )
+    message: str = PREVIEW_NOTE

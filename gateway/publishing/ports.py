@@ -8,6 +8,7 @@ from typing import Protocol
 
 from schemas.events import EventV1
 from schemas.ledger import CommandOutcome, LedgerCommand
+from schemas.previews import PreviewReply
 
 
 class EventPublisher(Protocol):
@@ -32,3 +33,10 @@ class OutcomeWaits(Protocol):
 class StoredOutcomes(Protocol):
     async def get(self, command_id: str, programme_id: str | None) -> CommandOutcome | None:
         """The outcome the ledger stored for the command (of that programme, if given)."""
+
+
+class EventPreviews(Protocol):
+    async def preview(self, event: EventV1, *, drafts: bool = False) -> PreviewReply:
+        """What the processors would decide for the event now (`drafts`: with the draft rules
+        active); raises `previews.PreviewUnavailable` without an answer
+        (`gateway.publishing.previews.Previewer`, over Kafka)."""

@@ -12,7 +12,12 @@ from typing import NamedTuple
 from pydantic import JsonValue
 
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy, booking_user
-from ledger.core.columns import Row, booking_entry_columns, command_outcome_columns
+from ledger.core.columns import (
+    Row,
+    archive_columns,
+    booking_entry_columns,
+    command_outcome_columns,
+)
 from ledger.core.hashing import digests
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import Route, static_route
@@ -48,6 +53,8 @@ class IncomingCommand(NamedTuple):
     entry_columns: tuple[Row, ...]
     """`columns.BOOKING_ENTRY_COLUMNS` of each booking."""
     source: SourcePosition | None = None
+    archive: Row | None = None
+    """`columns.COMMAND_ARCHIVE_COLUMNS` of a command that carries its source event."""
 
     @classmethod
     def of(cls, command: LedgerCommand, source: SourcePosition | None = None) -> "IncomingCommand":
@@ -92,6 +99,7 @@ class IncomingCommand(NamedTuple):
             outcome_columns,
             entry_columns,
             source,
+            archive_columns(command),
         )
 
 

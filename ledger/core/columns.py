@@ -8,12 +8,13 @@ command's, in the order of `OUTCOME_COLUMNS` and `ENTRY_COLUMNS` (COPY names its
 order is the writer's own).
 """
 
-from typing import Final
+from datetime import UTC, date
+from typing import Any, Final
 
 import orjson
 from pydantic import JsonValue
 
-from schemas.ledger import Booking
+from schemas.ledger import Booking, LedgerCommand, TransactionType
 
 Row = tuple[object, ...]
 
@@ -36,6 +37,14 @@ BOOKING_ENTRY_COLUMNS: Final = (
     "counterparty_user_id", "source_event_id", "rule_id", "rule_version", "occurred_at",
 )  # fmt: skip
 ENTRY_COLUMNS: Final = PLANNED_ENTRY_COLUMNS + BOOKING_ENTRY_COLUMNS
+
+PLANNED_ARCHIVE_COLUMNS: Final = ("outcome_status", "rejection_reason", "recorded_at")
+COMMAND_ARCHIVE_COLUMNS: Final = (
+    "occurred_at", "programme_id", "user_id", "event_id", "event_type", "programme_version",
+    "decision_status", "points", "reason_code", "awards", "event", "external_points",
+)  # fmt: skip
+ARCHIVE_COLUMNS: Final = PLANNED_ARCHIVE_COLUMNS + COMMAND_ARCHIVE_COLUMNS
+"""ledger.decided_events, the archive of decided events (`archive_columns`)."""
 
 
 def command_outcome_columns(
@@ -73,3 +82,47 @@ def booking_entry_columns(
         booking.remote_transaction_id, booking.counterparty_user_id, lineage.source_event_id,
         lineage.rule_id, lineage.rule_version, lineage.occurred_at,
     )  # fmt: skip
+
+
+def archive_columns(command: LedgerCommand) -> Row | None:
+    """`COMMAND_ARCHIVE_COLUMNS` of a command that carries its source event (a decision of the
+    processors), None for any other. The decision's status, reason code and programme version
+    are its explanation's; its points and awards are what its bookings book."""
+    event = command.source_event
+    if event is None:
+        return None
+    explained: Any = command.explanation if isinstance(command.explanation, dict) else {}
+    awards = []
+    points = 0
+    for booking in command.bookings:
+        signed = (
+            booking.points
+            if booking.transaction_type is TransactionType.CREDIT
+            else -booking.points
+        )
+        points += signed
+        awards.append(
+            {
+                "rule_id": booking.lineage.rule_id,
+                "rule_version": booking.lineage.rule_version,
+                "kind": "earn" if signed > 0 else "redeem",
+                "points": booking.points,
+            }
+        )
+    version = explained.get("programme_version")
+    code = explained.get("reason_code")
+    external = command.external_points
+    return (
+        event.occurred_at, command.programme_id, command.user_id, event.event_id,
+        event.event_type, version if isinstance(version, int) else None,
+        str(explained.get("status") or "unknown"), points, code if isinstance(code, str) else None,
+        orjson.dumps(awards).decode(), event.model_dump_json(),
+        None if external is None else orjson.dumps(external).decode(),
+    )  # fmt: skip
+
+
+def archive_month(columns: Row) -> date:
+    """The first day of the (UTC) month of the archive partition the row goes to."""
+    occurred_at: Any = columns[0]
+    utc = occurred_at.astimezone(UTC)
+    return date(utc.year, utc.month, 1)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from ledger.core.accounts import AccountKey
 from ledger.core.batch import BatchPlan, Outcome, PlannedEntry
 from ledger.core.columns import Row
+from schemas.ledger import OutcomeStatus
 
 
 class BatchRows(NamedTuple):
@@ -17,6 +18,8 @@ class BatchRows(NamedTuple):
     entries: list[Row]
     balances: dict[int, int]
     """The new balance by account id."""
+    archive: list[Row]
+    """ledger.decided_events rows: the new outcomes' source events (`columns.ARCHIVE_COLUMNS`)."""
 
 
 def batch_rows(
@@ -44,7 +47,23 @@ def batch_rows(
         for entry, entry_id in zip(plan.entries, entry_ids, strict=True)
     ]
     balances = {account_ids[key]: balance for key, balance in plan.balances.items()}
-    return BatchRows(outcomes, entries, balances)
+    # Only a new outcome is archived: a repeat of a stored command archives nothing more.
+    archive = [
+        archive_record(planned.outcome, archived, recorded_at)
+        for planned in plan.outcomes
+        if planned.is_new and (archived := planned.incoming.archive) is not None
+    ]
+    return BatchRows(outcomes, entries, balances, archive)
+
+
+def archive_record(outcome: Outcome, command_columns: Row, recorded_at: datetime) -> Row:
+    """A ledger.decided_events row, in `columns.ARCHIVE_COLUMNS` order: what the ledger did with
+    the decision (booked, or rejected and why) before the decision's own columns."""
+    rejected = outcome.status is OutcomeStatus.REJECTED
+    reason = outcome.reason_code if rejected else None
+    status = OutcomeStatus.REJECTED if rejected else OutcomeStatus.BOOKED
+    planned = (str(status), None if reason is None else str(reason), recorded_at)
+    return planned + command_columns
 
 
 def outcome_record(outcome: Outcome, command_columns: Row, recorded_at: datetime) -> Row:

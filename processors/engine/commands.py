@@ -1,5 +1,6 @@
 """The ledger command for a decision: what the ledger writer must book for one event."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -13,16 +14,32 @@ from schemas.events import EventV1
 from schemas.ledger import BOOKINGS_MAX, LedgerCommand, TransactionType, Variety
 
 
-def ledger_command_for(event: EventV1, decision: Decision) -> LedgerCommand:
+def ledger_command_for(
+    event: EventV1,
+    decision: Decision,
+    source_event: bytes | None = None,
+    external_points: Mapping[str, int] | None = None,
+) -> LedgerCommand:
     """One booking per award, keyed `event_id:rule_id`; an event without awards still gets a
     command (with no booking) so that its outcome and explanation are stored. The model of
     the bytes the processors send (`ledger_command_json`)."""
-    return LedgerCommand.model_validate_json(ledger_command_json(event, decision))
+    command = ledger_command_json(event, decision, source_event, external_points)
+    return LedgerCommand.model_validate_json(command)
 
 
-def ledger_command_json(event: EventV1, decision: Decision) -> bytes:
+def ledger_command_json(
+    event: EventV1,
+    decision: Decision,
+    source_event: bytes | None = None,
+    external_points: Mapping[str, int] | None = None,
+) -> bytes:
     """The ledger command's JSON, built without pydantic models, which cost the processors more
-    than deciding the event. `test_commands` holds it equal to the model's own JSON."""
+    than deciding the event. `test_commands` holds it equal to the model's own JSON.
+
+    `source_event`: the event's record as received (events.v1 JSON), embedded as it is, so the
+    ledger archives the event with its decision at the cost of a copy of its bytes; None leaves
+    the command without it. `external_points`: the programmatic rules' amounts the decision
+    used, archived with the event so that a replay uses them."""
     if len(decision.awards) > BOOKINGS_MAX:
         raise InvariantError(f"{event.event_id}: {len(decision.awards)} awards in one command")
     original_us = decision.original_occurred_at_us
@@ -36,6 +53,8 @@ def ledger_command_json(event: EventV1, decision: Decision) -> bytes:
         "bookings": [_booking_json(event, award, occurred_at) for award in decision.awards],
         "explanation": decision.explanation.to_dict(),
         "source_fingerprint": event.payload_fingerprint,
+        "source_event": None if source_event is None else orjson.Fragment(source_event),
+        "external_points": None if not external_points else dict(external_points),
     }
     return orjson.dumps(command, option=orjson.OPT_UTC_Z)
 

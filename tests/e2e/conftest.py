@@ -118,6 +118,10 @@ def service_env(
         "LOYALTY_PROGRAMME_METRICS_INTERVAL_S": "1",
         # Keys' last use in the console within a second (tests/e2e/console).
         "LOYALTY_API_KEY_USAGE_FLUSH_S": "1",
+        # A preview limit a test reaches quickly (tests/e2e/test_previews.py).
+        "LOYALTY_PREVIEW_RATE_LIMIT_PER_MINUTE": "20",
+        # The processors answer previews slowly while a CI machine is busy.
+        "LOYALTY_PREVIEW_WAIT_MS": "10000",
         # "Share Rule ID" gives this session's gateway (tests/e2e/console/test_rules.py).
         "LOYALTY_PUBLIC_API_URL_PRODUCTION": f"http://127.0.0.1:{system_settings.gateway_port}",
     }

@@ -16,6 +16,7 @@ from gateway.admin.api.routes import (
     partners,
     programmes,
     rules,
+    trying,
     users,
     webhooks,
 )
@@ -28,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     rules.router,
     api_clients.router,
     keys.router,
+    trying.router,
     audit.router,
     users.router,
     dead_letters.router,

@@ -29,6 +29,7 @@ from gateway.admin.service.errors import (
     Unauthenticated,
 )
 from gateway.admin.service.records import Publishing, kafka_publishing
+from gateway.publishing.previews import Previewer
 
 API_PATH = "/admin/api/v1"
 STATUS = {
@@ -49,8 +50,9 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
             kafka_snapshots(settings.kafka_bootstrap_servers, settings.config_topic) as publisher,
             _publishing(settings, pool) as publishing,
             following(_feed(settings, pool)),
+            previewing(settings) as previews,
         ):
-            backend = Backend(pool, publisher, publishing)
+            backend = Backend(pool, publisher, publishing, previews)
             console = Console(settings, backend, settings.login_policy())
             app.state.console = api.state.console = console
             yield
@@ -73,6 +75,21 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     app.add_middleware(PageHeaders)
     metrics.install(app)
     return app
+
+
+@asynccontextmanager
+async def previewing(settings: ConsoleSettings) -> AsyncIterator[Previewer]:
+    previewer = Previewer(
+        settings.kafka_bootstrap_servers,
+        settings.previews_topic,
+        settings.preview_replies_topic,
+        wait_s=settings.preview_wait_ms / 1000,
+    )
+    await previewer.start()
+    try:
+        yield previewer
+    finally:
+        await previewer.stop()
 
 
 def _publishing(

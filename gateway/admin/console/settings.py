@@ -19,6 +19,12 @@ class ConsoleSettings(BaseSettings):
     database_url: str = "postgresql://loyalty@127.0.0.1:5432/loyalty"
     # The contract's name; tests point the console at their own run's topic, as the services.
     config_topic: str = topics.CONFIG
+    # "Try an event" asks the processors as the partner API's previews do.
+    previews_topic: str = topics.PREVIEWS
+    preview_replies_topic: str = topics.PREVIEW_REPLIES
+    preview_wait_ms: int = Field(
+        default=2_000, ge=100, le=30_000, description="How long a try waits for the processors."
+    )
     database_pool_max_size: int = Field(default=5, ge=1, le=100)
     session_lifetime_s: int = Field(
         default=8 * 3_600, ge=60, le=30 * 86_400, description="A login lasts this long."

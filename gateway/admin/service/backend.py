@@ -1,7 +1,7 @@
 """What the service layer talks to: the database pool, the publisher of configuration
 snapshots and, where records are published (the console), what publishes them and waits for
-their outcomes (`records.Publishing`). The console holds one for its lifetime; each CLI command
-opens its own."""
+their outcomes (`records.Publishing`) and the processors' previews. The console holds one for
+its lifetime; each CLI command opens its own."""
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 from gateway.admin.programmes import snapshot_bytes
 from gateway.admin.service.errors import Unavailable
 from gateway.admin.service.records import Publishing
+from gateway.publishing.ports import EventPreviews
 from schemas import topics
 from schemas.programme import ProgrammeConfig
 
@@ -35,6 +36,8 @@ class Backend:
     publishing: Publishing | None = None
     """Ledger commands, events and replayed records (users' adjustments and tiers, dead
     letters); None where nothing but snapshots is published."""
+    previews: EventPreviews | None = None
+    """The console's; the CLI's commands have none."""
 
 
 class KafkaSnapshots:

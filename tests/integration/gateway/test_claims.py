@@ -17,7 +17,9 @@ from gateway.errors import Rejected
 from gateway.myrewards import configuration, sales, users
 from gateway.myrewards.configuration import MyRewardsConfig
 from gateway.myrewards.models import SalesData, UserFields
+from gateway.preview_limits import PreviewRateLimits
 from gateway.publishing.outcomes import OutcomeNotifications
+from gateway.publishing.previews import Previewer
 from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.rate_windows import PostgresRateWindows
@@ -54,6 +56,8 @@ async def services(kafka_bootstrap: str, postgres_url: str) -> AsyncIterator[Ser
             )
             keys = KeyResolver(pool, 30.0, 100)
             catalog = ProgrammeConfigs()
+            # Never started: no test here previews.
+            previewer = Previewer(kafka_bootstrap, f"previews-{run}", f"replies-{run}")
             yield Services(
                 settings,
                 pool,
@@ -63,6 +67,8 @@ async def services(kafka_bootstrap: str, postgres_url: str) -> AsyncIterator[Ser
                 outcomes,
                 PartnerRateLimits(PostgresRateWindows(pool, 2.0)),
                 StoredOutcomesOf(pool),
+                previewer,
+                PreviewRateLimits(),
             )
     finally:
         await publisher.stop()

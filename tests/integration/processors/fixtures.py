@@ -72,14 +72,23 @@ class OwnTopics:
     events: str
     commands: str
     dead_letters: str
+    previews: str
+    replies: str
     run: str
     """The id every one of the names holds."""
 
     @classmethod
     async def create(cls, bootstrap: str, partitions: int) -> "OwnTopics":
         run = uuid.uuid4().hex[:10]
-        made = cls(f"test-events-{run}", f"test-commands-{run}", f"test-dead-{run}", run)
-        names = (made.events, made.commands, made.dead_letters)
+        made = cls(
+            f"test-events-{run}",
+            f"test-commands-{run}",
+            f"test-dead-{run}",
+            f"test-previews-{run}",
+            f"test-replies-{run}",
+            run,
+        )
+        names = (made.events, made.commands, made.dead_letters, made.previews, made.replies)
         await create_topics(bootstrap, {name: partitions for name in names})
         return made
 
@@ -95,6 +104,7 @@ class Worker:
             "LOYALTY_EVENTS_TOPIC": topics_.events,
             "LOYALTY_LEDGER_COMMANDS_TOPIC": topics_.commands,
             "LOYALTY_DEAD_LETTERS_TOPIC": topics_.dead_letters,
+            "LOYALTY_PREVIEWS_TOPIC": topics_.previews,
             "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "LOYALTY_PROCESSORS_APP_ID": app_id,
             "LOYALTY_PROCESSORS_DATA_DIR": str(data_dir / name),

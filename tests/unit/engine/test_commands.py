@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import pytest
+from pydantic import ValidationError
 
 from bench import engine as bench
 from processors.engine import (
@@ -167,3 +169,34 @@ def test_the_direct_json_is_the_pydantic_commands_json_for_every_kind_of_decisio
                 == ledger_command_for(unknown, refused).model_dump_json().encode()
             )
     assert {"awarded", "invalid_event", "duplicate"} <= kinds, kinds
+
+
+def test_the_source_event_rides_along_as_received_with_the_external_amounts() -> None:
+    """The ledger archives the event with its decision: the record's bytes go into the command
+    unchanged (no re-encoding on the hot path), and the model reads them back as the event."""
+    compiled = compile_programme(bench.programme())
+    for batch in bench.events(200, seed=3):
+        for item in batch:
+            decision = decide(item, UserState.initial(), compiled)
+            received = item.model_dump_json().encode()
+            direct = ledger_command_json(item, decision, received, {"r": 7})
+            assert received in direct
+            command = ledger_command_for(item, decision, received, {"r": 7})
+            assert direct == command.model_dump_json().encode()
+            assert (command.source_event, command.external_points) == (item, {"r": 7})
+            without = ledger_command_for(item, decision)
+            assert (without.source_event, without.external_points) == (None, None)
+
+
+def test_a_source_event_of_another_user_is_refused_by_the_contract() -> None:
+    compiled = programme([VIDEO], [rule("r", "video", default=True)])
+    video = event("video")
+    other = video.model_copy(update={"user_id": "someone-else"})
+    command = ledger_command_json(video, decide(video, UserState.initial(), compiled))
+    body = orjson.loads(command) | {"source_event": other.model_dump(mode="json")}
+    with pytest.raises(ValidationError, match="another user's"):
+        LedgerCommand.model_validate(body)
+    renamed = video.model_copy(update={"event_id": "evt_other"})
+    body |= {"source_event": renamed.model_dump(mode="json")}
+    with pytest.raises(ValidationError, match="source_event_id"):
+        LedgerCommand.model_validate(body)

@@ -9,6 +9,7 @@ import pytest
 
 from gateway.admin.programmes import load_file, snapshot_bytes
 from processors.catalog import ProgrammeCatalog
+from processors.engine import ledger_command_for
 from processors.handling import OCCURRED_AT_GRACE_S, Decided, Record, handle
 from processors.metrics import rejection_reasons
 from schemas import topics
@@ -117,10 +118,18 @@ def test_rejections_are_counted_by_the_reason_the_explanation_gives(
     assert list(rejection_reasons(invalid.decision.status, outcomes(invalid))) == ["invalid"]
 
 
-def test_the_command_sent_is_the_command_as_json(catalog: ProgrammeCatalog) -> None:
-    handled = handle(record(encoded(event())), None, catalog)
+def test_the_command_carries_the_record_as_received_for_the_archive(
+    catalog: ProgrammeCatalog,
+) -> None:
+    received = encoded(event())
+    handled = handle(record(received), None, catalog)
     assert isinstance(handled, Decided)
-    assert LedgerCommand.model_validate_json(handled.command_json) == handled.command
+    assert received in handled.command_json
+    command = LedgerCommand.model_validate_json(handled.command_json)
+    assert command.source_event == handled.event
+    assert command.model_dump(exclude={"source_event"}) == ledger_command_for(
+        handled.event, handled.decision
+    ).model_dump(exclude={"source_event"})
 
 
 def stamped(item: EventV1, at: datetime) -> Record:

@@ -24,6 +24,7 @@ from gateway.admin.console.pages import (
     partners,
     programmes,
     rules,
+    trying,
     users,
     webhooks,
 )
@@ -39,6 +40,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     guides.router,
     keys.router,
     code.router,
+    trying.router,
     audit.router,
     users.router,
     dead_letters.router,

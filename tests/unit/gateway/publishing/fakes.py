@@ -1,6 +1,6 @@
 """In-memory fakes of the publish-and-answer path's ports (`gateway.publishing.ports`): a Kafka
-that an in-memory ledger answers, the outcome waits, the stored outcomes; and the services that
-wire them, as `gateway.app` wires the real ones."""
+that an in-memory ledger answers, the outcome waits, the stored outcomes, previews that never
+answer; and the services that wire them, as `gateway.app` wires the real ones."""
 
 import asyncio
 import contextlib
@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 from gateway.dependencies import Services
+from gateway.preview_limits import PreviewRateLimits
+from gateway.publishing.previews import PreviewUnavailable
 from gateway.rate_limits import PartnerRateLimits, Reservation
 from gateway.settings import GatewaySettings
 from runtime.config_feed import ProgrammeConfigs
 from schemas.events import EventV1
 from schemas.ledger import CommandOutcome, LedgerCommand
+from schemas.previews import PreviewReply
 from schemas.programme import ProgrammeConfig
 
 Ledger = Callable[[str, EventV1 | LedgerCommand], CommandOutcome | None]
@@ -71,6 +74,13 @@ class FakeKafka:
             self.waits.notify(self.stored.outcomes[command_id])
 
 
+class NoPreviews:
+    """The processors away: every preview is unavailable (the publish path never previews)."""
+
+    async def preview(self, event: EventV1, *, drafts: bool = False) -> PreviewReply:
+        raise PreviewUnavailable("no processors in this test")
+
+
 class FakeRateWindows:
     """The store's windows in memory, as reserve_partner_rate keeps them in Postgres (the real
     one is tested in tests/integration/gateway/test_rate_windows.py), on the clock `now`."""
@@ -111,6 +121,8 @@ def services(ledger: Ledger, *configs: ProgrammeConfig, wait_ms: int = 200) -> S
         waits,
         PartnerRateLimits(FakeRateWindows()),
         stored,
+        NoPreviews(),
+        PreviewRateLimits(),
     )
 
 

@@ -1,0 +1,173 @@
+"""A backtest's report as terminal tables (rich) and as one self-contained HTML file with bar
+charts drawn as inline SVG (no script, nothing fetched)."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+from typing import Final
+
+from rich.console import Console
+from rich.table import Table
+
+from evidence.report import Report, Row
+
+BAR_WIDTH: Final = 320
+BAR_HEIGHT: Final = 14
+
+
+def _when(moment: datetime | None, open_end: str) -> str:
+    return open_end if moment is None else moment.isoformat()
+
+
+def verdict(report: Report) -> str:
+    if report.reproduces:
+        return (
+            "The current configuration reproduces what was booked, event by event and rule by "
+            f"rule ({report.current.booked} points)."
+        )
+    lines = [
+        "The current configuration does NOT reproduce what was booked: replayed "
+        f"{report.current.booked} points for the booked events, the ledger holds "
+        f"{report.ledger_booked_total}; {report.mismatches} events decided otherwise."
+    ]
+    lines += [
+        f"  {m.event_id}: archived {m.archived_points}, replayed {m.replayed_points}"
+        for m in report.mismatch_examples
+    ]
+    return "\n".join(lines)
+
+
+def against_ledger(report: Report) -> str:
+    """The candidate beside what the journal holds now, a re-base's corrections included."""
+    differences = report.ledger_differences()
+    if not differences:
+        return (
+            "The candidate gives exactly what the journal holds now for the booked events, rule "
+            "by rule (a re-base's corrections included): no difference."
+        )
+    shown = ", ".join(f"{row.name} {row.current} -> {row.candidate}" for row in differences)
+    return (
+        f"Against the journal now (corrections included), {len(differences)} rules differ: {shown}."
+    )
+
+
+def print_report(report: Report, console: Console) -> None:
+    span = f"{_when(report.since, 'the start')} to {_when(report.until, 'the end')}"
+    console.print(
+        f"Backtest of {report.programme_id}: candidate version {report.candidate_version}, "
+        f"{report.events} events from {span} ({report.history_events} before it replayed "
+        f"for the users' states), {report.users} users. current: each event under the "
+        "version in force when it was decided; candidate: under the candidate."
+    )
+    for title, rows in _sections(report):
+        console.print(_table(title, rows))
+    console.print(f"Users affected: {len(report.user_changes())} of {report.users}")
+    console.print(_table("Users whose points change most", report.top_users()))
+    distribution = Table(title="Per-user change")
+    distribution.add_column("change")
+    distribution.add_column("users", justify="right")
+    for label, count in report.distribution():
+        distribution.add_row(label, str(count))
+    console.print(distribution)
+    if report.rejected_live:
+        console.print(
+            f"{report.rejected_live} events were refused by the ledger in the live run (a "
+            "budget, a balance): their points count in the decided totals, not the booked ones."
+        )
+    console.print(verdict(report))
+    console.print(against_ledger(report))
+
+
+def _sections(report: Report) -> list[tuple[str, list[Row]]]:
+    sections = [
+        ("Totals", report.totals()),
+        ("By rule", report.by_rule()),
+        ("By tier", report.by_tier()),
+        ("By event type", report.by_event_type()),
+    ]
+    if report.budgets:
+        sections.append(("Budgeted rules (points awarded)", report.budget_rows()))
+    return sections
+
+
+def _table(title: str, rows: Sequence[Row]) -> Table:
+    table = Table(title=title)
+    table.add_column("")
+    for name in ("current", "candidate", "change"):
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(row.name, str(row.current), str(row.candidate), f"{row.change:+d}")
+    return table
+
+
+def html_report(report: Report) -> str:
+    span = f"{_when(report.since, 'the start')} to {_when(report.until, 'the end')}"
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Backtest of {escape(report.programme_id)}</title><style>{_STYLE}</style></head>",
+        f"<body><h1>Backtest of {escape(report.programme_id)}</h1>",
+        f"<p>Candidate version {report.candidate_version}; {report.events} events from "
+        f"{escape(span)} ({report.history_events} before it replayed for the users' states); "
+        f"{report.users} users, {len(report.user_changes())} affected. <em>current</em>: each "
+        "event under the version in force when it was decided; <em>candidate</em>: under the "
+        "candidate.</p>",
+        f"<p class='{'ok' if report.reproduces else 'warn'}'>"
+        f"{escape(verdict(report)).replace(chr(10), '<br>')}</p>",
+        f"<p>{escape(against_ledger(report))}</p>",
+    ]
+    for title, rows in _sections(report):
+        parts.append(f"<h2>{escape(title)}</h2>{_html_table(rows)}{_bars(rows)}")
+    parts.append(f"<h2>Users whose points change most</h2>{_html_table(report.top_users())}")
+    distribution = [Row(label, count, count) for label, count in report.distribution()]
+    parts.append("<h2>Per-user change (users)</h2>" + _bars(distribution, single=True))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _html_table(rows: Sequence[Row]) -> str:
+    body = "".join(
+        f"<tr><th scope='row'>{escape(r.name)}</th><td>{r.current}</td><td>{r.candidate}</td>"
+        f"<td>{r.change:+d}</td></tr>"
+        for r in rows
+    )
+    head = "<tr><th></th><th>current</th><th>candidate</th><th>change</th></tr>"
+    return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+
+
+def _bars(rows: Sequence[Row], *, single: bool = False) -> str:
+    """Horizontal bars: current (grey) and candidate (blue) per row, on one scale."""
+    if not rows:
+        return ""
+    largest = max(max(abs(r.current), abs(r.candidate)) for r in rows) or 1
+    per_row = BAR_HEIGHT * (1 if single else 2) + 8
+    height = per_row * len(rows)
+    shapes = []
+    for index, row in enumerate(rows):
+        top = index * per_row
+        shapes.append(f"<text x='0' y='{top + BAR_HEIGHT - 3}'>{escape(row.name[:28])}</text>")
+        values = [("candidate", row.candidate)] if single else [
+            ("current", row.current), ("candidate", row.candidate),
+        ]  # fmt: skip
+        for offset, (kind, value) in enumerate(values):
+            width = round(abs(value) / largest * BAR_WIDTH)
+            y = top + offset * BAR_HEIGHT
+            shapes.append(
+                f"<rect class='{kind}' x='200' y='{y}' width='{width}' height='{BAR_HEIGHT - 2}'>"
+                f"<title>{kind}: {value}</title></rect>"
+                f"<text x='{205 + width}' y='{y + BAR_HEIGHT - 3}'>{value}</text>"
+            )
+    return (
+        f"<svg role='img' width='{200 + BAR_WIDTH + 80}' height='{height}' "
+        f"aria-label='bar chart'>{''.join(shapes)}</svg>"
+    )
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d2430; }
+table { border-collapse: collapse; margin: 0.5rem 0; }
+th, td { padding: 0.25rem 0.75rem; border-bottom: 1px solid #d9dee7; text-align: right; }
+th[scope=row] { text-align: left; }
+svg text { font-size: 11px; fill: #1d2430; }
+rect.current { fill: #9aa5b4; } rect.candidate { fill: #1f5fbf; }
+.ok { color: #1a7f37; } .warn { color: #b42318; font-weight: 600; }
+"""

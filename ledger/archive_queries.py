@@ -1,0 +1,165 @@
+"""Reading the archive of decided events (ledger.decided_events, docs/decisions/0013) and what
+the journal booked for them, for replays (backtest): a programme's events in decision order, in
+bounded chunks through a server-side cursor, and the booked points by rule of a time range;
+for re-bases (`loyalty-admin rebase`), what the journal holds for each archived event, rule by
+rule, its corrections (entries of variety Adjustment naming the event) included."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import NamedTuple
+
+import asyncpg
+
+from ledger.db_types import Executor
+
+CHUNK_ROWS = 10_000
+_FAR_PAST = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
+_FAR_FUTURE = datetime.fromisoformat("9999-01-01T00:00:00+00:00")
+
+
+_SIGNED = "CASE WHEN e.transaction_type = 'Credit' THEN e.points ELSE -e.points END"
+
+
+class ArchivedEvent(NamedTuple):
+    seq: int
+    occurred_at: datetime
+    user_id: str
+    event_id: str
+    event_type: str
+    programme_version: int | None
+    decision_status: str
+    points: int
+    awards: str
+    """JSON: [{"rule_id", "rule_version", "kind", "points"}]."""
+    event: str
+    """The event as the processors received it (events.v1 JSON)."""
+    external_points: str | None
+    """JSON: the programmatic rules' amounts by rule id, or None."""
+    outcome_status: str
+    """`booked` or `rejected` (by the ledger)."""
+
+
+_SELECT = """
+    SELECT seq, occurred_at, user_id, event_id, event_type, programme_version, decision_status,
+           points, awards::text, event::text, external_points::text, outcome_status
+    FROM ledger.decided_events
+    WHERE programme_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+    ORDER BY seq
+"""
+
+
+async def archived_events(
+    pool: asyncpg.Pool,
+    programme_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+) -> AsyncIterator[list[ArchivedEvent]]:
+    """The programme's archived events that occurred in [since, until), in decision order, in
+    chunks of at most `chunk_rows`; one read-only transaction, so a replay sees one snapshot."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        # In the order of the primary key's index, partition by partition (a merge): a sort of
+        # a programme's whole history would spill to disk before the first row came back.
+        await conn.execute("SET LOCAL enable_sort = off")
+        cursor = await conn.cursor(_SELECT, programme_id, since or _FAR_PAST, until or _FAR_FUTURE)
+        while True:
+            rows = await cursor.fetch(chunk_rows)
+            if not rows:
+                return
+            yield [ArchivedEvent(*row.values()) for row in rows]
+
+
+async def count_archived(
+    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
+) -> int:
+    found = await db.fetchval(
+        """SELECT count(*) FROM ledger.decided_events
+           WHERE programme_id = $1 AND occurred_at >= $2 AND occurred_at < $3""",
+        programme_id,
+        since or _FAR_PAST,
+        until or _FAR_FUTURE,
+    )
+    return int(found or 0)
+
+
+async def booked_by_rule(
+    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, int]:
+    """Net points the journal booked for the archived events of [since, until) by rule (earns
+    positive, redemptions negative): what a replay of the configuration in force must give.
+    A re-base's corrections (variety Adjustment) are not the decisions': they are left out."""
+    booked, _ = await booked_and_held_by_rule(db, programme_id, since, until)
+    return booked
+
+
+async def booked_and_held_by_rule(
+    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """By rule, for the archived events of [since, until): the net points the decisions booked
+    (`booked_by_rule`) and what the journal holds now, a re-base's corrections included (what a
+    candidate that was re-based gives). One read of the journal for both."""
+    rows = await db.fetch(
+        f"""SELECT e.rule_id,
+                   coalesce(sum({_SIGNED}) FILTER (WHERE e.variety <> 'Adjustment'), 0) AS booked,
+                   sum({_SIGNED}) AS held
+            FROM ledger.decided_events AS d
+            JOIN ledger.entries AS e
+              ON e.source_event_id = d.event_id AND e.programme_id = d.programme_id
+            WHERE d.programme_id = $1 AND d.occurred_at >= $2 AND d.occurred_at < $3
+              AND e.reverses_entry_id IS NULL
+            GROUP BY e.rule_id""",
+        programme_id,
+        since or _FAR_PAST,
+        until or _FAR_FUTURE,
+    )
+    booked = {str(row["rule_id"]): int(row["booked"]) for row in rows if row["booked"]}
+    held = {str(row["rule_id"]): int(row["held"]) for row in rows}
+    return booked, held
+
+
+class BookedForRule(NamedTuple):
+    """What the journal holds for one archived event and one rule."""
+
+    points: int
+    """Net: the decision's entry and every correction of it."""
+    entry_id: int | None
+    """The decision's own entry (None: the decision booked nothing for the rule)."""
+
+
+async def booked_by_event(
+    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, dict[str, BookedForRule]]:
+    """By archived event of [since, until) and rule: the net points the journal holds for it,
+    corrections included (a re-base's entries of variety Adjustment carry the event's id and the
+    rule's in their lineage), and the decision's own entry."""
+    rows = await db.fetch(
+        f"""SELECT e.source_event_id, e.rule_id, sum({_SIGNED}) AS points,
+                   min(e.entry_id) FILTER (WHERE e.variety <> 'Adjustment') AS entry_id
+            FROM ledger.decided_events AS d
+            JOIN ledger.entries AS e
+              ON e.source_event_id = d.event_id AND e.programme_id = d.programme_id
+            WHERE d.programme_id = $1 AND d.occurred_at >= $2 AND d.occurred_at < $3
+              AND e.reverses_entry_id IS NULL AND e.rule_id IS NOT NULL
+            GROUP BY e.source_event_id, e.rule_id""",
+        programme_id,
+        since or _FAR_PAST,
+        until or _FAR_FUTURE,
+    )
+    found: dict[str, dict[str, BookedForRule]] = {}
+    for row in rows:
+        booked = BookedForRule(int(row["points"]), row["entry_id"])
+        found.setdefault(str(row["source_event_id"]), {})[str(row["rule_id"])] = booked
+    return found
+
+
+async def balances_of(db: Executor, programme_id: str, user_ids: list[str]) -> dict[str, int]:
+    """The users' balances now (0 for a user without an account)."""
+    rows = await db.fetch(
+        """SELECT owner_id, balance FROM ledger.accounts
+           WHERE programme_id = $1 AND kind = 'user' AND owner_id = ANY($2::text[])""",
+        programme_id,
+        user_ids,
+    )
+    found = {str(row["owner_id"]): int(row["balance"]) for row in rows}
+    return {user: found.get(user, 0) for user in user_ids}

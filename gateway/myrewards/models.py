@@ -13,10 +13,11 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    field_validator,
 )
 
 from ledger.reads import Transaction
-from schemas.ledger import TransactionType, Variety
+from schemas.ledger import LEDGER_VARIETIES, TransactionType, Variety
 
 PHONE = re.compile(r"^\+[0-9]{9,15}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
@@ -119,6 +120,13 @@ class TransactionFields(_Request):
         default=None,
         description="Person 2 Person Transfer only: the other user; both legs are booked at once.",
     )
+
+    @field_validator("variety")
+    @classmethod
+    def _not_the_ledgers_own(cls, variety: Variety) -> Variety:
+        if variety in LEDGER_VARIETIES:
+            raise ValueError(f"'{variety}' is booked only by the ledger itself")
+        return variety
 
 
 class TransactionRequest(_Request):

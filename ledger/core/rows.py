@@ -10,6 +10,7 @@ from typing import NamedTuple
 from ledger.core.accounts import AccountKey
 from ledger.core.batch import BatchPlan, Outcome, PlannedEntry
 from ledger.core.columns import Row
+from ledger.core.lots import Lots, encode, next_due
 
 
 class BatchRows(NamedTuple):
@@ -17,6 +18,10 @@ class BatchRows(NamedTuple):
     entries: list[Row]
     balances: dict[int, int]
     """The new balance by account id."""
+    lots: Sequence[str | None] = ()
+    """The new lots of each account of `balances`, in its order (jsonb text; None: none)."""
+    lots_next_due: Sequence[str | None] = ()
+    """When each account's earliest lot is due, in the same order."""
 
 
 def batch_rows(
@@ -44,7 +49,28 @@ def batch_rows(
         for entry, entry_id in zip(plan.entries, entry_ids, strict=True)
     ]
     balances = {account_ids[key]: balance for key, balance in plan.balances.items()}
-    return BatchRows(outcomes, entries, balances)
+    lots, due = account_lots(plan.balances, plan.lots)
+    return BatchRows(outcomes, entries, balances, lots, due)
+
+
+def account_lots(
+    balances: Mapping[AccountKey, int], lots: Mapping[AccountKey, Lots]
+) -> tuple[list[str | None], list[str | None]]:
+    """The lots column and the next due date of each account of `balances`, in its order."""
+    if not lots:  # a programme without expiry: every account stores nothing
+        nothing: list[str | None] = [None] * len(balances)
+        return nothing, list(nothing)
+    texts: list[str | None] = []
+    dues: list[str | None] = []
+    for key in balances:
+        held = lots.get(key)
+        if held is None:
+            texts.append(None)
+            dues.append(None)
+        else:
+            texts.append(encode(held))
+            dues.append(next_due(held))
+    return texts, dues
 
 
 def outcome_record(outcome: Outcome, command_columns: Row, recorded_at: datetime) -> Row:
@@ -65,9 +91,11 @@ def entry_record(
 ) -> Row:
     """A ledger.entries row, in `columns.ENTRY_COLUMNS` order."""
     reverses = entry.booking.reverses
+    debit_lots, credit_lots = entry.debit_lots, entry.credit_lots
     planned = (
         entry_id, account_ids[entry.debit], account_ids[entry.credit], entry.debit_balance_after,
         entry.credit_balance_after, None if reverses is None else known_ids[reverses],
-        recorded_at,
+        recorded_at, None if debit_lots is None else encode(debit_lots),
+        None if credit_lots is None else encode(credit_lots),
     )  # fmt: skip
     return planned + entry.columns

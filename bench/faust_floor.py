@@ -26,7 +26,7 @@ def create_floor_app(settings: ProcessorSettings) -> faust.App:
 
     async def forward(stream: faust.StreamT[bytes]) -> None:
         batches = cast(faust.Stream[bytes], stream).take_events
-        async for batch in batches(settings.batch_events_max, within=settings.batch_wait_s):
+        async for batch in batches(settings.batch_events_max, within=settings.batch_wait_ms / 1000):
             deliveries: list[Any] = []
             for event in batch:
                 # The bench's records all have a key and a value.

@@ -11,7 +11,7 @@ are not running) on a fresh database, with a partner whose rate limit does not i
   closed-loop by wrk for `--seconds`, with the gateway's CPU time per request (which other jobs
   on the machine disturb less than the rate).
 The run's topics, consumer groups and database are its own, so no earlier run's records are
-read. `--service-env NAME=VALUE` passes a setting to every service (`LOYALTY_BATCH_MAX_WAIT_MS=5`).
+read. `--service-env NAME=VALUE` passes a setting to every service (`LOYALTY_BATCH_WAIT_MS=5`).
 Ends with `RESULT sync_p99_ms=N sync_rate=R async_events_per_s=M`.
 """
 
@@ -220,6 +220,7 @@ def main() -> None:
             "gateway_port": 28080,
             "processors_metrics_port": 29102,
             "ledger_metrics_port": 29103,
+            "webhooks_metrics_port": 29104,
         }
     )
     kafka_started, postgres_started = start_system(settings)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from gateway import errors, metrics, openapi
 from gateway.auth import KeyResolver
-from gateway.dependencies import Services
+from gateway.dependencies import Services, StoredOutcomesOf
 from gateway.direct_routes import DirectRoutes, routes_of
 from gateway.key_usage import KeyUsage
 from gateway.kwegg import routes as kwegg
@@ -22,7 +22,6 @@ from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
 from gateway.triggers import routes as triggers
-from gateway.webhooks.running import dispatching
 from ledger.reads import get_outcomes
 from runtime.config_feed import ProgrammeConfigs, follow
 
@@ -67,20 +66,16 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
             keys = KeyResolver(
                 pool, settings.api_key_cache_ttl_s, settings.api_key_cache_max_entries, usage
             )
-            webhooks = (
-                dispatching(
-                    pool,
-                    settings.webhook_policy(),
-                    settings.webhook_poll_s,
-                    settings.webhook_batch_max,
-                )
-                if settings.webhooks_enabled
-                else contextlib.nullcontext()
+            yield Services(
+                settings,
+                pool,
+                keys,
+                publisher,
+                catalog,
+                outcomes,
+                PartnerRateLimits(),
+                StoredOutcomesOf(pool),
             )
-            async with webhooks:
-                yield Services(
-                    settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits()
-                )
         finally:
             for task in (following, recording):
                 task.cancel()

@@ -8,8 +8,7 @@ from fastapi import Depends, Header, Request
 
 from gateway.auth import KeyResolver
 from gateway.keys import Principal
-from gateway.publishing.outcomes import OutcomeNotifications
-from gateway.publishing.publisher import Publisher
+from gateway.publishing.ports import EventPublisher, OutcomeWaits, StoredOutcomes
 from gateway.rate_limits import PartnerRateLimits
 from gateway.settings import GatewaySettings
 from ledger import reads
@@ -18,17 +17,28 @@ from schemas.ledger import CommandOutcome
 
 
 @dataclass(frozen=True, slots=True)
+class StoredOutcomesOf:
+    """`StoredOutcomes` read from the ledger (`ledger.reads`)."""
+
+    pool: asyncpg.Pool
+
+    async def get(self, command_id: str, programme_id: str | None) -> CommandOutcome | None:
+        return await reads.get_outcome(self.pool, command_id, programme_id=programme_id)
+
+
+@dataclass(frozen=True, slots=True)
 class Services:
     settings: GatewaySettings
     pool: asyncpg.Pool
     keys: KeyResolver
-    publisher: Publisher
+    publisher: EventPublisher
     catalog: ProgrammeConfigs
-    outcomes: OutcomeNotifications
+    outcomes: OutcomeWaits
     rate_limits: PartnerRateLimits
+    stored: StoredOutcomes
 
     async def outcomes_for(self, programme_id: str, command_id: str) -> CommandOutcome | None:
-        return await reads.get_outcome(self.pool, command_id, programme_id=programme_id)
+        return await self.stored.get(command_id, programme_id)
 
 
 def services_of(request: Request) -> Services:

@@ -3,7 +3,6 @@
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.webhooks.policy import DeliveryPolicy
 from schemas import topics
 
 
@@ -42,19 +41,3 @@ class GatewaySettings(BaseSettings):
     kwegg_tokens_per_user_max: int = Field(
         default=20, ge=1, le=1_000, description="Live Kwegg access tokens kept per user."
     )
-    # Webhooks (gateway/webhooks): every instance dispatches the outbox the ledger fills.
-    webhooks_enabled: bool = True
-    webhook_attempts_max: int = Field(default=8, ge=1, le=50)
-    webhook_backoff_first_s: float = Field(default=2.0, gt=0)
-    webhook_backoff_max_s: float = Field(default=3_600.0, gt=0)
-    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    webhook_poll_s: float = Field(default=5.0, gt=0)
-    webhook_batch_max: int = Field(default=100, ge=1, le=1_000)
-
-    def webhook_policy(self) -> DeliveryPolicy:
-        return DeliveryPolicy(
-            self.webhook_attempts_max,
-            self.webhook_backoff_first_s,
-            self.webhook_backoff_max_s,
-            self.webhook_timeout_s,
-        )

@@ -28,7 +28,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from ledger import writing
+from ledger import storage
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.batch import Outcome, PlannedEntry
 from ledger.core.columns import command_outcome_columns
@@ -293,7 +293,7 @@ async def _expire(
     locked = await lock_accounts(conn, {expired_key, *users}, account_ids)
     due = [DueAccount(key, locked.balances[key], locked.lots.get(key)) for key in users]
     chunk = plan_expiry(command, due, expired_key, locked.balances[expired_key])
-    entry_ids = await writing.allocate_entry_ids(conn, len(chunk.entries))
+    entry_ids = await storage.allocate_entry_ids(conn, len(chunk.entries))
     ids = locked.ids
     at = recorded_at  # the transaction's time, as every batch stamps its rows
     rows = [
@@ -301,9 +301,9 @@ async def _expire(
         for entry, entry_id in zip(chunk.entries, entry_ids, strict=True)
     ]
     lots, due_days = account_lots(chunk.balances, chunk.lots)
-    await writing.write_batch(
+    await storage.write_batch(
         conn,
-        writing.Writes(
+        storage.Writes(
             outcomes=[_outcome_row(incoming, outcome, at) for outcome in outcomes],
             entries=rows,
             balances={ids[key]: balance for key, balance in chunk.balances.items()},
@@ -378,9 +378,9 @@ async def _finish(
 ) -> None:
     """Store the consumer's offsets past the command (and its outcome, if not stored yet)."""
     rows = outcomes or []
-    await writing.write_batch(
+    await storage.write_batch(
         conn,
-        writing.Writes(
+        storage.Writes(
             outcomes=rows,
             entries=[],
             balances={},

@@ -43,7 +43,7 @@ class TransactionPage:
 
 
 _SELECTED = {"explanation": "explanation::text AS explanation"}
-OUTCOME_COLUMNS = ", ".join(_SELECTED.get(name, name) for name in OUTCOME_FIELDS) + (
+OUTCOME_SELECT = ", ".join(_SELECTED.get(name, name) for name in OUTCOME_FIELDS) + (
     ", payload_sha256"
 )
 """The outcome fields a notification sends (`schemas.notifications.OUTCOME_FIELDS`) as a select
@@ -51,7 +51,7 @@ list, with the digest the writer compares repeats by."""
 
 
 def outcome_from_row(row: asyncpg.Record | Mapping[str, Any]) -> CommandOutcome:
-    """From a row of `OUTCOME_COLUMNS`: read as a notification's element is."""
+    """From a row of `OUTCOME_SELECT`: read as a notification's element is."""
     return outcome_of(row)
 
 
@@ -61,7 +61,7 @@ async def get_outcome(
     """The stored outcome of a command (for an event's decision, `command_id` is the event id);
     with `programme_id`, only if the command belongs to that programme."""
     row = await db.fetchrow(
-        f"""SELECT {OUTCOME_COLUMNS} FROM ledger.command_outcomes
+        f"""SELECT {OUTCOME_SELECT} FROM ledger.command_outcomes
             WHERE command_id = $1 AND ($2::text IS NULL OR programme_id = $2)""",
         command_id,
         programme_id,
@@ -70,9 +70,9 @@ async def get_outcome(
 
 
 async def get_outcome_rows(db: Executor, command_ids: Iterable[str]) -> list[asyncpg.Record]:
-    """The stored outcome rows (`OUTCOME_COLUMNS`) of the given command ids, in one query."""
+    """The stored outcome rows (`OUTCOME_SELECT`) of the given command ids, in one query."""
     return await db.fetch(
-        f"SELECT {OUTCOME_COLUMNS} FROM ledger.command_outcomes WHERE command_id = ANY($1::text[])",
+        f"SELECT {OUTCOME_SELECT} FROM ledger.command_outcomes WHERE command_id = ANY($1::text[])",
         list(set(command_ids)),
     )
 

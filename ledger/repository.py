@@ -19,7 +19,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from ledger import writing
+from ledger import storage
 from ledger.core.batch import (
     BatchPlan,
     IncomingCommand,
@@ -67,9 +67,10 @@ class Batch:
     """Next offset by (topic, partition), stored in the same transaction."""
     expect_new: bool = False
     """A hint that no command or booking of the batch is stored yet (the writer's steady state):
-    the batch is then planned without reading stored outcomes and entries. The inserts prove it
-    (ON CONFLICT DO NOTHING RETURNING returns every planned row); if one is stored after all,
-    that transaction is rolled back and the batch planned again the usual way."""
+    the batch is then planned without reading stored outcomes and entries. The writes prove it:
+    rows are copied into tables keyed by their idempotency keys, so one stored already violates
+    its key (`ConcurrentWriteError`), that transaction is rolled back and the batch planned
+    again the usual way."""
 
 
 async def apply_batch(
@@ -115,9 +116,9 @@ async def _apply(
             programmes, accounts.balances, outcomes, entries, usage, accounts.lots
         )
         plan = plan_batch(commands, snapshot, recorded_at)
-        entry_ids_new = await writing.allocate_entry_ids(conn, len(plan.entries))
+        entry_ids_new = await storage.allocate_entry_ids(conn, len(plan.entries))
         rows = batch_rows(plan, accounts.ids, entry_ids, entry_ids_new, recorded_at)
-        writes = writing.Writes(
+        writes = storage.Writes(
             rows.outcomes,
             rows.entries,
             rows.balances,
@@ -127,7 +128,7 @@ async def _apply(
             lots=rows.lots,
             lots_next_due=rows.lots_next_due,
         )
-        await writing.write_batch(conn, writes)
+        await storage.write_batch(conn, writes)
         if before_commit is not None:
             await before_commit(plan)
     if account_ids is not None:
@@ -194,9 +195,9 @@ async def fund_budget(
         columns = command_outcome_columns(
             idempotency_key, entry.payload_sha256, programme_id, None, None, None, None
         )
-        entry_ids = await writing.allocate_entry_ids(conn, 1)
+        entry_ids = await storage.allocate_entry_ids(conn, 1)
         ids = accounts.ids
-        writes = writing.Writes(
+        writes = storage.Writes(
             outcomes=[outcome_record(outcome, columns, recorded_at)],
             entries=[entry_record(entry, entry_ids[0], {}, ids, recorded_at)],
             balances={
@@ -204,5 +205,5 @@ async def fund_budget(
                 ids[entry.credit]: entry.credit_balance_after,
             },
         )
-        await writing.write_batch(conn, writes)
+        await storage.write_batch(conn, writes)
     return outcome.model()

@@ -18,7 +18,7 @@ class LedgerSettings(BaseSettings):
     commands_topic: str = LEDGER_COMMANDS
     dead_letters_topic: str = DEAD_LETTERS
     batch_max_records: int = Field(default=2_000, ge=1, le=50_000)
-    batch_max_wait_ms: int = Field(default=50, ge=1, le=10_000)
+    batch_wait_ms: int = Field(default=50, ge=1, le=10_000)
     fetch_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     batch_attempts_max: int = Field(default=8, ge=1, le=100)
     retry_backoff_s: float = Field(default=0.05, gt=0, le=10)

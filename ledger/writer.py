@@ -29,7 +29,7 @@ from ledger.point_flows import points_by_flow
 from ledger.repository import Batch, apply_batch_with_retries
 from ledger.segments import Decoded, Segment, segments
 from ledger.settings import LedgerSettings
-from ledger.writing import load_offsets
+from ledger.storage import load_offsets
 from schemas.dead_letters import DeadLetter
 from schemas.ledger import DeadLetterReason, OutcomeStatus, RejectionReason
 
@@ -194,7 +194,7 @@ class LedgerWriter:
 
     async def _fetch(self, max_records: int) -> DecodedBatch | None:
         fetched = await self._consumer.getmany(
-            timeout_ms=self._settings.batch_max_wait_ms, max_records=max_records
+            timeout_ms=self._settings.batch_wait_ms, max_records=max_records
         )
         records = [
             RawRecord(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp)

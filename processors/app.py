@@ -102,7 +102,7 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
         # StreamT, faust's declared type, lacks take_events; the agent is handed a Stream.
         batches = cast(faust.Stream[bytes], stream).take_events
-        async for batch in batches(settings.batch_events_max, within=settings.batch_wait_s):
+        async for batch in batches(settings.batch_events_max, within=settings.batch_wait_ms / 1000):
             # Records fetched before a rebalance are skipped, as faust's own stream skips them:
             # faust seeks back to the committed offsets, so they arrive again, to their owner.
             generation = app.consumer_generation_id

@@ -5,7 +5,7 @@ the broker answers a fetch as soon as one record arrives: at a few hundred event
 is a fetch request and response per record or two, each passed between faust's consumer thread
 and the worker's loop. Letting the broker wait up to `fetch_wait_ms` for `fetch_min_bytes` took
 the worker at 500 events/s from 53 to 34 % of a core, and the records lose nothing by it: they
-wait for the stream's batch (`batch_wait_s`) anyway. A backlog fills `fetch_min_bytes` at once,
+wait for the stream's batch (`batch_wait_ms`) anyway. A backlog fills `fetch_min_bytes` at once,
 so a busy worker fetches as before.
 
 faust offers no setting for either value, so this transport's consumer thread sets them on the

@@ -10,9 +10,15 @@ from deploy.local import processes
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
 
-SERVICES = ("ledger", "processors", "gateway", "console")
-MODULES = {"console": "gateway.admin.console"}
-"""The module `python -m` runs for a service, where it is not the service's own name."""
+SERVICES = ("ledger", "processors", "gateway", "webhooks", "console")
+# The module `python -m` runs for each service (its console script's module).
+MODULES = {
+    "ledger": "ledger",
+    "processors": "processors",
+    "gateway": "gateway",
+    "webhooks": "gateway.webhooks",
+    "console": "gateway.admin.console",
+}
 
 
 def metrics_ports(settings: LocalSettings) -> dict[str, int]:
@@ -23,6 +29,7 @@ def metrics_ports(settings: LocalSettings) -> dict[str, int]:
         "processors": settings.processors_metrics_port,
         "ledger": settings.ledger_metrics_port,
         "console": settings.console_port,
+        "webhooks": settings.webhooks_metrics_port,
     }
 
 
@@ -55,10 +62,13 @@ def start_all(
         name = prefix + service
         if processes.running_pid(name) is None:
             env = environment(settings, service, database) | (extra_env or {})
-            module = MODULES.get(service, service)
-            processes.start(name, [sys.executable, "-m", module], env=env, cwd=REPO)
+            processes.start(name, command(service), env=env, cwd=REPO)
             started.append(name)
     return started
+
+
+def command(service: str) -> list[str]:
+    return [sys.executable, "-m", MODULES[service]]
 
 
 def stop_all(prefix: str = "") -> None:

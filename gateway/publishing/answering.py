@@ -9,7 +9,6 @@ from gateway.dependencies import Services
 from gateway.errors import IdempotencyConflict
 from gateway.metrics import IDEMPOTENCY_CONFLICTS, OUTCOME_WAIT, PENDING_ANSWERS
 from gateway.publishing.answers import EventAnswer, EventOutcome
-from ledger import reads
 from schemas.events import EventV1, payload_fingerprint
 from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus
 
@@ -80,9 +79,7 @@ async def _published_outcome(
             # Waiting is registered before this look-up, so an outcome committed by a racing
             # request with the same id is either found here or notified below.
             if look_first:
-                known = await reads.get_outcome(
-                    services.pool, command_id, programme_id=programme_id
-                )
+                known = await services.stored.get(command_id, programme_id)
                 if known is not None:
                     return known
             await publish()
@@ -99,7 +96,7 @@ async def _published_outcome(
     # notification there is nothing to look up (the 202 path's one database round trip less).
     if not notified and services.outcomes.listening:
         return None
-    return await reads.get_outcome(services.pool, command_id, programme_id=programme_id)
+    return await services.stored.get(command_id, programme_id)
 
 
 def pending_answer(event_id: str) -> EventAnswer:

@@ -23,7 +23,7 @@ class TransientLedgerError(LedgerError):
 
 
 class ConcurrentWriteError(TransientLedgerError):
-    """A planned outcome or entry violated its idempotency key (`ledger.writing.write_batch`):
+    """A planned outcome or entry violated its idempotency key (`ledger.storage.write_batch`):
     the snapshot the plan was built on is stale, so the batch is planned again."""
 
 

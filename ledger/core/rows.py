@@ -1,5 +1,5 @@
 """The rows a planned batch writes, as Postgres receives them (COPY into the staging tables, see
-`ledger.writing`): each command's own columns, worked out when it was decoded
+`ledger.storage`): each command's own columns, worked out when it was decoded
 (`ledger.core.columns`), behind the columns its plan decided. Built inside the batch's
 transaction, for every command and entry, so nothing here reads a pydantic model."""
 

@@ -1,6 +1,6 @@
-"""The whole system as real processes (gateway, processors, ledger writer) on the real Kafka and
-Postgres, under their own names, ports, consumer groups and database, so a system started with
-`./dev up` on the same machine is left alone."""
+"""The whole system as real processes (gateway, processors, ledger writer, webhooks) on the real
+Kafka and Postgres, under their own names, ports, consumer groups and database, so a system
+started with `./dev up` on the same machine is left alone."""
 
 import asyncio
 import os
@@ -98,6 +98,7 @@ def system(
             "console_port": 18081 + _OFFSET,
             "processors_metrics_port": 19102 + _OFFSET,
             "ledger_metrics_port": 19103 + _OFFSET,
+            "webhooks_metrics_port": 19104 + _OFFSET,
         }
     )
     fresh_database(settings, DATABASE)

@@ -12,7 +12,7 @@ import pytest
 
 from deploy.kafka_tools import create_topics, delete_topics_of
 from gateway.auth import KeyResolver
-from gateway.dependencies import Services
+from gateway.dependencies import Services, StoredOutcomesOf
 from gateway.errors import Rejected
 from gateway.myrewards import configuration, sales, users
 from gateway.myrewards.configuration import MyRewardsConfig
@@ -53,7 +53,16 @@ async def services(kafka_bootstrap: str, postgres_url: str) -> AsyncIterator[Ser
             )
             keys = KeyResolver(pool, 30.0, 100)
             catalog = ProgrammeConfigs()
-            yield Services(settings, pool, keys, publisher, catalog, outcomes, PartnerRateLimits())
+            yield Services(
+                settings,
+                pool,
+                keys,
+                publisher,
+                catalog,
+                outcomes,
+                PartnerRateLimits(),
+                StoredOutcomesOf(pool),
+            )
     finally:
         await publisher.stop()
         await delete_topics_of(kafka_bootstrap, run)

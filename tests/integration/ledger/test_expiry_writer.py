@@ -17,8 +17,8 @@ import pytest
 from ledger.check import check_ledger
 from ledger.core.batch import IncomingCommand
 from ledger.settings import LedgerSettings
+from ledger.storage import load_offsets
 from ledger.writer import open_writer
-from ledger.writing import load_offsets
 from schemas.ledger import LifecycleAction, LifecycleCommand, OutcomeStatus
 from schemas.topics import programme_key
 from tests.integration.ledger.conftest import apply

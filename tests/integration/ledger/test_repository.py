@@ -7,7 +7,7 @@ from ledger import queries
 from ledger.db_types import Connection
 from ledger.queries import outcome_from_row
 from ledger.repository import Batch, apply_batch, apply_batch_with_retries, fund_budget
-from ledger.writing import load_offsets
+from ledger.storage import load_offsets
 from schemas.ledger import OutcomeStatus, RejectionReason, Variety
 from schemas.notifications import NOTIFY_CHANNEL, Notified, read_notification
 from tests.integration.ledger.conftest import (

@@ -4,8 +4,8 @@ import asyncpg
 import pytest
 
 from ledger import queries
+from ledger.storage import load_offsets
 from ledger.writer import open_writer
-from ledger.writing import load_offsets
 from schemas.dead_letters import DeadLetter
 from schemas.ledger import OutcomeStatus, RejectionReason, Variety
 from tests.integration.ledger.conftest import ProgrammeFactory

@@ -4,87 +4,26 @@ dispatchers never send one delivery twice."""
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import asyncpg
-import httpx
 import orjson
 import pytest
 
-from gateway.webhooks import signing, subscriptions
+from gateway.webhooks import signing
 from gateway.webhooks.dispatcher import Dispatcher
-from gateway.webhooks.policy import DeliveryPolicy
+from gateway.webhooks.wakeups import Wakeups
 from schemas.ledger import OutcomeStatus
-from tests.integration.ledger.conftest import apply, create_programme, statuses
-from tests.integration.webhooks.receiver import Receiver, receiver
+from tests.integration.ledger.conftest import apply, statuses
+from tests.integration.webhooks.fixtures import FAST, deliveries, outcome, subscribe
+from tests.integration.webhooks.receiver import Receiver
 from tests.unit.ledger.fixtures import booking, command
 
 pytestmark = pytest.mark.integration
 
-FAST = DeliveryPolicy(attempts_max=3, backoff_first_s=0.01, timeout_s=2.0)
-
-
-@pytest.fixture(scope="module")
-async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(postgres_url, min_size=2, max_size=6)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-def endpoint() -> Iterator[Receiver]:
-    with receiver() as server:
-        yield server
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as http:
-        yield http
-
-
-async def subscribe(pool: asyncpg.Pool, url: str, *types: str) -> tuple[str, str]:
-    programme_id = await create_programme(pool)
-    secret = await subscriptions.create(
-        pool, f"wh-{uuid.uuid4().hex[:8]}", programme_id, url, types or subscriptions.EVENT_TYPES
-    )
-    return programme_id, secret
-
-
-async def outcome(
-    pool: asyncpg.Pool, programme_id: str, points: int, status: str = "booked"
-) -> str:
-    """An outcome row as the ledger writer inserts it (the trigger does not care who)."""
-    command_id = f"evt_{uuid.uuid4().hex[:12]}"
-    rejected = status == "rejected"
-    await pool.execute(
-        """INSERT INTO ledger.command_outcomes
-               (command_id, payload_sha256, programme_id, user_id, status, reason_code,
-                reason_message, points, balance_after, source_event_id)
-           VALUES ($1, $2, $3, 'alice', $4, $5, $6, $7, $8, $1)""",
-        command_id,
-        b"\0" * 32,
-        programme_id,
-        status,
-        "insufficient_points" if rejected else None,
-        "User does not have enough points" if rejected else None,
-        points,
-        None if rejected else 150,
-    )
-    return command_id
-
-
-async def deliveries(pool: asyncpg.Pool, programme_id: str) -> list[asyncpg.Record]:
-    return await pool.fetch(
-        """SELECT d.* FROM webhook_deliveries d JOIN webhook_subscriptions s
-           USING (subscription_id) WHERE s.programme_id = $1 ORDER BY delivery_id""",
-        programme_id,
-    )
-
 
 async def test_an_award_is_delivered_once_and_signed(
-    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+    pool: asyncpg.Pool, endpoint: Receiver, client: aiohttp.ClientSession
 ) -> None:
     programme_id, secret = await subscribe(pool, endpoint.url("/ok"), "points.awarded")
     awarded = await outcome(pool, programme_id, 150)
@@ -106,7 +45,7 @@ async def test_an_award_is_delivered_once_and_signed(
 
 
 async def test_transient_failures_are_retried_and_permanent_ones_are_not(
-    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+    pool: asyncpg.Pool, endpoint: Receiver, client: aiohttp.ClientSession
 ) -> None:
     flaky_programme, _ = await subscribe(pool, endpoint.url("/flaky"))
     gone_programme, _ = await subscribe(pool, endpoint.url("/gone"))
@@ -129,7 +68,7 @@ async def test_transient_failures_are_retried_and_permanent_ones_are_not(
 
 
 async def test_two_dispatchers_never_send_a_delivery_twice(
-    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+    pool: asyncpg.Pool, endpoint: Receiver, client: aiohttp.ClientSession
 ) -> None:
     programme_id, _ = await subscribe(pool, endpoint.url("/ok"))
     commands = [await outcome(pool, programme_id, 10) for _ in range(40)]
@@ -141,11 +80,12 @@ async def test_two_dispatchers_never_send_a_delivery_twice(
 
 
 async def test_the_running_dispatcher_is_woken_by_the_outbox(
-    pool: asyncpg.Pool, endpoint: Receiver, client: httpx.AsyncClient
+    pool: asyncpg.Pool, endpoint: Receiver, client: aiohttp.ClientSession, postgres_url: str
 ) -> None:
     programme_id, _ = await subscribe(pool, endpoint.url("/ok"))
     stop = asyncio.Event()
-    running = asyncio.create_task(Dispatcher(pool, client, FAST).run(stop, poll_s=30.0))
+    wakeups = Wakeups(postgres_url)
+    running = asyncio.create_task(Dispatcher(pool, client, FAST).run(stop, 30.0, wakeups))
     await asyncio.sleep(0.2)
     started = time.perf_counter()
     await outcome(pool, programme_id, 5)
@@ -156,6 +96,7 @@ async def test_the_running_dispatcher_is_woken_by_the_outbox(
     assert time.perf_counter() - started < 2.0, "woken by NOTIFY, not by the 30 s poll"
     stop.set()
     await running
+    await wakeups.close()
 
 
 async def test_the_ledgers_own_write_enqueues_a_booking_once_and_a_duplicate_never(

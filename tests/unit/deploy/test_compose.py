@@ -15,6 +15,7 @@ from deploy.local.settings import LocalSettings
 from gateway.admin.cli import AdminSettings
 from gateway.admin.console.settings import ConsoleSettings
 from gateway.settings import GatewaySettings
+from gateway.webhooks.settings import WebhookSettings
 from ledger.settings import LedgerSettings
 from processors.settings import ProcessorSettings
 
@@ -24,6 +25,7 @@ SETTINGS: dict[str, list[type[BaseSettings]]] = {
     "processors": [ProcessorSettings],
     "ledger": [LedgerSettings],
     "console": [ConsoleSettings],
+    "webhooks": [WebhookSettings],
     "migrate": [DatabaseSettings, AdminSettings],
 }
 
@@ -46,6 +48,7 @@ def test_services_are_all_there() -> None:
     expected = {"kafka", "postgres", "migrate", "gateway", "processors", "ledger", "prometheus"}
     expected.add("console")
     expected.add("grafana")
+    expected.add("webhooks")
     assert set(compose()) == expected
 
 
@@ -64,6 +67,11 @@ def test_services_reach_kafka_and_postgres_by_service_name(service: str) -> None
         assert "@postgres:5432/" in environment["LOYALTY_DATABASE_URL"]
 
 
+def test_webhooks_reach_postgres_by_service_name() -> None:
+    environment = compose()["webhooks"]["environment"]
+    assert "@postgres:5432/" in environment["LOYALTY_DATABASE_URL"]
+
+
 def published_port(service: str) -> int:
     (mapping,) = compose()[service]["ports"]
     host, container = mapping.split(":")
@@ -78,11 +86,14 @@ def test_ports_match_settings_and_prometheus_targets() -> None:
         "processors": int(services_["processors"]["environment"]["LOYALTY_METRICS_PORT"]),
         "ledger": int(services_["ledger"]["environment"]["LOYALTY_METRICS_PORT"]),
         "console": int(services_["console"]["environment"]["LOYALTY_CONSOLE_PORT"]),
+        "webhooks": int(services_["webhooks"]["environment"]["LOYALTY_METRICS_PORT"]),
     }
     assert ports["gateway"] == GatewaySettings().gateway_port
     assert ports["processors"] == ProcessorSettings().metrics_port
     assert ports["ledger"] == LedgerSettings().metrics_port
     assert ports["console"] == ConsoleSettings().console_port == LocalSettings().console_port
+    assert ports["webhooks"] == WebhookSettings().metrics_port
+    assert ports["webhooks"] == LocalSettings().webhooks_metrics_port
     for service, port in ports.items():
         assert published_port(service) == port
     prometheus = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
@@ -94,7 +105,9 @@ def test_ports_match_settings_and_prometheus_targets() -> None:
 
 
 def test_local_runner_sets_only_known_variables() -> None:
-    known = variables([GatewaySettings, ProcessorSettings, LedgerSettings, ConsoleSettings])
+    known = variables(
+        [GatewaySettings, ProcessorSettings, LedgerSettings, WebhookSettings, ConsoleSettings]
+    )
     settings = LocalSettings()
     environments = [services.environment(settings, service) for service in services.SERVICES]
     unknown = {name for environment in environments for name in environment} - known

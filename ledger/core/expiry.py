@@ -7,7 +7,7 @@ the batch's time when the booking has none: never the writer's clock.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from schemas.programme import PointsExpiry
@@ -62,4 +62,6 @@ def lot_date(policy: ExpiryPolicy, earned: date) -> date:
 def day_start(day: date, zone: ZoneInfo) -> datetime:
     """The first instant of a local day; where midnight does not exist (a DST gap at 00:00),
     fold=0 puts it at the transition, which is when that day begins."""
-    return datetime(day.year, day.month, day.day, tzinfo=zone)
+    # Through UTC: a time in the gap becomes the real instant, written with the offset in force
+    # then (01:00-03:00 rather than 00:00-04:00), which compares equal to itself in any zone.
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC).astimezone(zone)

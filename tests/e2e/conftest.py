@@ -99,6 +99,7 @@ def system(
             "processors_metrics_port": 19102 + _OFFSET,
             "ledger_metrics_port": 19103 + _OFFSET,
             "webhooks_metrics_port": 19104 + _OFFSET,
+            "scheduler_metrics_port": 19105 + _OFFSET,
         }
     )
     fresh_database(settings, DATABASE)

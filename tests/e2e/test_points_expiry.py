@@ -91,6 +91,43 @@ async def balance(gateway: httpx.AsyncClient, key: str, user_id: str) -> int:
     return points
 
 
+async def shows_what_expires(
+    gateway: httpx.AsyncClient, key: str, user_id: str, lots: list[tuple[date, int]]
+) -> None:
+    """The partner (mgPass) and Kwegg balances list the lots that expire, with the instant of
+    the programme's midnight each expires at."""
+    response = await gateway.get(
+        f"/api/partner/users/{user_id}/balance", headers={"X-API-Key": key}
+    )
+    assert response.status_code == 200, response.text
+    partner = response.json()
+    assert partner["available"] == sum(points for _, points in lots)
+    expected = [
+        (str(day), datetime(day.year, day.month, day.day, tzinfo=ZONE), points)
+        for day, points in lots
+    ]
+    shown = [
+        (e["expires_on"], datetime.fromisoformat(e["expires_at"]), e["points"])
+        for e in partner["expiring"]
+    ]
+    assert shown == expected
+    tenant = {"License-Key": key, "Platform": "RAW"}
+    login = await gateway.post(
+        "/userauth/user/tenant/login", headers=tenant, json={"userId": user_id}
+    )
+    assert login.status_code == 200, login.text
+    token = login.json()["data"]["accessToken"]
+    kwegg = await gateway.get(
+        "/userauth/user/tenant/balance", headers=tenant | {"Authorization": token}
+    )
+    assert kwegg.status_code == 200, kwegg.text
+    data = kwegg.json()["data"]
+    assert data["balance"] == sum(points for _, points in lots)
+    assert [
+        (e["date"], datetime.fromisoformat(e["expiresAt"]), e["points"]) for e in data["expiring"]
+    ] == expected
+
+
 async def finished(pool: asyncpg.Pool, command_id: str, deadline_s: float = 30.0) -> None:
     """Until the ledger writer has finished the lifecycle command's run."""
     deadline = time.monotonic() + deadline_s
@@ -172,8 +209,9 @@ async def test_points_expire_at_the_programmes_midnight_once(
     await earn(gateway, key, user_id, 30, now - timedelta(days=2))
     await earn(gateway, key, user_id, 50, now)
     assert await balance(gateway, key, user_id) == 80
+    first_due, second_due = today + timedelta(days=1), today + timedelta(days=3)
+    await shows_what_expires(gateway, key, user_id, [(first_due, 30), (second_due, 50)])
 
-    first_due = today + timedelta(days=1)
     sent = await asyncio.to_thread(scheduler_emit, system, session_topics, first_due)
     assert sent.returncode == 0, sent.stderr
     assert sent.stdout.strip().endswith(str(first_due)), sent.stdout
@@ -188,8 +226,8 @@ async def test_points_expire_at_the_programmes_midnight_once(
     assert await balance(gateway, key, user_id) == 50
     assert await expiries(pool, user_id) == [(f"expire:{PROGRAMME}:{first_due}", 30)]
 
+    await shows_what_expires(gateway, key, user_id, [(second_due, 50)])
     # The day before the second lot is due: nothing of it goes; the day it is due: all of it.
-    second_due = today + timedelta(days=3)
     sent = await asyncio.to_thread(scheduler_emit, system, session_topics, second_due)
     assert sent.returncode == 0, sent.stderr
     await finished(pool, f"expire:{PROGRAMME}:{second_due - timedelta(days=1)}")

@@ -120,6 +120,8 @@ def system(
         "LOYALTY_PROGRAMME_METRICS_INTERVAL_S": "1",
         # Keys' last use in the console within a second (tests/e2e/console).
         "LOYALTY_API_KEY_USAGE_FLUSH_S": "1",
+        # The scheduler's rounds every second: a programme's day goes out within one.
+        "LOYALTY_SCHEDULER_TICK_S": "1",
     }
     services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=extra)
     try:

@@ -128,6 +128,23 @@ async def shows_what_expires(
     ] == expected
 
 
+async def the_scheduler_sent(pool: asyncpg.Pool, today: date) -> None:
+    """The running loyalty-scheduler has sent the programme's local today on its own, and the
+    ledger writer has run it (nothing was due)."""
+    deadline = time.monotonic() + 30.0
+    last_day: date | None = None
+    while time.monotonic() < deadline:
+        last_day = await pool.fetchval(
+            "SELECT last_day FROM scheduler_days WHERE programme_id = $1", PROGRAMME
+        )
+        if last_day is not None and last_day >= today:
+            break
+        await asyncio.sleep(0.2)
+    assert last_day is not None, "the scheduler has not sent the programme's days"
+    assert last_day >= today
+    await finished(pool, f"expire:{PROGRAMME}:{today}")
+
+
 async def finished(pool: asyncpg.Pool, command_id: str, deadline_s: float = 30.0) -> None:
     """Until the ledger writer has finished the lifecycle command's run."""
     deadline = time.monotonic() + deadline_s
@@ -204,6 +221,7 @@ async def test_points_expire_at_the_programmes_midnight_once(
     user_id = new_user()
     now = datetime.now(UTC)
     today = now.astimezone(ZONE).date()
+    await the_scheduler_sent(pool, today)
     # Earned two local days ago: expires at the midnight that begins today + 1; earned now:
     # at the one that begins today + 3 (days_after_earning, 3 days).
     await earn(gateway, key, user_id, 30, now - timedelta(days=2))

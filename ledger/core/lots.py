@@ -17,7 +17,6 @@ Every debit takes the earliest-expiring lots first; a credit's points form a lot
 date (a transfer's carry the dates of the lots they were taken from).
 """
 
-from collections.abc import Sequence
 from typing import Final
 
 import orjson
@@ -180,7 +179,9 @@ def decode(text: str | None) -> Lots | None:
     return tuple((_day(lot[0]), _points(lot[1])) for lot in _pairs(orjson.loads(text)))
 
 
-def _pairs(value: object) -> Sequence[Sequence[object]]:
+def _pairs(value: object) -> list[list[object]]:
+    # Typed as lists, not Sequences: the compiled module then checks each lot with a plain
+    # list check rather than an abstract-class isinstance (a tenth of decoding a chunk's lots).
     if not isinstance(value, list) or not all(
         isinstance(lot, list) and len(lot) == 2 for lot in value
     ):

@@ -8,6 +8,7 @@ from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.expiring import DueAccount, plan_expiry
 from ledger.core.expiry import expiry_policy
 from schemas.ledger import (
+    Booking,
     LifecycleAction,
     LifecycleCommand,
     Lineage,
@@ -117,3 +118,18 @@ def test_an_expiry_takes_each_accounts_due_lots_in_one_entry() -> None:
     assert chunk.balances == {ALICE: 6, EXPIRED: 14}
     assert chunk.lots == {ALICE: (("2026-05-01", 6),)}
     assert (chunk.lots_expired, chunk.points_expired) == (2, 14)
+
+
+def test_an_expiry_booking_is_the_booking_validation_would_build() -> None:
+    """The expiry planner builds its bookings without validation: each is equal, field for
+    field and in its JSON, to the one pydantic would validate from the same values."""
+    ledger = expiring_ledger()
+    earn(ledger, "a", "alice", 10, date(2026, 3, 1))
+    due = [DueAccount(ALICE, ledger.balances[ALICE], ledger.lots.get(ALICE))]
+    [entry] = plan_expiry(expire_command(date(2026, 4, 2)), due, EXPIRED, 0).entries
+    built = entry.booking
+    validated = Booking.model_validate(built.model_dump())
+    assert built == validated
+    assert built.model_dump_json() == validated.model_dump_json()
+    assert built.model_fields_set == set(Booking.model_fields)
+    assert built.model_copy(update={"points": 3}).points == 3

@@ -23,9 +23,18 @@ from ledger.queries import (
     list_transactions,
     transactions_page,
 )
+from ledger.user_history import (
+    ENTRIES_PAGE_MAX,
+    TierAssignment,
+    UserEntry,
+    assigned_tier,
+    user_entries,
+    user_entry,
+)
 from schemas.ledger import LedgerCommand
 
 __all__ = [
+    "ENTRIES_PAGE_MAX",
     "EXAMPLES_DEFAULT",
     "EXAMPLES_MAX",
     "EXPIRING_MAX",
@@ -35,8 +44,11 @@ __all__ = [
     "Executor",
     "Expiring",
     "Holdings",
+    "TierAssignment",
     "Transaction",
     "TransactionPage",
+    "UserEntry",
+    "assigned_tier",
     "check_ledger",
     "command_digest",
     "entry_id",
@@ -49,6 +61,8 @@ __all__ = [
     "list_transactions",
     "stored_command_digest",
     "transactions_page",
+    "user_entries",
+    "user_entry",
 ]
 
 

@@ -10,9 +10,15 @@ are not running) on a fresh database, with a partner whose rate limit does not i
 - the 202 path: a second gateway instance that answers without waiting (outcome wait 0), driven
   closed-loop by wrk for `--seconds`, with the gateway's CPU time per request (which other jobs
   on the machine disturb less than the rate).
+With `--instances N` both paths run on N gateway instances (the same settings, one partner,
+whose rate limit they share through Postgres): the open loop sends its requests to them in turn
+(a round-robin balancer), and the 202 path is measured first on one instance, then on N, each
+driven by its own wrk with its share of the connections; the ratio of the two rates is the
+scale-out's (on 2 cores, with Kafka, Postgres and the other services co-located, it cannot be N).
 The run's topics, consumer groups and database are its own, so no earlier run's records are
 read. `--service-env NAME=VALUE` passes a setting to every service (`LOYALTY_BATCH_WAIT_MS=5`).
-Ends with `RESULT sync_p99_ms=N sync_rate=R async_events_per_s=M`.
+Ends with `RESULT sync_p99_ms=N sync_rate=R async_events_per_s=M`, and with `--instances N`
+also `instances=N async_events_per_s_1=O async_ratio=M/O`.
 """
 
 import argparse
@@ -27,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import asyncpg
@@ -117,31 +124,35 @@ class KeepAliveClient:
 
 
 def open_loop(
-    port: int,
+    ports: list[int],
     api_key: str,
     rate: int,
     seconds: float,
-    results: "multiprocessing.Queue[tuple[list[float], int]]",
+    results: "multiprocessing.Queue[tuple[list[float], Counter[str]]]",
 ) -> None:
-    results.put(uvloop.run(_open_loop(port, api_key, rate, seconds)))
+    results.put(uvloop.run(_open_loop(ports, api_key, rate, seconds)))
 
 
-async def _open_loop(port: int, api_key: str, rate: int, seconds: float) -> tuple[list[float], int]:
-    client = KeepAliveClient(port, {"X-API-Key": api_key})
+async def _open_loop(
+    ports: list[int], api_key: str, rate: int, seconds: float
+) -> tuple[list[float], Counter[str]]:
+    """Latencies, and the failures by instance and kind."""
+    # One client per instance, taken in turn: a round-robin balancer in front of them.
+    clients = [KeepAliveClient(port, {"X-API-Key": api_key}) for port in ports]
     latencies: list[float] = []
-    failures = 0
+    failures: Counter[str] = Counter()
 
     async def one(index: int, scheduled: float) -> None:
-        nonlocal failures
+        instance = index % len(clients)
         body = b'{"user_id": "user-%d", "event_type": "article_read"}' % (index % 5000)
         try:
-            status, answer = await client.post("/api/partner/events", body)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            failures += 1
+            status, answer = await clients[instance].post("/api/partner/events", body)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            failures[f"instance {instance}: {type(exc).__name__}"] += 1
             return
         latencies.append(time.perf_counter() - scheduled)
         if status != 200 or orjson.loads(answer).get("points_awarded") is None:
-            failures += 1
+            failures[f"instance {instance}: {status} {_answer_kind(status, answer)}"] += 1
 
     tasks = []
     start = time.perf_counter()
@@ -153,33 +164,85 @@ async def _open_loop(port: int, api_key: str, rate: int, seconds: float) -> tupl
     return latencies, failures
 
 
-def sync_path(port: int, api_key: str, rate: int, seconds: float) -> tuple[float, float, float]:
+def _answer_kind(status: int, answer: bytes) -> str:
+    """The error code, or what a success lacked (202: the outcome was not in within the wait)."""
+    try:
+        body = orjson.loads(answer)
+    except orjson.JSONDecodeError:
+        return "not JSON"
+    if not isinstance(body, dict):
+        return "not an object"
+    return str(body.get("error") or ("pending" if status == 202 else "without points"))
+
+
+def sync_path(
+    ports: list[int], api_key: str, rate: int, seconds: float
+) -> tuple[float, float, float]:
     """(p50 ms, p99 ms, achieved answers per second) of the answer-with-points path."""
-    results: multiprocessing.Queue[tuple[list[float], int]] = multiprocessing.Queue()
+    results: multiprocessing.Queue[tuple[list[float], Counter[str]]] = multiprocessing.Queue()
     started = time.perf_counter()
-    loader = multiprocessing.Process(target=open_loop, args=(port, api_key, rate, seconds, results))
+    loader = multiprocessing.Process(
+        target=open_loop, args=(ports, api_key, rate, seconds, results)
+    )
     loader.start()
     latencies, failures = results.get(timeout=seconds * 10 + 60)
     loader.join()
     elapsed = time.perf_counter() - started
     if failures:
-        print(f"{failures} requests failed or were answered without points", flush=True)
+        print(
+            f"{failures.total()} requests failed or were answered without points:",
+            ", ".join(f"{count} {kind}" for kind, count in failures.most_common(5)),
+            flush=True,
+        )
     ordered = sorted(latencies)
     p50, p99 = ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.99) - 1]
     return p50 * 1000, p99 * 1000, len(ordered) / elapsed
 
 
-def async_path(url: str, api_key: str, seconds: float, gateway_pid: int) -> tuple[float, float]:
-    """Accepted events per second on the 202 path (closed loop, as fast as answered), and the
-    gateway's CPU milliseconds per request."""
+WRK_CONNECTIONS = 64
+
+
+def async_path(
+    urls: list[str], api_key: str, seconds: float, gateway_pids: list[int]
+) -> tuple[float, float]:
+    """Accepted events per second on the 202 path (closed loop, as fast as answered), all
+    instances together, and the gateways' CPU milliseconds per request. One wrk per instance,
+    at once, sharing WRK_CONNECTIONS between them (with one instance, wrk's two threads)."""
     wrk = shutil.which("wrk") or _install_wrk()
-    cpu_before_s = processes.cpu_seconds(gateway_pid)
-    output = subprocess.run(
-        [wrk, "-t2", "-c64", f"-d{int(seconds)}s", "-s", str(WRK_SCRIPT), "-H",
-         f"X-API-Key: {api_key}", f"{url}/api/partner/events"],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    cpu_s = processes.cpu_seconds(gateway_pid) - cpu_before_s
+    threads = 2 if len(urls) == 1 else 1
+    connections = WRK_CONNECTIONS // len(urls)
+    cpu_before_s = sum(processes.cpu_seconds(pid) for pid in gateway_pids)
+    loads = [
+        subprocess.Popen(
+            [
+                wrk,
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{int(seconds)}s",
+                "-s",
+                str(WRK_SCRIPT),
+                "-H",
+                f"X-API-Key: {api_key}",
+                f"{url}/api/partner/events",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for url in urls
+    ]
+    outputs = [load.communicate(timeout=seconds + 60)[0] for load in loads]
+    cpu_s = sum(processes.cpu_seconds(pid) for pid in gateway_pids) - cpu_before_s
+    rate, requests = 0.0, 0
+    for load, output in zip(loads, outputs, strict=True):
+        if load.returncode != 0:
+            raise RuntimeError(f"wrk failed ({load.returncode}):\n{output}")
+        one_rate, one_requests = _wrk_figures(output)
+        rate, requests = rate + one_rate, requests + one_requests
+    return rate, cpu_s * 1000 / max(1, requests)
+
+
+def _wrk_figures(output: str) -> tuple[float, int]:
+    """(requests per second, requests) from wrk's report; any refusal fails the run."""
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         raise RuntimeError(f"{non_2xx.group(1)} requests were not accepted:\n{output}")
@@ -187,7 +250,7 @@ def async_path(url: str, api_key: str, seconds: float, gateway_pid: int) -> tupl
     requests = re.search(r"(\d+) requests in", output)
     if found is None or requests is None:
         raise RuntimeError(f"cannot read wrk's output:\n{output}")
-    return float(found.group(1)), cpu_s * 1000 / max(1, int(requests.group(1)))
+    return float(found.group(1)), int(requests.group(1))
 
 
 def _install_wrk() -> str:
@@ -214,7 +277,12 @@ def main() -> None:
     parser.add_argument("--sync-rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="gateway instances behind one partner (1-8)"
+    )
     arguments = parser.parse_args()
+    if not 1 <= arguments.instances <= INSTANCES_MAX:
+        parser.error(f"--instances must be from 1 to {INSTANCES_MAX}")
     settings = LocalSettings().model_copy(
         update={
             "gateway_port": 28080,
@@ -241,16 +309,43 @@ def main() -> None:
         extra |= dict(setting.split("=", 1) for setting in arguments.service_env)
         services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=extra)
         services.wait_for_gateway(settings, prefix=PREFIX)
-        _warm_up(f"http://127.0.0.1:{settings.gateway_port}", api_key)
-        p50, p99, rate = sync_path(
-            settings.gateway_port, api_key, arguments.sync_rate, arguments.seconds
+        sync_ports = [settings.gateway_port]
+        for index in range(1, arguments.instances):
+            port = SYNC_EXTRA_PORT + index
+            _start_extra_gateway(settings, extra, port, f"{PREFIX}gateway-{index}")
+            sync_ports.append(port)
+        for port in sync_ports:
+            _warm_up(f"http://127.0.0.1:{port}", api_key)
+        p50, p99, rate = sync_path(sync_ports, api_key, arguments.sync_rate, arguments.seconds)
+        print(
+            f"answer-with-points on {len(sync_ports)} instance(s): p50 {p50:.1f} ms,"
+            f" p99 {p99:.1f} ms at {rate:.0f}/s",
+            flush=True,
         )
-        print(f"answer-with-points: p50 {p50:.1f} ms, p99 {p99:.1f} ms at {rate:.0f}/s", flush=True)
         async_url, async_pid = _start_async_gateway(settings, extra)
-        accepted, cpu_ms = async_path(async_url, api_key, arguments.seconds, async_pid)
+        accepted, cpu_ms = async_path([async_url], api_key, arguments.seconds, [async_pid])
         print(f"202 path: {accepted:.0f} accepted events/s, gateway CPU {cpu_ms:.3f} ms/request")
+        accepted_one = accepted
+        if arguments.instances > 1:
+            urls, pids = [async_url], [async_pid]
+            for index in range(1, arguments.instances):
+                port = ASYNC_EXTRA_PORT + index
+                name = f"{ASYNC_PREFIX}gateway-{index}"
+                env = extra | {"LOYALTY_OUTCOME_WAIT_MS": "0"}
+                url, pid = _start_extra_gateway(settings, env, port, name)
+                urls.append(url)
+                pids.append(pid)
+            accepted, cpu_ms = async_path(urls, api_key, arguments.seconds, pids)
+            print(
+                f"202 path on {len(urls)} instances: {accepted:.0f} accepted events/s"
+                f" ({accepted / accepted_one:.2f} times one), gateway CPU {cpu_ms:.3f} ms/request",
+                flush=True,
+            )
     finally:
         processes.stop(f"{ASYNC_PREFIX}gateway")
+        for index in range(1, arguments.instances):
+            processes.stop(f"{ASYNC_PREFIX}gateway-{index}")
+            processes.stop(f"{PREFIX}gateway-{index}")
         services.stop_all(prefix=PREFIX)
         # The run's topics, faust's among them (its app id holds the run's id).
         asyncio.run(delete_topics_of(settings.kafka_bootstrap_servers, run))
@@ -258,7 +353,13 @@ def main() -> None:
             kafka.stop()
         if postgres_started:
             postgres.stop()
-    print(f"RESULT sync_p99_ms={p99:.1f} sync_rate={rate:.0f} async_events_per_s={accepted:.0f}")
+    result = f"RESULT sync_p99_ms={p99:.1f} sync_rate={rate:.0f} async_events_per_s={accepted:.0f}"
+    if arguments.instances > 1:
+        result += (
+            f" instances={arguments.instances} async_events_per_s_1={accepted_one:.0f}"
+            f" async_ratio={accepted / accepted_one:.2f}"
+        )
+    print(result)
 
 
 WARM_UP_S_MIN = 3.0
@@ -284,6 +385,21 @@ def _warm_up(url: str, api_key: str) -> None:
             response = client.post("/api/partner/events", json=body, headers={"X-API-Key": api_key})
             steady = response.status_code == 200 and time.monotonic() - sent < WARM_ANSWER_S
             in_a_row = in_a_row + 1 if steady else 0
+
+
+INSTANCES_MAX = 8
+# Ports of the extra instances: the answer-with-points ones from 28090, the 202 ones from 28100.
+SYNC_EXTRA_PORT = 28090
+ASYNC_EXTRA_PORT = 28100
+
+
+def _start_extra_gateway(
+    settings: LocalSettings, extra: dict[str, str], port: int, name: str
+) -> tuple[str, int]:
+    """One more instance on `port`, answering once this returns: (its URL, its pid)."""
+    pid = services.start_gateway(settings, name, port, DATABASE, extra)
+    services.wait_for(port, name)
+    return f"http://127.0.0.1:{port}", pid
 
 
 def _start_async_gateway(settings: LocalSettings, extra: dict[str, str]) -> tuple[str, int]:

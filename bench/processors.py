@@ -11,8 +11,12 @@ fresh topic. Then, in the same run and on the same records:
   forwarding each record unchanged: what faust alone allows, with no deciding at all.
 Each rate is the steady state, from the timestamps the producers put on the output records:
 from the 10th percentile record to the last, so start-up and group joins are excluded.
+With `--workers N` the processors (and faust's floor) run as N workers in one consumer group over
+the topic's `--partitions`; the processors also run as one worker first, on the same records
+(a group of its own), so the run reports the ratio of N workers to one.
 Starts the local Kafka if it is not running. Ends with
-`RESULT events_per_s=N passthrough_per_s=M faust_floor_per_s=F`.
+`RESULT events_per_s=N passthrough_per_s=M faust_floor_per_s=F`, and with `--workers N` also
+`workers=N one_worker_events_per_s=O workers_ratio=N/O`.
 """
 
 import argparse
@@ -23,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -159,7 +164,16 @@ def start_worker(
     processes.start(name, [sys.executable, "-m", module], env=env, cwd=REPO)
 
 
-async def run(bootstrap: str, arguments: argparse.Namespace) -> tuple[float, float, float]:
+@dataclass(frozen=True)
+class Rates:
+    events_per_s: float
+    passthrough_per_s: float
+    floor_per_s: float
+    one_worker_events_per_s: float
+    """The processors as one worker, when the run's are several (else events_per_s)."""
+
+
+async def run(bootstrap: str, arguments: argparse.Namespace) -> Rates:
     """The run's topics (and faust's, named after its app ids) are deleted at the end."""
     suffix = uuid.uuid4().hex[:8]
     try:
@@ -168,10 +182,8 @@ async def run(bootstrap: str, arguments: argparse.Namespace) -> tuple[float, flo
         await delete_topics_of(bootstrap, suffix)
 
 
-async def measure(
-    bootstrap: str, arguments: argparse.Namespace, suffix: str
-) -> tuple[float, float, float]:
-    kinds = ("events", "commands", "dead", "copy", "floor")
+async def measure(bootstrap: str, arguments: argparse.Namespace, suffix: str) -> Rates:
+    kinds = ("events", "commands", "dead", "copy", "floor", "single")
     names = {kind: f"bench-{kind}-{suffix}" for kind in kinds}
     await create_topics(bootstrap, {name: arguments.partitions for name in names.values()})
     programme = load_file(DEMO).model_copy(
@@ -190,36 +202,56 @@ async def measure(
     passthrough_per_s = steady_rate(await output_timestamps(bootstrap, names["copy"], count))
     print(f"pass-through: {passthrough_per_s:.0f} records/s", flush=True)
 
+    one_worker_per_s = 0.0
+    if arguments.workers > 1:
+        single = names | {"commands": names["single"]}
+        one_worker_per_s, one_cpu_s = await run_workers(
+            bootstrap, single, count, 1, arguments.partitions, "processors", f"{suffix}-one"
+        )
+        print(
+            f"processors, one worker: {one_worker_per_s:.0f} events/s,"
+            f" {one_cpu_s / count * 1e6:.0f} µs CPU per event",
+            flush=True,
+        )
     events_per_s, cpu_s = await run_workers(
-        bootstrap, names, count, arguments, "processors", suffix
+        bootstrap, names, count, arguments.workers, arguments.partitions, "processors", suffix
     )
-    print(f"processors: {events_per_s:.0f} events/s", flush=True)
+    print(f"processors, {arguments.workers} worker(s): {events_per_s:.0f} events/s", flush=True)
+    if arguments.workers > 1:
+        print(f"  {events_per_s / one_worker_per_s:.2f} times one worker", flush=True)
     # CPU per event is what a shared machine disturbs least (start-up and recovery included).
     print(f"processors CPU: {cpu_s:.1f} s, {cpu_s / count * 1e6:.0f} µs per event", flush=True)
 
     floor_topics = names | {"commands": names["floor"]}
     floor_per_s, floor_cpu_s = await run_workers(
-        bootstrap, floor_topics, count, arguments, "bench.faust_floor", suffix
+        bootstrap,
+        floor_topics,
+        count,
+        arguments.workers,
+        arguments.partitions,
+        "bench.faust_floor",
+        suffix,
     )
     print(f"faust floor: {floor_per_s:.0f} records/s", flush=True)
     print(f"faust floor CPU: {floor_cpu_s / count * 1e6:.0f} µs per record", flush=True)
-    return events_per_s, passthrough_per_s, floor_per_s
+    return Rates(events_per_s, passthrough_per_s, floor_per_s, one_worker_per_s or events_per_s)
 
 
 async def run_workers(
     bootstrap: str,
     topics_: dict[str, str],
     count: int,
-    arguments: argparse.Namespace,
+    worker_count: int,
+    partitions: int,
     module: str,
     suffix: str,
 ) -> tuple[float, float]:
-    """Runs `--workers` processes of `module` until all `count` records are out; returns the
-    steady rate and the workers' CPU seconds."""
+    """Runs `worker_count` processes of `module` (one consumer group, named after `suffix`)
+    until all `count` records are out; returns the steady rate and the workers' CPU seconds."""
     app_id = f"bench-{module.replace('.', '-')}-{suffix}"
-    workers = [f"{app_id}-{index}" for index in range(arguments.workers)]
+    workers = [f"{app_id}-{index}" for index in range(worker_count)]
     for worker in workers:
-        start_worker(bootstrap, topics_, arguments.partitions, worker, app_id, module)
+        start_worker(bootstrap, topics_, partitions, worker, app_id, module)
     try:
         rate = steady_rate(await output_timestamps(bootstrap, topics_["commands"], count))
         pids = [processes.running_pid(worker) for worker in workers]
@@ -239,20 +271,28 @@ def main() -> None:
         "--workers", type=int, default=1, help="worker processes sharing the partitions"
     )
     arguments = parser.parse_args()
+    if not 1 <= arguments.workers <= arguments.partitions:
+        parser.error("--workers must be from 1 to --partitions (a worker has a partition at least)")
     settings = LocalSettings()
     started = kafka.start(settings)
     try:
         kafka.wait_ready(settings)
-        events_per_s, passthrough_per_s, floor_per_s = asyncio.run(
-            run(settings.kafka_bootstrap_servers, arguments)
-        )
+        rates = asyncio.run(run(settings.kafka_bootstrap_servers, arguments))
     finally:
         if started:
             kafka.stop()
-    print(
-        f"RESULT events_per_s={events_per_s:.0f} passthrough_per_s={passthrough_per_s:.0f}"
-        f" faust_floor_per_s={floor_per_s:.0f}"
+    result = (
+        f"RESULT events_per_s={rates.events_per_s:.0f}"
+        f" passthrough_per_s={rates.passthrough_per_s:.0f}"
+        f" faust_floor_per_s={rates.floor_per_s:.0f}"
     )
+    if arguments.workers > 1:
+        result += (
+            f" workers={arguments.workers}"
+            f" one_worker_events_per_s={rates.one_worker_events_per_s:.0f}"
+            f" workers_ratio={rates.events_per_s / rates.one_worker_events_per_s:.2f}"
+        )
+    print(result)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """`loyalty-gateway`: serves the partner API with uvicorn, one process.
 
-One worker per process on purpose: outcome waits (LISTEN) work with any number, but the partner
-rate limits are counted per process, so N workers would allow N times a partner's rate. Scale
-out with more instances (same caveat, see gateway.rate_limits) where the cores are spare."""
+One worker per process: nothing a request needs is kept per process (outcome waits LISTEN in
+every process, a partner's rate limit is counted in Postgres for all of them, decision 0015), so
+the gateway scales out with more instances behind one address. Instances rather than uvicorn
+workers, because each instance serves its own /metrics (workers sharing a port would answer
+scrapes with one worker's counters at a time) and is what a platform restarts and places."""
 
 import uvicorn
 

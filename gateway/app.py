@@ -20,6 +20,7 @@ from gateway.partner import events, users
 from gateway.publishing.outcomes import OutcomeNotifications
 from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
+from gateway.rate_windows import PostgresRateWindows
 from gateway.settings import GatewaySettings
 from gateway.triggers import routes as triggers
 from ledger.reads import get_outcomes
@@ -73,7 +74,7 @@ async def _services(settings: GatewaySettings) -> AsyncIterator[Services]:
                 publisher,
                 catalog,
                 outcomes,
-                PartnerRateLimits(),
+                PartnerRateLimits(PostgresRateWindows(pool, settings.rate_limit_timeout_s)),
                 StoredOutcomesOf(pool),
             )
         finally:

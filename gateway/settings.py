@@ -19,6 +19,9 @@ class GatewaySettings(BaseSettings):
     # How often the keys used since are written to `api_keys.last_used_at` (gateway.key_usage).
     api_key_usage_flush_s: float = Field(default=10.0, gt=0, le=3_600)
     produce_timeout_s: float = 10.0
+    # How long a partner's request waits for a reservation of its rate window in Postgres
+    # (gateway.rate_windows) before it is answered 503 unavailable.
+    rate_limit_timeout_s: float = Field(default=2.0, gt=0, le=30)
     # A request waits for its event's acknowledgement, so a linger is latency: at 500 events/s
     # 0 ms rather than 2 took 2 ms off the answer's p50 (`python -m bench.gateway`), for about
     # 2 % of a core more in Kafka. An instance that answers 202 at once (outcome_wait_ms=0)

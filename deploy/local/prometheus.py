@@ -66,6 +66,7 @@ def local_configuration(
         if port is None:
             raise RuntimeError(f"{SOURCE}: job {job['job_name']!r} is no service of deploy.local")
         job["static_configs"] = [{"targets": [f"127.0.0.1:{port}"]}]
+        job.pop("dns_sd_configs", None)  # the compose scale profile's twins
     config["rule_files"] = [str(CONFIGURATION / Path(name).name) for name in config["rule_files"]]
     if scrape_interval_s is not None:
         interval = f"{round(scrape_interval_s * 1000)}ms"

@@ -69,6 +69,20 @@ def start_all(
     return started
 
 
+def start_gateway(
+    settings: LocalSettings,
+    name: str,
+    port: int,
+    database: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> int:
+    """Start one more gateway instance as the process `name` on `port` (benchmarks and tests
+    run several behind one partner); returns its pid. `wait_for(port, name)` waits for it."""
+    env = environment(settings, "gateway", database) | (extra_env or {})
+    env |= {"LOYALTY_GATEWAY_PORT": str(port), "LOYALTY_METRICS_PORT": str(port)}
+    return processes.start(name, command("gateway"), env=env, cwd=REPO)
+
+
 def command(service: str) -> list[str]:
     return [sys.executable, "-m", MODULES[service]]
 

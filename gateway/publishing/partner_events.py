@@ -27,7 +27,7 @@ async def publish_partner_event(
     (its allowed event types, 403, and its rate limit, 429): the answer, and its HTTP status,
     202 while the outcome is pending, else 200. `occurred_at_given`: the partner dated it."""
     require_allowed(partner, event_type)
-    services.rate_limits.check(
+    await services.rate_limits.check(
         caller.programme_id, caller.partner_id, partner.rate_limit_per_minute
     )
     event = event_of()

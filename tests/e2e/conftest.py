@@ -46,6 +46,7 @@ class Credentials:
     demo: str
     partner: str
     slow_partner: str
+    shared_limit_partner: str
     staging: str
     client_id: str
     client_secret: str
@@ -86,13 +87,9 @@ def session_topics(kafka_bootstrap: str, local_settings: LocalSettings) -> Itera
 
 
 @pytest.fixture(scope="session")
-def system(
-    kafka_bootstrap: str,
-    postgres_server: LocalSettings,
-    tmp_path_factory: pytest.TempPathFactory,
-    session_topics: RunTopics,
-) -> Iterator[tuple[LocalSettings, Credentials]]:
-    settings = postgres_server.model_copy(
+def system_settings(postgres_server: LocalSettings) -> LocalSettings:
+    """The session's ports; a gateway started beside the system's takes `gateway_port + 2`."""
+    return postgres_server.model_copy(
         update={
             "gateway_port": 18080 + _OFFSET,
             "console_port": 18081 + _OFFSET,
@@ -102,15 +99,17 @@ def system(
             "scheduler_metrics_port": 19105 + _OFFSET,
         }
     )
-    fresh_database(settings, DATABASE)
-    admin = AdminSettings(
-        kafka_bootstrap_servers=kafka_bootstrap,
-        database_url=settings.database_url(DATABASE),
-        config_topic=session_topics.config,
-    )
-    credentials = asyncio.run(configure(admin))
+
+
+@pytest.fixture(scope="session")
+def service_env(
+    system_settings: LocalSettings,
+    session_topics: RunTopics,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
+    """What the session's services are told beyond deploy.local's defaults."""
     run = session_topics.run
-    extra = session_topics.settings | {
+    return session_topics.settings | {
         "LOYALTY_PROCESSORS_APP_ID": f"loyalty-processors-e2e-{run}",
         "LOYALTY_PROCESSORS_DATA_DIR": str(Path(tmp_path_factory.mktemp("processors"))),
         "LOYALTY_CONSUMER_GROUP": f"ledger-writer-e2e-{run}",
@@ -123,9 +122,26 @@ def system(
         # The scheduler's rounds every second: a programme's day goes out within one.
         "LOYALTY_SCHEDULER_TICK_S": "1",
         # "Share Rule ID" gives this session's gateway (tests/e2e/console/test_rules.py).
-        "LOYALTY_PUBLIC_API_URL_PRODUCTION": f"http://127.0.0.1:{settings.gateway_port}",
+        "LOYALTY_PUBLIC_API_URL_PRODUCTION": f"http://127.0.0.1:{system_settings.gateway_port}",
     }
-    services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=extra)
+
+
+@pytest.fixture(scope="session")
+def system(
+    kafka_bootstrap: str,
+    system_settings: LocalSettings,
+    session_topics: RunTopics,
+    service_env: dict[str, str],
+) -> Iterator[tuple[LocalSettings, Credentials]]:
+    settings = system_settings
+    fresh_database(settings, DATABASE)
+    admin = AdminSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=settings.database_url(DATABASE),
+        config_topic=session_topics.config,
+    )
+    credentials = asyncio.run(configure(admin))
+    services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=service_env)
     try:
         services.wait_for_gateway(settings, prefix=PREFIX)
         services.wait_for_console(settings, prefix=PREFIX)
@@ -140,6 +156,7 @@ async def configure(admin: AdminSettings) -> Credentials:
     async with asyncpg.create_pool(admin.database_url, min_size=1, max_size=2) as pool:
         partner = await api_keys.create(pool, "e2e", "e2e-partner", "production")
         slow = await api_keys.create(pool, "e2e", "slow-partner", "production")
+        shared = await api_keys.create(pool, "e2e", "shared-limit-partner", "production")
         staging = await api_keys.create(pool, "e2e-staging", "e2e-partner", "staging")
         client_secret = await clients.create(pool, "e2e-client", "e2e", "production")
         other_secret = await clients.create(pool, "other-client", "e2e", "production")
@@ -147,6 +164,7 @@ async def configure(admin: AdminSettings) -> Credentials:
         demo=DEMO_API_KEY,
         partner=partner.secret,
         slow_partner=slow.secret,
+        shared_limit_partner=shared.secret,
         staging=staging.secret,
         client_id="e2e-client",
         client_secret=client_secret,

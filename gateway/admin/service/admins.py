@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from email_validator import EmailNotValidError, validate_email
 from pydantic import JsonValue
 
 from gateway.admin.service import audit, passwords
@@ -97,8 +98,10 @@ async def create(
 
 def _check_new(email: str, role: str, password: str, all_programmes: bool) -> None:
     problems: dict[str, list[str]] = {}
-    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
-        problems["email"] = ["an email address"]
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        problems["email"] = [f"an email address ({exc})"]
     if role not in ROLES:
         problems["role"] = [f"one of {', '.join(ROLES)}"]
     elif all_programmes and role != "owner":

@@ -16,4 +16,5 @@ def test_the_recorded_pid_is_the_postmasters(postgres_server: LocalSettings) -> 
     assert processes.running_pid(postgres.NAME) == postmaster
     command = Path(f"/proc/{postmaster}/cmdline").read_bytes().split(b"\0")
     assert Path(command[0].decode()).name == "postgres"
-    assert str(postgres.DATA).encode() in command
+    # Resolved: a worktree reaches the running server through a symlinked .local.
+    assert str(postgres.DATA.resolve()).encode() in command

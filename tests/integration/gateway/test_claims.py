@@ -20,6 +20,7 @@ from gateway.myrewards.models import SalesData, UserFields
 from gateway.publishing.outcomes import OutcomeNotifications
 from gateway.publishing.publisher import Publisher
 from gateway.rate_limits import PartnerRateLimits
+from gateway.rate_windows import PostgresRateWindows
 from gateway.settings import GatewaySettings
 from ledger import reads
 from ledger.core.batch import IncomingCommand
@@ -60,7 +61,7 @@ async def services(kafka_bootstrap: str, postgres_url: str) -> AsyncIterator[Ser
                 publisher,
                 catalog,
                 outcomes,
-                PartnerRateLimits(),
+                PartnerRateLimits(PostgresRateWindows(pool, 2.0)),
                 StoredOutcomesOf(pool),
             )
     finally:

@@ -1,7 +1,10 @@
 """docker-compose.yml cannot run here (no Docker engine), so its wiring is checked against the code:
 every LOYALTY_* variable is a field of that service's settings class, ports agree with the
-settings and with Prometheus' targets, and the local runner sets only known variables too."""
+settings and with Prometheus' targets, and the local runner sets only known variables too. The
+`scale` profile's second instances are the first ones' twins, behind a balancer that reaches
+them all."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,9 @@ SETTINGS: dict[str, list[type[BaseSettings]]] = {
     "scheduler": [SchedulerSettings],
     "migrate": [DatabaseSettings, AdminSettings],
 }
+# The `scale` profile's services, each the twin of a base one.
+SCALE_TWINS = {"processors-2": "processors", "gateway-2": "gateway"}
+BALANCER = "gateway-balancer"
 
 
 def compose() -> dict[str, Any]:
@@ -52,13 +58,52 @@ def test_services_are_all_there() -> None:
     expected.add("grafana")
     expected.add("webhooks")
     expected.add("scheduler")
+    expected |= {*SCALE_TWINS, BALANCER}
     assert set(compose()) == expected
 
 
-@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_only_the_scale_profile_adds_services() -> None:
+    profiled = {name for name, service in compose().items() if "profiles" in service}
+    assert profiled == {*SCALE_TWINS, BALANCER}
+    assert all(compose()[name]["profiles"] == ["scale"] for name in profiled)
+
+
+@pytest.mark.parametrize(("twin", "base"), sorted(SCALE_TWINS.items()))
+def test_scale_twins_run_as_the_base_service_does(twin: str, base: str) -> None:
+    """Same command and settings (so the processors worker joins the first one's consumer
+    group), and no published port to clash with the first one's."""
+    services_ = compose()
+    for key in ("command", "environment", "build", "depends_on"):
+        assert services_[twin][key] == services_[base][key], key
+    assert services_[twin]["ports"] == []
+
+
+def test_the_balancer_reaches_every_gateway_instance() -> None:
+    balancer = compose()[BALANCER]
+    (volume,) = balancer["volumes"]
+    config = (REPO / volume.split(":")[0]).read_text()
+    port = compose()["gateway"]["environment"]["LOYALTY_GATEWAY_PORT"]
+    upstreams = set(re.findall(r"^\s*server\s+([\w.-]+:\d+)", config, re.MULTILINE))
+    assert upstreams == {f"gateway:{port}", f"gateway-2:{port}"}
+    assert set(balancer["depends_on"]) == {"gateway", "gateway-2"}
+    (mapping,) = balancer["ports"]
+    assert re.search(rf"listen\s+{mapping.split(':')[1]};", config)
+
+
+@pytest.mark.parametrize(("twin", "base"), sorted(SCALE_TWINS.items()))
+def test_prometheus_finds_the_scale_twins(twin: str, base: str) -> None:
+    prometheus = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
+    (job,) = [job for job in prometheus["scrape_configs"] if job["job_name"] == base]
+    (target,) = job["static_configs"][0]["targets"]
+    assert job["dns_sd_configs"] == [
+        {"names": [twin], "type": "A", "port": int(target.split(":")[1])}
+    ]
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS) + sorted(SCALE_TWINS))
 def test_every_variable_is_a_settings_field(service: str) -> None:
     environment = compose()[service]["environment"]
-    unknown = set(environment) - variables(SETTINGS[service])
+    unknown = set(environment) - variables(SETTINGS[SCALE_TWINS.get(service, service)])
     assert not unknown, f"{service} sets variables no settings field reads: {unknown}"
 
 

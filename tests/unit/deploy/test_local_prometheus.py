@@ -23,6 +23,8 @@ def test_every_job_scrapes_its_local_process() -> None:
         name: [f"127.0.0.1:{port}"] for name, port in services.metrics_ports(settings).items()
     }
     assert config["rule_files"] == [str(prometheus.CONFIGURATION / "alerts.yml")]
+    # Nothing but those: the compose scale profile's twins are found by name only there.
+    assert not any("dns_sd_configs" in job for job in config["scrape_configs"])
 
 
 def test_every_service_is_a_job_of_the_compose_configuration() -> None:

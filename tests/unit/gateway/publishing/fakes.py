@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 from gateway.dependencies import Services
-from gateway.rate_limits import PartnerRateLimits
+from gateway.rate_limits import PartnerRateLimits, Reservation
 from gateway.settings import GatewaySettings
 from runtime.config_feed import ProgrammeConfigs
 from schemas.events import EventV1
@@ -71,6 +71,30 @@ class FakeKafka:
             self.waits.notify(self.stored.outcomes[command_id])
 
 
+class FakeRateWindows:
+    """The store's windows in memory, as reserve_partner_rate keeps them in Postgres (the real
+    one is tested in tests/integration/gateway/test_rate_windows.py), on the clock `now`."""
+
+    def __init__(self, now: Callable[[], float] = lambda: 0.0) -> None:
+        self.now = now
+        self.windows: dict[tuple[str, str], tuple[float, int]] = {}  # (ends at, granted)
+        self.reservations = 0
+
+    async def reserve(
+        self, programme_id: str, partner_id: str, limit: int, wanted: int, window_s: float
+    ) -> Reservation:
+        self.reservations += 1
+        await asyncio.sleep(0)  # a round trip: other requests run meanwhile
+        now = self.now()
+        ends_at, taken = self.windows.get((programme_id, partner_id), (now, 0))
+        if ends_at <= now:
+            ends_at, taken = now + window_s, 0
+        left_over = max(0, limit - taken)
+        slots = min(wanted, left_over, max(1, left_over // 4))
+        self.windows[programme_id, partner_id] = (ends_at, taken + slots)
+        return Reservation(slots, ends_at - now)
+
+
 def services(ledger: Ledger, *configs: ProgrammeConfig, wait_ms: int = 200) -> Services:
     waits, stored = FakeWaits(), FakeStored()
     catalog = ProgrammeConfigs()
@@ -85,7 +109,7 @@ def services(ledger: Ledger, *configs: ProgrammeConfig, wait_ms: int = 200) -> S
         FakeKafka(ledger, stored, waits),
         catalog,
         waits,
-        PartnerRateLimits(),
+        PartnerRateLimits(FakeRateWindows()),
         stored,
     )
 

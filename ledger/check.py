@@ -16,10 +16,12 @@ from ledger.core.reconciliation import (
     AccountFacts,
     CheckResult,
     CommandFacts,
+    LotFacts,
     ProgrammeSums,
     Tally,
     account_findings,
     command_findings,
+    lot_findings,
 )
 from ledger.db_types import Connection
 
@@ -64,7 +66,8 @@ SELECT s.account_id, a.programme_id, a.kind, a.owner_id,
        CASE WHEN last.credit_account_id = s.account_id THEN last.credit_balance_after
             ELSE last.debit_balance_after END AS latest_balance_after,
        coalesce(p.chain_breaks, 0) AS chain_breaks, p.first_break_entry_id,
-       coalesce(p.foreign_entries, 0) AS foreign_entries
+       coalesce(p.foreign_entries, 0) AS foreign_entries,
+       a.lots::text AS lots, a.lots_next_due
 FROM in_scope s
 LEFT JOIN ledger.accounts a ON a.account_id = s.account_id
 LEFT JOIN programmes g ON g.programme_id = a.programme_id
@@ -107,6 +110,38 @@ FROM outcomes o
 FULL JOIN own x ON x.command_id = o.command_id
 LEFT JOIN ledger.entries last ON last.entry_id = x.last_entry_id
 ORDER BY 1
+"""
+
+# Each dated lot, as the entries' lot movements add it up (credit_lots formed on the credit
+# account, debit_lots taken from the debit account) and as its account stores it; only the
+# (account, day) pairs where the two differ. Never-expiring points are left out: entries that
+# move only those journal nothing (the lots' shorthand), and the lots check holds their total.
+_LOT_FACTS = """
+WITH moved AS (
+    SELECT e.credit_account_id AS account_id, lot ->> 0 AS day, (lot ->> 1)::bigint AS points
+    FROM ledger.entries e CROSS JOIN LATERAL jsonb_array_elements(e.credit_lots) AS lot
+    WHERE e.credit_lots IS NOT NULL AND ($1::text IS NULL OR e.programme_id = $1)
+    UNION ALL
+    SELECT e.debit_account_id, lot ->> 0, -(lot ->> 1)::bigint
+    FROM ledger.entries e CROSS JOIN LATERAL jsonb_array_elements(e.debit_lots) AS lot
+    WHERE e.debit_lots IS NOT NULL AND ($1::text IS NULL OR e.programme_id = $1)
+), from_entries AS (
+    SELECT account_id, day, sum(points)::bigint AS points FROM moved
+    WHERE day IS NOT NULL GROUP BY account_id, day
+), stored AS (
+    SELECT a.account_id, lot ->> 0 AS day, (lot ->> 1)::bigint AS points
+    FROM ledger.accounts a CROSS JOIN LATERAL jsonb_array_elements(a.lots) AS lot
+    WHERE a.lots IS NOT NULL AND ($1::text IS NULL OR a.programme_id = $1)
+)
+SELECT coalesce(f.account_id, s.account_id) AS account_id, a.programme_id, a.kind, a.owner_id,
+       coalesce(f.day, s.day) AS day, coalesce(f.points, 0) AS from_entries,
+       coalesce(s.points, 0) AS stored
+FROM from_entries f
+FULL JOIN (SELECT * FROM stored WHERE day IS NOT NULL) s
+       ON s.account_id = f.account_id AND s.day = f.day
+LEFT JOIN ledger.accounts a ON a.account_id = coalesce(f.account_id, s.account_id)
+WHERE coalesce(f.points, 0) <> coalesce(s.points, 0)
+ORDER BY 1, 5
 """
 
 _SIZES = """
@@ -176,6 +211,8 @@ async def check_ledger(
                 sums.add(account)
         async for command in command_facts(conn, programme_id):
             tally.add(command_findings(command))
+        async for lot in conn.cursor(_LOT_FACTS, programme_id, prefetch=_PREFETCH_ROWS):
+            tally.add(lot_findings(LotFacts(*lot.values())))
     tally.add(sums.findings())
     return LedgerReport(programme_id, sizes[0], sizes[1], sizes[2], tally.results())
 

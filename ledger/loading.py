@@ -18,8 +18,11 @@ import orjson
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.batch import Outcome, RuleKey, StoredEntry, StoredOutcome
 from ledger.core.exceptions import LedgerInvariantError
+from ledger.core.expiry import ExpiryPolicy, expiry_policy
+from ledger.core.lots import Lots, decode
 from ledger.db_types import Connection
 from ledger.queries import get_outcome_rows, outcome_from_row
+from schemas.programme import PointsExpiry
 
 
 class AccountIds:
@@ -51,6 +54,8 @@ class AccountIds:
 class LockedAccounts:
     ids: dict[AccountKey, int]
     balances: dict[AccountKey, int]
+    lots: dict[AccountKey, Lots]
+    """Of the accounts that store lots (`ledger.core.lots`: absent is None)."""
 
 
 async def load_programmes(
@@ -65,6 +70,8 @@ async def load_programmes(
         f"""SELECT now() AS now, programme_id, budget_mode = 'funded' AS funded,
                    coalesce(config -> 'account_closure_returns_to_budget' = 'true'::jsonb, false)
                        AS closure_returns,
+                   config -> 'points_expiry' AS points_expiry,
+                   coalesce(config ->> 'time_zone', 'UTC') AS time_zone,
                    jsonb_path_query_array(config, '{_BUDGETED_RULES}.rule_id') AS rule_ids,
                    jsonb_path_query_array(config, '{_BUDGETED_RULES}.budget_max') AS budgets
             FROM programmes WHERE programme_id = ANY($1::text[])
@@ -77,9 +84,28 @@ async def load_programmes(
             row["funded"],
             row["closure_returns"],
             _rule_budgets(row["rule_ids"], row["budgets"]),
+            _expiry(row["points_expiry"], row["time_zone"]),
         )
         for row in rows
     }
+
+
+_EXPIRY_POLICIES: dict[tuple[str, str], ExpiryPolicy | None] = {}
+_EXPIRY_POLICIES_MAX = 1_000
+
+
+def _expiry(points_expiry: str | None, time_zone: str) -> ExpiryPolicy | None:
+    """From the snapshot's `points_expiry` (jsonb text; absent in snapshots stored before it
+    existed: never), parsed once per distinct text."""
+    if points_expiry is None:
+        return None
+    key = (points_expiry, time_zone)
+    if key not in _EXPIRY_POLICIES:
+        if len(_EXPIRY_POLICIES) >= _EXPIRY_POLICIES_MAX:
+            _EXPIRY_POLICIES.clear()
+        config = PointsExpiry.model_validate_json(points_expiry)
+        _EXPIRY_POLICIES[key] = expiry_policy(config, time_zone)
+    return _EXPIRY_POLICIES[key]
 
 
 # The snapshot's rules that have a budget (a ProgrammeConfig's `rules[*].budget_max`).
@@ -213,16 +239,30 @@ async def lock_accounts(
     account keeps its id for ever), so that only accounts new to the writer are looked up."""
     ids = await _resolve_ids(conn, keys, known)
     rows = await conn.fetch(
-        """SELECT account_id, balance FROM ledger.accounts
+        """SELECT account_id, balance, lots FROM ledger.accounts
            WHERE account_id = ANY($1::bigint[])
            ORDER BY account_id FOR UPDATE""",
         list(ids.values()),
     )
-    balance_by_id: dict[int, int] = {row[0]: row[1] for row in rows}
+    balance_by_id: dict[int, int] = {}
+    lots_by_id: dict[int, str] = {}
+    for row in rows:
+        balance_by_id[row[0]] = row[1]
+        if row[2] is not None:
+            lots_by_id[row[0]] = row[2]
     if len(balance_by_id) != len(ids):
         raise LedgerInvariantError(f"locked {len(balance_by_id)} of {len(ids)} accounts")
+    lots: dict[AccountKey, Lots] = {}
+    if lots_by_id:
+        for key, account_id in ids.items():
+            text = lots_by_id.get(account_id)
+            held = None if text is None else decode(text)
+            if held is not None:
+                lots[key] = held
     return LockedAccounts(
-        ids=ids, balances={key: balance_by_id[account_id] for key, account_id in ids.items()}
+        ids=ids,
+        balances={key: balance_by_id[account_id] for key, account_id in ids.items()},
+        lots=lots,
     )
 
 

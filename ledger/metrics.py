@@ -32,6 +32,16 @@ POINTS = Counter(
     "transferred, reversed: see ledger/point_flows.py)",
     ["programme", "flow"],
 )
+LIFECYCLE_CHUNKS = Counter(
+    "loyalty_ledger_lifecycle_chunks_total",
+    "Transactions of lifecycle runs (expiries) that booked entries, by action",
+    ["action"],
+)
+LOTS_EXPIRED = Counter(
+    "loyalty_ledger_lots_expired_total",
+    "Lots expired (a user's points of one expiry date), by programme",
+    ["programme"],
+)
 CONFLICTS = Counter(
     "loyalty_ledger_idempotency_conflicts_total", "Keys seen again with a different payload"
 )

@@ -5,12 +5,15 @@ Plain async functions over an asyncpg connection (or pool), so any process can i
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from ledger.core import lots as lot_rules
 from ledger.core.exceptions import LedgerInvariantError
+from ledger.core.expiry import day_start
 from ledger.db_types import Executor
 from schemas.ledger import CommandOutcome
 from schemas.notifications import OUTCOME_FIELDS, outcome_of
@@ -102,6 +105,58 @@ async def find_balance(db: Executor, programme_id: str, user_id: str) -> int | N
     """The user's points; None for a user the programme's ledger has never booked for."""
     account = await _user_account(db, programme_id, user_id)
     return None if account is None else int(account["balance"])
+
+
+EXPIRING_MAX = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Expiring:
+    """Points of one lot that expire at the programme's local midnight beginning `expires_on`
+    (`expires_at`, that instant)."""
+
+    expires_on: date
+    expires_at: datetime
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """A user's balance, the points of it they can spend, and what of those expires next."""
+
+    balance: int
+    available: int
+    expiring: list[Expiring]
+
+
+async def find_holdings(
+    db: Executor, programme_id: str, user_id: str, expiring_max: int = EXPIRING_MAX
+) -> Holdings | None:
+    """The user's balance with the next `expiring_max` lots that expire, earliest first; None
+    for a user the programme's ledger has never booked for."""
+    _check_bound("expiring_max", expiring_max, EXPIRING_MAX)
+    row = await db.fetchrow(
+        """SELECT a.balance, a.lots::text AS lots,
+                  coalesce(p.config ->> 'time_zone', 'UTC') AS time_zone
+           FROM ledger.accounts a JOIN programmes p USING (programme_id)
+           WHERE a.programme_id = $1 AND a.kind = 'user' AND a.owner_id = $2""",
+        programme_id,
+        user_id,
+    )
+    if row is None:
+        return None
+    balance = int(row["balance"])
+    lots = lot_rules.decode(row["lots"])
+    zone = ZoneInfo(row["time_zone"])
+    expiring = [
+        Expiring(day, day_start(day, zone), points)
+        for day, points in (
+            (date.fromisoformat(text), points)
+            for text, points in (lots or ())[:expiring_max]
+            if text is not None
+        )
+    ]
+    return Holdings(balance, lot_rules.total(lots, balance), expiring)
 
 
 _TRANSACTIONS_SQL = """

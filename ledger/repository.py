@@ -117,7 +117,9 @@ async def _apply(
             entries, entry_ids = await load_entries(conn, reversed_keys(commands))
         # After the accounts, like every writer: the same lock order everywhere.
         usage = await lock_rule_usage(conn, needed_rule_usage(commands, programmes, entries))
-        snapshot = LedgerSnapshot(programmes, accounts.balances, outcomes, entries, usage)
+        snapshot = LedgerSnapshot(
+            programmes, accounts.balances, outcomes, entries, usage, accounts.lots
+        )
         plan = plan_batch(commands, snapshot, recorded_at)
         entry_ids_new = await storage.allocate_entry_ids(conn, len(plan.entries))
         rows = batch_rows(plan, accounts.ids, entry_ids, entry_ids_new, recorded_at)
@@ -129,6 +131,8 @@ async def _apply(
             next_offsets=batch.next_offsets,
             rule_usage=plan.rule_usage,
             archive=rows.archive,
+            lots=rows.lots,
+            lots_next_due=rows.lots_next_due,
         )
         await storage.write_batch(conn, writes)
         if before_commit is not None:

@@ -27,6 +27,9 @@ class LedgerSettings(BaseSettings):
     session_timeout_ms: int = Field(default=6_000, ge=1_000, le=300_000)
     heartbeat_interval_ms: int = Field(default=1_000, ge=100, le=60_000)
     database_pool_size: int = Field(default=2, ge=1, le=32)
+    # Accounts a lifecycle run (an expiry) takes per transaction: each has its lots due expired
+    # in one entry, so a chunk books at most this many entries (ledger.lifecycle).
+    lifecycle_chunk_accounts: int = Field(default=2_000, ge=1, le=50_000)
     # How often the programmes' state (outstanding points, budgets, webhook backlog) is read for
     # /metrics (ledger.programme_state): a few bounded queries, on a connection of its own.
     programme_metrics_interval_s: float = Field(default=15.0, ge=0.5, le=3600.0)

@@ -7,6 +7,7 @@ nothing in it is stored yet); the whole batch is then rolled back and planned ag
 """
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import NamedTuple
 
 import asyncpg
@@ -52,6 +53,11 @@ class Writes(NamedTuple):
     """The new usage of each rule budget the batch changes (rows locked by the batch)."""
     archive: Sequence[Row] = ()
     """ledger.decided_events rows (their months' partitions exist: `ledger.archive`)."""
+    lots: Sequence[str | None] = ()
+    """The new lots of each account of `balances`, in its order (jsonb text, None for none);
+    empty: none of them stores lots."""
+    lots_next_due: Sequence[str | None] = ()
+    """When each account's earliest lot is due (ISO date), in the same order."""
 
 
 # After the COPYs, one statement (one round trip) announces the batch's outcomes (NOTIFY is
@@ -61,8 +67,10 @@ class Writes(NamedTuple):
 _WRITE = """
     WITH notified AS (SELECT pg_notify($1, payload) FROM unnest($11::text[]) AS payload),
     balanced AS (
-        UPDATE ledger.accounts AS a SET balance = u.balance
-        FROM unnest($2::bigint[], $3::bigint[]) AS u(account_id, balance)
+        UPDATE ledger.accounts AS a
+        SET balance = u.balance, lots = u.lots::jsonb, lots_next_due = u.next_due
+        FROM unnest($2::bigint[], $3::bigint[], $12::text[], $13::date[])
+            AS u(account_id, balance, lots, next_due)
         WHERE a.account_id = u.account_id
         RETURNING 1),
     used AS (
@@ -128,6 +136,7 @@ async def write_batch(conn: Connection, writes: Writes) -> None:
         [rule_id for _, rule_id in usage],
         list(usage.values()),
         notify_payloads(writes.outcomes),
+        *_lots_columns(writes),
     )
     if written is None:
         raise LedgerInvariantError("the batch's write returned no row")
@@ -141,6 +150,18 @@ async def write_batch(conn: Connection, writes: Writes) -> None:
         raise LedgerInvariantError(
             f"rule budget update touched {written['rule_budgets']} rows, expected {len(usage)}"
         )
+
+
+def _lots_columns(writes: Writes) -> tuple[Sequence[str | None], list[date | None]]:
+    """Both aligned with `balances`; all NULL when no account of the batch stores lots."""
+    count = len(writes.balances)
+    if not writes.lots:
+        nothing: list[None] = [None] * count
+        return nothing, list(nothing)
+    if len(writes.lots) != count or len(writes.lots_next_due) != count:
+        raise LedgerInvariantError("lots and their due dates must align with the balances")
+    due = [None if day is None else date.fromisoformat(day) for day in writes.lots_next_due]
+    return writes.lots, due
 
 
 async def load_offsets(conn: Executor, consumer_group: str, topic: str) -> dict[int, int]:

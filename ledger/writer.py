@@ -21,11 +21,14 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from ledger import metrics
 from ledger.archive import ArchiveMonths
 from ledger.codec import RawRecord, dead_letter, decode
-from ledger.core.batch import BatchPlan, IncomingCommand
+from ledger.core.batch import BatchPlan, IncomingCommand, PlannedEntry
+from ledger.core.expiring import IncomingLifecycle
 from ledger.dead_letters import DeadLetterPublisher, dead_letter_producer
+from ledger.lifecycle import LifecycleReport, RunProgress, apply_lifecycle
 from ledger.loading import AccountIds
 from ledger.point_flows import points_by_flow
 from ledger.repository import Batch, apply_batch_with_retries
+from ledger.segments import Decoded, Segment, segments
 from ledger.settings import LedgerSettings
 from ledger.storage import load_offsets
 from schemas.dead_letters import DeadLetter
@@ -44,6 +47,8 @@ class DecodedBatch:
     commands: list[IncomingCommand]
     letters: list[DeadLetter]
     next_offsets: dict[tuple[str, int], int]
+    segments: list[Segment] | None = None
+    """Where the batch holds lifecycle commands: cut around them (`ledger.segments`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,8 @@ class BatchReport:
     conflicts: int
     plan: BatchPlan
     next_offsets: dict[tuple[str, int], int]
+    lifecycles: tuple[LifecycleReport, ...] = ()
+    """The batch's lifecycle commands' runs; their entries are counted in `bookings`."""
 
 
 class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -200,11 +207,16 @@ class LedgerWriter:
             return None
         commands: list[IncomingCommand] = []
         letters: list[DeadLetter] = []
+        items: list[Decoded] = []
+        lifecycles = 0
         for start in range(0, len(records), DECODE_CHUNK_RECORDS):
             for record in records[start : start + DECODE_CHUNK_RECORDS]:
                 decoded = decode(record)
+                items.append(decoded)
                 if isinstance(decoded, IncomingCommand):
                     commands.append(decoded)
+                elif isinstance(decoded, IncomingLifecycle):
+                    lifecycles += 1
                 else:
                     letters.append(decoded)
             await asyncio.sleep(0)
@@ -212,7 +224,8 @@ class LedgerWriter:
         for record in records:
             key = (record.topic, record.partition)
             next_offsets[key] = max(next_offsets.get(key, 0), record.offset + 1)
-        return DecodedBatch(records, commands, letters, next_offsets)
+        cut = segments(records, items) if lifecycles else None
+        return DecodedBatch(records, commands, letters, next_offsets, cut)
 
     async def _book_and_observe(self, batch: DecodedBatch) -> BatchReport:
         started = time.perf_counter()
@@ -223,9 +236,58 @@ class LedgerWriter:
 
     async def _book(self, decoded: DecodedBatch) -> BatchReport:
         records, commands, letters = decoded.records, decoded.commands, decoded.letters
-        batch = Batch(
-            commands, self._settings.consumer_group, decoded.next_offsets, self._expect_new
+        if decoded.segments is None:
+            plan, conflicts = await self._book_commands(
+                records, commands, letters, decoded.next_offsets
+            )
+            return BatchReport(
+                records=len(records),
+                commands=len(commands),
+                bookings=len(plan.entries),
+                dead_letters=len(letters) + conflicts,
+                conflicts=conflicts,
+                plan=plan,
+                next_offsets=decoded.next_offsets,
+            )
+        plans: list[BatchPlan] = []
+        runs: list[LifecycleReport] = []
+        conflicts = 0
+        for segment in decoded.segments:
+            if segment.lifecycle is None:
+                plan, found = await self._book_commands(
+                    records, segment.commands, segment.letters, segment.next_offsets
+                )
+                plans.append(plan)
+                conflicts += found
+            else:
+                run = await self._book_lifecycle(records, segment.lifecycle, segment.next_offsets)
+                runs.append(run)
+                conflicts += run.outcome.reason_code is RejectionReason.IDEMPOTENCY_CONFLICT
+        plan = BatchPlan(
+            [outcome for each in plans for outcome in each.outcomes],
+            [entry for each in plans for entry in each.entries],
+            {},
         )
+        return BatchReport(
+            records=len(records),
+            commands=len(commands) + len(runs),
+            bookings=len(plan.entries) + sum(len(run.entries) for run in runs),
+            dead_letters=len(letters) + conflicts,
+            conflicts=conflicts,
+            plan=plan,
+            next_offsets=decoded.next_offsets,
+            lifecycles=tuple(runs),
+        )
+
+    async def _book_commands(
+        self,
+        records: Sequence[RawRecord],
+        commands: list[IncomingCommand],
+        letters: list[DeadLetter],
+        next_offsets: dict[tuple[str, int], int],
+    ) -> tuple[BatchPlan, int]:
+        """(plan, conflicts) of one transaction for the commands."""
+        batch = Batch(commands, self._settings.consumer_group, next_offsets, self._expect_new)
         publish = _DeadLetterSender(self._dead_letters, records, letters)
         plan = await apply_batch_with_retries(
             self._pool,
@@ -238,21 +300,53 @@ class LedgerWriter:
             archive_months=self._archive_months,
         )
         self._expect_new = _repeats_nothing(plan)
-        conflicts = publish.conflicts_of(plan)
-        return BatchReport(
-            records=len(records),
-            commands=len(commands),
-            bookings=len(plan.entries),
-            dead_letters=len(letters) + len(conflicts),
-            conflicts=len(conflicts),
-            plan=plan,
-            next_offsets=decoded.next_offsets,
+        return plan, len(publish.conflicts_of(plan))
+
+    async def _book_lifecycle(
+        self,
+        records: Sequence[RawRecord],
+        incoming: IncomingLifecycle,
+        next_offsets: dict[tuple[str, int], int],
+    ) -> LifecycleReport:
+        """A lifecycle command's run, in chunks; a conflict (its id used with another payload)
+        is dead-lettered before the offset past it is stored."""
+        by_position = {(r.topic, r.partition, r.offset): r for r in records}
+        source = incoming.source
+
+        async def before_finish(report: LifecycleReport) -> None:
+            if (
+                source is None
+                or report.outcome.reason_code is not RejectionReason.IDEMPOTENCY_CONFLICT
+            ):
+                return
+            record = by_position[(source.topic, source.partition, source.offset)]
+            reason = DeadLetterReason.IDEMPOTENCY_CONFLICT
+            await self._dead_letters.publish(
+                [dead_letter(record, reason, report.outcome.reason or "")]
+            )
+
+        async def on_chunk(entries: list[PlannedEntry], progress: RunProgress) -> None:
+            _observe_chunk(incoming, entries)
+
+        settings = self._settings
+        return await apply_lifecycle(
+            self._pool,
+            incoming,
+            consumer_group=settings.consumer_group,
+            next_offsets=next_offsets,
+            chunk_accounts_max=settings.lifecycle_chunk_accounts,
+            attempts_max=settings.batch_attempts_max,
+            backoff_s=settings.retry_backoff_s,
+            on_retry=lambda exc: metrics.BATCH_RETRIES.inc(),
+            on_chunk=on_chunk,
+            before_finish=before_finish,
+            account_ids=self._account_ids,
         )
 
     def _observe(self, report: BatchReport) -> None:
         metrics.BATCHES.inc()
         metrics.BATCH_RECORDS.observe(report.records)
-        metrics.BOOKINGS.inc(report.bookings)
+        metrics.BOOKINGS.inc(len(report.plan.entries))  # a lifecycle run's: per chunk
         # Counted per label pair first: a labelled counter costs a lookup and a lock per inc().
         tally = Counter(
             (planned.outcome.status, planned.outcome.reason_code)
@@ -263,6 +357,10 @@ class LedgerWriter:
             metrics.COMMANDS.labels(outcome=str(status), reason=reason).inc(count)
         for (programme, flow), points in points_by_flow(report.plan.entries).items():
             metrics.POINTS.labels(programme=programme, flow=flow).inc(points)
+        for run in report.lifecycles:
+            outcome = run.outcome
+            reason = "" if outcome.reason_code is None else str(outcome.reason_code)
+            metrics.COMMANDS.labels(outcome=str(outcome.status), reason=reason).inc()
         metrics.CONFLICTS.inc(report.conflicts)
         for (topic, partition), next_offset in report.next_offsets.items():
             stable_end = self._consumer.last_stable_offset(TopicPartition(topic, partition))
@@ -278,6 +376,17 @@ class LedgerWriter:
             if await self._consumer.position(tp) < ends[tp]:
                 return False
         return True
+
+
+def _observe_chunk(incoming: IncomingLifecycle, entries: list[PlannedEntry]) -> None:
+    """A committed chunk of a lifecycle run: its points by flow, its lots."""
+    command = incoming.command
+    metrics.BOOKINGS.inc(len(entries))
+    metrics.LIFECYCLE_CHUNKS.labels(action=str(command.action)).inc()
+    for (programme, flow), points in points_by_flow(entries).items():
+        metrics.POINTS.labels(programme=programme, flow=flow).inc(points)
+    lots = sum(len(entry.debit_lots or ()) for entry in entries)
+    metrics.LOTS_EXPIRED.labels(programme=command.programme_id).inc(lots)
 
 
 class _DeadLetterSender:

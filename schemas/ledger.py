@@ -5,6 +5,7 @@ more bookings: an event that earns nothing still sends a command with no booking
 (0 points, with the explanation) is stored and answerable like any other.
 """
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -21,7 +22,8 @@ class TransactionType(StrEnum):
 
 
 class Variety(StrEnum):
-    """MyRewards' varieties; which type each permits is enforced by the ledger writer."""
+    """MyRewards' varieties, and the ledger's own (`LEDGER_VARIETIES`); which type each permits
+    is enforced by the ledger writer."""
 
     PROGRAMME_POINTS = "Programme Points"
     POINTS_ERROR = "Points Error"
@@ -32,6 +34,12 @@ class Variety(StrEnum):
     ORDER_ADJUSTMENT = "Order Adjustment"
     ADJUSTMENT = "Adjustment"
     ACCOUNT_CLOSURE = "Account Closure"
+    POINTS_EXPIRY = "Points Expiry"
+
+
+LEDGER_VARIETIES: frozenset[Variety] = frozenset({Variety.POINTS_EXPIRY})
+"""Booked only by the ledger itself (a lifecycle command's entries); a command's booking of one
+is refused (406)."""
 
 
 class Lineage(BaseModel):
@@ -130,6 +138,33 @@ class LedgerCommand(BaseModel):
         if event.event_id != self.source_event_id:
             raise ValueError("source_event: its event_id must be the command's source_event_id")
         return self
+
+
+class LifecycleAction(StrEnum):
+    """What a lifecycle command asks the ledger to do for a whole programme."""
+
+    EXPIRE_POINTS = "expire_points"
+
+
+class LifecycleCommand(BaseModel):
+    """Time-driven work for a whole programme, on `ledger-commands.v1` beside the users'
+    commands (keyed `programme_id:`, `topics.programme_key`): the scheduler emits one per
+    programme, local day and action, with the day and the instant it begins, so the ledger never
+    reads a clock. `command_id` is its idempotency key (`expire:{programme}:{day}`): a repeat
+    changes nothing. The ledger plans the bookings itself, from what it holds:
+    `expire_points` expires every open lot dated `local_day` or earlier (each lot once) and
+    sends `points.expiring` for the lots `PointsExpiry.notice_days` ahead."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    command_id: Annotated[str, Field(min_length=1, max_length=200)]
+    programme_id: Identifier
+    action: LifecycleAction
+    local_day: date = Field(description="The programme's local day the command is for.")
+    effective_at: AwareDatetime = Field(
+        description="The instant `local_day` begins in the programme's time zone (its midnight)."
+    )
 
 
 class OutcomeStatus(StrEnum):

@@ -417,6 +417,55 @@ class BudgetSettings(_Frozen):
     )
 
 
+class PointsExpiry(_Frozen):
+    """When earned points expire (docs/programme-file.md, "Points expiry"). Every credit to a
+    user is a lot with the date it expires on; every debit takes the earliest-expiring lots
+    first; at the programme's local midnight the due lots expire, each once."""
+
+    policy: Literal["never", "days_after_earning", "end_of_period"] = Field(
+        default="never",
+        description="`never`; `days_after_earning`: at the local midnight `days` days after "
+        "the day the points were earned (earned on 1 March with 30 days: they expire at 00:00 "
+        "on 31 March); `end_of_period`: at the end of the `period` (month, quarter or year) "
+        "that holds the day `after_months` months after earning. A lot keeps the date it was "
+        "earned with when the policy changes later.",
+    )
+    days: Annotated[int, Field(ge=1, le=36_600)] | None = Field(
+        default=None, description="For `days_after_earning`: how many days."
+    )
+    period: Literal["month", "quarter", "year"] | None = Field(
+        default=None, description="For `end_of_period`: the calendar period that ends."
+    )
+    after_months: Annotated[int, Field(ge=0, le=1_200)] | None = Field(
+        default=None,
+        description="For `end_of_period`: months from earning to the period that ends (0: the "
+        "earning day's own period).",
+    )
+    notice_days: Annotated[int, Field(ge=0, le=366)] = Field(
+        default=7,
+        description="The `points.expiring` webhook goes out this many days before points "
+        "expire (0: none).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "PointsExpiry":
+        needed = {
+            "never": (),
+            "days_after_earning": ("days",),
+            "end_of_period": ("period", "after_months"),
+        }[self.policy]
+        given = {
+            name for name in ("days", "period", "after_months") if getattr(self, name) is not None
+        }
+        missing = sorted(set(needed) - given)
+        extra = sorted(given - set(needed))
+        if missing:
+            raise ValueError(f"policy '{self.policy}' needs {', '.join(missing)}")
+        if extra:
+            raise ValueError(f"policy '{self.policy}' takes no {', '.join(extra)}")
+        return self
+
+
 class ProgrammeConfig(_Frozen):
     """One programme: its partners, event types, rules and tiers, as one versioned snapshot."""
 
@@ -449,6 +498,10 @@ class ProgrammeConfig(_Frozen):
         description="How far from the moment of receipt an event may be dated (`occurred_at`): "
         "outside it the partner API answers 400 and the processors dead-letter a record produced "
         "straight to events.v1 (`occurred_at_out_of_bounds`); imported history is exempt.",
+    )
+    points_expiry: PointsExpiry = Field(
+        default=PointsExpiry(),
+        description="When earned points expire; by default they never do.",
     )
     tiers: tuple[Tier, ...] = Field(
         default=(Tier(name="Base"),), description="At least one; names are unique."

@@ -17,3 +17,9 @@ reads all of it from its end."""
 def user_key(programme_id: str, user_id: str) -> bytes:
     """Every record about a user is keyed `programme_id:user_id`, so one partition orders them."""
     return f"{programme_id}:{user_id}".encode()
+
+
+def programme_key(programme_id: str) -> bytes:
+    """A record about a whole programme (a lifecycle command): `programme_id:`, so one partition
+    orders a programme's time-driven commands."""
+    return f"{programme_id}:".encode()

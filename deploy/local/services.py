@@ -10,7 +10,7 @@ from deploy.local import processes
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
 
-SERVICES = ("ledger", "processors", "gateway", "webhooks", "console")
+SERVICES = ("ledger", "processors", "gateway", "webhooks", "console", "scheduler")
 # The module `python -m` runs for each service (its console script's module).
 MODULES = {
     "ledger": "ledger",
@@ -18,6 +18,7 @@ MODULES = {
     "gateway": "gateway",
     "webhooks": "gateway.webhooks",
     "console": "gateway.admin.console",
+    "scheduler": "scheduler",
 }
 
 
@@ -30,6 +31,7 @@ def metrics_ports(settings: LocalSettings) -> dict[str, int]:
         "ledger": settings.ledger_metrics_port,
         "console": settings.console_port,
         "webhooks": settings.webhooks_metrics_port,
+        "scheduler": settings.scheduler_metrics_port,
     }
 
 

@@ -20,6 +20,7 @@ class LocalSettings(BaseSettings):
     processors_metrics_port: int = 9102
     ledger_metrics_port: int = 9103
     webhooks_metrics_port: int = 9104
+    scheduler_metrics_port: int = 9105
     prometheus_port: int = 9090
     prometheus_retention: str = "15d"
     prometheus_ready_timeout_s: float = 30.0

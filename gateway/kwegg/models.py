@@ -1,6 +1,7 @@
 """Kwegg's request and response bodies. Every answer is `{"success", "message", "data"}`; an
 error adds the house's stable `error` code to Kwegg's envelope, with `"success": false`."""
 
+import datetime as dt
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
@@ -42,8 +43,19 @@ class LoginData(BaseModel):
     user: KweggUser
 
 
+class ExpiringPoints(BaseModel):
+    date: dt.date = Field(description="The programme's local day at whose midnight they expire.")
+    expiresAt: AwareDatetime = Field(description="That midnight, as an instant.")
+    points: int
+
+
 class BalanceData(BaseModel):
     balance: int
+    expiring: list[ExpiringPoints] = Field(
+        default_factory=list,
+        description="The user's points that expire, by the day they expire on, earliest first "
+        "(at most 12 days); points that never expire are not listed.",
+    )
 
 
 class OccurredEvent(BaseModel):

@@ -25,6 +25,7 @@ from gateway.kwegg.access import (
 from gateway.kwegg.envelope import AUTH_ERRORS, KweggRoute
 from gateway.kwegg.models import (
     BalanceData,
+    ExpiringPoints,
     KweggAnswer,
     KweggError,
     KweggUser,
@@ -87,8 +88,15 @@ async def balance(call: UserCallDep, user_id: UserIdQuery = None) -> KweggAnswer
     access token's user (403 otherwise)."""
     require_same_user(call, user_id)
     pool, programme_id = call.tenant.services.pool, call.tenant.programme_id
-    points = await reads.get_balance(pool, programme_id, call.user_id)
-    return KweggAnswer(message="Balance fetched successfully", data=BalanceData(balance=points))
+    holdings = await reads.find_holdings(pool, programme_id, call.user_id)
+    data = BalanceData(balance=0)
+    if holdings is not None:
+        expiring = [
+            ExpiringPoints(date=e.expires_on, expiresAt=e.expires_at, points=e.points)
+            for e in holdings.expiring
+        ]
+        data = BalanceData(balance=holdings.balance, expiring=expiring)
+    return KweggAnswer(message="Balance fetched successfully", data=data)
 
 
 # Kwegg's cURL example for the balance leaves `/userauth` out; both paths answer.

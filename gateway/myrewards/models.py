@@ -15,10 +15,11 @@ from pydantic import (
     EmailStr,
     Field,
     WithJsonSchema,
+    field_validator,
 )
 
 from ledger.reads import Transaction
-from schemas.ledger import TransactionType, Variety
+from schemas.ledger import LEDGER_VARIETIES, TransactionType, Variety
 
 PHONE = re.compile(r"^\+[0-9]{9,15}$")  # what the validator gives back (E.164), for the schema
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -121,6 +122,13 @@ class TransactionFields(_Request):
         default=None,
         description="Person 2 Person Transfer only: the other user; both legs are booked at once.",
     )
+
+    @field_validator("variety")
+    @classmethod
+    def _not_the_ledgers_own(cls, variety: Variety) -> Variety:
+        if variety in LEDGER_VARIETIES:
+            raise ValueError(f"'{variety}' is booked only by the ledger itself")
+        return variety
 
 
 class TransactionRequest(_Request):

@@ -1,8 +1,10 @@
 """The partner API's request and response bodies (mgPass partner guide)."""
 
+from datetime import date
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from ledger.reads import Transaction
+from ledger.reads import Holdings, Transaction
 from schemas.events import Identifier
 
 MAX_METADATA_KEYS = 64
@@ -56,9 +58,36 @@ class PartnerEventRequest(BaseModel):
         return None if reference is None else str(reference)
 
 
+class ExpiringPoints(BaseModel):
+    expires_on: date = Field(description="The programme's local day at whose midnight they expire.")
+    expires_at: AwareDatetime = Field(description="That midnight, as an instant.")
+    points: int
+
+
 class Balance(BaseModel):
     user_id: str
     balance: int
+    available: int | None = Field(
+        default=None,
+        description="The points the user can spend now (the balance, 0 when it is negative).",
+    )
+    expiring: list[ExpiringPoints] = Field(
+        default_factory=list,
+        description="The user's points that expire, by the day they expire on, earliest first "
+        "(at most 12 days); points that never expire are not listed.",
+    )
+
+    @classmethod
+    def of(cls, user_id: str, holdings: Holdings) -> "Balance":
+        return cls(
+            user_id=user_id,
+            balance=holdings.balance,
+            available=holdings.available,
+            expiring=[
+                ExpiringPoints(expires_on=e.expires_on, expires_at=e.expires_at, points=e.points)
+                for e in holdings.expiring
+            ],
+        )
 
 
 class TransactionOut(BaseModel):

@@ -16,10 +16,11 @@ router = APIRouter(prefix="/api/partner/users", tags=["users"], responses=ERRORS
 
 @router.get("/{user_id}/balance", response_model=Balance)
 async def balance(user_id: str, caller: PrincipalDep, services: ServicesDep) -> Balance:
-    points = await reads.find_balance(services.pool, caller.programme_id, user_id)
-    if points is None:
+    """The user's balance, what of it they can spend, and when which points of it expire."""
+    holdings = await reads.find_holdings(services.pool, caller.programme_id, user_id)
+    if holdings is None:
         raise NotFound(f"user {user_id} is unknown in this programme")
-    return Balance(user_id=user_id, balance=points)
+    return Balance.of(user_id, holdings)
 
 
 @router.get("/{user_id}/transactions", response_model=TransactionsPage)

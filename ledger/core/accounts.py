@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
+from ledger.core.expiry import ExpiryPolicy
 from schemas.ledger import Booking, RejectionReason
 
 
@@ -48,11 +49,13 @@ class ProgrammePolicy:
     """What the ledger needs to know about a programme (from the `programmes` table).
 
     `rule_budgets`: `budget_max` by rule id, for the rules of the programme's snapshot that have
-    one (see `ledger.core.budgets`); empty for most programmes."""
+    one (see `ledger.core.budgets`); empty for most programmes. `expiry`: when its credits'
+    points expire (`ledger.core.expiry`); None when they never do."""
 
     funded: bool
     account_closure_returns_to_budget: bool = False
     rule_budgets: Mapping[str, int] = field(default_factory=dict)
+    expiry: ExpiryPolicy | None = None
 
 
 def may_go_negative(key: AccountKey, policy: ProgrammePolicy) -> bool:

@@ -19,6 +19,7 @@ from ledger.core.columns import (
     command_outcome_columns,
 )
 from ledger.core.hashing import digests
+from ledger.core.lots import Lots
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import Route, static_route
 from schemas.ledger import Booking, CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
@@ -161,6 +162,8 @@ class LedgerSnapshot(NamedTuple):
     entries: Mapping[str, StoredEntry]
     rule_usage: Mapping[RuleKey, int] = {}
     """Points used of each budgeted rule's budget (`budgets.needed_rule_usage`)."""
+    lots: Mapping[AccountKey, Lots] = {}
+    """The lots of the locked accounts that store any (`ledger.core.lots`; absent: None)."""
 
 
 class PlannedEntry(NamedTuple):
@@ -174,6 +177,11 @@ class PlannedEntry(NamedTuple):
     credit_balance_after: int
     columns: Row
     """`columns.BOOKING_ENTRY_COLUMNS` of the booking (its command's ids among them)."""
+    debit_lots: Lots | None = None
+    """The lots the entry took from a user's account on its debit side (`ledger.core.lots`:
+    None also where that side is not a user's)."""
+    credit_lots: Lots | None = None
+    """The lots it formed on a user's account on its credit side."""
 
 
 class PlannedOutcome(NamedTuple):
@@ -190,6 +198,8 @@ class BatchPlan(NamedTuple):
     """The final balance of every account the batch changes."""
     rule_usage: Mapping[RuleKey, int] = {}
     """The final usage of every rule budget the batch changes."""
+    lots: Mapping[AccountKey, Lots] = {}
+    """The final lots of the accounts of `balances` that store any (absent: None)."""
 
 
 def reversed_keys(commands: Iterable[IncomingCommand]) -> set[str]:

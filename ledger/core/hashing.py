@@ -8,11 +8,12 @@ writer hashes every command and every booking of every batch.
 """
 
 import hashlib
+from datetime import UTC
 
 import orjson
 
 from ledger.core.accounts import booking_user
-from schemas.ledger import Booking, LedgerCommand
+from schemas.ledger import Booking, LedgerCommand, LifecycleCommand
 
 _CANONICAL = orjson.OPT_SORT_KEYS
 
@@ -70,3 +71,17 @@ def digests(command: LedgerCommand) -> tuple[bytes, tuple[bytes, ...]]:
         for booking in command.bookings
     )
     return command_sha256(command, bookings), bookings
+
+
+def lifecycle_sha256(command: LifecycleCommand) -> bytes:
+    """A lifecycle command's digest: the same id with another day, instant or action is a
+    conflict."""
+    fields = (
+        command.schema_version,
+        command.command_id,
+        command.programme_id,
+        command.action,
+        command.local_day.isoformat(),
+        command.effective_at.astimezone(UTC),
+    )
+    return hashlib.sha256(orjson.dumps(fields, option=_CANONICAL)).digest()

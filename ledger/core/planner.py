@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from ledger.core.accounts import (
     AccountKey,
+    AccountKind,
     ProgrammePolicy,
     booking_user,
     floor_rejection,
@@ -36,12 +37,14 @@ from ledger.core.batch import (
 from ledger.core.budgets import award_rule_id, exhausted
 from ledger.core.columns import Row
 from ledger.core.exceptions import LedgerInvariantError
+from ledger.core.lots import Lots, credited, debited
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import Route, route
 from schemas.ledger import Booking, LedgerCommand, OutcomeStatus, RejectionReason
 
 _UNKNOWN_PROGRAMME = Rejection(RejectionReason.UNKNOWN_PROGRAMME, "Programme not found")
 _ABSENT: Any = object()
+_USER = AccountKind.USER
 
 
 def needed_accounts(
@@ -72,8 +75,13 @@ def plan_batch(
     planner = _Planner(snapshot, recorded_at)
     for incoming in commands:
         planner.add(incoming)
+    balances = planner.changed_balances()
     return BatchPlan(
-        planner.outcomes, planner.planned, planner.changed_balances(), planner.changed_usage()
+        planner.outcomes,
+        planner.planned,
+        balances,
+        planner.changed_usage(),
+        planner.final_lots(balances),
     )
 
 
@@ -85,6 +93,7 @@ class _Planner:
         self.entries: dict[str, StoredEntry] = dict(snapshot.entries)
         self.outcomes_by_id: dict[str, StoredOutcome] = dict(snapshot.outcomes)
         self.usage: dict[RuleKey, int] = dict(snapshot.rule_usage)
+        self.lots: dict[AccountKey, Lots | None] = dict(snapshot.lots)
         self.planned: list[PlannedEntry] = []
         self.outcomes: list[PlannedOutcome] = []
         self.undo: list[tuple[dict[Any, Any], object, object]] = []
@@ -97,6 +106,19 @@ class _Planner:
 
     def changed_usage(self) -> dict[RuleKey, int]:
         return _changed(self.usage, self.snapshot.rule_usage)
+
+    def final_lots(self, balances: Mapping[AccountKey, int]) -> dict[AccountKey, Lots]:
+        """The lots of the accounts whose balance changed, where they store any (an account's
+        lots change only with its balance)."""
+        lots = self.lots
+        if not lots:
+            return {}
+        final: dict[AccountKey, Lots] = {}
+        for key in balances:
+            held = lots.get(key)
+            if held is not None:
+                final[key] = held
+        return final
 
     def add(self, incoming: IncomingCommand) -> None:
         command_id = incoming.command.command_id
@@ -165,10 +187,12 @@ class _Planner:
             return target
         points = booking.points
         balances = self.balances
-        debit_after = self._balance(debit) - points
+        debit_before = self._balance(debit)
+        debit_after = debit_before - points
         if debit_after < 0 and not may_go_negative(debit, policy):
             return Rejection(*floor_rejection(debit.kind))
-        credit_after = self._balance(credit) + points
+        credit_before = self._balance(credit)
+        credit_after = credit_before + points
         award_rule = None
         budgets = policy.rule_budgets
         if budgets:  # almost never: most programmes have no rule budget
@@ -191,10 +215,49 @@ class _Planner:
         if target is not None and reverses is not None:
             reversed_points = target.reversed_points + points
             self._set(self.entries, reverses, target._replace(reversed_points=reversed_points))
+        taken: Lots | None = None
+        formed: Lots | None = None
+        if debit.kind is _USER:
+            taken = self._debit_lots(debit, debit_before, points)
+        if credit.kind is _USER:
+            formed = self._credit_lots(booking, policy, credit, credit_before, debit, taken)
         self.planned.append(
-            PlannedEntry(booking, digest, debit, credit, debit_after, credit_after, columns)
+            PlannedEntry(
+                booking, digest, debit, credit, debit_after, credit_after, columns, taken, formed
+            )
         )
         return _signed(user, debit, credit, points)
+
+    def _debit_lots(self, account: AccountKey, before: int, points: int) -> Lots | None:
+        """The lots a debit takes from a user's account, earliest-expiring first."""
+        held = self.lots.get(account)
+        if held is None:  # only never-expiring points: nothing to record
+            return None
+        after, taken = debited(held, before, points)
+        self._set(self.lots, account, after)
+        return taken
+
+    def _credit_lots(
+        self,
+        booking: Booking,
+        policy: ProgrammePolicy,
+        account: AccountKey,
+        before: int,
+        debit: AccountKey,
+        taken: Lots | None,
+    ) -> Lots | None:
+        """The lots a credit forms on a user's account: of the date the programme's policy
+        gives the day it was earned, or, for a transfer, the dates of the lots it took."""
+        incoming = taken
+        expiry = policy.expiry
+        if debit.kind is not _USER and expiry is not None:
+            earned_at = booking.lineage.occurred_at or self.recorded_at
+            incoming = ((expiry.expires_on(earned_at), booking.points),)
+        held = self.lots.get(account)
+        after, formed = credited(held, before, booking.points, incoming)
+        if after is not held:
+            self._set(self.lots, account, after)
+        return formed
 
     def _usage_after(
         self,

@@ -15,13 +15,19 @@ stays short however broken the ledger is. The checks:
   funding); a rejected or duplicate command has no entry; every entry belongs to a booked
   command. (A booked command some of whose bookings had been booked before under another
   command id shows here too: the engine and the APIs never build one.)
-- floors: no account below zero whose kind may not go negative (`accounts.may_go_negative`).
+- floors: no account below zero whose kind may not go negative (`accounts.may_go_negative`);
+- lots: a user's stored lots keep their rules (`ledger.core.lots.problems`: their sum is the
+  available balance, in date order, each above zero), the account's next due day is its
+  earliest lot's, and each dated lot holds what the entries' lot movements add up to for it
+  (the journal is the truth; the lots are its cache, as the balance is).
 """
 
+from datetime import date
 from enum import StrEnum
 from typing import NamedTuple
 
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy, may_go_negative
+from ledger.core.lots import decode, next_due, problems
 
 
 class Check(StrEnum):
@@ -29,9 +35,10 @@ class Check(StrEnum):
     DOUBLE_ENTRY = "double entry"
     OUTCOMES = "outcomes"
     FLOORS = "floors"
+    LOTS = "lots"
 
 
-CHECKS = (Check.BALANCES, Check.DOUBLE_ENTRY, Check.OUTCOMES, Check.FLOORS)
+CHECKS = (Check.BALANCES, Check.DOUBLE_ENTRY, Check.OUTCOMES, Check.FLOORS, Check.LOTS)
 EXAMPLES_MAX = 1_000
 """The most findings a tally keeps per check (it counts them all)."""
 
@@ -59,6 +66,9 @@ class AccountFacts(NamedTuple):
     first_break_entry_id: int | None
     foreign_entries: int
     """Entries of another programme that move this account."""
+    lots: str | None = None
+    """The stored lots (jsonb text; None: every open point never expires)."""
+    lots_next_due: date | None = None
 
 
 class CommandFacts(NamedTuple):
@@ -106,7 +116,53 @@ def account_findings(facts: AccountFacts) -> list[Finding]:
                 f"{facts.from_entries}); a {_kind_text(facts)} account never goes below zero",
             )
         )
+    found.extend(_lot_findings(name, facts))
     return found
+
+
+def _lot_findings(name: str, facts: AccountFacts) -> list[Finding]:
+    if facts.lots is None:
+        if facts.lots_next_due is not None:
+            return [Finding(Check.LOTS, f"{name}: no lots stored but due {facts.lots_next_due}")]
+        return []
+    try:
+        lots = decode(facts.lots)
+    except ValueError as exc:
+        return [Finding(Check.LOTS, f"{name}: {exc}")]
+    found = [Finding(Check.LOTS, f"{name}: {problem}") for problem in problems(lots, facts.cached)]
+    due = next_due(lots)
+    stored_due = None if facts.lots_next_due is None else facts.lots_next_due.isoformat()
+    if due != stored_due:
+        found.append(
+            Finding(Check.LOTS, f"{name}: next due {stored_due}, its earliest lot is {due}")
+        )
+    return found
+
+
+class LotFacts(NamedTuple):
+    """A dated lot of an account as stored and as its entries' lot movements add up."""
+
+    account_id: int
+    programme_id: str | None
+    kind: str | None
+    owner_id: str | None
+    day: str
+    from_entries: int
+    stored: int
+
+
+def lot_findings(facts: LotFacts) -> list[Finding]:
+    if facts.from_entries == facts.stored:
+        return []
+    owner = f" {facts.owner_id}" if facts.owner_id else ""
+    name = f"account {facts.account_id} ({facts.programme_id} {facts.kind}{owner})"
+    return [
+        Finding(
+            Check.LOTS,
+            f"{name}: lot {facts.day} holds {facts.stored}, its entries add up to "
+            f"{facts.from_entries}",
+        )
+    ]
 
 
 def _balance_findings(name: str, facts: AccountFacts) -> list[Finding]:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from ledger.core.accounts import AccountKey
 from ledger.core.batch import BatchPlan, Outcome, PlannedEntry
 from ledger.core.columns import Row
+from ledger.core.lots import Lots, encode, next_due
 from schemas.ledger import OutcomeStatus
 
 
@@ -20,6 +21,10 @@ class BatchRows(NamedTuple):
     """The new balance by account id."""
     archive: list[Row]
     """ledger.decided_events rows: the new outcomes' source events (`columns.ARCHIVE_COLUMNS`)."""
+    lots: Sequence[str | None] = ()
+    """The new lots of each account of `balances`, in its order (jsonb text; None: none)."""
+    lots_next_due: Sequence[str | None] = ()
+    """When each account's earliest lot is due, in the same order."""
 
 
 def batch_rows(
@@ -53,7 +58,8 @@ def batch_rows(
         for planned in plan.outcomes
         if planned.is_new and (archived := planned.incoming.archive) is not None
     ]
-    return BatchRows(outcomes, entries, balances, archive)
+    lots, due = account_lots(plan.balances, plan.lots)
+    return BatchRows(outcomes, entries, balances, archive, lots, due)
 
 
 def archive_record(outcome: Outcome, command_columns: Row, recorded_at: datetime) -> Row:
@@ -64,6 +70,26 @@ def archive_record(outcome: Outcome, command_columns: Row, recorded_at: datetime
     status = OutcomeStatus.REJECTED if rejected else OutcomeStatus.BOOKED
     planned = (str(status), None if reason is None else str(reason), recorded_at)
     return planned + command_columns
+
+
+def account_lots(
+    balances: Mapping[AccountKey, int], lots: Mapping[AccountKey, Lots]
+) -> tuple[list[str | None], list[str | None]]:
+    """The lots column and the next due date of each account of `balances`, in its order."""
+    if not lots:  # a programme without expiry: every account stores nothing
+        nothing: list[str | None] = [None] * len(balances)
+        return nothing, list(nothing)
+    texts: list[str | None] = []
+    dues: list[str | None] = []
+    for key in balances:
+        held = lots.get(key)
+        if held is None:
+            texts.append(None)
+            dues.append(None)
+        else:
+            texts.append(encode(held))
+            dues.append(next_due(held))
+    return texts, dues
 
 
 def outcome_record(outcome: Outcome, command_columns: Row, recorded_at: datetime) -> Row:
@@ -84,9 +110,11 @@ def entry_record(
 ) -> Row:
     """A ledger.entries row, in `columns.ENTRY_COLUMNS` order."""
     reverses = entry.booking.reverses
+    debit_lots, credit_lots = entry.debit_lots, entry.credit_lots
     planned = (
         entry_id, account_ids[entry.debit], account_ids[entry.credit], entry.debit_balance_after,
         entry.credit_balance_after, None if reverses is None else known_ids[reverses],
-        recorded_at,
+        recorded_at, None if debit_lots is None else encode(debit_lots),
+        None if credit_lots is None else encode(credit_lots),
     )  # fmt: skip
     return planned + entry.columns

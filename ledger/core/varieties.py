@@ -11,8 +11,10 @@
 | Order Adjustment         | either | redeemed                                            |
 | Person 2 Person Transfer | either | the counterparty user (both legs in one posting)    |
 | Account Closure          | debit  | budget or expired, as the programme is configured   |
+| Points Expiry            | debit  | expired (booked only by the ledger's expiry runs)   |
 
-A Credit moves points to the user, a Debit away from the user.
+A Credit moves points to the user, a Debit away from the user. The ledger's own varieties
+(`schemas.ledger.LEDGER_VARIETIES`) are refused in a command: only the ledger books them.
 """
 
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from typing import NamedTuple
 
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.rejections import Rejection
-from schemas.ledger import Booking, TransactionType, Variety
+from schemas.ledger import LEDGER_VARIETIES, Booking, TransactionType, Variety
 
 
 class Counterpart(Enum):
@@ -29,12 +31,15 @@ class Counterpart(Enum):
     REDEEMED = "redeemed"
     COUNTERPARTY = "counterparty"
     CLOSURE = "closure"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
 class VarietyRule:
     types: frozenset[TransactionType]
     counterpart: Counterpart
+    ledger_only: bool = False
+    """One of `LEDGER_VARIETIES`: refused in a command."""
 
 
 _EITHER = frozenset(TransactionType)
@@ -51,7 +56,10 @@ RULES: dict[Variety, VarietyRule] = {
     Variety.ORDER_ADJUSTMENT: VarietyRule(_EITHER, Counterpart.REDEEMED),
     Variety.PERSON_TO_PERSON_TRANSFER: VarietyRule(_EITHER, Counterpart.COUNTERPARTY),
     Variety.ACCOUNT_CLOSURE: VarietyRule(_DEBIT, Counterpart.CLOSURE),
+    Variety.POINTS_EXPIRY: VarietyRule(_DEBIT, Counterpart.EXPIRED, ledger_only=True),
 }
+if {variety for variety, rule in RULES.items() if rule.ledger_only} != LEDGER_VARIETIES:
+    raise ImportError("varieties.RULES and schemas.ledger.LEDGER_VARIETIES disagree")
 
 
 class Route(NamedTuple):
@@ -83,6 +91,8 @@ def _route(
     programme_id: str, user_id: str, booking: Booking, policy: ProgrammePolicy | None
 ) -> Route | Rejection:
     rule = RULES[booking.variety]
+    if rule.ledger_only:
+        return Rejection.invalid(f"Invalid Transaction: only the ledger books {booking.variety}")
     if booking.transaction_type not in rule.types:
         return Rejection.invalid(
             f"Invalid Transaction: {booking.variety} does not permit {booking.transaction_type}"
@@ -99,6 +109,7 @@ def _route(
 _PROGRAMME_ACCOUNT: dict[Counterpart, AccountKind] = {
     Counterpart.BUDGET: AccountKind.BUDGET,
     Counterpart.REDEEMED: AccountKind.REDEEMED,
+    Counterpart.EXPIRED: AccountKind.EXPIRED,
 }
 
 

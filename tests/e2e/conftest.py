@@ -96,6 +96,7 @@ def system_settings(postgres_server: LocalSettings) -> LocalSettings:
             "processors_metrics_port": 19102 + _OFFSET,
             "ledger_metrics_port": 19103 + _OFFSET,
             "webhooks_metrics_port": 19104 + _OFFSET,
+            "scheduler_metrics_port": 19105 + _OFFSET,
         }
     )
 
@@ -122,6 +123,8 @@ def service_env(
         "LOYALTY_PREVIEW_RATE_LIMIT_PER_MINUTE": "20",
         # The processors answer previews slowly while a CI machine is busy.
         "LOYALTY_PREVIEW_WAIT_MS": "10000",
+        # The scheduler's rounds every second: a programme's day goes out within one.
+        "LOYALTY_SCHEDULER_TICK_S": "1",
         # "Share Rule ID" gives this session's gateway (tests/e2e/console/test_rules.py).
         "LOYALTY_PUBLIC_API_URL_PRODUCTION": f"http://127.0.0.1:{system_settings.gateway_port}",
     }

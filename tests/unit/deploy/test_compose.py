@@ -21,6 +21,7 @@ from gateway.settings import GatewaySettings
 from gateway.webhooks.settings import WebhookSettings
 from ledger.settings import LedgerSettings
 from processors.settings import ProcessorSettings
+from scheduler.settings import SchedulerSettings
 
 REPO = Path(__file__).resolve().parents[3]
 SETTINGS: dict[str, list[type[BaseSettings]]] = {
@@ -29,6 +30,7 @@ SETTINGS: dict[str, list[type[BaseSettings]]] = {
     "ledger": [LedgerSettings],
     "console": [ConsoleSettings],
     "webhooks": [WebhookSettings],
+    "scheduler": [SchedulerSettings],
     "migrate": [DatabaseSettings, AdminSettings],
 }
 # The `scale` profile's services, each the twin of a base one.
@@ -55,6 +57,7 @@ def test_services_are_all_there() -> None:
     expected.add("console")
     expected.add("grafana")
     expected.add("webhooks")
+    expected.add("scheduler")
     expected |= {*SCALE_TWINS, BALANCER}
     assert set(compose()) == expected
 
@@ -104,7 +107,7 @@ def test_every_variable_is_a_settings_field(service: str) -> None:
     assert not unknown, f"{service} sets variables no settings field reads: {unknown}"
 
 
-@pytest.mark.parametrize("service", ["gateway", "processors", "ledger", "console"])
+@pytest.mark.parametrize("service", ["gateway", "processors", "ledger", "console", "scheduler"])
 def test_services_reach_kafka_and_postgres_by_service_name(service: str) -> None:
     environment = compose()[service]["environment"]
     assert environment["LOYALTY_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
@@ -132,6 +135,7 @@ def test_ports_match_settings_and_prometheus_targets() -> None:
         "ledger": int(services_["ledger"]["environment"]["LOYALTY_METRICS_PORT"]),
         "console": int(services_["console"]["environment"]["LOYALTY_CONSOLE_PORT"]),
         "webhooks": int(services_["webhooks"]["environment"]["LOYALTY_METRICS_PORT"]),
+        "scheduler": int(services_["scheduler"]["environment"]["LOYALTY_METRICS_PORT"]),
     }
     assert ports["gateway"] == GatewaySettings().gateway_port
     assert ports["processors"] == ProcessorSettings().metrics_port
@@ -139,6 +143,8 @@ def test_ports_match_settings_and_prometheus_targets() -> None:
     assert ports["console"] == ConsoleSettings().console_port == LocalSettings().console_port
     assert ports["webhooks"] == WebhookSettings().metrics_port
     assert ports["webhooks"] == LocalSettings().webhooks_metrics_port
+    assert ports["scheduler"] == SchedulerSettings().metrics_port
+    assert ports["scheduler"] == LocalSettings().scheduler_metrics_port
     for service, port in ports.items():
         assert published_port(service) == port
     prometheus = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
@@ -151,7 +157,14 @@ def test_ports_match_settings_and_prometheus_targets() -> None:
 
 def test_local_runner_sets_only_known_variables() -> None:
     known = variables(
-        [GatewaySettings, ProcessorSettings, LedgerSettings, WebhookSettings, ConsoleSettings]
+        [
+            GatewaySettings,
+            ProcessorSettings,
+            LedgerSettings,
+            WebhookSettings,
+            ConsoleSettings,
+            SchedulerSettings,
+        ]
     )
     settings = LocalSettings()
     environments = [services.environment(settings, service) for service in services.SERVICES]

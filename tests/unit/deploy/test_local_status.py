@@ -11,3 +11,4 @@ def test_status_lists_every_service(capsys: pytest.CaptureFixture[str]) -> None:
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert set(services.SERVICES) <= set(listed)
     assert "webhooks" in listed
+    assert "scheduler" in listed

@@ -14,6 +14,7 @@ import gateway.metrics
 import gateway.webhooks.metrics  # noqa: F401
 import ledger.metrics  # noqa: F401
 import processors.metrics  # noqa: F401
+import scheduler.metrics  # noqa: F401
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 NAME = re.compile(r"\bloyalty_[a-z_]+")

@@ -14,6 +14,7 @@ from ledger.core.batch import (
     StoredOutcome,
 )
 from ledger.core.budgets import award_rule_id, needed_rule_usage
+from ledger.core.lots import Lots
 from ledger.core.planner import needed_accounts, plan_batch
 from schemas.ledger import Booking, LedgerCommand, Lineage, TransactionType, Variety
 
@@ -70,6 +71,8 @@ class MemoryLedger:
     entries: dict[str, StoredEntry] = field(default_factory=dict)
     rule_usage: dict[RuleKey, int] = field(default_factory=dict)
     """Rows of `ledger.rule_budget_usage`: created (at 0) when a batch first names the rule."""
+    lots: dict[AccountKey, Lots] = field(default_factory=dict)
+    """The accounts' `lots` column (absent: NULL)."""
 
     def apply(self, *commands: IncomingCommand) -> list[Outcome]:
         for key in needed_accounts(commands, self.programmes):
@@ -83,6 +86,7 @@ class MemoryLedger:
             dict(self.outcomes),
             dict(self.entries),
             {key: self.rule_usage[key] for key in usage_keys},
+            dict(self.lots),
         )
         plan = plan_batch(commands, snapshot, RECORDED_AT)
         self._store(plan)
@@ -90,6 +94,11 @@ class MemoryLedger:
 
     def _store(self, plan: BatchPlan) -> None:
         self.balances.update(plan.balances)
+        for key in plan.balances:
+            if key in plan.lots:
+                self.lots[key] = plan.lots[key]
+            else:
+                self.lots.pop(key, None)
         self.rule_usage.update(plan.rule_usage)
         for planned in plan.outcomes:
             if planned.is_new:

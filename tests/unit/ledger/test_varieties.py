@@ -16,6 +16,7 @@ PERMITTED = {
     Variety.ORDER_ADJUSTMENT: {"Credit", "Debit"},
     Variety.ADJUSTMENT: {"Credit", "Debit"},
     Variety.ACCOUNT_CLOSURE: {"Debit"},
+    Variety.POINTS_EXPIRY: set(),  # the ledger's own: no command may book it
 }
 
 

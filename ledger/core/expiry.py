@@ -1,0 +1,67 @@
+"""When a credit's points expire: the programme's policy applied to the day they were earned.
+
+A lot's date is the programme's local day at whose midnight (its first instant) the lot expires,
+as ISO text (`2026-04-01`); the expiry command of that local day expires it. The day a credit
+was earned is its booking's `occurred_at` (the event's time) in the programme's time zone, or
+the batch's time when the booking has none: never the writer's clock.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from schemas.programme import PointsExpiry
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryPolicy:
+    """A programme's `points_expiry` other than `never`, with its time zone."""
+
+    policy: str
+    """`days_after_earning` or `end_of_period`."""
+    days: int
+    period: str
+    """`month`, `quarter` or `year` (for `end_of_period`)."""
+    after_months: int
+    notice_days: int
+    zone: ZoneInfo
+
+    def expires_on(self, earned_at: datetime) -> str:
+        """The lot date of points earned at `earned_at`."""
+        return lot_date(self, earned_at.astimezone(self.zone).date()).isoformat()
+
+
+def expiry_policy(config: PointsExpiry, time_zone: str) -> ExpiryPolicy | None:
+    """None for `never`: nothing the programme books expires."""
+    if config.policy == "never":
+        return None
+    return ExpiryPolicy(
+        config.policy,
+        config.days or 0,
+        config.period or "month",
+        config.after_months or 0,
+        config.notice_days,
+        ZoneInfo(time_zone),
+    )
+
+
+def lot_date(policy: ExpiryPolicy, earned: date) -> date:
+    """The local day at whose midnight points earned on the local day `earned` expire."""
+    if policy.policy == "days_after_earning":
+        return earned + timedelta(days=policy.days)
+    months = earned.year * 12 + earned.month - 1 + policy.after_months
+    year, month_index = divmod(months, 12)
+    if policy.period == "year":
+        return date(year + 1, 1, 1)
+    if policy.period == "quarter":
+        month_index = month_index // 3 * 3 + 2
+    following = year * 12 + month_index + 1
+    return date(following // 12, following % 12 + 1, 1)
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local day; where midnight does not exist (a DST gap at 00:00),
+    fold=0 puts it at the transition, which is when that day begins."""
+    # Through UTC: a time in the gap becomes the real instant, written with the offset in force
+    # then (01:00-03:00 rather than 00:00-04:00), which compares equal to itself in any zone.
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC).astimezone(zone)

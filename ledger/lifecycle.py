@@ -1,0 +1,490 @@
+"""Run a lifecycle command: expire a programme's due lots in bounded chunks, one transaction each.
+
+A chunk takes the first `chunk_accounts_max` accounts whose earliest lot is due (the partial
+index `accounts_lots_due`, set-based), locks them with the expired account in id order (as every
+batch locks), plans their expiry (`ledger.core.expiring`, pure), copies the entries in, writes
+the balances and lots, queues the `points.expired` webhooks and counts its progress in
+`ledger.lifecycle_runs`, all in one transaction. The first chunk also stores the command's
+outcome; the run ends with a transaction that finds nothing due: it queues the
+`points.expiring` notices, marks the run finished and stores the consumer's offset past the
+command. A restart in between reads the command again and continues: what expired is no
+longer open, so nothing expires twice, and the offset was not moved past the command, so
+nothing is skipped.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+import asyncpg
+import orjson
+from pydantic import JsonValue
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from ledger import storage
+from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
+from ledger.core.batch import Outcome, PlannedEntry
+from ledger.core.columns import command_outcome_columns
+from ledger.core.exceptions import LedgerInvariantError, RetriesExhaustedError
+from ledger.core.expiring import DueAccount, IncomingLifecycle, plan_expiry
+from ledger.core.expiry import day_start
+from ledger.core.lots import Lots
+from ledger.core.rows import account_lots, entry_record, outcome_record
+from ledger.db_types import Connection
+from ledger.loading import AccountIds, load_outcomes, load_programmes, lock_accounts
+from ledger.repository import TRANSIENT_ERRORS
+from schemas.ledger import OutcomeStatus, RejectionReason
+
+log = logging.getLogger(__name__)
+
+CHUNKS_MAX = 1_000_000
+"""A run's chunks at most: far beyond any programme (a billion accounts at 1,000 a chunk)."""
+
+
+class RunProgress(NamedTuple):
+    chunks: int
+    accounts: int
+    lots: int
+    points: int
+    notices: int
+
+
+class LifecycleReport(NamedTuple):
+    outcome: Outcome
+    entries: list[PlannedEntry]
+    """Every entry the run booked in this call (a resumed run: those since it resumed)."""
+    progress: RunProgress
+    """The run's totals, over all its chunks (also those of a run before a restart)."""
+    is_new: bool
+    """False when the command had finished before (a repeat) or was refused as a conflict."""
+
+
+class _Step(NamedTuple):
+    finished: bool
+    outcome: Outcome
+    entries: list[PlannedEntry]
+    progress: RunProgress
+    is_new: bool
+
+
+async def apply_lifecycle(
+    pool: asyncpg.Pool,
+    incoming: IncomingLifecycle,
+    *,
+    consumer_group: str | None = None,
+    next_offsets: Mapping[tuple[str, int], int] | None = None,
+    chunk_accounts_max: int = 2_000,
+    attempts_max: int = 5,
+    backoff_s: float = 0.05,
+    on_retry: Callable[[BaseException], None] | None = None,
+    on_chunk: Callable[[list[PlannedEntry], RunProgress], Awaitable[None]] | None = None,
+    before_finish: Callable[[LifecycleReport], Awaitable[None]] | None = None,
+    account_ids: AccountIds | None = None,
+) -> LifecycleReport:
+    """Every chunk until the run finishes; the consumer's offsets are stored with the last.
+    `on_chunk` sees each committed chunk (the writer's metrics, tests that stop a run);
+    `before_finish` runs inside the last transaction, before the offsets commit (the writer
+    dead-letters a conflict there)."""
+    booked: list[PlannedEntry] = []
+    for _ in range(CHUNKS_MAX):
+        step = await _with_retries(
+            pool,
+            lambda conn: _chunk(
+                conn,
+                incoming,
+                consumer_group,
+                next_offsets or {},
+                chunk_accounts_max,
+                account_ids,
+                before_finish,
+            ),
+            attempts_max,
+            backoff_s,
+            on_retry,
+        )
+        booked.extend(step.entries)
+        if step.entries and on_chunk is not None:
+            await on_chunk(step.entries, step.progress)
+        if step.finished:
+            return LifecycleReport(step.outcome, booked, step.progress, step.is_new)
+    raise LedgerInvariantError(f"{incoming.command.command_id}: more than {CHUNKS_MAX} chunks")
+
+
+async def _with_retries(
+    pool: asyncpg.Pool,
+    work: Callable[[Connection], Awaitable[_Step]],
+    attempts_max: int,
+    backoff_s: float,
+    on_retry: Callable[[BaseException], None] | None,
+) -> _Step:
+    def retrying(state: RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None:
+            on_retry(state.outcome.exception() or RuntimeError("no exception"))
+
+    try:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(attempts_max),
+            wait=wait_exponential(multiplier=backoff_s, min=backoff_s),
+            retry=retry_if_exception_type(TRANSIENT_ERRORS),
+            before_sleep=retrying,
+            reraise=True,
+        ):
+            with attempt:
+                async with pool.acquire() as conn:
+                    return await work(conn)
+    except TRANSIENT_ERRORS as exc:
+        raise RetriesExhaustedError(f"lifecycle chunk failed {attempts_max} times") from exc
+    raise RetriesExhaustedError("attempts_max must be at least 1")
+
+
+async def _chunk(
+    conn: Connection,
+    incoming: IncomingLifecycle,
+    consumer_group: str | None,
+    next_offsets: Mapping[tuple[str, int], int],
+    chunk_accounts_max: int,
+    account_ids: AccountIds | None,
+    before_finish: Callable[[LifecycleReport], Awaitable[None]] | None,
+) -> _Step:
+    command = incoming.command
+
+    async def finishing(step: _Step) -> _Step:
+        if before_finish is not None:
+            await before_finish(LifecycleReport(step.outcome, [], step.progress, step.is_new))
+        return step
+
+    async with conn.transaction():
+        recorded_at, programmes = await load_programmes(conn, [command.programme_id])
+        policy = programmes.get(command.programme_id)
+        if policy is None:
+            refused = _refused(incoming, RejectionReason.UNKNOWN_PROGRAMME, "Programme not found")
+            stored = await load_outcomes(conn, [command.command_id])
+            rows = [] if stored else [_outcome_row(incoming, refused, recorded_at)]
+            await _finish(conn, consumer_group, next_offsets, rows)
+            return await finishing(_Step(True, refused, [], _NO_PROGRESS, not stored))
+        run = await _run(conn, incoming)
+        if run is None:  # the same id with another payload: never applied
+            conflict = _refused(
+                incoming,
+                RejectionReason.IDEMPOTENCY_CONFLICT,
+                "command id already used with a different payload",
+            )
+            await _finish(conn, consumer_group, next_offsets)
+            return await finishing(_Step(True, conflict, [], _NO_PROGRESS, False))
+        progress, finished, started = run
+        outcome = _booked(incoming, recorded_at)
+        if finished:
+            await _finish(conn, consumer_group, next_offsets)
+            return await finishing(_Step(True, outcome.repeated(), [], progress, False))
+        outcomes = [] if started else [outcome]
+        due_keys = await _due_accounts(
+            conn, command.programme_id, command.local_day, chunk_accounts_max
+        )
+        if not due_keys:
+            notices = await _queue_notices(conn, incoming, policy)
+            progress = await _mark_finished(conn, command.command_id, notices)
+            rows = [_outcome_row(incoming, booked, recorded_at) for booked in outcomes]
+            await _finish(conn, consumer_group, next_offsets, rows)
+            return await finishing(_Step(True, outcome, [], progress, True))
+        entries, progress = await _expire(
+            conn, incoming, due_keys, outcomes, recorded_at, account_ids
+        )
+        return _Step(False, outcome, entries, progress, True)
+
+
+_NO_PROGRESS = RunProgress(0, 0, 0, 0, 0)
+
+
+def _booked(incoming: IncomingLifecycle, recorded_at: datetime) -> Outcome:
+    command = incoming.command
+    explanation: JsonValue = {
+        "action": str(command.action),
+        "local_day": command.local_day.isoformat(),
+        "effective_at": command.effective_at.isoformat(),
+    }
+    return Outcome(
+        command.command_id,
+        OutcomeStatus.BOOKED,
+        0,
+        explanation=explanation,
+        recorded_at=recorded_at,
+    )
+
+
+def _refused(incoming: IncomingLifecycle, code: RejectionReason, message: str) -> Outcome:
+    return Outcome(incoming.command.command_id, OutcomeStatus.REJECTED, 0, message, None, code)
+
+
+async def _run(
+    conn: Connection, incoming: IncomingLifecycle
+) -> tuple[RunProgress, bool, bool] | None:
+    """(progress, finished, started before) of the command's run, created if it is new and
+    locked; None if the command id was used with another payload."""
+    command = incoming.command
+    created = await conn.fetchrow(
+        """INSERT INTO ledger.lifecycle_runs
+               (command_id, payload_sha256, programme_id, action, local_day, effective_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (command_id) DO NOTHING
+           RETURNING command_id""",
+        command.command_id,
+        incoming.payload_sha256,
+        command.programme_id,
+        str(command.action),
+        command.local_day,
+        command.effective_at,
+    )
+    row = await conn.fetchrow(
+        """SELECT payload_sha256, chunks, accounts, lots, points, notices,
+                  finished_at IS NOT NULL AS finished
+           FROM ledger.lifecycle_runs WHERE command_id = $1 FOR UPDATE""",
+        command.command_id,
+    )
+    if row is None:
+        raise LedgerInvariantError(f"lifecycle run {command.command_id} vanished")
+    if bytes(row["payload_sha256"]) != incoming.payload_sha256:
+        return None
+    progress = RunProgress(
+        row["chunks"], row["accounts"], row["lots"], row["points"], row["notices"]
+    )
+    if created is None:
+        # Started before: its outcome must be stored (with its first chunk).
+        stored = await load_outcomes(conn, [command.command_id])
+        if command.command_id not in stored:
+            raise LedgerInvariantError(f"lifecycle run {command.command_id} has no outcome")
+    return progress, bool(row["finished"]), created is None
+
+
+async def _due_accounts(
+    conn: Connection, programme_id: str, day: object, limit: int
+) -> list[tuple[int, str]]:
+    """(account id, user id) of the first accounts with a lot due, by the partial index."""
+    rows = await conn.fetch(
+        """SELECT account_id, owner_id FROM ledger.accounts
+           WHERE programme_id = $1 AND lots_next_due <= $2
+           ORDER BY lots_next_due, account_id
+           LIMIT $3""",
+        programme_id,
+        day,
+        limit,
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def _expire(
+    conn: Connection,
+    incoming: IncomingLifecycle,
+    due_keys: list[tuple[int, str]],
+    outcomes: list[Outcome],
+    recorded_at: datetime,
+    account_ids: AccountIds | None,
+) -> tuple[list[PlannedEntry], RunProgress]:
+    command = incoming.command
+    programme_id = command.programme_id
+    expired_key = AccountKey.programme(programme_id, AccountKind.EXPIRED)
+    users = [AccountKey.user(programme_id, user_id) for _, user_id in sorted(due_keys)]
+    locked = await lock_accounts(conn, {expired_key, *users}, account_ids)
+    due = [DueAccount(key, locked.balances[key], locked.lots.get(key)) for key in users]
+    chunk = plan_expiry(command, due, expired_key, locked.balances[expired_key])
+    entry_ids = await storage.allocate_entry_ids(conn, len(chunk.entries))
+    ids = locked.ids
+    at = recorded_at  # the transaction's time, as every batch stamps its rows
+    rows = [
+        entry_record(entry, entry_id, {}, ids, at)
+        for entry, entry_id in zip(chunk.entries, entry_ids, strict=True)
+    ]
+    lots, due_days = account_lots(chunk.balances, chunk.lots)
+    await storage.write_batch(
+        conn,
+        storage.Writes(
+            outcomes=[_outcome_row(incoming, outcome, at) for outcome in outcomes],
+            entries=rows,
+            balances={ids[key]: balance for key, balance in chunk.balances.items()},
+            lots=lots,
+            lots_next_due=due_days,
+        ),
+    )
+    await _queue_expired(conn, incoming, chunk.entries)
+    progress = await _count(
+        conn, command.command_id, len(chunk.entries), chunk.lots_expired, chunk.points_expired
+    )
+    if not chunk.entries:
+        # Every account found due had nothing due once locked: only another writer expiring
+        # the same run at once could do that, and its chunk has committed; go round again.
+        log.warning("%s: %d accounts no longer due", command.command_id, len(due_keys))
+    return chunk.entries, progress
+
+
+def _outcome_row(
+    incoming: IncomingLifecycle, outcome: Outcome, recorded_at: datetime
+) -> tuple[object, ...]:
+    command = incoming.command
+    columns = command_outcome_columns(
+        command.command_id,
+        incoming.payload_sha256,
+        command.programme_id,
+        None,
+        outcome.explanation,
+        None,
+        incoming.source,
+    )
+    return outcome_record(outcome, columns, recorded_at)
+
+
+async def _count(
+    conn: Connection, command_id: str, accounts: int, lots: int, points: int
+) -> RunProgress:
+    row = await conn.fetchrow(
+        """UPDATE ledger.lifecycle_runs
+           SET chunks = chunks + 1, accounts = accounts + $2, lots = lots + $3,
+               points = points + $4
+           WHERE command_id = $1
+           RETURNING chunks, accounts, lots, points, notices""",
+        command_id,
+        accounts,
+        lots,
+        points,
+    )
+    if row is None:
+        raise LedgerInvariantError(f"lifecycle run {command_id} vanished")
+    return RunProgress(*row.values())
+
+
+async def _mark_finished(conn: Connection, command_id: str, notices: int) -> RunProgress:
+    row = await conn.fetchrow(
+        """UPDATE ledger.lifecycle_runs SET finished_at = now(), notices = notices + $2
+           WHERE command_id = $1
+           RETURNING chunks, accounts, lots, points, notices""",
+        command_id,
+        notices,
+    )
+    if row is None:
+        raise LedgerInvariantError(f"lifecycle run {command_id} vanished")
+    return RunProgress(*row.values())
+
+
+async def _finish(
+    conn: Connection,
+    consumer_group: str | None,
+    next_offsets: Mapping[tuple[str, int], int],
+    outcomes: list[tuple[object, ...]] | None = None,
+) -> None:
+    """Store the consumer's offsets past the command (and its outcome, if not stored yet)."""
+    rows = outcomes or []
+    await storage.write_batch(
+        conn,
+        storage.Writes(
+            outcomes=rows,
+            entries=[],
+            balances={},
+            consumer_group=consumer_group,
+            next_offsets=next_offsets,
+        ),
+    )
+
+
+# The webhooks of an expiry, queued in the run's own transactions (the outbox trigger reads the
+# commands' outcomes, one per run; these are one per user). Only for programmes subscribed.
+_QUEUE_EXPIRED = """
+    WITH expired AS (
+        SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::jsonb[])
+            AS e(key, user_id, points, balance, lots)
+    ), queued AS (
+        INSERT INTO webhook_deliveries (subscription_id, command_id, event_type, payload)
+        SELECT s.subscription_id, e.key, 'points.expired',
+               jsonb_build_object(
+                   'type', 'points.expired', 'programme_id', $1::text, 'user_id', e.user_id,
+                   'event_id', e.key, 'points', e.points, 'balance', e.balance,
+                   'lots', e.lots, 'expired_at', $7::timestamptz, 'recorded_at', now())
+        FROM expired AS e
+        JOIN webhook_subscriptions AS s
+          ON s.programme_id = $1 AND s.active AND 'points.expired' = ANY (s.event_types)
+        ON CONFLICT (subscription_id, command_id) DO NOTHING
+        RETURNING 1)
+    SELECT count(*) FROM queued
+"""
+
+
+async def _subscribed(conn: Connection, programme_id: str, event_type: str) -> bool:
+    found: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT FROM webhook_subscriptions
+                          WHERE programme_id = $1 AND active AND $2 = ANY (event_types))""",
+        programme_id,
+        event_type,
+    )
+    return found
+
+
+async def _queue_expired(
+    conn: Connection, incoming: IncomingLifecycle, entries: list[PlannedEntry]
+) -> None:
+    command = incoming.command
+    if not entries or not await _subscribed(conn, command.programme_id, "points.expired"):
+        return
+    queued = await conn.fetchval(
+        _QUEUE_EXPIRED,
+        command.programme_id,
+        [entry.booking.idempotency_key for entry in entries],
+        [entry.debit.owner_id for entry in entries],
+        [entry.booking.points for entry in entries],
+        [entry.debit_balance_after for entry in entries],
+        [_lots_json(entry.debit_lots) for entry in entries],
+        command.effective_at,
+    )
+    if queued:
+        await conn.execute("SELECT pg_notify('webhook_deliveries', '')")
+
+
+def _lots_json(lots: Lots | None) -> str:
+    return orjson.dumps([list(lot) for lot in lots or ()]).decode()
+
+
+# points.expiring: every user with a lot dated `notice_days` after the run's day, as it stands
+# once the day's lots have expired. One statement over the index of due accounts.
+_QUEUE_EXPIRING = """
+    WITH queued AS (
+        INSERT INTO webhook_deliveries (subscription_id, command_id, event_type, payload)
+        SELECT s.subscription_id, 'expiring:' || $1 || ':' || $2::date || ':' || a.owner_id,
+               'points.expiring',
+               jsonb_build_object(
+                   'type', 'points.expiring', 'programme_id', $1::text,
+                   'user_id', a.owner_id, 'points', (lot ->> 1)::bigint,
+                   'expires_at', $3::timestamptz, 'balance', a.balance, 'recorded_at', now())
+        FROM ledger.accounts AS a
+        CROSS JOIN LATERAL jsonb_array_elements(a.lots) AS lot
+        JOIN webhook_subscriptions AS s
+          ON s.programme_id = $1 AND s.active AND 'points.expiring' = ANY (s.event_types)
+        WHERE a.programme_id = $1 AND a.lots_next_due <= $2::date
+          AND lot ->> 0 = $2::date::text
+        ON CONFLICT (subscription_id, command_id) DO NOTHING
+        RETURNING 1)
+    SELECT count(*) FROM queued
+"""
+
+
+async def _queue_notices(
+    conn: Connection, incoming: IncomingLifecycle, policy: ProgrammePolicy
+) -> int:
+    command = incoming.command
+    expiry = policy.expiry
+    if expiry is None or expiry.notice_days == 0:
+        return 0
+    if not await _subscribed(conn, command.programme_id, "points.expiring"):
+        return 0
+    notice_day = command.local_day + timedelta(days=expiry.notice_days)
+    queued: int = await conn.fetchval(
+        _QUEUE_EXPIRING,
+        command.programme_id,
+        notice_day,
+        day_start(notice_day, expiry.zone),
+    )
+    if queued:
+        await conn.execute("SELECT pg_notify('webhook_deliveries', '')")
+    return queued

@@ -1,0 +1,49 @@
+"""Which local days a programme's commands are due for, and what each day's commands are.
+Pure: `now` and every day come in as arguments."""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from schemas.ledger import LifecycleAction, LifecycleCommand
+
+
+def local_today(now: datetime, zone: ZoneInfo) -> date:
+    return now.astimezone(zone).date()
+
+
+def midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local day; where midnight does not exist (a DST gap at 00:00),
+    fold=0 puts it at the transition, which is when that day begins."""
+    # Through UTC: a time in the gap becomes the real instant, written with the offset in force
+    # then (01:00-03:00 rather than 00:00-04:00), which compares equal to itself in any zone.
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC).astimezone(zone)
+
+
+def days_to_emit(last_day: date, through: date, days_max: int) -> list[date]:
+    """The days after `last_day` up to `through`, oldest first, at most `days_max` of them (the
+    rest on a later round): a scheduler back after a long stop catches up in order."""
+    days: list[date] = []
+    day = last_day + timedelta(days=1)
+    while day <= through and len(days) < days_max:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def command_id(action: LifecycleAction, programme_id: str, day: date) -> str:
+    prefix = {LifecycleAction.EXPIRE_POINTS: "expire"}[action]
+    return f"{prefix}:{programme_id}:{day.isoformat()}"
+
+
+def commands_for(programme_id: str, day: date, zone: ZoneInfo) -> list[LifecycleCommand]:
+    """The day's commands, in the order the ledger runs them."""
+    return [
+        LifecycleCommand(
+            command_id=command_id(action, programme_id, day),
+            programme_id=programme_id,
+            action=action,
+            local_day=day,
+            effective_at=midnight(day, zone),
+        )
+        for action in (LifecycleAction.EXPIRE_POINTS,)
+    ]

@@ -1,0 +1,26 @@
+"""Prometheus metrics of the scheduler (names used by deploy/'s dashboard and alerts)."""
+
+from prometheus_client import Counter, Gauge
+
+from schemas.ledger import LifecycleAction
+
+COMMANDS = Counter(
+    "loyalty_scheduler_commands_total",
+    "Lifecycle commands sent to ledger-commands.v1, by action (a day sent again counts again)",
+    ["action"],
+)
+for _action in LifecycleAction:
+    COMMANDS.labels(str(_action))
+TICKS = Counter(
+    "loyalty_scheduler_ticks_total", "Rounds over the programmes, by result", ["result"]
+)
+for _result in ("ok", "failed"):
+    TICKS.labels(_result)
+DAYS_BEHIND = Gauge(
+    "loyalty_scheduler_days_behind",
+    "Local days of the programme whose commands are not sent yet (0: up to date)",
+    ["programme"],
+)
+LAST_TICK = Gauge(
+    "loyalty_scheduler_last_tick_timestamp_seconds", "When the last round that succeeded ended"
+)

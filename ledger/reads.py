@@ -1,11 +1,24 @@
 """What the other services may read of the ledger: the one module the gateway imports from
-`ledger` (an import contract in pyproject.toml keeps it so). Balances, a user's transactions,
-commands' outcomes, the digest the ledger compares a repeated command by, and the ledger check.
+`ledger` (an import contract in pyproject.toml keeps it so). Balances (now and as of any past
+instant), a user's transactions, a programme's transactions of a period, commands' outcomes, the
+booked idempotency keys, the digests the ledger compares a repeated command or booking by, and
+the ledger check.
 The ledger's tables are its own: a reader that needs more adds a function here."""
 
 from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
-from ledger.core.hashing import digests
+from ledger.core.hashing import booking_sha256, digests
 from ledger.db_types import Connection, Executor
+from ledger.history import (
+    JOURNAL_COLUMNS,
+    KEYS_PER_QUERY_MAX,
+    JournalEntry,
+    UserBalance,
+    balance_as_of,
+    balances_as_of,
+    booked_keys,
+    stored_outcomes,
+    transactions_between,
+)
 from ledger.queries import (
     PAGE_SIZE_MAX,
     TRANSACTIONS_LIMIT_MAX,
@@ -19,17 +32,25 @@ from ledger.queries import (
     list_transactions,
     transactions_page,
 )
-from schemas.ledger import LedgerCommand
+from schemas.ledger import Booking, LedgerCommand
 
 __all__ = [
     "EXAMPLES_DEFAULT",
     "EXAMPLES_MAX",
+    "JOURNAL_COLUMNS",
+    "KEYS_PER_QUERY_MAX",
     "PAGE_SIZE_MAX",
     "TRANSACTIONS_LIMIT_MAX",
     "Connection",
     "Executor",
+    "JournalEntry",
     "Transaction",
     "TransactionPage",
+    "UserBalance",
+    "balance_as_of",
+    "balances_as_of",
+    "booked_keys",
+    "booking_digest",
     "check_ledger",
     "command_digest",
     "entry_id",
@@ -40,8 +61,16 @@ __all__ = [
     "last_transaction",
     "list_transactions",
     "stored_command_digest",
+    "stored_outcomes",
+    "transactions_between",
     "transactions_page",
 ]
+
+
+def booking_digest(programme_id: str, user_id: str, booking: Booking) -> bytes:
+    """The digest the ledger stores with a booking's entry (`booked_keys`) and compares a repeat
+    of its idempotency key by; `user_id` is the user the booking is for."""
+    return booking_sha256(programme_id, user_id, booking)
 
 
 def command_digest(command: LedgerCommand) -> bytes:

@@ -1,5 +1,7 @@
 """The partner API's request and response bodies (mgPass partner guide)."""
 
+from datetime import datetime
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from ledger.reads import Transaction
@@ -59,6 +61,9 @@ class PartnerEventRequest(BaseModel):
 class Balance(BaseModel):
     user_id: str
     balance: int
+    as_of: datetime | None = Field(
+        default=None, description="The instant the balance was read as of, when one was asked."
+    )
 
 
 class TransactionOut(BaseModel):

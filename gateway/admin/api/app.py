@@ -4,7 +4,7 @@ from fastapi import APIRouter, FastAPI
 
 from gateway import openapi
 from gateway.admin.api import errors
-from gateway.admin.api.routes import audit, keys, me, partners, programmes
+from gateway.admin.api.routes import audit, keys, ledger, me, partners, programmes
 
 ROUTERS: tuple[APIRouter, ...] = (
     me.router,
@@ -12,9 +12,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     partners.router,
     keys.router,
     audit.router,
+    ledger.router,
 )
 DESCRIPTION = """Programmes, partners, API keys and the audit log, as the business console shows
-them, for automation. Authenticate with an admin API token (`loyalty-admin create-token`):
+them, for automation, and a programme's balances as of an instant and transactions of a period
+as CSV. Authenticate with an admin API token (`loyalty-admin create-token`):
 `Authorization: Bearer lat_...`; a token acts as its admin (role and programmes). Viewers read
 only (403 on a change); programmes not granted answer 404. Every change is audited, and a change
 of a programme's configuration stores and publishes a new snapshot (version + 1). Errors are

@@ -233,3 +233,14 @@ async def test_a_silent_ledger_stops_the_import() -> None:
     )
     with pytest.raises(LedgerSilent, match="no outcome from the ledger for 30 s while 2 rows"):
         await engine.run(rows(2))
+
+
+def test_a_rows_booking_is_the_one_the_ledger_validates() -> None:
+    (row,) = parse("user_id,points,expires_on,row_id\nann,10,2027-01-31,r1\n")
+    assert isinstance(row, BalanceRow)
+    command = LedgerCommand.model_validate_json(balance_command("demo", [row], "imp_1").value)
+    (validated,) = command.bookings
+    assert row.booking() == validated
+    assert reads.booking_digest("demo", "ann", row.booking()) == reads.booking_digest(
+        "demo", "ann", validated
+    )

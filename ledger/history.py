@@ -4,12 +4,15 @@ rows back by them).
 
 As of T means: the entries recorded at or before T (`recorded_at`, the time of the booking's
 transaction). Every entry keeps each account's balance after it, so a balance as of T is the
-balance after the account's last such entry: one step back along an index of migration 0140 per
-side of the account, however long its history (`entries_credit_as_of`, `entries_debit_as_of`).
-An account's entries are recorded in the order of their ids, except where two writers'
-transactions overlap on one account (a programme's budget, a command booking for many users):
-then `recorded_at`, taken when each transaction began, may step back by as long as the one
-waited for the other's locks, and T inside that overlap sees the later entry's balance.
+balance after the account's last such entry, in the order the writer booked them (entry ids:
+an account's entries are booked under its row lock, so their balances after follow that
+order). It is found by walking the account's entries back from its newest along the indexes
+of 0002 (`entries_credit_account`, `entries_debit_account`) to the first recorded by T: as
+many steps as the account has entries after T, whatever the size of the ledger, and no index
+more for the writer to keep. Where two writers' transactions overlap on one account (a
+programme's budget, a command booking for many users), `recorded_at`, taken when each began,
+may step back by as long as one waited for the other's lock: T inside that overlap sees the
+later entry's balance.
 
 The programme-wide reads run in one repeatable-read, read-only transaction and stream through a
 cursor: an export of millions of rows holds one consistent snapshot and bounded memory.
@@ -28,21 +31,21 @@ KEYS_PER_QUERY_MAX: Final = 10_000
 
 
 # The balance after the account's last entry at or before $T, from whichever side it was on;
-# NULL when the account has no entry by then. Reads only what the as-of indexes hold.
+# NULL when the account has no entry by then.
 def _balance_as_of_sql(account: str, as_of: str) -> str:
     return f"""(
         SELECT s.balance FROM (
             (SELECT e.recorded_at, e.entry_id, e.credit_balance_after AS balance
              FROM ledger.entries e
              WHERE e.credit_account_id = {account} AND e.recorded_at <= {as_of}
-             ORDER BY e.recorded_at DESC, e.entry_id DESC LIMIT 1)
+             ORDER BY e.entry_id DESC LIMIT 1)
             UNION ALL
             (SELECT e.recorded_at, e.entry_id, e.debit_balance_after
              FROM ledger.entries e
              WHERE e.debit_account_id = {account} AND e.recorded_at <= {as_of}
-             ORDER BY e.recorded_at DESC, e.entry_id DESC LIMIT 1)
+             ORDER BY e.entry_id DESC LIMIT 1)
         ) AS s
-        ORDER BY s.recorded_at DESC, s.entry_id DESC LIMIT 1)"""
+        ORDER BY s.entry_id DESC LIMIT 1)"""
 
 
 _USER_BALANCE_AS_OF = f"""

@@ -7,16 +7,10 @@
 -- every other entry. A nullable column without a default: no rewrite of the journal.
 ALTER TABLE ledger.entries ADD COLUMN expires_on date;
 
--- A balance as of T is the balance after the account's last entry recorded at or before T
--- (ledger.history): one backward step of one of these indexes per side of the account, however
--- long its history. Each holds the balance after the entry, so the journal itself is not read
--- (the journal is append-only: vacuum keeps its pages all-visible, index-only scans stay so).
--- On a large existing ledger, build them first with CREATE INDEX CONCURRENTLY under these names:
--- IF NOT EXISTS then skips them here instead of locking the writer out for the build.
-CREATE INDEX IF NOT EXISTS entries_credit_as_of
-    ON ledger.entries (credit_account_id, recorded_at, entry_id) INCLUDE (credit_balance_after);
-CREATE INDEX IF NOT EXISTS entries_debit_as_of
-    ON ledger.entries (debit_account_id, recorded_at, entry_id) INCLUDE (debit_balance_after);
+-- A balance as of T needs no index of its own (ledger.history): the account's entries are walked
+-- back from its newest along entries_credit_account / entries_debit_account (account, entry_id)
+-- to the last one recorded at or before T. Another index per side would tax every booking of
+-- the writer for a read that finance runs now and then.
 
 -- A programme's transactions of a period (exports): entries are appended in time order, so a
 -- block range index on recorded_at finds a period's pages for a few kilobytes of index that the

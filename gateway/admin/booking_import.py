@@ -35,7 +35,9 @@ from gateway.admin.import_rows import Command, Refusal, Skipped
 from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
 
 WINDOW_ROWS: Final = 5_000
-IN_FLIGHT_ROWS_MAX: Final = 200_000
+IN_FLIGHT_ROWS_MAX: Final = 20_000
+"""Also what bounds the writer's batches of this import: a batch of many more bookings keeps its
+event loop busy for seconds, long enough to miss Kafka heartbeats."""
 IN_FLIGHT_COMMANDS_MAX: Final = 5_000
 OUTCOME_IDS_PER_QUERY: Final = 1_000
 """Each poll reads the outcomes of the oldest commands awaited, at most this many: outcomes come

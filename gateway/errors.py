@@ -13,6 +13,7 @@ Request validation failures become 400 invalid_request."""
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -90,7 +91,25 @@ class Rejected(ApiError):
 
 
 class Unavailable(ApiError):
+    """A dependency (Kafka, Postgres, the configuration) is not reachable now: retry shortly."""
+
     status, code = 503, "unavailable"
+    RETRY_AFTER_S = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"Retry-After": str(self.RETRY_AFTER_S)})
+
+
+# What asyncpg raises when the database cannot be reached or a connection is lost mid-request.
+# Constraint violations and other errors of a request's own are not among them: those are bugs.
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
 
 
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
@@ -122,8 +141,22 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
 
 
+async def _database_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    # The request may have been published already (a write reached Kafka before a read failed):
+    # its outcome is unknown, and the partner's reference makes a retry safe.
+    return await _api_error(
+        request,
+        Unavailable(
+            "the database is unreachable; the outcome is unknown: retry shortly, with the same "
+            "reference_id if you sent one"
+        ),
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
+    for error in DATABASE_UNREACHABLE:
+        app.add_exception_handler(error, _database_unreachable)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
 

@@ -32,9 +32,18 @@ from ledger.queries import (
     list_transactions,
     transactions_page,
 )
+from ledger.user_history import (
+    ENTRIES_PAGE_MAX,
+    TierAssignment,
+    UserEntry,
+    assigned_tier,
+    user_entries,
+    user_entry,
+)
 from schemas.ledger import Booking, LedgerCommand
 
 __all__ = [
+    "ENTRIES_PAGE_MAX",
     "EXAMPLES_DEFAULT",
     "EXAMPLES_MAX",
     "JOURNAL_COLUMNS",
@@ -44,9 +53,12 @@ __all__ = [
     "Connection",
     "Executor",
     "JournalEntry",
+    "TierAssignment",
     "Transaction",
     "TransactionPage",
     "UserBalance",
+    "UserEntry",
+    "assigned_tier",
     "balance_as_of",
     "balances_as_of",
     "booked_keys",
@@ -64,6 +76,8 @@ __all__ = [
     "stored_outcomes",
     "transactions_between",
     "transactions_page",
+    "user_entries",
+    "user_entry",
 ]
 
 

@@ -2,9 +2,9 @@
 instead of a browser of its own download, which this machine cannot fetch. Installed with
 apt-get when absent, as Postgres and Prometheus are."""
 
-import os
-import subprocess
 from pathlib import Path
+
+from deploy.local import apt
 
 PACKAGE = "chromium"
 EXECUTABLE = Path("/usr/bin/chromium")
@@ -32,12 +32,4 @@ def executable() -> Path:
 
 
 def _install_package() -> None:
-    if os.geteuid() != 0:
-        raise RuntimeError(f"Chromium is not installed: run `sudo apt-get install {PACKAGE}`")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", PACKAGE],
-        check=True,
-        env=env,
-    )
+    apt.install(PACKAGE, "Chromium", recommends=False)

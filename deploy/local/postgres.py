@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from deploy.local import processes
+from deploy.local import apt, processes
 from deploy.local.paths import LOCAL
 from deploy.local.settings import LocalSettings
 
@@ -31,11 +31,7 @@ def binaries() -> Path:
 
 
 def _install_package() -> None:
-    if os.geteuid() != 0:
-        raise RuntimeError(f"PostgreSQL is not installed: run `sudo apt-get install {PACKAGE}`")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", PACKAGE], check=True, env=env)
+    apt.install(PACKAGE, "PostgreSQL")
 
 
 def _as_server_user(argv: list[str]) -> list[str]:
@@ -77,7 +73,7 @@ def init_cluster(settings: LocalSettings) -> None:
 
 def start(settings: LocalSettings) -> bool:
     """Start the server unless it runs; True if this call started it."""
-    if processes.running_pid(NAME) is not None:
+    if processes.running_pid(NAME) is not None or _adopt_postmaster():
         return False
     init_cluster(settings)
     # Local runs trade durability for speed nowhere: fsync stays on, as in production.
@@ -91,8 +87,24 @@ def start(settings: LocalSettings) -> bool:
 
 
 def stop() -> bool:
-    # SIGTERM is Postgres' "smart" shutdown; it waits for clients, so allow it time.
-    return processes.stop(NAME, timeout_s=60.0)
+    # SIGTERM is Postgres' "smart" shutdown; it waits for clients, so allow it time. The pid is
+    # the postmaster's own (see `_adopt_postmaster`), not a process group's.
+    _adopt_postmaster()
+    return processes.stop(NAME, timeout_s=60.0, group=False)
+
+
+def _adopt_postmaster() -> bool:
+    """Record the running postmaster's own pid (from its `postmaster.pid`) as the server's: the
+    process started is `runuser`, a wrapper that a SIGKILL leaves the server running without,
+    so its pid is not the server's. True if a postmaster runs."""
+    try:
+        pid = int((DATA / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return False
+    if not processes.alive(pid):
+        return False
+    processes.adopt(NAME, pid)
+    return True
 
 
 def wait_ready(settings: LocalSettings) -> float:
@@ -102,6 +114,7 @@ def wait_ready(settings: LocalSettings) -> float:
         if processes.running_pid(NAME) is None:
             raise RuntimeError(f"Postgres exited while starting; see {LOCAL / 'log/postgres.log'}")
         if _accepting(settings):
+            _adopt_postmaster()
             return time.monotonic() - started
         time.sleep(0.2)
     raise TimeoutError(f"Postgres not ready after {settings.postgres_ready_timeout_s}s")

@@ -46,17 +46,24 @@ def start(
     return process.pid
 
 
-def stop(name: str, timeout_s: float = STOP_TIMEOUT_S) -> bool:
-    """SIGTERM the process group, SIGKILL it after `timeout_s`. True if something was running."""
+def adopt(name: str, pid: int) -> None:
+    """Record `pid` as the process `name` (a server that a wrapper we started has forked)."""
+    pid_file(name).write_text(str(pid))
+
+
+def stop(name: str, timeout_s: float = STOP_TIMEOUT_S, *, group: bool = True) -> bool:
+    """SIGTERM the process group (or only the process, `group=False`), SIGKILL it after
+    `timeout_s`. True if something was running."""
     pid = running_pid(name)
     if pid is None:
         return False
-    _signal_group(pid, signal.SIGTERM)
+    send = _signal_group if group else _signal_process
+    send(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     if _alive(pid):
-        _signal_group(pid, signal.SIGKILL)
+        send(pid, signal.SIGKILL)
     pid_file(name).unlink(missing_ok=True)
     child = _CHILDREN.pop(pid, None)
     if child is not None:
@@ -68,6 +75,16 @@ def stop(name: str, timeout_s: float = STOP_TIMEOUT_S) -> bool:
 def _signal_group(pid: int, signum: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signum)
+
+
+def _signal_process(pid: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def alive(pid: int) -> bool:
+    """The process runs (and is not a zombie)."""
+    return _alive(pid)
 
 
 def _alive(pid: int) -> bool:

@@ -5,7 +5,6 @@ Its configuration is deploy/prometheus/prometheus.yml, the file docker-compose m
 job's target rewritten to 127.0.0.1 and the port the local runner gives that process
 (`services.metrics_ports`): the jobs are listed once, in that file."""
 
-import os
 import shutil
 import socket
 import subprocess
@@ -17,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from deploy.local import processes, services
+from deploy.local import apt, processes, services
 from deploy.local.paths import LOCAL, REPO
 from deploy.local.settings import LocalSettings
 
@@ -39,16 +38,8 @@ def binary(name: str = "prometheus") -> str:
 
 
 def _install_package() -> None:
-    if os.geteuid() != 0:
-        raise RuntimeError(f"Prometheus is not installed: run `sudo apt-get install {PACKAGE}`")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     # Without its recommended node exporter, which would be one more server on a fixed port.
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", PACKAGE],
-        check=True,
-        env=env,
-    )
+    apt.install(PACKAGE, "Prometheus", recommends=False)
     _stop_packaged_instance()
 
 

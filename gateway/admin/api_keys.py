@@ -1,9 +1,16 @@
-"""Issuing and revoking partner API keys; only their SHA-256 reaches the database."""
+"""Partner API keys from the CLI's side: the environment a credential must match, and issuing a
+key with only a pool (the service layer, `gateway.admin.service.api_keys`, does the work)."""
+
+from collections.abc import Sequence
 
 import asyncpg
 
 from gateway.admin.programmes import UnknownProgramme
-from gateway.keys import Environment, IssuedKey, issue
+from gateway.admin.service import api_keys as service_api_keys
+from gateway.admin.service.actors import Actor
+from gateway.admin.service.backend import Backend
+from gateway.keys import Environment, IssuedKey
+from schemas.programme import ProgrammeConfig
 
 
 async def create(
@@ -14,32 +21,19 @@ async def create(
     key_id: str | None = None,
     secret: str | None = None,
 ) -> IssuedKey:
-    await require_environment(pool, programme_id, environment)
-    known = await pool.fetchval(
-        "SELECT true FROM partners WHERE programme_id = $1 AND partner_id = $2",
-        programme_id,
-        partner_id,
+    """A partner's key, issued by the service layer as `loyalty-admin create-key` issues it
+    (audited as the CLI), for callers that hold only a pool (tests, benchmarks)."""
+    backend = Backend(pool, _NoSnapshots())
+    return await service_api_keys.issue(
+        backend, Actor.cli(), programme_id, partner_id, environment, key_id=key_id, secret=secret
     )
-    if not known:
-        raise UnknownPartner(f"programme {programme_id} has no partner '{partner_id}'")
-    key = issue(environment, key_id, secret)
-    await pool.execute(
-        "INSERT INTO api_keys (key_id, key_sha256, programme_id, partner_id, environment) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key_sha256) DO NOTHING",
-        key.key_id,
-        key.sha256,
-        programme_id,
-        partner_id,
-        environment,
-    )
-    return key
 
 
-async def revoke(pool: asyncpg.Pool, key_id: str) -> bool:
-    status = await pool.execute(
-        "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id
-    )
-    return bool(status.endswith(" 1"))
+class _NoSnapshots:
+    """Issuing a key changes no configuration, so it never publishes a snapshot."""
+
+    async def publish(self, configs: Sequence[ProgrammeConfig]) -> None:
+        raise AssertionError("issuing a key published a snapshot")
 
 
 class UnknownPartner(LookupError):

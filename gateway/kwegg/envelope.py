@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from gateway.errors import ApiError, describe, error_doc
+from gateway.errors import DATABASE_UNREACHABLE, ApiError, Unavailable, describe, error_doc
 from gateway.kwegg.models import KweggError
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -30,6 +30,12 @@ class KweggRoute(APIRoute):
                 return await handle(request)
             except ApiError as exc:
                 return error_response(exc.status, exc.code, exc.message, **(exc.headers or {}))
+            except DATABASE_UNREACHABLE:
+                message = "the database is unreachable; retry shortly"
+                retry_after = str(Unavailable.RETRY_AFTER_S)
+                return error_response(
+                    503, Unavailable.code, message, **{"Retry-After": retry_after}
+                )
             except RequestValidationError as exc:
                 message = "; ".join(describe(error) for error in exc.errors())
                 return error_response(400, "invalid_request", message)

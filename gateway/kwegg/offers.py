@@ -7,6 +7,8 @@ from typing import Literal
 
 import asyncpg
 
+from ledger.reads import Executor
+
 OfferStatus = Literal["ACTIVE", "INACTIVE", "EXPIRED"]
 PAGE_SIZE_MAX = 100
 _COLUMNS = "offer_id, name, description, points, status, valid_until, created_at"
@@ -67,8 +69,8 @@ async def page_of(
     return OfferPage([_offer(row) for row in rows], int(total or 0))
 
 
-async def find(pool: asyncpg.Pool, programme_id: str, offer_id: str) -> Offer | None:
-    row = await pool.fetchrow(
+async def find(db: Executor, programme_id: str, offer_id: str) -> Offer | None:
+    row = await db.fetchrow(
         f"SELECT {_COLUMNS} FROM kwegg_offers WHERE programme_id = $1 AND offer_id = $2",
         programme_id,
         offer_id,
@@ -77,7 +79,7 @@ async def find(pool: asyncpg.Pool, programme_id: str, offer_id: str) -> Offer | 
 
 
 async def create(
-    pool: asyncpg.Pool,
+    db: Executor,
     programme_id: str,
     name: str,
     points: int,
@@ -86,9 +88,10 @@ async def create(
     offer_id: str | None = None,
     valid_until: datetime | None = None,
 ) -> str:
-    """Stores an active offer and returns its id (a new UUID unless given)."""
+    """Stores an active offer and returns its id (a new UUID unless given). `db`: a pool, or a
+    connection whose transaction also holds the change's audit entry (the console)."""
     offer_id = offer_id or str(uuid.uuid4())
-    await pool.execute(
+    await db.execute(
         "INSERT INTO kwegg_offers (programme_id, offer_id, name, description, points, "
         "valid_until) VALUES ($1, $2, $3, $4, $5, $6)",
         programme_id,
@@ -101,8 +104,8 @@ async def create(
     return offer_id
 
 
-async def set_active(pool: asyncpg.Pool, programme_id: str, offer_id: str, active: bool) -> bool:
-    status = await pool.execute(
+async def set_active(db: Executor, programme_id: str, offer_id: str, active: bool) -> bool:
+    status = await db.execute(
         "UPDATE kwegg_offers SET status = $3 WHERE programme_id = $1 AND offer_id = $2",
         programme_id,
         offer_id,

@@ -217,52 +217,97 @@ def load_file(path: Path) -> MyRewardsConfig:
 async def save(pool: asyncpg.Pool, config: MyRewardsConfig) -> None:
     """One transaction; parents before children."""
     async with pool.acquire() as conn, conn.transaction():
-        known = await conn.fetchval(
-            "SELECT 1 FROM programmes WHERE programme_id = $1", config.programme_id
+        await save_in(conn, config)
+
+
+async def save_in(conn: Connection, config: MyRewardsConfig) -> None:
+    """`save` inside the caller's transaction (the console's, which holds its audit entry)."""
+    known = await conn.fetchval(
+        "SELECT 1 FROM programmes WHERE programme_id = $1", config.programme_id
+    )
+    if known is None:
+        raise ConfigurationError(
+            f"programme {config.programme_id!r} is not loaded (loyalty-admin load-programme)"
         )
-        if known is None:
-            raise ConfigurationError(
-                f"programme {config.programme_id!r} is not loaded (loyalty-admin load-programme)"
-            )
-        await _save_programme(conn, config)
-        await _save_groups(conn, config)
-        programme_id = config.programme_id
-        for question in config.registration_questions:
-            values = question.model_dump(exclude={"id"})
-            await _upsert(
-                conn,
-                programme_id,
-                "myrewards_registration_questions",
-                "question_id",
-                question.id,
-                values,
-            )
-        for promotion in config.promotions:
-            values = promotion.model_dump(exclude={"id"})
-            await _upsert(
-                conn, programme_id, "myrewards_promotions", "promotion_id", promotion.id, values
-            )
-        for data_field in config.data_fields:
-            values = data_field.model_dump(exclude={"id"})
-            await _upsert(
-                conn, programme_id, "myrewards_data_fields", "data_field_id", data_field.id, values
-            )
-        for product in config.products:
-            await _upsert(
-                conn,
-                programme_id,
-                "myrewards_products",
-                "product_id",
-                product.id,
-                _product(product),
-            )
-        try:
-            await conn.execute("SET CONSTRAINTS myrewards_products_sku IMMEDIATE")
-        except asyncpg.UniqueViolationError:
-            raise ConfigurationError(
-                "products: a SKU of the file is another stored product's in the same promotion "
-                "(products missing from the file are kept: give it another SKU in the file)"
-            ) from None
+    await _save_programme(conn, config)
+    await _save_groups(conn, config)
+    programme_id = config.programme_id
+    for question in config.registration_questions:
+        values = question.model_dump(exclude={"id"})
+        await _upsert(
+            conn,
+            programme_id,
+            "myrewards_registration_questions",
+            "question_id",
+            question.id,
+            values,
+        )
+    for promotion in config.promotions:
+        values = promotion.model_dump(exclude={"id"})
+        await _upsert(
+            conn, programme_id, "myrewards_promotions", "promotion_id", promotion.id, values
+        )
+    for data_field in config.data_fields:
+        values = data_field.model_dump(exclude={"id"})
+        await _upsert(
+            conn, programme_id, "myrewards_data_fields", "data_field_id", data_field.id, values
+        )
+    for product in config.products:
+        await _upsert(
+            conn,
+            programme_id,
+            "myrewards_products",
+            "product_id",
+            product.id,
+            _product(product),
+        )
+    try:
+        await conn.execute("SET CONSTRAINTS myrewards_products_sku IMMEDIATE")
+    except asyncpg.UniqueViolationError:
+        raise ConfigurationError(
+            "products: a SKU of the file is another stored product's in the same promotion "
+            "(products missing from the file are kept: give it another SKU in the file)"
+        ) from None
+
+
+async def stored(conn: Connection, programme_id: str) -> MyRewardsConfig | None:
+    """The programme's stored set-up as a file would give it, every stored row included (ids
+    ascending); None when nothing of it is stored."""
+    head = await conn.fetchrow(
+        "SELECT identifier, required_fields, consent_required FROM myrewards_programmes "
+        "WHERE programme_id = $1",
+        programme_id,
+    )
+    lists = {name: await conn.fetch(sql, programme_id) for name, sql in _STORED.items()}
+    if head is None and not any(lists.values()):
+        return None
+    document: dict[str, object] = {"programme_id": programme_id}
+    if head is not None:
+        document |= {
+            "identifier": head["identifier"],
+            "required_fields": list(head["required_fields"]),
+            "consent_required": head["consent_required"],
+        }
+    for name, rows in lists.items():
+        document[name] = [dict(row) for row in rows]
+    return MyRewardsConfig.model_validate(document)
+
+
+_STORED = {
+    "user_groups": """SELECT user_group_id AS id, name, parent_id, is_default AS "default", position
+        FROM myrewards_user_groups WHERE programme_id = $1 ORDER BY user_group_id""",
+    "registration_questions": """SELECT question_id AS id, label, mandatory, field_type, options,
+        field_name, free_text, position
+        FROM myrewards_registration_questions WHERE programme_id = $1 ORDER BY question_id""",
+    "promotions": """SELECT promotion_id AS id, name, active
+        FROM myrewards_promotions WHERE programme_id = $1 ORDER BY promotion_id""",
+    "data_fields": """SELECT data_field_id AS id, promotion_id, name, mandatory, field_type,
+        answers, position, selector
+        FROM myrewards_data_fields WHERE programme_id = $1 ORDER BY data_field_id""",
+    "products": """SELECT product_id AS id, sku AS product_or_activity, name, points_per_unit,
+        promotion_id, active
+        FROM myrewards_products WHERE programme_id = $1 ORDER BY product_id""",
+}
 
 
 async def _save_programme(conn: Connection, config: MyRewardsConfig) -> None:

@@ -42,7 +42,14 @@ class Publisher:
     async def publish(self, event: EventV1) -> None:
         """Returns once the broker has the event on all in-sync replicas."""
         key = topics.user_key(event.programme_id, event.user_id)
-        retry = "the event could not be stored; retry with the same reference_id"
+        retry = (
+            "Kafka did not confirm the event, so its outcome is unknown (it may be booked): "
+            + (
+                "retry with the same reference_id, which is recognised"
+                if event.reference_id is not None
+                else "a retry without a reference_id may count it twice; send one"
+            )
+        )
         await self._send(self._events_topic, key, event.model_dump_json().encode(), retry)
 
     async def publish_command(self, command: LedgerCommand, retry: str) -> None:

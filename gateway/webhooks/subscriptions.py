@@ -2,21 +2,26 @@
 
 import secrets
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 EVENT_TYPES = ("points.awarded", "points.deducted", "event.rejected")
+# A pool, or one connection (in a transaction of the caller's).
+Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
 
 async def create(
-    pool: asyncpg.Pool, subscription_id: str, programme_id: str, url: str, types: Sequence[str]
+    db: Executor, subscription_id: str, programme_id: str, url: str, types: Sequence[str]
 ) -> str:
-    """Stores the subscription and returns its signing secret (shown once)."""
+    """Stores the subscription and returns its signing secret (shown once). `db`: a pool, or a
+    connection whose transaction also holds the change's audit entry (the console)."""
     unknown = sorted(set(types) - set(EVENT_TYPES))
     if unknown:
         raise ValueError(f"unknown webhook event types {unknown}; known: {list(EVENT_TYPES)}")
     secret = "whsec_" + secrets.token_urlsafe(32)
-    await pool.execute(
+    await db.execute(
         """INSERT INTO webhook_subscriptions (subscription_id, programme_id, url, secret,
                                               event_types)
            VALUES ($1, $2, $3, $4, $5)""",

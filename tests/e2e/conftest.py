@@ -119,6 +119,8 @@ def system(
         "LOYALTY_PROGRAMME_METRICS_INTERVAL_S": "1",
         # Keys' last use in the console within a second (tests/e2e/console).
         "LOYALTY_API_KEY_USAGE_FLUSH_S": "1",
+        # "Share Rule ID" gives this session's gateway (tests/e2e/console/test_rules.py).
+        "LOYALTY_PUBLIC_API_URL_PRODUCTION": f"http://127.0.0.1:{settings.gateway_port}",
     }
     services.start_all(settings, DATABASE, prefix=PREFIX, extra_env=extra)
     try:

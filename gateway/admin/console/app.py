@@ -3,7 +3,7 @@ own OpenAPI document at `/admin/api/v1/openapi.json`), static files, `/metrics` 
 The one place that wires them together; every resource is opened in the lifespan."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -18,6 +18,7 @@ from gateway.admin.console.sessions import LoginRequired
 from gateway.admin.console.settings import ConsoleSettings
 from gateway.admin.console.state import Console
 from gateway.admin.service.backend import Backend, kafka_snapshots
+from gateway.admin.service.dead_letter_feed import DeadLetterFeed, following
 from gateway.admin.service.errors import (
     Conflict,
     Forbidden,
@@ -27,6 +28,7 @@ from gateway.admin.service.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
+from gateway.admin.service.records import Publishing, kafka_publishing
 
 API_PATH = "/admin/api/v1"
 STATUS = {
@@ -45,8 +47,11 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
                 settings.database_url, min_size=1, max_size=settings.database_pool_max_size
             ) as pool,
             kafka_snapshots(settings.kafka_bootstrap_servers, settings.config_topic) as publisher,
+            _publishing(settings, pool) as publishing,
+            following(_feed(settings, pool)),
         ):
-            console = Console(settings, Backend(pool, publisher), settings.login_policy())
+            backend = Backend(pool, publisher, publishing)
+            console = Console(settings, backend, settings.login_policy())
             app.state.console = api.state.console = console
             yield
 
@@ -68,6 +73,26 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     app.add_middleware(PageHeaders)
     metrics.install(app)
     return app
+
+
+def _publishing(
+    settings: ConsoleSettings, pool: asyncpg.Pool
+) -> AbstractAsyncContextManager[Publishing]:
+    return kafka_publishing(
+        pool,
+        settings.database_url,
+        settings.kafka_bootstrap_servers,
+        events_topic=settings.events_topic,
+        commands_topic=settings.ledger_commands_topic,
+        wait_s=settings.outcome_wait_ms / 1000,
+        timeout_s=settings.produce_timeout_s,
+    )
+
+
+def _feed(settings: ConsoleSettings, pool: asyncpg.Pool) -> DeadLetterFeed | None:
+    if not settings.dead_letters_follow:
+        return None
+    return DeadLetterFeed(pool, settings.kafka_bootstrap_servers, settings.dead_letters_topic)
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:

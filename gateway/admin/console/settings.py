@@ -39,6 +39,41 @@ class ConsoleSettings(BaseSettings):
         default=50, ge=1, le=100_000, description="Failed logins from one address per window."
     )
     login_window_s: int = Field(default=900, ge=10, le=86_400)
+    public_api_url_production: str = Field(
+        default="http://127.0.0.1:8080",
+        pattern=r"^https?://",
+        description="Where third-party developers reach the trigger API of production "
+        'programmes ("Share Rule ID" gives it with the rule\'s id).',
+    )
+    public_api_url_staging: str = Field(
+        default="http://127.0.0.1:8080",
+        pattern=r"^https?://",
+        description="The same for staging programmes.",
+    )
+
+    # What the console publishes (users' adjustments and tiers, replayed dead letters) and the
+    # dead letters it follows; the contracts' names, tests point it at their run's topics.
+    events_topic: str = topics.EVENTS
+    ledger_commands_topic: str = topics.LEDGER_COMMANDS
+    dead_letters_topic: str = topics.DEAD_LETTERS
+    outcome_wait_ms: int = Field(
+        default=10_000,
+        ge=0,
+        le=60_000,
+        description="How long an adjustment or a tier waits for its outcome before it is "
+        "shown as pending.",
+    )
+    produce_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    dead_letters_follow: bool = Field(
+        default=True,
+        description="Follow the dead-letter topic into Postgres (the dead letters page).",
+    )
+
+    def public_api_urls(self) -> dict[str, str]:
+        return {
+            "production": self.public_api_url_production,
+            "staging": self.public_api_url_staging,
+        }
 
     def login_policy(self) -> LoginPolicy:
         return LoginPolicy(

@@ -1,5 +1,7 @@
-"""What the service layer talks to: the database pool and the publisher of configuration
-snapshots. The console holds one for its lifetime; each CLI command opens its own."""
+"""What the service layer talks to: the database pool, the publisher of configuration
+snapshots and, where records are published (the console), what publishes them and waits for
+their outcomes (`records.Publishing`). The console holds one for its lifetime; each CLI command
+opens its own."""
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -12,6 +14,7 @@ from aiokafka.errors import KafkaError
 
 from gateway.admin.programmes import snapshot_bytes
 from gateway.admin.service.errors import Unavailable
+from gateway.admin.service.records import Publishing
 from schemas import topics
 from schemas.programme import ProgrammeConfig
 
@@ -29,6 +32,9 @@ class SnapshotPublisher(Protocol):
 class Backend:
     pool: asyncpg.Pool
     publisher: SnapshotPublisher
+    publishing: Publishing | None = None
+    """Ledger commands, events and replayed records (users' adjustments and tiers, dead
+    letters); None where nothing but snapshots is published."""
 
 
 class KafkaSnapshots:

@@ -163,3 +163,26 @@ async def screenshot(page: Page, name: str) -> Path:
 
 def bearer(account: Account) -> dict[str, str]:
     return {"Authorization": f"Bearer {account.token}"}
+
+
+# ---- The rules, event types and API clients pages (test_rules*.py) ---------------------------
+
+RULES_PROGRAMME = "console-rules"
+
+
+@dataclass(frozen=True)
+class RulesAccounts:
+    owner: Account
+    editor: Account
+    viewer: Account
+    """The editor and the viewer are granted RULES_PROGRAMME only."""
+
+
+@pytest.fixture(scope="session")
+async def rules_accounts(admin_env: dict[str, str]) -> RulesAccounts:
+    made = await asyncio.gather(
+        create_account(admin_env, "owner"),
+        create_account(admin_env, "editor", RULES_PROGRAMME),
+        create_account(admin_env, "viewer", RULES_PROGRAMME),
+    )
+    return RulesAccounts(*made)

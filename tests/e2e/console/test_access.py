@@ -67,7 +67,9 @@ async def test_a_form_without_its_csrf_token_is_refused(
         assert "security token" in await posted.text()
     # The admin API with the session's cookie but no X-CSRF-Token header: refused too.
     cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
-    answer = await api.put(f"/programmes/{SETTINGS_PROGRAMME}/settings", json={}, cookies=cookies)
+    # The session cookie on a client of its own (httpx deprecates cookies per request).
+    async with httpx.AsyncClient(base_url=api.base_url, cookies=cookies) as session:
+        answer = await session.put(f"/programmes/{SETTINGS_PROGRAMME}/settings", json={})
     assert answer.status_code == 403
     after = await api.get(f"/programmes/{SETTINGS_PROGRAMME}", headers=bearer(accounts.owner))
     assert after.json()["version"] == before.json()["version"]

@@ -40,7 +40,9 @@ async def test_a_partner_and_its_key_made_in_the_console_reach_the_partner_api(
     await screenshot(page, "programme-partners")
 
     await page.get_by_role("link", name="API keys").click()
-    await page.get_by_label("Partner").select_option(partner_id)
+    # The tab's page is swapped in by htmx: wait for it, or "Partner" is still this page's input.
+    await expect(page.get_by_role("heading", name="Partner API keys")).to_be_visible()
+    await page.get_by_label("Partner", exact=True).select_option(partner_id)
     await page.get_by_role("button", name="Issue key").click()
     await expect(page.get_by_text("it is shown this once")).to_be_visible()
     key = await page.get_by_label("API key (production)").input_value()

@@ -6,6 +6,7 @@ claims back, and a slow receiver does not hold up the others' deliveries."""
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -60,9 +61,12 @@ async def test_two_running_dispatchers_never_post_one_delivery_at_the_same_time(
         await listening.close()
     rows = await deliveries(pool, programme_id)
     assert slow_endpoint.overlapping == []
-    assert sorted(slow_endpoint.ids("/slow")) == sorted(f"whd_{r['delivery_id']}" for r in rows)
     assert len(rows) == len(commands)
-    assert {(r["attempts"], r["claimed_by"], r["claimed_until"]) for r in rows} == {(1, None, None)}
+    # On a loaded machine an answer can miss the attempt's timeout and the delivery is sent again
+    # (at least once, as designed); what a double claim would show is a post no attempt recorded.
+    posts = Counter(slow_endpoint.ids("/slow"))
+    assert posts == {f"whd_{r['delivery_id']}": r["attempts"] for r in rows}
+    assert {(r["claimed_by"], r["claimed_until"]) for r in rows} == {(None, None)}
 
 
 async def claim_as_a_dead_dispatcher(

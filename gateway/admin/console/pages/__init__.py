@@ -9,14 +9,40 @@ tests/e2e/console/."""
 
 from fastapi import APIRouter
 
-from gateway.admin.console.pages import audit, code, home, keys, login, partners, programmes
+from gateway.admin.console.pages import (
+    api_clients,
+    audit,
+    code,
+    dead_letters,
+    event_types,
+    guides,
+    home,
+    keys,
+    login,
+    myrewards,
+    offers,
+    partners,
+    programmes,
+    rules,
+    users,
+    webhooks,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     login.router,
     home.router,
     programmes.router,
     partners.router,
+    event_types.router,
+    rules.router,
+    api_clients.router,
+    guides.router,
     keys.router,
     code.router,
     audit.router,
+    users.router,
+    dead_letters.router,
+    offers.router,
+    myrewards.router,
+    webhooks.router,
 )

@@ -13,7 +13,12 @@ from gateway.admin.service import audit, programmes
 
 router = APIRouter()
 PAGE_SIZE = 50
-OBJECT_TYPES = ("programme", "partner", "api_key", "admin", "token")
+OBJECT_TYPES: tuple[str, ...] = ("programme", "partner", "api_key", "admin", "token")
+OBJECT_TYPES += (
+    "user", "dead_letter", "offer", "myrewards_user_group", "myrewards_question",
+    "myrewards_promotion", "myrewards_data_field", "myrewards_product", "webhook",
+    "webhook_delivery",
+)  # fmt: skip
 
 
 @router.get("/audit")

@@ -43,7 +43,8 @@ _ENTRIES = """
         recorded_at)
     SELECT i, 'bench:' || i, $1, 'cmd-' || i, $2, 'user-' || (i % $3),
            'Credit', 'Programme Points', 1, $4, $5 + (i % $3),
-           -i, (i - 1) / $3 + 1, 'bench credit', 'evt-' || i, $6::timestamptz + i * interval '1 millisecond',
+           -i, (i - 1) / $3 + 1, 'bench credit', 'evt-' || i,
+           $6::timestamptz + i * interval '1 millisecond',
            $6::timestamptz + i * interval '1 millisecond'
     FROM generate_series($7::bigint, $8::bigint) AS i
 """

@@ -1,7 +1,9 @@
 """What the other services may read of the ledger: the one module the gateway imports from
-`ledger` (an import contract in pyproject.toml keeps it so). Balances, a user's transactions,
-commands' outcomes, the digest the ledger compares a repeated command by, the ledger check, and
-the archive of decided events with what the journal booked for them (replays).
+`ledger` (an import contract in pyproject.toml keeps it so). Balances (now, as of any past
+instant, and what of them expires when), a user's transactions, a programme's transactions of a
+period, commands' outcomes, the booked idempotency keys, the digests the ledger compares a
+repeated command or booking by, the ledger check, and the archive of decided events with what
+the journal booked for them (replays).
 The ledger's tables are its own: a reader that needs more adds a function here."""
 
 from ledger.archive_queries import (
@@ -15,8 +17,19 @@ from ledger.archive_queries import (
     count_archived,
 )
 from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
-from ledger.core.hashing import digests
+from ledger.core.hashing import booking_sha256, digests
 from ledger.db_types import Connection, Executor
+from ledger.history import (
+    JOURNAL_COLUMNS,
+    KEYS_PER_QUERY_MAX,
+    JournalEntry,
+    UserBalance,
+    balance_as_of,
+    balances_as_of,
+    booked_keys,
+    stored_outcomes,
+    transactions_between,
+)
 from ledger.queries import (
     EXPIRING_MAX,
     PAGE_SIZE_MAX,
@@ -42,13 +55,15 @@ from ledger.user_history import (
     user_entries,
     user_entry,
 )
-from schemas.ledger import LedgerCommand
+from schemas.ledger import Booking, LedgerCommand
 
 __all__ = [
     "ENTRIES_PAGE_MAX",
     "EXAMPLES_DEFAULT",
     "EXAMPLES_MAX",
     "EXPIRING_MAX",
+    "JOURNAL_COLUMNS",
+    "KEYS_PER_QUERY_MAX",
     "PAGE_SIZE_MAX",
     "TRANSACTIONS_LIMIT_MAX",
     "ArchivedEvent",
@@ -57,16 +72,22 @@ __all__ = [
     "Executor",
     "Expiring",
     "Holdings",
+    "JournalEntry",
     "TierAssignment",
     "Transaction",
     "TransactionPage",
+    "UserBalance",
     "UserEntry",
     "archived_events",
     "assigned_tier",
+    "balance_as_of",
+    "balances_as_of",
     "balances_of",
     "booked_and_held_by_rule",
     "booked_by_event",
     "booked_by_rule",
+    "booked_keys",
+    "booking_digest",
     "check_ledger",
     "command_digest",
     "count_archived",
@@ -79,10 +100,18 @@ __all__ = [
     "last_transaction",
     "list_transactions",
     "stored_command_digest",
+    "stored_outcomes",
+    "transactions_between",
     "transactions_page",
     "user_entries",
     "user_entry",
 ]
+
+
+def booking_digest(programme_id: str, user_id: str, booking: Booking) -> bytes:
+    """The digest the ledger stores with a booking's entry (`booked_keys`) and compares a repeat
+    of its idempotency key by; `user_id` is the user the booking is for."""
+    return booking_sha256(programme_id, user_id, booking)
 
 
 def command_digest(command: LedgerCommand) -> bytes:

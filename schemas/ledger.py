@@ -9,7 +9,16 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from schemas.events import EventV1, Fingerprint, Identifier
 
@@ -80,6 +89,25 @@ class Booking(BaseModel):
             "None: the command's user."
         ),
     )
+    expires_on: date | None = Field(
+        default=None,
+        description=(
+            "The day these points expire, for a credit to a user (an imported balance's "
+            "expiry, `loyalty-admin import-balances`): kept on the journal entry, for the points "
+            "lifecycle to make it the expiry of the lot the credit forms (at the start of that "
+            "day in the programme's time zone). None: the programme's expiry policy decides. "
+            "Refused on a debit. Part of the booking's payload: the same key with another "
+            "expiry is a conflict."
+        ),
+    )
+
+    @field_validator("expires_on")
+    @classmethod
+    def _credits_only(cls, value: date | None, info: ValidationInfo) -> date | None:
+        # Runs only when a booking gives an expiry, so a plain booking costs the writer nothing.
+        if value is not None and info.data.get("transaction_type") is TransactionType.DEBIT:
+            raise ValueError("only a credit's points expire: a debit has no expiry")
+        return value
 
 
 BOOKINGS_MAX = 1_000

@@ -1,5 +1,6 @@
 """`loyalty-admin`: load programme configuration from YAML/JSON files, publish it, issue keys and
-credentials, set a user's tier, and check the ledger.
+credentials, set a user's tier, import history and balances, export balances and transactions,
+and check the ledger.
 
 Every command reads LOYALTY_DATABASE_URL and LOYALTY_KAFKA_BOOTSTRAP_SERVERS (and
 LOYALTY_EVENTS_TOPIC for set-tier). Every refusal is one line on stderr and exit status 2
@@ -22,11 +23,13 @@ from gateway.admin import (
     backtest_command,
     importing,
     kwegg_offers,
+    ledger_commands,
     programmes,
     rebase_command,
     refusals,
     tiers,
 )
+from gateway.admin.booking_import import WAIT_S_DEFAULT
 from gateway.admin.help import example
 from gateway.admin.refusals import AdminGroup, about_file
 from gateway.admin.resources import AdminSettings, database, kafka
@@ -352,21 +355,56 @@ async def _set_tier(
     epilog=example(
         "loyalty-admin import-events history.jsonl --dry-run",
         "loyalty-admin import-events history.jsonl",
+        "loyalty-admin import-events ledger-history.jsonl --as-given",
     ),
 )
 def import_events(
     file: Annotated[Path, typer.Argument(help="One event a line (see gateway.admin.importing).")],
-    topic: Annotated[str, typer.Option("--topic", help="The events topic.")] = topics.EVENTS,
+    topic: Annotated[
+        str | None,
+        typer.Option(
+            "--topic",
+            help=f"The events topic ({topics.EVENTS}), or with --as-given the ledger's commands "
+            f"topic ({topics.LEDGER_COMMANDS}).",
+        ),
+    ] = None,
+    as_given: Annotated[
+        bool,
+        typer.Option(
+            "--as-given",
+            help="Book each row's own `points` through the ledger writer instead of having the "
+            "rules decide the events (see gateway.admin.given_events).",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the file, publish nothing.")
     ] = False,
+    wait_s: Annotated[
+        float,
+        typer.Option(
+            "--wait-s",
+            min=1,
+            max=3600,
+            help="With --as-given: give up when the ledger answers nothing this long.",
+        ),
+    ] = WAIT_S_DEFAULT,
 ) -> None:
-    """Publish a JSONL file of history: the one way in for events dated outside a programme's
-    event-time policy. Refused rows are printed with their line numbers (exit 2); importing the
-    same file again books nothing more."""
+    """Import a JSONL file of history: the one way in for events dated outside a programme's
+    event-time policy. Decided by the rules (published to events.v1), or with --as-given booked
+    with the points each row gives (ledger commands, read back). Refused rows are printed with
+    their line numbers (exit 2); importing the same file again books nothing more."""
     settings = AdminSettings()
+    chosen = topic or (topics.LEDGER_COMMANDS if as_given else topics.EVENTS)
     status = run(
-        importing.run(settings.kafka_bootstrap_servers, settings.database_url, file, topic, dry_run)
+        importing.run(
+            settings.kafka_bootstrap_servers,
+            settings.database_url,
+            file,
+            chosen,
+            dry_run,
+            as_given=as_given,
+            wait_s=wait_s,
+        )
     )
     if status:
         raise typer.Exit(status)
@@ -425,6 +463,7 @@ kwegg_offers.register(app)
 access_commands.register(app)
 backtest_command.register(app)
 rebase_command.register(app)
+ledger_commands.register(app)
 
 
 def main() -> None:

@@ -46,14 +46,19 @@ from pydantic import (
 )
 
 from gateway.admin import programmes
+from gateway.admin.booking_import import WAIT_S_DEFAULT, BookingImport, ImportCounts, LedgerSilent
+from gateway.admin.given_events import GivenPlan, GivenRows
+from gateway.admin.import_rows import LINE_BYTES_MAX, Refusal
+from gateway.admin.ledger_link import ledger_link
+from gateway.admin.progress import RowsProgress, rows_progress
 from gateway.partner.models import MAX_METADATA_KEYS, rfc3339_text
+from ledger import reads
 from runtime.kafka import produce
 from schemas import topics
 from schemas.event_time import duration, instant
 from schemas.events import EventV1, Identifier, event_id_for, scoped_id
 from schemas.programme import TIER_ASSIGNED_EVENT_TYPE, ProgrammeConfig, parameter_problem
 
-LINE_BYTES_MAX: Final = 1 << 20
 EXIT_REFUSED: Final = 2
 
 
@@ -77,34 +82,106 @@ class ImportRow(BaseModel):
 
 
 async def run(
-    bootstrap_servers: str, database_url: str, path: Path, topic: str, dry_run: bool
+    bootstrap_servers: str,
+    database_url: str,
+    path: Path,
+    topic: str,
+    dry_run: bool,
+    *,
+    as_given: bool = False,
+    wait_s: float = WAIT_S_DEFAULT,
 ) -> int:
-    """Imports the file at `path`; the exit status: 0, or 2 when rows were refused or the file
-    could not be read or published (one line on stderr, as every refusal of loyalty-admin)."""
+    """Imports the file at `path`, decided by the rules (published to the events topic) or,
+    `as_given`, booked as its rows give their points (ledger commands, `given_events`, read
+    back); the exit status: 0, or 2 when rows were refused or the file could not be read or
+    published (one line on stderr, as every refusal of loyalty-admin)."""
     try:
         import_id = import_id_of(path)
+        lines = lines_in(path)
     except OSError as exc:
         return _failed(f"cannot read {path}: {exc.strerror or exc}")
-    importer = Importer(await stored_catalog(database_url), import_id, datetime.now(UTC))
-    records = importer.records(lines_of(path), report=lambda text: print(text, file=sys.stderr))
-    if dry_run:
-        valid = sum(1 for _ in records)
-        print(f"{path}: {valid} valid rows, {importer.refused} refused; nothing published")
-    else:
-        try:
-            published = await produce(bootstrap_servers, topic, records)
-        except KafkaError as exc:
-            return _failed(f"Kafka: {exc}; importing the file again publishes nothing twice")
-        print(
-            f"{path}: import {import_id}: {published} events published to {topic}, "
-            f"{importer.refused} rows refused"
+    catalog = await stored_catalog(database_url)
+    now = datetime.now(UTC)
+    with rows_progress("history", lines) as progress:
+        if as_given:
+            return await _as_given(
+                bootstrap_servers, database_url, path, topic, dry_run, import_id, wait_s,
+                GivenRows(catalog, import_id, now), progress,
+            )  # fmt: skip
+        importer = Importer(catalog, import_id, now)
+        records = _advancing(
+            importer.records(lines_of(path), report=progress.refused_line), progress
         )
+        if dry_run:
+            valid = sum(1 for _ in records)
+            print(f"{path}: {valid} valid rows, {importer.refused} refused; nothing published")
+        else:
+            try:
+                published = await produce(bootstrap_servers, topic, records)
+            except KafkaError as exc:
+                return _failed(f"Kafka: {exc}; importing the file again publishes nothing twice")
+            print(
+                f"{path}: import {import_id}: {published} events published to {topic}, "
+                f"{importer.refused} rows refused"
+            )
     return EXIT_REFUSED if importer.refused else 0
+
+
+async def _as_given(
+    bootstrap_servers: str,
+    database_url: str,
+    path: Path,
+    topic: str,
+    dry_run: bool,
+    import_id: str,
+    wait_s: float,
+    given: GivenRows,
+    progress: RowsProgress,
+) -> int:
+    rows = given.rows(lines_of(path))
+    if dry_run:
+        counts = ImportCounts()
+        for row in rows:
+            if isinstance(row, Refusal):
+                counts.refused += 1
+                progress.refused(row.line, row.reason)
+            else:
+                counts.booked += 1
+        print(f"{path}: {counts.booked} valid rows, {counts.refused} refused; nothing published")
+        return EXIT_REFUSED if counts.refused else 0
+    plan = GivenPlan(reads.booking_digest, reads.command_digest)
+    async with ledger_link(database_url, bootstrap_servers, topic) as link:
+        engine = BookingImport(link, plan, progress, wait_s=wait_s)
+        try:
+            counts = await engine.run(rows)
+        except LedgerSilent as exc:
+            return _failed(f"{exc}: is the ledger writer running? Importing the file again "
+                           "books nothing twice")  # fmt: skip
+    print(
+        f"{path}: import {import_id}: {counts.booked} rows booked as given "
+        f"({counts.booked_points} points), {counts.already_booked} already booked, "
+        f"{counts.refused} refused"
+    )
+    return EXIT_REFUSED if counts.refused else 0
+
+
+def _advancing(
+    records: Iterator[tuple[bytes, bytes]], progress: RowsProgress
+) -> Iterator[tuple[bytes, bytes]]:
+    for record in records:
+        progress.settled(1)
+        yield record
 
 
 def _failed(message: str) -> int:
     print(f"error: import-events: {message}", file=sys.stderr)
     return EXIT_REFUSED
+
+
+def lines_in(path: Path) -> int:
+    """The file's line count (the progress bar's total)."""
+    with path.open("rb") as file:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 20), b""))
 
 
 def import_id_of(path: Path) -> str:

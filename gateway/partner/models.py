@@ -1,6 +1,6 @@
 """The partner API's request and response bodies (mgPass partner guide)."""
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
@@ -75,6 +75,10 @@ class Balance(BaseModel):
         default_factory=list,
         description="The user's points that expire, by the day they expire on, earliest first "
         "(at most 12 days); points that never expire are not listed.",
+    )
+
+    as_of: datetime | None = Field(
+        default=None, description="The instant the balance was read as of, when one was asked."
     )
 
     @classmethod

@@ -2,25 +2,50 @@
 programme's ledger has never booked for is unknown (404), so other programmes' users are
 invisible rather than forbidden."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from gateway.dependencies import PrincipalDep, ServicesDep
-from gateway.errors import ERRORS, NotFound
+from gateway.errors import ERRORS, ApiError, NotFound
 from gateway.partner.models import Balance, TransactionOut, TransactionsPage
 from ledger import reads
 
 router = APIRouter(prefix="/api/partner/users", tags=["users"], responses=ERRORS)
 
 
-@router.get("/{user_id}/balance", response_model=Balance)
-async def balance(user_id: str, caller: PrincipalDep, services: ServicesDep) -> Balance:
-    """The user's balance, what of it they can spend, and when which points of it expire."""
-    holdings = await reads.find_holdings(services.pool, caller.programme_id, user_id)
-    if holdings is None:
+class InvalidInstant(ApiError):
+    status, code = 400, "invalid_request"
+
+
+@router.get("/{user_id}/balance", response_model=Balance, response_model_exclude_none=True)
+async def balance(
+    user_id: str,
+    caller: PrincipalDep,
+    services: ServicesDep,
+    as_of: Annotated[
+        AwareDatetime | None,
+        Query(
+            description="An RFC 3339 instant with its time zone, not in the future: the balance "
+            "after the entries booked up to then (0 before the user's first). Default: now."
+        ),
+    ] = None,
+) -> Balance:
+    """The user's balance, what of it they can spend, and when which points of it expire; or,
+    with `as_of`, the balance booked by that instant."""
+    if as_of is None:
+        holdings = await reads.find_holdings(services.pool, caller.programme_id, user_id)
+        if holdings is None:
+            raise NotFound(f"user {user_id} is unknown in this programme")
+        return Balance.of(user_id, holdings)
+    if as_of > datetime.now(UTC):
+        raise InvalidInstant(f"as_of: {as_of.isoformat()} is in the future")
+    points = await reads.balance_as_of(services.pool, caller.programme_id, user_id, as_of)
+    if points is None:
         raise NotFound(f"user {user_id} is unknown in this programme")
-    return Balance.of(user_id, holdings)
+    return Balance(user_id=user_id, balance=points, as_of=as_of)
 
 
 @router.get("/{user_id}/transactions", response_model=TransactionsPage)

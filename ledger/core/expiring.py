@@ -142,6 +142,7 @@ def _booking(
             "reverses": None,
             "lineage": lineage,
             "user_id": None,
+            "expires_on": None,
         },
     )
     _set(booking, "__pydantic_fields_set__", set(_BOOKING_FIELDS))

@@ -40,6 +40,11 @@ def booking_sha256(programme_id: str, user_id: str, booking: Booking) -> bytes:
         lineage.rule_version,
         lineage.occurred_at,
     )
+    expires_on = booking.expires_on
+    if expires_on is not None:
+        # Only when given: every booking without one hashes exactly as before the field existed.
+        with_expiry = (*fields, expires_on.isoformat())
+        return hashlib.sha256(orjson.dumps(with_expiry, option=_CANONICAL)).digest()
     return hashlib.sha256(orjson.dumps(fields, option=_CANONICAL)).digest()
 
 

@@ -246,13 +246,17 @@ class _Planner:
         debit: AccountKey,
         taken: Lots | None,
     ) -> Lots | None:
-        """The lots a credit forms on a user's account: of the date the programme's policy
-        gives the day it was earned, or, for a transfer, the dates of the lots it took."""
+        """The lots a credit forms on a user's account: of the day the booking gives (an
+        imported balance's expiry), else of the date the programme's policy gives the day it was
+        earned, or, for a transfer, the dates of the lots it took."""
         incoming = taken
         expiry = policy.expiry
-        if debit.kind is not _USER and expiry is not None:
-            earned_at = booking.lineage.occurred_at or self.recorded_at
-            incoming = ((expiry.expires_on(earned_at), booking.points),)
+        if debit.kind is not _USER:
+            if booking.expires_on is not None:
+                incoming = ((booking.expires_on.isoformat(), booking.points),)
+            elif expiry is not None:
+                earned_at = booking.lineage.occurred_at or self.recorded_at
+                incoming = ((expiry.expires_on(earned_at), booking.points),)
         held = self.lots.get(account)
         after, formed = credited(held, before, booking.points, incoming)
         if after is not held:

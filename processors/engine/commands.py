@@ -78,4 +78,5 @@ def _booking_json(event: EventV1, award: Award, occurred_at: datetime) -> dict[s
             "occurred_at": occurred_at,
         },
         "user_id": None,
+        "expires_on": None,
     }

@@ -10,6 +10,7 @@ from gateway.admin.api.routes import (
     dead_letters,
     event_types,
     keys,
+    ledger,
     me,
     myrewards,
     offers,
@@ -36,10 +37,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     offers.router,
     myrewards.router,
     webhooks.router,
+    ledger.router,
 )
 DESCRIPTION = """Programmes, partners, event types, rules, API clients, API keys, users (balances,
 transactions, adjustments, tiers), webhooks, Kwegg offers, the MyRewards set-up, dead letters
-and the audit log, as the business console shows them, for automation. Authenticate with an
+and the audit log, as the business console shows them, for automation, and a programme's
+balances as of an instant and transactions of a period as CSV. Authenticate with an
 admin API token (`loyalty-admin create-token`): `Authorization: Bearer lat_...`; a token acts as
 its admin (role and programmes). Viewers read only (403 on a change); programmes not granted
 answer 404. Every change is audited, and a change of a programme's configuration stores and

@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.admin.cli import app
-from gateway.admin.importing import LINE_BYTES_MAX, Importer, import_id_of, lines_of
+from gateway.admin.import_rows import LINE_BYTES_MAX
+from gateway.admin.importing import Importer, import_id_of, lines_of
 from gateway.admin.programmes import load_file
 from schemas.events import EventV1, event_id_for
 

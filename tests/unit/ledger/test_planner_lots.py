@@ -50,6 +50,19 @@ def test_a_credit_without_a_time_is_dated_from_the_batchs_time() -> None:
     assert ledger.lots[ALICE] == (("2025-01-31", 10),)  # RECORDED_AT is 2025-01-01
 
 
+def test_an_imported_balance_expires_on_its_own_day_with_or_without_a_policy() -> None:
+    imported = booking("imported", 10).model_copy(update={"expires_on": date(2027, 6, 1)})
+    expected = {
+        DAYS_30: (("2025-01-31", 4), ("2027-06-01", 10)),  # RECORDED_AT is 2025-01-01
+        None: (("2027-06-01", 10), (None, 4)),  # the never-expiring lot last
+    }
+    for expiry, lots in expected.items():
+        ledger = MemoryLedger(programmes={"prog": ProgrammePolicy(funded=False, expiry=expiry)})
+        ledger.apply(command("plain", "alice", booking("plain", 4)))
+        ledger.apply(command("imported", "alice", imported))
+        assert ledger.lots[ALICE] == lots
+
+
 def test_every_debit_takes_the_earliest_expiring_points_first() -> None:
     ledger = expiring_ledger()
     earn(ledger, "a", "alice", 10, date(2026, 3, 2))

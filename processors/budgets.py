@@ -27,6 +27,9 @@ class BudgetUsage:
         self._table = table
         self._partitions = partitions
         self.pending: dict[bytes, tuple[int, Any]] = {}
+        # One view per programme, made again when its budgeted rules change: the engine is
+        # handed one for every event.
+        self._views: dict[str, UsageView] = {}
 
     def used(self, programme_id: str, rule_id: str) -> int:
         return sum(
@@ -36,7 +39,12 @@ class BudgetUsage:
     def view(self, programme: CompiledProgramme) -> "UsageView":
         """The engine's `budget_used` for the programme's budgeted rules, read when asked: the
         engine asks only for a budgeted rule that is about to pay."""
-        return UsageView(self, programme.programme_id, programme.budgeted_rules)
+        rules = programme.budgeted_rules
+        view = self._views.get(programme.programme_id)
+        if view is None or view.rules != rules:
+            view = UsageView(self, programme.programme_id, rules)
+            self._views[programme.programme_id] = view
+        return view
 
     def consume(self, programme_id: str, consumed: Mapping[str, int], event: Any) -> None:
         partition = event.message.partition
@@ -65,15 +73,15 @@ class UsageView(Mapping[str, int]):
     def __init__(self, usage: BudgetUsage, programme_id: str, rules: tuple[str, ...]) -> None:
         self._usage = usage
         self._programme_id = programme_id
-        self._rules = rules
+        self.rules = rules
 
     def __getitem__(self, rule_id: str) -> int:
-        if rule_id not in self._rules:
+        if rule_id not in self.rules:
             raise KeyError(rule_id)
         return self._usage.used(self._programme_id, rule_id)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._rules)
+        return iter(self.rules)
 
     def __len__(self) -> int:
-        return len(self._rules)
+        return len(self.rules)

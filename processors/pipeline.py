@@ -56,6 +56,7 @@ class EventPipeline:
         self._amounts = amounts
         self._external = external
         self._outputs = outputs
+        self._tally = metrics.BatchTally()
 
     async def decide(self, events: Sequence[Any]) -> Batch:
         """`events` are faust events, in the order they arrived."""
@@ -83,6 +84,7 @@ class EventPipeline:
         ]
         deliveries += await self._budgets.write()
         deliveries += [await self._emit_one(key, handled) for key, handled in batch.outcomes]
+        self._tally.publish()
         await asyncio.gather(*deliveries)
 
     async def _decide(
@@ -113,8 +115,17 @@ class EventPipeline:
             metrics.DEAD_LETTERS.labels(handled.reason).inc()
             value = handled.model_dump_json().encode()
             return await outputs.send(outputs.dead_letters_topic, key, value, None)
-        _count(handled)
+        self._count(handled)
         return await outputs.send(outputs.ledger_topic, key, handled.command_json, None)
+
+    def _count(self, decided: Decided) -> None:
+        programme = decided.event.programme_id
+        decision = decided.decision
+        outcomes = [trace.outcome for trace in decision.explanation.rules]
+        self._tally.decided(programme, decision.status, outcomes)
+        for award in decision.awards:
+            if award.kind == "earn":
+                self._tally.earned(programme, award.rule_id, award.points)
 
     async def _external_amounts(self, needed: NeedsAmounts, event: Any) -> dict[str, int]:
         key = needed.event.event_id.encode()
@@ -140,15 +151,3 @@ def record_of(message: Any) -> Record:
         value=message.value,
         timestamp_ms=None if message.timestamp is None else int(message.timestamp * 1000),
     )
-
-
-def _count(decided: Decided) -> None:
-    programme = decided.event.programme_id
-    status = decided.decision.status
-    metrics.EVENTS.labels(programme, status).inc()
-    outcomes = (trace.outcome for trace in decided.decision.explanation.rules)
-    for reason in metrics.rejection_reasons(status, outcomes):
-        metrics.REJECTIONS.labels(programme, reason).inc()
-    for award in decided.decision.awards:
-        if award.kind == "earn":
-            metrics.POINTS.labels(programme, award.rule_id).inc(award.points)

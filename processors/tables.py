@@ -31,7 +31,9 @@ class TableWriter:
         self._send = send
 
     def get(self, key: bytes) -> bytes | None:
-        return self._table.get(key)
+        """The store's value, read as `set` writes it: `table.get` would also count the read for
+        faust's monitor, which nothing here reads (about 1 µs a read)."""
+        return self._table.data.get(key)
 
     async def set(self, key: bytes, value: bytes, event: faust.EventT[bytes]) -> Awaitable[Any]:
         """Sets `key` and sends its changelog record to `event`'s partition, which faust's

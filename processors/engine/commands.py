@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -12,6 +12,12 @@ from processors.engine.outcomes import Award
 from processors.engine.periods import instant
 from schemas.events import EventV1
 from schemas.ledger import BOOKINGS_MAX, LedgerCommand, TransactionType, Variety
+
+# An enum member's `.value` is a Python property call, twice for every booking.
+_CREDIT: Final[str] = TransactionType.CREDIT.value
+_DEBIT: Final[str] = TransactionType.DEBIT.value
+_PROGRAMME_POINTS: Final[str] = Variety.PROGRAMME_POINTS.value
+_REDEMPTION: Final[str] = Variety.REDEMPTION.value
 
 
 def ledger_command_for(
@@ -64,8 +70,8 @@ def _booking_json(event: EventV1, award: Award, occurred_at: datetime) -> dict[s
     action = "earned with" if earn else "redeemed through"
     return {
         "idempotency_key": f"{event.event_id}:{award.rule_id}",
-        "transaction_type": (TransactionType.CREDIT if earn else TransactionType.DEBIT).value,
-        "variety": (Variety.PROGRAMME_POINTS if earn else Variety.REDEMPTION).value,
+        "transaction_type": _CREDIT if earn else _DEBIT,
+        "variety": _PROGRAMME_POINTS if earn else _REDEMPTION,
         "points": award.points,
         "reason": f"{event.event_type} {action} rule {award.rule_id} v{award.rule_version}"[:250],
         "remote_transaction_id": None,

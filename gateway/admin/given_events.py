@@ -16,12 +16,10 @@ imported without `--as-given`) can never both book: the second is refused as a c
 booking's key is `<event id>:as-given`; its lineage keeps the event id and `occurred_at`.
 """
 
-import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Final, NamedTuple
 
-import orjson
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -34,10 +32,15 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from gateway.admin.import_rows import LINE_BYTES_MAX, Command, Refusal
+from gateway.admin.import_rows import (
+    LINE_BYTES_MAX,
+    Command,
+    Refusal,
+    dated_in_the_future,
+    history_event_id,
+)
 from gateway.partner.models import MAX_METADATA_KEYS, rfc3339_text
-from schemas.event_time import duration, instant
-from schemas.events import Identifier, event_id_for, scoped_id
+from schemas.events import Identifier
 from schemas.ledger import (
     Booking,
     LedgerCommand,
@@ -138,26 +141,11 @@ class GivenRows:
             return f"programme_id: no programme {row.programme_id!r} is stored"
         if row.partner_id is not None and config.partner(row.partner_id) is None:
             return f"partner_id: {row.partner_id!r} is not a partner of {config.programme_id!r}"
-        breach = config.event_time.out_of_bounds(row.occurred_at, self._now)
-        if breach is not None and breach.bound == "future_max_s":
-            return (
-                f"occurred_at: {instant(row.occurred_at)} is more than "
-                f"{duration(breach.limit_s)} after now (the programme's "
-                "event_time.future_max_s): history is dated in the past"
-            )
-        return None
+        return dated_in_the_future(config, row.occurred_at, self._now)
 
 
 def given_event_id(row: GivenRow) -> str:
-    """The partner's own id for a reference (what its live publish got), else one from the
-    row's content, the instant taken in UTC so that one instant written two ways is one id."""
-    if row.reference_id is not None:
-        return event_id_for(row.programme_id, row.partner_id or "", row.reference_id)
-    content = row.model_dump(mode="json", exclude={"occurred_at"}) | {
-        "occurred_at": row.occurred_at.astimezone(UTC).isoformat()
-    }
-    digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    return scoped_id("evt_", (row.programme_id, "", "given"), digest)
+    return history_event_id(row, "given")
 
 
 def given_command(row: GivenRow, import_id: str) -> LedgerCommand:

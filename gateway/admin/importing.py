@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Annotated, Final
 
 import asyncpg
-import orjson
 from aiokafka.errors import KafkaError
 from pydantic import (
     AwareDatetime,
@@ -48,15 +47,19 @@ from pydantic import (
 from gateway.admin import programmes
 from gateway.admin.booking_import import WAIT_S_DEFAULT, BookingImport, ImportCounts, LedgerSilent
 from gateway.admin.given_events import GivenPlan, GivenRows
-from gateway.admin.import_rows import LINE_BYTES_MAX, Refusal
+from gateway.admin.import_rows import (
+    LINE_BYTES_MAX,
+    Refusal,
+    dated_in_the_future,
+    history_event_id,
+)
 from gateway.admin.ledger_link import ledger_link
 from gateway.admin.progress import RowsProgress, rows_progress
 from gateway.partner.models import MAX_METADATA_KEYS, rfc3339_text
 from ledger import reads
 from runtime.kafka import produce
 from schemas import topics
-from schemas.event_time import duration, instant
-from schemas.events import EventV1, Identifier, event_id_for, scoped_id
+from schemas.events import EventV1, Identifier
 from schemas.programme import TIER_ASSIGNED_EVENT_TYPE, ProgrammeConfig, parameter_problem
 
 EXIT_REFUSED: Final = 2
@@ -284,25 +287,11 @@ def row_problem(row: ImportRow, config: ProgrammeConfig, now: datetime) -> str |
     problem = parameter_problem(parameters, row.metadata)
     if problem is not None:
         return f"metadata: {problem}"
-    breach = config.event_time.out_of_bounds(row.occurred_at, now)
-    if breach is not None and breach.bound == "future_max_s":
-        return (
-            f"occurred_at: {instant(row.occurred_at)} is more than {duration(breach.limit_s)} "
-            "after now (the programme's event_time.future_max_s): history is dated in the past"
-        )
-    return None
+    return dated_in_the_future(config, row.occurred_at, now)
 
 
 def event_id_of(row: ImportRow) -> str:
-    """The partner's own id for a reference (what its live publish got), else one from the
-    row's content, the instant taken in UTC so that one instant written two ways is one id."""
-    if row.reference_id is not None:
-        return event_id_for(row.programme_id, row.partner_id or "", row.reference_id)
-    content = row.model_dump(mode="json", exclude={"occurred_at"}) | {
-        "occurred_at": row.occurred_at.astimezone(UTC).isoformat()
-    }
-    digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    return scoped_id("evt_", (row.programme_id, "", "row"), digest)
+    return history_event_id(row, "row")
 
 
 def _summary(exc: ValidationError) -> str:

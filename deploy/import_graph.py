@@ -7,7 +7,16 @@ from collections import Counter
 
 import grimp
 
-PACKAGES = ("gateway", "processors", "ledger", "schemas", "runtime", "deploy")
+PACKAGES = (
+    "gateway",
+    "processors",
+    "ledger",
+    "schemas",
+    "runtime",
+    "deploy",
+    "evidence",
+    "scheduler",
+)
 
 
 def edges(graph: grimp.ImportGraph, depth: int, within: str | None) -> Counter[tuple[str, str]]:

@@ -47,6 +47,7 @@ class Credentials:
     partner: str
     slow_partner: str
     shared_limit_partner: str
+    preview_partner: str
     staging: str
     client_id: str
     client_secret: str
@@ -161,6 +162,7 @@ async def configure(admin: AdminSettings) -> Credentials:
         partner = await api_keys.create(pool, "e2e", "e2e-partner", "production")
         slow = await api_keys.create(pool, "e2e", "slow-partner", "production")
         shared = await api_keys.create(pool, "e2e", "shared-limit-partner", "production")
+        previews = await api_keys.create(pool, "e2e", "preview-partner", "production")
         staging = await api_keys.create(pool, "e2e-staging", "e2e-partner", "staging")
         client_secret = await clients.create(pool, "e2e-client", "e2e", "production")
         other_secret = await clients.create(pool, "other-client", "e2e", "production")
@@ -169,6 +171,7 @@ async def configure(admin: AdminSettings) -> Credentials:
         partner=partner.secret,
         slow_partner=slow.secret,
         shared_limit_partner=shared.secret,
+        preview_partner=previews.secret,
         staging=staging.secret,
         client_id="e2e-client",
         client_secret=client_secret,

@@ -40,7 +40,9 @@ async def test_a_preview_earns_what_a_publish_right_after_it_earns(
     seen = []
     for event_type in ["share"] * 4 + ["daily_login"] * 2:
         body = {"user_id": user_id, "event_type": event_type, "occurred_at": at}
-        previewed, published = await preview_then_publish(gateway, credentials.partner, body)
+        previewed, published = await preview_then_publish(
+            gateway, credentials.preview_partner, body
+        )
         assert previewed["points"] == published["points_awarded"], (previewed, published)
         assert previewed["reason_code"] == published["reason_code"]
         assert (previewed["preview"], previewed["stored"]) == (True, False)
@@ -49,7 +51,7 @@ async def test_a_preview_earns_what_a_publish_right_after_it_earns(
         (4, None), (4, None), (2, "daily_cap"), (0, "daily_cap"), (5, None), (0, "frequency"),
     ]  # fmt: skip
     balance = await gateway.get(
-        f"/api/partner/users/{user_id}/balance", headers=key(credentials.partner)
+        f"/api/partner/users/{user_id}/balance", headers=key(credentials.preview_partner)
     )
     assert balance.json()["balance"] == 15
 
@@ -64,7 +66,7 @@ async def test_a_preview_stores_nothing_and_explains_each_rule(
         "metadata": {"reference_id": f"order-{user_id}", "amount": 150},
     }
     answers = [
-        (await gateway.post(PREVIEW, json=body, headers=key(credentials.partner))).json()
+        (await gateway.post(PREVIEW, json=body, headers=key(credentials.preview_partner))).json()
         for _ in range(3)
     ]
     assert {answer["points"] for answer in answers} == {150}
@@ -72,7 +74,7 @@ async def test_a_preview_stores_nothing_and_explains_each_rule(
     assert first["status"] == "awarded"
     assert [rule["rule_id"] for rule in first["explanation"]["rules"]] == ["purchase"]
     assert "nothing was stored" in first["message"]
-    headers = key(credentials.partner)
+    headers = key(credentials.preview_partner)
     unknown = await gateway.get(f"/api/partner/users/{user_id}/balance", headers=headers)
     assert unknown.status_code == 404  # no account: nothing was booked
     outcome = await gateway.get(f"{EVENTS}/{first['event_id']}", headers=headers)
@@ -89,7 +91,7 @@ async def test_preview_errors_are_publishings(
     user = new_user()
     unkeyed = await gateway.post(PREVIEW, json={"user_id": user, "event_type": "share"})
     assert (unkeyed.status_code, unkeyed.json()["error"]) == (401, "unauthorized")
-    headers = key(credentials.partner)
+    headers = key(credentials.preview_partner)
     refused = await gateway.post(PREVIEW, json={"user_id": user, "event_type": "signup"},
                                  headers=headers)  # fmt: skip
     assert (refused.status_code, refused.json()["error"]) == (403, "forbidden")

@@ -101,11 +101,20 @@ def _table(title: str, rows: Sequence[Row]) -> Table:
 
 
 def html_report(report: Report) -> str:
-    span = f"{_when(report.since, 'the start')} to {_when(report.until, 'the end')}"
-    parts = [
+    return "\n".join([
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Backtest of {escape(report.programme_id)}</title><style>{_STYLE}</style></head>",
         f"<body><h1>Backtest of {escape(report.programme_id)}</h1>",
+        html_body(report),
+        "</body></html>",
+    ])  # fmt: skip
+
+
+def html_body(report: Report) -> str:
+    """The report's text, tables and charts without the document around them (no style, no
+    script): the console's backtest page shows it inside its own layout and styles."""
+    span = f"{_when(report.since, 'the start')} to {_when(report.until, 'the end')}"
+    parts = [
         f"<p>Candidate version {report.candidate_version}; {report.events} events from "
         f"{escape(span)} ({report.history_events} before it replayed for the users' states); "
         f"{report.users} users, {len(report.user_changes())} affected. <em>current</em>: each "
@@ -120,7 +129,6 @@ def html_report(report: Report) -> str:
     parts.append(f"<h2>Users whose points change most</h2>{_html_table(report.top_users())}")
     distribution = [Row(label, count, count) for label, count in report.distribution()]
     parts.append("<h2>Per-user change (users)</h2>" + _bars(distribution, single=True))
-    parts.append("</body></html>")
     return "\n".join(parts)
 
 

@@ -126,6 +126,9 @@ def service_env(
         "LOYALTY_PREVIEW_WAIT_MS": "10000",
         # The scheduler's rounds every second: a programme's day goes out within one.
         "LOYALTY_SCHEDULER_TICK_S": "1",
+        # A console backtest bound the page's test passes with a window and not without one
+        # (tests/e2e/console/test_backtest_page.py publishes 12 events).
+        "LOYALTY_BACKTEST_EVENTS_MAX": "8",
         # "Share Rule ID" gives this session's gateway (tests/e2e/console/test_rules.py).
         "LOYALTY_PUBLIC_API_URL_PRODUCTION": f"http://127.0.0.1:{system_settings.gateway_port}",
     }

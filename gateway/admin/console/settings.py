@@ -25,6 +25,14 @@ class ConsoleSettings(BaseSettings):
     preview_wait_ms: int = Field(
         default=2_000, ge=100, le=30_000, description="How long a try waits for the processors."
     )
+    backtest_events_max: int = Field(
+        default=100_000,
+        ge=1,
+        le=5_000_000,
+        description="At most this many archived events (the window and the history before it) "
+        "a backtest page replays per request, in the console's process (about 1 s per 100,000); "
+        "larger windows are for `loyalty-admin backtest`.",
+    )
     database_pool_max_size: int = Field(default=5, ge=1, le=100)
     session_lifetime_s: int = Field(
         default=8 * 3_600, ge=60, le=30 * 86_400, description="A login lasts this long."

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from gateway.admin.console.pages import (
     api_clients,
     audit,
+    backtest,
     code,
     dead_letters,
     event_types,
@@ -41,6 +42,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     keys.router,
     code.router,
     trying.router,
+    backtest.router,
     audit.router,
     users.router,
     dead_letters.router,

@@ -1,0 +1,126 @@
+"""A programme's backtest page: a candidate configuration pasted as YAML (or the stored one, to
+check it reproduces the journal) replayed over the archived history, optionally within a window,
+and the report shown in the page, as `loyalty-admin backtest` computes and draws it
+(`evidence.backtest`, `evidence.rendering.html_body`). Nothing is stored, so viewers may run it
+too; the events replayed per request are bounded by `LOYALTY_BACKTEST_EVENTS_MAX`."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from evidence.backtest import BacktestError, backtest, count
+from evidence.rendering import html_body
+from gateway.admin.console import web
+from gateway.admin.console.forms import Form
+from gateway.admin.console.sessions import VisitorDep
+from gateway.admin.console.state import console_of
+from gateway.admin.service import programmes
+from gateway.admin.service.errors import Invalid
+from gateway.admin.service.snapshots import parse_yaml
+from schemas.programme import ProgrammeConfig
+
+router = APIRouter()
+INPUTS = ("source", "candidate", "since", "until")
+CANDIDATE_CHARS_MAX = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What to replay: the candidate and the window (None: open)."""
+
+    candidate: ProgrammeConfig
+    since: datetime | None
+    until: datetime | None
+
+
+def parse_form(stored: ProgrammeConfig, values: dict[str, str]) -> Wanted:
+    """The submitted form as a backtest's request, or Invalid with each problem by its input."""
+    problems: dict[str, list[str]] = {}
+    since = _moment(values.get("since", ""), "since", problems)
+    until = _moment(values.get("until", ""), "until", problems)
+    if since is not None and until is not None and since >= until:
+        problems.setdefault("until", []).append("must be after From")
+    candidate = stored
+    if values.get("source", "stored") == "candidate":
+        try:
+            candidate = _candidate(stored.programme_id, values.get("candidate", ""))
+        except Invalid as invalid:
+            problems["candidate"] = [*invalid.general, *_lines(invalid)]
+    elif values.get("source", "stored") != "stored":
+        problems["source"] = ["choose the stored configuration or a candidate"]
+    if problems:
+        raise Invalid(problems)
+    return Wanted(candidate, since, until)
+
+
+def _moment(text: str, name: str, problems: dict[str, list[str]]) -> datetime | None:
+    """ISO 8601 date or date-time; UTC when it names no zone (as the CLI's --from/--to)."""
+    if not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        problems[name] = [f"{text!r} is not an ISO 8601 date or date-time"]
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _candidate(programme_id: str, text: str) -> ProgrammeConfig:
+    if not text.strip():
+        raise Invalid({}, ["paste a programme file (YAML or JSON)"])
+    if len(text) > CANDIDATE_CHARS_MAX:
+        raise Invalid({}, [f"at most {CANDIDATE_CHARS_MAX:,} characters"])
+    config = parse_yaml(text)
+    if config.programme_id != programme_id:
+        raise Invalid({}, [f"the file is programme '{config.programme_id}', not '{programme_id}'"])
+    return config
+
+
+def _lines(invalid: Invalid) -> list[str]:
+    return [
+        f"{name}: {problem}" for name, problems in invalid.fields.items() for problem in problems
+    ]
+
+
+def _context(config: ProgrammeConfig, form: Form, report: str | None = None) -> dict[str, Any]:
+    return {"config": config, "form": form, "tab": "backtest",
+            "report": None if report is None else Markup(report)}  # fmt: skip
+
+
+@router.get("/programmes/{programme_id}/backtest")
+async def backtest_page(request: Request, programme_id: str, visitor: VisitorDep) -> Response:
+    config = await programmes.get(console_of(request).backend.pool, visitor.actor, programme_id)
+    form = Form(values={"source": "stored"})
+    return web.page(request, "programme/backtest.html", _context(config, form))
+
+
+@router.post("/programmes/{programme_id}/backtest")
+async def run_backtest(request: Request, programme_id: str, visitor: VisitorDep) -> Response:
+    console = console_of(request)
+    pool = console.backend.pool
+    config = await programmes.get(pool, visitor.actor, programme_id)
+    form = Form.submitted(await request.form())
+    try:
+        wanted = parse_form(config, form.values)
+        # Every event up to `until` is replayed (the history before `since` builds the users'
+        # states), so that is what the bound counts.
+        events = await count(pool, programme_id, wanted.until)
+        limit = console.settings.backtest_events_max
+        if events > limit:
+            raise Invalid({"until": [
+                f"this backtest would replay {events:,} archived events (the window and the "
+                f"history before it); the console replays at most {limit:,}: choose an earlier "
+                "To, or run `loyalty-admin backtest` for the whole history"
+            ]})  # fmt: skip
+        report = await backtest(pool, programme_id, wanted.candidate, wanted.since, wanted.until)
+    except Invalid as invalid:
+        refused = form.refused(invalid, INPUTS)
+        return web.page(request, "programme/backtest.html", _context(config, refused), status=400)
+    except BacktestError as exc:
+        form.general.append(str(exc))
+        return web.page(request, "programme/backtest.html", _context(config, form), status=400)
+    return web.page(request, "programme/backtest.html", _context(config, form, html_body(report)))

@@ -153,6 +153,15 @@ async def log_in(page: Page, account: Account) -> None:
     await page.wait_for_url("**/")
 
 
+async def settled(page: Page) -> None:
+    """Until htmx has finished its requests and swaps: swapped-in content gets its htmx
+    behaviour in the settle step (20 ms after the swap), so a change made sooner, as only a
+    robot can, would go unheard."""
+    await page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 async def screenshot(page: Page, name: str) -> Path:
     """A main page as a person sees it, for looking at after the run."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from tests.e2e.console.conftest import (
     bearer,
     log_in,
     screenshot,
+    settled,
 )
 
 pytestmark = pytest.mark.e2e
@@ -199,15 +200,19 @@ async def test_conditions_offer_the_operators_of_their_type_and_edits_make_versi
     await page.get_by_label("Rule name").fill(name)
     operator = page.get_by_label("Condition 1: operator")
     await page.get_by_label("Condition 1: parameter").select_option("category")
+    await settled(page)
     await expect(operator.locator("option", has_text="contains")).to_have_count(1)
     await expect(operator.locator("option", has_text="is less than")).to_have_count(0)
     await page.get_by_label("Condition 1: parameter").select_option("duration")
+    await settled(page)
     await expect(operator.locator("option", has_text="is greater than")).to_have_count(1)
     await expect(operator.locator("option", has_text="contains")).to_have_count(0)
     await operator.select_option("greater_than")
     await page.get_by_label("Condition 1: value").fill("twenty")
     await page.get_by_role("button", name="Add a condition").click()
+    await settled(page)
     await page.get_by_label("Condition 2: parameter").select_option("premium")
+    await settled(page)
     await expect(page.get_by_label("Condition 2: operator").locator("option")).to_have_count(5)
     await page.get_by_label("Condition 2: operator").select_option("equal_to")
     await page.get_by_label("Condition 2: value").select_option("true")

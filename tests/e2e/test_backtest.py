@@ -67,10 +67,17 @@ def written(path: Path, config: ProgrammeConfig) -> Path:
     return path
 
 
-async def archived(url: str) -> int:
+def first_day(days: int) -> datetime:
+    """06:00 UTC of the first of `days` days that all lie in the past (the last is yesterday),
+    so the history is inside the event-time policy at any hour the test runs."""
+    today = datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=days)
+
+
+async def archived(url: str, programme: str = PROGRAMME) -> int:
     connection = await asyncpg.connect(url)
     try:
-        return await reads.count_archived(connection, PROGRAMME)
+        return await reads.count_archived(connection, programme)
     finally:
         await connection.close()
 
@@ -89,8 +96,7 @@ async def test_a_backtest_of_a_real_history(
     first = ProgrammeConfig.model_validate(
         yaml.safe_load((PROGRAMMES / "backtest.yaml").read_text())
     )
-    start = datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
-    start -= timedelta(days=DAYS - 1)
+    start = first_day(DAYS)
     produced = 0
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     await producer.start()

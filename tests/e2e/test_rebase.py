@@ -10,7 +10,7 @@ import asyncio
 import os
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -26,7 +26,7 @@ from schemas.ledger import Booking, LedgerCommand, TransactionType, Variety
 from schemas.programme import ProgrammeConfig
 from schemas.topics import user_key
 from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics
-from tests.e2e.test_backtest import version, written
+from tests.e2e.test_backtest import archived, first_day, version, written
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "rebase"
@@ -50,14 +50,6 @@ def events_of_day(day: datetime) -> list[tuple[str, dict[str, object]]]:
                 "occurred_at": (day + timedelta(minutes=offset)).isoformat(),
             }))  # fmt: skip
     return found
-
-
-async def archived(url: str) -> int:
-    connection = await asyncpg.connect(url)
-    try:
-        return await reads.count_archived(connection, PROGRAMME)
-    finally:
-        await connection.close()
 
 
 async def adjustments(url: str) -> list[asyncpg.Record]:
@@ -90,8 +82,7 @@ async def test_a_rebase_books_the_difference_once_and_the_candidate_then_matches
 ) -> None:
     url = system[0].database_url(DATABASE)
     first = ProgrammeConfig.model_validate(yaml.safe_load((PROGRAMMES / "rebase.yaml").read_text()))
-    start = datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
-    start -= timedelta(days=DAYS - 1)
+    start = first_day(DAYS)
     produced = 0
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     await producer.start()
@@ -105,7 +96,7 @@ async def test_a_rebase_books_the_difference_once_and_the_candidate_then_matches
     finally:
         await producer.stop()
     deadline = asyncio.get_running_loop().time() + SETTLED_WITHIN_S
-    while await archived(url) < produced:
+    while await archived(url, PROGRAMME) < produced:
         assert asyncio.get_running_loop().time() < deadline, "not all events were archived"
         await asyncio.sleep(0.5)
 

@@ -36,10 +36,6 @@ class _NoSnapshots:
         raise AssertionError("issuing a key published a snapshot")
 
 
-class UnknownPartner(LookupError):
-    """A key names a partner that the programme's file does not list."""
-
-
 class EnvironmentMismatch(Exception):
     """A staging credential for a production programme, or the reverse."""
 

@@ -8,7 +8,7 @@ LOYALTY_EVENTS_TOPIC for set-tier). Every refusal is one line on stderr and exit
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,6 @@ from gateway.admin.booking_import import WAIT_S_DEFAULT
 from gateway.admin.help import example
 from gateway.admin.refusals import AdminGroup, about_file
 from gateway.admin.resources import AdminSettings, database, kafka
-from gateway.admin.service import api_keys as service_api_keys
 from gateway.admin.service import programmes as service_programmes
 from gateway.admin.service.actors import Actor
 from gateway.admin.service.backend import Backend, KafkaSnapshots, kafka_snapshots
@@ -43,7 +42,6 @@ from gateway.triggers import clients
 from gateway.webhooks import subscriptions
 from ledger.reads import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 from schemas import topics
-from schemas.programme import ProgrammeConfig
 
 __all__ = [
     "DEMO_KEY_ID",
@@ -63,15 +61,6 @@ DEMO_KEY_SECRET = "local-only-not-a-secret"
 
 _Result = TypeVar("_Result")
 
-
-class _NoPublishing:
-    """For commands that change no configuration (keys): publishing would be a bug."""
-
-    async def publish(self, configs: Sequence[ProgrammeConfig]) -> None:
-        raise AssertionError(f"{[c.programme_id for c in configs]}: nothing to publish here")
-
-
-_NO_PUBLISHING = _NoPublishing()
 
 app = typer.Typer(
     name="loyalty-admin",
@@ -137,11 +126,9 @@ async def seed_demo(settings: AdminSettings) -> None:
     await load_programmes(settings, [DEMO_PROGRAMME])
     await _load_myrewards(settings, DEMO_MYREWARDS)
     async with database(settings.database_url) as pool:
-        backend = Backend(pool, _NO_PUBLISHING)
-        key = await service_api_keys.issue(
-            backend, Actor.cli(), "demo", "mgpass-demo", "production",
-            key_id=DEMO_KEY_ID, secret=DEMO_KEY_SECRET,
-        )  # fmt: skip
+        key = await api_keys.create(
+            pool, "demo", "mgpass-demo", "production", key_id=DEMO_KEY_ID, secret=DEMO_KEY_SECRET
+        )
     typer.echo(f"demo API key: {key.secret}")
 
 
@@ -195,8 +182,7 @@ async def _create_key(
     async with database(settings.database_url) as pool:
         # The CLI's own refusals first ("load its file first"), as before the service layer.
         await api_keys.require_environment(pool, programme, environment)
-        backend = Backend(pool, _NO_PUBLISHING)
-        key = await service_api_keys.issue(backend, Actor.cli(), programme, partner, environment)
+        key = await api_keys.create(pool, programme, partner, environment)
     typer.echo(key.secret)
 
 

@@ -7,7 +7,7 @@ LOYALTY_ADMIN_DEBUG=1, shows the traceback of a refusal as well.
 
     Refused                     raised by the commands themselves (Unreachable among them)
     UsageError (click)          a missing or unknown option, a bad value, no command
-    UnknownProgramme, UnknownPartner, EnvironmentMismatch, StaleConfiguration
+    UnknownProgramme, EnvironmentMismatch, StaleConfiguration
                                 the admin layer's refusals
     ServiceError                the service layer's (gateway.admin.service.errors)
     ValidationError (pydantic)  a programme or MyRewards file, or a LOYALTY_* variable
@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from typer import _click as click
 from typer.core import TyperGroup
 
-from gateway.admin.api_keys import EnvironmentMismatch, UnknownPartner
+from gateway.admin.api_keys import EnvironmentMismatch
 from gateway.admin.programmes import StaleConfiguration, UnknownProgramme
 from gateway.admin.service.errors import ServiceError
 
@@ -60,7 +60,6 @@ def refusal_line(exc: BaseException) -> str | None:
         case (
             Refused()
             | UnknownProgramme()
-            | UnknownPartner()
             | EnvironmentMismatch()
             | StaleConfiguration()
             | ServiceError()

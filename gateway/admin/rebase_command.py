@@ -15,7 +15,6 @@ from typing import Annotated, Final
 
 import asyncpg
 import typer
-from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
@@ -26,9 +25,10 @@ from evidence.rebasing import balances, plan_rebase
 from gateway.admin import programmes
 from gateway.admin.backtest_command import moment
 from gateway.admin.help import example
+from gateway.admin.import_rows import Command
+from gateway.admin.ledger_link import LedgerLink, ledger_link
 from gateway.admin.refusals import Refused, about_file
-from gateway.admin.resources import AdminSettings, database, kafka
-from ledger import reads
+from gateway.admin.resources import AdminSettings, database
 from schemas import topics
 from schemas.ledger import CommandOutcome, OutcomeStatus
 from schemas.programme import ProgrammeConfig
@@ -106,10 +106,13 @@ async def _rebase(
         if dry_run or not plan.corrections:
             typer.echo("Dry run: nothing booked." if dry_run else "Nothing to correct.")
             return
-        with kafka(settings.kafka_bootstrap_servers):
-            await _publish(settings, plan)
-        outcomes = await _outcomes(pool, [command_id_of(programme_id, plan.candidate_version, c)
-                                          for c in plan.corrections])  # fmt: skip
+        commands = _commands(plan)
+        topic = settings.ledger_commands_topic
+        async with ledger_link(
+            settings.database_url, settings.kafka_bootstrap_servers, topic
+        ) as link:
+            await link.publish(commands)
+            outcomes = await _outcomes(link, [command.command_id for command in commands])
     _print_outcomes(plan, outcomes, console)
 
 
@@ -163,32 +166,23 @@ def _cells(correction: Correction) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-async def _publish(settings: AdminSettings, plan: Plan) -> None:
-    """Every correction, each user's credits before their debits; returns once the broker has
-    them all on its in-sync replicas."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
-    )
-    await producer.start()
-    try:
-        sent = []
-        for correction in in_booking_order(plan.corrections):
-            command = command_of(plan.programme_id, plan.candidate_version, correction)
-            key = topics.user_key(plan.programme_id, correction.user_id)
-            value = command.model_dump_json().encode()
-            sent.append(await producer.send(settings.ledger_commands_topic, value, key=key))
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
+def _commands(plan: Plan) -> list[Command]:
+    """Every correction as its ledger command, each user's credits before their debits."""
+    commands = []
+    for correction in in_booking_order(plan.corrections):
+        command = command_of(plan.programme_id, plan.candidate_version, correction)
+        key = topics.user_key(plan.programme_id, correction.user_id)
+        commands.append(Command(command.command_id, key, command.model_dump_json().encode()))
+    return commands
 
 
-async def _outcomes(pool: asyncpg.Pool, command_ids: list[str]) -> dict[str, CommandOutcome]:
+async def _outcomes(link: LedgerLink, command_ids: list[str]) -> dict[str, CommandOutcome]:
     """The ledger's outcomes of the published corrections, as they come, for a bounded time."""
     deadline = asyncio.get_running_loop().time() + OUTCOMES_WAIT_S
     found: dict[str, CommandOutcome] = {}
     while len(found) < len(command_ids) and asyncio.get_running_loop().time() < deadline:
         missing = [command_id for command_id in command_ids if command_id not in found]
-        found.update(await reads.get_outcomes(pool, missing))
+        found.update(await link.outcomes(missing))
         if len(found) < len(command_ids):
             await asyncio.sleep(OUTCOMES_POLL_S)
     return found

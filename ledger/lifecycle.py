@@ -20,26 +20,19 @@ from typing import NamedTuple
 import asyncpg
 import orjson
 from pydantic import JsonValue
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
 
 from ledger import storage
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.batch import Outcome, PlannedEntry
 from ledger.core.columns import command_outcome_columns
-from ledger.core.exceptions import LedgerInvariantError, RetriesExhaustedError
+from ledger.core.exceptions import LedgerInvariantError
 from ledger.core.expiring import DueAccount, IncomingLifecycle, plan_expiry
 from ledger.core.expiry import day_start
 from ledger.core.lots import Lots
 from ledger.core.rows import account_lots, entry_record, outcome_record
 from ledger.db_types import Connection
 from ledger.loading import AccountIds, load_outcomes, load_programmes, lock_accounts
-from ledger.repository import TRANSIENT_ERRORS
+from ledger.repository import with_retries
 from schemas.ledger import OutcomeStatus, RejectionReason
 
 log = logging.getLogger(__name__)
@@ -94,7 +87,7 @@ async def apply_lifecycle(
     dead-letters a conflict there)."""
     booked: list[PlannedEntry] = []
     for _ in range(CHUNKS_MAX):
-        step = await _with_retries(
+        step = await with_retries(
             pool,
             lambda conn: _chunk(
                 conn,
@@ -105,6 +98,7 @@ async def apply_lifecycle(
                 account_ids,
                 before_finish,
             ),
+            "lifecycle chunk",
             attempts_max,
             backoff_s,
             on_retry,
@@ -115,33 +109,6 @@ async def apply_lifecycle(
         if step.finished:
             return LifecycleReport(step.outcome, booked, step.progress, step.is_new)
     raise LedgerInvariantError(f"{incoming.command.command_id}: more than {CHUNKS_MAX} chunks")
-
-
-async def _with_retries(
-    pool: asyncpg.Pool,
-    work: Callable[[Connection], Awaitable[_Step]],
-    attempts_max: int,
-    backoff_s: float,
-    on_retry: Callable[[BaseException], None] | None,
-) -> _Step:
-    def retrying(state: RetryCallState) -> None:
-        if on_retry is not None and state.outcome is not None:
-            on_retry(state.outcome.exception() or RuntimeError("no exception"))
-
-    try:
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(attempts_max),
-            wait=wait_exponential(multiplier=backoff_s, min=backoff_s),
-            retry=retry_if_exception_type(TRANSIENT_ERRORS),
-            before_sleep=retrying,
-            reraise=True,
-        ):
-            with attempt:
-                async with pool.acquire() as conn:
-                    return await work(conn)
-    except TRANSIENT_ERRORS as exc:
-        raise RetriesExhaustedError(f"lifecycle chunk failed {attempts_max} times") from exc
-    raise RetriesExhaustedError("attempts_max must be at least 1")
 
 
 async def _chunk(

@@ -9,6 +9,7 @@ notify, in one statement. Offsets commit with the bookings or not at all.
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import asyncpg
 from tenacity import (
@@ -48,6 +49,7 @@ from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
 BeforeCommit = Callable[[BatchPlan], Awaitable[None]]
 
 # Only errors after which the same batch may well succeed: never a constraint violation.
+_Result = TypeVar("_Result")
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TransientLedgerError,
     asyncpg.SerializationError,
@@ -155,6 +157,24 @@ async def apply_batch_with_retries(
 ) -> BatchPlan:
     """Retry only transient errors, `attempts_max` times in all, backing off exponentially."""
 
+    async def work(conn: Connection) -> BatchPlan:
+        return await apply_batch(conn, batch, before_commit, account_ids, archive_months)
+
+    return await with_retries(pool, work, "batch", attempts_max, backoff_s, on_retry)
+
+
+async def with_retries(
+    pool: asyncpg.Pool,
+    work: Callable[[Connection], Awaitable[_Result]],
+    what: str,
+    attempts_max: int,
+    backoff_s: float,
+    on_retry: Callable[[BaseException], None] | None,
+) -> _Result:
+    """`work` on a pooled connection, run again on transient errors
+    only, `attempts_max` times in all, backing off exponentially; `what` names it in the error
+    once they are spent."""
+
     def retrying(state: RetryCallState) -> None:
         if on_retry is not None and state.outcome is not None:
             on_retry(state.outcome.exception() or RuntimeError("no exception"))
@@ -169,11 +189,9 @@ async def apply_batch_with_retries(
         ):
             with attempt:
                 async with pool.acquire() as conn:
-                    return await apply_batch(
-                        conn, batch, before_commit, account_ids, archive_months
-                    )
+                    return await work(conn)
     except TRANSIENT_ERRORS as exc:
-        raise RetriesExhaustedError(f"batch failed {attempts_max} times") from exc
+        raise RetriesExhaustedError(f"{what} failed {attempts_max} times") from exc
     raise RetriesExhaustedError("attempts_max must be at least 1")
 
 

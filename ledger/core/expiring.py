@@ -11,7 +11,7 @@ left to expire in it.
 """
 
 from collections.abc import Sequence
-from typing import Final, NamedTuple
+from typing import NamedTuple
 
 from ledger.core.accounts import AccountKey, AccountKind
 from ledger.core.batch import PlannedEntry, SourcePosition
@@ -117,35 +117,21 @@ def plan_expiry(
     return ExpiryChunk(entries, balances, final_lots, lots_expired, points_expired)
 
 
-_BOOKING_FIELDS: Final = frozenset(Booking.model_fields)
-_set = object.__setattr__
-
-
 def _booking(
     command: LifecycleCommand, user_id: str, points: int, day: str, lineage: Lineage
 ) -> Booking:
-    # Built without validation (thousands per chunk): every field is the ledger's own. What
-    # `Booking.model_construct` does, without its per-field work (a third of its cost, and
-    # that was a tenth of a chunk's time): test_expiring holds the two equal.
-    booking: Booking = object.__new__(Booking)
-    _set(
-        booking,
-        "__dict__",
-        {
-            "idempotency_key": expiry_key(command.command_id, user_id),
-            "transaction_type": TransactionType.DEBIT,
-            "variety": Variety.POINTS_EXPIRY,
-            "points": points,
-            "reason": f"{points} points expired on {day}",
-            "remote_transaction_id": None,
-            "counterparty_user_id": None,
-            "reverses": None,
-            "lineage": lineage,
-            "user_id": None,
-            "expires_on": None,
-        },
+    # Validated like any booking: about 1 µs more per account than a hand-built instance,
+    # a fraction of a percent of a chunk, and no dependence on pydantic's internals.
+    return Booking(
+        idempotency_key=expiry_key(command.command_id, user_id),
+        transaction_type=TransactionType.DEBIT,
+        variety=Variety.POINTS_EXPIRY,
+        points=points,
+        reason=f"{points} points expired on {day}",
+        remote_transaction_id=None,
+        counterparty_user_id=None,
+        reverses=None,
+        lineage=lineage,
+        user_id=None,
+        expires_on=None,
     )
-    _set(booking, "__pydantic_fields_set__", set(_BOOKING_FIELDS))
-    _set(booking, "__pydantic_extra__", None)
-    _set(booking, "__pydantic_private__", None)
-    return booking

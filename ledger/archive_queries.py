@@ -83,22 +83,14 @@ async def count_archived(
     return int(found or 0)
 
 
-async def booked_by_rule(
-    db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
-) -> dict[str, int]:
-    """Net points the journal booked for the archived events of [since, until) by rule (earns
-    positive, redemptions negative): what a replay of the configuration in force must give.
-    A re-base's corrections (variety Adjustment) are not the decisions': they are left out."""
-    booked, _ = await booked_and_held_by_rule(db, programme_id, since, until)
-    return booked
-
-
 async def booked_and_held_by_rule(
     db: Executor, programme_id: str, since: datetime | None = None, until: datetime | None = None
 ) -> tuple[dict[str, int], dict[str, int]]:
     """By rule, for the archived events of [since, until): the net points the decisions booked
-    (`booked_by_rule`) and what the journal holds now, a re-base's corrections included (what a
-    candidate that was re-based gives). One read of the journal for both."""
+    (earns positive, redemptions negative; a re-base's corrections, variety Adjustment, left
+    out: what a replay of the configuration in force must give) and what the journal holds
+    now, a re-base's corrections included (what a candidate that was re-based gives). One read
+    of the journal for both."""
     rows = await db.fetch(
         f"""SELECT e.rule_id,
                    coalesce(sum({_SIGNED}) FILTER (WHERE e.variety <> 'Adjustment'), 0) AS booked,

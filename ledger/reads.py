@@ -13,7 +13,6 @@ from ledger.archive_queries import (
     balances_of,
     booked_and_held_by_rule,
     booked_by_event,
-    booked_by_rule,
     count_archived,
 )
 from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
@@ -85,7 +84,6 @@ __all__ = [
     "balances_of",
     "booked_and_held_by_rule",
     "booked_by_event",
-    "booked_by_rule",
     "booked_keys",
     "booking_digest",
     "check_ledger",

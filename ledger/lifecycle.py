@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import asyncpg
-import orjson
 from pydantic import JsonValue
 
 from ledger import storage
@@ -27,13 +26,12 @@ from ledger.core.batch import Outcome, PlannedEntry
 from ledger.core.columns import command_outcome_columns
 from ledger.core.exceptions import LedgerInvariantError
 from ledger.core.expiring import DueAccount, IncomingLifecycle, plan_expiry
-from ledger.core.expiry import day_start
-from ledger.core.lots import Lots
+from ledger.core.lots import encode
 from ledger.core.rows import account_lots, entry_record, outcome_record
 from ledger.db_types import Connection
 from ledger.loading import AccountIds, load_outcomes, load_programmes, lock_accounts
 from ledger.repository import with_retries
-from schemas.ledger import OutcomeStatus, RejectionReason
+from schemas.ledger import OutcomeStatus, RejectionReason, day_start
 
 log = logging.getLogger(__name__)
 
@@ -402,15 +400,11 @@ async def _queue_expired(
         [entry.debit.owner_id for entry in entries],
         [entry.booking.points for entry in entries],
         [entry.debit_balance_after for entry in entries],
-        [_lots_json(entry.debit_lots) for entry in entries],
+        [encode(entry.debit_lots) or "[]" for entry in entries],
         command.effective_at,
     )
     if queued:
         await conn.execute("SELECT pg_notify('webhook_deliveries', '')")
-
-
-def _lots_json(lots: Lots | None) -> str:
-    return orjson.dumps([list(lot) for lot in lots or ()]).decode()
 
 
 # points.expiring: every user with a lot dated `notice_days` after the run's day, as it stands

@@ -13,9 +13,8 @@ import asyncpg
 
 from ledger.core import lots as lot_rules
 from ledger.core.exceptions import LedgerInvariantError
-from ledger.core.expiry import day_start
 from ledger.db_types import Executor
-from schemas.ledger import CommandOutcome
+from schemas.ledger import CommandOutcome, day_start
 from schemas.notifications import OUTCOME_FIELDS, outcome_of
 
 TRANSACTIONS_LIMIT_MAX = 10_000

@@ -1,22 +1,15 @@
 """Which local days a programme's commands are due for, and what each day's commands are.
 Pure: `now` and every day come in as arguments."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from schemas.ledger import LifecycleAction, LifecycleCommand
+from schemas.ledger import day_start as midnight
 
 
 def local_today(now: datetime, zone: ZoneInfo) -> date:
     return now.astimezone(zone).date()
-
-
-def midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of a local day; where midnight does not exist (a DST gap at 00:00),
-    fold=0 puts it at the transition, which is when that day begins."""
-    # Through UTC: a time in the gap becomes the real instant, written with the offset in force
-    # then (01:00-03:00 rather than 00:00-04:00), which compares equal to itself in any zone.
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC).astimezone(zone)
 
 
 def days_to_emit(last_day: date, through: date, days_max: int) -> list[date]:

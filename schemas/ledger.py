@@ -5,9 +5,10 @@ more bookings: an event that earns nothing still sends a command with no booking
 (0 points, with the explanation) is stored and answerable like any other.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AwareDatetime,
@@ -193,6 +194,15 @@ class LifecycleCommand(BaseModel):
     effective_at: AwareDatetime = Field(
         description="The instant `local_day` begins in the programme's time zone (its midnight)."
     )
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local day (a lifecycle command's `effective_at`, a lot's expiry);
+    where midnight does not exist (a DST gap at 00:00), fold=0 puts it at the transition, which
+    is when that day begins."""
+    # Through UTC: a time in the gap becomes the real instant, written with the offset in force
+    # then (01:00-03:00 rather than 00:00-04:00), which compares equal to itself in any zone.
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC).astimezone(zone)
 
 
 class OutcomeStatus(StrEnum):

@@ -7,7 +7,7 @@ the batch's time when the booking has none: never the writer's clock.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from schemas.programme import PointsExpiry
@@ -57,11 +57,3 @@ def lot_date(policy: ExpiryPolicy, earned: date) -> date:
         month_index = month_index // 3 * 3 + 2
     following = year * 12 + month_index + 1
     return date(following // 12, following % 12 + 1, 1)
-
-
-def day_start(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of a local day; where midnight does not exist (a DST gap at 00:00),
-    fold=0 puts it at the transition, which is when that day begins."""
-    # Through UTC: a time in the gap becomes the real instant, written with the offset in force
-    # then (01:00-03:00 rather than 00:00-04:00), which compares equal to itself in any zone.
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC).astimezone(zone)

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from ledger.core.expiry import day_start, expiry_policy, lot_date
+from ledger.core.expiry import expiry_policy, lot_date
+from schemas.ledger import day_start
 from schemas.programme import PointsExpiry
 
 

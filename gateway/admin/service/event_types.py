@@ -10,6 +10,7 @@ from gateway.admin.service import audit
 from gateway.admin.service.actors import Actor
 from gateway.admin.service.backend import Backend
 from gateway.admin.service.configuration import Change, Committed, Source, commit
+from gateway.admin.service.errors import Invalid
 from gateway.admin.service.rule_changes import with_event_type, without_event_type
 from gateway.admin.service.snapshots import validated
 from schemas.programme import EventType, ProgrammeConfig
@@ -28,18 +29,22 @@ async def put(
     *,
     source: Source,
     expected_version: int | None = None,
+    new: bool = False,
 ) -> Committed:
     """Add the event type, or replace the parameters of the one of its name (rules whose
-    conditions no longer fit refuse the change, by name)."""
+    conditions no longer fit refuse the change, by name); `new`: only add, an existing name is
+    refused (checked under the configuration's lock, as the change itself)."""
+
+    def apply(current: ProgrammeConfig) -> ProgrammeConfig:
+        if new and current.event_type(event_type.name) is not None:
+            raise Invalid.field("name", f"event type '{event_type.name}' exists already")
+        return with_event_type(current, event_type)
 
     def action(current: ProgrammeConfig) -> audit.Action:
         known = current.event_type(event_type.name) is not None
         return audit.Action.EVENT_TYPE_CHANGED if known else audit.Action.EVENT_TYPE_ADDED
 
-    change = Change(
-        action, "event_type", event_type.name,
-        lambda current: with_event_type(current, event_type), _state(event_type.name),
-    )  # fmt: skip
+    change = Change(action, "event_type", event_type.name, apply, _state(event_type.name))
     return await commit(
         backend, actor, programme_id, change, source=source, expected_version=expected_version
     )

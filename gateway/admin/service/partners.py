@@ -28,10 +28,14 @@ async def put(
     *,
     source: Source,
     expected_version: int | None = None,
+    new: bool = False,
 ) -> Committed:
-    """Add the partner, or replace the one of its id."""
+    """Add the partner, or replace the one of its id; `new`: only add, an existing id is
+    refused (checked under the configuration's lock, as the change itself)."""
 
     def apply(current: ProgrammeConfig) -> ProgrammeConfig:
+        if new and current.partner(partner.partner_id) is not None:
+            raise Invalid.field("partner_id", f"partner '{partner.partner_id}' exists already")
         index = next(
             (i for i, p in enumerate(current.partners) if p.partner_id == partner.partner_id),
             len(current.partners),

@@ -10,11 +10,11 @@ import asyncpg
 import pytest
 
 from gateway.admin.programmes import snapshot_bytes
-from gateway.admin.service import audit, partners, programmes
+from gateway.admin.service import audit, event_types, partners, programmes
 from gateway.admin.service.backend import Backend
 from gateway.admin.service.errors import Conflict, Forbidden, Invalid, NotFound
 from gateway.admin.service.snapshots import ProgrammeSettings, parse_yaml, settings_of
-from schemas.programme import Partner, ProgrammeConfig, Tier
+from schemas.programme import EventType, Partner, ProgrammeConfig, Tier
 from tests.integration.admin.conftest import (
     CLI,
     fresh_id,
@@ -148,6 +148,27 @@ async def test_an_invalid_change_is_refused_by_field(
     assert refused.value.fields == {
         "allowed_event_types": ["'teleport' is not a declared event type"]
     }
+
+
+async def test_an_add_form_does_not_replace_what_exists(
+    backend: Backend, programme: ProgrammeConfig
+) -> None:
+    """The console's add forms pass `new`: an existing partner or event type is refused by
+    field, under the configuration's lock, and nothing is stored."""
+    before = await stored_text(backend.pool, programme.programme_id)
+    with pytest.raises(Invalid) as partner_refused:
+        await partners.put(
+            backend, CLI, programme.programme_id, Partner(partner_id="shop"), source="console",
+            new=True,
+        )  # fmt: skip
+    assert partner_refused.value.fields == {"partner_id": ["partner 'shop' exists already"]}
+    with pytest.raises(Invalid) as type_refused:
+        await event_types.put(
+            backend, CLI, programme.programme_id, EventType(name="signup"), source="console",
+            new=True,
+        )  # fmt: skip
+    assert type_refused.value.fields == {"name": ["event type 'signup' exists already"]}
+    assert await stored_text(backend.pool, programme.programme_id) == before
 
 
 async def test_a_viewer_changes_nothing_and_others_programmes_do_not_exist_for_an_admin(

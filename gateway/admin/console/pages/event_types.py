@@ -68,13 +68,9 @@ async def save_event_type(request: Request, programme_id: str, visitor: VisitorD
         data = form.data()
         data.pop("editing", None)
         data.setdefault("parameters", [])
-        if not editing and (await _config(request, visitor, programme_id)).event_type(
-            str(data.get("name", ""))
-        ):
-            raise Invalid.field("name", f"event type '{data['name']}' exists already")
         committed = await event_types.put(
             backend, visitor.actor, programme_id, event_types.parse(data), source="console",
-            expected_version=expected_version(submitted),
+            expected_version=expected_version(submitted), new=not editing,
         )  # fmt: skip
     except Invalid as invalid:
         config = await programmes.get(backend.pool, visitor.actor, programme_id)

@@ -63,7 +63,7 @@ async def save_partner(request: Request, programme_id: str, visitor: VisitorDep)
         partner = partners.parse(data)
         committed = await partners.put(
             backend, visitor.actor, programme_id, partner, source="console",
-            expected_version=expected_version(submitted),
+            expected_version=expected_version(submitted), new=not editing,
         )  # fmt: skip
     except Invalid as invalid:
         config = await programmes.get(backend.pool, visitor.actor, programme_id)

@@ -4,6 +4,7 @@ started with `./dev up` on the same machine is left alone."""
 
 import asyncio
 import os
+import sys
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -53,6 +54,24 @@ class Credentials:
     client_secret: str
     other_client_id: str
     other_client_secret: str
+
+
+@dataclass(frozen=True)
+class Run:
+    status: int
+    stdout: str
+    stderr: str
+
+
+async def admin_cli(env: dict[str, str], *args: str, timeout_s: float = 180.0) -> Run:
+    """`loyalty-admin` in a process of its own, as an operator runs it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway.admin.cli", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout_s)
+    assert process.returncode is not None
+    return Run(process.returncode, stdout.decode(), stderr.decode())
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,8 @@
 user's next event earns, a staging key for a production programme is one refused line, and the
 ledger the whole system booked checks clean."""
 
-import asyncio
 import os
-import sys
 import uuid
-from dataclasses import dataclass
 
 import asyncpg
 import httpx
@@ -14,16 +11,9 @@ import orjson
 import pytest
 
 from deploy.local.settings import LocalSettings
-from tests.e2e.conftest import DATABASE, Credentials, RunTopics, new_user
+from tests.e2e.conftest import DATABASE, Credentials, RunTopics, admin_cli, new_user
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass(frozen=True)
-class Run:
-    status: int
-    stdout: str
-    stderr: str
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +26,6 @@ def admin_env(
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "LOYALTY_EVENTS_TOPIC": session_topics.events,
     }
-
-
-async def admin(env: dict[str, str], *args: str) -> Run:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.admin.cli", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    stdout, stderr = await process.communicate()
-    assert process.returncode is not None
-    return Run(process.returncode, stdout.decode(), stderr.decode())
 
 
 async def earn(gateway: httpx.AsyncClient, key: str, user_id: str, amount: float) -> int:
@@ -66,12 +46,12 @@ async def test_set_tier_makes_the_next_event_earn_with_the_tiers_multiplier(
     assert await earn(gateway, credentials.partner, user_id, 10) == 10  # Bronze: 1.0
     reference = f"crm-{uuid.uuid4().hex[:8]}"
     args = ("set-tier", "--programme", "e2e", "--user", user_id, "--tier", "Silver")
-    first = await admin(admin_env, *args, "--reference", reference)
+    first = await admin_cli(admin_env, *args, "--reference", reference)
     assert (first.status, first.stderr) == (0, ""), first
     event_id = first.stdout.split(":")[0]
     assert first.stdout == f"{event_id}: user {user_id} of e2e gets tier Silver\n"
     assert await earn(gateway, credentials.partner, user_id, 10) == 15  # Silver: 1.5
-    again = await admin(admin_env, *args, "--reference", reference)
+    again = await admin_cli(admin_env, *args, "--reference", reference)
     assert (again.status, again.stdout) == (0, first.stdout)  # the same event: nothing new
     assert await earn(gateway, credentials.partner, user_id, 3) == 4  # floor(4.5)
     async with asyncpg.create_pool(admin_env["LOYALTY_DATABASE_URL"], min_size=1) as pool:
@@ -86,7 +66,7 @@ async def test_set_tier_makes_the_next_event_earn_with_the_tiers_multiplier(
 
 
 async def test_set_tier_refuses_a_tier_the_programme_lacks(admin_env: dict[str, str]) -> None:
-    run = await admin(
+    run = await admin_cli(
         admin_env, "set-tier", "--programme", "e2e", "--user", new_user(), "--tier", "Gold"
     )
     assert (run.status, run.stdout) == (2, "")
@@ -98,7 +78,7 @@ async def test_set_tier_refuses_a_tier_the_programme_lacks(admin_env: dict[str, 
 async def test_a_staging_key_for_a_production_programme_is_one_line(
     admin_env: dict[str, str],
 ) -> None:
-    run = await admin(
+    run = await admin_cli(
         admin_env, "create-key", "--programme", "e2e", "--partner", "e2e-partner",
         "--environment", "staging",
     )  # fmt: skip
@@ -106,7 +86,7 @@ async def test_a_staging_key_for_a_production_programme_is_one_line(
     assert run.stderr == (
         "error: programme e2e is production; a staging credential cannot reach it\n"
     )
-    unknown = await admin(admin_env, "create-key", "--programme", "nope", "--partner", "p")
+    unknown = await admin_cli(admin_env, "create-key", "--programme", "nope", "--partner", "p")
     assert (unknown.status, unknown.stderr) == (
         2,
         "error: unknown programme 'nope' (load its file first)\n",
@@ -117,9 +97,9 @@ async def test_the_ledger_the_system_booked_checks_clean(
     gateway: httpx.AsyncClient, credentials: Credentials, admin_env: dict[str, str]
 ) -> None:
     await earn(gateway, credentials.partner, new_user(), 12)
-    whole = await admin(admin_env, "check-ledger")
+    whole = await admin_cli(admin_env, "check-ledger")
     assert (whole.status, whole.stderr) == (0, ""), whole.stdout
     assert whole.stdout.splitlines()[-1] == "clean"
-    scoped = await admin(admin_env, "check-ledger", "--programme", "e2e")
+    scoped = await admin_cli(admin_env, "check-ledger", "--programme", "e2e")
     assert scoped.status == 0, scoped.stdout
     assert scoped.stdout.startswith("ledger check of e2e: ")

@@ -6,7 +6,6 @@ prints the report and writes its HTML."""
 
 import asyncio
 import os
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from gateway.admin.cli import AdminSettings, load_programmes
 from ledger import reads
 from schemas.programme import ProgrammeConfig
 from schemas.topics import user_key
-from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics
+from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics, admin_cli
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "backtest"
@@ -142,14 +141,13 @@ async def test_a_backtest_of_a_real_history(
     assert window.current.booked < whole.current.booked
 
     html = tmp_path / "report.html"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.admin.cli", "backtest", "--programme", PROGRAMME,
+    run = await admin_cli(
+        {**os.environ, "LOYALTY_DATABASE_URL": url},
+        "backtest", "--programme", PROGRAMME,
         "--candidate", str(written(tmp_path / "v3.yaml", doubled)), "--html", str(html),
-        env={**os.environ, "LOYALTY_DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        timeout_s=120,
     )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode == 0, stderr.decode()
-    assert "reproduces what was booked" in stdout.decode()
-    assert "By rule" in stdout.decode()
+    assert run.status == 0, run.stderr
+    assert "reproduces what was booked" in run.stdout
+    assert "By rule" in run.stdout
     assert "<svg" in html.read_text()

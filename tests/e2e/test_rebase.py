@@ -8,7 +8,6 @@ debits the user cannot cover, and the command says so)."""
 
 import asyncio
 import os
-import sys
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from ledger import reads
 from schemas.ledger import Booking, LedgerCommand, TransactionType, Variety
 from schemas.programme import ProgrammeConfig
 from schemas.topics import user_key
-from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics
+from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics, admin_cli
 from tests.e2e.test_backtest import archived, first_day, version, written
 
 pytestmark = pytest.mark.e2e
@@ -65,13 +64,8 @@ async def adjustments(url: str) -> list[asyncpg.Record]:
 
 
 async def rebase(env: dict[str, str], *options: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.admin.cli", "rebase", "--programme", PROGRAMME, *options,
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 180)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    run = await admin_cli(env, "rebase", "--programme", PROGRAMME, *options)
+    return run.status, run.stdout, run.stderr
 
 
 async def test_a_rebase_books_the_difference_once_and_the_candidate_then_matches_the_journal(

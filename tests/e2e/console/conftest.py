@@ -6,7 +6,6 @@ saved as a screenshot under .local/screenshots/ (ignored by git) to be looked at
 import asyncio
 import os
 import re
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from deploy.local import chromium
 from deploy.local.settings import LocalSettings
-from tests.e2e.conftest import DATABASE, Credentials, RunTopics
+from tests.e2e.conftest import DATABASE, Credentials, RunTopics, admin_cli
 
 REPO = Path(__file__).resolve().parents[3]
 SCREENSHOTS = REPO / ".local" / "screenshots"
@@ -42,13 +41,6 @@ class Accounts:
     """An editor granted no programme."""
 
 
-@dataclass(frozen=True)
-class Run:
-    status: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture(scope="session")
 def console_url(system: tuple[LocalSettings, Credentials]) -> str:
     return f"http://127.0.0.1:{system[0].console_port}"
@@ -69,17 +61,6 @@ def admin_env(
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "LOYALTY_CONFIG_TOPIC": session_topics.config,
     }
-
-
-async def admin_cli(env: dict[str, str], *args: str) -> Run:
-    """`loyalty-admin` in a process of its own, as an operator runs it."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.admin.cli", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    stdout, stderr = await process.communicate()
-    assert process.returncode is not None
-    return Run(process.returncode, stdout.decode(), stderr.decode())
 
 
 async def create_account(env: dict[str, str], role: str, *grants: str) -> Account:

@@ -8,11 +8,11 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.e2e.conftest import admin_cli
 from tests.e2e.console.conftest import (
     SETTINGS_PROGRAMME,
     Account,
     Accounts,
-    admin_cli,
     bearer,
     log_in,
     screenshot,

@@ -4,7 +4,8 @@ who the caller is, programmes granted or invisible, a change made and audited.""
 import httpx
 import pytest
 
-from tests.e2e.console.conftest import SETTINGS_PROGRAMME, Accounts, admin_cli, bearer
+from tests.e2e.conftest import admin_cli
+from tests.e2e.console.conftest import SETTINGS_PROGRAMME, Accounts, bearer
 
 pytestmark = pytest.mark.e2e
 

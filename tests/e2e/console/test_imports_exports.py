@@ -13,8 +13,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.e2e.conftest import Credentials, RunTopics, new_user
-from tests.e2e.console.conftest import Accounts, admin_cli, bearer
+from tests.e2e.conftest import Credentials, RunTopics, admin_cli, new_user
+from tests.e2e.console.conftest import Accounts, bearer
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "e2e"

@@ -10,15 +10,8 @@ import httpx
 import pytest
 from playwright.async_api import FilePayload, Page, expect
 
-from tests.e2e.conftest import new_user
-from tests.e2e.console.conftest import (
-    SETTINGS_PROGRAMME,
-    Accounts,
-    admin_cli,
-    bearer,
-    log_in,
-    screenshot,
-)
+from tests.e2e.conftest import admin_cli, new_user
+from tests.e2e.console.conftest import SETTINGS_PROGRAMME, Accounts, bearer, log_in, screenshot
 
 pytestmark = pytest.mark.e2e
 APPLIED_WITHIN_S = 30.0

@@ -19,15 +19,8 @@ from playwright.async_api import Page, expect
 
 from gateway.webhooks import signing
 from runtime.kafka import produce
-from tests.e2e.conftest import RunTopics, new_user
-from tests.e2e.console.conftest import (
-    Account,
-    admin_cli,
-    bearer,
-    create_account,
-    log_in,
-    screenshot,
-)
+from tests.e2e.conftest import RunTopics, admin_cli, new_user
+from tests.e2e.console.conftest import Account, bearer, create_account, log_in, screenshot
 from tests.integration.webhooks.receiver import receiver
 
 pytestmark = pytest.mark.e2e

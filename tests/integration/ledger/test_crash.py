@@ -90,7 +90,8 @@ def generate(programme_id: str, seed: int) -> tuple[list[IncomingCommand], Model
     return sent, model
 
 
-def start_writer(settings: LedgerSettings) -> subprocess.Popen[bytes]:
+def start_writer(settings: LedgerSettings, **extra_env: str) -> subprocess.Popen[bytes]:
+    """`python -m ledger` for these settings; `extra_env` adds or overrides its variables."""
     env = {
         **os.environ,
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
@@ -100,6 +101,7 @@ def start_writer(settings: LedgerSettings) -> subprocess.Popen[bytes]:
         "LOYALTY_DEAD_LETTERS_TOPIC": settings.dead_letters_topic,
         "LOYALTY_METRICS_PORT": "0",
         "LOYALTY_BATCH_MAX_RECORDS": "1000",
+        **extra_env,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "ledger"], cwd=REPO, env=env, stderr=subprocess.DEVNULL

@@ -4,10 +4,7 @@ are dead letters; a writer SIGKILLed in the middle of an expiry run, restarted, 
 once."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,14 +13,13 @@ import pytest
 
 from ledger.check import check_ledger
 from ledger.core.batch import IncomingCommand
-from ledger.settings import LedgerSettings
 from ledger.storage import load_offsets
 from ledger.writer import open_writer
 from schemas.ledger import LifecycleAction, LifecycleCommand, OutcomeStatus
 from schemas.topics import programme_key
 from tests.integration.ledger.conftest import apply
 from tests.integration.ledger.kafka_helpers import produce, read_all, writer_settings
-from tests.integration.ledger.test_crash import REPO
+from tests.integration.ledger.test_crash import start_writer
 from tests.integration.ledger.test_expiry import earn, expiring_programme
 from tests.unit.ledger.fixtures import booking, command
 
@@ -90,23 +86,6 @@ USERS = 3_000
 CHUNK = 100
 
 
-def start_writer(settings: LedgerSettings) -> subprocess.Popen[bytes]:
-    """`python -m ledger`, as test_crash starts it, taking `CHUNK` accounts per transaction."""
-    env = {
-        **os.environ,
-        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "LOYALTY_DATABASE_URL": settings.database_url,
-        "LOYALTY_CONSUMER_GROUP": settings.consumer_group,
-        "LOYALTY_COMMANDS_TOPIC": settings.commands_topic,
-        "LOYALTY_DEAD_LETTERS_TOPIC": settings.dead_letters_topic,
-        "LOYALTY_METRICS_PORT": "0",
-        "LOYALTY_LIFECYCLE_CHUNK_ACCOUNTS": str(CHUNK),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "ledger"], cwd=REPO, env=env, stderr=subprocess.DEVNULL
-    )
-
-
 async def run_state(pool: asyncpg.Pool, command_id: str) -> tuple[int, bool]:
     row = await pool.fetchrow(
         """SELECT chunks, finished_at IS NOT NULL AS finished
@@ -142,7 +121,7 @@ async def test_a_writer_killed_during_an_expiry_run_expires_each_lot_once(
     command_id = f"expire:{prog}:{day}"
     await produce(kafka_bootstrap, settings.commands_topic, [expire_record(prog, day)])
     for kill_after in (3, 12):
-        writer = start_writer(settings)
+        writer = start_writer(settings, LOYALTY_LIFECYCLE_CHUNK_ACCOUNTS=str(CHUNK))
         try:
             await wait_for(ledger_pool, command_id, kill_after, deadline_s=60)
         finally:
@@ -151,7 +130,7 @@ async def test_a_writer_killed_during_an_expiry_run_expires_each_lot_once(
         chunks, finished = await run_state(ledger_pool, command_id)
         assert not finished, "the run finished before the writer could be killed"
         assert chunks >= kill_after
-    writer = start_writer(settings)
+    writer = start_writer(settings, LOYALTY_LIFECYCLE_CHUNK_ACCOUNTS=str(CHUNK))
     try:
         await wait_for(ledger_pool, command_id, USERS, deadline_s=120)
     finally:

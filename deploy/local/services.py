@@ -10,8 +10,7 @@ from deploy.local import processes
 from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
 
-SERVICES = ("ledger", "processors", "gateway", "webhooks", "console", "scheduler")
-# The module `python -m` runs for each service (its console script's module).
+# The module `python -m` runs for each service (its console script's module), in start order.
 MODULES = {
     "ledger": "ledger",
     "processors": "processors",
@@ -20,6 +19,7 @@ MODULES = {
     "console": "gateway.admin.console",
     "scheduler": "scheduler",
 }
+SERVICES = tuple(MODULES)
 
 
 def metrics_ports(settings: LocalSettings) -> dict[str, int]:

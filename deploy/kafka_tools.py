@@ -5,6 +5,9 @@ import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from deploy.topics import wanted
+from schemas import topics
+
 TOPIC_READY_POLLS_MAX = 300  # 0.1 s apart
 
 
@@ -33,29 +36,31 @@ async def create_topics(
 
 
 async def run_topics(bootstrap: str, partitions: int, prefix: str, run: str) -> dict[str, str]:
-    """Events, commands, dead-letter, configuration and preview topics of one run's own
-    (`{prefix}-events-{run}`, ...), created, as the services' settings: its workers read no
-    earlier run's records, and no other run's programme snapshots."""
-    events, commands, dead, config = (
-        f"{prefix}-events-{run}",
-        f"{prefix}-commands-{run}",
-        f"{prefix}-dead-{run}",
-        f"{prefix}-config-{run}",
-    )
-    previews, replies = f"{prefix}-previews-{run}", f"{prefix}-replies-{run}"
-    await create_topics(
-        bootstrap,
-        {events: partitions, commands: partitions, dead: 1, previews: partitions, replies: 1},
-    )
-    await create_topics(bootstrap, {config: 1}, {"cleanup.policy": "compact"})
+    """The topics of `deploy.topics.wanted` under names of one run's own (`{prefix}-events-{run}`,
+    ...), created with the same partitions and settings, as the services' settings: its workers
+    read no earlier run's records, and no other run's programme snapshots."""
+    names = {
+        topics.EVENTS: f"{prefix}-events-{run}",
+        topics.LEDGER_COMMANDS: f"{prefix}-commands-{run}",
+        topics.DEAD_LETTERS: f"{prefix}-dead-{run}",
+        topics.CONFIG: f"{prefix}-config-{run}",
+        topics.PREVIEWS: f"{prefix}-previews-{run}",
+        topics.PREVIEW_REPLIES: f"{prefix}-replies-{run}",
+    }
+    by_configs: dict[tuple[tuple[str, str], ...], dict[str, int]] = {}
+    for topic in wanted(partitions):
+        configs = tuple(sorted(topic.topic_configs.items()))
+        by_configs.setdefault(configs, {})[names[topic.name]] = topic.num_partitions
+    for configs, partitions_by_topic in by_configs.items():
+        await create_topics(bootstrap, partitions_by_topic, dict(configs))
     return {
-        "LOYALTY_EVENTS_TOPIC": events,
-        "LOYALTY_LEDGER_COMMANDS_TOPIC": commands,
-        "LOYALTY_COMMANDS_TOPIC": commands,
-        "LOYALTY_DEAD_LETTERS_TOPIC": dead,
-        "LOYALTY_CONFIG_TOPIC": config,
-        "LOYALTY_PREVIEWS_TOPIC": previews,
-        "LOYALTY_PREVIEW_REPLIES_TOPIC": replies,
+        "LOYALTY_EVENTS_TOPIC": names[topics.EVENTS],
+        "LOYALTY_LEDGER_COMMANDS_TOPIC": names[topics.LEDGER_COMMANDS],
+        "LOYALTY_COMMANDS_TOPIC": names[topics.LEDGER_COMMANDS],
+        "LOYALTY_DEAD_LETTERS_TOPIC": names[topics.DEAD_LETTERS],
+        "LOYALTY_CONFIG_TOPIC": names[topics.CONFIG],
+        "LOYALTY_PREVIEWS_TOPIC": names[topics.PREVIEWS],
+        "LOYALTY_PREVIEW_REPLIES_TOPIC": names[topics.PREVIEW_REPLIES],
     }
 
 

@@ -1,7 +1,9 @@
 """What the admin API answers (requests are the service layer's own models)."""
 
 from datetime import datetime
+from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, Field, JsonValue
 
 from gateway.admin.service.configuration import Committed
@@ -36,3 +38,10 @@ class VersionOut(BaseModel):
     source_file: str | None
     actor: str
     stored_at: datetime
+
+
+ExpectedVersion = Annotated[
+    int | None,
+    Query(description="Refuse (409) unless this is the programme's stored version: no change "
+          "made meanwhile is overwritten."),
+]  # fmt: skip

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.admin.api.app import create_api
+from gateway.admin.api.errors import ANSWERS
 from gateway.admin.console import metrics, web
 from gateway.admin.console.pages import ROUTERS
 from gateway.admin.console.sessions import LoginRequired
@@ -20,22 +21,13 @@ from gateway.admin.console.state import Console
 from gateway.admin.service.backend import Backend, kafka_snapshots
 from gateway.admin.service.dead_letter_feed import DeadLetterFeed, following
 from gateway.admin.service.errors import (
-    Conflict,
-    Forbidden,
-    Invalid,
-    NotFound,
     ServiceError,
-    TooManyAttempts,
-    Unauthenticated,
 )
 from gateway.admin.service.records import Publishing, kafka_publishing
 from gateway.publishing.previews import Previewer
 
 API_PATH = "/admin/api/v1"
-STATUS = {
-    NotFound: 404, Forbidden: 403, Unauthenticated: 401, Invalid: 400, Conflict: 409,
-    TooManyAttempts: 429,
-}  # fmt: skip
+STATUS = {kind: status for kind, status, _ in ANSWERS}  # the admin API's, for the pages
 
 
 def create_app(settings: ConsoleSettings) -> FastAPI:

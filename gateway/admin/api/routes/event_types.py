@@ -1,20 +1,15 @@
 """A programme's event types and their typed parameters: each change a new snapshot."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.admin.api.auth import ActorDep
-from gateway.admin.api.models import ChangeResult
+from gateway.admin.api.models import ChangeResult, ExpectedVersion
 from gateway.admin.console.state import console_of
 from gateway.admin.service import event_types, programmes
 from schemas.programme import EventType, Parameter
 
 router = APIRouter(tags=["event types"])
-ExpectedVersion = Annotated[
-    int | None, Query(description="Refuse (409) unless this is the programme's stored version.")
-]
 
 
 class EventTypeBody(BaseModel):

@@ -3,20 +3,17 @@
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.admin.api.auth import ActorDep
-from gateway.admin.api.models import ChangeResult
+from gateway.admin.api.models import ChangeResult, ExpectedVersion
 from gateway.admin.console.state import console_of
 from gateway.admin.service import partners, programmes
 from schemas.events import Identifier
 from schemas.programme import Multiplier, Partner
 
 router = APIRouter(tags=["partners"])
-ExpectedVersion = Annotated[
-    int | None, Query(description="Refuse (409) unless this is the stored version.")
-]
 
 
 class PartnerBody(BaseModel):

@@ -3,12 +3,12 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from gateway.admin.api.auth import ActorDep
-from gateway.admin.api.models import ChangeResult, DifferenceOut, VersionOut
+from gateway.admin.api.models import ChangeResult, DifferenceOut, ExpectedVersion, VersionOut
 from gateway.admin.console.state import console_of
 from gateway.admin.service import programmes
 from gateway.admin.service.errors import Invalid
@@ -17,11 +17,6 @@ from schemas.events import Identifier
 from schemas.programme import ProgrammeConfig
 
 router = APIRouter(tags=["programmes"])
-ExpectedVersion = Annotated[
-    int | None,
-    Query(description="Refuse (409) unless this is the stored version: no change made "
-          "meanwhile is overwritten."),
-]  # fmt: skip
 FILE_BYTES_MAX = 5 * 1024 * 1024
 
 

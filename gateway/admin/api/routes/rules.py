@@ -3,13 +3,13 @@ rule's next version), activate, end, the history of its versions, and what "Shar
 gives a developer."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gateway.admin.api.auth import ActorDep
-from gateway.admin.api.models import DifferenceOut
+from gateway.admin.api.models import DifferenceOut, ExpectedVersion
 from gateway.admin.console.state import console_of
 from gateway.admin.service import programmes, rules
 from gateway.admin.service.configuration import Committed
@@ -28,9 +28,6 @@ from schemas.programme import (
 )
 
 router = APIRouter(tags=["rules"])
-ExpectedVersion = Annotated[
-    int | None, Query(description="Refuse (409) unless this is the programme's stored version.")
-]
 
 
 def _described(name: str) -> Any:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler.days import command_id, commands_for, days_to_emit, local_today, midnight
-from schemas.ledger import LifecycleAction
+from scheduler.days import command_id, commands_for, days_to_emit, local_today
+from schemas.ledger import LifecycleAction, day_start
 
 
 def test_the_days_after_the_last_one_sent_up_to_today() -> None:
@@ -42,13 +42,13 @@ def test_the_local_day_and_its_midnight_are_the_programmes() -> None:
     now = datetime(2026, 1, 10, 20, 0, tzinfo=UTC)
     assert local_today(now, accra) == date(2026, 1, 10)
     assert local_today(now, auckland) == date(2026, 1, 11)
-    assert midnight(date(2026, 1, 11), auckland) == datetime(2026, 1, 10, 11, 0, tzinfo=UTC)
+    assert day_start(date(2026, 1, 11), auckland) == datetime(2026, 1, 10, 11, 0, tzinfo=UTC)
 
 
 def test_a_midnight_that_does_not_exist_is_the_transition() -> None:
     # Santiago moved its clocks from 00:00 to 01:00 on 2022-09-11: that day began at 04:00 UTC.
     santiago = ZoneInfo("America/Santiago")
-    assert midnight(date(2022, 9, 11), santiago) == datetime(2022, 9, 11, 4, 0, tzinfo=UTC)
+    assert day_start(date(2022, 9, 11), santiago) == datetime(2022, 9, 11, 4, 0, tzinfo=UTC)
 
 
 def test_a_days_commands_are_idempotent_by_programme_and_day() -> None:

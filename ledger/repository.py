@@ -37,7 +37,7 @@ from ledger.core.columns import command_outcome_columns
 from ledger.core.exceptions import ConcurrentWriteError, RetriesExhaustedError, TransientLedgerError
 from ledger.core.funding import funding_accounts, funding_booking, plan_funding
 from ledger.core.planner import needed_accounts, plan_batch
-from ledger.core.rows import BatchRows, account_lots, batch_rows, entry_record, outcome_record
+from ledger.core.rows import account_lots, batch_rows, entry_record, outcome_record
 from ledger.db_types import Connection
 from ledger.loading import (
     AccountIds,
@@ -135,10 +135,7 @@ async def _apply(
         if accounts.new:
             ids = ids | await _create_accounts(conn, accounts, plan)
         entry_ids_new = await storage.allocate_entry_ids(conn, len(plan.entries))
-        rows = _existing_balances(
-            batch_rows(plan, ids, entry_ids, entry_ids_new, recorded_at),
-            {ids[key] for key in accounts.new},
-        )
+        rows = batch_rows(_existing(plan, accounts.new), ids, entry_ids, entry_ids_new, recorded_at)
         writes = storage.Writes(
             rows.outcomes,
             rows.entries,
@@ -170,20 +167,13 @@ async def _create_accounts(
     return await create_accounts(conn, keys, list(balances.values()), lots, days)
 
 
-def _existing_balances(rows: BatchRows, created: set[int]) -> BatchRows:
-    """The rows without the balances (and lots) of the accounts `created` with theirs."""
+def _existing(plan: BatchPlan, created: frozenset[AccountKey]) -> BatchPlan:
+    """The plan without the balances of the accounts `created` with theirs: what the batch
+    still writes to the accounts (`batch_rows`)."""
     if not created:
-        return rows
-    ids = list(rows.balances)
-    kept = [index for index, account_id in enumerate(ids) if account_id not in created]
-    balances = {ids[index]: rows.balances[ids[index]] for index in kept}
-    if not rows.lots:
-        return rows._replace(balances=balances)
-    return rows._replace(
-        balances=balances,
-        lots=[rows.lots[index] for index in kept],
-        lots_next_due=[rows.lots_next_due[index] for index in kept],
-    )
+        return plan
+    balances = {key: points for key, points in plan.balances.items() if key not in created}
+    return plan._replace(balances=balances)
 
 
 async def apply_batch_with_retries(

@@ -30,9 +30,11 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 PROGRAMME = "e2e-expiry-crash"  # tests/e2e/programmes/e2e-expiry-crash.yaml
 ZONE = ZoneInfo("Pacific/Auckland")
-DAYS_AFTER = 400
-"""Days the killed scheduler sends after the lots' days: the seconds it spends sending them are
-when the kill lands (a scheduler that got through them all fails the test, it does not pass)."""
+DAYS_AFTER = 1_000
+"""Days the killed scheduler sends after the lots' days, one Kafka round trip each: the second
+or more it spends sending them is when the kill lands (a scheduler that got through them all
+fails the test, it does not pass). The writer needs tens of milliseconds for the first day."""
+KILL_POLL_S = 0.01
 
 
 @pytest.fixture
@@ -81,6 +83,16 @@ async def today_sent(pool: asyncpg.Pool, today: date) -> date:
     return day
 
 
+async def run_finished(pool: asyncpg.Pool, command_id: str) -> None:
+    """Until the writer has finished the run, looked for every `KILL_POLL_S`."""
+    deadline = asyncio.get_running_loop().time() + 60.0
+    async with pool.acquire() as conn:
+        query = "SELECT finished_at IS NOT NULL FROM ledger.lifecycle_runs WHERE command_id = $1"
+        while not await conn.fetchval(query, command_id):
+            assert asyncio.get_running_loop().time() < deadline, f"{command_id} not run in 60 s"
+            await asyncio.sleep(KILL_POLL_S)
+
+
 async def expiries(pool: asyncpg.Pool, user_id: str) -> list[tuple[str, int]]:
     rows = await pool.fetch(
         """SELECT command_id, points FROM ledger.entries
@@ -115,7 +127,7 @@ async def test_a_scheduler_killed_while_its_days_expire_lots_expires_each_lot_on
         *arguments, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        await finished(pool, first_id, deadline_s=60.0)  # the writer has expired the first lot
+        await run_finished(pool, first_id)  # the writer has expired the first lot
     finally:
         if scheduler.returncode is None:
             scheduler.send_signal(signal.SIGKILL)
@@ -132,7 +144,7 @@ async def test_a_scheduler_killed_while_its_days_expire_lots_expires_each_lot_on
     # It starts again from the first day not recorded: the days the killed one sent, again.
     assert again.stdout.startswith(f"sent {recorded + timedelta(days=1)}, "), again.stdout[:200]
     assert again.stdout.strip().endswith(str(through)), again.stdout[-200:]
-    await finished(pool, f"expire:{PROGRAMME}:{through}", deadline_s=120.0)
+    await finished(pool, f"expire:{PROGRAMME}:{through}", deadline_s=180.0)
     assert await last_day(pool) == through
     assert await expiries(pool, user_id) == [(first_id, 30), (second_id, 50)]
     assert await balance(gateway, key, user_id) == 0

@@ -20,6 +20,8 @@ from ledger.core.batch import Outcome, RuleKey, StoredEntry, StoredOutcome
 from ledger.core.exceptions import LedgerInvariantError
 from ledger.core.expiry import ExpiryPolicy, expiry_policy
 from ledger.core.lots import Lots, decode
+from ledger.core.pending import Pending
+from ledger.core.pending import decode as decode_pending
 from ledger.db_types import Connection
 from ledger.queries import get_outcome_rows, outcome_from_row
 from schemas.programme import PointsExpiry
@@ -56,6 +58,8 @@ class LockedAccounts:
     balances: dict[AccountKey, int]
     lots: dict[AccountKey, Lots]
     """Of the accounts that store lots (`ledger.core.lots`: absent is None)."""
+    pending: dict[AccountKey, Pending]
+    """Of the accounts that hold pending lots (`ledger.core.pending`: absent is None)."""
 
 
 async def load_programmes(
@@ -239,17 +243,20 @@ async def lock_accounts(
     account keeps its id for ever), so that only accounts new to the writer are looked up."""
     ids = await _resolve_ids(conn, keys, known)
     rows = await conn.fetch(
-        """SELECT account_id, balance, lots FROM ledger.accounts
+        """SELECT account_id, balance, lots, pending FROM ledger.accounts
            WHERE account_id = ANY($1::bigint[])
            ORDER BY account_id FOR UPDATE""",
         list(ids.values()),
     )
     balance_by_id: dict[int, int] = {}
     lots_by_id: dict[int, str] = {}
+    pending_by_id: dict[int, str] = {}
     for row in rows:
         balance_by_id[row[0]] = row[1]
         if row[2] is not None:
             lots_by_id[row[0]] = row[2]
+        if row[3] is not None:
+            pending_by_id[row[0]] = row[3]
     if len(balance_by_id) != len(ids):
         raise LedgerInvariantError(f"locked {len(balance_by_id)} of {len(ids)} accounts")
     lots: dict[AccountKey, Lots] = {}
@@ -259,10 +266,17 @@ async def lock_accounts(
             held = None if text is None else decode(text)
             if held is not None:
                 lots[key] = held
+    pending: dict[AccountKey, Pending] = {}
+    if pending_by_id:
+        for key, account_id in ids.items():
+            found = decode_pending(pending_by_id.get(account_id))
+            if found is not None:
+                pending[key] = found
     return LockedAccounts(
         ids=ids,
         balances={key: balance_by_id[account_id] for key, account_id in ids.items()},
         lots=lots,
+        pending=pending,
     )
 
 

@@ -22,6 +22,7 @@ from tenacity import (
 
 from ledger import storage
 from ledger.archive import ArchiveMonths
+from ledger.available import queue_available
 from ledger.core.batch import (
     BatchPlan,
     IncomingCommand,
@@ -120,7 +121,7 @@ async def _apply(
         # After the accounts, like every writer: the same lock order everywhere.
         usage = await lock_rule_usage(conn, needed_rule_usage(commands, programmes, entries))
         snapshot = LedgerSnapshot(
-            programmes, accounts.balances, outcomes, entries, usage, accounts.lots
+            programmes, accounts.balances, outcomes, entries, usage, accounts.lots, accounts.pending
         )
         plan = plan_batch(commands, snapshot, recorded_at)
         entry_ids_new = await storage.allocate_entry_ids(conn, len(plan.entries))
@@ -135,8 +136,11 @@ async def _apply(
             archive=rows.archive,
             lots=rows.lots,
             lots_next_due=rows.lots_next_due,
+            pending=rows.pending,
+            pending_next_release=rows.pending_next_release,
         )
         await storage.write_batch(conn, writes)
+        await queue_available(conn, plan.entries)
         if before_commit is not None:
             await before_commit(plan)
     if account_ids is not None:

@@ -106,9 +106,9 @@ def run_release(ledger: MemoryLedger, day: date) -> int:
         if key in chunk.lots:
             ledger.lots[key] = chunk.lots[key]
     for entry in chunk.entries:
-        key = entry.booking.idempotency_key
-        assert key not in ledger.entries  # each award released once
-        ledger.entries[key] = StoredEntry(
+        entry_key = entry.booking.idempotency_key
+        assert entry_key not in ledger.entries  # each award released once
+        ledger.entries[entry_key] = StoredEntry(
             entry.payload_sha256, entry.debit, entry.credit, entry.booking.points, False
         )
     return chunk.points_released

@@ -12,7 +12,7 @@ import pytest
 
 from ledger.core.batch import IncomingCommand
 from ledger.core.expiring import IncomingLifecycle
-from ledger.core.pending import decode
+from ledger.core.pending import Pending, decode
 from ledger.lifecycle import apply_lifecycle
 from ledger.reads import check_ledger, find_holdings
 from schemas.ledger import (
@@ -73,7 +73,7 @@ def release(prog: str, day: date) -> IncomingLifecycle:
     )
 
 
-async def pending_of(pool: asyncpg.Pool, prog: str, user: str) -> object:
+async def pending_of(pool: asyncpg.Pool, prog: str, user: str) -> Pending | None:
     text = await pool.fetchval(
         """SELECT pending::text FROM ledger.accounts
            WHERE programme_id = $1 AND kind = 'user' AND owner_id = $2""",
@@ -163,8 +163,9 @@ async def test_the_scheduler_day_releases_each_due_award_once_in_chunks(
     for index in range(5):
         balance, lots = await user_state(ledger_pool, prog, f"u{index}")
         assert (balance, lots) == (10 + index, (("2026-03-20", 10 + index),))  # 10 days on
-        [left] = await pending_of(ledger_pool, prog, f"u{index}")  # type: ignore[misc]
-        assert left.award_key == f"{prog}-{index}-b"
+        left = await pending_of(ledger_pool, prog, f"u{index}")
+        assert left is not None
+        assert [lot.award_key for lot in left] == [f"{prog}-{index}-b"]
     again = await apply_lifecycle(ledger_pool, release(prog, date(2026, 3, 10)))
     assert again.outcome.status is OutcomeStatus.DUPLICATE
     assert again.entries == []

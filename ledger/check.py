@@ -17,11 +17,15 @@ from ledger.core.reconciliation import (
     CheckResult,
     CommandFacts,
     LotFacts,
+    PendingFacts,
+    PendingSumFacts,
     ProgrammeSums,
     Tally,
     account_findings,
     command_findings,
     lot_findings,
+    pending_findings,
+    pending_sum_findings,
 )
 from ledger.db_types import Connection
 
@@ -67,7 +71,8 @@ SELECT s.account_id, a.programme_id, a.kind, a.owner_id,
             ELSE last.debit_balance_after END AS latest_balance_after,
        coalesce(p.chain_breaks, 0) AS chain_breaks, p.first_break_entry_id,
        coalesce(p.foreign_entries, 0) AS foreign_entries,
-       a.lots::text AS lots, a.lots_next_due
+       a.lots::text AS lots, a.lots_next_due, a.pending::text AS pending,
+       a.pending_next_release
 FROM in_scope s
 LEFT JOIN ledger.accounts a ON a.account_id = s.account_id
 LEFT JOIN programmes g ON g.programme_id = a.programme_id
@@ -90,7 +95,11 @@ WITH outcomes AS (
     WHERE $1::text IS NULL OR o.programme_id = $1
 ), own AS (
     SELECT e.command_id, count(*) AS entries,
-           sum(CASE WHEN e.credit_account_id = o.account_id THEN e.points
+           -- A pending award counts as its user's points (held in the pending account), a
+           -- confirmation's release does not (it was counted when awarded).
+           sum(CASE WHEN e.variety = 'Points Release' THEN 0
+                    WHEN e.pending IS NOT NULL AND e.user_id = o.user_id THEN e.points
+                    WHEN e.credit_account_id = o.account_id THEN e.points
                     WHEN e.debit_account_id = o.account_id THEN -e.points
                     ELSE 0 END)::bigint AS account_points,
            max(e.entry_id) FILTER (
@@ -142,6 +151,52 @@ FULL JOIN (SELECT * FROM stored WHERE day IS NOT NULL) s
 LEFT JOIN ledger.accounts a ON a.account_id = coalesce(f.account_id, s.account_id)
 WHERE coalesce(f.points, 0) <> coalesce(s.points, 0)
 ORDER BY 1, 5
+"""
+
+# Each pending award (an entry with pending terms) as its entries leave it (its points less what
+# the entries naming it moved) and as its user's account stores it; only where the two differ.
+_PENDING_FACTS = """
+WITH awards AS (
+    SELECT u.account_id, e.idempotency_key AS award_key,
+           e.points - coalesce(m.moved, 0) AS left_points
+    FROM ledger.entries e
+    LEFT JOIN ledger.accounts u
+           ON u.programme_id = e.programme_id AND u.kind = 'user' AND u.owner_id = e.user_id
+    LEFT JOIN (SELECT pending_of, sum(points)::bigint AS moved FROM ledger.entries
+               WHERE pending_of IS NOT NULL GROUP BY pending_of) m
+           ON m.pending_of = e.idempotency_key
+    WHERE e.pending IS NOT NULL AND ($1::text IS NULL OR e.programme_id = $1)
+), stored AS (
+    SELECT a.account_id, lot ->> 0 AS award_key, (lot ->> 4)::bigint AS points
+    FROM ledger.accounts a CROSS JOIN LATERAL jsonb_array_elements(a.pending) AS lot
+    WHERE a.pending IS NOT NULL AND ($1::text IS NULL OR a.programme_id = $1)
+)
+SELECT coalesce(w.account_id, s.account_id) AS account_id, a.programme_id, a.owner_id,
+       coalesce(w.award_key, s.award_key) AS award_key,
+       coalesce(w.left_points, 0)::bigint AS from_entries, coalesce(s.points, 0) AS stored
+FROM awards w
+FULL JOIN stored s ON s.account_id = w.account_id AND s.award_key = w.award_key
+LEFT JOIN ledger.accounts a ON a.account_id = coalesce(w.account_id, s.account_id)
+WHERE coalesce(w.left_points, 0) <> coalesce(s.points, 0)
+ORDER BY 1, 4
+"""
+
+# Each programme's pending account against the sum of its users' pending lots.
+_PENDING_SUMS = """
+WITH lots AS (
+    SELECT a.programme_id, sum((lot ->> 4)::bigint)::bigint AS points
+    FROM ledger.accounts a CROSS JOIN LATERAL jsonb_array_elements(a.pending) AS lot
+    WHERE a.pending IS NOT NULL AND ($1::text IS NULL OR a.programme_id = $1)
+    GROUP BY a.programme_id
+), held AS (
+    SELECT programme_id, balance FROM ledger.accounts
+    WHERE kind = 'pending' AND owner_id = '' AND ($1::text IS NULL OR programme_id = $1)
+)
+SELECT coalesce(h.programme_id, l.programme_id), coalesce(h.balance, 0),
+       coalesce(l.points, 0)
+FROM held h FULL JOIN lots l ON l.programme_id = h.programme_id
+WHERE coalesce(h.balance, 0) <> coalesce(l.points, 0)
+ORDER BY 1
 """
 
 _SIZES = """
@@ -213,6 +268,10 @@ async def check_ledger(
             tally.add(command_findings(command))
         async for lot in conn.cursor(_LOT_FACTS, programme_id, prefetch=_PREFETCH_ROWS):
             tally.add(lot_findings(LotFacts(*lot.values())))
+        async for award in conn.cursor(_PENDING_FACTS, programme_id, prefetch=_PREFETCH_ROWS):
+            tally.add(pending_findings(PendingFacts(*award.values())))
+        for row in await conn.fetch(_PENDING_SUMS, programme_id):
+            tally.add(pending_sum_findings(PendingSumFacts(*row.values())))
     tally.add(sums.findings())
     return LedgerReport(programme_id, sizes[0], sizes[1], sizes[2], tally.results())
 

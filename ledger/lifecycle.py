@@ -1,4 +1,5 @@
-"""Run a lifecycle command: expire a programme's due lots in bounded chunks, one transaction each.
+"""Run a lifecycle command: expire a programme's due lots (or release its due pending awards)
+in bounded chunks, one transaction each.
 
 A chunk takes the first `chunk_accounts_max` accounts whose earliest lot is due (the partial
 index `accounts_lots_due`, set-based), locks them with the expired account in id order (as every
@@ -21,17 +22,19 @@ import asyncpg
 from pydantic import JsonValue
 
 from ledger import storage
+from ledger.available import queue_available
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.batch import Outcome, PlannedEntry
 from ledger.core.columns import command_outcome_columns
 from ledger.core.exceptions import LedgerInvariantError
 from ledger.core.expiring import DueAccount, IncomingLifecycle, plan_expiry
 from ledger.core.lots import encode
-from ledger.core.rows import account_lots, entry_record, outcome_record
+from ledger.core.releasing import Holder, plan_release
+from ledger.core.rows import account_lots, account_pending, entry_record, outcome_record
 from ledger.db_types import Connection
 from ledger.loading import AccountIds, load_outcomes, load_programmes, lock_accounts
 from ledger.repository import with_retries
-from schemas.ledger import OutcomeStatus, RejectionReason, day_start
+from schemas.ledger import LifecycleAction, OutcomeStatus, RejectionReason, day_start
 
 log = logging.getLogger(__name__)
 
@@ -149,17 +152,19 @@ async def _chunk(
             await _finish(conn, consumer_group, next_offsets)
             return await finishing(_Step(True, outcome.repeated(), [], progress, False))
         outcomes = [] if started else [outcome]
+        releasing = command.action is LifecycleAction.RELEASE_POINTS
         due_keys = await _due_accounts(
-            conn, command.programme_id, command.local_day, chunk_accounts_max
+            conn, command.programme_id, command.local_day, chunk_accounts_max, releasing
         )
         if not due_keys:
-            notices = await _queue_notices(conn, incoming, policy)
+            notices = 0 if releasing else await _queue_notices(conn, incoming, policy)
             progress = await _mark_finished(conn, command.command_id, notices)
             rows = [_outcome_row(incoming, booked, recorded_at) for booked in outcomes]
             await _finish(conn, consumer_group, next_offsets, rows)
             return await finishing(_Step(True, outcome, [], progress, True))
-        entries, progress = await _expire(
-            conn, incoming, due_keys, outcomes, recorded_at, account_ids
+        work = _release if releasing else _expire
+        entries, progress = await work(
+            conn, incoming, due_keys, outcomes, recorded_at, account_ids, policy
         )
         return _Step(False, outcome, entries, progress, True)
 
@@ -227,19 +232,26 @@ async def _run(
     return progress, bool(row["finished"]), created is None
 
 
+_DUE_LOTS = """
+    SELECT account_id, owner_id FROM ledger.accounts
+    WHERE programme_id = $1 AND lots_next_due <= $2
+    ORDER BY lots_next_due, account_id
+    LIMIT $3
+"""
+_DUE_PENDING = """
+    SELECT account_id, owner_id FROM ledger.accounts
+    WHERE programme_id = $1 AND pending_next_release <= $2
+    ORDER BY pending_next_release, account_id
+    LIMIT $3
+"""
+
+
 async def _due_accounts(
-    conn: Connection, programme_id: str, day: object, limit: int
+    conn: Connection, programme_id: str, day: object, limit: int, releasing: bool
 ) -> list[tuple[int, str]]:
-    """(account id, user id) of the first accounts with a lot due, by the partial index."""
-    rows = await conn.fetch(
-        """SELECT account_id, owner_id FROM ledger.accounts
-           WHERE programme_id = $1 AND lots_next_due <= $2
-           ORDER BY lots_next_due, account_id
-           LIMIT $3""",
-        programme_id,
-        day,
-        limit,
-    )
+    """(account id, user id) of the first accounts with a lot due (or a pending lot to
+    release), by the partial index."""
+    rows = await conn.fetch(_DUE_PENDING if releasing else _DUE_LOTS, programme_id, day, limit)
     return [(row[0], row[1]) for row in rows]
 
 
@@ -250,6 +262,7 @@ async def _expire(
     outcomes: list[Outcome],
     recorded_at: datetime,
     account_ids: AccountIds | None,
+    policy: ProgrammePolicy,
 ) -> tuple[list[PlannedEntry], RunProgress]:
     command = incoming.command
     programme_id = command.programme_id
@@ -283,6 +296,56 @@ async def _expire(
     if not chunk.entries:
         # Every account found due had nothing due once locked: only another writer expiring
         # the same run at once could do that, and its chunk has committed; go round again.
+        log.warning("%s: %d accounts no longer due", command.command_id, len(due_keys))
+    return chunk.entries, progress
+
+
+async def _release(
+    conn: Connection,
+    incoming: IncomingLifecycle,
+    due_keys: list[tuple[int, str]],
+    outcomes: list[Outcome],
+    recorded_at: datetime,
+    account_ids: AccountIds | None,
+    policy: ProgrammePolicy,
+) -> tuple[list[PlannedEntry], RunProgress]:
+    """One chunk of a release run: the due pending lots of these accounts become available."""
+    command = incoming.command
+    programme_id = command.programme_id
+    pending_key = AccountKey.programme(programme_id, AccountKind.PENDING)
+    users = [AccountKey.user(programme_id, user_id) for _, user_id in sorted(due_keys)]
+    locked = await lock_accounts(conn, {pending_key, *users}, account_ids)
+    holders = [
+        Holder(key, locked.balances[key], locked.lots.get(key), locked.pending.get(key))
+        for key in users
+    ]
+    chunk = plan_release(command, holders, pending_key, locked.balances[pending_key], policy.expiry)
+    entry_ids = await storage.allocate_entry_ids(conn, len(chunk.entries))
+    ids = locked.ids
+    at = recorded_at
+    rows = [
+        entry_record(entry, entry_id, {}, ids, at)
+        for entry, entry_id in zip(chunk.entries, entry_ids, strict=True)
+    ]
+    lots, due_days = account_lots(chunk.balances, chunk.lots)
+    pending, release_days = account_pending(chunk.balances, chunk.pending)
+    await storage.write_batch(
+        conn,
+        storage.Writes(
+            outcomes=[_outcome_row(incoming, outcome, at) for outcome in outcomes],
+            entries=rows,
+            balances={ids[key]: balance for key, balance in chunk.balances.items()},
+            lots=lots,
+            lots_next_due=due_days,
+            pending=pending,
+            pending_next_release=release_days,
+        ),
+    )
+    await queue_available(conn, chunk.entries)
+    progress = await _count(
+        conn, command.command_id, len(chunk.pending), chunk.lots_released, chunk.points_released
+    )
+    if not chunk.entries:
         log.warning("%s: %d accounts no longer due", command.command_id, len(due_keys))
     return chunk.entries, progress
 

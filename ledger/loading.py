@@ -27,6 +27,8 @@ from ledger.core.batch import Outcome, RuleKey, StoredEntry, StoredOutcome
 from ledger.core.exceptions import ConcurrentWriteError, LedgerInvariantError
 from ledger.core.expiry import ExpiryPolicy, expiry_policy
 from ledger.core.lots import Lots, decode
+from ledger.core.pending import Pending
+from ledger.core.pending import decode as decode_pending
 from ledger.db_types import Connection
 from ledger.queries import get_outcome_rows, outcome_from_row
 from schemas.programme import PointsExpiry
@@ -63,6 +65,8 @@ class LockedAccounts:
     balances: dict[AccountKey, int]
     lots: dict[AccountKey, Lots]
     """Of the accounts that store lots (`ledger.core.lots`: absent is None)."""
+    pending: dict[AccountKey, Pending]
+    """Of the accounts that hold pending lots (`ledger.core.pending`: absent is None)."""
     new: frozenset[AccountKey] = frozenset()
     """Accounts that do not exist yet (`lock_existing_accounts`): in `balances` at 0, without an
     id until `create_accounts` inserts them."""
@@ -272,7 +276,7 @@ async def lock_existing_accounts(
     balances = locked.balances
     for key in new:
         balances[key] = 0
-    return LockedAccounts(locked.ids, balances, locked.lots, new)
+    return LockedAccounts(locked.ids, balances, locked.lots, locked.pending, new)
 
 
 async def create_accounts(
@@ -281,22 +285,30 @@ async def create_accounts(
     balances: Sequence[int],
     lots: Sequence[str | None],
     lots_next_due: Sequence[date | None],
+    pending: Sequence[str | None],
+    pending_next_release: Sequence[date | None],
 ) -> dict[AccountKey, int]:
-    """Insert the accounts with their balances and lots (jsonb text), all aligned with `keys`;
+    """Insert the accounts with their balances, lots and pending lots (jsonb text), all aligned
+    with `keys`;
     returns their ids. ConcurrentWriteError if another writer created one of them since the
     batch looked (the batch is then planned again, with it)."""
     rows = await conn.fetch(
         """INSERT INTO ledger.accounts
-               (programme_id, kind, owner_id, balance, lots, lots_next_due)
-           SELECT u.programme_id, u.kind, u.owner_id, u.balance, u.lots::jsonb, u.next_due
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::date[])
-               AS u(programme_id, kind, owner_id, balance, lots, next_due)
+               (programme_id, kind, owner_id, balance, lots, lots_next_due,
+                pending, pending_next_release)
+           SELECT u.programme_id, u.kind, u.owner_id, u.balance, u.lots::jsonb, u.next_due,
+                  u.pending::jsonb, u.next_release
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::date[],
+                       $7::text[], $8::date[])
+               AS u(programme_id, kind, owner_id, balance, lots, next_due, pending, next_release)
            ON CONFLICT DO NOTHING
            RETURNING account_id, programme_id, kind, owner_id""",
         *_columns(keys),
         balances,
         lots,
         lots_next_due,
+        pending,
+        pending_next_release,
     )
     if len(rows) != len(keys):
         raise ConcurrentWriteError(
@@ -308,19 +320,22 @@ async def create_accounts(
 async def _lock(conn: Connection, ids: dict[AccountKey, int]) -> LockedAccounts:
     """Lock the accounts of `ids` (in one statement, in id order): their balances and lots."""
     if not ids:
-        return LockedAccounts({}, {}, {})
+        return LockedAccounts({}, {}, {}, {})
     rows = await conn.fetch(
-        """SELECT account_id, balance, lots FROM ledger.accounts
+        """SELECT account_id, balance, lots, pending FROM ledger.accounts
            WHERE account_id = ANY($1::bigint[])
            ORDER BY account_id FOR UPDATE""",
         list(ids.values()),
     )
     balance_by_id: dict[int, int] = {}
     lots_by_id: dict[int, str] = {}
+    pending_by_id: dict[int, str] = {}
     for row in rows:
         balance_by_id[row[0]] = row[1]
         if row[2] is not None:
             lots_by_id[row[0]] = row[2]
+        if row[3] is not None:
+            pending_by_id[row[0]] = row[3]
     if len(balance_by_id) != len(ids):
         raise LedgerInvariantError(f"locked {len(balance_by_id)} of {len(ids)} accounts")
     lots: dict[AccountKey, Lots] = {}
@@ -330,10 +345,17 @@ async def _lock(conn: Connection, ids: dict[AccountKey, int]) -> LockedAccounts:
             held = None if text is None else decode(text)
             if held is not None:
                 lots[key] = held
+    pending: dict[AccountKey, Pending] = {}
+    if pending_by_id:
+        for key, account_id in ids.items():
+            found = decode_pending(pending_by_id.get(account_id))
+            if found is not None:
+                pending[key] = found
     return LockedAccounts(
         ids=ids,
         balances={key: balance_by_id[account_id] for key, account_id in ids.items()},
         lots=lots,
+        pending=pending,
     )
 
 

@@ -11,6 +11,9 @@
 | expired     | user -> expired: account closures of the other programmes                 |
 | transferred | user -> user: person-to-person transfers                                  |
 | reversed    | any entry that corrects (reverses) an earlier one, whichever way it goes  |
+| held        | budget -> pending: pending awards (`ledger.core.pending`)                 |
+| released    | pending -> user: pending awards made available                            |
+| cancelled   | pending -> budget: pending awards taken back (a return)                   |
 """
 
 from collections.abc import Iterable
@@ -23,6 +26,7 @@ REVERSED: Final = "reversed"
 OTHER: Final = "other"
 _BUDGET, _USER = AccountKind.BUDGET, AccountKind.USER
 _REDEEMED, _EXPIRED = AccountKind.REDEEMED, AccountKind.EXPIRED
+_PENDING = AccountKind.PENDING
 
 
 def flow(entry: PlannedEntry) -> str:
@@ -40,6 +44,8 @@ def flow(entry: PlannedEntry) -> str:
             return "refunded"
         if debit is _USER:
             return "transferred"
+        if debit is _PENDING:
+            return "released"
     elif debit is _USER:
         if credit is _REDEEMED:
             return "redeemed"
@@ -47,6 +53,10 @@ def flow(entry: PlannedEntry) -> str:
             return "deducted"
         if credit is _EXPIRED:
             return "expired"
+    elif credit is _PENDING:
+        return "held"
+    elif debit is _PENDING and credit is _BUDGET:
+        return "cancelled"
     return OTHER
 
 

@@ -4,7 +4,7 @@ Plain async functions over an asyncpg connection (or pool), so any process can i
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from ledger.core import lots as lot_rules
+from ledger.core import pending as pending_rules
 from ledger.core.exceptions import LedgerInvariantError
 from ledger.db_types import Executor
 from schemas.ledger import CommandOutcome, day_start
@@ -107,6 +108,8 @@ async def find_balance(db: Executor, programme_id: str, user_id: str) -> int | N
 
 
 EXPIRING_MAX = 12
+PENDING_MAX = 100
+"""A balance lists at most this many pending awards (earliest release first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +123,32 @@ class Expiring:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingPoints:
+    """Points of one pending award (`ledger.core.pending`): held for the user, not spendable,
+    available from `release_at` (the programme's local midnight beginning `release_on`) or when
+    an event of `confirmed_by` names `reference_id`, whichever comes first."""
+
+    award: str
+    reference_id: str
+    points: int
+    release_on: date | None
+    release_at: datetime | None
+    confirmed_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Holdings:
-    """A user's balance, the points of it they can spend, and what of those expires next."""
+    """A user's balance, the points of it they can spend, what of those expires next, and the
+    points held for them as pending (not in the balance)."""
 
     balance: int
     available: int
     expiring: list[Expiring]
+    pending: list[PendingPoints] = field(default_factory=list)
+
+    @property
+    def pending_points(self) -> int:
+        return sum(item.points for item in self.pending)
 
 
 async def find_holdings(
@@ -135,7 +158,7 @@ async def find_holdings(
     for a user the programme's ledger has never booked for."""
     _check_bound("expiring_max", expiring_max, EXPIRING_MAX)
     row = await db.fetchrow(
-        """SELECT a.balance, a.lots::text AS lots,
+        """SELECT a.balance, a.lots::text AS lots, a.pending::text AS pending,
                   coalesce(p.config ->> 'time_zone', 'UTC') AS time_zone
            FROM ledger.accounts a JOIN programmes p USING (programme_id)
            WHERE a.programme_id = $1 AND a.kind = 'user' AND a.owner_id = $2""",
@@ -155,7 +178,21 @@ async def find_holdings(
             if text is not None
         )
     ]
-    return Holdings(balance, lot_rules.total(lots, balance), expiring)
+    pending = [
+        PendingPoints(
+            lot.award_key,
+            lot.reference_id,
+            lot.points,
+            None if lot.release_on is None else date.fromisoformat(lot.release_on),
+            None if lot.release_on is None else day_start(date.fromisoformat(lot.release_on), zone),
+            lot.confirmed_by,
+        )
+        for lot in sorted(
+            pending_rules.decode(row["pending"]) or (),
+            key=lambda lot: (lot.release_on or "9999-12-31", lot.award_key),
+        )[:PENDING_MAX]
+    ]
+    return Holdings(balance, lot_rules.total(lots, balance), expiring, pending)
 
 
 _TRANSACTIONS_SQL = """

@@ -24,6 +24,7 @@ from tenacity import (
 
 from ledger import storage
 from ledger.archive import ArchiveMonths
+from ledger.available import queue_available
 from ledger.core.accounts import AccountKey
 from ledger.core.batch import (
     BatchPlan,
@@ -37,7 +38,7 @@ from ledger.core.columns import command_outcome_columns
 from ledger.core.exceptions import ConcurrentWriteError, RetriesExhaustedError, TransientLedgerError
 from ledger.core.funding import funding_accounts, funding_booking, plan_funding
 from ledger.core.planner import needed_accounts, plan_batch
-from ledger.core.rows import account_lots, batch_rows, entry_record, outcome_record
+from ledger.core.rows import account_lots, account_pending, batch_rows, entry_record, outcome_record
 from ledger.db_types import Connection
 from ledger.loading import (
     AccountIds,
@@ -128,7 +129,7 @@ async def _apply(
         # After the accounts, like every writer: the same lock order everywhere.
         usage = await lock_rule_usage(conn, needed_rule_usage(commands, programmes, entries))
         snapshot = LedgerSnapshot(
-            programmes, accounts.balances, outcomes, entries, usage, accounts.lots
+            programmes, accounts.balances, outcomes, entries, usage, accounts.lots, accounts.pending
         )
         plan = plan_batch(commands, snapshot, recorded_at)
         ids = accounts.ids
@@ -146,8 +147,11 @@ async def _apply(
             archive=rows.archive,
             lots=rows.lots,
             lots_next_due=rows.lots_next_due,
+            pending=rows.pending,
+            pending_next_release=rows.pending_next_release,
         )
         await storage.write_batch(conn, writes)
+        await queue_available(conn, plan.entries)
         if before_commit is not None:
             await before_commit(plan)
     if account_ids is not None:
@@ -158,13 +162,19 @@ async def _apply(
 async def _create_accounts(
     conn: Connection, accounts: LockedAccounts, plan: BatchPlan
 ) -> dict[AccountKey, int]:
-    """Insert the batch's new accounts with their planned balances and lots (0 and none for one
-    the plan leaves as it is), in key order; their ids."""
+    """Insert the batch's new accounts with their planned balances, lots and pending lots (0 and
+    none for one the plan leaves as it is), in key order; their ids."""
     keys = sorted(accounts.new)
     balances = {key: plan.balances.get(key, 0) for key in keys}
     lots, due = account_lots(balances, plan.lots)
-    days = [None if day is None else date.fromisoformat(day) for day in due]
-    return await create_accounts(conn, keys, list(balances.values()), lots, days)
+    pending, release = account_pending(balances, plan.pending)
+    return await create_accounts(
+        conn, keys, list(balances.values()), lots, _days(due), pending, _days(release)
+    )
+
+
+def _days(texts: Sequence[str | None]) -> list[date | None]:
+    return [None if text is None else date.fromisoformat(text) for text in texts]
 
 
 def _existing(plan: BatchPlan, created: frozenset[AccountKey]) -> BatchPlan:

@@ -58,6 +58,12 @@ class Writes(NamedTuple):
     empty: none of them stores lots."""
     lots_next_due: Sequence[str | None] = ()
     """When each account's earliest lot is due (ISO date), in the same order."""
+    pending: Sequence[str | None] = ()
+    """The new pending lots of each account of `balances`, in its order (jsonb text, None for
+    none); empty: the accounts keep the pending lots they hold (a batch in which none holds
+    any, an expiry, a funding)."""
+    pending_next_release: Sequence[str | None] = ()
+    """When each account's earliest pending lot is released (ISO date), in the same order."""
 
 
 # After the COPYs, one statement (one round trip) announces the batch's outcomes (NOTIFY is
@@ -68,9 +74,12 @@ _WRITE = """
     WITH notified AS (SELECT pg_notify($1, payload) FROM unnest($11::text[]) AS payload),
     balanced AS (
         UPDATE ledger.accounts AS a
-        SET balance = u.balance, lots = u.lots::jsonb, lots_next_due = u.next_due
-        FROM unnest($2::bigint[], $3::bigint[], $12::text[], $13::date[])
-            AS u(account_id, balance, lots, next_due)
+        SET balance = u.balance, lots = u.lots::jsonb, lots_next_due = u.next_due,
+            pending = CASE WHEN $16 THEN u.pending::jsonb ELSE a.pending END,
+            pending_next_release = CASE WHEN $16 THEN u.next_release ELSE a.pending_next_release END
+        FROM unnest($2::bigint[], $3::bigint[], $12::text[], $13::date[], $14::text[],
+                    $15::date[])
+            AS u(account_id, balance, lots, next_due, pending, next_release)
         WHERE a.account_id = u.account_id
         RETURNING 1),
     used AS (
@@ -137,6 +146,8 @@ async def write_batch(conn: Connection, writes: Writes) -> None:
         list(usage.values()),
         notify_payloads(writes.outcomes),
         *_lots_columns(writes),
+        *_pending_columns(writes),
+        bool(writes.pending),
     )
     if written is None:
         raise LedgerInvariantError("the batch's write returned no row")
@@ -162,6 +173,18 @@ def _lots_columns(writes: Writes) -> tuple[Sequence[str | None], list[date | Non
         raise LedgerInvariantError("lots and their due dates must align with the balances")
     due = [None if day is None else date.fromisoformat(day) for day in writes.lots_next_due]
     return writes.lots, due
+
+
+def _pending_columns(writes: Writes) -> tuple[Sequence[str | None], list[date | None]]:
+    """Both aligned with `balances`; all NULL (and unused) when the writes carry none."""
+    count = len(writes.balances)
+    if not writes.pending:
+        nothing: list[None] = [None] * count
+        return nothing, list(nothing)
+    if len(writes.pending) != count or len(writes.pending_next_release) != count:
+        raise LedgerInvariantError("pending lots and their days must align with the balances")
+    days = [None if day is None else date.fromisoformat(day) for day in writes.pending_next_release]
+    return writes.pending, days
 
 
 async def load_offsets(conn: Executor, consumer_group: str, topic: str) -> dict[int, int]:

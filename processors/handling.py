@@ -108,7 +108,7 @@ def handle(
     if decision.status == "needs_external_points":
         return NeedsAmounts(event, decision.external_calls)
     # The record's own bytes ride along to the ledger's archive (ledger.decided_events).
-    command = ledger_command_json(event, decision, record.value, external_points)
+    command = ledger_command_json(event, decision, record.value, external_points, programme)
     return Decided(event, decision, command)
 
 

@@ -24,12 +24,16 @@ def days_to_emit(last_day: date, through: date, days_max: int) -> list[date]:
 
 
 def command_id(action: LifecycleAction, programme_id: str, day: date) -> str:
-    prefix = {LifecycleAction.EXPIRE_POINTS: "expire"}[action]
+    prefix = {LifecycleAction.EXPIRE_POINTS: "expire", LifecycleAction.RELEASE_POINTS: "release"}[
+        action
+    ]
     return f"{prefix}:{programme_id}:{day.isoformat()}"
 
 
 def commands_for(programme_id: str, day: date, zone: ZoneInfo) -> list[LifecycleCommand]:
-    """The day's commands, in the order the ledger runs them."""
+    """The day's commands, in the order the ledger runs them: pending points whose window ends
+    that day are released before the day's expiry (released points expire from their release,
+    so none of them is due yet either way; the order only keeps each day's work the same)."""
     return [
         LifecycleCommand(
             command_id=command_id(action, programme_id, day),
@@ -38,5 +42,5 @@ def commands_for(programme_id: str, day: date, zone: ZoneInfo) -> list[Lifecycle
             local_day=day,
             effective_at=midnight(day, zone),
         )
-        for action in (LifecycleAction.EXPIRE_POINTS,)
+        for action in (LifecycleAction.RELEASE_POINTS, LifecycleAction.EXPIRE_POINTS)
     ]

@@ -45,11 +45,56 @@ class Variety(StrEnum):
     ADJUSTMENT = "Adjustment"
     ACCOUNT_CLOSURE = "Account Closure"
     POINTS_EXPIRY = "Points Expiry"
+    POINTS_RELEASE = "Points Release"
 
 
-LEDGER_VARIETIES: frozenset[Variety] = frozenset({Variety.POINTS_EXPIRY})
-"""Booked only by the ledger itself (a lifecycle command's entries); a command's booking of one
-is refused (406)."""
+LEDGER_VARIETIES: frozenset[Variety] = frozenset({Variety.POINTS_EXPIRY, Variety.POINTS_RELEASE})
+"""Booked only by the ledger itself (a lifecycle command's entries, a pending award's
+release); a command's booking of one is refused (406)."""
+
+
+class PendingTerms(BaseModel):
+    """How a pending award's points become available (`Booking.pending`): at the start of
+    `release_on` (the programme's local day), when an event of type `confirmed_by` names
+    `reference_id`, whichever comes first."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    release_on: date | None = Field(
+        default=None,
+        description="The local day at whose midnight the points become available (the "
+        "scheduler's `release_points` command of that day releases them). None: only a "
+        "confirmation (or a return's cancellation) ends the hold.",
+    )
+    confirmed_by: Identifier | None = Field(
+        default=None,
+        description="The event type whose event, naming `reference_id`, releases the points "
+        "at once. None: only the day releases them.",
+    )
+    reference_id: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+        description="What a confirming event (`metadata.original_reference_id`) or a return "
+        "names the award by: the earning event's `reference_id`, else its `event_id`."
+    )
+
+    @model_validator(mode="after")
+    def _ends(self) -> "PendingTerms":
+        if self.release_on is None and self.confirmed_by is None:
+            raise ValueError("a pending award needs release_on, confirmed_by or both")
+        return self
+
+
+class PendingConfirmation(BaseModel):
+    """A confirming event's request (`LedgerCommand.confirms`): release the command's user's
+    pending awards whose terms name `event_type` and `reference_id`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: Identifier
+    reference_id: Annotated[str, Field(min_length=1, max_length=256)]
+    confirmed_at: AwareDatetime = Field(
+        description="The confirming event's time: the released points' earning time, from "
+        "which the programme's expiry policy dates them."
+    )
 
 
 class Lineage(BaseModel):
@@ -102,12 +147,32 @@ class Booking(BaseModel):
         ),
     )
 
+    pending: PendingTerms | None = Field(
+        default=None,
+        description=(
+            "Book the credit as pending: the points go to the programme's pending account, "
+            "held for the user (visible, never spendable) until the terms release them to the "
+            "user's account (entries of variety Points Release, keyed `release:{key}`) or a "
+            "return cancels them. Only for a credit from the programme's budget (an award). "
+            "None: available at once. Part of the booking's payload when given."
+        ),
+    )
+
     @field_validator("expires_on")
     @classmethod
     def _credits_only(cls, value: date | None, info: ValidationInfo) -> date | None:
         # Runs only when a booking gives an expiry, so a plain booking costs the writer nothing.
         if value is not None and info.data.get("transaction_type") is TransactionType.DEBIT:
             raise ValueError("only a credit's points expire: a debit has no expiry")
+        return value
+
+    @field_validator("pending")
+    @classmethod
+    def _pending_credits_only(
+        cls, value: PendingTerms | None, info: ValidationInfo
+    ) -> PendingTerms | None:
+        if value is not None and info.data.get("transaction_type") is TransactionType.DEBIT:
+            raise ValueError("only a credit can be pending")
         return value
 
 
@@ -156,6 +221,16 @@ class LedgerCommand(BaseModel):
             "archived with it so that a replay uses them instead of asking again."
         ),
     )
+    confirms: PendingConfirmation | None = Field(
+        default=None,
+        description=(
+            "The command's event confirms earlier pending awards of the same user: the ledger "
+            "releases those whose terms name this event type and reference, in the command's "
+            "transaction (each award once, whether the day or a confirmation comes first). "
+            "Books nothing of its own; a confirmation that finds nothing pending releases "
+            "nothing."
+        ),
+    )
 
     @model_validator(mode="after")
     def _source_event_is_this_commands(self) -> "LedgerCommand":
@@ -173,6 +248,7 @@ class LifecycleAction(StrEnum):
     """What a lifecycle command asks the ledger to do for a whole programme."""
 
     EXPIRE_POINTS = "expire_points"
+    RELEASE_POINTS = "release_points"
 
 
 class LifecycleCommand(BaseModel):
@@ -182,7 +258,9 @@ class LifecycleCommand(BaseModel):
     reads a clock. `command_id` is its idempotency key (`expire:{programme}:{day}`): a repeat
     changes nothing. The ledger plans the bookings itself, from what it holds:
     `expire_points` expires every open lot dated `local_day` or earlier (each lot once) and
-    sends `points.expiring` for the lots `PointsExpiry.notice_days` ahead."""
+    sends `points.expiring` for the lots `PointsExpiry.notice_days` ahead; `release_points`
+    (`release:{programme}:{day}`) makes available every pending award whose `release_on` is
+    `local_day` or earlier (each award once), with `points.available`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -298,6 +298,33 @@ class ExternalPoints(_Frozen):
     )
 
 
+class PendingPoints(_Frozen):
+    """An earn rule's points held back as pending (docs/programme-file.md, "Pending points"):
+    booked at once, shown beside the available balance, never spendable, and made available
+    when the return window ends or the confirming event arrives, whichever comes first."""
+
+    days: Annotated[int, Field(ge=1, le=3_660)] | None = Field(
+        default=None,
+        description="The return window: the points become available at the programme's local "
+        "midnight `days` days after the day they were earned (earned on 1 March with 14 days: "
+        "available from 00:00 on 15 March), released by the scheduler's day command.",
+    )
+    until_event: Identifier | None = Field(
+        default=None,
+        description="A declared event type that confirms the award (e.g. `order.completed`): "
+        "an event of this type whose `metadata.original_reference_id` names the earning "
+        "event's `reference_id` (or, for an event sent without one, its `event_id`) makes the "
+        "user's pending points of that event available at once. With `days` too, whichever "
+        "comes first; alone, the points stay pending until it arrives (or a return cancels them).",
+    )
+
+    @model_validator(mode="after")
+    def _either(self) -> "PendingPoints":
+        if self.days is None and self.until_event is None:
+            raise ValueError("pending needs days, until_event or both")
+        return self
+
+
 class Rule(_Frozen):
     """What an event of `event_type` earns (or what an API-triggered redemption costs). Of an
     event's ordinary rules the first that matches, in `priority` order with the default rule
@@ -370,6 +397,11 @@ class Rule(_Frozen):
         default=None,
         description="Pays once a run of matching events is complete instead of per event.",
     )
+    pending: PendingPoints | None = Field(
+        default=None,
+        description="Award the points as pending (an earn rule only): held back for a return "
+        "window of `days` and/or until a confirming event. None: available at once.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Rule":
@@ -391,6 +423,10 @@ def _rule_problems(rule: Rule) -> Iterator[str]:
         yield "authorised_clients: only API-triggered rules have authorised clients"
     if rule.streak is not None and (rule.kind != "earn" or rule.trigger != "event"):
         yield "streak: only event-triggered earn rules can have a streak"
+    if rule.pending is not None and rule.kind != "earn":
+        yield "pending: only earn rules award pending points"
+    if rule.pending is not None and rule.pending.until_event == rule.event_type:
+        yield "pending.until_event: an event cannot confirm awards of its own event type"
 
 
 def _points_problems(rule: Rule) -> Iterator[str]:
@@ -582,6 +618,9 @@ def _all_rule_problems(config: ProgrammeConfig) -> Iterator[str]:
             continue
         yield from _condition_problems(where, rule, event_type)
         yield from _unit_field_problems(where, rule, event_type)
+        until = None if rule.pending is None else rule.pending.until_event
+        if until is not None and config.event_type(until) is None:
+            yield f"{where}.pending.until_event: '{until}' is not a declared event type"
         for client in rule.authorised_clients:
             if client not in clients:
                 yield f"{where}.authorised_clients: '{client}' is not a declared api client"

@@ -238,8 +238,8 @@ def create_webhook(
         list[str] | None,
         typer.Option(
             "--events",
-            help=f"Outcomes to send, one or more of {', '.join(subscriptions.EVENT_TYPES)}; "
-            "all by default.",
+            help=f"Outcomes to send, one or more of {', '.join(subscriptions.KNOWN_EVENT_TYPES)}; "
+            f"by default {', '.join(subscriptions.EVENT_TYPES)} (the lifecycle's only when named).",
         ),
     ] = None,
 ) -> None:
@@ -254,10 +254,11 @@ def _event_types(names: list[str], *, given: bool) -> list[str]:
         if names:
             raise typer.BadParameter(f"unexpected arguments {names}")
         return list(subscriptions.EVENT_TYPES)
-    unknown = [name for name in names if name not in subscriptions.EVENT_TYPES]
+    unknown = [name for name in names if name not in subscriptions.KNOWN_EVENT_TYPES]
     if unknown:
         raise typer.BadParameter(
-            f"{unknown} are not among {list(subscriptions.EVENT_TYPES)}", param_hint="'--events'"
+            f"{unknown} are not among {list(subscriptions.KNOWN_EVENT_TYPES)}",
+            param_hint="'--events'",
         )
     return names
 

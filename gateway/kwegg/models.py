@@ -51,6 +51,11 @@ class ExpiringPoints(BaseModel):
 
 class BalanceData(BaseModel):
     balance: int
+    pending: int = Field(
+        default=0,
+        description="Coins awarded as pending (a return window or a confirmation to come): not "
+        "in `balance` and not spendable until they become available.",
+    )
     expiring: list[ExpiringPoints] = Field(
         default_factory=list,
         description="The user's points that expire, by the day they expire on, earliest first "

@@ -95,7 +95,9 @@ async def balance(call: UserCallDep, user_id: UserIdQuery = None) -> KweggAnswer
             ExpiringPoints(date=e.expires_on, expiresAt=e.expires_at, points=e.points)
             for e in holdings.expiring
         ]
-        data = BalanceData(balance=holdings.balance, expiring=expiring)
+        data = BalanceData(
+            balance=holdings.balance, pending=holdings.pending_points, expiring=expiring
+        )
     return KweggAnswer(message="Balance fetched successfully", data=data)
 
 

@@ -64,6 +64,31 @@ class ExpiringPoints(BaseModel):
     points: int
 
 
+class PendingAward(BaseModel):
+    award: str = Field(description="The award holding the points (its ledger idempotency key).")
+    reference_id: str = Field(
+        description="The earning event's reference (its event id when it had none): what a "
+        "confirming event names in `metadata.original_reference_id`."
+    )
+    points: int
+    release_on: date | None = Field(
+        default=None,
+        description="The programme's local day at whose midnight they become available; null: "
+        "only a confirmation releases them.",
+    )
+    release_at: AwareDatetime | None = Field(default=None, description="That midnight.")
+    confirmed_by: str | None = Field(
+        default=None, description="The event type that makes them available at once."
+    )
+
+
+class PendingBlock(BaseModel):
+    points: int = Field(description="Pending points in all: not in `balance`, not spendable.")
+    awards: list[PendingAward] = Field(
+        default_factory=list, description="Each pending award, earliest release first."
+    )
+
+
 class Balance(BaseModel):
     user_id: str
     balance: int
@@ -75,6 +100,13 @@ class Balance(BaseModel):
         default_factory=list,
         description="The user's points that expire, by the day they expire on, earliest first "
         "(at most 12 days); points that never expire are not listed.",
+    )
+
+    pending: PendingBlock | None = Field(
+        default=None,
+        description="Points awarded as pending (a return window or a confirmation to come), "
+        "held beside the balance: they become available when the window ends or the "
+        "confirming event arrives. Absent for a balance read as of an instant.",
     )
 
     as_of: datetime | None = Field(
@@ -91,6 +123,20 @@ class Balance(BaseModel):
                 ExpiringPoints(expires_on=e.expires_on, expires_at=e.expires_at, points=e.points)
                 for e in holdings.expiring
             ],
+            pending=PendingBlock(
+                points=holdings.pending_points,
+                awards=[
+                    PendingAward(
+                        award=p.award,
+                        reference_id=p.reference_id,
+                        points=p.points,
+                        release_on=p.release_on,
+                        release_at=p.release_at,
+                        confirmed_by=p.confirmed_by,
+                    )
+                    for p in holdings.pending
+                ],
+            ),
         )
 
 

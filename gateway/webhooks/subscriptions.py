@@ -8,6 +8,11 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 EVENT_TYPES = ("points.awarded", "points.deducted", "event.rejected")
+"""An outcome's webhooks: what a subscription gets when it names none."""
+LIFECYCLE_EVENT_TYPES = ("points.expiring", "points.expired", "points.available")
+"""The points lifecycle's webhooks (expiry runs, pending points made available): only when
+named."""
+KNOWN_EVENT_TYPES = EVENT_TYPES + LIFECYCLE_EVENT_TYPES
 # A pool, or one connection (in a transaction of the caller's).
 Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
@@ -17,9 +22,9 @@ async def create(
 ) -> str:
     """Stores the subscription and returns its signing secret (shown once). `db`: a pool, or a
     connection whose transaction also holds the change's audit entry (the console)."""
-    unknown = sorted(set(types) - set(EVENT_TYPES))
+    unknown = sorted(set(types) - set(KNOWN_EVENT_TYPES))
     if unknown:
-        raise ValueError(f"unknown webhook event types {unknown}; known: {list(EVENT_TYPES)}")
+        raise ValueError(f"unknown webhook event types {unknown}; known: {list(KNOWN_EVENT_TYPES)}")
     secret = "whsec_" + secrets.token_urlsafe(32)
     await db.execute(
         """INSERT INTO webhook_subscriptions (subscription_id, programme_id, url, secret,

@@ -20,6 +20,7 @@ from ledger.core.columns import (
 )
 from ledger.core.hashing import digests
 from ledger.core.lots import Lots
+from ledger.core.pending import Pending
 from ledger.core.rejections import Rejection
 from ledger.core.varieties import Route, static_route
 from schemas.ledger import Booking, CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
@@ -76,6 +77,11 @@ class IncomingCommand(NamedTuple):
         for routed in routes:
             if isinstance(routed, Route):
                 accounts.update(routed)
+        if command.confirms is not None:  # releases move points out of the pending account
+            accounts.add(AccountKey(programme_id, AccountKind.PENDING, ""))
+        for owner, booking in zip(owners, bookings, strict=True):
+            if booking.pending is not None:  # held for the user: its row keeps the lot
+                accounts.add(AccountKey(programme_id, AccountKind.USER, owner))
         outcome_columns = command_outcome_columns(
             command_id,
             command_digest,
@@ -164,6 +170,8 @@ class LedgerSnapshot(NamedTuple):
     """Points used of each budgeted rule's budget (`budgets.needed_rule_usage`)."""
     lots: Mapping[AccountKey, Lots] = {}
     """The lots of the locked accounts that store any (`ledger.core.lots`; absent: None)."""
+    pending: Mapping[AccountKey, Pending] = {}
+    """The pending lots of the locked accounts that hold any (`ledger.core.pending`)."""
 
 
 class PlannedEntry(NamedTuple):
@@ -182,6 +190,8 @@ class PlannedEntry(NamedTuple):
     None also where that side is not a user's)."""
     credit_lots: Lots | None = None
     """The lots it formed on a user's account on its credit side."""
+    pending_of: str | None = None
+    """The award whose pending points the entry releases or cancels (its idempotency key)."""
 
 
 class PlannedOutcome(NamedTuple):
@@ -200,6 +210,10 @@ class BatchPlan(NamedTuple):
     """The final usage of every rule budget the batch changes."""
     lots: Mapping[AccountKey, Lots] = {}
     """The final lots of the accounts of `balances` that store any (absent: None)."""
+    pending: Mapping[AccountKey, Pending] = {}
+    """The final pending lots of the accounts of `balances` that hold any (absent: None)."""
+    pending_stored: bool = False
+    """Whether any account of `balances` held or holds pending lots (else all are None)."""
 
 
 def reversed_keys(commands: Iterable[IncomingCommand]) -> set[str]:

@@ -30,12 +30,13 @@ OUTCOME_COLUMNS: Final = PLANNED_OUTCOME_COLUMNS + COMMAND_OUTCOME_COLUMNS
 PLANNED_ENTRY_COLUMNS: Final = (
     "entry_id", "debit_account_id", "credit_account_id", "debit_balance_after",
     "credit_balance_after", "reverses_entry_id", "recorded_at", "debit_lots", "credit_lots",
+    "pending_of",
 )  # fmt: skip
 BOOKING_ENTRY_COLUMNS: Final = (
     "idempotency_key", "payload_sha256", "command_id", "programme_id", "user_id",
     "transaction_type", "variety", "points", "reason", "remote_transaction_id",
     "counterparty_user_id", "source_event_id", "rule_id", "rule_version", "occurred_at",
-    "expires_on",
+    "expires_on", "pending",
 )  # fmt: skip
 ENTRY_COLUMNS: Final = PLANNED_ENTRY_COLUMNS + BOOKING_ENTRY_COLUMNS
 
@@ -77,11 +78,13 @@ def booking_entry_columns(
 ) -> Row:
     """`BOOKING_ENTRY_COLUMNS`."""
     lineage = booking.lineage
+    pending = booking.pending
+    terms = None if pending is None else pending.model_dump_json()
     return (
         booking.idempotency_key, payload_sha256, command_id, programme_id, user_id,
         booking.transaction_type, booking.variety, booking.points, booking.reason,
         booking.remote_transaction_id, booking.counterparty_user_id, lineage.source_event_id,
-        lineage.rule_id, lineage.rule_version, lineage.occurred_at, booking.expires_on,
+        lineage.rule_id, lineage.rule_version, lineage.occurred_at, booking.expires_on, terms,
     )  # fmt: skip
 
 

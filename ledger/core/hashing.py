@@ -24,7 +24,7 @@ def booking_sha256(programme_id: str, user_id: str, booking: Booking) -> bytes:
     user hashes as the same booking in a command of that user would, and a booking without one
     hashes exactly as it did before bookings could name their user."""
     lineage = booking.lineage
-    fields = (
+    fields: tuple[object, ...] = (
         programme_id,
         user_id,
         booking.idempotency_key,
@@ -43,8 +43,16 @@ def booking_sha256(programme_id: str, user_id: str, booking: Booking) -> bytes:
     expires_on = booking.expires_on
     if expires_on is not None:
         # Only when given: every booking without one hashes exactly as before the field existed.
-        with_expiry = (*fields, expires_on.isoformat())
-        return hashlib.sha256(orjson.dumps(with_expiry, option=_CANONICAL)).digest()
+        fields = (*fields, expires_on.isoformat())
+    pending = booking.pending
+    if pending is not None:  # the same: only a pending booking hashes its terms
+        release_on = pending.release_on
+        terms = (
+            None if release_on is None else release_on.isoformat(),
+            pending.confirmed_by,
+            pending.reference_id,
+        )
+        fields = (*fields, "pending", terms)
     return hashlib.sha256(orjson.dumps(fields, option=_CANONICAL)).digest()
 
 
@@ -54,7 +62,7 @@ def command_sha256(command: LedgerCommand, booking_digests: tuple[bytes, ...]) -
     The explanation is left out: it describes the decision and books nothing, and a processor
     that re-decides a redelivered event (its duplicate window is bounded) may word it otherwise.
     What is booked must match to the point; the stored explanation stays the first one."""
-    head = (
+    head: tuple[object, ...] = (
         command.schema_version,
         command.command_id,
         command.programme_id,
@@ -62,6 +70,11 @@ def command_sha256(command: LedgerCommand, booking_digests: tuple[bytes, ...]) -
         command.source_event_id,
         len(booking_digests),
     )
+    confirms = command.confirms
+    if confirms is not None:  # only when given: every other command hashes as before
+        at = confirms.confirmed_at.astimezone(UTC)
+        confirmed = (confirms.event_type, confirms.reference_id, at)
+        head = (*head, "confirms", confirmed)
     digest = hashlib.sha256(orjson.dumps(head, option=_CANONICAL))
     for booking_digest in booking_digests:
         digest.update(booking_digest)

@@ -38,13 +38,16 @@ from ledger.core.budgets import award_rule_id, exhausted
 from ledger.core.columns import Row
 from ledger.core.exceptions import LedgerInvariantError
 from ledger.core.lots import Lots, credited, debited
+from ledger.core.pending import Pending, PendingLot, confirmed, held
 from ledger.core.rejections import Rejection
+from ledger.core.releasing import release_entry
 from ledger.core.varieties import Route, route
 from schemas.ledger import Booking, LedgerCommand, OutcomeStatus, RejectionReason
 
 _UNKNOWN_PROGRAMME = Rejection(RejectionReason.UNKNOWN_PROGRAMME, "Programme not found")
 _ABSENT: Any = object()
 _USER = AccountKind.USER
+_PENDING = AccountKind.PENDING
 
 
 def needed_accounts(
@@ -76,12 +79,20 @@ def plan_batch(
     for incoming in commands:
         planner.add(incoming)
     balances = planner.changed_balances()
+    pending_stored = bool(planner.pending) or bool(snapshot.pending)
+    if pending_stored:
+        # An account whose pending lots changed is written even where its balance did not (a
+        # pending award changes the user's lots, not the user's balance).
+        for key in planner.changed_pending():
+            balances.setdefault(key, planner.balances[key])
     return BatchPlan(
         planner.outcomes,
         planner.planned,
         balances,
         planner.changed_usage(),
         planner.final_lots(balances),
+        planner.final_pending(balances) if pending_stored else {},
+        pending_stored,
     )
 
 
@@ -94,6 +105,7 @@ class _Planner:
         self.outcomes_by_id: dict[str, StoredOutcome] = dict(snapshot.outcomes)
         self.usage: dict[RuleKey, int] = dict(snapshot.rule_usage)
         self.lots: dict[AccountKey, Lots | None] = dict(snapshot.lots)
+        self.pending: dict[AccountKey, Pending | None] = dict(snapshot.pending)
         self.planned: list[PlannedEntry] = []
         self.outcomes: list[PlannedOutcome] = []
         self.undo: list[tuple[dict[Any, Any], object, object]] = []
@@ -116,6 +128,18 @@ class _Planner:
         final: dict[AccountKey, Lots] = {}
         for key in balances:
             held = lots.get(key)
+            if held is not None:
+                final[key] = held
+        return final
+
+    def changed_pending(self) -> list[AccountKey]:
+        before = self.snapshot.pending
+        return [key for key, held in self.pending.items() if held != before.get(key)]
+
+    def final_pending(self, balances: Mapping[AccountKey, int]) -> dict[AccountKey, Pending]:
+        final: dict[AccountKey, Pending] = {}
+        for key in balances:
+            held = self.pending.get(key)
             if held is not None:
                 final[key] = held
         return final
@@ -156,6 +180,8 @@ class _Planner:
             net_points += booked
         self.undo.clear()
         repeated = bool(bookings) and len(self.planned) == planned_before
+        if command.confirms is not None:
+            self._release_confirmed(command, user, policy)
         status = OutcomeStatus.DUPLICATE if repeated else OutcomeStatus.BOOKED
         return self._outcome(command, status, net_points, self.balances[user], None)
 
@@ -215,6 +241,8 @@ class _Planner:
         if target is not None and reverses is not None:
             reversed_points = target.reversed_points + points
             self._set(self.entries, reverses, target._replace(reversed_points=reversed_points))
+        if credit.kind is _PENDING:
+            return self._hold(command, user, booking, digest, columns, routed, debit_after)
         taken: Lots | None = None
         formed: Lots | None = None
         if debit.kind is _USER:
@@ -227,6 +255,77 @@ class _Planner:
             )
         )
         return _signed(user, debit, credit, points)
+
+    def _hold(
+        self,
+        command: LedgerCommand,
+        user: AccountKey,
+        booking: Booking,
+        digest: bytes,
+        columns: Row,
+        routed: Route,
+        debit_after: int,
+    ) -> int:
+        """A pending award: its points sit in the pending account, its lot on the user's row."""
+        terms = booking.pending
+        if terms is None:
+            raise LedgerInvariantError(f"{booking.idempotency_key}: pending without terms")
+        owner = AccountKey(command.programme_id, _USER, booking_user(command.user_id, booking))
+        release_on = terms.release_on
+        lot = PendingLot(
+            booking.idempotency_key,
+            terms.reference_id,
+            None if release_on is None else release_on.isoformat(),
+            terms.confirmed_by,
+            booking.points,
+        )
+        self._set(self.pending, owner, held(self.pending.get(owner), lot))
+        debit, credit = routed
+        self.planned.append(
+            PlannedEntry(
+                booking, digest, debit, credit, debit_after, self.balances[credit], columns
+            )
+        )
+        return booking.points if owner == user else 0
+
+    def _release_confirmed(
+        self, command: LedgerCommand, user: AccountKey, policy: ProgrammePolicy
+    ) -> None:
+        """Make available the user's pending awards the command's event confirms."""
+        confirms = command.confirms
+        if confirms is None:
+            return
+        left, released = confirmed(
+            self.pending.get(user), confirms.event_type, confirms.reference_id
+        )
+        if not released:
+            return
+        self.undoable = False  # after the command's last booking: nothing to undo
+        pending_account = AccountKey(command.programme_id, _PENDING, "")
+        balance = self._balance(user)
+        lots = self.lots.get(user)
+        pending_balance = self._balance(pending_account)
+        why = f"confirmed by {confirms.event_type} {confirms.reference_id}"
+        for lot in released:
+            done = release_entry(
+                command.command_id,
+                lot,
+                user,
+                balance,
+                lots,
+                pending_account,
+                pending_balance,
+                policy.expiry,
+                confirms.confirmed_at,
+                why,
+            )
+            self.planned.append(done.entry)
+            balance, lots, pending_balance = done.balance, done.lots, done.pending_balance
+        self.balances[user] = balance
+        self.balances[pending_account] = pending_balance
+        if lots is not None or user in self.lots:
+            self.lots[user] = lots
+        self.pending[user] = left
 
     def _debit_lots(self, account: AccountKey, before: int, points: int) -> Lots | None:
         """The lots a debit takes from a user's account, earliest-expiring first."""

@@ -20,6 +20,11 @@ stays short however broken the ledger is. The checks:
   available balance, in date order, each above zero), the account's next due day is its
   earliest lot's, and each dated lot holds what the entries' lot movements add up to for it
   (the journal is the truth; the lots are its cache, as the balance is).
+- pending: a user's stored pending lots keep their rules (`ledger.core.pending.problems`), the
+  account's next release day is its earliest lot's, each award's lot holds what its pending
+  entry booked less what releases and cancellations (entries naming it, `pending_of`) moved, so
+  no award is released or cancelled beyond its points, and each programme's pending account
+  holds exactly its users' pending lots.
 """
 
 from datetime import date
@@ -28,6 +33,9 @@ from typing import NamedTuple
 
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy, may_go_negative
 from ledger.core.lots import decode, next_due, problems
+from ledger.core.pending import decode as decode_pending
+from ledger.core.pending import next_release
+from ledger.core.pending import problems as pending_problems
 
 
 class Check(StrEnum):
@@ -36,9 +44,12 @@ class Check(StrEnum):
     OUTCOMES = "outcomes"
     FLOORS = "floors"
     LOTS = "lots"
+    PENDING = "pending"
 
 
-CHECKS = (Check.BALANCES, Check.DOUBLE_ENTRY, Check.OUTCOMES, Check.FLOORS, Check.LOTS)
+CHECKS = (
+    Check.BALANCES, Check.DOUBLE_ENTRY, Check.OUTCOMES, Check.FLOORS, Check.LOTS, Check.PENDING,
+)  # fmt: skip
 EXAMPLES_MAX = 1_000
 """The most findings a tally keeps per check (it counts them all)."""
 
@@ -69,6 +80,54 @@ class AccountFacts(NamedTuple):
     lots: str | None = None
     """The stored lots (jsonb text; None: every open point never expires)."""
     lots_next_due: date | None = None
+    pending: str | None = None
+    """The stored pending lots (jsonb text; None: nothing pending)."""
+    pending_next_release: date | None = None
+
+
+class PendingFacts(NamedTuple):
+    """An award whose pending lot and journal disagree: what its entries leave pending (the
+    award's points less what entries naming it moved) and what the account stores for it."""
+
+    account_id: int | None
+    programme_id: str | None
+    owner_id: str | None
+    award_key: str
+    from_entries: int
+    stored: int
+
+
+class PendingSumFacts(NamedTuple):
+    """A programme whose pending account and its users' pending lots disagree."""
+
+    programme_id: str
+    pending_balance: int
+    lots_points: int
+
+
+def pending_findings(facts: PendingFacts) -> list[Finding]:
+    if facts.from_entries == facts.stored:
+        return []
+    name = f"account {facts.account_id} ({facts.programme_id} user {facts.owner_id})"
+    return [
+        Finding(
+            Check.PENDING,
+            f"{name}: pending award {facts.award_key} holds {facts.stored}, its entries leave "
+            f"{facts.from_entries}",
+        )
+    ]
+
+
+def pending_sum_findings(facts: PendingSumFacts) -> list[Finding]:
+    if facts.pending_balance == facts.lots_points:
+        return []
+    return [
+        Finding(
+            Check.PENDING,
+            f"programme {facts.programme_id}: its pending account holds "
+            f"{facts.pending_balance}, its users' pending lots {facts.lots_points}",
+        )
+    ]
 
 
 class CommandFacts(NamedTuple):
@@ -117,6 +176,33 @@ def account_findings(facts: AccountFacts) -> list[Finding]:
             )
         )
     found.extend(_lot_findings(name, facts))
+    found.extend(_pending_lot_findings(name, facts))
+    return found
+
+
+def _pending_lot_findings(name: str, facts: AccountFacts) -> list[Finding]:
+    if facts.pending is None:
+        if facts.pending_next_release is not None:
+            return [
+                Finding(
+                    Check.PENDING,
+                    f"{name}: nothing pending but a release due {facts.pending_next_release}",
+                )
+            ]
+        return []
+    try:
+        pending = decode_pending(facts.pending)
+    except ValueError as exc:
+        return [Finding(Check.PENDING, f"{name}: {exc}")]
+    found = [Finding(Check.PENDING, f"{name}: {problem}") for problem in pending_problems(pending)]
+    due = next_release(pending)
+    stored_due = (
+        None if facts.pending_next_release is None else facts.pending_next_release.isoformat()
+    )
+    if due != stored_due:
+        found.append(
+            Finding(Check.PENDING, f"{name}: next release {stored_due}, its earliest lot's {due}")
+        )
     return found
 
 

@@ -11,6 +11,8 @@ from ledger.core.accounts import AccountKey
 from ledger.core.batch import BatchPlan, Outcome, PlannedEntry
 from ledger.core.columns import Row
 from ledger.core.lots import Lots, encode, next_due
+from ledger.core.pending import Pending, next_release
+from ledger.core.pending import encode as encode_pending
 from schemas.ledger import OutcomeStatus
 
 
@@ -25,6 +27,11 @@ class BatchRows(NamedTuple):
     """The new lots of each account of `balances`, in its order (jsonb text; None: none)."""
     lots_next_due: Sequence[str | None] = ()
     """When each account's earliest lot is due, in the same order."""
+    pending: Sequence[str | None] = ()
+    """The new pending lots of each account of `balances`, in its order (empty: none holds
+    any, before or after)."""
+    pending_next_release: Sequence[str | None] = ()
+    """When each account's earliest pending lot is released, in the same order."""
 
 
 def batch_rows(
@@ -59,7 +66,24 @@ def batch_rows(
         if planned.is_new and (archived := planned.incoming.archive) is not None
     ]
     lots, due = account_lots(plan.balances, plan.lots)
-    return BatchRows(outcomes, entries, balances, archive, lots, due)
+    pending: tuple[list[str | None], list[str | None]] = ([], [])
+    if plan.pending_stored:
+        pending = account_pending(plan.balances, plan.pending)
+    return BatchRows(outcomes, entries, balances, archive, lots, due, *pending)
+
+
+def account_pending(
+    balances: Mapping[AccountKey, int], pending: Mapping[AccountKey, Pending | None]
+) -> tuple[list[str | None], list[str | None]]:
+    """The pending column and the next release day of each account of `balances`, in its
+    order."""
+    texts: list[str | None] = []
+    days: list[str | None] = []
+    for key in balances:
+        held = pending.get(key)
+        texts.append(encode_pending(held))
+        days.append(next_release(held))
+    return texts, days
 
 
 def archive_record(outcome: Outcome, command_columns: Row, recorded_at: datetime) -> Row:
@@ -115,6 +139,6 @@ def entry_record(
         entry_id, account_ids[entry.debit], account_ids[entry.credit], entry.debit_balance_after,
         entry.credit_balance_after, None if reverses is None else known_ids[reverses],
         recorded_at, None if debit_lots is None else encode(debit_lots),
-        None if credit_lots is None else encode(credit_lots),
+        None if credit_lots is None else encode(credit_lots), entry.pending_of,
     )  # fmt: skip
     return planned + entry.columns

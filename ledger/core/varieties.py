@@ -12,6 +12,12 @@
 | Person 2 Person Transfer | either | the counterparty user (both legs in one posting)    |
 | Account Closure          | debit  | budget or expired, as the programme is configured   |
 | Points Expiry            | debit  | expired (booked only by the ledger's expiry runs)   |
+| Points Release           | credit | pending (booked only by the ledger: a pending award |
+|                          |        | made available, `ledger.core.releasing`)            |
+
+A booking with `pending` terms (an award held back) is a credit from the budget that goes to
+the programme's pending account instead of the user's (`ledger.core.pending`); any other
+variety or type with `pending` is refused.
 
 A Credit moves points to the user, a Debit away from the user. The ledger's own varieties
 (`schemas.ledger.LEDGER_VARIETIES`) are refused in a command: only the ledger books them.
@@ -32,6 +38,7 @@ class Counterpart(Enum):
     COUNTERPARTY = "counterparty"
     CLOSURE = "closure"
     EXPIRED = "expired"
+    PENDING = "pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,7 @@ RULES: dict[Variety, VarietyRule] = {
     Variety.PERSON_TO_PERSON_TRANSFER: VarietyRule(_EITHER, Counterpart.COUNTERPARTY),
     Variety.ACCOUNT_CLOSURE: VarietyRule(_DEBIT, Counterpart.CLOSURE),
     Variety.POINTS_EXPIRY: VarietyRule(_DEBIT, Counterpart.EXPIRED, ledger_only=True),
+    Variety.POINTS_RELEASE: VarietyRule(_CREDIT, Counterpart.PENDING, ledger_only=True),
 }
 if {variety for variety, rule in RULES.items() if rule.ledger_only} != LEDGER_VARIETIES:
     raise ImportError("varieties.RULES and schemas.ledger.LEDGER_VARIETIES disagree")
@@ -101,6 +109,14 @@ def _route(
     if isinstance(counterpart, Rejection):
         return counterpart
     user = AccountKey(programme_id, AccountKind.USER, user_id)
+    if booking.pending is not None:
+        if counterpart.kind is not AccountKind.BUDGET or (
+            booking.transaction_type is not TransactionType.CREDIT
+        ):
+            return Rejection.invalid(
+                "Invalid Transaction: only a credit from the programme's budget can be pending"
+            )
+        return Route(debit=counterpart, credit=AccountKey(programme_id, AccountKind.PENDING, ""))
     if booking.transaction_type is TransactionType.CREDIT:
         return Route(debit=counterpart, credit=user)
     return Route(debit=user, credit=counterpart)
@@ -110,6 +126,7 @@ _PROGRAMME_ACCOUNT: dict[Counterpart, AccountKind] = {
     Counterpart.BUDGET: AccountKind.BUDGET,
     Counterpart.REDEEMED: AccountKind.REDEEMED,
     Counterpart.EXPIRED: AccountKind.EXPIRED,
+    Counterpart.PENDING: AccountKind.PENDING,
 }
 
 

@@ -1,11 +1,12 @@
 """The ledger command for a decision: what the ledger writer must book for one event."""
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import orjson
 
+from processors.engine.compile import CompiledProgramme, CompiledRule
 from processors.engine.decision import Decision
 from processors.engine.exceptions import InvariantError
 from processors.engine.outcomes import Award
@@ -25,11 +26,12 @@ def ledger_command_for(
     decision: Decision,
     source_event: bytes | None = None,
     external_points: Mapping[str, int] | None = None,
+    programme: CompiledProgramme | None = None,
 ) -> LedgerCommand:
     """One booking per award, keyed `event_id:rule_id`; an event without awards still gets a
     command (with no booking) so that its outcome and explanation are stored. The model of
     the bytes the processors send (`ledger_command_json`)."""
-    command = ledger_command_json(event, decision, source_event, external_points)
+    command = ledger_command_json(event, decision, source_event, external_points, programme)
     return LedgerCommand.model_validate_json(command)
 
 
@@ -38,6 +40,7 @@ def ledger_command_json(
     decision: Decision,
     source_event: bytes | None = None,
     external_points: Mapping[str, int] | None = None,
+    programme: CompiledProgramme | None = None,
 ) -> bytes:
     """The ledger command's JSON, built without pydantic models, which cost the processors more
     than deciding the event. `test_commands` holds it equal to the model's own JSON.
@@ -45,7 +48,9 @@ def ledger_command_json(
     `source_event`: the event's record as received (events.v1 JSON), embedded as it is, so the
     ledger archives the event with its decision at the cost of a copy of its bytes; None leaves
     the command without it. `external_points`: the programmatic rules' amounts the decision
-    used, archived with the event so that a replay uses them."""
+    used, archived with the event so that a replay uses them. `programme`: the programme the
+    decision used, for its rules' pending terms and its confirming event types (None: every
+    award available at once, no confirmation)."""
     if len(decision.awards) > BOOKINGS_MAX:
         raise InvariantError(f"{event.event_id}: {len(decision.awards)} awards in one command")
     original_us = decision.original_occurred_at_us
@@ -56,16 +61,62 @@ def ledger_command_json(
         "programme_id": event.programme_id,
         "user_id": event.user_id,
         "source_event_id": event.event_id,
-        "bookings": [_booking_json(event, award, occurred_at) for award in decision.awards],
+        "bookings": [
+            _booking_json(
+                event, award, occurred_at, _pending_json(event, award, occurred_at, programme)
+            )
+            for award in decision.awards
+        ],
         "explanation": decision.explanation.to_dict(),
         "source_fingerprint": event.payload_fingerprint,
         "source_event": None if source_event is None else orjson.Fragment(source_event),
         "external_points": None if not external_points else dict(external_points),
+        "confirms": _confirms_json(event, programme),
     }
     return orjson.dumps(command, option=orjson.OPT_UTC_Z)
 
 
-def _booking_json(event: EventV1, award: Award, occurred_at: datetime) -> dict[str, Any]:
+ORIGINAL_REFERENCE: Final = "original_reference_id"
+"""The metadata field by which a confirming event names the award's event (its reference)."""
+
+
+def _pending_json(
+    event: EventV1, award: Award, occurred_at: datetime, programme: CompiledProgramme | None
+) -> dict[str, Any] | None:
+    """The award's pending terms, when its rule awards pending points."""
+    if programme is None or award.kind != "earn":
+        return None
+    rule: CompiledRule | None = programme.rules_by_id.get(award.rule_id)
+    if rule is None or not rule.pending:
+        return None
+    release_on = None
+    if rule.pending_days:
+        earned = occurred_at.astimezone(programme.calendar.zone).date()
+        release_on = (earned + timedelta(days=rule.pending_days)).isoformat()
+    return {
+        "release_on": release_on,
+        "confirmed_by": rule.pending_until or None,
+        "reference_id": event.reference_id or event.event_id,
+    }
+
+
+def _confirms_json(event: EventV1, programme: CompiledProgramme | None) -> dict[str, Any] | None:
+    """A confirming event's request to release the pending awards its metadata names."""
+    if programme is None or event.event_type not in programme.confirming_types:
+        return None
+    reference = event.metadata.get(ORIGINAL_REFERENCE)
+    if not isinstance(reference, str) or not 0 < len(reference) <= 256:
+        return None
+    return {
+        "event_type": event.event_type,
+        "reference_id": reference,
+        "confirmed_at": event.occurred_at,
+    }
+
+
+def _booking_json(
+    event: EventV1, award: Award, occurred_at: datetime, pending: dict[str, Any] | None = None
+) -> dict[str, Any]:
     earn = award.kind == "earn"
     action = "earned with" if earn else "redeemed through"
     return {
@@ -85,4 +136,5 @@ def _booking_json(event: EventV1, award: Award, occurred_at: datetime) -> dict[s
         },
         "user_id": None,
         "expires_on": None,
+        "pending": pending,
     }

@@ -88,6 +88,14 @@ class CompiledRule:
     """A daily streak's consecutive days; 0 for any other rule."""
     streak_events: int
     """A deadline streak's events before its deadline; 0 for any other rule."""
+    pending_days: int = 0
+    """A pending award's return window in days; 0: no window."""
+    pending_until: str = ""
+    """The event type that confirms a pending award; empty: none."""
+
+    @property
+    def pending(self) -> bool:
+        return self.pending_days > 0 or self.pending_until != ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +129,8 @@ class CompiledProgramme:
     rules_by_id: dict[str, CompiledRule]
     budgeted_rules: tuple[str, ...]
     """Ids of the rules with a budget (cap max), whose usage a decision needs."""
+    confirming_types: frozenset[str] = frozenset()
+    """Event types that confirm some active rule's pending awards (`PendingPoints.until_event`)."""
 
 
 def _optional_us(at: datetime | None) -> int | None:
@@ -169,6 +179,8 @@ def compile_rule(rule: Rule) -> CompiledRule:
         streak_events_per_day=daily.events_per_day if daily is not None else 0,
         streak_days=daily.days if daily is not None else 0,
         streak_events=rule.streak.events if isinstance(rule.streak, BeforeStreak) else 0,
+        pending_days=0 if rule.pending is None else rule.pending.days or 0,
+        pending_until="" if rule.pending is None else rule.pending.until_event or "",
     )
 
 
@@ -226,4 +238,9 @@ def compile_programme(config: ProgrammeConfig) -> CompiledProgramme:
         streak_rules=streaks,
         rules_by_id=rules_by_id,
         budgeted_rules=tuple(r.rule_id for r in rules_by_id.values() if r.budget_max is not None),
+        confirming_types=frozenset(
+            r.pending_until
+            for r in rules_by_id.values()
+            if r.pending_until and r.status == "active"
+        ),
     )

@@ -15,6 +15,7 @@ from ledger.core.batch import (
 )
 from ledger.core.budgets import award_rule_id, needed_rule_usage
 from ledger.core.lots import Lots
+from ledger.core.pending import Pending
 from ledger.core.planner import needed_accounts, plan_batch
 from schemas.ledger import Booking, LedgerCommand, Lineage, TransactionType, Variety
 
@@ -73,6 +74,8 @@ class MemoryLedger:
     """Rows of `ledger.rule_budget_usage`: created (at 0) when a batch first names the rule."""
     lots: dict[AccountKey, Lots] = field(default_factory=dict)
     """The accounts' `lots` column (absent: NULL)."""
+    pending: dict[AccountKey, Pending] = field(default_factory=dict)
+    """The accounts' `pending` column (absent: NULL)."""
 
     def apply(self, *commands: IncomingCommand) -> list[Outcome]:
         for key in needed_accounts(commands, self.programmes):
@@ -87,6 +90,7 @@ class MemoryLedger:
             dict(self.entries),
             {key: self.rule_usage[key] for key in usage_keys},
             dict(self.lots),
+            dict(self.pending),
         )
         plan = plan_batch(commands, snapshot, RECORDED_AT)
         self._store(plan)
@@ -99,6 +103,12 @@ class MemoryLedger:
                 self.lots[key] = plan.lots[key]
             else:
                 self.lots.pop(key, None)
+        if plan.pending_stored:
+            for key in plan.balances:
+                if key in plan.pending:
+                    self.pending[key] = plan.pending[key]
+                else:
+                    self.pending.pop(key, None)
         self.rule_usage.update(plan.rule_usage)
         for planned in plan.outcomes:
             if planned.is_new:

@@ -16,7 +16,8 @@ PERMITTED = {
     Variety.ORDER_ADJUSTMENT: {"Credit", "Debit"},
     Variety.ADJUSTMENT: {"Credit", "Debit"},
     Variety.ACCOUNT_CLOSURE: {"Debit"},
-    Variety.POINTS_EXPIRY: set(),  # the ledger's own: no command may book it
+    Variety.POINTS_EXPIRY: set(),
+    Variety.POINTS_RELEASE: set(),  # the ledger's own: no command may book it
 }
 
 

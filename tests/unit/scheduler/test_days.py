@@ -53,9 +53,12 @@ def test_a_midnight_that_does_not_exist_is_the_transition() -> None:
 
 def test_a_days_commands_are_idempotent_by_programme_and_day() -> None:
     zone = ZoneInfo("Africa/Accra")
-    [expire] = commands_for("demo", date(2026, 3, 2), zone)
+    [release, expire] = commands_for("demo", date(2026, 3, 2), zone)
+    assert release.command_id == "release:demo:2026-03-02"
+    assert release.action is LifecycleAction.RELEASE_POINTS
+    assert release.effective_at == expire.effective_at
     assert expire.command_id == "expire:demo:2026-03-02"
     assert expire.command_id == command_id(LifecycleAction.EXPIRE_POINTS, "demo", date(2026, 3, 2))
     assert expire.action is LifecycleAction.EXPIRE_POINTS
     assert expire.effective_at == datetime(2026, 3, 2, tzinfo=UTC)
-    assert commands_for("demo", date(2026, 3, 2), zone) == [expire]
+    assert commands_for("demo", date(2026, 3, 2), zone) == [release, expire]

@@ -20,6 +20,7 @@ from schemas.programme import (
     CalendarFrequency,
     Condition,
     ExternalPoints,
+    PendingPoints,
     PositivePoints,
     RollingFrequency,
     Rule,
@@ -62,6 +63,7 @@ class RuleBody(BaseModel):
     trigger: Literal["event", "api"] = _described("trigger")
     authorised_clients: tuple[Identifier, ...] = _described("authorised_clients")
     streak: Streak | None = _described("streak")
+    pending: PendingPoints | None = _described("pending")
 
     def data(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

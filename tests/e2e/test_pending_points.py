@@ -1,0 +1,213 @@
+"""Pending points on the real services, driven by the events' time and the scheduler's day,
+never by sleeping: a purchase's points are held back (visible in the balance's pending block,
+not in the balance), made available by an order.completed event naming the purchase's
+reference, or by the scheduler's day when the return window ends; each award once."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import pytest
+
+from deploy.local.settings import LocalSettings
+from gateway.admin import api_keys
+from tests.e2e.conftest import DATABASE, Credentials, RunTopics, new_user
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+PROGRAMME = "e2e-pending"
+ZONE = ZoneInfo("Africa/Accra")
+
+
+@pytest.fixture
+async def pool(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(
+        system[0].database_url(DATABASE), min_size=1, max_size=2
+    ) as created:
+        yield created
+
+
+@pytest.fixture
+async def key(pool: asyncpg.Pool) -> str:
+    issued = await api_keys.create(pool, PROGRAMME, "e2e-partner", "production")
+    return issued.secret
+
+
+def scheduler_emit(
+    system: tuple[LocalSettings, Credentials], topics: RunTopics, through: date
+) -> subprocess.CompletedProcess[str]:
+    settings = system[0]
+    env = {
+        **os.environ,
+        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "LOYALTY_DATABASE_URL": settings.database_url(DATABASE),
+        "LOYALTY_LEDGER_COMMANDS_TOPIC": topics.settings["LOYALTY_LEDGER_COMMANDS_TOPIC"],
+    }
+    arguments = ["emit", "--programme", PROGRAMME, "--through", through.isoformat()]
+    return subprocess.run(
+        [sys.executable, "-m", "scheduler", *arguments, "--allow-future"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def send(gateway: httpx.AsyncClient, key: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = await gateway.post("/api/partner/events", json=body, headers={"X-API-Key": key})
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def purchase(
+    gateway: httpx.AsyncClient, key: str, user_id: str, reference: str, amount: int, at: datetime
+) -> None:
+    body = {
+        "user_id": user_id,
+        "event_type": "purchase",
+        "occurred_at": at.isoformat(),
+        "metadata": {"reference_id": reference, "amount": amount},
+    }
+    assert (await send(gateway, key, body))["points_awarded"] == amount
+
+
+async def balance(gateway: httpx.AsyncClient, key: str, user_id: str) -> dict[str, Any]:
+    response = await gateway.get(
+        f"/api/partner/users/{user_id}/balance", headers={"X-API-Key": key}
+    )
+    assert response.status_code == 200, response.text
+    shown: dict[str, Any] = response.json()
+    return shown
+
+
+async def finished(pool: asyncpg.Pool, command_id: str, deadline_s: float = 30.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        done = await pool.fetchval(
+            "SELECT finished_at FROM ledger.lifecycle_runs WHERE command_id = $1", command_id
+        )
+        if done is not None:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{command_id} not run within {deadline_s} s")
+
+
+async def until_available(
+    gateway: httpx.AsyncClient, key: str, user_id: str, points: int, deadline_s: float = 30.0
+) -> dict[str, Any]:
+    """The balance once `points` are available (a confirmation's outcome is answered before
+    every later read sees it only if it was answered 200: it was)."""
+    deadline = time.monotonic() + deadline_s
+    shown = await balance(gateway, key, user_id)
+    while shown["balance"] != points and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        shown = await balance(gateway, key, user_id)
+    assert shown["balance"] == points, shown
+    return shown
+
+
+async def releases(pool: asyncpg.Pool, user_id: str) -> list[tuple[str, int]]:
+    rows = await pool.fetch(
+        """SELECT idempotency_key, points FROM ledger.entries
+           WHERE programme_id = $1 AND user_id = $2 AND variety = 'Points Release'
+           ORDER BY entry_id""",
+        PROGRAMME,
+        user_id,
+    )
+    return [(row["idempotency_key"], row["points"]) for row in rows]
+
+
+async def test_pending_points_released_by_confirmation_then_by_the_schedulers_day(
+    system: tuple[LocalSettings, Credentials],
+    session_topics: RunTopics,
+    gateway: httpx.AsyncClient,
+    key: str,
+    pool: asyncpg.Pool,
+) -> None:
+    user_id = new_user()
+    now = datetime.now(UTC)
+    today = now.astimezone(ZONE).date()
+    first, second = f"order-{uuid.uuid4().hex[:10]}", f"order-{uuid.uuid4().hex[:10]}"
+
+    # Earned now: pending until today + 3 or until order.completed names it.
+    await purchase(gateway, key, user_id, first, 50, now)
+    shown = await balance(gateway, key, user_id)
+    assert (shown["balance"], shown["available"], shown["pending"]["points"]) == (0, 0, 50)
+    [held] = shown["pending"]["awards"]
+    assert (held["reference_id"], held["points"], held["confirmed_by"]) == (
+        first, 50, "order.completed",
+    )  # fmt: skip
+    assert held["release_on"] == str(today + timedelta(days=3))
+    assert datetime.fromisoformat(held["release_at"]) == datetime(
+        *(today + timedelta(days=3)).timetuple()[:3], tzinfo=ZONE
+    )
+
+    # The order completes: its points are available at once, expiring 30 days on.
+    confirming = {
+        "user_id": user_id,
+        "event_type": "order.completed",
+        "metadata": {"reference_id": f"done-{first}", "original_reference_id": first},
+    }
+    assert (await send(gateway, key, confirming))["points_awarded"] == 0
+    shown = await until_available(gateway, key, user_id, 50)
+    assert shown["pending"] == {"points": 0, "awards": []}
+    assert [(e["expires_on"], e["points"]) for e in shown["expiring"]] == [
+        (str(today + timedelta(days=30)), 50)
+    ]
+
+    # Earned two local days ago: its window ends at the midnight beginning today + 1.
+    await purchase(gateway, key, user_id, second, 20, now - timedelta(days=2))
+    due = today + timedelta(days=1)
+    shown = await balance(gateway, key, user_id)
+    assert (shown["balance"], shown["pending"]["points"]) == (50, 20)
+    assert [award["release_on"] for award in shown["pending"]["awards"]] == [str(due)]
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, due)
+    assert sent.returncode == 0, sent.stderr
+    await finished(pool, f"release:{PROGRAMME}:{due}")
+    shown = await balance(gateway, key, user_id)
+    assert (shown["balance"], shown["pending"]["points"]) == (70, 0)
+    assert [(e["expires_on"], e["points"]) for e in shown["expiring"]] == [
+        (str(today + timedelta(days=30)), 50),
+        (str(due + timedelta(days=30)), 20),
+    ]
+    awards = await pool.fetch(
+        """SELECT idempotency_key FROM ledger.entries
+           WHERE programme_id = $1 AND user_id = $2 AND pending IS NOT NULL
+           ORDER BY entry_id""",
+        PROGRAMME,
+        user_id,
+    )
+    first_award, second_award = (row[0] for row in awards)
+    assert await releases(pool, user_id) == [
+        (f"release:{first_award}", 50),
+        (f"release:{second_award}", 20),
+    ]
+
+    # The day again, and the first order completed again: nothing is released twice.
+    again = await asyncio.to_thread(scheduler_emit, system, session_topics, due)
+    assert again.returncode == 0, again.stderr
+    confirming["metadata"] = {"reference_id": f"again-{first}", "original_reference_id": first}
+    await send(gateway, key, confirming)
+    assert (await balance(gateway, key, user_id))["balance"] == 70
+    assert len(await releases(pool, user_id)) == 2
+    transactions = await gateway.get(
+        f"/api/partner/users/{user_id}/transactions", headers={"X-API-Key": key}
+    )
+    assert transactions.status_code == 200, transactions.text
+    assert [
+        (item["variety"], item["value"], item["balance"])
+        for item in transactions.json()["transactions"]
+    ] == [("Points Release", 50, 50), ("Points Release", 20, 70)]

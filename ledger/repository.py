@@ -44,6 +44,7 @@ from ledger.loading import (
     lock_accounts,
     lock_rule_usage,
 )
+from ledger.returning import load_originals, store_returns
 from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
 
 BeforeCommit = Callable[[BatchPlan], Awaitable[None]]
@@ -119,8 +120,9 @@ async def _apply(
             entries, entry_ids = await load_entries(conn, reversed_keys(commands))
         # After the accounts, like every writer: the same lock order everywhere.
         usage = await lock_rule_usage(conn, needed_rule_usage(commands, programmes, entries))
+        originals = await load_originals(conn, commands)
         snapshot = LedgerSnapshot(
-            programmes, accounts.balances, outcomes, entries, usage, accounts.lots
+            programmes, accounts.balances, outcomes, entries, usage, accounts.lots, originals
         )
         plan = plan_batch(commands, snapshot, recorded_at)
         entry_ids_new = await storage.allocate_entry_ids(conn, len(plan.entries))
@@ -137,6 +139,7 @@ async def _apply(
             lots_next_due=rows.lots_next_due,
         )
         await storage.write_batch(conn, writes)
+        await store_returns(conn, plan.returns)
         if before_commit is not None:
             await before_commit(plan)
     if account_ids is not None:

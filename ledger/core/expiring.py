@@ -134,4 +134,5 @@ def _booking(
         lineage=lineage,
         user_id=None,
         expires_on=None,
+        allow_negative=False,
     )

@@ -12,6 +12,7 @@
 | Person 2 Person Transfer | either | the counterparty user (both legs in one posting)    |
 | Account Closure          | debit  | budget or expired, as the programme is configured   |
 | Points Expiry            | debit  | expired (booked only by the ledger's expiry runs)   |
+| Return                   | debit  | programme budget (booked only for a return's command) |
 
 A Credit moves points to the user, a Debit away from the user. The ledger's own varieties
 (`schemas.ledger.LEDGER_VARIETIES`) are refused in a command: only the ledger books them.
@@ -57,6 +58,7 @@ RULES: dict[Variety, VarietyRule] = {
     Variety.PERSON_TO_PERSON_TRANSFER: VarietyRule(_EITHER, Counterpart.COUNTERPARTY),
     Variety.ACCOUNT_CLOSURE: VarietyRule(_DEBIT, Counterpart.CLOSURE),
     Variety.POINTS_EXPIRY: VarietyRule(_DEBIT, Counterpart.EXPIRED, ledger_only=True),
+    Variety.RETURN: VarietyRule(_DEBIT, Counterpart.BUDGET, ledger_only=True),
 }
 if {variety for variety, rule in RULES.items() if rule.ledger_only} != LEDGER_VARIETIES:
     raise ImportError("varieties.RULES and schemas.ledger.LEDGER_VARIETIES disagree")

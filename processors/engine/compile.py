@@ -98,6 +98,15 @@ class CompiledPartner:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledReturn:
+    field: str
+    """The metadata key of the amount, in the return and in its original."""
+    award_rule_ids: tuple[str, ...]
+    """Every earn rule of the original types, whatever its status: an original's awards are
+    booked under `event_id:rule_id` for some of them."""
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledProgramme:
     programme_id: str
     version: int
@@ -121,6 +130,8 @@ class CompiledProgramme:
     rules_by_id: dict[str, CompiledRule]
     budgeted_rules: tuple[str, ...]
     """Ids of the rules with a budget (cap max), whose usage a decision needs."""
+    returns: dict[str, CompiledReturn]
+    """Per return event type (`EventType.returns`): what its events take back."""
 
 
 def _optional_us(at: datetime | None) -> int | None:
@@ -226,4 +237,18 @@ def compile_programme(config: ProgrammeConfig) -> CompiledProgramme:
         streak_rules=streaks,
         rules_by_id=rules_by_id,
         budgeted_rules=tuple(r.rule_id for r in rules_by_id.values() if r.budget_max is not None),
+        returns=_compile_returns(config),
     )
+
+
+def _compile_returns(config: ProgrammeConfig) -> dict[str, CompiledReturn]:
+    compiled = {}
+    for event_type in config.event_types:
+        spec = event_type.returns
+        if spec is None:
+            continue
+        originals = set(spec.event_types)
+        earning = (r for r in config.rules if r.event_type in originals and r.kind == "earn")
+        rule_ids = tuple(sorted(r.rule_id for r in earning))
+        compiled[event_type.name] = CompiledReturn(spec.field, rule_ids)
+    return compiled

@@ -17,6 +17,7 @@ PERMITTED = {
     Variety.ADJUSTMENT: {"Credit", "Debit"},
     Variety.ACCOUNT_CLOSURE: {"Debit"},
     Variety.POINTS_EXPIRY: set(),  # the ledger's own: no command may book it
+    Variety.RETURN: set(),  # the ledger books it for a return's command
 }
 
 

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.batch import IncomingCommand
 from ledger.core.expiry import expiry_policy
-from ledger.core.returns import Original, OriginalAward, plan_return, share_of_award
+from ledger.core.returns import (
+    Original,
+    OriginalAward,
+    SpentPoints,
+    plan_return,
+    share_of_award,
+)
 from schemas.ledger import (
     Booking,
     LedgerCommand,
@@ -204,7 +210,7 @@ def test_returns_never_take_back_more_than_was_awarded(
     returned, taken, shortfall = Decimal(0), 0, 0
     for part in parts:
         original = Original(True, tuple(held), Decimal(amount), returned)
-        policy = "negative_balance" if negative else "shortfall"
+        policy: SpentPoints = "negative_balance" if negative else "shortfall"
         plan = plan_return(original, Decimal(part), balance, policy)
         if not plan.counts:
             assert plan.reason_code is ReasonCode.OVER_RETURN

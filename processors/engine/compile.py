@@ -132,6 +132,9 @@ class CompiledProgramme:
     """Ids of the rules with a budget (cap max), whose usage a decision needs."""
     returns: dict[str, CompiledReturn]
     """Per return event type (`EventType.returns`): what its events take back."""
+    returnable: dict[str, str]
+    """Per event type some return type takes back: the metadata key of its amount, which its
+    awards' applied records keep (so a return can give back the caps they used)."""
 
 
 def _optional_us(at: datetime | None) -> int | None:
@@ -238,7 +241,17 @@ def compile_programme(config: ProgrammeConfig) -> CompiledProgramme:
         rules_by_id=rules_by_id,
         budgeted_rules=tuple(r.rule_id for r in rules_by_id.values() if r.budget_max is not None),
         returns=_compile_returns(config),
+        returnable=_returnable(config),
     )
+
+
+def _returnable(config: ProgrammeConfig) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for event_type in config.event_types:
+        spec = event_type.returns
+        for name in () if spec is None else spec.event_types:
+            found.setdefault(name, spec.field if spec is not None else "")
+    return found
 
 
 def _compile_returns(config: ProgrammeConfig) -> dict[str, CompiledReturn]:

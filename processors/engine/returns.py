@@ -1,23 +1,41 @@
 """A return event (an event type with `returns`): it earns nothing and asks the ledger to take
 back the returned share of its original's awards. The ledger works the points out, since only
-it holds the original's awards, its amount and the returns before this one (ledger.core.returns).
+it holds every original, its amount and the returns before this one (ledger.core.returns).
 
-Decided the same every time, redelivered or not (a return changes no counter of the user's
-state), so a redelivery sends the same command and the ledger answers it as a repeat."""
+It also gives back what the original's awards used of the user's caps and of the rules'
+budgets, by the same share, when the original is still among the user's applied events (the
+last `APPLIED_MAX`): that is where its awards, time, type and amount are, and the returns of it
+since (which came after it). A cap counter holds only the current day and month, so an older
+original has nothing left to give back there. Over-returns give back nothing.
 
-from decimal import Decimal, InvalidOperation
+The command is the same every time, redelivered or not, so the ledger answers a redelivery
+as a repeat; the give-back is applied once (with the return's record)."""
 
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
+
+from processors.engine.amounts import returned_amount
 from processors.engine.compile import CompiledProgramme, CompiledReturn
 from processors.engine.conclude import with_applied, without_rules
 from processors.engine.decision import Decision
 from processors.engine.explain import Explanation
 from processors.engine.outcomes import ReturnAsk
-from processors.engine.state import UserState, reason_record
+from processors.engine.periods import instant
+from processors.engine.state import (
+    CAP_DAY,
+    CAP_DAY_POINTS,
+    CAP_MONTH,
+    CAP_MONTH_POINTS,
+    UserState,
+    applied_outcome,
+    return_record,
+    returnable_of,
+    returned_of,
+)
 from schemas.events import EventV1, event_id_for
 from schemas.programme import RETURN_REFERENCE_PARAMETER
 from schemas.reasons import ReasonCode
-
-AMOUNT_DIGITS_MAX = 30
 
 
 def decide_return(
@@ -42,12 +60,64 @@ def decide_return(
     explanation = Explanation(
         programme.version, event.event_type, state.tier, "no_points", reason, (), reason_code=None
     )
-    new_state = state
-    if event.event_id not in state.applied:
-        new_state = with_applied(state, event.event_id, reason_record("no_points", reason))
-    decision = Decision(event.event_id, "no_points", 0, (), new_state, explanation)
+    if event.event_id in state.applied:  # a redelivery: given back the first time
+        decision = Decision(event.event_id, "no_points", 0, (), state, explanation)
+    else:
+        caps, consumed = _given_back(state, programme, original, Decimal(amount))
+        given = UserState(state.tier, caps, state.marks, state.streaks, state.applied)
+        new_state = with_applied(given, event.event_id, return_record(original, amount))
+        decision = Decision(
+            event.event_id, "no_points", 0, (), new_state, explanation, (), consumed
+        )
     decision.returning = ask
     return decision
+
+
+def _given_back(
+    state: UserState, programme: CompiledProgramme, original: str, returned: Decimal
+) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """The caps with the original's share given back, and the (negative) budget use."""
+    record = state.applied.get(original)
+    kept = None if record is None else returnable_of(record)
+    if record is None or kept is None:
+        return state.caps, {}
+    event_type, amount_text = kept
+    amount, before = Decimal(amount_text), Decimal(0)
+    for other in state.applied.values():
+        earlier = returned_of(other)
+        if earlier is not None and earlier[0] == original:
+            before += Decimal(earlier[1])
+    after = before + returned
+    if amount <= 0 or after > amount:
+        return state.caps, {}
+    outcome = applied_outcome(record)
+    shares = {
+        award.rule_id: _share(award.points, amount, before, after)
+        for award in outcome.awards
+        if award.kind == "earn"
+    }
+    budgeted = programme.budgeted_rules
+    consumed = {rule: -points for rule, points in shares.items() if points and rule in budgeted}
+    at_us = outcome.occurred_at_us
+    counter = state.caps.get(event_type)
+    if at_us is None or counter is None:
+        return state.caps, consumed
+    _, day, month = programme.calendar.periods(instant(at_us))
+    total = sum(shares.values())
+    day_points, month_points = counter[CAP_DAY_POINTS], counter[CAP_MONTH_POINTS]
+    if counter[CAP_DAY] == day:
+        day_points = max(0, day_points - total)
+    if counter[CAP_MONTH] == month:
+        month_points = max(0, month_points - total)
+    caps = dict(state.caps)
+    caps[event_type] = [counter[CAP_DAY], day_points, counter[CAP_MONTH], month_points]
+    return caps, consumed
+
+
+def _share(points: int, amount: Decimal, before: Decimal, after: Decimal) -> int:
+    """As `ledger.core.returns.share_of_award`: the running total's share, rounded down."""
+    whole = Fraction(amount)
+    return floor(points * Fraction(after) / whole) - floor(points * Fraction(before) / whole)
 
 
 def original_event_id(event: EventV1, reference: str) -> str:
@@ -56,16 +126,3 @@ def original_event_id(event: EventV1, reference: str) -> str:
     if event.partner_id is None:
         return reference
     return event_id_for(event.programme_id, event.partner_id, reference)
-
-
-def returned_amount(value: object) -> str | None:
-    """The amount as an exact decimal's text, or None if it is not a number above 0."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount <= 0 or len(amount.as_tuple().digits) > AMOUNT_DIGITS_MAX:
-        return None
-    return format(amount.normalize(), "f")

@@ -3,6 +3,7 @@ a second return, an over-return refused with its reason, the first return repeat
 again, nothing more taken), a return of an unknown original; points already spent under each
 policy (`shortfall`, `negative_balance`); the `points.returned` webhook queued."""
 
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -62,9 +63,10 @@ async def test_partial_returns_an_over_return_and_a_repeat(
     await pool.execute(
         """INSERT INTO webhook_subscriptions (subscription_id, programme_id, url, secret,
                                               event_types)
-           VALUES ($1, 'e2e-returns', 'http://127.0.0.1:9/hooks', 'whsec_e2e',
+           VALUES ($1, 'e2e-returns', 'http://127.0.0.1:9/hooks', $2,
                    ARRAY['points.returned'])""",
         f"wh-{uuid.uuid4().hex[:8]}",
+        "whsec_" + secrets.token_urlsafe(32),
     )
     user, order = new_user(), f"order-{uuid.uuid4().hex[:8]}"
     earned = await publish(gateway, key, user, "purchase", reference_id=order, amount=100)

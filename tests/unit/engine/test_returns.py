@@ -12,7 +12,7 @@ from schemas.events import event_id_for
 from schemas.ledger import ReturnRequest
 from schemas.programme import ProgrammeConfig
 from schemas.reasons import ReasonCode
-from tests.unit.engine.fixtures import config_dict, event, programme, rule
+from tests.unit.engine.fixtures import config_dict, event, programme, rule, run
 
 PURCHASE = {
     "name": "purchase",
@@ -105,3 +105,44 @@ def test_the_spent_points_policy_is_shortfall_unless_set() -> None:
         [PURCHASE, RETURNED], RULES, returns={"spent_points": "negative_balance"}
     )
     assert ProgrammeConfig.model_validate(negative).returns.spent_points == "negative_balance"
+
+
+CAPPED = [
+    rule(
+        "per-ghs", "purchase", points_type="per_unit", points=1, unit_field="amount",
+        daily_cap=100, budget_max=1_000,
+    )
+]  # fmt: skip
+
+
+def test_a_return_gives_back_the_caps_and_budget_its_share_used_once() -> None:
+    compiled = programme([PURCHASE, RETURNED], CAPPED)
+    buy = event("purchase", {"amount": 100}, event_id="buy")
+    capped = event("purchase", {"amount": 50})
+    refund = event("purchase.returned", {"original_reference_id": "buy", "amount": 40})
+    after = event("purchase", {"amount": 50})
+    first, cut = run([buy, capped], compiled)
+    assert (first.points, cut.points) == (100, 0)
+    returned = decide(refund, cut.state, compiled, budget_used={"per-ghs": 100})
+    assert returned.budget_consumed == {"per-ghs": -40}
+    assert returned.state.caps["purchase"][1] == 60
+    again = decide(refund, returned.state, compiled)
+    assert (again.budget_consumed, again.state.caps) == ({}, returned.state.caps)
+    [earned] = run([after], compiled, returned.state)
+    assert earned.points == 40
+
+
+def test_returns_past_the_original_give_back_nothing_more() -> None:
+    compiled = programme([PURCHASE, RETURNED], CAPPED)
+    buy = event("purchase", {"amount": 10}, event_id="buy")
+    decisions = run(
+        [
+            buy,
+            event("purchase.returned", {"original_reference_id": "buy", "amount": 7}),
+            event("purchase.returned", {"original_reference_id": "buy", "amount": 7}),
+            event("purchase.returned", {"original_reference_id": "buy", "amount": 3}),
+        ],
+        compiled,
+    )
+    assert [d.budget_consumed for d in decisions[1:]] == [{"per-ghs": -7}, {}, {"per-ghs": -3}]
+    assert decisions[-1].state.caps["purchase"][1] == 0

@@ -29,6 +29,7 @@ from processors.engine.state import (
     CAP_MONTH_POINTS,
     UserState,
     applied_outcome,
+    reason_record,
     return_record,
     returnable_of,
     returned_of,
@@ -63,9 +64,16 @@ def decide_return(
     if event.event_id in state.applied:  # a redelivery: given back the first time
         decision = Decision(event.event_id, "no_points", 0, (), state, explanation)
     else:
-        caps, consumed = _given_back(state, programme, original, Decimal(amount))
+        given_back = _given_back(state, programme, original, Decimal(amount))
+        consumed: dict[str, int] = {}
+        if given_back is None:  # an over-return: the ledger refuses it, and it counts for nothing
+            caps = state.caps
+            record = reason_record("no_points", reason)
+        else:
+            caps, consumed = given_back
+            record = return_record(original, amount)
         given = UserState(state.tier, caps, state.marks, state.streaks, state.applied)
-        new_state = with_applied(given, event.event_id, return_record(original, amount))
+        new_state = with_applied(given, event.event_id, record)
         decision = Decision(
             event.event_id, "no_points", 0, (), new_state, explanation, (), consumed
         )
@@ -75,8 +83,9 @@ def decide_return(
 
 def _given_back(
     state: UserState, programme: CompiledProgramme, original: str, returned: Decimal
-) -> tuple[dict[str, list[int]], dict[str, int]]:
-    """The caps with the original's share given back, and the (negative) budget use."""
+) -> tuple[dict[str, list[int]], dict[str, int]] | None:
+    """The caps with the original's share given back, and the (negative) budget use; None for
+    an over-return (of an original the state still holds)."""
     record = state.applied.get(original)
     kept = None if record is None else returnable_of(record)
     if record is None or kept is None:
@@ -88,8 +97,10 @@ def _given_back(
         if earlier is not None and earlier[0] == original:
             before += Decimal(earlier[1])
     after = before + returned
-    if amount <= 0 or after > amount:
+    if amount <= 0:
         return state.caps, {}
+    if after > amount:
+        return None
     outcome = applied_outcome(record)
     shares = {
         award.rule_id: _share(award.points, amount, before, after)

@@ -103,10 +103,17 @@ def command_id_of(programme_id: str, candidate_version: int, correction: Correct
     return scoped_id(COMMAND_PREFIX, scope, str(correction.booked), length=40)
 
 
-def command_of(programme_id: str, candidate_version: int, correction: Correction) -> LedgerCommand:
+def command_of(
+    programme_id: str,
+    candidate_version: int,
+    correction: Correction,
+    *,
+    allow_negative: bool = False,
+) -> LedgerCommand:
     """One correction as a ledger command: a Credit or Debit of variety Adjustment between the
     user and the programme's budget, naming the event, rule and corrected entry (its lineage,
-    reason and explanation) and the candidate version."""
+    reason and explanation) and the candidate version. `allow_negative`: a debit may take the
+    user's balance below zero (`Booking.allow_negative`), which the ledger then books."""
     command_id = command_id_of(programme_id, candidate_version, correction)
     points = correction.points
     entry = correction.corrects_entry_id
@@ -127,6 +134,7 @@ def command_of(programme_id: str, candidate_version: int, correction: Correction
             rule_version=correction.rule_version,
             occurred_at=correction.occurred_at,
         ),
+        allow_negative=allow_negative and points < 0,
     )
     explanation: JsonValue = {
         "source": "rebase",

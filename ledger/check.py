@@ -39,13 +39,14 @@ _PREFETCH_ROWS = 2_000
 _ACCOUNT_FACTS = """
 WITH movements AS (
     SELECT credit_account_id AS account_id, entry_id, programme_id, points AS delta,
-           credit_balance_after AS balance_after
+           credit_balance_after AS balance_after, false AS allows_negative
     FROM ledger.entries WHERE $1::text IS NULL OR programme_id = $1
     UNION ALL
-    SELECT debit_account_id, entry_id, programme_id, -points, debit_balance_after
+    SELECT debit_account_id, entry_id, programme_id, -points, debit_balance_after,
+           allows_negative
     FROM ledger.entries WHERE $1::text IS NULL OR programme_id = $1
 ), chained AS (
-    SELECT account_id, entry_id, programme_id, delta,
+    SELECT account_id, entry_id, programme_id, delta, allows_negative,
            balance_after <> coalesce(lag(balance_after) OVER w, 0) + delta AS breaks
     FROM movements
     WINDOW w AS (PARTITION BY account_id ORDER BY entry_id)
@@ -55,7 +56,8 @@ WITH movements AS (
            count(*) FILTER (WHERE c.breaks) AS chain_breaks,
            min(c.entry_id) FILTER (WHERE c.breaks) AS first_break_entry_id,
            count(*) FILTER (WHERE c.programme_id IS DISTINCT FROM a.programme_id)
-               AS foreign_entries
+               AS foreign_entries,
+           bool_or(c.allows_negative) AS negative_allowed
     FROM chained c LEFT JOIN ledger.accounts a ON a.account_id = c.account_id
     GROUP BY c.account_id
 ), in_scope AS (
@@ -72,7 +74,8 @@ SELECT s.account_id, a.programme_id, a.kind, a.owner_id,
        coalesce(p.chain_breaks, 0) AS chain_breaks, p.first_break_entry_id,
        coalesce(p.foreign_entries, 0) AS foreign_entries,
        a.lots::text AS lots, a.lots_next_due, a.pending::text AS pending,
-       a.pending_next_release
+       a.pending_next_release,
+       coalesce(p.negative_allowed, false) AS negative_allowed
 FROM in_scope s
 LEFT JOIN ledger.accounts a ON a.account_id = s.account_id
 LEFT JOIN programmes g ON g.programme_id = a.programme_id

@@ -86,6 +86,7 @@ async def load_programmes(
                        AS closure_returns,
                    config -> 'points_expiry' AS points_expiry,
                    coalesce(config ->> 'time_zone', 'UTC') AS time_zone,
+                   coalesce(config -> 'returns' ->> 'spent_points', 'shortfall') AS spent_points,
                    jsonb_path_query_array(config, '{_BUDGETED_RULES}.rule_id') AS rule_ids,
                    jsonb_path_query_array(config, '{_BUDGETED_RULES}.budget_max') AS budgets
             FROM programmes WHERE programme_id = ANY($1::text[])
@@ -99,6 +100,7 @@ async def load_programmes(
             row["closure_returns"],
             _rule_budgets(row["rule_ids"], row["budgets"]),
             _expiry(row["points_expiry"], row["time_zone"]),
+            row["spent_points"],
         )
         for row in rows
     }

@@ -51,6 +51,7 @@ from ledger.loading import (
     lock_existing_accounts,
     lock_rule_usage,
 )
+from ledger.returning import load_originals, store_returns
 from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
 
 BeforeCommit = Callable[[BatchPlan], Awaitable[None]]
@@ -128,8 +129,16 @@ async def _apply(
             entries, entry_ids = await load_entries(conn, reversed_keys(commands))
         # After the accounts, like every writer: the same lock order everywhere.
         usage = await lock_rule_usage(conn, needed_rule_usage(commands, programmes, entries))
+        originals = await load_originals(conn, commands)
         snapshot = LedgerSnapshot(
-            programmes, accounts.balances, outcomes, entries, usage, accounts.lots, accounts.pending
+            programmes,
+            accounts.balances,
+            outcomes,
+            entries,
+            usage,
+            accounts.lots,
+            accounts.pending,
+            originals,
         )
         plan = plan_batch(commands, snapshot, recorded_at)
         ids = accounts.ids
@@ -152,6 +161,7 @@ async def _apply(
         )
         await storage.write_batch(conn, writes)
         await queue_available(conn, plan.entries)
+        await store_returns(conn, plan.returns)
         if before_commit is not None:
             await before_commit(plan)
     if account_ids is not None:

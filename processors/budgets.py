@@ -50,7 +50,8 @@ class BudgetUsage:
         partition = event.message.partition
         for rule_id, points in consumed.items():
             key = usage_key(programme_id, rule_id, partition)
-            self.pending[key] = (self._entry(key) + points, event)
+            # A return gives points back (negative): never below what nothing used.
+            self.pending[key] = (max(0, self._entry(key) + points), event)
 
     def flush(self) -> Iterator[tuple[bytes, bytes, Any]]:
         """The batch's changed entries as (key, value, event to write under), then forgets them."""

@@ -6,6 +6,7 @@ more bookings: an event that earns nothing still sends a command with no booking
 """
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -46,11 +47,14 @@ class Variety(StrEnum):
     ACCOUNT_CLOSURE = "Account Closure"
     POINTS_EXPIRY = "Points Expiry"
     POINTS_RELEASE = "Points Release"
+    RETURN = "Return"
 
 
-LEDGER_VARIETIES: frozenset[Variety] = frozenset({Variety.POINTS_EXPIRY, Variety.POINTS_RELEASE})
+LEDGER_VARIETIES: frozenset[Variety] = frozenset(
+    {Variety.POINTS_EXPIRY, Variety.POINTS_RELEASE, Variety.RETURN}
+)
 """Booked only by the ledger itself (a lifecycle command's entries, a pending award's
-release); a command's booking of one is refused (406)."""
+release, a return's take-back); a command's booking of one is refused (406)."""
 
 
 class PendingTerms(BaseModel):
@@ -158,6 +162,26 @@ class Booking(BaseModel):
         ),
     )
 
+    allow_negative: bool = Field(
+        default=False,
+        description=(
+            "A Debit of variety Adjustment (a re-base's correction, `loyalty-admin rebase "
+            "--allow-negative`) that may take the user's balance below zero, the way a return "
+            "does under `returns.spent_points: negative_balance`; later credits repay the "
+            "debt first. False: the debit is refused (402) when the user cannot cover it. Part "
+            "of the booking's payload when true."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _negative_only_by_adjustment(self) -> "Booking":
+        if self.allow_negative and (
+            self.transaction_type is not TransactionType.DEBIT
+            or self.variety not in (Variety.ADJUSTMENT, Variety.RETURN)
+        ):
+            raise ValueError("allow_negative: only a Debit of variety Adjustment may set it")
+        return self
+
     @field_validator("expires_on")
     @classmethod
     def _credits_only(cls, value: date | None, info: ValidationInfo) -> date | None:
@@ -174,6 +198,27 @@ class Booking(BaseModel):
         if value is not None and info.data.get("transaction_type") is TransactionType.DEBIT:
             raise ValueError("only a credit can be pending")
         return value
+
+
+class ReturnRequest(BaseModel):
+    """A return's command (`LedgerCommand.returning`): the ledger works out what it books, from
+    what it holds of the original (its awards, its amount, the returns before this one) and
+    the programme's `returns.spent_points` (docs/returns.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    original_event_id: Identifier = Field(description="The event whose awards are returned.")
+    award_keys: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=256)]], Field(max_length=200)
+    ] = Field(
+        description="The idempotency keys the original's awards may have been booked under "
+        "(`event_id:rule_id` for each rule of the original types); those the ledger holds are "
+        "its awards."
+    )
+    field: Identifier = Field(description="The metadata key of the amount in both events.")
+    amount: Annotated[Decimal, Field(gt=0, max_digits=30, decimal_places=12)] = Field(
+        description="The amount (or quantity) returned, as the return event gave it."
+    )
 
 
 BOOKINGS_MAX = 1_000
@@ -232,8 +277,19 @@ class LedgerCommand(BaseModel):
         ),
     )
 
+    returning: ReturnRequest | None = Field(
+        default=None,
+        description=(
+            "Set on a return's command, which carries no bookings of its own: the ledger books "
+            "the returned share of the original's awards (variety Return, each reversing its "
+            "award) in the command's transaction. None: an ordinary command."
+        ),
+    )
+
     @model_validator(mode="after")
     def _source_event_is_this_commands(self) -> "LedgerCommand":
+        if self.returning is not None and self.bookings:
+            raise ValueError("returning: a return's command carries no bookings of its own")
         event = self.source_event
         if event is None:
             return self

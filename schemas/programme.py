@@ -199,6 +199,27 @@ class Parameter(_Frozen):
     )
 
 
+RETURN_REFERENCE_PARAMETER: Final = "original_reference_id"
+"""The metadata key a return event names its original by (`ReturnOf`)."""
+
+
+class ReturnOf(_Frozen):
+    """Marks an event type as a return (a refund, a cancelled order): its events take back the
+    share of the original event's award that they return. A return names its original by
+    `metadata.original_reference_id` (the original's `reference_id`, from the same partner; an
+    internal service's event: its `event_id`) and gives the returned amount or quantity in
+    `metadata[field]`; it takes back `award * returned / original` points of each award of
+    the original (docs/returns.md)."""
+
+    event_types: Annotated[tuple[Identifier, ...], Field(min_length=1, max_length=20)] = Field(
+        description="The declared event types whose awards this type takes back (not returns)."
+    )
+    field: Identifier = Field(
+        description="The numeric parameter that holds the amount (or quantity): a mandatory "
+        "parameter of the return type, and a parameter of each original type."
+    )
+
+
 class EventType(_Frozen):
     """What happened to a user, as partners and internal services publish it."""
 
@@ -209,6 +230,12 @@ class EventType(_Frozen):
         default=(),
         description="The event type's typed metadata; a value of the wrong type refuses the "
         "event, and undeclared metadata keys are allowed and ignored.",
+    )
+    returns: ReturnOf | None = Field(
+        default=None,
+        description="Set on a return type: its events earn nothing and take back the returned "
+        "share of their original's award. A return type has no rules, and declares "
+        "`original_reference_id` as a mandatory string parameter. None: an ordinary type.",
     )
 
     @field_validator("name")
@@ -502,6 +529,17 @@ class PointsExpiry(_Frozen):
         return self
 
 
+class ReturnSettings(_Frozen):
+    """What a return does when the user has already spent the points it takes back."""
+
+    spent_points: Literal["shortfall", "negative_balance"] = Field(
+        default="shortfall",
+        description="`shortfall`: take what the balance holds and record the rest as the "
+        "return's shortfall (the balance never goes below zero); `negative_balance`: take it "
+        "all, leaving a negative balance that later earnings repay first.",
+    )
+
+
 class ProgrammeConfig(_Frozen):
     """One programme: its partners, event types, rules and tiers, as one versioned snapshot."""
 
@@ -538,6 +576,10 @@ class ProgrammeConfig(_Frozen):
     points_expiry: PointsExpiry = Field(
         default=PointsExpiry(),
         description="When earned points expire; by default they never do.",
+    )
+    returns: ReturnSettings = Field(
+        default=ReturnSettings(),
+        description="How returns (event types with `returns`) treat points already spent.",
     )
     tiers: tuple[Tier, ...] = Field(
         default=(Tier(name="Base"),), description="At least one; names are unique."
@@ -625,6 +667,7 @@ def _all_rule_problems(config: ProgrammeConfig) -> Iterator[str]:
             if client not in clients:
                 yield f"{where}.authorised_clients: '{client}' is not a declared api client"
     yield from _per_event_type_problems(config)
+    yield from _return_problems(config)
 
 
 def _condition_problems(where: str, rule: Rule, event_type: EventType) -> Iterator[str]:
@@ -692,3 +735,35 @@ def _per_event_type_problems(config: ProgrammeConfig) -> Iterator[str]:
                 f"rules.streak: event type '{name}' has {count} streak rules, "
                 f"at most {STREAK_RULES_PER_EVENT_TYPE_MAX}"
             )
+
+
+def _return_problems(config: ProgrammeConfig) -> Iterator[str]:
+    returns = {e.name for e in config.event_types if e.returns is not None}
+    for rule in config.rules:
+        if rule.event_type in returns:
+            yield f"rules ({rule.rule_id}): '{rule.event_type}' is a return type, it has no rules"
+    for event_type in config.event_types:
+        if event_type.returns is not None:
+            yield from _return_type_problems(config, event_type, event_type.returns, returns)
+
+
+def _return_type_problems(
+    config: ProgrammeConfig, event_type: EventType, spec: ReturnOf, returns: set[str]
+) -> Iterator[str]:
+    where = f"event_types ({event_type.name}).returns"
+    reference = event_type.parameter(RETURN_REFERENCE_PARAMETER)
+    if reference is None or reference.type != "string" or not reference.mandatory:
+        yield f"{where}: declare '{RETURN_REFERENCE_PARAMETER}' as a mandatory string parameter"
+    own = event_type.parameter(spec.field)
+    if own is None or own.type not in ("integer", "float") or not own.mandatory:
+        yield f"{where}.field: '{spec.field}' must be a mandatory numeric parameter"
+    for name in spec.event_types:
+        original = config.event_type(name)
+        if original is None:
+            yield f"{where}.event_types: '{name}' is not a declared event type"
+        elif name in returns:
+            yield f"{where}.event_types: '{name}' is a return type itself"
+        else:
+            parameter = original.parameter(spec.field)
+            if parameter is None or parameter.type not in ("integer", "float"):
+                yield f"{where}.field: '{spec.field}' is not a numeric parameter of '{name}'"

@@ -39,5 +39,12 @@ class ReasonCode(StrEnum):
     not active, or another event type)."""
     TIER_ASSIGNED = "tier_assigned"
     """A `tier.assigned` record: the user's tier changed; it earns no points itself."""
+    OVER_RETURN = "over_return"
+    """A return: with the returns before it, more than the original's amount; nothing taken."""
+    UNKNOWN_ORIGINAL = "unknown_original"
+    """A return names an event the ledger has not booked for this user; nothing taken."""
+    RETURN_SHORTFALL = "return_shortfall"
+    """A return took less than its share: the user had spent the points, and the programme's
+    `returns.spent_points` is `shortfall`."""
     DUPLICATE = "duplicate"
     """The event was already decided: the original outcome stands."""

@@ -4,9 +4,11 @@ whose points differ, published on the commands topic so the ledger writer books 
 other booking (variety Adjustment, between the user and the programme's budget).
 
 Refuses, before publishing anything, a plan that would leave a user's balance below zero, unless
-`--allow-negative`. The ledger itself never takes a user's account below zero (a database check
-and a reconciled invariant): with `--allow-negative` the plan is published and a debit the user
-cannot cover is refused by the ledger (`insufficient_points`) and reported as such."""
+`--allow-negative`: its debits are then allowed to take a balance below zero
+(`Booking.allow_negative`, the mechanism of a return under `returns.spent_points:
+negative_balance`), and the ledger books them; later credits repay the debt first. A plan
+applied once with the option and once without is a conflict for the debits it changes (their
+payloads differ), refused and reported."""
 
 import asyncio
 from datetime import datetime
@@ -63,8 +65,8 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--allow-negative",
-                help="Publish even if the plan would take a balance below zero (the ledger "
-                "still refuses a debit the user cannot cover).",
+                help="Publish even if the plan would take a balance below zero: its debits may "
+                "then leave a negative balance, which later credits repay first.",
             ),
         ] = False,
     ) -> None:
@@ -106,7 +108,7 @@ async def _rebase(
         if dry_run or not plan.corrections:
             typer.echo("Dry run: nothing booked." if dry_run else "Nothing to correct.")
             return
-        commands = _commands(plan)
+        commands = _commands(plan, allow_negative)
         topic = settings.ledger_commands_topic
         async with ledger_link(
             settings.database_url, settings.kafka_bootstrap_servers, topic
@@ -166,11 +168,13 @@ def _cells(correction: Correction) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-def _commands(plan: Plan) -> list[Command]:
+def _commands(plan: Plan, allow_negative: bool) -> list[Command]:
     """Every correction as its ledger command, each user's credits before their debits."""
     commands = []
     for correction in in_booking_order(plan.corrections):
-        command = command_of(plan.programme_id, plan.candidate_version, correction)
+        command = command_of(
+            plan.programme_id, plan.candidate_version, correction, allow_negative=allow_negative
+        )
         key = topics.user_key(plan.programme_id, correction.user_id)
         commands.append(Command(command.command_id, key, command.model_dump_json().encode()))
     return commands

@@ -44,6 +44,7 @@ from gateway.publishing.partner_events import publish_partner_event
 from ledger import reads
 from schemas.events import EventV1, event_id_for
 from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
+from schemas.programme import RETURN_REFERENCE_PARAMETER
 
 router = APIRouter(tags=["Kwegg"], route_class=KweggRoute, responses=AUTH_ERRORS)
 PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
@@ -144,7 +145,11 @@ async def event_occurrence(
 def _event(call: UserCall, body: OccurrenceRequest) -> EventV1:
     principal = call.tenant.principal
     # The tenant's occurrence id is scoped to the user: the same id from two users is two events.
-    reference = None if body.event.id is None else f"kwegg\x1f{call.user_id}\x1f{body.event.id}"
+    reference = None if body.event.id is None else _scoped(call.user_id, body.event.id)
+    params = body.event.params
+    original = params.get(RETURN_REFERENCE_PARAMETER)
+    if isinstance(original, str):  # a return names its original by the tenant's occurrence id
+        params = {**params, RETURN_REFERENCE_PARAMETER: _scoped(call.user_id, original)}
     return EventV1(
         event_id=event_id_for(principal.programme_id, principal.partner_id, reference),
         programme_id=principal.programme_id,
@@ -154,8 +159,13 @@ def _event(call: UserCall, body: OccurrenceRequest) -> EventV1:
         occurred_at=datetime.now(UTC),
         reference_id=body.event.id,
         environment=principal.environment,
-        metadata=body.event.params,
+        metadata=params,
     )
+
+
+def _scoped(user_id: str, occurrence_id: str) -> str:
+    """The reference an occurrence id stands for (`event_id_for` scopes it to the partner)."""
+    return f"kwegg\x1f{user_id}\x1f{occurrence_id}"
 
 
 @router.get("/core/user/tenant/transactions", response_model=KweggAnswer[TransactionsData])

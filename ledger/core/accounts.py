@@ -56,6 +56,9 @@ class ProgrammePolicy:
     account_closure_returns_to_budget: bool = False
     rule_budgets: Mapping[str, int] = field(default_factory=dict)
     expiry: ExpiryPolicy | None = None
+    spent_points: str = "shortfall"
+    """`returns.spent_points`: what a return does when the user has spent the points
+    (`ledger.core.returns`)."""
 
 
 def may_go_negative(key: AccountKey, policy: ProgrammePolicy) -> bool:

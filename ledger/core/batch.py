@@ -5,8 +5,9 @@ per batch, and a tuple is built in a third of the time (a frozen dataclass sets 
 through `object.__setattr__`). They are as immutable and carry the same field names.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import NamedTuple
 
 from pydantic import JsonValue
@@ -22,8 +23,12 @@ from ledger.core.hashing import digests
 from ledger.core.lots import Lots
 from ledger.core.pending import Pending
 from ledger.core.rejections import Rejection
+from ledger.core.returns import Original
 from ledger.core.varieties import Route, static_route
 from schemas.ledger import Booking, CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
+
+OriginalKey = tuple[str, str, str]
+"""(programme_id, user_id, original_event_id) of a return's original."""
 
 
 class SourcePosition(NamedTuple):
@@ -74,6 +79,8 @@ class IncomingCommand(NamedTuple):
         )
         user_account = AccountKey(programme_id, AccountKind.USER, user_id)
         accounts = {user_account}
+        if command.returning is not None:  # its Return entries credit the programme's budget
+            accounts.add(AccountKey(programme_id, AccountKind.BUDGET, ""))
         for routed in routes:
             if isinstance(routed, Route):
                 accounts.update(routed)
@@ -172,6 +179,9 @@ class LedgerSnapshot(NamedTuple):
     """The lots of the locked accounts that store any (`ledger.core.lots`; absent: None)."""
     pending: Mapping[AccountKey, Pending] = {}
     """The pending lots of the locked accounts that hold any (`ledger.core.pending`)."""
+    originals: Mapping[OriginalKey, Original] = {}
+    """What the ledger holds of each original the batch's returns name
+    (`ledger.core.returns`)."""
 
 
 class PlannedEntry(NamedTuple):
@@ -201,6 +211,19 @@ class PlannedOutcome(NamedTuple):
     """True when the outcome is a new row; False for a repeat of a stored command id."""
 
 
+class PlannedReturn(NamedTuple):
+    """A return that counts towards its original (a row of ledger.returns)."""
+
+    command_id: str
+    programme_id: str
+    user_id: str
+    original_event_id: str
+    amount: Decimal
+    points: int
+    """Points taken back."""
+    shortfall: int
+
+
 class BatchPlan(NamedTuple):
     outcomes: list[PlannedOutcome]
     entries: list[PlannedEntry]
@@ -214,16 +237,23 @@ class BatchPlan(NamedTuple):
     """The final pending lots of the accounts of `balances` that hold any (absent: None)."""
     pending_stored: bool = False
     """Whether any account of `balances` held or holds pending lots (else all are None)."""
+    returns: Sequence[PlannedReturn] = ()
+    """The batch's new returns that count towards their originals."""
 
 
 def reversed_keys(commands: Iterable[IncomingCommand]) -> set[str]:
     """The idempotency keys the commands' reversals name."""
-    return {
+    keys = {
         booking.reverses
         for incoming in commands
         for booking in incoming.command.bookings
         if booking.reverses is not None
     }
+    for incoming in commands:
+        returning = incoming.command.returning
+        if returning is not None:
+            keys.update(returning.award_keys)
+    return keys
 
 
 def booking_keys(commands: Iterable[IncomingCommand]) -> set[str]:
@@ -234,4 +264,7 @@ def booking_keys(commands: Iterable[IncomingCommand]) -> set[str]:
             keys.add(booking.idempotency_key)
             if booking.reverses is not None:
                 keys.add(booking.reverses)
+        returning = incoming.command.returning
+        if returning is not None:
+            keys.update(returning.award_keys)
     return keys

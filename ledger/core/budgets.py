@@ -61,6 +61,12 @@ def needed_rule_usage(
                     rule_id = target.award_rule_id
             if rule_id is not None and rule_id in budgets:
                 keys.add((command.programme_id, rule_id))
+        returning = command.returning
+        for key in () if returning is None else returning.award_keys:
+            target = entries.get(key)
+            rule_id = None if target is None else target.award_rule_id
+            if rule_id is not None and rule_id in budgets:
+                keys.add((command.programme_id, rule_id))
     return keys
 
 

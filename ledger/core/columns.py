@@ -36,7 +36,7 @@ BOOKING_ENTRY_COLUMNS: Final = (
     "idempotency_key", "payload_sha256", "command_id", "programme_id", "user_id",
     "transaction_type", "variety", "points", "reason", "remote_transaction_id",
     "counterparty_user_id", "source_event_id", "rule_id", "rule_version", "occurred_at",
-    "expires_on", "pending",
+    "expires_on", "pending", "allows_negative",
 )  # fmt: skip
 ENTRY_COLUMNS: Final = PLANNED_ENTRY_COLUMNS + BOOKING_ENTRY_COLUMNS
 
@@ -85,6 +85,7 @@ def booking_entry_columns(
         booking.transaction_type, booking.variety, booking.points, booking.reason,
         booking.remote_transaction_id, booking.counterparty_user_id, lineage.source_event_id,
         lineage.rule_id, lineage.rule_version, lineage.occurred_at, booking.expires_on, terms,
+        booking.allow_negative,
     )  # fmt: skip
 
 

@@ -135,4 +135,5 @@ def _booking(
         user_id=None,
         expires_on=None,
         pending=None,
+        allow_negative=False,
     )

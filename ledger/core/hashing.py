@@ -41,6 +41,9 @@ def booking_sha256(programme_id: str, user_id: str, booking: Booking) -> bytes:
         lineage.occurred_at,
     )
     expires_on = booking.expires_on
+    if booking.allow_negative:  # only when set: every other booking hashes as it always did
+        negative = (*fields, None if expires_on is None else expires_on.isoformat(), True)
+        return hashlib.sha256(orjson.dumps(negative, option=_CANONICAL)).digest()
     if expires_on is not None:
         # Only when given: every booking without one hashes exactly as before the field existed.
         fields = (*fields, expires_on.isoformat())
@@ -75,7 +78,12 @@ def command_sha256(command: LedgerCommand, booking_digests: tuple[bytes, ...]) -
         at = confirms.confirmed_at.astimezone(UTC)
         confirmed = (confirms.event_type, confirms.reference_id, at)
         head = (*head, "confirms", confirmed)
+    returning = command.returning
     digest = hashlib.sha256(orjson.dumps(head, option=_CANONICAL))
+    if returning is not None:  # only on a return: every other command hashes as it always did
+        amount = format(returning.amount.normalize(), "f")
+        asked = (returning.original_event_id, returning.field, amount)
+        digest.update(orjson.dumps(asked, option=_CANONICAL))
     for booking_digest in booking_digests:
         digest.update(booking_digest)
     return digest.digest()

@@ -150,6 +150,28 @@ def debited(lots: Lots | None, balance_before: int, points: int) -> tuple[Lots |
     return canonical(left), out
 
 
+def debited_preferring(
+    lots: Lots | None, balance_before: int, points: int, preferred: Lots | None
+) -> tuple[Lots | None, Lots | None]:
+    """`debited`, taking first from the dates of `preferred` (up to its points on each: a
+    return takes back from its award's own lots), then earliest-expiring first. A preferred
+    lot already spent or expired is simply not there any more: the rest comes from the others."""
+    if lots is None:
+        return None, None
+    if not preferred:
+        return debited(lots, balance_before, points)
+    held = dict(lots)
+    first: list[Lot] = []
+    for day, wanted in preferred:
+        take = min(wanted, held.get(day, 0), points)
+        if take > 0:
+            first.append((day, take))
+            held[day] -= take
+            points -= take
+    left, rest = taken(tuple((day, held[day]) for day, _ in lots if held[day] > 0), points)
+    return canonical(left), merged(tuple(first), rest)
+
+
 def expired(lots: Lots | None, day: str) -> tuple[Lots | None, Lots]:
     """(lots after, lots expired): every lot dated `day` or earlier."""
     if lots is None:

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pydantic import JsonValue
+
 from ledger.core.accounts import (
     AccountKey,
     AccountKind,
@@ -27,20 +29,25 @@ from ledger.core.batch import (
     BatchPlan,
     IncomingCommand,
     LedgerSnapshot,
+    OriginalKey,
     Outcome,
     PlannedEntry,
     PlannedOutcome,
+    PlannedReturn,
     RuleKey,
     StoredEntry,
     StoredOutcome,
 )
 from ledger.core.budgets import award_rule_id, exhausted
-from ledger.core.columns import Row
+from ledger.core.columns import Row, booking_entry_columns
 from ledger.core.exceptions import LedgerInvariantError
-from ledger.core.lots import Lots, credited, debited
+from ledger.core.hashing import booking_sha256
+from ledger.core.lots import Lots, credited, debited, debited_preferring
 from ledger.core.pending import Pending, PendingLot, confirmed, held
 from ledger.core.rejections import Rejection
 from ledger.core.releasing import release_entry
+from ledger.core.return_bookings import return_booking, return_explanation
+from ledger.core.returns import Original, OriginalAward, plan_return
 from ledger.core.varieties import Route, route
 from schemas.ledger import Booking, LedgerCommand, OutcomeStatus, RejectionReason
 
@@ -93,6 +100,7 @@ def plan_batch(
         planner.final_lots(balances),
         planner.final_pending(balances) if pending_stored else {},
         pending_stored,
+        planner.returns,
     )
 
 
@@ -106,6 +114,8 @@ class _Planner:
         self.usage: dict[RuleKey, int] = dict(snapshot.rule_usage)
         self.lots: dict[AccountKey, Lots | None] = dict(snapshot.lots)
         self.pending: dict[AccountKey, Pending | None] = dict(snapshot.pending)
+        self.originals: dict[OriginalKey, Original] = dict(snapshot.originals)
+        self.returns: list[PlannedReturn] = []
         self.planned: list[PlannedEntry] = []
         self.outcomes: list[PlannedOutcome] = []
         self.undo: list[tuple[dict[Any, Any], object, object]] = []
@@ -159,6 +169,8 @@ class _Planner:
         policy = self.snapshot.programmes.get(command.programme_id)
         if policy is None:
             return self._outcome(command, OutcomeStatus.REJECTED, 0, None, _UNKNOWN_PROGRAMME)
+        if command.returning is not None:
+            return self._apply_return(incoming, policy)
         user = incoming.user_account
         before = self._balance(user)
         planned_before = len(self.planned)
@@ -185,6 +197,64 @@ class _Planner:
         status = OutcomeStatus.DUPLICATE if repeated else OutcomeStatus.BOOKED
         return self._outcome(command, status, net_points, self.balances[user], None)
 
+    def _apply_return(self, incoming: IncomingCommand, policy: ProgrammePolicy) -> Outcome:
+        """A return's command: the share of its original's awards, booked as Return entries
+        that reverse them, all or nothing (`ledger.core.returns`)."""
+        command = incoming.command
+        request = command.returning
+        if request is None:
+            raise LedgerInvariantError(f"{command.command_id} is not a return")
+        key = (command.programme_id, command.user_id, request.original_event_id)
+        loaded = self.originals.get(key)
+        if loaded is None:
+            raise LedgerInvariantError(f"the original {key} was not loaded for the batch")
+        original = loaded._replace(awards=tuple(self._available(a) for a in loaded.awards))
+        user = incoming.user_account
+        before = self._balance(user)
+        negative = policy.spent_points == "negative_balance"
+        plan = plan_return(
+            original, request.amount, before, "negative_balance" if negative else "shortfall"
+        )
+        planned_before = len(self.planned)
+        net_points = 0
+        for take in plan.takes:
+            self.undoable = True
+            booking = return_booking(command, take, negative)
+            owner = command.user_id
+            digest = booking_sha256(command.programme_id, owner, booking)
+            columns = booking_entry_columns(
+                command.command_id, command.programme_id, owner, digest, booking
+            )
+            routed = Route(user, AccountKey(command.programme_id, AccountKind.BUDGET, ""))
+            booked = self._book(
+                command, user, policy, booking, digest, columns, routed, take.award.lots
+            )
+            if isinstance(booked, Rejection):
+                self._roll_back(planned_before)
+                return self._outcome(command, OutcomeStatus.REJECTED, 0, before, booked)
+            net_points += booked
+        self.undo.clear()
+        if plan.counts:
+            returned = original.returned_before + request.amount
+            self.originals[key] = loaded._replace(returned_before=returned)
+            self.returns.append(
+                PlannedReturn(
+                    command.command_id, command.programme_id, command.user_id,
+                    request.original_event_id, request.amount, -net_points, plan.shortfall,
+                )
+            )  # fmt: skip
+        explanation = return_explanation(command, plan, net_points)
+        return self._outcome(
+            command, OutcomeStatus.BOOKED, net_points, self.balances[user], None, explanation
+        )
+
+    def _available(self, award: OriginalAward) -> OriginalAward:
+        """The award with what is left of it now (reversals earlier in the batch included)."""
+        entry = self.entries.get(award.key)
+        if entry is None:
+            return award._replace(available=0)
+        return award._replace(available=entry.points - entry.reversed_points)
+
     def _book(
         self,
         command: LedgerCommand,
@@ -194,6 +264,7 @@ class _Planner:
         digest: bytes,
         columns: Row,
         routed: Route | Rejection,
+        preferred_lots: Lots | None = None,
     ) -> Rejection | int:
         """The user's signed points from this booking, or why it is refused."""
         existing = self.entries.get(booking.idempotency_key)
@@ -215,7 +286,7 @@ class _Planner:
         balances = self.balances
         debit_before = self._balance(debit)
         debit_after = debit_before - points
-        if debit_after < 0 and not may_go_negative(debit, policy):
+        if debit_after < 0 and not (booking.allow_negative or may_go_negative(debit, policy)):
             return Rejection(*floor_rejection(debit.kind))
         credit_before = self._balance(credit)
         credit_after = credit_before + points
@@ -246,7 +317,7 @@ class _Planner:
         taken: Lots | None = None
         formed: Lots | None = None
         if debit.kind is _USER:
-            taken = self._debit_lots(debit, debit_before, points)
+            taken = self._debit_lots(debit, debit_before, points, preferred_lots)
         if credit.kind is _USER:
             formed = self._credit_lots(booking, policy, credit, credit_before, debit, taken)
         self.planned.append(
@@ -327,12 +398,18 @@ class _Planner:
             self.lots[user] = lots
         self.pending[user] = left
 
-    def _debit_lots(self, account: AccountKey, before: int, points: int) -> Lots | None:
-        """The lots a debit takes from a user's account, earliest-expiring first."""
+    def _debit_lots(
+        self, account: AccountKey, before: int, points: int, preferred: Lots | None
+    ) -> Lots | None:
+        """The lots a debit takes from a user's account, earliest-expiring first (a return's
+        from its award's own lots first)."""
         held = self.lots.get(account)
         if held is None:  # only never-expiring points: nothing to record
             return None
-        after, taken = debited(held, before, points)
+        if preferred is None:
+            after, taken = debited(held, before, points)
+        else:
+            after, taken = debited_preferring(held, before, points, preferred)
         self._set(self.lots, account, after)
         return taken
 
@@ -444,6 +521,7 @@ class _Planner:
         net_points: int,
         balance_after: int | None,
         rejection: Rejection | None,
+        explanation: JsonValue = None,
     ) -> Outcome:
         return Outcome(
             command.command_id,
@@ -453,7 +531,7 @@ class _Planner:
             balance_after,
             None if rejection is None else rejection.code,
             OutcomeStatus.BOOKED if status is OutcomeStatus.DUPLICATE else None,
-            command.explanation,
+            command.explanation if explanation is None else explanation,
             self.recorded_at,
         )
 

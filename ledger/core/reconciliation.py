@@ -15,7 +15,8 @@ stays short however broken the ledger is. The checks:
   funding); a rejected or duplicate command has no entry; every entry belongs to a booked
   command. (A booked command some of whose bookings had been booked before under another
   command id shows here too: the engine and the APIs never build one.)
-- floors: no account below zero whose kind may not go negative (`accounts.may_go_negative`);
+- floors: no account below zero whose kind may not go negative (`accounts.may_go_negative`),
+  except a user's that an entry allowed to (`Booking.allow_negative`);
 - lots: a user's stored lots keep their rules (`ledger.core.lots.problems`: their sum is the
   available balance, in date order, each above zero), the account's next due day is its
   earliest lot's, and each dated lot holds what the entries' lot movements add up to for it
@@ -83,6 +84,9 @@ class AccountFacts(NamedTuple):
     pending: str | None = None
     """The stored pending lots (jsonb text; None: nothing pending)."""
     pending_next_release: date | None = None
+    negative_allowed: bool = False
+    """Some debit of the account was allowed to take it below zero (`Booking.allow_negative`:
+    a return under `negative_balance`, a re-base with `--allow-negative`)."""
 
 
 class PendingFacts(NamedTuple):
@@ -167,7 +171,12 @@ def account_findings(facts: AccountFacts) -> list[Finding]:
         )
     lowest = min(facts.cached, facts.from_entries)
     key = AccountKey(facts.programme_id, AccountKind(facts.kind), facts.owner_id or "")
-    if lowest < 0 and not may_go_negative(key, ProgrammePolicy(funded=facts.funded)):
+    allowed = facts.negative_allowed and key.kind is AccountKind.USER
+    if (
+        lowest < 0
+        and not allowed
+        and not may_go_negative(key, ProgrammePolicy(funded=facts.funded))
+    ):
         found.append(
             Finding(
                 Check.FLOORS,

@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
+import orjson
+
 from ledger.core.accounts import AccountKey
-from ledger.core.batch import BatchPlan, Outcome, PlannedEntry
-from ledger.core.columns import Row
+from ledger.core.batch import BatchPlan, Outcome, PlannedEntry, PlannedOutcome
+from ledger.core.columns import COMMAND_OUTCOME_COLUMNS, Row
 from ledger.core.lots import Lots, encode, next_due
 from ledger.core.pending import Pending, next_release
 from ledger.core.pending import encode as encode_pending
@@ -44,7 +46,7 @@ def batch_rows(
     """The rows of a plan. `entry_ids`: one drawn for each of the plan's entries;
     `stored_entry_ids`: of the stored entries the batch's reversals may name."""
     outcomes = [
-        outcome_record(planned.outcome, planned.incoming.outcome_columns, recorded_at)
+        outcome_record(planned.outcome, _outcome_columns(planned), recorded_at)
         for planned in plan.outcomes
         if planned.is_new
     ]
@@ -84,6 +86,19 @@ def account_pending(
         texts.append(encode_pending(held))
         days.append(next_release(held))
     return texts, days
+
+
+def _outcome_columns(planned: PlannedOutcome) -> Row:
+    """The command's outcome columns; a return's with the explanation of what the ledger took
+    back (`return_bookings.return_explanation`), which only the plan knows."""
+    columns = planned.incoming.outcome_columns
+    if planned.incoming.command.returning is None:
+        return columns
+    explained = orjson.dumps(planned.outcome.explanation).decode()
+    return (*columns[:_EXPLANATION], explained, *columns[_EXPLANATION + 1 :])
+
+
+_EXPLANATION = COMMAND_OUTCOME_COLUMNS.index("explanation")
 
 
 def archive_record(outcome: Outcome, command_columns: Row, recorded_at: datetime) -> Row:

@@ -14,6 +14,7 @@
 | Points Expiry            | debit  | expired (booked only by the ledger's expiry runs)   |
 | Points Release           | credit | pending (booked only by the ledger: a pending award |
 |                          |        | made available, `ledger.core.releasing`)            |
+| Return                   | debit  | programme budget (booked only for a return's command) |
 
 A booking with `pending` terms (an award held back) is a credit from the budget that goes to
 the programme's pending account instead of the user's (`ledger.core.pending`); any other
@@ -65,6 +66,7 @@ RULES: dict[Variety, VarietyRule] = {
     Variety.ACCOUNT_CLOSURE: VarietyRule(_DEBIT, Counterpart.CLOSURE),
     Variety.POINTS_EXPIRY: VarietyRule(_DEBIT, Counterpart.EXPIRED, ledger_only=True),
     Variety.POINTS_RELEASE: VarietyRule(_CREDIT, Counterpart.PENDING, ledger_only=True),
+    Variety.RETURN: VarietyRule(_DEBIT, Counterpart.BUDGET, ledger_only=True),
 }
 if {variety for variety, rule in RULES.items() if rule.ledger_only} != LEDGER_VARIETIES:
     raise ImportError("varieties.RULES and schemas.ledger.LEDGER_VARIETIES disagree")

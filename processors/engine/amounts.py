@@ -7,7 +7,7 @@ whole points. No float ever reaches a booked amount.
 """
 
 from collections.abc import Callable, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Final
 
 SCALE: Final = 10_000
@@ -60,3 +60,19 @@ def unit_ratio(value: int | float) -> tuple[int, int]:
 def display(value_e4: int) -> str:
     """A scaled multiplier for explanations: 15000 -> '1.5'."""
     return format((Decimal(value_e4) / SCALE).normalize(), "f")
+
+
+AMOUNT_DIGITS_MAX: Final = 30
+
+
+def returned_amount(value: object) -> str | None:
+    """The amount as an exact decimal's text, or None if it is not a number above 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount <= 0 or len(amount.as_tuple().digits) > AMOUNT_DIGITS_MAX:
+        return None
+    return format(amount.normalize(), "f")

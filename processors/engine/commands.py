@@ -72,6 +72,7 @@ def ledger_command_json(
         "source_event": None if source_event is None else orjson.Fragment(source_event),
         "external_points": None if not external_points else dict(external_points),
         "confirms": _confirms_json(event, programme),
+        "returning": None if decision.returning is None else _returning_json(decision),
     }
     return orjson.dumps(command, option=orjson.OPT_UTC_Z)
 
@@ -137,4 +138,17 @@ def _booking_json(
         "user_id": None,
         "expires_on": None,
         "pending": pending,
+        "allow_negative": False,
+    }
+
+
+def _returning_json(decision: Decision) -> dict[str, Any]:
+    ask = decision.returning
+    if ask is None:
+        raise InvariantError(f"{decision.event_id}: not a return")
+    return {
+        "original_event_id": ask.original_event_id,
+        "award_keys": list(ask.award_keys),
+        "field": ask.field,
+        "amount": ask.amount,
     }

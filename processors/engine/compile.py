@@ -106,6 +106,15 @@ class CompiledPartner:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledReturn:
+    field: str
+    """The metadata key of the amount, in the return and in its original."""
+    award_rule_ids: tuple[str, ...]
+    """Every earn rule of the original types, whatever its status: an original's awards are
+    booked under `event_id:rule_id` for some of them."""
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledProgramme:
     programme_id: str
     version: int
@@ -129,6 +138,11 @@ class CompiledProgramme:
     rules_by_id: dict[str, CompiledRule]
     budgeted_rules: tuple[str, ...]
     """Ids of the rules with a budget (cap max), whose usage a decision needs."""
+    returns: dict[str, CompiledReturn]
+    """Per return event type (`EventType.returns`): what its events take back."""
+    returnable: dict[str, str]
+    """Per event type some return type takes back: the metadata key of its amount, which its
+    awards' applied records keep (so a return can give back the caps they used)."""
     confirming_types: frozenset[str] = frozenset()
     """Event types that confirm some active rule's pending awards (`PendingPoints.until_event`)."""
 
@@ -243,4 +257,28 @@ def compile_programme(config: ProgrammeConfig) -> CompiledProgramme:
             for r in rules_by_id.values()
             if r.pending_until and r.status == "active"
         ),
+        returns=_compile_returns(config),
+        returnable=_returnable(config),
     )
+
+
+def _returnable(config: ProgrammeConfig) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for event_type in config.event_types:
+        spec = event_type.returns
+        for name in () if spec is None else spec.event_types:
+            found.setdefault(name, spec.field if spec is not None else "")
+    return found
+
+
+def _compile_returns(config: ProgrammeConfig) -> dict[str, CompiledReturn]:
+    compiled = {}
+    for event_type in config.event_types:
+        spec = event_type.returns
+        if spec is None:
+            continue
+        originals = set(spec.event_types)
+        earning = (r for r in config.rules if r.event_type in originals and r.kind == "earn")
+        rule_ids = tuple(sorted(r.rule_id for r in earning))
+        compiled[event_type.name] = CompiledReturn(spec.field, rule_ids)
+    return compiled

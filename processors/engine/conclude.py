@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 
+from processors.engine.amounts import returned_amount
 from processors.engine.applied import AppliedWindow
 from processors.engine.compile import CompiledProgramme
 from processors.engine.decision import Decision, DecisionStatus
@@ -10,6 +11,7 @@ from processors.engine.explain import PENDING_REASON, Explanation, RuleTrace
 from processors.engine.periods import epoch_us
 from processors.engine.state import (
     APPLIED_MAX,
+    SEPARATOR,
     AppliedRecord,
     PendingRecord,
     UserState,
@@ -35,6 +37,11 @@ def concluded(draft: Draft) -> Decision:
     record: AppliedRecord
     if awards:
         points, record = awards_record(awards, draft.epoch_us)
+        field = programme.returnable.get(draft.event_type)
+        if field is not None:
+            amount = returned_amount(draft.metadata.get(field))
+            if amount is not None:
+                record.append(f"{draft.event_type}{SEPARATOR}{amount}")
     else:
         points, record = 0, PendingRecord(explanation)
     state = draft.new_state(remembered(draft.state.applied, event_id, record))

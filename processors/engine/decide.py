@@ -16,6 +16,7 @@ from processors.engine.explain import Explanation
 from processors.engine.matching import api_refusal
 from processors.engine.parameters import parameter_problem
 from processors.engine.payment import pay
+from processors.engine.returns import decide_return
 from processors.engine.state import UserState, reason_record
 from processors.engine.streaks import advance
 from schemas.events import EventV1
@@ -44,13 +45,16 @@ def decide(
     """
     programme = config if isinstance(config, CompiledProgramme) else compile_programme(config)
     draft = Draft(event, state, programme, external_points or _NOTHING, budget_used or _NOTHING)
+    returning = programme.returns.get(event.event_type)
     record = state.applied.get(draft.event_id)
-    if record is not None:
+    if record is not None and returning is None:
         return duplicate(event, state, programme, record)
     problem = _event_problem(draft)
     if problem is not None:
         code, reason = problem
         return without_rules(event, state, programme, "invalid_event", reason, code)
+    if returning is not None:  # the same again when redelivered: it changes no counter
+        return decide_return(event, state, programme, returning)
     if draft.event_type == TIER_ASSIGNED_EVENT_TYPE:
         return _assign_tier(event, state, programme)
     if event.rule_id is None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from processors.engine.explain import Explanation
-from processors.engine.outcomes import Award, ExternalCall
+from processors.engine.outcomes import Award, ExternalCall, ReturnAsk
 from processors.engine.state import UserState
 
 DecisionStatus = Literal[
@@ -35,6 +35,9 @@ class Decision:
     original_occurred_at_us: int | None
     """A duplicate's original event time (epoch microseconds) where it differs from this
     event's: the bookings carry the original's, so the command is the original's exactly."""
+    returning: ReturnAsk | None
+    """A return's request (`schemas.ledger.ReturnRequest`): the ledger books what it takes
+    back. None for every other decision."""
 
     def __init__(
         self,
@@ -56,6 +59,7 @@ class Decision:
         self.external_calls = external_calls
         self.budget_consumed = {} if budget_consumed is None else budget_consumed
         self.original_occurred_at_us = None
+        self.returning = None
 
     @property
     def reason(self) -> str | None:

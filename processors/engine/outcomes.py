@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import JsonValue
 
@@ -43,3 +43,13 @@ class ExternalCall:
     method: str
     headers: Mapping[str, str]
     body: Mapping[str, JsonValue]
+
+
+class ReturnAsk(NamedTuple):
+    """What a return asks the ledger to take back (`schemas.ledger.ReturnRequest`)."""
+
+    original_event_id: str
+    award_keys: tuple[str, ...]
+    field: str
+    amount: str
+    """The returned amount as a decimal's text (exact: never a binary float)."""

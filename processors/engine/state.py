@@ -65,7 +65,9 @@ RawRecord = list[Any]
   duplicate books exactly what the original booked, time included, even when its own
   `occurred_at` differs (two racing retries the gateway stamped apart). Records written before
   the time was kept are the triples alone, and are still read;
-- no awards: `[status, reason]`.
+  An event a return type may take back also keeps `"{event_type}\x1f{amount}"` last (its
+  amount as an exact decimal's text), for a return to give back the caps it used;
+- no awards: `[status, reason]` (a return: `["returned", "{original_event_id}\x1f{amount}"]`).
 Kept as decoded (and encoded again as is) until a redelivery reads it: most never are."""
 
 
@@ -204,6 +206,8 @@ def reason_record(status: str, reason: str) -> RawRecord:
 def applied_outcome(record: AppliedRecord) -> AppliedOutcome:
     """The outcome a stored record describes, checked: a redelivery books its awards again."""
     raw = record.as_raw() if isinstance(record, PendingRecord) else record
+    if len(raw) % 3 == 2 and len(raw) > 2 and type(raw[-1]) is str:
+        raw = raw[:-1]  # a returnable event's type and amount (`returnable_of`)
     if len(raw) == 2:
         status, reason = raw
         if type(status) is not str or type(reason) is not str:
@@ -223,6 +227,37 @@ def applied_outcome(record: AppliedRecord) -> AppliedOutcome:
         awards.append(Award(rule_id, version, "earn" if signed > 0 else "redeem", abs(signed)))
         points += signed
     return AppliedOutcome("awarded", points, tuple(awards), None, occurred_at_us)
+
+
+RETURNED_STATUS: Final = "returned"
+SEPARATOR: Final = "\x1f"
+
+
+def returnable_of(record: AppliedRecord) -> tuple[str, str] | None:
+    """(event type, amount) an awarded returnable event's record keeps; None for any other."""
+    if isinstance(record, PendingRecord) or len(record) % 3 != 2 or len(record) < 5:
+        return None
+    last = record[-1]
+    if type(last) is not str or SEPARATOR not in last:
+        return None
+    event_type, _, amount = last.partition(SEPARATOR)
+    return event_type, amount
+
+
+def return_record(original_event_id: str, amount: str) -> RawRecord:
+    """A return's record: what it returned of which original (its reason's place)."""
+    return [RETURNED_STATUS, f"{original_event_id}{SEPARATOR}{amount}"]
+
+
+def returned_of(record: AppliedRecord) -> tuple[str, str] | None:
+    """(original event id, amount) of a return's record; None for any other."""
+    if isinstance(record, PendingRecord) or len(record) != 2 or record[0] != RETURNED_STATUS:
+        return None
+    text = record[1]
+    if type(text) is not str or SEPARATOR not in text:
+        return None
+    original, _, amount = text.partition(SEPARATOR)
+    return original, amount
 
 
 def _as_json(value: Any) -> Any:

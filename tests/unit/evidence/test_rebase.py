@@ -51,6 +51,15 @@ def test_a_rule_that_booked_nothing_names_the_event() -> None:
     assert f"event {happened.event_id}" in command.bookings[0].reason
 
 
+def test_allowed_to_go_negative_a_debit_says_so_and_a_credit_never_needs_to() -> None:
+    happened, decision = candidate_decision()
+    [debit] = corrections_of(happened, decision, {"read": BookedForRule(9, 17)})
+    [credit] = corrections_of(happened, decision, {"read": BookedForRule(3, 17)})
+    assert command_of("test", 2, debit, allow_negative=True).bookings[0].allow_negative
+    assert not command_of("test", 2, debit).bookings[0].allow_negative
+    assert not command_of("test", 2, credit, allow_negative=True).bookings[0].allow_negative
+
+
 def test_a_correction_is_an_adjustment_naming_its_entry_and_version() -> None:
     happened, decision = candidate_decision()
     [correction] = corrections_of(happened, decision, {"read": BookedForRule(9, 17)})

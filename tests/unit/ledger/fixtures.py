@@ -1,13 +1,16 @@
 """Builders for commands, and an in-memory store that keeps what the planner decides."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from ledger.core.accounts import AccountKey, ProgrammePolicy
 from ledger.core.batch import (
     BatchPlan,
     IncomingCommand,
     LedgerSnapshot,
+    OriginalKey,
     Outcome,
     RuleKey,
     StoredEntry,
@@ -17,7 +20,15 @@ from ledger.core.budgets import award_rule_id, needed_rule_usage
 from ledger.core.lots import Lots
 from ledger.core.pending import Pending
 from ledger.core.planner import needed_accounts, plan_batch
-from schemas.ledger import Booking, LedgerCommand, Lineage, TransactionType, Variety
+from ledger.core.returns import Original, OriginalAward
+from schemas.ledger import (
+    Booking,
+    LedgerCommand,
+    Lineage,
+    OutcomeStatus,
+    TransactionType,
+    Variety,
+)
 
 RECORDED_AT = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -76,6 +87,14 @@ class MemoryLedger:
     """The accounts' `lots` column (absent: NULL)."""
     pending: dict[AccountKey, Pending] = field(default_factory=dict)
     """The accounts' `pending` column (absent: NULL)."""
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+    """Each original's amount by event id (the archive's `metadata[field]`)."""
+    returned: dict[OriginalKey, Decimal] = field(default_factory=dict)
+    """ledger.returns, summed per original."""
+    formed: dict[str, Lots | None] = field(default_factory=dict)
+    """The entries' `credit_lots`."""
+    booked: dict[str, Booking] = field(default_factory=dict)
+    """Each entry's booking, by its key."""
 
     def apply(self, *commands: IncomingCommand) -> list[Outcome]:
         for key in needed_accounts(commands, self.programmes):
@@ -91,12 +110,37 @@ class MemoryLedger:
             {key: self.rule_usage[key] for key in usage_keys},
             dict(self.lots),
             dict(self.pending),
+            self._originals(commands),
         )
         plan = plan_batch(commands, snapshot, RECORDED_AT)
         self._store(plan)
         return [planned.outcome for planned in plan.outcomes]
 
+    def _originals(self, commands: Sequence[IncomingCommand]) -> dict[OriginalKey, Original]:
+        """What `ledger.returning.load_originals` reads, from what the memory holds."""
+        originals = {}
+        for incoming in commands:
+            command, request = incoming.command, incoming.command.returning
+            if request is None:
+                continue
+            key = (command.programme_id, command.user_id, request.original_event_id)
+            stored = self.outcomes.get(request.original_event_id)
+            user = AccountKey.user(command.programme_id, command.user_id)
+            awards = tuple(
+                OriginalAward(k, e.award_rule_id, e.points, 0, self.formed.get(k))
+                for k in sorted(request.award_keys)
+                if (e := self.entries.get(k)) is not None and e.award_rule_id and e.credit == user
+            )
+            booked = stored is not None and stored.outcome.status is not OutcomeStatus.REJECTED
+            amount = self.amounts.get(request.original_event_id)
+            originals[key] = Original(booked, awards, amount, self.returned.get(key, Decimal(0)))
+        return originals
+
     def _store(self, plan: BatchPlan) -> None:
+        for planned_return in plan.returns:
+            key = (planned_return.programme_id, planned_return.user_id,
+                   planned_return.original_event_id)  # fmt: skip
+            self.returned[key] = self.returned.get(key, Decimal(0)) + planned_return.amount
         self.balances.update(plan.balances)
         for key in plan.balances:
             if key in plan.lots:
@@ -115,6 +159,8 @@ class MemoryLedger:
                 stored = StoredOutcome(planned.incoming.payload_sha256, planned.outcome)
                 self.outcomes[planned.outcome.command_id] = stored
         for entry in plan.entries:
+            self.formed[entry.booking.idempotency_key] = entry.credit_lots
+            self.booked[entry.booking.idempotency_key] = entry.booking
             self.entries[entry.booking.idempotency_key] = StoredEntry(
                 entry.payload_sha256,
                 entry.debit,

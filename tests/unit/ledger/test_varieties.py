@@ -18,6 +18,7 @@ PERMITTED = {
     Variety.ACCOUNT_CLOSURE: {"Debit"},
     Variety.POINTS_EXPIRY: set(),
     Variety.POINTS_RELEASE: set(),  # the ledger's own: no command may book it
+    Variety.RETURN: set(),  # the ledger books it for a return's command
 }
 
 

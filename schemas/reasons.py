@@ -39,5 +39,8 @@ class ReasonCode(StrEnum):
     not active, or another event type)."""
     TIER_ASSIGNED = "tier_assigned"
     """A `tier.assigned` record: the user's tier changed; it earns no points itself."""
+    TIER_REVIEWED = "tier_reviewed"
+    """A `tier.review` record (the scheduler's, at the end of a tier's period): the tier policy
+    kept, lowered or put in grace the user's tier; it earns no points itself."""
     DUPLICATE = "duplicate"
     """The event was already decided: the original outcome stands."""

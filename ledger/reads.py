@@ -48,9 +48,12 @@ from ledger.queries import (
 )
 from ledger.user_history import (
     ENTRIES_PAGE_MAX,
+    TIER_CHANGES_MAX,
     TierAssignment,
+    TierChangeRow,
     UserEntry,
     assigned_tier,
+    tier_changes,
     user_entries,
     user_entry,
 )
@@ -64,6 +67,7 @@ __all__ = [
     "JOURNAL_COLUMNS",
     "KEYS_PER_QUERY_MAX",
     "PAGE_SIZE_MAX",
+    "TIER_CHANGES_MAX",
     "TRANSACTIONS_LIMIT_MAX",
     "ArchivedEvent",
     "BookedForRule",
@@ -73,6 +77,7 @@ __all__ = [
     "Holdings",
     "JournalEntry",
     "TierAssignment",
+    "TierChangeRow",
     "Transaction",
     "TransactionPage",
     "UserBalance",
@@ -99,6 +104,7 @@ __all__ = [
     "list_transactions",
     "stored_command_digest",
     "stored_outcomes",
+    "tier_changes",
     "transactions_between",
     "transactions_page",
     "user_entries",

@@ -7,7 +7,13 @@ from typing import TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-EVENT_TYPES = ("points.awarded", "points.deducted", "event.rejected")
+EVENT_TYPES = (
+    "points.awarded",
+    "points.deducted",
+    "event.rejected",
+    # A user's tier changed (deploy/migrations/0170_tier_changes.sql, docs/tiers.md).
+    "tier.changed",
+)
 # A pool, or one connection (in a transaction of the caller's).
 Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 

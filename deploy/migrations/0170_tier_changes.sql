@@ -57,14 +57,25 @@ ALTER TABLE webhook_subscriptions ADD CONSTRAINT webhook_subscriptions_event_typ
 CREATE FUNCTION ledger.record_tier_changes() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- Most batches change no tier: one pass over the batch's outcomes finds that out.
-    IF NOT EXISTS (SELECT 1 FROM new_outcomes WHERE explanation ? 'tier_change') THEN
+    IF NOT EXISTS (
+        SELECT 1 FROM new_outcomes
+        WHERE explanation ? 'tier_change' OR explanation ->> 'reason_code' = 'tier_assigned'
+    ) THEN
         RETURN NULL;
     END IF;
     WITH changed AS (
-        SELECT n.command_id, n.programme_id, n.user_id, n.explanation -> 'tier_change' AS change,
+        -- An assignment decided by processors older than `tier_change` (a rolling deploy)
+        -- names only its tier: recorded as set by hand, without a review day.
+        SELECT n.command_id, n.programme_id, n.user_id,
+               coalesce(n.explanation -> 'tier_change',
+                        jsonb_build_object('from', '', 'to', n.explanation ->> 'tier',
+                                           'reason', 'manual', 'review_on', NULL)) AS change,
                n.source_offset, n.recorded_at
         FROM new_outcomes AS n
-        WHERE n.status = 'booked' AND n.user_id IS NOT NULL AND n.explanation ? 'tier_change'
+        WHERE n.status = 'booked' AND n.user_id IS NOT NULL
+          AND (n.explanation ? 'tier_change'
+               OR (n.explanation ->> 'reason_code' = 'tier_assigned'
+                   AND n.explanation ->> 'tier' IS NOT NULL))
     ), recorded AS (
         INSERT INTO ledger.tier_changes (command_id, programme_id, user_id, from_tier, to_tier,
                                          reason, review_on, recorded_at)

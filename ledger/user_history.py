@@ -48,7 +48,8 @@ class TierAssignment:
     """The id of the event whose decision set it (or last renewed it)."""
     recorded_at: datetime
     reason: str = "manual"
-    """threshold_crossed, downgrade_policy, manual; renewed or grace for a review that kept it."""
+    """Why the tier last changed: threshold_crossed, downgrade_policy or manual (a review that
+    keeps the tier moves only `review_on`)."""
     review_on: date | None = None
     """The programme's local day the tier is reviewed (its period, or its grace, ends)."""
 

@@ -21,7 +21,8 @@ CREATE INDEX tier_changes_user ON ledger.tier_changes (programme_id, user_id, re
 
 -- Each user's tier as last decided and the local day it is due for review (NULL: never). The
 -- scheduler reads the users due on a day from here (`tier.review` records); the processors
--- check again in their own state, so a row that lags them costs a review that changes nothing.
+-- check again in their own state: a row that lags them costs one review, which changes nothing
+-- but restates the review day (`not_due`), so the row catches up.
 CREATE TABLE ledger.user_tiers (
     programme_id    text NOT NULL,
     user_id         text NOT NULL,
@@ -72,7 +73,8 @@ BEGIN
                                            'reason', 'manual', 'review_on', NULL)) AS change,
                n.source_offset, n.recorded_at
         FROM new_outcomes AS n
-        WHERE n.status = 'booked' AND n.user_id IS NOT NULL
+        -- A rejected outcome too: the processors' state, which holds the tier, has it.
+        WHERE n.status <> 'duplicate' AND n.user_id IS NOT NULL
           AND (n.explanation ? 'tier_change'
                OR (n.explanation ->> 'reason_code' = 'tier_assigned'
                    AND n.explanation ->> 'tier' IS NOT NULL))
@@ -95,9 +97,14 @@ BEGIN
                change ->> 'reason', (change ->> 'review_on')::date, command_id
         FROM changed
         ORDER BY programme_id, user_id, source_offset DESC NULLS LAST, command_id DESC
+        -- The reason and command of the last change of tier: a review that kept the tier
+        -- (renewed, grace, not_due) moves only the review day.
         ON CONFLICT (programme_id, user_id) DO UPDATE
-            SET tier = excluded.tier, reason = excluded.reason, review_on = excluded.review_on,
-                command_id = excluded.command_id, updated_at = now()
+            SET tier = excluded.tier, review_on = excluded.review_on, updated_at = now(),
+                reason = CASE WHEN excluded.tier = user_tiers.tier THEN user_tiers.reason
+                              ELSE excluded.reason END,
+                command_id = CASE WHEN excluded.tier = user_tiers.tier THEN user_tiers.command_id
+                                  ELSE excluded.command_id END
     )
     INSERT INTO webhook_deliveries (subscription_id, command_id, event_type, payload)
     SELECT s.subscription_id, 'tier:' || r.command_id, 'tier.changed',

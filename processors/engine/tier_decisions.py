@@ -10,7 +10,10 @@ from processors.engine.explain import Explanation
 from processors.engine.outcomes import Award
 from processors.engine.state import UserState, reason_record
 from processors.engine.tiering import (
+    BUCKETS,
     MANUAL,
+    NOT_DUE,
+    REVIEW_DAY,
     CompiledTierPolicy,
     TierChange,
     after_earning,
@@ -66,13 +69,21 @@ def review_tier(event: EventV1, state: UserState, programme: CompiledProgramme) 
     if policy is not None:
         _, day, _ = programme.calendar.periods(event.occurred_at)
         current, progress, change = reviewed(policy, current, progress, day)
+    elif progress is not None:  # the policy was removed: tiers are set by hand from now on
+        progress = [0, 0, *progress[BUCKETS:]]
+    tier = state.tier
     if change is None:
         reason = "tier review: nothing due"
-    elif change.tier == change.previous:
-        reason = f"tier review: '{current}' kept ({change.reason})"
+        if progress is not None:
+            change = TierChange(current, current, NOT_DUE, progress[REVIEW_DAY])
     else:
-        reason = f"tier review: '{change.previous}' to '{current}' ({change.reason})"
-    tier = current if change is not None else state.tier
+        tier = current
+        kept = change.tier == change.previous
+        reason = (
+            f"tier review: '{current}' kept ({change.reason})"
+            if kept
+            else f"tier review: '{change.previous}' to '{current}' ({change.reason})"
+        )
     return _tier_decision(
         event, state, programme, tier, progress, change, reason, ReasonCode.TIER_REVIEWED
     )

@@ -39,6 +39,10 @@ RENEWED: Final = "renewed"
 """A review found the points still reach the tier: a new period, same tier."""
 GRACE: Final = "grace"
 """A review found the points short; the `grace` policy keeps the tier `grace_days` more."""
+NOT_DUE: Final = "not_due"
+"""A review found nothing due (the ledger's copy of the review day, which chose the user, was
+behind: a rejected command, a policy removed): restates the review day so the copy catches up
+and the user is not chosen again every day."""
 
 
 @dataclass(frozen=True, slots=True)

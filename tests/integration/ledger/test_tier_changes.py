@@ -94,7 +94,10 @@ async def test_tier_changes_are_recorded_with_their_reason_and_notified(
         "SELECT user_id, tier, reason, review_on FROM ledger.user_tiers WHERE programme_id = $1",
         programme_id,
     )
-    assert [tuple(row) for row in current] == [("u1", "Silver", "renewed", date(2028, 1, 15))]
+    # The renewal moved the review day; the reason stays the last change's.
+    assert [tuple(row) for row in current] == [
+        ("u1", "Silver", "threshold_crossed", date(2028, 1, 15))
+    ]
     deliveries = await pool.fetch(
         "SELECT command_id, event_type, payload FROM webhook_deliveries WHERE subscription_id = $1",
         subscription,

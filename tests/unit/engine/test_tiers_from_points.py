@@ -120,12 +120,20 @@ def test_a_review_before_the_day_or_repeated_changes_nothing() -> None:
     gold = run([_buy(400)], compiled)[0].state
     early = decide(_review(date(2025, 1, 14)), gold, compiled)
     assert early.state.tier == "Gold"
-    assert early.explanation.tier_change is None
+    assert early.reason == "tier review: nothing due"
+    # Restated, so the ledger's copy that chose the user catches up with the state.
+    assert early.explanation.tier_change == {
+        "from": "Gold",
+        "to": "Gold",
+        "reason": "not_due",
+        "review_on": "2025-01-15",
+    }
     due = decide(_review(date(2025, 1, 15)), early.state, compiled)
     assert due.state.tier == "Bronze"
     again = decide(_review(date(2025, 1, 16)), due.state, compiled)
     assert again.state.tier == "Bronze"
-    assert again.explanation.tier_change is None
+    assert again.explanation.tier_change is not None
+    assert again.explanation.tier_change["reason"] == "not_due"
     duplicate = decide(_review(date(2025, 1, 15)), due.state, compiled)
     assert duplicate.status == "duplicate"
     assert duplicate.state.tier == "Bronze"
@@ -296,3 +304,16 @@ def test_the_tier_is_a_pure_function_of_history_and_policy(
 
 def _tiers(decisions: list[Decision], compiled: CompiledProgramme) -> list[str]:
     return [d.state.tier or compiled.default_tier for d in decisions]
+
+
+def test_a_review_after_the_policy_is_removed_clears_the_review_day() -> None:
+    gold = run([_buy(400)], _programme())[0].state
+    by_hand = programme([PURCHASE], [], tiers=[{"name": n} for n in ("Bronze", "Silver", "Gold")])
+    review = decide(_review(date(2025, 1, 15)), gold, by_hand)
+    assert review.state.tier == "Gold"
+    assert review.explanation.tier_change == {
+        "from": "Gold",
+        "to": "Gold",
+        "reason": "not_due",
+        "review_on": None,
+    }

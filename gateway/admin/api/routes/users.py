@@ -30,8 +30,8 @@ class TierOut(BaseModel):
     )
     reason: str | None = Field(
         default=None,
-        description="Why the user has it: threshold_crossed, downgrade_policy, manual; renewed "
-        "or grace when a review kept it. None for the default tier never changed.",
+        description="Why the tier last changed: threshold_crossed, downgrade_policy or manual. "
+        "None for the default tier never changed.",
     )
     review_on: date | None = Field(
         default=None,

@@ -256,6 +256,40 @@ and the reason `tier set to 'Silver'`; a tier the programme does not have is ref
 `invalid_event`. `loyalty-admin set-tier --programme demo --user usr_abc123 --tier Silver`
 publishes it, after checking the tier; with `--reference REF` the event id is derived from the
 programme, the user and the reference, so running it again changes nothing.
+
+## Tiers from points
+
+With a `tier_policy`, every tier has a `threshold_points` (the default tier's is 0) and the
+points a user earns decide their tier:
+
+```yaml
+tiers:
+  - {{name: Bronze, multiplier: "1", threshold_points: 0}}
+  - {{name: Silver, multiplier: "1.5", threshold_points: 1000}}
+  - {{name: Gold, multiplier: "2", threshold_points: 5000}}
+default_tier: Bronze
+tier_policy: {{basis: rolling_months, window_months: 12, period_months: 12, downgrade: grace,
+              grace_days: 30}}
+```
+
+- **Earned**: what earn rules credit, multipliers included; redemptions do not lower it. The
+  window is counted in the programme's local calendar months (this month and the 11 before for
+  12), or over the whole lifetime (`basis: lifetime`).
+- **Upgrade** at the event that crosses a threshold. That event is decided, and earns, at the
+  old tier; the user's next event earns with the new tier's multiplier. The tier then lasts
+  `period_months`.
+- **Review** at the local midnight its period ends: `loyalty-scheduler` sends a `tier.review`
+  record (a reserved event type, like `tier.assigned`) to each user due that day. The review
+  counts the window up to the day before. Points still enough: a new period, same tier
+  (`renewed`). Short: `period_end` sets the tier the points reach, `one_tier` the next tier
+  down, `grace` keeps the tier `grace_days` more and then sets the tier the points reach,
+  `never` never downgrades. A review that is not due, or a repeated one, changes nothing.
+- **By hand** (`loyalty-admin set-tier`, the console, the admin API): the tier lasts a period
+  as if reached that day, then the points decide.
+- Every change is kept with its reason (`threshold_crossed`, `downgrade_policy`, `manual`),
+  shown on the console's user page, the admin API's user and
+  `GET /api/partner/users/{{user_id}}/tier`, and sent as a `tier.changed` webhook
+  (docs/tiers.md).
 """,
 )
 

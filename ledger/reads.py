@@ -50,9 +50,12 @@ from ledger.queries import (
 )
 from ledger.user_history import (
     ENTRIES_PAGE_MAX,
+    TIER_CHANGES_MAX,
     TierAssignment,
+    TierChangeRow,
     UserEntry,
     assigned_tier,
+    tier_changes,
     user_entries,
     user_entry,
 )
@@ -67,6 +70,7 @@ __all__ = [
     "KEYS_PER_QUERY_MAX",
     "PAGE_SIZE_MAX",
     "PENDING_MAX",
+    "TIER_CHANGES_MAX",
     "TRANSACTIONS_LIMIT_MAX",
     "ArchivedEvent",
     "BookedForRule",
@@ -77,6 +81,7 @@ __all__ = [
     "JournalEntry",
     "PendingPoints",
     "TierAssignment",
+    "TierChangeRow",
     "Transaction",
     "TransactionPage",
     "UserBalance",
@@ -103,6 +108,7 @@ __all__ = [
     "list_transactions",
     "stored_command_digest",
     "stored_outcomes",
+    "tier_changes",
     "transactions_between",
     "transactions_page",
     "user_entries",

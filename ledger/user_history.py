@@ -1,20 +1,20 @@
 """A user's history as the business console shows it ("why these points?"): the journal entries
 on the user's account, newest first, each naming the command that booked it (whose stored
-outcome carries the decision's explanation: `queries.get_outcome`), and the tier the user was
-last assigned, read from the stored decisions of `tier.assigned` events.
+outcome carries the decision's explanation: `queries.get_outcome`), the user's tier and its
+changes.
 
-The processors hold each user's tier in their own state; nothing else stores it. A decision of
-a `tier.assigned` record is stored like any other outcome, its explanation naming the new tier
-with the reason code `tier_assigned` (processors.engine.decide), and a partial index finds the
-user's latest one (deploy/migrations/0105_console_people.sql)."""
+The processors decide each user's tier in their own state. A decision that changes it (an
+upgrade by points, a review's downgrade, a `tier.assigned` record) says so in its explanation's
+`tier_change`, and the ledger's trigger keeps, in the booking's transaction, every change with
+its reason (`ledger.tier_changes`) and each user's current tier and review day
+(`ledger.user_tiers`; deploy/migrations/0170_tier_changes.sql)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 
 from ledger.db_types import Executor
-from schemas.reasons import ReasonCode
 
 ENTRIES_PAGE_MAX = 200
 
@@ -45,8 +45,28 @@ class UserEntry:
 class TierAssignment:
     tier: str
     command_id: str
-    """The `tier.assigned` event's id (its decision's command)."""
+    """The id of the event whose decision set it (or last renewed it)."""
     recorded_at: datetime
+    reason: str = "manual"
+    """Why the tier last changed: threshold_crossed, downgrade_policy or manual (a review that
+    keeps the tier moves only `review_on`)."""
+    review_on: date | None = None
+    """The programme's local day the tier is reviewed (its period, or its grace, ends)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TierChangeRow:
+    command_id: str
+    """The event whose decision changed the tier."""
+    from_tier: str
+    """Empty for an assignment recorded before changes were kept (issue 15's)."""
+    to_tier: str
+    reason: str
+    review_on: date | None
+    recorded_at: datetime
+
+
+TIER_CHANGES_MAX = 100
 
 
 _ENTRY_SQL = """
@@ -115,19 +135,36 @@ def _entry(row: asyncpg.Record) -> UserEntry:
 
 
 async def assigned_tier(db: Executor, programme_id: str, user_id: str) -> TierAssignment | None:
-    """The tier of the user's latest decided `tier.assigned` event; None if never assigned
-    (the user is then in the programme's default tier)."""
-    # The code is written into the statement, as in the index's predicate, so that the planner
-    # can use the partial index whatever plan it caches.
+    """The user's tier as last decided; None if it never changed (the user is then in the
+    programme's default tier)."""
     row = await db.fetchrow(
-        f"""SELECT explanation ->> 'tier' AS tier, command_id, recorded_at
-            FROM ledger.command_outcomes
-            WHERE programme_id = $1 AND user_id = $2 AND status = 'booked'
-              AND (explanation ->> 'reason_code') = '{ReasonCode.TIER_ASSIGNED.value}'
-            ORDER BY recorded_at DESC, command_id DESC LIMIT 1""",
+        """SELECT t.tier, t.command_id, t.reason, t.review_on,
+                  coalesce(o.recorded_at, t.updated_at) AS recorded_at
+           FROM ledger.user_tiers t
+           LEFT JOIN ledger.command_outcomes o ON o.command_id = t.command_id
+           WHERE t.programme_id = $1 AND t.user_id = $2""",
         programme_id,
         user_id,
     )
-    if row is None or row["tier"] is None:
+    if row is None:
         return None
-    return TierAssignment(row["tier"], row["command_id"], row["recorded_at"])
+    return TierAssignment(
+        row["tier"], row["command_id"], row["recorded_at"], row["reason"], row["review_on"]
+    )
+
+
+async def tier_changes(
+    db: Executor, programme_id: str, user_id: str, *, limit: int = 20
+) -> list[TierChangeRow]:
+    """The user's tier changes, newest first."""
+    if not 1 <= limit <= TIER_CHANGES_MAX:
+        raise ValueError(f"limit must be between 1 and {TIER_CHANGES_MAX}, not {limit}")
+    rows = await db.fetch(
+        """SELECT command_id, from_tier, to_tier, reason, review_on, recorded_at
+           FROM ledger.tier_changes WHERE programme_id = $1 AND user_id = $2
+           ORDER BY recorded_at DESC, command_id DESC LIMIT $3""",
+        programme_id,
+        user_id,
+        limit,
+    )
+    return [TierChangeRow(**dict(row)) for row in rows]

@@ -23,6 +23,7 @@ from schemas.dead_letters import DeadLetter, SourceRecord
 from schemas.event_time import EventTimePolicy, instant
 from schemas.events import EventV1
 from schemas.ledger import LedgerCommand
+from schemas.programme import TIER_REVIEW_EVENT_TYPE
 
 PRODUCER = "processors"
 OCCURRED_AT_GRACE_S: Final = 60
@@ -115,8 +116,9 @@ def handle(
 def out_of_bounds(record: Record, event: EventV1, policy: EventTimePolicy) -> str | None:
     """Why the event's `occurred_at` lies outside the programme's event-time policy around the
     record's Kafka timestamp, or None. The timestamp is stored with the record, so a replay
-    decides the same. Imported history is exempt; a record without a timestamp (which no
-    producer since Kafka 0.10 sends) cannot be checked and is let through."""
+    decides the same. Imported history and the scheduler's tier reviews are exempt; a record
+    without a timestamp (which no producer since Kafka 0.10 sends) cannot be checked and is let
+    through."""
     stamp = record.timestamp_ms
     if event.import_id is not None or stamp is None or stamp < 0:
         return None
@@ -126,6 +128,10 @@ def out_of_bounds(record: Record, event: EventV1, policy: EventTimePolicy) -> st
     offset_s = event.occurred_at.timestamp() - stamp / 1000
     future_s, past_s = policy.future_max_s, policy.past_max_s
     if -(past_s + OCCURRED_AT_GRACE_S) + 1 < offset_s < future_s + OCCURRED_AT_GRACE_S - 1:
+        return None
+    if event.event_type == TIER_REVIEW_EVENT_TYPE:
+        # The scheduler's own record, dated the day it reviews: a day it catches up on, or one
+        # sent ahead with `--allow-future`, lies outside any partner's bounds by design.
         return None
     reference = datetime.fromtimestamp(stamp / 1000, UTC)
     breach = policy.out_of_bounds(event.occurred_at, reference, OCCURRED_AT_GRACE_S)

@@ -37,7 +37,7 @@ async def serve(settings: SchedulerSettings) -> None:
 async def emit(
     settings: SchedulerSettings, programme_id: str, through: date, allow_future: bool
 ) -> list[date]:
-    async with connected(settings) as (pool, send):
+    async with connected(settings) as (pool, send, review):
         zone = await known_programme(pool, programme_id)
         if zone is None:
             raise UsageError(f"unknown programme {programme_id!r}")
@@ -47,7 +47,7 @@ async def emit(
                 f"{through} is after the programme's local today ({today}); "
                 "pass --allow-future to send it now (a test or a staging programme)"
             )
-        emitted = await emit_due(pool, send, programme_id, zone, through, days_max=3660)
+        emitted = await emit_due(pool, send, programme_id, zone, through, 3660, review)
         return emitted.days
 
 

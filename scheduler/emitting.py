@@ -13,6 +13,7 @@ import asyncpg
 
 from scheduler import metrics
 from scheduler.days import commands_for, days_to_emit
+from scheduler.tier_reviews import SendReview, send_reviews
 from schemas.topics import programme_key
 
 Send = Callable[[bytes, bytes], Awaitable[None]]
@@ -43,9 +44,11 @@ async def emit_due(
     zone: ZoneInfo,
     through: date,
     days_max: int,
+    review: SendReview | None = None,
 ) -> Emitted:
-    """Send the days after the last one sent, up to `through`. A programme seen for the first
-    time starts at `through` (its history is not replayed)."""
+    """Send the days after the last one sent, up to `through`: each day's lifecycle commands,
+    then (with `review`) its tier reviews. A programme seen for the first time starts at
+    `through` (its history is not replayed)."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             """INSERT INTO scheduler_days (programme_id, last_day) VALUES ($1, $2)
@@ -62,6 +65,9 @@ async def emit_due(
             for command in commands_for(programme_id, day, zone):
                 await send(programme_key(programme_id), command.model_dump_json().encode())
                 metrics.COMMANDS.labels(str(command.action)).inc()
+            if review is not None:
+                reviews = await send_reviews(conn, review, programme_id, zone, day)
+                metrics.COMMANDS.labels(metrics.TIER_REVIEWS).inc(reviews)
         if days:
             last_day = days[-1]
             await conn.execute(

@@ -17,6 +17,7 @@ from scheduler import metrics
 from scheduler.days import local_today
 from scheduler.emitting import Emitted, Send, emit_due, programmes
 from scheduler.settings import SchedulerSettings
+from scheduler.tier_reviews import SendReview
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,9 @@ def wall_clock() -> datetime:
 
 
 @asynccontextmanager
-async def connected(settings: SchedulerSettings) -> AsyncIterator[tuple[asyncpg.Pool, Send]]:
+async def connected(
+    settings: SchedulerSettings,
+) -> AsyncIterator[tuple[asyncpg.Pool, Send, SendReview]]:
     pool = await asyncpg.create_pool(
         settings.database_url,
         min_size=1,
@@ -42,29 +45,35 @@ async def connected(settings: SchedulerSettings) -> AsyncIterator[tuple[asyncpg.
         enable_idempotence=True,
         client_id="loyalty-scheduler",
     )
-    topic = settings.ledger_commands_topic
+    topic, events_topic = settings.ledger_commands_topic, settings.events_topic
 
     async def send(key: bytes, value: bytes) -> None:
         await producer.send_and_wait(topic, value=value, key=key)
 
+    async def review(key: bytes, value: bytes) -> None:
+        await producer.send_and_wait(events_topic, value=value, key=key)
+
     try:
         await producer.start()
-        yield pool, send
+        yield pool, send, review
     finally:
         await producer.stop()
         await pool.close()
 
 
 async def tick(
-    pool: asyncpg.Pool, send: Send, settings: SchedulerSettings, now: datetime
+    pool: asyncpg.Pool,
+    send: Send,
+    settings: SchedulerSettings,
+    now: datetime,
+    review: SendReview | None = None,
 ) -> list[Emitted]:
     """One round over the programmes; what each sent."""
     rounds: list[Emitted] = []
     for programme_id, zone in await programmes(pool, settings.scheduler_programmes_max):
         today = local_today(now, zone)
-        emitted = await emit_due(
-            pool, send, programme_id, zone, today, settings.scheduler_days_per_tick_max
-        )
+        days_max = settings.scheduler_days_per_tick_max
+        emitted = await emit_due(pool, send, programme_id, zone, today, days_max, review)
         metrics.DAYS_BEHIND.labels(programme_id).set(max(0, (today - emitted.last_day).days))
         if emitted.days:
             log.info("%s: sent %s", programme_id, ", ".join(map(str, emitted.days)))
@@ -75,10 +84,10 @@ async def tick(
 async def run(settings: SchedulerSettings, stop: asyncio.Event, clock: Clock = wall_clock) -> None:
     """Rounds until `stop`; a round that fails (Postgres or Kafka away for a moment) is logged,
     counted and tried again at the next one."""
-    async with connected(settings) as (pool, send):
+    async with connected(settings) as (pool, send, review):
         while not stop.is_set():
             try:
-                await tick(pool, send, settings, clock())
+                await tick(pool, send, settings, clock(), review)
             except (asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError, OSError) as exc:
                 log.warning("scheduler round failed, will retry: %s", exc)
                 metrics.TICKS.labels("failed").inc()

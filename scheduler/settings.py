@@ -3,7 +3,7 @@
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.topics import LEDGER_COMMANDS
+from schemas.topics import EVENTS, LEDGER_COMMANDS
 
 
 class SchedulerSettings(BaseSettings):
@@ -13,6 +13,8 @@ class SchedulerSettings(BaseSettings):
     database_url: str = "postgresql://loyalty@127.0.0.1:5432/loyalty"
     metrics_port: int = Field(default=9105, ge=0, le=65535)
     ledger_commands_topic: str = LEDGER_COMMANDS
+    # Where the tier reviews go: the processors own the users' tiers.
+    events_topic: str = EVENTS
     # How often the programmes are looked at: a day's commands go out at most this long after
     # the programme's local midnight.
     scheduler_tick_s: float = Field(default=30.0, ge=0.1, le=3600.0)

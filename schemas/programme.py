@@ -32,6 +32,11 @@ from schemas.events import Identifier
 
 TIER_ASSIGNED_EVENT_TYPE: Final = "tier.assigned"
 """Reserved system event type: `metadata: {"tier": "Silver"}` sets the user's tier."""
+TIER_REVIEW_EVENT_TYPE: Final = "tier.review"
+"""Reserved system event type, sent by `loyalty-scheduler` at a programme's local midnight
+(`occurred_at`) to each user whose tier is due for review that day: the tier policy's downgrade
+runs then."""
+RESERVED_EVENT_TYPES: Final = frozenset({TIER_ASSIGNED_EVENT_TYPE, TIER_REVIEW_EVENT_TYPE})
 
 STREAK_RULES_PER_EVENT_TYPE_MAX: Final = 15
 """A ledger command holds at most 16 bookings: one ordinary award plus this many streak awards."""
@@ -103,6 +108,13 @@ class Tier(_Frozen):
         default=Decimal(1),
         description="Multiplies what the tier's users earn (rule points x tier x partner); "
         "redemptions cost their base amount. Exact, at most four decimal places.",
+    )
+    threshold_points: Annotated[int, Field(ge=0, le=10**12)] | None = Field(
+        default=None,
+        description="Points earned (in `tier_policy`'s window) that reach this tier: the event "
+        "that crosses it upgrades the user, and the next event earns with this tier's "
+        "multiplier. Given for every tier when the programme has a `tier_policy` (the default "
+        "tier's is 0), for none without one (tiers are then only set by hand).",
     )
 
 
@@ -224,7 +236,7 @@ class EventType(_Frozen):
     """What happened to a user, as partners and internal services publish it."""
 
     name: Identifier = Field(
-        description="The `event_type` events carry; `tier.assigned` is reserved."
+        description="The `event_type` events carry; `tier.assigned` and `tier.review` are reserved."
     )
     parameters: tuple[Parameter, ...] = Field(
         default=(),
@@ -241,7 +253,7 @@ class EventType(_Frozen):
     @field_validator("name")
     @classmethod
     def _not_reserved(cls, name: str) -> str:
-        if name == TIER_ASSIGNED_EVENT_TYPE:
+        if name in RESERVED_EVENT_TYPES:
             raise ValueError(f"'{name}' is a reserved system event type")
         return name
 
@@ -540,6 +552,45 @@ class ReturnSettings(_Frozen):
     )
 
 
+class TierPolicy(_Frozen):
+    """Tiers that follow the points earned (docs/programme-file.md, "Tiers from points")."""
+
+    basis: Literal["rolling_months", "lifetime"] = Field(
+        default="rolling_months",
+        description="What a tier's `threshold_points` is compared with: the points earned in "
+        "the last `window_months` local calendar months (the current month included; a review "
+        "at midnight counts the months up to the day before), or all points ever earned. "
+        "Earned: credited by earn rules, multipliers included; redemptions do not lower it.",
+    )
+    window_months: Annotated[int, Field(ge=1, le=120)] | None = Field(
+        default=None, description="For `rolling_months`: how many months."
+    )
+    period_months: Annotated[int, Field(ge=1, le=120)] = Field(
+        default=12,
+        description="How long a tier above the default lasts once reached, by points or by "
+        "hand, before it is reviewed (at the local midnight that many months after the day it "
+        "was reached); a review that finds the points still there starts a new period.",
+    )
+    downgrade: Literal["never", "period_end", "one_tier", "grace"] = Field(
+        default="period_end",
+        description="What a review does when the points no longer reach the tier: `never` "
+        "(tiers only go up; a tier set by hand stays until the points or a hand raise it); "
+        "`period_end`: the tier the points reach; `one_tier`: the next tier down; `grace`: "
+        "nothing for `grace_days` more, then the tier the points reach.",
+    )
+    grace_days: Annotated[int, Field(ge=1, le=366)] | None = Field(
+        default=None, description="For `grace`: the days of grace after the period ends."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TierPolicy":
+        if (self.basis == "rolling_months") != (self.window_months is not None):
+            raise ValueError("window_months is needed for rolling_months, and only for it")
+        if (self.downgrade == "grace") != (self.grace_days is not None):
+            raise ValueError("grace_days is needed for the grace downgrade, and only for it")
+        return self
+
+
 class ProgrammeConfig(_Frozen):
     """One programme: its partners, event types, rules and tiers, as one versioned snapshot."""
 
@@ -586,6 +637,11 @@ class ProgrammeConfig(_Frozen):
     )
     default_tier: Identifier = Field(
         default="Base", description="One of `tiers`: every user's tier until one is assigned."
+    )
+    tier_policy: TierPolicy | None = Field(
+        default=None,
+        description="Tiers from points: thresholds, their window and the downgrade policy. "
+        "None (the default): tiers are only set by hand (`tier.assigned`).",
     )
     partners: tuple[Partner, ...] = Field(default=(), description="Ids are unique.")
     api_clients: tuple[ApiClient, ...] = Field(
@@ -641,6 +697,7 @@ def _registry_problems(config: ProgrammeConfig) -> Iterator[str]:
         yield "tiers: at least one tier is required"
     if config.default_tier not in {t.name for t in config.tiers}:
         yield f"default_tier: '{config.default_tier}' is not one of the tiers"
+    yield from _threshold_problems(config)
     declared = {e.name for e in config.event_types}
     for index, partner in enumerate(config.partners):
         for name in partner.allowed_event_types:
@@ -648,6 +705,24 @@ def _registry_problems(config: ProgrammeConfig) -> Iterator[str]:
                 yield (
                     f"partners[{index}].allowed_event_types: '{name}' is not a declared event type"
                 )
+
+
+def _threshold_problems(config: ProgrammeConfig) -> Iterator[str]:
+    with_threshold = [t for t in config.tiers if t.threshold_points is not None]
+    if config.tier_policy is None:
+        if with_threshold:
+            yield f"tiers: threshold_points ({with_threshold[0].name}) needs a tier_policy"
+        return
+    without = [t.name for t in config.tiers if t.threshold_points is None]
+    if without:
+        yield f"tiers: with a tier_policy every tier needs threshold_points; missing for {without}"
+        return
+    thresholds = [t.threshold_points for t in config.tiers]
+    if len(set(thresholds)) != len(thresholds):
+        yield "tiers: two tiers have the same threshold_points"
+    default = next((t for t in config.tiers if t.name == config.default_tier), None)
+    if default is not None and default.threshold_points != 0:
+        yield f"tiers: the default tier '{default.name}' needs threshold_points 0"
 
 
 def _all_rule_problems(config: ProgrammeConfig) -> Iterator[str]:

@@ -46,5 +46,8 @@ class ReasonCode(StrEnum):
     RETURN_SHORTFALL = "return_shortfall"
     """A return took less than its share: the user had spent the points, and the programme's
     `returns.spent_points` is `shortfall`."""
+    TIER_REVIEWED = "tier_reviewed"
+    """A `tier.review` record (the scheduler's, at the end of a tier's period): the tier policy
+    kept, lowered or put in grace the user's tier; it earns no points itself."""
     DUPLICATE = "duplicate"
     """The event was already decided: the original outcome stands."""

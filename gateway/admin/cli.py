@@ -321,7 +321,8 @@ def set_tier(
 ) -> None:
     """Set a user's tier: publishes a tier.assigned record on events.v1.
 
-    The user's events published after it earn with the tier's multiplier.
+    The user's events published after it earn with the tier's multiplier. Under the
+    programme's tier_policy the tier lasts its period_months, then the points decide.
     """
     run(_set_tier(AdminSettings(), programme, user, tier, reference))
 

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from ledger.reads import Holdings, Transaction
+from ledger.reads import Holdings, TierAssignment, TierChangeRow, Transaction
 from schemas.events import Identifier
 
 MAX_METADATA_KEYS = 64
@@ -137,6 +137,55 @@ class Balance(BaseModel):
                     for p in holdings.pending
                 ],
             ),
+        )
+
+
+class TierChangeOut(BaseModel):
+    from_tier: str = Field(description="Empty for an assignment recorded before changes were.")
+    tier: str
+    reason: str = Field(description="threshold_crossed, downgrade_policy or manual.")
+    review_on: date | None = Field(
+        description="The programme's local day the new tier is reviewed; null: never."
+    )
+    event_id: str = Field(description="The event whose decision changed the tier.")
+    recorded_at: AwareDatetime
+
+    @classmethod
+    def of(cls, change: TierChangeRow) -> "TierChangeOut":
+        return cls(
+            from_tier=change.from_tier,
+            tier=change.to_tier,
+            reason=change.reason,
+            review_on=change.review_on,
+            event_id=change.command_id,
+            recorded_at=change.recorded_at,
+        )
+
+
+class UserTierOut(BaseModel):
+    """The user's tier, when it is reviewed next, and its changes, newest first."""
+
+    user_id: str
+    tier: str
+    review_on: date | None = Field(
+        description="The programme's local day the tier's period (or grace) ends and the tier "
+        "policy reviews it; null: never (the default tier, or no downgrade)."
+    )
+    changes: list[TierChangeOut]
+
+    @classmethod
+    def of(
+        cls,
+        user_id: str,
+        default_tier: str,
+        current: TierAssignment | None,
+        changes: list[TierChangeRow],
+    ) -> "UserTierOut":
+        return cls(
+            user_id=user_id,
+            tier=default_tier if current is None else current.tier,
+            review_on=None if current is None else current.review_on,
+            changes=[TierChangeOut.of(change) for change in changes],
         )
 
 

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 
 from gateway.dependencies import PrincipalDep, ServicesDep
 from gateway.errors import ERRORS, ApiError, NotFound
-from gateway.partner.models import Balance, TransactionOut, TransactionsPage
+from gateway.partner.models import Balance, TransactionOut, TransactionsPage, UserTierOut
 from ledger import reads
 
 router = APIRouter(prefix="/api/partner/users", tags=["users"], responses=ERRORS)
@@ -75,3 +75,24 @@ async def last_transaction(
     if found is None:
         raise NotFound(f"user {user_id} has no transactions in this programme")
     return TransactionOut.of(found)
+
+
+@router.get("/{user_id}/tier", response_model=UserTierOut)
+async def tier(
+    user_id: str,
+    caller: PrincipalDep,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=reads.TIER_CHANGES_MAX)] = 20,
+) -> UserTierOut:
+    """The user's tier and its changes with their reasons (upgrade by points, downgrade by the
+    programme's policy, set by hand), newest first. A user never booked for nor assigned a tier
+    is unknown (404)."""
+    programme_id = caller.programme_id
+    config = services.catalog.config(programme_id)
+    current = await reads.assigned_tier(services.pool, programme_id, user_id)
+    if current is None and await reads.find_balance(services.pool, programme_id, user_id) is None:
+        raise NotFound(f"user {user_id} is unknown in this programme")
+    changes = await reads.tier_changes(services.pool, programme_id, user_id, limit=limit)
+    if config is None:  # the gateway has not read the programme's configuration yet
+        raise NotFound(f"programme {programme_id} has no configuration here yet")
+    return UserTierOut.of(user_id, config.default_tier, current, changes)

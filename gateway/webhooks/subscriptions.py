@@ -7,11 +7,17 @@ from typing import TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-EVENT_TYPES = ("points.awarded", "points.deducted", "event.rejected")
+EVENT_TYPES = (
+    "points.awarded",
+    "points.deducted",
+    "event.rejected",
+    # A user's tier changed (deploy/migrations/0170_tier_changes.sql, docs/tiers.md).
+    "tier.changed",
+)
 """An outcome's webhooks: what a subscription gets when it names none."""
-LIFECYCLE_EVENT_TYPES = ("points.expiring", "points.expired", "points.available")
-"""The points lifecycle's webhooks (expiry runs, pending points made available): only when
-named."""
+LIFECYCLE_EVENT_TYPES = ("points.expiring", "points.expired", "points.available", "points.returned")
+"""The points lifecycle's webhooks (expiry runs, pending points made available, returns beside
+their outcome's points.deducted): only when named."""
 KNOWN_EVENT_TYPES = EVENT_TYPES + LIFECYCLE_EVENT_TYPES
 # A pool, or one connection (in a transaction of the caller's).
 Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy

@@ -28,6 +28,7 @@ from processors.engine.parameters import (
     compile_parameters,
 )
 from processors.engine.periods import ProgrammeCalendar, epoch_us
+from processors.engine.tiering import CompiledTierPolicy, compile_tier_policy
 from schemas.programme import (
     BeforeStreak,
     DailyStreak,
@@ -126,6 +127,8 @@ class CompiledProgramme:
     tier_texts: dict[str, str]
     """For explanations: ' * tier Silver 1.5'."""
     default_tier: str
+    tier_policy: CompiledTierPolicy | None
+    """Tiers from points; None: tiers are only set by hand."""
     partners: dict[str, CompiledPartner]
     parameters: dict[str, tuple[CompiledParameter, ...]]
     parameter_checks: dict[str, ParameterCheck]
@@ -237,6 +240,7 @@ def compile_programme(config: ProgrammeConfig) -> CompiledProgramme:
             t.name: f" * tier {t.name} {display(scaled(t.multiplier))}" for t in config.tiers
         },
         default_tier=config.default_tier,
+        tier_policy=compile_tier_policy(config),
         partners={
             p.partner_id: CompiledPartner(
                 scaled(p.multiplier),

@@ -117,7 +117,7 @@ def duplicate(
 
 def with_applied(state: UserState, event_id: str, record: AppliedRecord) -> UserState:
     applied = remembered(state.applied, event_id, record)
-    return UserState(state.tier, state.caps, state.marks, state.streaks, applied)
+    return UserState(state.tier, state.caps, state.marks, state.streaks, applied, state.tiering)
 
 
 def remembered(

@@ -9,18 +9,18 @@ from typing import Final
 
 from processors.engine import details
 from processors.engine.compile import CompiledProgramme, CompiledRule, compile_programme
-from processors.engine.conclude import concluded, duplicate, with_applied, without_rules
+from processors.engine.conclude import concluded, duplicate, without_rules
 from processors.engine.decision import Decision
 from processors.engine.draft import Draft
-from processors.engine.explain import Explanation
 from processors.engine.matching import api_refusal
 from processors.engine.parameters import parameter_problem
 from processors.engine.payment import pay
 from processors.engine.returns import decide_return
-from processors.engine.state import UserState, reason_record
+from processors.engine.state import UserState
 from processors.engine.streaks import advance
+from processors.engine.tier_decisions import assign_tier, review_tier, with_earned
 from schemas.events import EventV1
-from schemas.programme import TIER_ASSIGNED_EVENT_TYPE, ProgrammeConfig
+from schemas.programme import TIER_ASSIGNED_EVENT_TYPE, TIER_REVIEW_EVENT_TYPE, ProgrammeConfig
 from schemas.reasons import ReasonCode
 
 _NOTHING: Final[Mapping[str, int]] = MappingProxyType({})
@@ -56,12 +56,18 @@ def decide(
     if returning is not None:  # the same again when redelivered: it changes no counter
         return decide_return(event, state, programme, returning)
     if draft.event_type == TIER_ASSIGNED_EVENT_TYPE:
-        return _assign_tier(event, state, programme)
+        return assign_tier(event, state, programme)
+    if draft.event_type == TIER_REVIEW_EVENT_TYPE:
+        return review_tier(event, state, programme)
     if event.rule_id is None:
         _run_event_rules(draft)
     else:
         _run_api_rule(draft)
-    return concluded(draft)
+    decision = concluded(draft)
+    policy = programme.tier_policy
+    if policy is None or not decision.awards:
+        return decision
+    return with_earned(policy, decision, draft.tier, draft.day, draft.month)
 
 
 def _event_problem(draft: Draft) -> tuple[ReasonCode, str] | None:
@@ -138,26 +144,3 @@ def _run_api_rule(draft: Draft) -> None:
         pay(rule, draft)
     else:
         draft.facts.append((details.mismatches, (rule,), 1, draft.metadata, draft.epoch_us))
-
-
-def _assign_tier(event: EventV1, state: UserState, programme: CompiledProgramme) -> Decision:
-    tier = event.metadata.get("tier")
-    if not isinstance(tier, str) or tier not in programme.tiers:
-        reason = f"unknown tier {tier!r}; tiers are {sorted(programme.tiers)}"
-        code = ReasonCode.INVALID_PARAMETERS
-        return without_rules(event, state, programme, "invalid_event", reason, code)
-    reason = f"tier set to '{tier}'"
-    explanation = Explanation(
-        programme.version,
-        event.event_type,
-        tier,
-        "no_points",
-        reason,
-        (),
-        reason_code=ReasonCode.TIER_ASSIGNED,
-    )
-    new_state = with_applied(state, event.event_id, reason_record("no_points", reason))
-    new_state = UserState(
-        tier, new_state.caps, new_state.marks, new_state.streaks, new_state.applied
-    )
-    return Decision(event.event_id, "no_points", 0, (), new_state, explanation)

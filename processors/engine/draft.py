@@ -164,7 +164,10 @@ class Draft:
     def new_state(self, applied: Mapping[str, AppliedRecord]) -> UserState:
         grown = self.grown
         if not grown:
-            return UserState(self.state.tier, self.caps, self.marks, self.streaks, applied)
+            state = self.state
+            return UserState(
+                state.tier, self.caps, self.marks, self.streaks, applied, state.tiering
+            )
         known_rules = self.programme.rules_by_id
         return UserState(
             tier=self.state.tier,
@@ -172,6 +175,7 @@ class Draft:
             marks=_pruned(self.marks, known_rules) if grown & _MARKS else self.marks,
             streaks=_pruned(self.streaks, known_rules) if grown & _STREAKS else self.streaks,
             applied=applied,
+            tiering=self.state.tiering,
         )
 
 

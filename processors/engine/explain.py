@@ -85,6 +85,7 @@ class Explanation:
         "programme_version",
         "status",
         "tier",
+        "tier_change",
     )
 
     def __init__(
@@ -110,6 +111,9 @@ class Explanation:
         self._reason_code = reason_code
         self._rules = rules
         self._facts = facts
+        self.tier_change: dict[str, Any] | None = None
+        """What the decision did to the user's tier (`tiering.TierChange.to_dict`), if anything:
+        set after construction, by the few decisions that change it."""
 
     @property
     def rules(self) -> tuple[RuleTrace, ...]:
@@ -156,13 +160,14 @@ class Explanation:
                 }
                 for t in self.rules
             ],
+            **({} if self.tier_change is None else {"tier_change": self.tier_change}),
         }
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "Explanation":
         try:
             rules = tuple(RuleTrace(**trace) for trace in raw["rules"])
-            return cls(
+            explanation = cls(
                 programme_version=raw["programme_version"],
                 event_type=raw["event_type"],
                 tier=raw["tier"],
@@ -172,6 +177,8 @@ class Explanation:
                 # Explanations stored before reason codes existed have none.
                 reason_code=raw.get("reason_code"),
             )
+            explanation.tier_change = raw.get("tier_change")
+            return explanation
         except (KeyError, TypeError) as exc:
             raise StateDecodeError(f"malformed explanation: {exc}") from exc
 
@@ -184,6 +191,7 @@ class Explanation:
             self.reason_code,
             self.reason,
             self.rules,
+            self.tier_change,
         )
 
     def __eq__(self, other: object) -> bool:

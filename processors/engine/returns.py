@@ -72,7 +72,9 @@ def decide_return(
         else:
             caps, consumed = given_back
             record = return_record(original, amount)
-        given = UserState(state.tier, caps, state.marks, state.streaks, state.applied)
+        given = UserState(
+            state.tier, caps, state.marks, state.streaks, state.applied, state.tiering
+        )
         new_state = with_applied(given, event.event_id, record)
         decision = Decision(
             event.event_id, "no_points", 0, (), new_state, explanation, (), consumed

@@ -51,7 +51,8 @@ StreakProgress = list[int]
 `days`: complete consecutive days before `day`."""
 
 STREAK_DONE_TODAY = -1
-STATE_FORMAT: Final = 2
+STATE_FORMAT: Final = 3
+"""Format 3 added `tiering` (a seventh element); format 2 states (six) are still read."""
 APPLIED_MAX: Final = 32
 REASON_MAX: Final = 200
 """Characters of an applied event's reason kept for a redelivery's explanation: bounds the
@@ -118,6 +119,10 @@ class UserState:
     marks: dict[str, FrequencyMark]
     streaks: dict[str, StreakProgress]
     applied: Mapping[str, AppliedRecord]
+    tiering: list[int] | None
+    """`tiering.TierProgress`: the tier's review day and the points earned per month, for a
+    programme with a tier policy; None until the user first earns there or is assigned a tier.
+    Treated as immutable."""
 
     def __init__(
         self,
@@ -126,20 +131,23 @@ class UserState:
         marks: dict[str, FrequencyMark] | None = None,
         streaks: dict[str, StreakProgress] | None = None,
         applied: Mapping[str, AppliedRecord] | None = None,
+        tiering: list[int] | None = None,
     ) -> None:
         self.tier = tier
         self.caps = {} if caps is None else caps
         self.marks = {} if marks is None else marks
         self.streaks = {} if streaks is None else streaks
         self.applied = _NO_RECORDS if applied is None else applied
+        self.tiering = tiering
 
     @classmethod
     def initial(cls) -> "UserState":
         return cls()
 
     def to_bytes(self) -> bytes:
-        """`[format, tier, caps, marks, streaks, applied]`: the maps as objects of arrays,
-        `applied` as `{event_id: RawRecord}`, oldest first."""
+        """`[format, tier, caps, marks, streaks, applied, tiering]`: the maps as objects of
+        arrays, `applied` as `{event_id: RawRecord}`, oldest first; `tiering` an array or
+        null."""
         applied = self.applied
         return orjson.dumps(
             [
@@ -149,6 +157,7 @@ class UserState:
                 self.marks,
                 self.streaks,
                 applied.for_encoding() if isinstance(applied, AppliedWindow) else dict(applied),
+                self.tiering,
             ],
             default=_as_json,
         )
@@ -157,11 +166,14 @@ class UserState:
     def from_bytes(cls, data: bytes) -> "UserState":
         try:
             raw = orjson.loads(data)
-            if type(raw) is not list or len(raw) != 6:
+            if type(raw) is not list or len(raw) not in (6, 7):
                 raise StateDecodeError(f"malformed user state: {data[:100]!r}")
-            format_, tier, caps, marks, streaks, applied = raw
-            if format_ != STATE_FORMAT:
+            format_, tier, caps, marks, streaks, applied = raw[:6]
+            if format_ != (STATE_FORMAT if len(raw) == 7 else 2):
                 raise StateDecodeError(f"unknown user state format {format_!r}")
+            tiering = raw[6] if len(raw) == 7 else None
+            if tiering is not None and not _tier_progress(tiering):
+                raise StateDecodeError(f"malformed tier progress {tiering!r}"[:200])
             if tier is not None and type(tier) is not str:
                 raise StateDecodeError(f"malformed tier {tier!r}")
             if not _well_shaped(caps, marks, streaks, applied):  # then find which is not
@@ -169,9 +181,8 @@ class UserState:
                 marks = _checked(marks, _MARK_FIELDS)
                 streaks = _checked(streaks, _STREAK_FIELDS)
                 applied = _raw_records(applied)
-            return cls(
-                tier, caps, marks, streaks, AppliedWindow.of(APPLIED_MAX, applied, owned=True)
-            )
+            window = AppliedWindow.of(APPLIED_MAX, applied, owned=True)
+            return cls(tier, caps, marks, streaks, window, tiering)
         except (orjson.JSONDecodeError, TypeError, AttributeError) as exc:
             raise StateDecodeError(f"malformed user state: {exc!r}") from exc
 
@@ -280,6 +291,15 @@ def _well_shaped(
         and set(map(len, marks.values())) <= _MARK_FIELDS
         and set(map(len, streaks.values())) <= _STREAK_FIELDS
         and 0 not in set(map(len, applied.values()))
+    )
+
+
+def _tier_progress(value: Any) -> bool:
+    return (
+        type(value) is list
+        and len(value) >= 2
+        and len(value) % 2 == 0
+        and all(type(number) is int for number in value)
     )
 
 

@@ -19,7 +19,14 @@ from gateway.admin.service.errors import Invalid
 from gateway.admin.service.fields import problems_by_field
 from schemas.event_time import EventTimePolicy
 from schemas.events import Identifier
-from schemas.programme import BudgetSettings, Partner, ProgrammeConfig, Rounding, Tier
+from schemas.programme import (
+    BudgetSettings,
+    Partner,
+    ProgrammeConfig,
+    Rounding,
+    Tier,
+    TierPolicy,
+)
 
 
 class ProgrammeSettings(BaseModel):
@@ -35,6 +42,9 @@ class ProgrammeSettings(BaseModel):
     # At least one: the programme's own check says so (a tuple's minimum would repeat it).
     tiers: Annotated[tuple[Tier, ...], Field(max_length=50)] = (Tier(name="Base"),)
     default_tier: Identifier = "Base"
+    tier_policy: TierPolicy | None = Field(
+        default=None, description="Tiers from points; None: tiers are only set by hand."
+    )
     budget: BudgetSettings = BudgetSettings()
     event_time: EventTimePolicy = EventTimePolicy()
 

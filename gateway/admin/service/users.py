@@ -45,7 +45,8 @@ _USER_ID: TypeAdapter[str] = TypeAdapter(
 class UserTier:
     name: str
     assigned: reads.TierAssignment | None
-    """The decided `tier.assigned` it comes from; None: the programme's default tier."""
+    """The decision that set it (by hand, by points or by the tier policy's review), with its
+    reason and review day; None: the programme's default tier, never changed."""
     known_tier: bool
     """False when the programme no longer has the assigned tier."""
 
@@ -58,6 +59,8 @@ class User:
     tier: UserTier
     known: bool
     """The ledger has booked for the user, or a tier was assigned."""
+    tier_changes: tuple[reads.TierChangeRow, ...] = ()
+    """The latest changes of the user's tier, newest first, each with its reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,10 @@ class Explained:
     entry: reads.UserEntry
     outcome: CommandOutcome | None
     """The outcome of the command that booked the entry: the decision's explanation."""
+
+
+TIER_CHANGES = 20
+"""The tier changes a user's page shows."""
 
 
 def user_id_of(text: str) -> str:
@@ -82,7 +89,8 @@ async def find(pool: asyncpg.Pool, actor: Actor, programme_id: str, user_id: str
     assigned = await reads.assigned_tier(pool, programme_id, user_id)
     tier = tier_of(config, assigned)
     known = balance is not None or assigned is not None
-    return User(programme_id, user_id, balance or 0, tier, known)
+    changes = tuple(await reads.tier_changes(pool, programme_id, user_id, limit=TIER_CHANGES))
+    return User(programme_id, user_id, balance or 0, tier, known, changes)
 
 
 def tier_of(config: ProgrammeConfig, assigned: reads.TierAssignment | None) -> UserTier:

@@ -23,7 +23,7 @@ from gateway.admin.service.snapshots import validated
 from gateway.webhooks import subscriptions
 from gateway.webhooks.wakeups import CHANNEL
 
-EventType = Literal["points.awarded", "points.deducted", "event.rejected"]
+EventType = Literal["points.awarded", "points.deducted", "event.rejected", "tier.changed"]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
@@ -38,7 +38,7 @@ class NewWebhook(BaseModel):
     )
     url: HttpUrl = Field(description="Where the notifications are posted (http or https).")
     event_types: Annotated[tuple[EventType, ...], Field(min_length=1)] = Field(
-        default=EVENT_TYPES, description="What is notified; all three by default."
+        default=EVENT_TYPES, description="What is notified; all of them by default."
     )
 
 

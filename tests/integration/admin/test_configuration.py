@@ -61,7 +61,7 @@ async def test_a_settings_change_is_stored_audited_and_published(
     assert {d.path: (d.before, d.after) for d in entry.differences} == {
         "time_zone": ("UTC", "Africa/Accra"),
         "tiers[Bronze].multiplier": ("1", "2"),
-        "tiers[Silver]": ({"name": "Silver", "multiplier": "1.5"}, None),
+        "tiers[Silver]": ({"name": "Silver", "multiplier": "1.5", "threshold_points": None}, None),
     }
     version = await backend.pool.fetchrow(
         "SELECT source, actor FROM programme_versions WHERE programme_id = $1 AND version = 2",

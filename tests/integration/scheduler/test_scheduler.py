@@ -71,7 +71,7 @@ async def test_days_go_out_in_order_once_and_a_failed_round_records_nothing(
 ) -> None:
     prog = await new_programme(pool)
     today = date(2026, 3, 10)
-    async with connected(settings) as (conn_pool, send):
+    async with connected(settings) as (conn_pool, send, _):
         first = await emit_due(conn_pool, send, prog, _zone(), today, 3)
         assert first.days == [today]  # first seen: from its today, its history not replayed
         assert (await emit_due(conn_pool, send, prog, _zone(), today, 3)).days == []
@@ -106,7 +106,7 @@ async def test_a_round_sends_every_programmes_local_today(
     east = await new_programme(pool, "Pacific/Auckland")
     west = await new_programme(pool, ACCRA)
     now = datetime(2026, 1, 10, 20, 0, tzinfo=UTC)  # the 11th in Auckland, the 10th in Accra
-    async with connected(settings) as (conn_pool, send):
+    async with connected(settings) as (conn_pool, send, _):
         rounds = await tick(conn_pool, send, settings, now)
     by_programme = {emitted.programme_id: emitted.days for emitted in rounds}
     assert by_programme[east] == [date(2026, 1, 11)]
@@ -118,7 +118,7 @@ async def test_two_senders_take_turns_per_programme(
 ) -> None:
     prog = await new_programme(pool)
     today = date(2026, 3, 10)
-    async with connected(settings) as (conn_pool, send):
+    async with connected(settings) as (conn_pool, send, _):
         await emit_due(conn_pool, send, prog, _zone(), today, 3)
         through = today + timedelta(days=3)
         results = await asyncio.gather(

@@ -1,7 +1,7 @@
 """A programme's users: balance and tier, transactions with their explanations, a manual
 adjustment booked through the ledger, setting a tier."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -28,6 +28,15 @@ class TierOut(BaseModel):
     in_programme: bool = Field(
         description="False when the programme no longer has this tier (the default tier earns)."
     )
+    reason: str | None = Field(
+        default=None,
+        description="Why the tier last changed: threshold_crossed, downgrade_policy or manual. "
+        "None for the default tier never changed.",
+    )
+    review_on: date | None = Field(
+        default=None,
+        description="The programme's local day the tier policy reviews it; None: never.",
+    )
 
     @classmethod
     def of(cls, tier: users.UserTier) -> "TierOut":
@@ -38,7 +47,20 @@ class TierOut(BaseModel):
             event_id=None if assigned is None else assigned.command_id,
             assigned_at=None if assigned is None else assigned.recorded_at,
             in_programme=tier.known_tier,
+            reason=None if assigned is None else assigned.reason,
+            review_on=None if assigned is None else assigned.review_on,
         )
+
+
+class TierChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    command_id: str = Field(description="The event whose decision changed the tier.")
+    from_tier: str = Field(description="Empty for an assignment recorded before changes were.")
+    to_tier: str
+    reason: str = Field(description="threshold_crossed, downgrade_policy or manual.")
+    review_on: date | None
+    recorded_at: datetime
 
 
 class UserOut(BaseModel):
@@ -47,6 +69,9 @@ class UserOut(BaseModel):
     balance: int
     tier: TierOut
     known: bool = Field(description="False: nothing booked and no tier assigned yet.")
+    tier_changes: list[TierChangeOut] = Field(
+        default_factory=list, description="The latest changes of the tier, newest first."
+    )
 
 
 class TransactionOut(BaseModel):
@@ -160,6 +185,7 @@ async def get_user(request: Request, actor: ActorDep, programme_id: str, user_id
     return UserOut(
         programme_id=found.programme_id, user_id=found.user_id, balance=found.balance,
         tier=TierOut.of(found.tier), known=found.known,
+        tier_changes=[TierChangeOut.model_validate(c) for c in found.tier_changes],
     )  # fmt: skip
 
 

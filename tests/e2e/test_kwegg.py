@@ -116,7 +116,7 @@ async def test_the_seeds_requests_work_as_written(
         assert answer.json() == {
             "success": True,
             "message": "Balance fetched successfully",
-            "data": {"balance": 2, "expiring": []},
+            "data": {"balance": 2, "pending": 0, "expiring": []},
         }
 
     answer = await gateway.get(

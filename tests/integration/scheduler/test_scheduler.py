@@ -21,7 +21,7 @@ from deploy.kafka_tools import create_topics
 from scheduler.emitting import emit_due
 from scheduler.running import connected, tick
 from scheduler.settings import SchedulerSettings
-from schemas.ledger import LifecycleCommand
+from schemas.ledger import LifecycleAction, LifecycleCommand
 from tests.integration.ledger.kafka_helpers import RUN, made_topics, read_all
 
 pytestmark = pytest.mark.integration
@@ -87,7 +87,9 @@ async def test_days_go_out_in_order_once_and_a_failed_round_records_nothing(
         assert caught_up.days == [today + timedelta(days=n) for n in (1, 2, 3)]  # bounded
         rest = await emit_due(conn_pool, send, prog, _zone(), later, 3)
         assert rest.days == [today + timedelta(days=n) for n in (4, 5)]
-    commands = await sent_commands(settings, 7)
+    # Each day is a release then an expiry; the failed round sent the first day's release.
+    sent = await sent_commands(settings, 13)
+    commands = [c for c in sent if c.action is LifecycleAction.RELEASE_POINTS]
     days = [command.local_day for command in commands]
     # The day sent before the failure is sent again, never skipped; in order per programme.
     assert days == [
@@ -95,8 +97,10 @@ async def test_days_go_out_in_order_once_and_a_failed_round_records_nothing(
         today + timedelta(days=1),
         *[today + timedelta(days=n) for n in range(1, 6)],
     ]
-    assert {command.command_id for command in commands} == {
-        f"expire:{prog}:{today + timedelta(days=n)}" for n in range(6)
+    assert {command.command_id for command in sent} == {
+        f"{action}:{prog}:{today + timedelta(days=n)}"
+        for n in range(6)
+        for action in ("release", "expire")
     }
 
 

@@ -4,16 +4,17 @@ A faust worker configured as the processors' (`processors.app.faust_app`, the sa
 runner) whose agent does, per record, what the real one asks of faust, and nothing else: the
 stream in `take_events` batches, one table write (the user's state, through the same
 `TableWriter`) and one produce (the ledger command) per record, the batch's deliveries awaited
-before its acks. Each record's value goes out unchanged, in place of a decision. Settings as
-the processors' (`LOYALTY_*`); the commands topic is where the records go."""
+before its acks (as the agent awaits them: `processors.deliveries.delivered`). Each record's
+value goes out unchanged, in place of a decision. Settings as the processors' (`LOYALTY_*`);
+the commands topic is where the records go."""
 
-import asyncio
 from typing import Any, cast
 
 import faust
 
 from processors.__main__ import run_worker
 from processors.app import RAW, faust_app, producer_send, table_writer
+from processors.deliveries import delivered
 from processors.settings import ProcessorSettings
 
 
@@ -33,7 +34,7 @@ def create_floor_app(settings: ProcessorSettings) -> faust.App:
                 key, value = cast(bytes, event.message.key), cast(bytes, event.message.value)
                 deliveries.append(await states.set(key, value, event))
                 deliveries.append(await send(target, key, value, None))
-            await asyncio.gather(*deliveries)
+            await delivered(deliveries)
 
     app.agent(events, name="forward", concurrency=1)(forward)
     return app

@@ -1,7 +1,7 @@
 """What operators watch on the processors: throughput, points, rejections, dead letters, latency."""
 
 from collections import Counter as Tallies
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -84,8 +84,10 @@ class BatchTally:
         self.rejections: Tallies[tuple[str, str]] = Tallies()
         self.points: Tallies[tuple[str, str]] = Tallies()
 
-    def decided(self, programme: str, status: str, outcomes: Iterable[str]) -> None:
+    def decided(self, programme: str, status: str, outcomes: Collection[str]) -> None:
         self.events[programme, status] += 1
+        if status == "awarded" and REFUSING_OUTCOMES.isdisjoint(outcomes):
+            return  # most events: nothing refused, and no generator to learn it
         for reason in rejection_reasons(status, outcomes):
             self.rejections[programme, reason] += 1
 

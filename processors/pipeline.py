@@ -2,7 +2,6 @@
 programmatic rule's API when the engine needs an amount), then write the users' states and the
 rule budgets' usage and emit the commands and dead letters, all in one go."""
 
-import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +11,7 @@ import orjson
 from processors import metrics
 from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog
+from processors.deliveries import delivered
 from processors.engine import InvariantError, UserState
 from processors.external import ExternalPoints
 from processors.handling import Decided, NeedsAmounts, Record, handle
@@ -61,40 +61,53 @@ class EventPipeline:
     async def decide(self, events: Sequence[Any]) -> Batch:
         """`events` are faust events, in the order they arrived."""
         batch = Batch()
+        states, last_events, outcomes = batch.states, batch.last_events, batch.outcomes
+        catalog, budgets = self._catalog, self._budgets
+        view = budgets.view
         for event in events:
             record = record_of(event.message)
-            state = self._state_of(record.key, batch.states)
-            handled = await self._decide(record, state, event)
-            if isinstance(handled, Decided) and record.key is not None:
-                batch.states[record.key] = handled.state
-                batch.last_events[record.key] = event
+            key = record.key
+            state = self._state_of(key, states)
+            # Called, not awaited, for the events that need no external amount (nearly all): a
+            # coroutine for every event costs more than its lookups.
+            handled = handle(record, state, catalog, budget_view=view)
+            if isinstance(handled, NeedsAmounts):
+                handled = await self._decide_with_amounts(record, state, event, handled)
+            if isinstance(handled, Decided) and key is not None:
+                states[key] = handled.decision.state
+                last_events[key] = event
                 consumed = handled.decision.budget_consumed
                 if consumed:
-                    self._budgets.consume(handled.event.programme_id, consumed, event)
-            batch.outcomes.append((record.key, handled))
+                    budgets.consume(handled.event.programme_id, consumed, event)
+            outcomes.append((key, handled))
         return batch
 
     async def emit(self, batch: Batch) -> None:
         """Writes the batch's states and budget usage and sends its outputs; returns once Kafka
         holds all of them, so the batch's offsets may then be committed. Everything is handed
         to the producer before the first await that yields, so it leaves in one request."""
+        states, last_events = self._states, batch.last_events
         deliveries = [
-            await self._states.set(key, state.to_bytes(), batch.last_events[key])
+            await states.set(key, state.to_bytes(), last_events[key])
             for key, state in batch.states.items()
         ]
         deliveries += await self._budgets.write()
-        deliveries += [await self._emit_one(key, handled) for key, handled in batch.outcomes]
+        outputs = self._outputs
+        send, ledger_topic = outputs.send, outputs.ledger_topic
+        for key, handled in batch.outcomes:
+            if isinstance(handled, Decided):
+                self._count(handled)
+                deliveries.append(await send(ledger_topic, key, handled.command_json, None))
+            else:
+                deliveries.append(await self._dead_letter(key, handled))
         self._tally.publish()
-        await asyncio.gather(*deliveries)
+        await delivered(deliveries)
 
-    async def _decide(
-        self, record: Record, state: UserState | None, event: Any
+    async def _decide_with_amounts(
+        self, record: Record, state: UserState | None, event: Any, needed: NeedsAmounts
     ) -> Decided | DeadLetter:
-        budgets = self._budgets.view
-        handled = handle(record, state, self._catalog, budget_view=budgets)
-        if isinstance(handled, NeedsAmounts):
-            fetched = await self._external_amounts(handled, event)
-            handled = handle(record, state, self._catalog, fetched, budget_view=budgets)
+        fetched = await self._external_amounts(needed, event)
+        handled = handle(record, state, self._catalog, fetched, budget_view=self._budgets.view)
         if isinstance(handled, NeedsAmounts):
             raise InvariantError(f"{handled.event.event_id}: amounts given, still asked for")
         return handled
@@ -109,14 +122,11 @@ class EventPipeline:
             return None
         return UserState.from_bytes(stored)
 
-    async def _emit_one(self, key: bytes | None, handled: Decided | DeadLetter) -> Awaitable[Any]:
+    async def _dead_letter(self, key: bytes | None, letter: DeadLetter) -> Awaitable[Any]:
         outputs = self._outputs
-        if isinstance(handled, DeadLetter):
-            metrics.DEAD_LETTERS.labels(handled.reason).inc()
-            value = handled.model_dump_json().encode()
-            return await outputs.send(outputs.dead_letters_topic, key, value, None)
-        self._count(handled)
-        return await outputs.send(outputs.ledger_topic, key, handled.command_json, None)
+        metrics.DEAD_LETTERS.labels(letter.reason).inc()
+        value = letter.model_dump_json().encode()
+        return await outputs.send(outputs.dead_letters_topic, key, value, None)
 
     def _count(self, decided: Decided) -> None:
         programme = decided.event.programme_id

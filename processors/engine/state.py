@@ -290,7 +290,8 @@ def _well_shaped(
         and set(map(len, caps.values())) <= _CAP_FIELDS
         and set(map(len, marks.values())) <= _MARK_FIELDS
         and set(map(len, streaks.values())) <= _STREAK_FIELDS
-        and 0 not in set(map(len, applied.values()))
+        # The values are lists by now: `all` finds an empty one without measuring every list.
+        and all(applied.values())
     )
 
 

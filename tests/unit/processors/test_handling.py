@@ -11,7 +11,7 @@ from gateway.admin.programmes import load_file, snapshot_bytes
 from processors.catalog import ProgrammeCatalog
 from processors.engine import ledger_command_for
 from processors.handling import OCCURRED_AT_GRACE_S, Decided, Record, handle
-from processors.metrics import rejection_reasons
+from processors.metrics import BatchTally, rejection_reasons
 from schemas import topics
 from schemas.dead_letters import DeadLetter
 from schemas.event_time import instant
@@ -203,3 +203,17 @@ def test_a_replay_decides_the_time_policy_as_the_first_time_did(
     for _ in range(2):
         assert isinstance(handle(recent, None, catalog), Decided)
         assert isinstance(handle(stale, None, catalog), DeadLetter)
+
+
+def test_a_batch_tally_counts_refusals_and_events_with_no_rule() -> None:
+    tally = BatchTally()
+    tally.decided("p", "awarded", ["awarded", "condition_failed"])
+    tally.decided("p", "awarded", ["awarded", "frequency_limited"])
+    tally.decided("p", "no_points", [])
+    tally.decided("p", "invalid_event", [])
+    assert tally.events == {("p", "awarded"): 2, ("p", "no_points"): 1, ("p", "invalid_event"): 1}
+    assert tally.rejections == {
+        ("p", "frequency_limited"): 1,
+        ("p", "no_rule"): 1,
+        ("p", "invalid"): 1,
+    }

@@ -43,6 +43,22 @@ class Totals:
     """Net points of the events the ledger booked in the live run (not those it refused)."""
     booked_by_rule: Counter[str] = field(default_factory=Counter)
 
+    def merge(self, other: "Totals") -> None:
+        """Adds another replay's totals (of other users: `by_user` keys are disjoint)."""
+        self.events += other.events
+        self.points += other.points
+        self.earned += other.earned
+        self.redeemed += other.redeemed
+        self.booked += other.booked
+        for mine, theirs in (
+            (self.by_rule, other.by_rule),
+            (self.by_tier, other.by_tier),
+            (self.by_event_type, other.by_event_type),
+            (self.by_user, other.by_user),
+            (self.booked_by_rule, other.booked_by_rule),
+        ):
+            mine.update(theirs)
+
     def add(self, decision: Decision, user_id: str, event_type: str, booked: bool) -> None:
         self.events += 1
         points = decision.points
@@ -98,6 +114,36 @@ class Mismatch:
     replayed_points: int
 
 
+@dataclass
+class Outcome:
+    """What a finished replay found: small and picklable (no states, no programmes), so that the
+    replays of several processes, each of its own users, add up (`merge`)."""
+
+    current: Totals = field(default_factory=Totals)
+    candidate: Totals = field(default_factory=Totals)
+    current_budget_used: dict[str, int] = field(default_factory=dict)
+    candidate_budget_used: dict[str, int] = field(default_factory=dict)
+    history_events: int = 0
+    mismatches: int = 0
+    mismatch_examples: list[Mismatch] = field(default_factory=list)
+    rejected_live: int = 0
+
+    def merge(self, other: "Outcome") -> None:
+        self.current.merge(other.current)
+        self.candidate.merge(other.candidate)
+        for mine, theirs in (
+            (self.current_budget_used, other.current_budget_used),
+            (self.candidate_budget_used, other.candidate_budget_used),
+        ):
+            for rule_id, points in theirs.items():
+                mine[rule_id] = mine.get(rule_id, 0) + points
+        self.history_events += other.history_events
+        self.mismatches += other.mismatches
+        room = MISMATCH_EXAMPLES_MAX - len(self.mismatch_examples)
+        self.mismatch_examples += other.mismatch_examples[:room]
+        self.rejected_live += other.rejected_live
+
+
 class Replay:
     """Feed it the archived events in decision order (`add`); read the arms' totals."""
 
@@ -145,6 +191,14 @@ class Replay:
         self.rejected_live += not booked
         if self._candidate_decided is not None:
             self._candidate_decided(event, candidate, booked)
+
+    def outcome(self) -> Outcome:
+        current, candidate = self.current, self.candidate
+        return Outcome(
+            current.totals, candidate.totals, dict(current.budget_used),
+            dict(candidate.budget_used), self.history_events, self.mismatches,
+            list(self.mismatch_examples), self.rejected_live,
+        )  # fmt: skip
 
     def _history(self, event: EventV1, version: int | None, external: Mapping[str, int]) -> None:
         """An event before the window: it builds the states, as the version in force decided

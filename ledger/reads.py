@@ -7,13 +7,17 @@ the journal booked for them (replays).
 The ledger's tables are its own: a reader that needs more adds a function here."""
 
 from ledger.archive_queries import (
-    ArchivedEvent,
+    WHOLE,
     BookedForRule,
+    ReplayRow,
+    Share,
     archived_events,
     balances_of,
     booked_and_held_by_rule,
     booked_by_event,
     count_archived,
+    exported_snapshot,
+    snapshot_read,
 )
 from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 from ledger.core.hashing import booking_sha256, digests
@@ -65,13 +69,15 @@ __all__ = [
     "KEYS_PER_QUERY_MAX",
     "PAGE_SIZE_MAX",
     "TRANSACTIONS_LIMIT_MAX",
-    "ArchivedEvent",
+    "WHOLE",
     "BookedForRule",
     "Connection",
     "Executor",
     "Expiring",
     "Holdings",
     "JournalEntry",
+    "ReplayRow",
+    "Share",
     "TierAssignment",
     "Transaction",
     "TransactionPage",
@@ -90,6 +96,7 @@ __all__ = [
     "command_digest",
     "count_archived",
     "entry_id",
+    "exported_snapshot",
     "find_balance",
     "find_holdings",
     "get_balance",
@@ -97,6 +104,7 @@ __all__ = [
     "get_outcomes",
     "last_transaction",
     "list_transactions",
+    "snapshot_read",
     "stored_command_digest",
     "stored_outcomes",
     "transactions_between",

@@ -14,7 +14,9 @@ reading, is another process): the rate per core.
 
 `--workers N` replays in N processes, each a share of the users (`evidence.shares`; default:
 one per CPU, at most one per 100,000 events). `--replay-only` skips the archiving and replays
-the archive a previous run left in the database, so that replays can be compared in turns.
+the archive a previous run left in the database, so that replays can be compared in turns;
+`--archive-only` stops after the archiving (on a loaded machine, archiving a million events
+takes the better part of an hour).
 """
 
 import argparse
@@ -112,13 +114,17 @@ def cpu_s() -> float:
     return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
 
 
-async def run(url: str, count: int, workers: int | None, fresh: bool) -> tuple[float, float, int]:
+async def run(
+    url: str, count: int, workers: int | None, fresh: bool, replay: bool
+) -> tuple[float, float, int]:
     config = engine.programme()
     async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
         if fresh:
             await store_programme(pool, config)
             archived_s = await archive(pool, config, count)
             print(f"archived {count} events in {archived_s:.1f} s", flush=True)
+        if not replay:
+            return 0.0, 0.0, 0
         archived = await pool.fetchval("SELECT count(*) FROM ledger.decided_events")
         wanted = workers_for(archived, os.cpu_count()) if workers is None else workers
         gc.collect()
@@ -141,11 +147,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.backtest", description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--replay-only", action="store_true")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--replay-only", action="store_true")
+    only.add_argument("--archive-only", action="store_true")
     arguments = parser.parse_args()
-    fresh = not arguments.replay_only
+    fresh, replay = not arguments.replay_only, not arguments.archive_only
     url = start(LocalSettings(), fresh)
-    elapsed, elapsed_cpu, events = asyncio.run(run(url, arguments.events, arguments.workers, fresh))
+    run_ = run(url, arguments.events, arguments.workers, fresh, replay)
+    elapsed, elapsed_cpu, events = asyncio.run(run_)
+    if not replay:
+        return
     print(f"CPU backtest_events_per_cpu_s={events / elapsed_cpu:.0f}")
     print(f"RESULT backtest_events_per_s={events / elapsed:.0f}")
 

@@ -11,11 +11,10 @@ from datetime import datetime
 import asyncpg
 
 from evidence.replay import Outcome, Replay
-from evidence.replaying import Progress, Versions, replay_share
+from evidence.replaying import Progress, Versions, replay_of, replay_share
 from evidence.report import Report, report_of
 from evidence.shares import budget_limits, replay_in_shares, within_budgets
 from ledger import reads
-from processors.engine import compile_programme
 from schemas.programme import ProgrammeConfig
 
 __all__ = [
@@ -130,6 +129,6 @@ async def _replayed(
     until: datetime | None,
     progress: Progress | None,
 ) -> Outcome:
-    replay = Replay(versions, compile_programme(candidate), since)
+    replay = replay_of(versions, candidate, since)
     await replay_share(conn, programme_id, replay, until, progress)
     return replay.outcome()

@@ -16,6 +16,7 @@ from typing import Final
 
 import orjson
 
+from evidence.alike import AlikeTypes
 from processors.engine import CompiledProgramme, Decision, UserState, decide
 from schemas.events import EventV1
 
@@ -101,6 +102,10 @@ class Arm:
         programme = programme or self.programme_of(version)
         state = self.states.get(user_id) or UserState.initial()
         decision = decide(event, state, programme, external, budget_used=self.budget_used)
+        return self.take(user_id, decision)
+
+    def take(self, user_id: str, decision: Decision) -> Decision:
+        """`decision` as this arm's: the user's new state, the budgets' use."""
         self.states[user_id] = decision.state
         for rule_id, points in decision.budget_consumed.items():
             self.budget_used[rule_id] = self.budget_used.get(rule_id, 0) + points
@@ -153,8 +158,12 @@ class Replay:
         candidate: CompiledProgramme,
         since: datetime | None,
         candidate_decided: CandidateDecided | None = None,
+        alike: AlikeTypes | None = None,
     ) -> None:
+        """`alike`: which events the candidate decides as the version in force does, each then
+        decided once for both arms while they hold the same state for its user."""
         self.current = Arm(current)
+        self._alike = alike
         self._candidate_decided = candidate_decided
         self.candidate = Arm(lambda _: candidate)
         self._since = since
@@ -182,11 +191,15 @@ class Replay:
             self._window_started = True
             self.candidate.states = dict(self.current.states)
             self.candidate.budget_used = dict(self.current.budget_used)
+        shared = self._alike is not None and self._shared(self._alike, event, version)
         current = self.current.decide(event, version, external)
         self.current.totals.add(current, event.user_id, event.event_type, booked)
         if current.points != archived_points:
             self._mismatch(event.event_id, archived_points, current.points)
-        candidate = self.candidate.decide(event, version, external)
+        if shared:
+            candidate = self.candidate.take(event.user_id, current)
+        else:
+            candidate = self.candidate.decide(event, version, external)
         self.candidate.totals.add(candidate, event.user_id, event.event_type, booked)
         self.rejected_live += not booked
         if self._candidate_decided is not None:
@@ -199,6 +212,19 @@ class Replay:
             dict(candidate.budget_used), self.history_events, self.mismatches,
             list(self.mismatch_examples), self.rejected_live,
         )  # fmt: skip
+
+    def _shared(self, alike: AlikeTypes, event: EventV1, version: int | None) -> bool:
+        """The candidate would decide `event` as the current arm does: the same inputs (the
+        same state object for the user, the same use of the type's budgets) to a programme
+        alike for its type (`evidence.alike`)."""
+        user_id = event.user_id
+        if self.candidate.states.get(user_id) is not self.current.states.get(user_id):
+            return False
+        budgeted = alike.budgeted_if_alike(version, event.event_type)
+        if budgeted is None or event.rule_id is not None:
+            return False
+        current, candidate = self.current.budget_used, self.candidate.budget_used
+        return all(current.get(rule_id) == candidate.get(rule_id) for rule_id in budgeted)
 
     def _history(self, event: EventV1, version: int | None, external: Mapping[str, int]) -> None:
         """An event before the window: it builds the states, as the version in force decided

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from evidence.replay import Replay
+from evidence.alike import AlikeTypes
+from evidence.replay import CandidateDecided, Replay
 from ledger import reads
 from processors.engine import CompiledProgramme, compile_programme
 from schemas.events import EventV1
@@ -23,19 +24,42 @@ class Versions:
 
     def __init__(self, configs: dict[int, ProgrammeConfig], latest: int) -> None:
         self._configs = configs
-        self._compiled: dict[int, CompiledProgramme] = {}
+        self._compiled: dict[int | None, CompiledProgramme] = {}
+        self._by_number: dict[int, CompiledProgramme] = {}
         self._latest = latest
 
     def __call__(self, version: int | None) -> CompiledProgramme:
-        wanted = self._latest if version is None or version not in self._configs else version
-        compiled = self._compiled.get(wanted)
+        compiled = self._compiled.get(version)  # by the version as archived: one lookup a call
         if compiled is None:
-            compiled = self._compiled[wanted] = compile_programme(self._configs[wanted])
+            wanted = self._wanted(version)
+            compiled = self._by_number.get(wanted)
+            if compiled is None:
+                compiled = self._by_number[wanted] = compile_programme(self._configs[wanted])
+            self._compiled[version] = compiled
         return compiled
+
+    def config_of(self, version: int | None) -> ProgrammeConfig:
+        return self._configs[self._wanted(version)]
+
+    def _wanted(self, version: int | None) -> int:
+        """The version an archived event names; the latest for one not stored (or none)."""
+        return self._latest if version is None or version not in self._configs else version
 
     @property
     def configs(self) -> dict[int, ProgrammeConfig]:
         return dict(self._configs)
+
+
+def replay_of(
+    versions: Versions,
+    candidate: ProgrammeConfig,
+    since: datetime | None,
+    candidate_decided: CandidateDecided | None = None,
+) -> Replay:
+    """A replay of the stored versions against `candidate` from `since`; each event the
+    candidate decides as its version did is decided once (`evidence.alike`)."""
+    alike = AlikeTypes(versions.config_of, candidate)
+    return Replay(versions, compile_programme(candidate), since, candidate_decided, alike)
 
 
 @contextmanager

@@ -27,10 +27,9 @@ from typing import Final
 
 import asyncpg
 
-from evidence.replay import Outcome, Replay
-from evidence.replaying import Progress, Versions, replay_share
+from evidence.replay import Outcome
+from evidence.replaying import Progress, Versions, replay_of, replay_share
 from ledger import reads
-from processors.engine import compile_programme
 from schemas.programme import ProgrammeConfig
 
 WORKERS_MAX: Final = 32
@@ -168,8 +167,8 @@ async def _replayed(job: Job, progress: Progress) -> Outcome:
         number: ProgrammeConfig.model_validate_json(text) for number, text in job.versions.items()
     }
     versions = Versions(configs, max(configs))
-    candidate = compile_programme(ProgrammeConfig.model_validate_json(job.candidate))
-    replay = Replay(versions, candidate, job.since)
+    candidate = ProgrammeConfig.model_validate_json(job.candidate)
+    replay = replay_of(versions, candidate, job.since)
     conn = await asyncpg.connect(job.database_url)
     try:
         async with reads.snapshot_read(conn, job.snapshot):

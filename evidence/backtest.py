@@ -11,7 +11,13 @@ from datetime import datetime
 import asyncpg
 
 from evidence.replay import Outcome, Replay
-from evidence.replaying import Progress, Versions, replay_of, replay_share
+from evidence.replaying import (
+    Progress,
+    Versions,
+    paused_cycle_collection,
+    replay_of,
+    replay_share,
+)
 from evidence.report import Report, report_of
 from evidence.shares import budget_limits, replay_in_shares, within_budgets
 from ledger import reads
@@ -67,7 +73,8 @@ async def replay_archive(
     """Feeds the programme's archived events up to `until` to `replay`, in decision order, in
     this process."""
     async with pool.acquire() as conn, reads.snapshot_read(conn):
-        await replay_share(conn, programme_id, replay, until, progress)
+        with paused_cycle_collection():
+            await replay_share(conn, programme_id, replay, until, progress)
 
 
 def check_window(programme_id: str, candidate: ProgrammeConfig, since: datetime | None,
@@ -129,6 +136,9 @@ async def _replayed(
     until: datetime | None,
     progress: Progress | None,
 ) -> Outcome:
-    replay = replay_of(versions, candidate, since)
-    await replay_share(conn, programme_id, replay, until, progress)
-    return replay.outcome()
+    with paused_cycle_collection():
+        replay = replay_of(versions, candidate, since)
+        await replay_share(conn, programme_id, replay, until, progress)
+        outcome = replay.outcome()
+        del replay  # its states freed by reference counting, before the collector is back
+    return outcome

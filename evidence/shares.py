@@ -28,7 +28,13 @@ from typing import Final
 import asyncpg
 
 from evidence.replay import Outcome
-from evidence.replaying import Progress, Versions, replay_of, replay_share
+from evidence.replaying import (
+    Progress,
+    Versions,
+    paused_cycle_collection,
+    replay_of,
+    replay_share,
+)
 from ledger import reads
 from schemas.programme import ProgrammeConfig
 
@@ -168,11 +174,14 @@ async def _replayed(job: Job, progress: Progress) -> Outcome:
     }
     versions = Versions(configs, max(configs))
     candidate = ProgrammeConfig.model_validate_json(job.candidate)
-    replay = replay_of(versions, candidate, job.since)
     conn = await asyncpg.connect(job.database_url)
     try:
         async with reads.snapshot_read(conn, job.snapshot):
-            await replay_share(conn, job.programme_id, replay, job.until, progress, job.share)
+            with paused_cycle_collection():
+                replay = replay_of(versions, candidate, job.since)
+                await replay_share(conn, job.programme_id, replay, job.until, progress, job.share)
+                outcome = replay.outcome()
+                del replay  # its states freed by reference counting, before the collector is back
     finally:
         await conn.close()
-    return replay.outcome()
+    return outcome

@@ -2,6 +2,7 @@
 candidate decides as a version did, and that a replay sharing those decisions gives exactly the
 outcome of one that decides every event twice, whatever the candidate."""
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,9 @@ def versions() -> Versions:
     return Versions({1: config(1), 2: config(2, read_points=6)}, 2)
 
 
-def changed(base: ProgrammeConfig, version: int = 3, **rules: dict[str, object]) -> ProgrammeConfig:
+def changed(
+    base: ProgrammeConfig, version: int = 3, **rules: Mapping[str, object]
+) -> ProgrammeConfig:
     """`base` as another version, some rules' fields changed."""
     data = base.model_dump(mode="json")
     data["version"] = version

@@ -10,6 +10,9 @@ published, booked by the writer and read back. Then it checks the ledger (every 
 once, the sum of the balances) and times the same file again, which must book nothing.
 Starts the local Kafka and Postgres if they are not running.
 Ends with `RESULT import_rows_per_s=N` (rows of the first import per second, wall clock).
+Also prints the CPU seconds the first import took in each process (this one, the writer and the
+bench database's Postgres backends): on a shared machine the wall clock measures the load as
+much as the code, the CPU time much less so.
 """
 
 import argparse
@@ -21,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import redirect_stdout
+from contextlib import redirect_stdout, suppress
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -102,6 +105,60 @@ def start_writer(
     return subprocess.Popen([sys.executable, *profiled, "-m", "ledger"], env=env, cwd=REPO)
 
 
+def cpu_s(pid: int) -> float:
+    """User and system CPU seconds of a process of this machine (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendsCpu:
+    """CPU seconds of the bench database's Postgres backends, sampled every `SAMPLE_S` while a
+    run lasts (the import's own connections close with it; a backend's last half second before
+    it closes is missed)."""
+
+    SAMPLE_S: Final = 0.5
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._before: dict[int, float] = {}
+        self._seen: dict[int, float] = {}
+
+    async def sample_before(self) -> None:
+        """What the backends open already (the writer's) have used before the run."""
+        conn = await asyncpg.connect(self._url)
+        try:
+            await self.sample(conn)
+        finally:
+            await conn.close()
+        self._before, self._seen = self._seen, {}
+
+    async def sample(self, conn: asyncpg.Connection) -> None:
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            DATABASE,
+        )
+        for (pid,) in pids:
+            self._seen[pid] = max(self._seen.get(pid, 0.0), cpu_s(pid))
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        conn = await asyncpg.connect(self._url)
+        try:
+            while not stop.is_set():
+                await self.sample(conn)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.SAMPLE_S)
+            await self.sample(conn)
+        finally:
+            await conn.close()
+
+    def total(self) -> float:
+        return sum(cpu - self._before.get(pid, 0.0) for pid, cpu in self._seen.items())
+
+
 async def timed_import(
     settings: AdminSettings, path: Path, programme: str, topic: str
 ) -> tuple[float, str]:
@@ -135,8 +192,20 @@ async def run(args: argparse.Namespace) -> None:
                     settings, warmup, await create_programme(url), topic
                 )
                 print(f"warm-up: the writer answered after {warmup_s:.1f} s")
+                backends = BackendsCpu(url)
+                await backends.sample_before()
+                stop = asyncio.Event()
+                watching = asyncio.create_task(backends.watch(stop))
+                own, writer_cpu = time.process_time(), cpu_s(writer.pid)
                 first_s, first = await timed_import(settings, path, programme, topic)
+                own, writer_cpu = time.process_time() - own, cpu_s(writer.pid) - writer_cpu
+                stop.set()
+                await watching
                 print(f"first import: {first_s:.1f} s: {first}")
+                print(
+                    f"first import's CPU: import command {own:.1f} s, writer {writer_cpu:.1f} s, "
+                    f"Postgres backends {backends.total():.1f} s"
+                )
                 again_s, again = await timed_import(settings, path, programme, topic)
                 print(f"again: {again_s:.1f} s: {again}")
             finally:

@@ -5,11 +5,18 @@ the same accounts (a shared budget, both sides of a transfer) queue instead of d
 lock goes by account id: ids the writer has seen before come from memory (`AccountIds`), the
 others are looked up (or created) first. The usage rows of the budgeted rules a batch names are
 locked after the accounts, in (programme, rule) order, by the same reasoning.
+
+A batch of commands does not create its new accounts up front (`lock_existing_accounts`): it
+plans them at 0 and inserts them with their final balance and lots (`create_accounts`), one
+heap row each instead of an insert, a row lock and an update (an import of new users' balances
+spent most of Postgres' time on those three). An account another writer created meanwhile
+makes the insert refuse it (`ConcurrentWriteError`): the batch is rolled back and planned again,
+and then finds it.
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 import asyncpg
@@ -17,7 +24,7 @@ import orjson
 
 from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.batch import Outcome, RuleKey, StoredEntry, StoredOutcome
-from ledger.core.exceptions import LedgerInvariantError
+from ledger.core.exceptions import ConcurrentWriteError, LedgerInvariantError
 from ledger.core.expiry import ExpiryPolicy, expiry_policy
 from ledger.core.lots import Lots, decode
 from ledger.db_types import Connection
@@ -56,6 +63,9 @@ class LockedAccounts:
     balances: dict[AccountKey, int]
     lots: dict[AccountKey, Lots]
     """Of the accounts that store lots (`ledger.core.lots`: absent is None)."""
+    new: frozenset[AccountKey] = frozenset()
+    """Accounts that do not exist yet (`lock_existing_accounts`): in `balances` at 0, without an
+    id until `create_accounts` inserts them."""
 
 
 async def load_programmes(
@@ -237,7 +247,68 @@ async def lock_accounts(
     """Create the accounts that do not exist yet, lock all of them (in one statement, in id
     order), return ids and balances. `known`: ids seen in earlier batches (never stale, since an
     account keeps its id for ever), so that only accounts new to the writer are looked up."""
-    ids = await _resolve_ids(conn, keys, known)
+    return await _lock(conn, await _resolve_ids(conn, keys, known))
+
+
+async def lock_existing_accounts(
+    conn: Connection, keys: set[AccountKey], known: AccountIds | None = None
+) -> LockedAccounts:
+    """Lock the accounts that exist (in one statement, in id order); the others are `new`, at
+    a balance of 0, for `create_accounts` to insert once the batch is planned."""
+    ids: dict[AccountKey, int] = {}
+    unknown: list[AccountKey] = []
+    for key in keys:
+        account_id = None if known is None else known.get(key)
+        if account_id is None:
+            unknown.append(key)
+        else:
+            ids[key] = account_id
+    if unknown:
+        ids.update(await _find_ids(conn, unknown))
+    locked = await _lock(conn, ids)
+    new = frozenset(key for key in unknown if key not in ids)
+    if not new:
+        return locked
+    balances = locked.balances
+    for key in new:
+        balances[key] = 0
+    return LockedAccounts(locked.ids, balances, locked.lots, new)
+
+
+async def create_accounts(
+    conn: Connection,
+    keys: Sequence[AccountKey],
+    balances: Sequence[int],
+    lots: Sequence[str | None],
+    lots_next_due: Sequence[date | None],
+) -> dict[AccountKey, int]:
+    """Insert the accounts with their balances and lots (jsonb text), all aligned with `keys`;
+    returns their ids. ConcurrentWriteError if another writer created one of them since the
+    batch looked (the batch is then planned again, with it)."""
+    rows = await conn.fetch(
+        """INSERT INTO ledger.accounts
+               (programme_id, kind, owner_id, balance, lots, lots_next_due)
+           SELECT u.programme_id, u.kind, u.owner_id, u.balance, u.lots::jsonb, u.next_due
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::date[])
+               AS u(programme_id, kind, owner_id, balance, lots, next_due)
+           ON CONFLICT DO NOTHING
+           RETURNING account_id, programme_id, kind, owner_id""",
+        *_columns(keys),
+        balances,
+        lots,
+        lots_next_due,
+    )
+    if len(rows) != len(keys):
+        raise ConcurrentWriteError(
+            f"{len(keys) - len(rows)} of {len(keys)} new accounts were created meanwhile"
+        )
+    return {_key(row): row["account_id"] for row in rows}
+
+
+async def _lock(conn: Connection, ids: dict[AccountKey, int]) -> LockedAccounts:
+    """Lock the accounts of `ids` (in one statement, in id order): their balances and lots."""
+    if not ids:
+        return LockedAccounts({}, {}, {})
     rows = await conn.fetch(
         """SELECT account_id, balance, lots FROM ledger.accounts
            WHERE account_id = ANY($1::bigint[])

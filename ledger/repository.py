@@ -1,14 +1,16 @@
 """Apply a batch of commands in one database transaction, and fund a programme's budget.
 
-The order inside the transaction: lock the programmes and every touched account, read the
-outcomes and entries the batch may repeat (unless the batch is expected to repeat nothing), lock
-the usage of the budgeted rules the batch names (none in most batches), plan (pure), then copy
-the rows in and write the balances, the rule budgets' usage and the consumer's offsets and
-notify, in one statement. Offsets commit with the bookings or not at all.
+The order inside the transaction: lock the programmes and every touched account that exists,
+read the outcomes and entries the batch may repeat (unless the batch is expected to repeat
+nothing), lock the usage of the budgeted rules the batch names (none in most batches), plan
+(pure), insert the new accounts with their final balances, then copy the rows in and write the
+other balances, the rule budgets' usage and the consumer's offsets and notify, in one statement.
+Offsets commit with the bookings or not at all.
 """
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TypeVar
 
 import asyncpg
@@ -22,6 +24,7 @@ from tenacity import (
 
 from ledger import storage
 from ledger.archive import ArchiveMonths
+from ledger.core.accounts import AccountKey
 from ledger.core.batch import (
     BatchPlan,
     IncomingCommand,
@@ -34,14 +37,17 @@ from ledger.core.columns import command_outcome_columns
 from ledger.core.exceptions import ConcurrentWriteError, RetriesExhaustedError, TransientLedgerError
 from ledger.core.funding import funding_accounts, funding_booking, plan_funding
 from ledger.core.planner import needed_accounts, plan_batch
-from ledger.core.rows import batch_rows, entry_record, outcome_record
+from ledger.core.rows import account_lots, batch_rows, entry_record, outcome_record
 from ledger.db_types import Connection
 from ledger.loading import (
     AccountIds,
+    LockedAccounts,
+    create_accounts,
     load_entries,
     load_outcomes,
     load_programmes,
     lock_accounts,
+    lock_existing_accounts,
     lock_rule_usage,
 )
 from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
@@ -109,7 +115,9 @@ async def _apply(
         recorded_at, programmes = await load_programmes(
             conn, (c.command.programme_id for c in commands)
         )
-        accounts = await lock_accounts(conn, needed_accounts(commands, programmes), account_ids)
+        accounts = await lock_existing_accounts(
+            conn, needed_accounts(commands, programmes), account_ids
+        )
         if read_stored:
             outcomes = await load_outcomes(conn, (c.command.command_id for c in commands))
             entries, entry_ids = await load_entries(conn, booking_keys(commands))
@@ -123,8 +131,11 @@ async def _apply(
             programmes, accounts.balances, outcomes, entries, usage, accounts.lots
         )
         plan = plan_batch(commands, snapshot, recorded_at)
+        ids = accounts.ids
+        if accounts.new:
+            ids = ids | await _create_accounts(conn, accounts, plan)
         entry_ids_new = await storage.allocate_entry_ids(conn, len(plan.entries))
-        rows = batch_rows(plan, accounts.ids, entry_ids, entry_ids_new, recorded_at)
+        rows = batch_rows(_existing(plan, accounts.new), ids, entry_ids, entry_ids_new, recorded_at)
         writes = storage.Writes(
             rows.outcomes,
             rows.entries,
@@ -140,8 +151,29 @@ async def _apply(
         if before_commit is not None:
             await before_commit(plan)
     if account_ids is not None:
-        account_ids.remember(accounts.ids)
+        account_ids.remember(ids)
     return plan
+
+
+async def _create_accounts(
+    conn: Connection, accounts: LockedAccounts, plan: BatchPlan
+) -> dict[AccountKey, int]:
+    """Insert the batch's new accounts with their planned balances and lots (0 and none for one
+    the plan leaves as it is), in key order; their ids."""
+    keys = sorted(accounts.new)
+    balances = {key: plan.balances.get(key, 0) for key in keys}
+    lots, due = account_lots(balances, plan.lots)
+    days = [None if day is None else date.fromisoformat(day) for day in due]
+    return await create_accounts(conn, keys, list(balances.values()), lots, days)
+
+
+def _existing(plan: BatchPlan, created: frozenset[AccountKey]) -> BatchPlan:
+    """The plan without the balances of the accounts `created` with theirs: what the batch
+    still writes to the accounts (`batch_rows`)."""
+    if not created:
+        return plan
+    balances = {key: points for key, points in plan.balances.items() if key not in created}
+    return plan._replace(balances=balances)
 
 
 async def apply_batch_with_retries(

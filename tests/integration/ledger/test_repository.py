@@ -4,6 +4,7 @@ import asyncpg
 import pytest
 
 from ledger import queries
+from ledger.core.batch import IncomingCommand
 from ledger.db_types import Connection
 from ledger.queries import outcome_from_row
 from ledger.repository import Batch, apply_batch, apply_batch_with_retries, fund_budget
@@ -281,4 +282,72 @@ async def test_one_command_books_for_several_users_or_for_none(
         claims_id,
     )
     assert [row["user_id"] for row in stored_users] == ["ann", "ben"]
+    await assert_consistent(ledger_pool)
+
+
+async def test_an_account_opened_by_another_writer_meanwhile_replans_the_batch(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    """A batch inserts its new accounts with their balances once planned; one that another
+    transaction opened after the batch looked (here, by hand) makes the insert wait for it and
+    then refuse it: the batch is rolled back and planned again with the account as stored."""
+    prog = await new_programme()
+    retries: list[BaseException] = []
+    award = command(f"{prog}:c1", "carol", booking(f"{prog}:c1", 25), programme_id=prog)
+    async with ledger_pool.acquire() as other, other.transaction():
+        await other.execute(
+            """INSERT INTO ledger.accounts (programme_id, kind, owner_id)
+               VALUES ($1, 'user', 'carol')""",
+            prog,
+        )
+        booking_task = asyncio.create_task(
+            apply_batch_with_retries(ledger_pool, Batch([award]), on_retry=retries.append)
+        )
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"
+        for _ in range(500):  # until the batch's insert waits for this transaction
+            if await other.fetchval(waiting):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the batch never waited for the account being opened")
+        assert not booking_task.done()
+    plan = await booking_task
+    assert statuses(planned.outcome for planned in plan.outcomes) == [OutcomeStatus.BOOKED]
+    assert [type(exc).__name__ for exc in retries] == ["ConcurrentWriteError"]
+    accounts = await ledger_pool.fetch(
+        "SELECT balance FROM ledger.accounts WHERE programme_id = $1 AND owner_id = 'carol'", prog
+    )
+    assert [row["balance"] for row in accounts] == [25]
+    await assert_consistent(ledger_pool)
+
+
+async def test_a_batch_opens_new_accounts_at_their_balances_beside_known_ones(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    """New accounts are inserted with their planned balances (a refused command's user at 0),
+    the accounts the batch found are updated, in one batch."""
+    prog = await new_programme()
+
+    def credit(name: str, user_id: str, points: int, *, debit: bool = False) -> IncomingCommand:
+        key = f"{prog}:{name}"
+        return command(key, user_id, booking(key, points, debit=debit), programme_id=prog)
+
+    await apply(ledger_pool, credit("d0", "dave", 5))
+    booked = await apply(
+        ledger_pool,
+        credit("d1", "dave", 10),
+        credit("e1", "erin", 20),
+        credit("f1", "frank", 30, debit=True),
+    )
+    assert statuses(booked) == [OutcomeStatus.BOOKED, OutcomeStatus.BOOKED, OutcomeStatus.REJECTED]
+    rows = await ledger_pool.fetch(
+        """SELECT owner_id, balance FROM ledger.accounts
+           WHERE programme_id = $1 AND kind = 'user' ORDER BY owner_id""",
+        prog,
+    )
+    assert [(row["owner_id"], row["balance"]) for row in rows] == [
+        ("dave", 15),
+        ("erin", 20),
+        ("frank", 0),
+    ]
     await assert_consistent(ledger_pool)

@@ -9,13 +9,21 @@ reading the archive in decision order, deciding every event under the version in
 a candidate (one rule's points doubled), the journal's booked totals and the report. Starts the
 local Postgres if it is not running (Kafka is not needed). Ends with
 `RESULT backtest_events_per_s=N` (each event replayed under both configurations) and a `CPU`
-line of the same per CPU second of this process (Postgres, reading, is another process).
+line of the same per CPU second of this process and its worker processes, together (Postgres,
+reading, is another process): the rate per core.
+
+`--workers N` replays in N processes, each a share of the users (`evidence.shares`; default:
+one per CPU, at most one per 100,000 events). `--replay-only` skips the archiving and replays
+the archive a previous run left in the database, so that replays can be compared in turns;
+`--archive-only` stops after the archiving (on a loaded machine, archiving a million events
+takes the better part of an hour).
 """
 
 import argparse
 import asyncio
 import gc
 import os
+import resource
 import time
 
 import asyncpg
@@ -24,7 +32,8 @@ from bench import engine
 from deploy import db
 from deploy.local import postgres
 from deploy.local.settings import LocalSettings
-from evidence.backtest import backtest
+from evidence.backtest import Parallel, backtest
+from evidence.shares import workers_for
 from ledger.core.batch import IncomingCommand
 from ledger.repository import Batch, apply_batch
 from processors.engine import UserState, compile_programme, decide, ledger_command_json
@@ -36,10 +45,11 @@ DATABASE = os.environ.get("LOYALTY_BENCH_DATABASE", "loyalty_bench") + "_backtes
 COMMANDS_PER_BATCH = 5_000
 
 
-def start(settings: LocalSettings) -> str:
+def start(settings: LocalSettings, fresh: bool) -> str:
     postgres.start(settings)
     postgres.wait_ready(settings)
-    postgres.drop_database(settings, DATABASE)
+    if fresh:
+        postgres.drop_database(settings, DATABASE)
     postgres.ensure_database(settings, DATABASE)
     url = settings.database_url(DATABASE)
     db.migrate(url)
@@ -97,18 +107,35 @@ def candidate(config: ProgrammeConfig) -> ProgrammeConfig:
     return ProgrammeConfig.model_validate(data)
 
 
-async def run(url: str, count: int) -> tuple[float, float, int]:
+def cpu_s() -> float:
+    """CPU seconds of this process and of its children that have ended (the workers)."""
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
+
+
+async def run(
+    url: str, count: int, workers: int | None, fresh: bool, replay: bool
+) -> tuple[float, float, int]:
     config = engine.programme()
     async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
-        await store_programme(pool, config)
-        archived_s = await archive(pool, config, count)
-        print(f"archived {count} events in {archived_s:.1f} s", flush=True)
+        if fresh:
+            await store_programme(pool, config)
+            archived_s = await archive(pool, config, count)
+            print(f"archived {count} events in {archived_s:.1f} s", flush=True)
+        if not replay:
+            return 0.0, 0.0, 0
+        archived = await pool.fetchval("SELECT count(*) FROM ledger.decided_events")
+        wanted = workers_for(archived, os.cpu_count()) if workers is None else workers
         gc.collect()
-        started, started_cpu = time.perf_counter(), time.process_time()
-        report = await backtest(pool, config.programme_id, candidate(config))
-        elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+        started, started_cpu = time.perf_counter(), cpu_s()
+        report = await backtest(
+            pool, config.programme_id, candidate(config), parallel=Parallel(url, wanted)
+        )
+        elapsed, elapsed_cpu = time.perf_counter() - started, cpu_s() - started_cpu
     print(
-        f"backtest: {report.events} events in {elapsed:.1f} s ({elapsed_cpu:.1f} s of CPU here); "
+        f"backtest: {report.events} events in {elapsed:.1f} s with {wanted} process(es) "
+        f"({elapsed_cpu:.1f} s of CPU in this process and its workers); "
         f"current {report.current.points} points, candidate {report.candidate.points}; "
         f"reproduces the journal: {report.reproduces}",
         flush=True,
@@ -119,9 +146,17 @@ async def run(url: str, count: int) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.backtest", description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=None)
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--replay-only", action="store_true")
+    only.add_argument("--archive-only", action="store_true")
     arguments = parser.parse_args()
-    url = start(LocalSettings())
-    elapsed, elapsed_cpu, events = asyncio.run(run(url, arguments.events))
+    fresh, replay = not arguments.replay_only, not arguments.archive_only
+    url = start(LocalSettings(), fresh)
+    run_ = run(url, arguments.events, arguments.workers, fresh, replay)
+    elapsed, elapsed_cpu, events = asyncio.run(run_)
+    if not replay:
+        return
     print(f"CPU backtest_events_per_cpu_s={events / elapsed_cpu:.0f}")
     print(f"RESULT backtest_events_per_s={events / elapsed:.0f}")
 

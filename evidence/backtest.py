@@ -1,44 +1,50 @@
 """`loyalty-admin backtest`: replays a programme's archived events under the configuration in
 force when each was decided and under a candidate, from the users' states at `--from`, and
 reports the difference (`evidence.report`). Reads the archive and the journal through
-`ledger.reads`, the programme's versions from `programme_versions`."""
+`ledger.reads`, in one snapshot; the programme's versions from `programme_versions`. A large
+archive is replayed in several processes, each a share of the users (`evidence.shares`)."""
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from evidence.replay import Replay
+from evidence.replay import Outcome, Replay
+from evidence.replaying import (
+    Progress,
+    Versions,
+    paused_cycle_collection,
+    replay_of,
+    replay_share,
+)
 from evidence.report import Report, report_of
+from evidence.shares import budget_limits, replay_in_shares, within_budgets
 from ledger import reads
-from processors.engine import CompiledProgramme, compile_programme
-from schemas.events import EventV1
 from schemas.programme import ProgrammeConfig
 
-Progress = Callable[[int], None]
-"""Told how many more events were replayed."""
+__all__ = [
+    "BacktestError",
+    "Parallel",
+    "Progress",
+    "backtest",
+    "check_window",
+    "count",
+    "replay_archive",
+    "versions_of",
+]
 
 
 class BacktestError(Exception):
     """The backtest cannot run: an unknown programme, a candidate of another programme."""
 
 
-class Versions:
-    """The programme's stored versions, each compiled when first needed."""
+@dataclass(frozen=True, slots=True)
+class Parallel:
+    """Replay in `workers` processes (> 1), each connecting to `database_url`."""
 
-    def __init__(self, configs: dict[int, ProgrammeConfig], latest: int) -> None:
-        self._configs = configs
-        self._compiled: dict[int, CompiledProgramme] = {}
-        self._latest = latest
-
-    def __call__(self, version: int | None) -> CompiledProgramme:
-        wanted = self._latest if version is None or version not in self._configs else version
-        compiled = self._compiled.get(wanted)
-        if compiled is None:
-            compiled = self._compiled[wanted] = compile_programme(self._configs[wanted])
-        return compiled
+    database_url: str
+    workers: int
 
 
 async def versions_of(pool: asyncpg.Pool, programme_id: str) -> Versions:
@@ -50,19 +56,6 @@ async def versions_of(pool: asyncpg.Pool, programme_id: str) -> Versions:
         raise BacktestError(f"unknown programme '{programme_id}' (no stored version)")
     configs = {row["version"]: ProgrammeConfig.model_validate_json(row["config"]) for row in rows}
     return Versions(configs, max(configs))
-
-
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """The engine makes no reference cycles (tests/unit/engine/test_no_cycles.py), while the
-    collector's walks over every user's state would grow with the users replayed."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 async def count(pool: asyncpg.Pool, programme_id: str, until: datetime | None) -> int:
@@ -77,17 +70,11 @@ async def replay_archive(
     until: datetime | None,
     progress: Progress | None,
 ) -> None:
-    """Feeds the programme's archived events up to `until` to `replay`, in decision order."""
-    with _without_cycle_collection():
-        async for chunk in reads.archived_events(pool, programme_id, None, until):
-            for row in chunk:
-                # Validated again: pydantic-core reads the JSON faster than orjson and a
-                # model_construct would (4 against 6 µs).
-                event = EventV1.model_validate_json(row.event)
-                booked = row.outcome_status == "booked"
-                replay.add(event, row.programme_version, row.points, row.external_points, booked)
-            if progress is not None:
-                progress(len(chunk))
+    """Feeds the programme's archived events up to `until` to `replay`, in decision order, in
+    this process."""
+    async with pool.acquire() as conn, reads.snapshot_read(conn):
+        with paused_cycle_collection():
+            await replay_share(conn, programme_id, replay, until, progress)
 
 
 def check_window(programme_id: str, candidate: ProgrammeConfig, since: datetime | None,
@@ -107,16 +94,51 @@ async def backtest(
     since: datetime | None = None,
     until: datetime | None = None,
     progress: Progress | None = None,
+    parallel: Parallel | None = None,
 ) -> Report:
     check_window(programme_id, candidate, since, until)
     versions = await versions_of(pool, programme_id)
-    replay = Replay(versions, compile_programme(candidate), since)
-    await replay_archive(pool, programme_id, replay, until, progress)
-    ledger_booked, ledger_now = await reads.booked_and_held_by_rule(
-        pool, programme_id, since, until
-    )
+    async with pool.acquire() as conn, reads.snapshot_read(conn):
+        if parallel is None or parallel.workers < 2:
+            outcome = await _replayed(conn, programme_id, versions, candidate, since, until,
+                                      progress)  # fmt: skip
+            journal = await reads.booked_and_held_by_rule(conn, programme_id, since, until)
+        else:
+            snapshot = await reads.exported_snapshot(conn)
+            shares = asyncio.create_task(replay_in_shares(
+                parallel.database_url, snapshot, programme_id, versions, candidate,
+                (since, until), parallel.workers, progress,
+            ))  # fmt: skip
+            try:  # the journal's totals are read while the workers replay
+                journal = await reads.booked_and_held_by_rule(conn, programme_id, since, until)
+            except BaseException:
+                shares.cancel()
+                raise
+            outcome = await shares
+            if not within_budgets(outcome, budget_limits([*versions.configs.values(), candidate])):
+                # A budget ran out: which awards it cut depends on the order across users.
+                outcome = await _replayed(conn, programme_id, versions, candidate, since, until,
+                                          progress)  # fmt: skip
+    ledger_booked, ledger_now = journal
     budgets = {rule.rule_id: rule.budget_max for rule in candidate.rules if rule.budget_max}
     version = candidate.version
     return report_of(
-        replay, programme_id, version, since, until, ledger_booked, budgets, ledger_now
+        outcome, programme_id, version, since, until, ledger_booked, budgets, ledger_now
     )
+
+
+async def _replayed(
+    conn: reads.Connection,
+    programme_id: str,
+    versions: Versions,
+    candidate: ProgrammeConfig,
+    since: datetime | None,
+    until: datetime | None,
+    progress: Progress | None,
+) -> Outcome:
+    with paused_cycle_collection():
+        replay = replay_of(versions, candidate, since)
+        await replay_share(conn, programme_id, replay, until, progress)
+        outcome = replay.outcome()
+        del replay  # its states freed by reference counting, before the collector is back
+    return outcome

@@ -9,9 +9,9 @@ import asyncpg
 
 from evidence.backtest import Progress, check_window, replay_archive, versions_of
 from evidence.rebase import Plan
-from evidence.replay import Replay
+from evidence.replaying import replay_of
 from ledger import reads
-from processors.engine import Decision, compile_programme
+from processors.engine import Decision
 from schemas.events import EventV1
 from schemas.programme import ProgrammeConfig
 
@@ -35,7 +35,7 @@ async def plan_rebase(
         else:
             plan.refused_live += 1
 
-    replay = Replay(versions, compile_programme(candidate), since, decided)
+    replay = replay_of(versions, candidate, since, decided)
     await replay_archive(pool, programme_id, replay, until, progress)
     return plan
 

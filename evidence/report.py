@@ -1,7 +1,7 @@
 """A backtest's report: the two arms side by side (total points; by rule, tier and event type;
 users affected, those whose points change most and the distribution of per-user changes; budget
 used), and whether the current configuration reproduced what the ledger booked. Pure: built
-from a finished replay and the journal's booked totals."""
+from a finished replay's outcome and the journal's booked totals."""
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from evidence.replay import Mismatch, Replay, Totals
+from evidence.replay import Mismatch, Outcome, Totals
 
 TOP_USERS: Final = 10
 CHANGE_BUCKETS: Final = (
@@ -128,7 +128,7 @@ class Report:
 
 
 def report_of(
-    replay: Replay,
+    outcome: Outcome,
     programme_id: str,
     candidate_version: int,
     since: datetime | None,
@@ -142,14 +142,14 @@ def report_of(
         candidate_version=candidate_version,
         since=since,
         until=until,
-        events=replay.current.totals.events,
-        history_events=replay.history_events,
-        current=replay.current.totals,
-        candidate=replay.candidate.totals,
+        events=outcome.current.events,
+        history_events=outcome.history_events,
+        current=outcome.current,
+        candidate=outcome.candidate,
         ledger_booked=dict(ledger_booked),
-        mismatches=replay.mismatches,
-        mismatch_examples=tuple(replay.mismatch_examples),
-        rejected_live=replay.rejected_live,
+        mismatches=outcome.mismatches,
+        mismatch_examples=tuple(outcome.mismatch_examples),
+        rejected_live=outcome.rejected_live,
         budgets=dict(budgets),
         ledger_now=dict(ledger_booked if ledger_now is None else ledger_now),
     )

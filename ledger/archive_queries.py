@@ -4,15 +4,16 @@ bounded chunks through a server-side cursor, and the booked points by rule of a 
 for re-bases (`loyalty-admin rebase`), what the journal holds for each archived event, rule by
 rule, its corrections (entries of variety Adjustment naming the event) included."""
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import NamedTuple
+from typing import Final, NamedTuple, cast
 
-import asyncpg
+from ledger.db_types import Connection, Executor
 
-from ledger.db_types import Executor
-
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 20_000
+_SNAPSHOT_ID: Final = re.compile(r"[0-9A-F]+-[0-9A-F]+-[0-9]+")
 _FAR_PAST = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
 _FAR_FUTURE = datetime.fromisoformat("9999-01-01T00:00:00+00:00")
 
@@ -20,54 +21,89 @@ _FAR_FUTURE = datetime.fromisoformat("9999-01-01T00:00:00+00:00")
 _SIGNED = "CASE WHEN e.transaction_type = 'Credit' THEN e.points ELSE -e.points END"
 
 
-class ArchivedEvent(NamedTuple):
-    seq: int
-    occurred_at: datetime
-    user_id: str
-    event_id: str
-    event_type: str
-    programme_version: int | None
-    decision_status: str
-    points: int
-    awards: str
-    """JSON: [{"rule_id", "rule_version", "kind", "points"}]."""
+class Share(NamedTuple):
+    """Share `part` of `parts` disjoint shares of a programme's users (by a hash of the user
+    id): every event of a user is in the same share."""
+
+    part: int
+    parts: int
+
+
+WHOLE: Final = Share(0, 1)
+
+
+class ReplayRow(NamedTuple):
+    """What a replay needs of an archived event; asyncpg's records have this shape."""
+
     event: str
     """The event as the processors received it (events.v1 JSON)."""
+    programme_version: int | None
+    points: int
+    """Net points decided live."""
     external_points: str | None
     """JSON: the programmatic rules' amounts by rule id, or None."""
-    outcome_status: str
-    """`booked` or `rejected` (by the ledger)."""
+    booked: bool
+    """The ledger booked the decision (else refused it)."""
 
 
-_SELECT = """
-    SELECT seq, occurred_at, user_id, event_id, event_type, programme_version, decision_status,
-           points, awards::text, event::text, external_points::text, outcome_status
+# Only the columns a replay reads, the JSON as text (no decoding here): each byte and column
+# read costs both processes for every event.
+_REPLAY_SELECT = """
+    SELECT event::text, programme_version, points, external_points::text,
+           outcome_status = 'booked'
     FROM ledger.decided_events
     WHERE programme_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+      AND ($4 = 1 OR abs(hashtext(user_id) % $4) = $5)
     ORDER BY seq
 """
 
 
+@asynccontextmanager
+async def snapshot_read(conn: Connection, snapshot: str | None = None) -> AsyncIterator[None]:
+    """A read-only repeatable-read transaction: every read in it sees one snapshot, its own or
+    `snapshot`, exported by another transaction (`exported_snapshot`) that must still be open
+    when this one starts: several connections then read the same archive and journal."""
+    async with conn.transaction(readonly=True, isolation="repeatable_read"):
+        if snapshot is not None:
+            await conn.execute(f"SET TRANSACTION SNAPSHOT '{_snapshot_id(snapshot)}'")
+        yield
+
+
+async def exported_snapshot(conn: Connection) -> str:
+    """The snapshot of `conn`'s transaction (in `snapshot_read`), for others to import."""
+    return str(await conn.fetchval("SELECT pg_export_snapshot()"))
+
+
 async def archived_events(
-    pool: asyncpg.Pool,
+    conn: Connection,
     programme_id: str,
-    since: datetime | None = None,
     until: datetime | None = None,
     *,
+    share: Share = WHOLE,
     chunk_rows: int = CHUNK_ROWS,
-) -> AsyncIterator[list[ArchivedEvent]]:
-    """The programme's archived events that occurred in [since, until), in decision order, in
-    chunks of at most `chunk_rows`; one read-only transaction, so a replay sees one snapshot."""
-    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
-        # In the order of the primary key's index, partition by partition (a merge): a sort of
-        # a programme's whole history would spill to disk before the first row came back.
-        await conn.execute("SET LOCAL enable_sort = off")
-        cursor = await conn.cursor(_SELECT, programme_id, since or _FAR_PAST, until or _FAR_FUTURE)
-        while True:
-            rows = await cursor.fetch(chunk_rows)
-            if not rows:
-                return
-            yield [ArchivedEvent(*row.values()) for row in rows]
+) -> AsyncIterator[Sequence[ReplayRow]]:
+    """The programme's archived events that occurred before `until`, of the users of `share`,
+    in decision order, in chunks of at most `chunk_rows`. Inside `snapshot_read` (a cursor
+    lives in a transaction), so that a replay sees one snapshot."""
+    # In the order of the primary key's index, partition by partition (a merge): a sort of a
+    # programme's whole history would spill to disk before the first row came back.
+    await conn.execute("SET LOCAL enable_sort = off")
+    cursor = await conn.cursor(
+        _REPLAY_SELECT, programme_id, _FAR_PAST, until or _FAR_FUTURE, share.parts, share.part
+    )
+    while True:
+        rows = await cursor.fetch(chunk_rows)
+        if not rows:
+            return
+        # asyncpg's records are read by position like the named tuple: no copy per row.
+        yield cast(Sequence[ReplayRow], rows)
+
+
+def _snapshot_id(snapshot: str) -> str:
+    # SET TRANSACTION SNAPSHOT takes no parameter: the id is checked before it is spliced in.
+    if not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    return snapshot
 
 
 async def count_archived(

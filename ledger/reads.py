@@ -7,13 +7,17 @@ the journal booked for them (replays).
 The ledger's tables are its own: a reader that needs more adds a function here."""
 
 from ledger.archive_queries import (
-    ArchivedEvent,
+    WHOLE,
     BookedForRule,
+    ReplayRow,
+    Share,
     archived_events,
     balances_of,
     booked_and_held_by_rule,
     booked_by_event,
     count_archived,
+    exported_snapshot,
+    snapshot_read,
 )
 from ledger.check import EXAMPLES_DEFAULT, EXAMPLES_MAX, check_ledger
 from ledger.core.hashing import booking_sha256, digests
@@ -72,7 +76,7 @@ __all__ = [
     "PENDING_MAX",
     "TIER_CHANGES_MAX",
     "TRANSACTIONS_LIMIT_MAX",
-    "ArchivedEvent",
+    "WHOLE",
     "BookedForRule",
     "Connection",
     "Executor",
@@ -80,6 +84,8 @@ __all__ = [
     "Holdings",
     "JournalEntry",
     "PendingPoints",
+    "ReplayRow",
+    "Share",
     "TierAssignment",
     "TierChangeRow",
     "Transaction",
@@ -99,6 +105,7 @@ __all__ = [
     "command_digest",
     "count_archived",
     "entry_id",
+    "exported_snapshot",
     "find_balance",
     "find_holdings",
     "get_balance",
@@ -106,6 +113,7 @@ __all__ = [
     "get_outcomes",
     "last_transaction",
     "list_transactions",
+    "snapshot_read",
     "stored_command_digest",
     "stored_outcomes",
     "tier_changes",

@@ -2,6 +2,7 @@
 archived history, beside what the configuration in force gave (`evidence.backtest`)."""
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -10,9 +11,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from evidence.backtest import BacktestError, backtest, count
+from evidence.backtest import BacktestError, Parallel, backtest, count
 from evidence.rendering import html_report, print_report
 from evidence.report import Report
+from evidence.shares import EVENTS_PER_WORKER_MIN, WORKERS_MAX, ShareFailed, workers_for
 from gateway.admin import programmes
 from gateway.admin.help import example
 from gateway.admin.refusals import Refused, about_file
@@ -54,6 +56,16 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--html", help="Where to write the HTML report (backtest-P.html)."),
         ] = None,
+        workers: Annotated[
+            int | None,
+            typer.Option(
+                "--workers",
+                min=1,
+                max=WORKERS_MAX,
+                help="Processes replaying, each a share of the users (default: one per CPU, "
+                f"one per {EVENTS_PER_WORKER_MIN:,} archived events at most).",
+            ),
+        ] = None,
     ) -> None:
         """Replay the programme's archived events under the configuration in force when each was
         decided and under the candidate, both from the users' states at `--from`, and report
@@ -63,7 +75,7 @@ def register(app: typer.Typer) -> None:
         with about_file(candidate):
             config = programmes.load_file(candidate)
         window = (moment(since, "--from"), moment(until, "--to"))
-        report = _run(AdminSettings(), programme, config, *window)
+        report = _run(AdminSettings(), programme, config, *window, workers)
         print_report(report, Console())
         target = html or Path(f"backtest-{programme}.html")
         target.write_text(html_report(report))
@@ -76,11 +88,14 @@ def _run(
     config: ProgrammeConfig,
     since: datetime | None,
     until: datetime | None,
+    workers: int | None,
 ) -> Report:
     async def work() -> Report:
         async with database(settings.database_url) as pool:
             await programmes.require(pool, programme_id)
             total = await count(pool, programme_id, until)
+            wanted = workers_for(total, os.cpu_count()) if workers is None else workers
+            parallel = Parallel(settings.database_url, wanted)
             columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
                        TimeRemainingColumn())  # fmt: skip
             with Progress(*columns, transient=True) as bar:
@@ -88,9 +103,9 @@ def _run(
                 try:
                     return await backtest(
                         pool, programme_id, config, since, until,
-                        lambda replayed: bar.advance(task, replayed),
+                        lambda replayed: bar.advance(task, replayed), parallel,
                     )  # fmt: skip
-                except BacktestError as exc:
+                except (BacktestError, ShareFailed) as exc:
                     raise Refused(str(exc)) from exc
 
     return asyncio.run(work())

@@ -100,7 +100,7 @@ def test_a_candidate_doubling_one_rule_doubles_exactly_that_rules_points() -> No
     assert candidate.by_rule["buy"] == 2 * current.by_rule["buy"]
     for other in ("read", "login", "streak"):
         assert candidate.by_rule[other] == current.by_rule[other], other
-    report = report_of(replay, "test", 3, since, None, current.booked_by_rule, {})
+    report = report_of(replay.outcome(), "test", 3, since, None, current.booked_by_rule, {})
     assert report.reproduces
     assert {row.name: row.change for row in report.by_rule()}["buy"] == current.by_rule["buy"]
     assert len(report.user_changes()) == 2
@@ -112,6 +112,8 @@ def test_a_replay_that_differs_from_what_was_decided_says_so() -> None:
     tampered = [(e, v, p + 1) if i == 3 else (e, v, p) for i, (e, v, p) in enumerate(decided)]
     replay = replayed(tampered, config(3), since=None)
     assert replay.mismatches == 1
-    report = report_of(replay, "test", 3, None, None, replay.current.totals.booked_by_rule, {})
+    report = report_of(
+        replay.outcome(), "test", 3, None, None, replay.current.totals.booked_by_rule, {}
+    )
     assert not report.reproduces
     assert report.mismatch_examples[0].event_id == tampered[3][0].event_id

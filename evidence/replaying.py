@@ -1,0 +1,98 @@
+"""Feeding a programme's archived events to a `Replay`, in decision order, from one connection:
+the programme's versions as it compiled them, the archive's rows decoded into events. Used by
+the backtest's processes alike, each for a share of the users (`evidence.shares`), and by the
+re-base's single replay."""
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from evidence.alike import AlikeTypes
+from evidence.replay import CandidateDecided, Replay
+from ledger import reads
+from processors.engine import CompiledProgramme, compile_programme
+from schemas.events import EventV1
+from schemas.programme import ProgrammeConfig
+
+Progress = Callable[[int], None]
+"""Told how many more events were replayed."""
+
+
+class Versions:
+    """The programme's stored versions, each compiled when first needed."""
+
+    def __init__(self, configs: dict[int, ProgrammeConfig], latest: int) -> None:
+        self._configs = configs
+        self._compiled: dict[int | None, CompiledProgramme] = {}
+        self._by_number: dict[int, CompiledProgramme] = {}
+        self._latest = latest
+
+    def __call__(self, version: int | None) -> CompiledProgramme:
+        compiled = self._compiled.get(version)  # by the version as archived: one lookup a call
+        if compiled is None:
+            wanted = self._wanted(version)
+            compiled = self._by_number.get(wanted)
+            if compiled is None:
+                compiled = self._by_number[wanted] = compile_programme(self._configs[wanted])
+            self._compiled[version] = compiled
+        return compiled
+
+    def config_of(self, version: int | None) -> ProgrammeConfig:
+        return self._configs[self._wanted(version)]
+
+    def _wanted(self, version: int | None) -> int:
+        """The version an archived event names; the latest for one not stored (or none)."""
+        return self._latest if version is None or version not in self._configs else version
+
+    @property
+    def configs(self) -> dict[int, ProgrammeConfig]:
+        return dict(self._configs)
+
+
+def replay_of(
+    versions: Versions,
+    candidate: ProgrammeConfig,
+    since: datetime | None,
+    candidate_decided: CandidateDecided | None = None,
+) -> Replay:
+    """A replay of the stored versions against `candidate` from `since`; each event the
+    candidate decides as its version did is decided once (`evidence.alike`)."""
+    alike = AlikeTypes(versions.config_of, candidate)
+    return Replay(versions, compile_programme(candidate), since, candidate_decided, alike)
+
+
+@contextmanager
+def paused_cycle_collection() -> Iterator[None]:
+    """The engine makes no reference cycles (tests/unit/engine/test_no_cycles.py), while the
+    collector's walks over every user's state would grow with the users replayed. Around a
+    replay's whole life: let go inside, its states are freed by reference counting, not walked
+    by the first collection after it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+async def replay_share(
+    conn: reads.Connection,
+    programme_id: str,
+    replay: Replay,
+    until: datetime | None,
+    progress: Progress | None = None,
+    share: reads.Share = reads.WHOLE,
+) -> None:
+    """Feeds the programme's archived events up to `until` (of the users of `share`) to
+    `replay`, in decision order. Inside `reads.snapshot_read` and, for speed,
+    `paused_cycle_collection`."""
+    add, decode = replay.add, EventV1.model_validate_json
+    async for chunk in reads.archived_events(conn, programme_id, until, share=share):
+        for event, version, points, external, booked in chunk:
+            # Validated again: pydantic-core reads the JSON faster than orjson and a
+            # model_construct would (4 against 6 µs).
+            add(decode(event), version, points, external, booked)
+        if progress is not None:
+            progress(len(chunk))

@@ -1,0 +1,187 @@
+"""A backtest's replay in several processes, each the events of one share of the users
+(`reads.Share`, by a hash of the user id), all reading one snapshot of the archive.
+
+Why the sum of the shares is the whole replay: a decision depends on the event, its user's
+state and the programme, so a process that replays every event of its users, in decision
+order, gives each of them the decisions one process would. The one thing users share is a
+rule's budget (`budget_used`, across all users): a share sees only its own users' use, so its
+replay is exact only if no budget ran out. That is checked on the merged outcome: when, in
+either arm, some budgeted rule's use over all users exceeds the smallest `budget_max` the rule
+has in any configuration replayed, an award may have been cut, and the backtest replays again
+in one process (`within_budgets`, `evidence.backtest`). Below that, no award is cut in one
+process or in the shares, whatever the order.
+
+A worker is a new interpreter (spawned, not forked: the parent holds an event loop and a
+pool's connections); it tells the parent of its progress and sends its `Outcome` back through
+one queue. Bounded: `WORKERS_MAX` processes, a chunk of archive rows each at a time."""
+
+import asyncio
+import multiprocessing
+import queue
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing.process import BaseProcess
+from typing import Final
+
+import asyncpg
+
+from evidence.replay import Outcome
+from evidence.replaying import (
+    Progress,
+    Versions,
+    paused_cycle_collection,
+    replay_of,
+    replay_share,
+)
+from ledger import reads
+from schemas.programme import ProgrammeConfig
+
+WORKERS_MAX: Final = 32
+EVENTS_PER_WORKER_MIN: Final = 100_000
+"""Fewer events than this per process and a worker's start (an interpreter importing the
+engine, about a second) costs more than its share saves."""
+POLL_S: Final = 0.5
+STOP_S: Final = 5.0
+
+
+class ShareFailed(Exception):
+    """A worker process failed; its reason (the exception and where) is the message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What a worker needs, picklable: configurations as JSON, the snapshot to read."""
+
+    database_url: str
+    snapshot: str
+    programme_id: str
+    versions: dict[int, str]
+    candidate: str
+    since: datetime | None
+    until: datetime | None
+    share: reads.Share
+
+
+def workers_for(events: int, cpus: int | None) -> int:
+    """Processes for a replay of `events` archived events: one per CPU, at most one per
+    `EVENTS_PER_WORKER_MIN` events, at least one."""
+    return max(1, min(cpus or 1, events // EVENTS_PER_WORKER_MIN, WORKERS_MAX))
+
+
+def budget_limits(configs: Sequence[ProgrammeConfig]) -> dict[str, int]:
+    """By budgeted rule: the smallest `budget_max` it has in any of the configurations."""
+    limits: dict[str, int] = {}
+    for config in configs:
+        for rule in config.rules:
+            if rule.budget_max is not None:
+                held = limits.get(rule.rule_id)
+                limits[rule.rule_id] = (
+                    rule.budget_max if held is None else min(held, rule.budget_max)
+                )
+    return limits
+
+
+def within_budgets(outcome: Outcome, limits: Mapping[str, int]) -> bool:
+    """No arm used more of a rule's budget than its smallest `budget_max`: none ran out."""
+    return all(
+        used.get(rule_id, 0) <= limit
+        for used in (outcome.current_budget_used, outcome.candidate_budget_used)
+        for rule_id, limit in limits.items()
+    )
+
+
+async def replay_in_shares(
+    database_url: str,
+    snapshot: str,
+    programme_id: str,
+    versions: Versions,
+    candidate: ProgrammeConfig,
+    window: tuple[datetime | None, datetime | None],
+    workers: int,
+    progress: Progress | None = None,
+) -> Outcome:
+    """The outcomes of `workers` processes, each replaying one share of the users from the
+    exported `snapshot`, merged."""
+    texts = {number: config.model_dump_json() for number, config in versions.configs.items()}
+    since, until = window
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    processes = []
+    for index in range(workers):
+        job = Job(database_url, snapshot, programme_id, texts, candidate.model_dump_json(),
+                  since, until, reads.Share(index, workers))  # fmt: skip
+        processes.append(context.Process(target=work, args=(job, messages), daemon=True))
+    for process in processes:
+        process.start()
+    try:
+        return await _collected(messages, processes, progress)
+    finally:
+        for process in processes:
+            process.join(STOP_S)
+            if process.is_alive():
+                process.terminate()
+                process.join(STOP_S)
+
+
+async def _collected(
+    messages: "multiprocessing.Queue[tuple[str, object]]",
+    processes: Sequence[BaseProcess],
+    progress: Progress | None,
+) -> Outcome:
+    loop = asyncio.get_running_loop()
+    merged = Outcome()
+    done = 0
+    while done < len(processes):
+        message = await loop.run_in_executor(None, _next, messages)
+        if message is None:
+            if any(process.exitcode not in (None, 0) for process in processes):
+                raise ShareFailed("a backtest worker process ended without its outcome")
+            continue
+        kind, content = message
+        if kind == "progress" and isinstance(content, int):
+            if progress is not None:
+                progress(content)
+        elif kind == "done" and isinstance(content, Outcome):
+            merged.merge(content)
+            done += 1
+        else:
+            raise ShareFailed(str(content))
+    return merged
+
+
+def _next(messages: "multiprocessing.Queue[tuple[str, object]]") -> tuple[str, object] | None:
+    try:
+        return messages.get(timeout=POLL_S)
+    except queue.Empty:
+        return None
+
+
+def work(job: Job, messages: "multiprocessing.Queue[tuple[str, object]]") -> None:
+    """A worker process's body: its share's outcome, or why it failed, to the parent."""
+    try:
+        outcome = asyncio.run(_replayed(job, lambda count: messages.put(("progress", count))))
+        messages.put(("done", outcome))
+    except Exception as exc:  # every failure goes back to the parent, which raises it
+        where = traceback.format_exc(limit=-1).strip().splitlines()[-3:]
+        messages.put(("failed", f"backtest worker {job.share.part}: {exc!r} ({' '.join(where)})"))
+
+
+async def _replayed(job: Job, progress: Progress) -> Outcome:
+    configs = {
+        number: ProgrammeConfig.model_validate_json(text) for number, text in job.versions.items()
+    }
+    versions = Versions(configs, max(configs))
+    candidate = ProgrammeConfig.model_validate_json(job.candidate)
+    conn = await asyncpg.connect(job.database_url)
+    try:
+        async with reads.snapshot_read(conn, job.snapshot):
+            with paused_cycle_collection():
+                replay = replay_of(versions, candidate, job.since)
+                await replay_share(conn, job.programme_id, replay, job.until, progress, job.share)
+                outcome = replay.outcome()
+                del replay  # its states freed by reference counting, before the collector is back
+    finally:
+        await conn.close()
+    return outcome

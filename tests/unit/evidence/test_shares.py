@@ -1,0 +1,48 @@
+"""The pure parts of a replay in shares: how many processes, and whether the shares' merged
+outcome can be kept (no rule budget ran out) or the replay must run in one process."""
+
+from evidence.replay import Outcome, Totals
+from evidence.shares import (
+    EVENTS_PER_WORKER_MIN,
+    WORKERS_MAX,
+    budget_limits,
+    within_budgets,
+    workers_for,
+)
+from tests.unit.evidence.test_alike import changed
+from tests.unit.evidence.test_replay import config
+
+
+def test_one_process_per_cpu_and_enough_events_for_each() -> None:
+    assert workers_for(0, 8) == 1
+    assert workers_for(EVENTS_PER_WORKER_MIN * 3 - 1, 8) == 2
+    assert workers_for(10**9, 4) == 4
+    assert workers_for(10**9, None) == 1
+    assert workers_for(10**12, 1000) == WORKERS_MAX
+
+
+def test_a_rules_smallest_budget_over_the_configurations_is_its_limit() -> None:
+    larger, smaller = {"budget_max": 50}, {"budget_max": 30}
+    configs = [changed(config(1), buy=larger), changed(config(1), buy=smaller), config(1)]
+    assert budget_limits(configs) == {"buy": 30}
+
+
+def test_the_shares_outcome_is_kept_only_when_no_budget_ran_out() -> None:
+    outcome = Outcome(Totals(), Totals(), {"buy": 30}, {"buy": 25})
+    assert within_budgets(outcome, {"buy": 30})
+    assert within_budgets(outcome, {})
+    assert not within_budgets(outcome, {"buy": 29})
+    assert not within_budgets(Outcome(candidate_budget_used={"buy": 31}), {"buy": 30})
+
+
+def test_outcomes_add_up() -> None:
+    first, second = Outcome(), Outcome()
+    first.current.by_rule["buy"] = 3
+    first.current_budget_used["buy"] = 3
+    second.current.by_rule["buy"] = 4
+    second.current_budget_used["buy"] = 4
+    second.mismatches = 2
+    first.merge(second)
+    assert first.current.by_rule["buy"] == 7
+    assert first.current_budget_used == {"buy": 7}
+    assert first.mismatches == 2

@@ -44,6 +44,10 @@ def private_settings() -> LocalSettings:
         kafka_port=free_port(),
         kafka_controller_port=free_port(),
         kafka_heap_mb=512,
+        # A broker killed under load on a busy machine took longer than the default 90 s to
+        # answer again (the 100,000-event run, which then ended without its checks).
+        kafka_ready_timeout_s=READY_S * 3,
+        postgres_ready_timeout_s=READY_S * 3,
         postgres_port=free_port(),
         gateway_port=free_port(),
         processors_metrics_port=free_port(),

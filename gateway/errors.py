@@ -14,6 +14,7 @@ Request validation failures become 400 invalid_request."""
 from typing import Any
 
 import asyncpg
+from asyncpg.exceptions import InternalClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -108,6 +109,9 @@ DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.InterfaceError,
+    # A connection whose server died under a query: "cannot switch to state ...; another
+    # operation is in progress" (seen when Postgres was killed under load).
+    InternalClientError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
 )

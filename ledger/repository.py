@@ -8,17 +8,18 @@ other balances, the rule budgets' usage and the consumer's offsets and notify, i
 Offsets commit with the bookings or not at all.
 """
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
 import asyncpg
+from asyncpg.exceptions import InternalClientError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception_type,
-    stop_after_attempt,
     wait_exponential,
 )
 
@@ -58,7 +59,21 @@ BeforeCommit = Callable[[BatchPlan], Awaitable[None]]
 
 # Only errors after which the same batch may well succeed: never a constraint violation.
 _Result = TypeVar("_Result")
+
+
+class ConnectionLost(Exception):
+    """The database connection broke under a transaction (the server restarted or went away):
+    the transaction did not commit, and a fresh connection may well succeed."""
+
+
+class ConnectionUnsure(Exception):
+    """asyncpg reported a state error on a connection that still looks open: it is closed (its
+    transaction does not commit) and the work tried again on a fresh one, a few times."""
+
+
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionLost,
+    ConnectionUnsure,
     TransientLedgerError,
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
@@ -67,6 +82,27 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.ConnectionDoesNotExistError,
     ConnectionError,
+)
+# The database being away (connections lost, refused, or refused while it starts) is waited out
+# for this long, however many attempts that takes, so that the writer rides out a restart of
+# Postgres; the other transient errors (conflicts between writers) get `attempts_max` attempts.
+DATABASE_AWAY_MAX_S = 300.0
+RETRY_WAIT_MAX_S = 2.0
+_DATABASE_AWAY: tuple[type[BaseException], ...] = (
+    ConnectionLost,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    OSError,
+)
+# What asyncpg may raise when the socket closes under a running statement or COPY, besides the
+# connection errors: a client-side state error ("another operation is in progress"). The pool's
+# reset of such a connection fails too, and would hide the first error behind its own.
+_BROKEN_CONNECTION: tuple[type[BaseException], ...] = (
+    *_DATABASE_AWAY,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    InternalClientError,
 )
 
 
@@ -231,20 +267,50 @@ async def with_retries(
         if on_retry is not None and state.outcome is not None:
             on_retry(state.outcome.exception() or RuntimeError("no exception"))
 
+    def spent(state: RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, _DATABASE_AWAY):
+            return (state.seconds_since_start or 0.0) >= DATABASE_AWAY_MAX_S
+        return state.attempt_number >= attempts_max
+
     try:
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(attempts_max),
-            wait=wait_exponential(multiplier=backoff_s, min=backoff_s),
+            stop=spent,
+            wait=wait_exponential(multiplier=backoff_s, min=backoff_s, max=RETRY_WAIT_MAX_S),
             retry=retry_if_exception_type(TRANSIENT_ERRORS),
             before_sleep=retrying,
             reraise=True,
         ):
             with attempt:
-                async with pool.acquire() as conn:
+                async with _pooled(pool) as conn:
                     return await work(conn)
     except TRANSIENT_ERRORS as exc:
         raise RetriesExhaustedError(f"{what} failed {attempts_max} times") from exc
     raise RetriesExhaustedError("attempts_max must be at least 1")
+
+
+@contextlib.asynccontextmanager
+async def _pooled(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """A pooled connection; one that breaks under its work is closed and the error becomes
+    ConnectionLost or ConnectionUnsure (transient), so that the next attempt takes a fresh one."""
+    conn = await pool.acquire()
+    try:
+        yield conn
+    except _BROKEN_CONNECTION as exc:
+        lost = not isinstance(exc, asyncpg.InterfaceError | InternalClientError)
+        # A connection the server closed may have gone back to the pool already (its proxy
+        # then refuses every call): nothing is left to close.
+        with contextlib.suppress(asyncpg.InterfaceError):
+            lost = lost or conn.is_closed()
+            conn.terminate()
+        with contextlib.suppress(Exception):
+            await pool.release(conn)
+        error = ConnectionLost if lost else ConnectionUnsure
+        raise error(f"the database connection broke: {exc!r}") from exc
+    except BaseException:
+        await pool.release(conn)
+        raise
+    await pool.release(conn)
 
 
 async def fund_budget(

@@ -23,11 +23,12 @@ from ledger.archive import ArchiveMonths
 from ledger.codec import RawRecord, dead_letter, decode
 from ledger.core.batch import BatchPlan, IncomingCommand, PlannedEntry
 from ledger.core.expiring import IncomingLifecycle
+from ledger.db_types import Connection
 from ledger.dead_letters import DeadLetterPublisher, dead_letter_producer
 from ledger.lifecycle import LifecycleReport, RunProgress, apply_lifecycle
 from ledger.loading import AccountIds
 from ledger.point_flows import points_by_flow
-from ledger.repository import Batch, apply_batch_with_retries
+from ledger.repository import Batch, apply_batch_with_retries, with_retries
 from ledger.segments import Decoded, Segment, segments
 from ledger.settings import LedgerSettings
 from ledger.storage import load_offsets
@@ -35,6 +36,9 @@ from schemas.dead_letters import DeadLetter
 from schemas.ledger import DeadLetterReason, OutcomeStatus, RejectionReason
 
 log = logging.getLogger(__name__)
+# Attempts at reading the stored offsets on an assignment after errors other than the database
+# being away (which is waited out for repository.DATABASE_AWAY_MAX_S).
+OFFSETS_ATTEMPTS_MAX = 5
 
 # Bookings decoded between two yields to the event loop (about a millisecond of work): the
 # booking task's database replies wait at most that long (or one command's decoding, for a
@@ -93,7 +97,7 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         stored: dict[str, dict[int, int]] = {}
         for tp in partitions:
             if tp.topic not in stored:
-                stored[tp.topic] = await load_offsets(self._pool, self._group, tp.topic)
+                stored[tp.topic] = await self.stored_offsets(tp.topic)
             next_offset = stored[tp.topic].get(tp.partition)
             # Nothing stored: the writer never commits offsets to Kafka, so the group has no
             # position there and auto_offset_reset="earliest" starts at the beginning. (An extra
@@ -101,6 +105,17 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
             if next_offset is not None:
                 self._consumer.seek(tp, next_offset)
             log.info("assigned %s, resuming at %s", tp, next_offset or "the beginning")
+
+    async def stored_offsets(self, topic: str) -> dict[int, int]:
+        """Waits out the database being away (a rebalance while Postgres restarts): an error
+        here would end the writer, since aiokafka raises it out of the rebalance."""
+
+        async def load(conn: Connection) -> dict[int, int]:
+            return await load_offsets(conn, self._group, topic)
+
+        return await with_retries(
+            self._pool, load, "loading offsets", OFFSETS_ATTEMPTS_MAX, 0.05, None
+        )
 
 
 class LedgerWriter:

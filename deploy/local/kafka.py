@@ -14,13 +14,13 @@ from aiokafka.errors import KafkaError
 
 from deploy import topics as deploy_topics
 from deploy.local import processes
-from deploy.local.paths import CACHE, LOCAL, REPO
+from deploy.local.paths import CACHE, DOWNLOADS, LOCAL, REPO
 from deploy.local.settings import LocalSettings
 
 NAME = "kafka"
 POM = REPO / "deploy" / "kafka" / "pom.xml"
 HOME = LOCAL / "kafka"
-LIBS = HOME / "libs"
+LIBS = DOWNLOADS / "kafka" / "libs"  # shared by every state directory: a download
 DATA = HOME / "data"
 CONFIG = HOME / "server.properties"
 LOG4J2 = REPO / "deploy" / "kafka" / "log4j2.properties"

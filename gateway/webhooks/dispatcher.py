@@ -21,6 +21,7 @@ import orjson
 
 from gateway.webhooks import claims, metrics, signing
 from gateway.webhooks.claims import Claim, Delivery
+from gateway.webhooks.db_errors import DATABASE_ERRORS
 from gateway.webhooks.policy import Attempt, DeliveryPolicy, Next, after
 from gateway.webhooks.wakeups import Wakeups
 
@@ -31,7 +32,6 @@ DEFAULT_LEASE_S = 30.0
 # read to its end lets the connection serve the next post.
 ANSWER_BYTES_MAX = 4_096
 _RESULT_METRIC = {"delivered": "delivered", "pending": "retry", "failed": "failed"}
-_DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def claimant_name() -> str:
@@ -109,7 +109,7 @@ class Dispatcher:
         from the claim). Returns how many."""
         try:
             claim = await self._claim(free)
-        except _DATABASE_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             # Postgres unreachable for a moment: the rows stay pending; try again later.
             log.warning("webhooks not claimed, will retry: %s", exc)
             return 0
@@ -141,7 +141,7 @@ class Dispatcher:
     ) -> None:
         try:
             held = await claims.record(self._pool, claim, delivery, attempt, next_)
-        except _DATABASE_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             # The lease runs out and the delivery is sent again: at least once.
             log.warning("webhook %s: result not recorded: %s", delivery.delivery_id, exc)
             return
@@ -152,7 +152,7 @@ class Dispatcher:
     async def _release(self, claim: Claim, delivery: Delivery) -> None:
         try:
             await claims.release(self._pool, claim, [delivery.delivery_id])
-        except _DATABASE_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             log.warning(
                 "webhook %s not given back; due when its lease ends: %s", delivery.delivery_id, exc
             )

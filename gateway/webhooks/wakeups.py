@@ -9,6 +9,8 @@ import logging
 
 import asyncpg
 
+from gateway.webhooks.db_errors import DATABASE_ERRORS
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "webhook_deliveries"
@@ -31,7 +33,7 @@ class Wakeups:
                 self._database_url, server_settings=self._server_settings
             )
             await self._connection.add_listener(CHANNEL, self._notified)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("not listening for webhooks (polling meanwhile): %s", exc)
             await self.close()
         # Notifications missed while not listening need nothing: the claim that follows looks.

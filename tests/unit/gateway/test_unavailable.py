@@ -8,6 +8,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka.errors import KafkaTimeoutError
+from asyncpg.exceptions import InternalClientError
 from fastapi import FastAPI
 
 from gateway import errors
@@ -22,6 +23,8 @@ from schemas.events import EventV1
         asyncpg.CannotConnectNowError("the database system is starting up"),
         asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
         ConnectionRefusedError(111, "Connect call failed"),
+        # What asyncpg raised when Postgres was killed under a query (the chaos run, issue 19).
+        InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
     ],
 )
 async def test_a_database_that_is_away_is_a_503_with_retry_after(lost: Exception) -> None:

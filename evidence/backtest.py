@@ -33,6 +33,10 @@ class Versions:
         self._compiled: dict[int, CompiledProgramme] = {}
         self._latest = latest
 
+    def __contains__(self, version: object) -> bool:
+        """A version stored when these were read (a shadow run reads them again for a newer)."""
+        return version in self._configs
+
     def __call__(self, version: int | None) -> CompiledProgramme:
         wanted = self._latest if version is None or version not in self._configs else version
         compiled = self._compiled.get(wanted)

@@ -7,8 +7,12 @@ the journal booked for them (replays).
 The ledger's tables are its own: a reader that needs more adds a function here."""
 
 from ledger.archive_queries import (
+    ArchiveChunk,
     ArchivedEvent,
     BookedForRule,
+    archive_horizon,
+    archived_before_transaction,
+    archived_by_transaction,
     archived_events,
     balances_of,
     booked_and_held_by_rule,
@@ -65,6 +69,7 @@ __all__ = [
     "KEYS_PER_QUERY_MAX",
     "PAGE_SIZE_MAX",
     "TRANSACTIONS_LIMIT_MAX",
+    "ArchiveChunk",
     "ArchivedEvent",
     "BookedForRule",
     "Connection",
@@ -77,6 +82,9 @@ __all__ = [
     "TransactionPage",
     "UserBalance",
     "UserEntry",
+    "archive_horizon",
+    "archived_before_transaction",
+    "archived_by_transaction",
     "archived_events",
     "assigned_tier",
     "balance_as_of",

@@ -83,13 +83,15 @@ _SELECT_BY_TX = """
            points, awards::text, event::text, external_points::text, outcome_status
     FROM ledger.decided_events
     WHERE programme_id = $1 AND tx_id >= $2::text::xid8 AND tx_id < $3::text::xid8
+      AND ($4::text IS NULL OR NOT pg_visible_in_snapshot(tx_id, $4::text::pg_snapshot))
     ORDER BY seq
 """
 _SELECT_BEFORE_TX = """
     SELECT seq, occurred_at, user_id, event_id, event_type, programme_version, decision_status,
            points, awards::text, event::text, external_points::text, outcome_status
     FROM ledger.decided_events
-    WHERE programme_id = $1 AND (tx_id IS NULL OR tx_id < $2::text::xid8)
+    WHERE programme_id = $1
+      AND (tx_id IS NULL OR pg_visible_in_snapshot(tx_id, $2::text::pg_snapshot))
     ORDER BY seq
 """
 
@@ -108,14 +110,17 @@ async def archived_by_transaction(
     from_tx: int,
     to_tx: int | None = None,
     *,
+    seen_by: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> AsyncIterator[ArchiveChunk]:
     """The programme's events archived by transactions in [from_tx, to_tx) in decision order,
     in chunks of at most `chunk_rows`, and the horizon of the read: `to_tx`, or when None the
-    snapshot's own horizon (`archive_horizon`). At least one chunk (empty when none)."""
+    snapshot's own horizon (`archive_horizon`). At least one chunk (empty when none). `seen_by`:
+    a snapshot (pg_snapshot's text) whose committed transactions are left out (a shadow run's
+    start: they are its history)."""
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         horizon = await archive_horizon(conn) if to_tx is None else to_tx
-        cursor = await conn.cursor(_SELECT_BY_TX, programme_id, str(from_tx), str(horizon))
+        cursor = await conn.cursor(_SELECT_BY_TX, programme_id, str(from_tx), str(horizon), seen_by)
         rows = await cursor.fetch(chunk_rows)
         yield ArchiveChunk(horizon, [ArchivedEvent(*row.values()) for row in rows])
         while len(rows) == chunk_rows:
@@ -124,14 +129,15 @@ async def archived_by_transaction(
                 yield ArchiveChunk(horizon, [ArchivedEvent(*row.values()) for row in rows])
 
 
-async def archived_before_transaction(
-    pool: asyncpg.Pool, programme_id: str, before_tx: int, *, chunk_rows: int = CHUNK_ROWS
+async def archived_before_snapshot(
+    pool: asyncpg.Pool, programme_id: str, snapshot: str, *, chunk_rows: int = CHUNK_ROWS
 ) -> AsyncIterator[list[ArchivedEvent]]:
-    """The programme's events archived before transaction `before_tx` (and those archived
-    before transactions were recorded), in decision order, in chunks of at most `chunk_rows`."""
+    """The programme's events archived by the transactions committed when `snapshot` (a
+    pg_snapshot's text) was taken (and those archived before transactions were recorded), in
+    decision order, in chunks of at most `chunk_rows`."""
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         await conn.execute("SET LOCAL enable_sort = off")  # the primary key's order, as above
-        cursor = await conn.cursor(_SELECT_BEFORE_TX, programme_id, str(before_tx))
+        cursor = await conn.cursor(_SELECT_BEFORE_TX, programme_id, snapshot)
         while True:
             rows = await cursor.fetch(chunk_rows)
             if not rows:

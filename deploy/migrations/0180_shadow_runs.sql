@@ -26,8 +26,10 @@ CREATE TABLE shadow_runs (
     started_by          text NOT NULL,
     started_at          timestamptz NOT NULL DEFAULT now(),
     stopped_at          timestamptz,
-    -- Archived rows of transactions before start_tx are the history that builds the users'
-    -- states; rows from it on are shadowed. position_tx: followed up to (exclusive).
+    -- The snapshot taken when the run started: archived rows it sees (committed by then) are
+    -- the history that builds the users' states; the others are shadowed. start_tx is its
+    -- xmin, where following starts; position_tx: followed up to (exclusive).
+    start_snapshot      pg_snapshot NOT NULL,
     start_tx            xid8 NOT NULL,
     position_tx         xid8 NOT NULL,
     followed_at         timestamptz,

@@ -23,6 +23,8 @@ class Follower:
     shadow: Shadow
     versions: Versions
     position_tx: int
+    start_snapshot: str
+    """Rows it sees are history, never shadowed (0016)."""
     caught_up_at: float = field(default_factory=time.time)
     """When it last read up to the archive's horizon (epoch seconds): its lag."""
 
@@ -33,20 +35,23 @@ async def take_up(pool: asyncpg.Pool, run: Run, chunk_rows: int) -> Follower:
     decisions: the engine is deterministic), not stored again."""
     versions = await versions_of(pool, run.programme_id)
     shadow = Shadow(versions, compile_programme(run.candidate))
-    follower = Follower(run.run_id, run.programme_id, shadow, versions, run.position_tx)
+    follower = Follower(
+        run.run_id, run.programme_id, shadow, versions, run.position_tx, run.start_snapshot
+    )
     enabled = gc.isenabled()
     gc.disable()  # as a backtest's replay: the engine makes no cycles
     try:
-        history = reads.archived_before_transaction(
-            pool, run.programme_id, run.start_tx, chunk_rows=chunk_rows
+        history = reads.archived_before_snapshot(
+            pool, run.programme_id, run.start_snapshot, chunk_rows=chunk_rows
         )
         async for rows in history:
             await _know_versions(pool, follower, rows)
             for row in rows:
                 shadow.history(row)
         shadowed = reads.archived_by_transaction(
-            pool, run.programme_id, run.start_tx, run.position_tx, chunk_rows=chunk_rows
-        )
+            pool, run.programme_id, run.start_tx, run.position_tx,
+            seen_by=run.start_snapshot, chunk_rows=chunk_rows,
+        )  # fmt: skip
         async for chunk in shadowed:
             await _know_versions(pool, follower, chunk.rows)
             for row in chunk.rows:
@@ -63,8 +68,9 @@ async def follow(pool: asyncpg.Pool, follower: Follower, chunk_rows: int,
     stored. False when the run is stopped (the worker lets it go)."""
     horizon = follower.position_tx
     chunks = reads.archived_by_transaction(
-        pool, follower.programme_id, follower.position_tx, chunk_rows=chunk_rows
-    )
+        pool, follower.programme_id, follower.position_tx,
+        seen_by=follower.start_snapshot, chunk_rows=chunk_rows,
+    )  # fmt: skip
     async for chunk in chunks:
         await _know_versions(pool, follower, chunk.rows)
         decided = [follower.shadow.decide(row) for row in chunk.rows]

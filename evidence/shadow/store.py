@@ -29,8 +29,11 @@ class Run:
     started_by: str
     started_at: datetime
     stopped_at: datetime | None
+    start_snapshot: str
+    """The snapshot (pg_snapshot's text) taken at the start: the archived rows it sees are
+    history, the others are shadowed."""
     start_tx: int
-    """Archived rows of older transactions are history; from it on they are shadowed."""
+    """The start snapshot's xmin: following starts there."""
     position_tx: int
     """Followed up to this transaction (exclusive)."""
     followed_at: datetime | None
@@ -43,8 +46,8 @@ class Run:
 
 
 _COLUMNS = """run_id, programme_id, candidate::text AS candidate, status, started_by, started_at,
-    stopped_at, start_tx::text AS start_tx, position_tx::text AS position_tx, followed_at,
-    decisions"""
+    stopped_at, start_snapshot::text AS start_snapshot, start_tx::text AS start_tx,
+    position_tx::text AS position_tx, followed_at, decisions"""
 
 
 def _run(row: asyncpg.Record) -> Run:
@@ -56,6 +59,7 @@ def _run(row: asyncpg.Record) -> Run:
         started_by=row["started_by"],
         started_at=row["started_at"],
         stopped_at=row["stopped_at"],
+        start_snapshot=row["start_snapshot"],
         start_tx=int(row["start_tx"]),
         position_tx=int(row["position_tx"]),
         followed_at=row["followed_at"],
@@ -64,19 +68,19 @@ def _run(row: asyncpg.Record) -> Run:
 
 
 async def start(conn: reads.Connection, candidate: ProgrammeConfig, started_by: str) -> Run:
-    """Inside the caller's transaction: the run, shadowing what is archived from now on (the
-    oldest transaction still running), and its partition of shadow_decisions."""
-    horizon = await reads.archive_horizon(conn)
+    """Inside the caller's transaction: the run, shadowing what is archived from now on
+    (what the statement's snapshot does not see), and its partition of shadow_decisions."""
     row = await conn.fetchrow(
         f"""INSERT INTO shadow_runs (programme_id, candidate, candidate_version, status,
-                                     started_by, start_tx, position_tx)
-            VALUES ($1, $2::json, $3, 'running', $4, $5::text::xid8, $5::text::xid8)
+                                     started_by, start_snapshot, start_tx, position_tx)
+            SELECT $1, $2::json, $3, 'running', $4, snapshot, pg_snapshot_xmin(snapshot),
+                   pg_snapshot_xmin(snapshot)
+            FROM (SELECT pg_current_snapshot() AS snapshot) AS now
             RETURNING {_COLUMNS}""",
         candidate.programme_id,
         candidate.model_dump_json(),
         candidate.version,
         started_by,
-        str(horizon),
     )
     assert row is not None
     run_id = int(row["run_id"])

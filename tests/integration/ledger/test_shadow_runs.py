@@ -158,3 +158,27 @@ async def test_a_stopped_run_is_let_go_and_a_full_one_stops(
     assert found is not None
     assert (found.status, found.decisions) == ("stopped", 2)
     assert found.stopped_at is not None
+
+
+async def test_what_was_committed_before_the_start_is_history_whatever_still_runs(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    """An older transaction still open when the run starts holds the horizon back: the events
+    committed before the start are still history (they build the states), not shadowed."""
+    prog = await new_programme()
+    live = config(prog)
+    await stored_versions(ledger_pool, live)
+    decider = Decider(live)
+    async with ledger_pool.acquire() as old:
+        transaction = old.transaction()
+        await transaction.start()
+        await old.fetchval("SELECT pg_current_xact_id()::text")  # holds an id, stays open
+        await apply(ledger_pool, decider.command(visit(prog, 0)))
+        run = await started(ledger_pool, doubled(live))
+        await transaction.commit()
+    await apply(ledger_pool, decider.command(visit(prog, 1)))
+    follower = await take_up(ledger_pool, run, chunk_rows=10)
+    await follow_until(ledger_pool, follower, 1)
+    rows = await decisions(ledger_pool, run.run_id)
+    assert [row["event_id"] for row in rows] == [visit(prog, 1).event_id]
+    assert (rows[0]["live_points"], rows[0]["points"]) == (5, 20)  # from the history's 10

@@ -101,7 +101,8 @@ def test_the_report_adds_the_stored_decisions_up_as_a_backtest() -> None:
         stored = Stored(d.user_id, d.event_type, d.points, d.awards, d.tier, d.live_points,
                         d.live_awards, d.live_tier, d.booked, d.reproduced, d.event_id)  # fmt: skip
         tally.add(stored)
-    run = Run(7, "test", candidate, "running", "cli:x", datetime.now(UTC), None, 1, 2, None, 0)
+    now = datetime.now(UTC)
+    run = Run(7, "test", candidate, "running", "cli:x", now, None, "1:1:", 1, 2, None, 0)
     report = report_of(run, tally, None, None)
     rows = {row.name: row for row in report.by_rule()}
     assert rows["buy"].candidate == 2 * rows["buy"].current

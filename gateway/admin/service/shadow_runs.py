@@ -63,7 +63,7 @@ async def start(
 
 
 async def get(pool: asyncpg.Pool, actor: Actor, run_id: int) -> Run:
-    run = await store.get(pool, run_id)
+    run = await store.get(pool, run_id) if 0 < run_id < 2**63 else None
     if run is None or not actor.sees(run.programme_id):
         raise NotFound(f"no shadow run {run_id}")
     return run

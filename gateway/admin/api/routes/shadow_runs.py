@@ -5,7 +5,7 @@ or the backtest's HTML report)."""
 from datetime import datetime
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -98,6 +98,7 @@ class ReportOut(BaseModel):
         )  # fmt: skip
 
 
+RunId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The shadow run's id.")]
 Since = Annotated[AwareDatetime | None, Query(alias="from", description="Events from then.")]
 Until = Annotated[
     AwareDatetime | None, Query(alias="to", description="Events before then (exclusive).")
@@ -124,12 +125,12 @@ async def list_runs(request: Request, actor: ActorDep, programme_id: str) -> lis
 
 
 @router.get("/shadow-runs/{run_id}", response_model=ShadowRunOut)
-async def get_run(request: Request, actor: ActorDep, run_id: int) -> ShadowRunOut:
+async def get_run(request: Request, actor: ActorDep, run_id: RunId) -> ShadowRunOut:
     return ShadowRunOut.of(await shadow_runs.get(console_of(request).backend.pool, actor, run_id))
 
 
 @router.post("/shadow-runs/{run_id}/stop", response_model=ShadowRunOut)
-async def stop_run(request: Request, actor: ActorDep, run_id: int) -> ShadowRunOut:
+async def stop_run(request: Request, actor: ActorDep, run_id: RunId) -> ShadowRunOut:
     """Events decided from now on are not shadowed; the run's decisions stay for reports."""
     pool = console_of(request).backend.pool
     return ShadowRunOut.of(await shadow_runs.stop(pool, actor, run_id))
@@ -137,7 +138,7 @@ async def stop_run(request: Request, actor: ActorDep, run_id: int) -> ShadowRunO
 
 @router.get("/shadow-runs/{run_id}/report", response_model=ReportOut)
 async def run_report(
-    request: Request, actor: ActorDep, run_id: int, since: Since = None, until: Until = None
+    request: Request, actor: ActorDep, run_id: RunId, since: Since = None, until: Until = None
 ) -> ReportOut:
     """The live decisions beside the candidate's for the shadowed events of [from, to)."""
     pool = console_of(request).backend.pool
@@ -147,7 +148,7 @@ async def run_report(
 
 @router.get("/shadow-runs/{run_id}/report.html", response_class=HTMLResponse)
 async def run_report_html(
-    request: Request, actor: ActorDep, run_id: int, since: Since = None, until: Until = None
+    request: Request, actor: ActorDep, run_id: RunId, since: Since = None, until: Until = None
 ) -> HTMLResponse:
     """The same report as a self-contained HTML page with charts (as `shadow report --html`)."""
     pool = console_of(request).backend.pool

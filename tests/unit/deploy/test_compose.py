@@ -4,6 +4,7 @@ settings and with Prometheus' targets, and the local runner sets only known vari
 `scale` profile's second instances are the first ones' twins, behind a balancer that reaches
 them all."""
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,11 @@ def published_port(service: str) -> int:
     return int(container)
 
 
-def test_ports_match_settings_and_prometheus_targets() -> None:
+def test_ports_match_settings_and_prometheus_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Compose publishes the default ports: compare them with the settings' defaults, not with a
+    # run on other ports (LOYALTY_LOCAL_KAFKA_PORT=… for a second checkout beside a running one).
+    for name in [name for name in os.environ if name.startswith("LOYALTY_")]:
+        monkeypatch.delenv(name)
     services_ = compose()
     ports = {
         "gateway": int(services_["gateway"]["environment"]["LOYALTY_GATEWAY_PORT"]),

@@ -19,7 +19,42 @@ def _when(moment: datetime | None, open_end: str) -> str:
     return open_end if moment is None else moment.isoformat()
 
 
+def title(report: Report) -> str:
+    if report.shadow_run_id is None:
+        return f"Backtest of {report.programme_id}"
+    return f"Shadow run {report.shadow_run_id} of {report.programme_id}"
+
+
+def _arms(report: Report) -> str:
+    if report.shadow_run_id is None:
+        return (
+            "current: each event under the version in force when it was decided; candidate: "
+            "under the candidate."
+        )
+    return (
+        "live: what was decided (booked: what the ledger booked); candidate: the shadow run's "
+        "decision, from the candidate's own user states since the run started. Nothing of the "
+        "candidate is booked."
+    )
+
+
+def _shadow_verdict(report: Report) -> str:
+    if report.mismatches == 0:
+        return (
+            "The versions in force, replayed by the shadow worker beside the candidate, gave "
+            f"every live decision ({report.current.booked} points booked)."
+        )
+    examples = ", ".join(m.event_id for m in report.mismatch_examples)
+    return (
+        f"The versions in force, replayed by the shadow worker, differed from the live decision "
+        f"on {report.mismatches} events (e.g. {examples}): the users' states the run started "
+        "from did not match the live ones."
+    )
+
+
 def verdict(report: Report) -> str:
+    if report.shadow_run_id is not None:
+        return _shadow_verdict(report)
     if report.reproduces:
         return (
             "The current configuration reproduces what was booked, event by event and rule by "
@@ -51,18 +86,23 @@ def against_ledger(report: Report) -> str:
     )
 
 
+def _history(report: Report) -> str:
+    if report.shadow_run_id is not None:
+        return ""
+    return f" ({report.history_events} before it replayed for the users' states)"
+
+
 def print_report(report: Report, console: Console) -> None:
     span = f"{_when(report.since, 'the start')} to {_when(report.until, 'the end')}"
     console.print(
-        f"Backtest of {report.programme_id}: candidate version {report.candidate_version}, "
-        f"{report.events} events from {span} ({report.history_events} before it replayed "
-        f"for the users' states), {report.users} users. current: each event under the "
-        "version in force when it was decided; candidate: under the candidate."
+        f"{title(report)}: candidate version {report.candidate_version}, "
+        f"{report.events} events from {span}{_history(report)}, {report.users} users. "
+        f"{_arms(report)}"
     )
-    for title, rows in _sections(report):
-        console.print(_table(title, rows))
+    for name, rows in _sections(report):
+        console.print(_table(name, rows, report.first_arm))
     console.print(f"Users affected: {len(report.user_changes())} of {report.users}")
-    console.print(_table("Users whose points change most", report.top_users()))
+    console.print(_table("Users whose points change most", report.top_users(), report.first_arm))
     distribution = Table(title="Per-user change")
     distribution.add_column("change")
     distribution.add_column("users", justify="right")
@@ -75,7 +115,8 @@ def print_report(report: Report, console: Console) -> None:
             "budget, a balance): their points count in the decided totals, not the booked ones."
         )
     console.print(verdict(report))
-    console.print(against_ledger(report))
+    if report.shadow_run_id is None:
+        console.print(against_ledger(report))
 
 
 def _sections(report: Report) -> list[tuple[str, list[Row]]]:
@@ -90,10 +131,10 @@ def _sections(report: Report) -> list[tuple[str, list[Row]]]:
     return sections
 
 
-def _table(title: str, rows: Sequence[Row]) -> Table:
+def _table(title: str, rows: Sequence[Row], first_arm: str = "current") -> Table:
     table = Table(title=title)
     table.add_column("")
-    for name in ("current", "candidate", "change"):
+    for name in (first_arm, "candidate", "change"):
         table.add_column(name, justify="right")
     for row in rows:
         table.add_row(row.name, str(row.current), str(row.candidate), f"{row.change:+d}")
@@ -103,8 +144,8 @@ def _table(title: str, rows: Sequence[Row]) -> Table:
 def html_report(report: Report) -> str:
     return "\n".join([
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Backtest of {escape(report.programme_id)}</title><style>{_STYLE}</style></head>",
-        f"<body><h1>Backtest of {escape(report.programme_id)}</h1>",
+        f"<title>{escape(title(report))}</title><style>{_STYLE}</style></head>",
+        f"<body><h1>{escape(title(report))}</h1>",
         html_body(report),
         "</body></html>",
     ])  # fmt: skip
@@ -114,36 +155,38 @@ def html_body(report: Report) -> str:
     """The report's text, tables and charts without the document around them (no style, no
     script): the console's backtest page shows it inside its own layout and styles."""
     span = f"{_when(report.since, 'the start')} to {_when(report.until, 'the end')}"
+    good = report.reproduces if report.shadow_run_id is None else report.mismatches == 0
     parts = [
         f"<p>Candidate version {report.candidate_version}; {report.events} events from "
-        f"{escape(span)} ({report.history_events} before it replayed for the users' states); "
-        f"{report.users} users, {len(report.user_changes())} affected. <em>current</em>: each "
-        "event under the version in force when it was decided; <em>candidate</em>: under the "
-        "candidate.</p>",
-        f"<p class='{'ok' if report.reproduces else 'warn'}'>"
+        f"{escape(span)}{escape(_history(report))}; {report.users} users, "
+        f"{len(report.user_changes())} affected. {escape(_arms(report))}</p>",
+        f"<p class='{'ok' if good else 'warn'}'>"
         f"{escape(verdict(report)).replace(chr(10), '<br>')}</p>",
-        f"<p>{escape(against_ledger(report))}</p>",
     ]
-    for title, rows in _sections(report):
-        parts.append(f"<h2>{escape(title)}</h2>{_html_table(rows)}{_bars(rows)}")
-    parts.append(f"<h2>Users whose points change most</h2>{_html_table(report.top_users())}")
+    if report.shadow_run_id is None:
+        parts.append(f"<p>{escape(against_ledger(report))}</p>")
+    first = report.first_arm
+    for name, rows in _sections(report):
+        parts.append(f"<h2>{escape(name)}</h2>{_html_table(rows, first)}{_bars(rows, first)}")
+    top = _html_table(report.top_users(), first)
+    parts.append(f"<h2>Users whose points change most</h2>{top}")
     distribution = [Row(label, count, count) for label, count in report.distribution()]
     parts.append("<h2>Per-user change (users)</h2>" + _bars(distribution, single=True))
     return "\n".join(parts)
 
 
-def _html_table(rows: Sequence[Row]) -> str:
+def _html_table(rows: Sequence[Row], first_arm: str = "current") -> str:
     body = "".join(
         f"<tr><th scope='row'>{escape(r.name)}</th><td>{r.current}</td><td>{r.candidate}</td>"
         f"<td>{r.change:+d}</td></tr>"
         for r in rows
     )
-    head = "<tr><th></th><th>current</th><th>candidate</th><th>change</th></tr>"
+    head = f"<tr><th></th><th>{first_arm}</th><th>candidate</th><th>change</th></tr>"
     return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
 
 
-def _bars(rows: Sequence[Row], *, single: bool = False) -> str:
-    """Horizontal bars: current (grey) and candidate (blue) per row, on one scale."""
+def _bars(rows: Sequence[Row], first_arm: str = "current", *, single: bool = False) -> str:
+    """Horizontal bars: current or live (grey) and candidate (blue) per row, on one scale."""
     if not rows:
         return ""
     largest = max(max(abs(r.current), abs(r.candidate)) for r in rows) or 1
@@ -154,13 +197,14 @@ def _bars(rows: Sequence[Row], *, single: bool = False) -> str:
         top = index * per_row
         shapes.append(f"<text x='0' y='{top + BAR_HEIGHT - 3}'>{escape(row.name[:28])}</text>")
         values = [("candidate", row.candidate)] if single else [
-            ("current", row.current), ("candidate", row.candidate),
+            (first_arm, row.current), ("candidate", row.candidate),
         ]  # fmt: skip
         for offset, (kind, value) in enumerate(values):
             width = round(abs(value) / largest * BAR_WIDTH)
             y = top + offset * BAR_HEIGHT
+            css = "candidate" if kind == "candidate" else "current"
             shapes.append(
-                f"<rect class='{kind}' x='200' y='{y}' width='{width}' height='{BAR_HEIGHT - 2}'>"
+                f"<rect class='{css}' x='200' y='{y}' width='{width}' height='{BAR_HEIGHT - 2}'>"
                 f"<title>{kind}: {value}</title></rect>"
                 f"<text x='{205 + width}' y='{y + BAR_HEIGHT - 3}'>{value}</text>"
             )

@@ -9,7 +9,7 @@ carried the same way. A programmatic rule is paid its recorded amount (`external
 """
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -61,25 +61,38 @@ class Totals:
             mine.update(theirs)
 
     def add(self, decision: Decision, user_id: str, event_type: str, booked: bool) -> None:
+        awards = [(award.rule_id, award.signed_points) for award in decision.awards]
+        tier = decision.explanation.tier or ""
+        self.record(user_id, event_type, tier, decision.points, awards, booked)
+
+    def record(
+        self,
+        user_id: str,
+        event_type: str,
+        tier: str,
+        points: int,
+        awards: Iterable[tuple[str, int]],
+        booked: bool,
+    ) -> None:
+        """One decided event: its net `points` and the signed points of each rule (`awards`);
+        as `add` does, from stored values (a shadow run's report)."""
         self.events += 1
-        points = decision.points
         self.by_user[user_id] += points  # a user who earned nothing is still one seen
         if not points:
             return
         self.points += points
         self.by_event_type[event_type] += points
-        self.by_tier[decision.explanation.tier or ""] += points
+        self.by_tier[tier] += points
         if booked:
             self.booked += points
-        for award in decision.awards:
-            signed = award.signed_points
-            self.by_rule[award.rule_id] += signed
+        for rule_id, signed in awards:
+            self.by_rule[rule_id] += signed
             if signed > 0:
                 self.earned += signed
             else:
                 self.redeemed -= signed
             if booked:
-                self.booked_by_rule[award.rule_id] += signed
+                self.booked_by_rule[rule_id] += signed
 
 
 @dataclass

@@ -28,6 +28,10 @@ class Versions:
         self._by_number: dict[int, CompiledProgramme] = {}
         self._latest = latest
 
+    def __contains__(self, version: object) -> bool:
+        """A version stored when these were read (a shadow run reads them again for a newer)."""
+        return version in self._configs
+
     def __call__(self, version: int | None) -> CompiledProgramme:
         compiled = self._compiled.get(version)  # by the version as archived: one lookup a call
         if compiled is None:

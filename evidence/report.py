@@ -55,6 +55,14 @@ class Report:
     ledger_now: Mapping[str, int] = field(default_factory=dict)
     """Net points the journal holds now for the window's events, by rule: the decisions' and
     a re-base's corrections (`loyalty-admin rebase`)."""
+    shadow_run_id: int | None = None
+    """A shadow run's report (`evidence.shadow.report`): `current` is the live decisions as
+    archived, `candidate` the shadow's stored ones; None for a backtest."""
+
+    @property
+    def first_arm(self) -> str:
+        """What the tables call the arm the candidate is compared with."""
+        return "current" if self.shadow_run_id is None else "live"
 
     @property
     def ledger_booked_total(self) -> int:

@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Final, NamedTuple, cast
 
+import asyncpg
+
 from ledger.db_types import Connection, Executor
 
 CHUNK_ROWS = 20_000
@@ -104,6 +106,100 @@ def _snapshot_id(snapshot: str) -> str:
     if not _SNAPSHOT_ID.fullmatch(snapshot):
         raise ValueError(f"not a snapshot id: {snapshot!r}")
     return snapshot
+
+
+class ArchivedEvent(NamedTuple):
+    seq: int
+    occurred_at: datetime
+    user_id: str
+    event_id: str
+    event_type: str
+    programme_version: int | None
+    decision_status: str
+    points: int
+    awards: str
+    """JSON: [{"rule_id", "rule_version", "kind", "points"}]."""
+    event: str
+    """The event as the processors received it (events.v1 JSON)."""
+    external_points: str | None
+    """JSON: the programmatic rules' amounts by rule id, or None."""
+    outcome_status: str
+    """`booked` or `rejected` (by the ledger)."""
+
+
+class ArchiveChunk(NamedTuple):
+    """Archived events of transactions in [from_tx, horizon), in decision order."""
+
+    horizon: int
+    """The oldest transaction still running when read: every row of an older one was seen."""
+    rows: list[ArchivedEvent]
+
+
+_SELECT_BY_TX = """
+    SELECT seq, occurred_at, user_id, event_id, event_type, programme_version, decision_status,
+           points, awards::text, event::text, external_points::text, outcome_status
+    FROM ledger.decided_events
+    WHERE programme_id = $1 AND tx_id >= $2::text::xid8 AND tx_id < $3::text::xid8
+      AND ($4::text IS NULL OR NOT pg_visible_in_snapshot(tx_id, $4::text::pg_snapshot))
+    ORDER BY seq
+"""
+_SELECT_BEFORE_TX = """
+    SELECT seq, occurred_at, user_id, event_id, event_type, programme_version, decision_status,
+           points, awards::text, event::text, external_points::text, outcome_status
+    FROM ledger.decided_events
+    WHERE programme_id = $1
+      AND (tx_id IS NULL OR pg_visible_in_snapshot(tx_id, $2::text::pg_snapshot))
+    ORDER BY seq
+"""
+
+
+async def archive_horizon(db: Executor) -> int:
+    """The oldest transaction still running (or the next one): the archived rows of every
+    transaction before it are committed (or will never be), so a follower of the archive that
+    reads up to it, then from it, misses none and reads none twice (shadow runs, decision 0018)."""
+    found = await db.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+    return int(found)
+
+
+async def archived_by_transaction(
+    pool: asyncpg.Pool,
+    programme_id: str,
+    from_tx: int,
+    to_tx: int | None = None,
+    *,
+    seen_by: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> AsyncIterator[ArchiveChunk]:
+    """The programme's events archived by transactions in [from_tx, to_tx) in decision order,
+    in chunks of at most `chunk_rows`, and the horizon of the read: `to_tx`, or when None the
+    snapshot's own horizon (`archive_horizon`). At least one chunk (empty when none). `seen_by`:
+    a snapshot (pg_snapshot's text) whose committed transactions are left out (a shadow run's
+    start: they are its history)."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        horizon = await archive_horizon(conn) if to_tx is None else to_tx
+        cursor = await conn.cursor(_SELECT_BY_TX, programme_id, str(from_tx), str(horizon), seen_by)
+        rows = await cursor.fetch(chunk_rows)
+        yield ArchiveChunk(horizon, [ArchivedEvent(*row.values()) for row in rows])
+        while len(rows) == chunk_rows:
+            rows = await cursor.fetch(chunk_rows)
+            if rows:
+                yield ArchiveChunk(horizon, [ArchivedEvent(*row.values()) for row in rows])
+
+
+async def archived_before_snapshot(
+    pool: asyncpg.Pool, programme_id: str, snapshot: str, *, chunk_rows: int = CHUNK_ROWS
+) -> AsyncIterator[list[ArchivedEvent]]:
+    """The programme's events archived by the transactions committed when `snapshot` (a
+    pg_snapshot's text) was taken (and those archived before transactions were recorded), in
+    decision order, in chunks of at most `chunk_rows`."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        await conn.execute("SET LOCAL enable_sort = off")  # the primary key's order, as above
+        cursor = await conn.cursor(_SELECT_BEFORE_TX, programme_id, snapshot)
+        while True:
+            rows = await cursor.fetch(chunk_rows)
+            if not rows:
+                return
+            yield [ArchivedEvent(*row.values()) for row in rows]
 
 
 async def count_archived(

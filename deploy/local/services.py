@@ -18,6 +18,7 @@ MODULES = {
     "webhooks": "gateway.webhooks",
     "console": "gateway.admin.console",
     "scheduler": "scheduler",
+    "shadow": "evidence.shadow",
 }
 SERVICES = tuple(MODULES)
 
@@ -32,6 +33,7 @@ def metrics_ports(settings: LocalSettings) -> dict[str, int]:
         "console": settings.console_port,
         "webhooks": settings.webhooks_metrics_port,
         "scheduler": settings.scheduler_metrics_port,
+        "shadow": settings.shadow_metrics_port,
     }
 
 

@@ -21,6 +21,7 @@ class LocalSettings(BaseSettings):
     ledger_metrics_port: int = 9103
     webhooks_metrics_port: int = 9104
     scheduler_metrics_port: int = 9105
+    shadow_metrics_port: int = 9106
     prometheus_port: int = 9090
     prometheus_retention: str = "15d"
     prometheus_ready_timeout_s: float = 30.0

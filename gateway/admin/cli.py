@@ -27,6 +27,7 @@ from gateway.admin import (
     programmes,
     rebase_command,
     refusals,
+    shadow_command,
     tiers,
 )
 from gateway.admin.booking_import import WAIT_S_DEFAULT
@@ -451,6 +452,7 @@ kwegg_offers.register(app)
 access_commands.register(app)
 backtest_command.register(app)
 rebase_command.register(app)
+shadow_command.register(app)
 ledger_commands.register(app)
 
 

@@ -117,6 +117,7 @@ def system_settings(postgres_server: LocalSettings) -> LocalSettings:
             "ledger_metrics_port": 19103 + _OFFSET,
             "webhooks_metrics_port": 19104 + _OFFSET,
             "scheduler_metrics_port": 19105 + _OFFSET,
+            "shadow_metrics_port": 19106 + _OFFSET,
         }
     )
 
@@ -145,6 +146,8 @@ def service_env(
         "LOYALTY_PREVIEW_WAIT_MS": "10000",
         # The scheduler's rounds every second: a programme's day goes out within one.
         "LOYALTY_SCHEDULER_TICK_S": "1",
+        # Shadow runs follow the archive twice a second (tests/e2e/test_shadow_runs.py).
+        "LOYALTY_SHADOW_TICK_S": "0.5",
         # A console backtest bound the page's test passes with a window and not without one
         # (tests/e2e/console/test_backtest_page.py publishes 12 events).
         "LOYALTY_BACKTEST_EVENTS_MAX": "8",

@@ -17,6 +17,7 @@ from gateway.admin.api.routes import (
     partners,
     programmes,
     rules,
+    shadow_runs,
     trying,
     users,
     webhooks,
@@ -38,9 +39,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     myrewards.router,
     webhooks.router,
     ledger.router,
+    shadow_runs.router,
 )
 DESCRIPTION = """Programmes, partners, event types, rules, API clients, API keys, users (balances,
 transactions, adjustments, tiers), webhooks, Kwegg offers, the MyRewards set-up, dead letters
+shadow runs (a candidate configuration beside the live one, and its report)
 and the audit log, as the business console shows them, for automation, and a programme's
 balances as of an instant and transactions of a period as CSV. Authenticate with an
 admin API token (`loyalty-admin create-token`): `Authorization: Bearer lat_...`; a token acts as

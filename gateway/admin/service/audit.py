@@ -55,6 +55,8 @@ class Action(StrEnum):
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_DEACTIVATED = "webhook.deactivated"
     WEBHOOK_DELIVERY_RETRIED = "webhook_delivery.retried"
+    SHADOW_RUN_STARTED = "shadow_run.started"
+    SHADOW_RUN_STOPPED = "shadow_run.stopped"
 
 
 for _action in Action:

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings
 from deploy.db import DatabaseSettings
 from deploy.local import services
 from deploy.local.settings import LocalSettings
+from evidence.shadow.settings import ShadowSettings
 from gateway.admin.cli import AdminSettings
 from gateway.admin.console.settings import ConsoleSettings
 from gateway.settings import GatewaySettings
@@ -32,6 +33,7 @@ SETTINGS: dict[str, list[type[BaseSettings]]] = {
     "console": [ConsoleSettings],
     "webhooks": [WebhookSettings],
     "scheduler": [SchedulerSettings],
+    "shadow": [ShadowSettings],
     "migrate": [DatabaseSettings, AdminSettings],
 }
 # The `scale` profile's services, each the twin of a base one.
@@ -59,6 +61,7 @@ def test_services_are_all_there() -> None:
     expected.add("grafana")
     expected.add("webhooks")
     expected.add("scheduler")
+    expected.add("shadow")
     expected |= {*SCALE_TWINS, BALANCER}
     assert set(compose()) == expected
 
@@ -141,6 +144,7 @@ def test_ports_match_settings_and_prometheus_targets(monkeypatch: pytest.MonkeyP
         "console": int(services_["console"]["environment"]["LOYALTY_CONSOLE_PORT"]),
         "webhooks": int(services_["webhooks"]["environment"]["LOYALTY_METRICS_PORT"]),
         "scheduler": int(services_["scheduler"]["environment"]["LOYALTY_METRICS_PORT"]),
+        "shadow": int(services_["shadow"]["environment"]["LOYALTY_METRICS_PORT"]),
     }
     assert ports["gateway"] == GatewaySettings().gateway_port
     assert ports["processors"] == ProcessorSettings().metrics_port
@@ -150,6 +154,7 @@ def test_ports_match_settings_and_prometheus_targets(monkeypatch: pytest.MonkeyP
     assert ports["webhooks"] == LocalSettings().webhooks_metrics_port
     assert ports["scheduler"] == SchedulerSettings().metrics_port
     assert ports["scheduler"] == LocalSettings().scheduler_metrics_port
+    assert ports["shadow"] == ShadowSettings().metrics_port == LocalSettings().shadow_metrics_port
     for service, port in ports.items():
         assert published_port(service) == port
     prometheus = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
@@ -169,6 +174,7 @@ def test_local_runner_sets_only_known_variables() -> None:
             WebhookSettings,
             ConsoleSettings,
             SchedulerSettings,
+            ShadowSettings,
         ]
     )
     settings = LocalSettings()

@@ -8,6 +8,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 # Imported for their side effect: each module registers its metrics.
+import evidence.shadow.metrics  # noqa: F401
 import gateway.admin.console.metrics
 import gateway.admin.service.metrics
 import gateway.metrics

@@ -1,0 +1,234 @@
+"""The shadow runs' tables (`shadow_runs`, `shadow_decisions`, migration 0180): starting,
+stopping and listing runs, storing a run's decisions idempotently with its position in the
+archive, and reading them back for a report."""
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal
+
+import asyncpg
+import orjson
+
+from evidence.shadowing import ShadowDecision
+from ledger import reads
+from schemas.programme import ProgrammeConfig
+
+Status = Literal["running", "stopped"]
+READ_CHUNK_ROWS: Final = 10_000
+_FAR_PAST = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
+_FAR_FUTURE = datetime.fromisoformat("9999-01-01T00:00:00+00:00")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    run_id: int
+    programme_id: str
+    candidate: ProgrammeConfig
+    status: Status
+    started_by: str
+    started_at: datetime
+    stopped_at: datetime | None
+    start_snapshot: str
+    """The snapshot (pg_snapshot's text) taken at the start: the archived rows it sees are
+    history, the others are shadowed."""
+    start_tx: int
+    """The start snapshot's xmin: following starts there."""
+    position_tx: int
+    """Followed up to this transaction (exclusive)."""
+    followed_at: datetime | None
+    """When the worker last caught up with the archive."""
+    decisions: int
+
+    @property
+    def candidate_version(self) -> int:
+        return self.candidate.version
+
+
+_COLUMNS = """run_id, programme_id, candidate::text AS candidate, status, started_by, started_at,
+    stopped_at, start_snapshot::text AS start_snapshot, start_tx::text AS start_tx,
+    position_tx::text AS position_tx, followed_at, decisions"""
+
+
+def _run(row: asyncpg.Record) -> Run:
+    return Run(
+        run_id=row["run_id"],
+        programme_id=row["programme_id"],
+        candidate=ProgrammeConfig.model_validate_json(row["candidate"]),
+        status=row["status"],
+        started_by=row["started_by"],
+        started_at=row["started_at"],
+        stopped_at=row["stopped_at"],
+        start_snapshot=row["start_snapshot"],
+        start_tx=int(row["start_tx"]),
+        position_tx=int(row["position_tx"]),
+        followed_at=row["followed_at"],
+        decisions=row["decisions"],
+    )
+
+
+async def start(conn: reads.Connection, candidate: ProgrammeConfig, started_by: str) -> Run:
+    """Inside the caller's transaction: the run, shadowing what is archived from now on
+    (what the statement's snapshot does not see), and its partition of shadow_decisions."""
+    row = await conn.fetchrow(
+        f"""INSERT INTO shadow_runs (programme_id, candidate, candidate_version, status,
+                                     started_by, start_snapshot, start_tx, position_tx)
+            SELECT $1, $2::json, $3, 'running', $4, snapshot, pg_snapshot_xmin(snapshot),
+                   pg_snapshot_xmin(snapshot)
+            FROM (SELECT pg_current_snapshot() AS snapshot) AS now
+            RETURNING {_COLUMNS}""",
+        candidate.programme_id,
+        candidate.model_dump_json(),
+        candidate.version,
+        started_by,
+    )
+    assert row is not None
+    run_id = int(row["run_id"])
+    await conn.execute(
+        f"CREATE TABLE shadow_decisions_{run_id} PARTITION OF shadow_decisions "
+        f"FOR VALUES IN ({run_id})"
+    )
+    return _run(row)
+
+
+async def stop(conn: reads.Connection, run_id: int) -> Run | None:
+    """The run stopped (None: no such run). A stopped run stays as it is."""
+    row = await conn.fetchrow(
+        f"""UPDATE shadow_runs
+            SET status = 'stopped', stopped_at = coalesce(stopped_at, now())
+            WHERE run_id = $1 RETURNING {_COLUMNS}""",
+        run_id,
+    )
+    return None if row is None else _run(row)
+
+
+async def get(db: reads.Executor, run_id: int) -> Run | None:
+    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM shadow_runs WHERE run_id = $1", run_id)
+    return None if row is None else _run(row)
+
+
+async def runs(
+    db: reads.Executor,
+    programme_ids: Sequence[str] | None,
+    limit: int,
+    status: Status | None = None,
+) -> list[Run]:
+    """Newest first; `programme_ids` None: every programme's."""
+    rows = await db.fetch(
+        f"""SELECT {_COLUMNS} FROM shadow_runs
+            WHERE ($1::text[] IS NULL OR programme_id = ANY($1::text[]))
+              AND ($2::text IS NULL OR status = $2)
+            ORDER BY run_id DESC LIMIT $3""",
+        None if programme_ids is None else list(programme_ids),
+        status,
+        limit,
+    )
+    return [_run(row) for row in rows]
+
+
+async def running_count(db: reads.Executor, programme_id: str) -> int:
+    found = await db.fetchval(
+        "SELECT count(*) FROM shadow_runs WHERE programme_id = $1 AND status = 'running'",
+        programme_id,
+    )
+    return int(found or 0)
+
+
+_INSERT = """
+    WITH stored AS (
+        INSERT INTO shadow_decisions (run_id, event_id, seq, occurred_at, user_id, event_type,
+                                      points, awards, tier, live_points, live_awards, live_tier,
+                                      booked, reproduced)
+        SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::text[],
+                                 $6::text[], $7::bigint[], $8::json[], $9::text[], $10::bigint[],
+                                 $11::json[], $12::text[], $13::boolean[], $14::boolean[])
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+    )
+    SELECT count(*) FROM stored
+"""
+
+
+async def save(pool: asyncpg.Pool, run_id: int, decided: Sequence[ShadowDecision]) -> int:
+    """The decisions, each once (a worker that restarts decides some again: they collide);
+    counted on the run in the same transaction. How many were new."""
+    if not decided:
+        return 0
+    columns = (
+        [d.event_id for d in decided], [d.seq for d in decided],
+        [d.occurred_at for d in decided], [d.user_id for d in decided],
+        [d.event_type for d in decided], [d.points for d in decided],
+        [orjson.dumps(d.awards).decode() for d in decided], [d.tier for d in decided],
+        [d.live_points for d in decided],
+        [orjson.dumps(d.live_awards).decode() for d in decided],
+        [d.live_tier for d in decided], [d.booked for d in decided],
+        [d.reproduced for d in decided],
+    )  # fmt: skip
+    async with pool.acquire() as conn, conn.transaction():
+        stored = int(await conn.fetchval(_INSERT, run_id, *columns) or 0)
+        await conn.execute(
+            "UPDATE shadow_runs SET decisions = decisions + $2 WHERE run_id = $1", run_id, stored
+        )
+    return stored
+
+
+async def advance(pool: asyncpg.Pool, run_id: int, position_tx: int, decisions_max: int) -> bool:
+    """The run has followed the archive up to `position_tx`; a run that reached
+    `decisions_max` is stopped. False when the run is stopped (by someone, or by the bound)."""
+    status = await pool.fetchval(
+        """UPDATE shadow_runs
+           SET position_tx = greatest(position_tx, $2::text::xid8), followed_at = now(),
+               status = CASE WHEN decisions >= $3 THEN 'stopped' ELSE status END,
+               stopped_at = CASE WHEN decisions >= $3 THEN coalesce(stopped_at, now())
+                                 ELSE stopped_at END
+           WHERE run_id = $1 AND status = 'running'
+           RETURNING status""",
+        run_id,
+        str(position_tx),
+        decisions_max,
+    )
+    return bool(status == "running")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A stored decision as a report reads it."""
+
+    user_id: str
+    event_type: str
+    points: int
+    awards: dict[str, int]
+    tier: str | None
+    live_points: int
+    live_awards: dict[str, int]
+    live_tier: str | None
+    booked: bool
+    reproduced: bool
+    event_id: str
+
+
+async def decisions(
+    pool: asyncpg.Pool, run_id: int, since: datetime | None, until: datetime | None
+) -> AsyncIterator[list[Stored]]:
+    """The run's decisions of the events that occurred in [since, until), in decision order,
+    in chunks; one snapshot."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        cursor = await conn.cursor(
+            """SELECT user_id, event_type, points, awards::text, tier, live_points,
+                      live_awards::text, live_tier, booked, reproduced, event_id
+               FROM shadow_decisions
+               WHERE run_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+               ORDER BY seq""",
+            run_id,
+            since or _FAR_PAST,
+            until or _FAR_FUTURE,
+        )
+        while True:
+            rows = await cursor.fetch(READ_CHUNK_ROWS)
+            if not rows:
+                return
+            yield [
+                Stored(r[0], r[1], r[2], orjson.loads(r[3]), r[4], r[5], orjson.loads(r[6]),
+                       r[7], r[8], r[9], r[10])
+                for r in rows
+            ]  # fmt: skip

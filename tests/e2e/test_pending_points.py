@@ -4,14 +4,9 @@ not in the balance), made available by an order.completed event naming the purch
 reference, or by the scheduler's day when the return window ends; each award once."""
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,48 +16,17 @@ import pytest
 
 from deploy.local.settings import LocalSettings
 from gateway.admin import api_keys
-from tests.e2e.conftest import DATABASE, Credentials, RunTopics, new_user
+from tests.e2e.conftest import Credentials, RunTopics, new_user, scheduler_emit
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 PROGRAMME = "e2e-pending"
 ZONE = ZoneInfo("Africa/Accra")
-
-
-@pytest.fixture
-async def pool(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[asyncpg.Pool]:
-    async with asyncpg.create_pool(
-        system[0].database_url(DATABASE), min_size=1, max_size=2
-    ) as created:
-        yield created
 
 
 @pytest.fixture
 async def key(pool: asyncpg.Pool) -> str:
     issued = await api_keys.create(pool, PROGRAMME, "e2e-partner", "production")
     return issued.secret
-
-
-def scheduler_emit(
-    system: tuple[LocalSettings, Credentials], topics: RunTopics, through: date
-) -> subprocess.CompletedProcess[str]:
-    settings = system[0]
-    env = {
-        **os.environ,
-        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "LOYALTY_DATABASE_URL": settings.database_url(DATABASE),
-        "LOYALTY_LEDGER_COMMANDS_TOPIC": topics.settings["LOYALTY_LEDGER_COMMANDS_TOPIC"],
-    }
-    arguments = ["emit", "--programme", PROGRAMME, "--through", through.isoformat()]
-    return subprocess.run(
-        [sys.executable, "-m", "scheduler", *arguments, "--allow-future"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 async def send(gateway: httpx.AsyncClient, key: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +138,7 @@ async def test_pending_points_released_by_confirmation_then_by_the_schedulers_da
     shown = await balance(gateway, key, user_id)
     assert (shown["balance"], shown["pending"]["points"]) == (50, 20)
     assert [award["release_on"] for award in shown["pending"]["awards"]] == [str(due)]
-    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, due)
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, due)
     assert sent.returncode == 0, sent.stderr
     await finished(pool, f"release:{PROGRAMME}:{due}")
     shown = await balance(gateway, key, user_id)
@@ -197,7 +161,7 @@ async def test_pending_points_released_by_confirmation_then_by_the_schedulers_da
     ]
 
     # The day again, and the first order completed again: nothing is released twice.
-    again = await asyncio.to_thread(scheduler_emit, system, session_topics, due)
+    again = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, due)
     assert again.returncode == 0, again.stderr
     confirming["metadata"] = {"reference_id": f"again-{first}", "original_reference_id": first}
     await send(gateway, key, confirming)

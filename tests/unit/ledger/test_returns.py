@@ -378,7 +378,11 @@ def test_returns_never_take_back_more_than_was_awarded_pending_and_available_tog
         if index == len(parts):
             break
         [outcome] = ledger.apply(return_of(f"ret{index}", "buy", str(part), rules=rules))
-        explained = outcome.explanation["returned"]  # type: ignore[index,call-overload]
+        assert isinstance(outcome.explanation, dict)
+        explained = outcome.explanation["returned"]
+        assert isinstance(explained, dict)
+        assert isinstance(explained["pending_cancelled"], int)
+        assert isinstance(explained["shortfall"], int)
         cancelled += explained["pending_cancelled"]
         taken -= outcome.points
         shortfall += explained["shortfall"]

@@ -1,7 +1,9 @@
 """Pending points on the real services, driven by the events' time and the scheduler's day,
 never by sleeping: a purchase's points are held back (visible in the balance's pending block,
 not in the balance), made available by an order.completed event naming the purchase's
-reference, or by the scheduler's day when the return window ends; each award once."""
+reference, or by the scheduler's day when the return window ends; each award once. A partial
+return while the points are pending cancels its share, and the day releases only the rest,
+which then expires at the programme's midnight."""
 
 import asyncio
 import time
@@ -175,3 +177,62 @@ async def test_pending_points_released_by_confirmation_then_by_the_schedulers_da
         (item["variety"], item["value"], item["balance"])
         for item in transactions.json()["transactions"]
     ] == [("Points Release", 50, 50), ("Points Release", 20, 70)]
+
+
+async def test_a_partial_return_cancels_pending_points_then_the_rest_is_released_and_expires(
+    system: tuple[LocalSettings, Credentials],
+    session_topics: RunTopics,
+    gateway: httpx.AsyncClient,
+    key: str,
+    pool: asyncpg.Pool,
+) -> None:
+    user_id = new_user()
+    now = datetime.now(UTC)
+    today = now.astimezone(ZONE).date()
+    order = f"order-{uuid.uuid4().hex[:10]}"
+    # Earned a local day ago: pending until the midnight that begins today + 2 (a day the
+    # scheduler has not run yet, whichever test runs first).
+    await purchase(gateway, key, user_id, order, 100, now - timedelta(days=1))
+    returning = {
+        "user_id": user_id,
+        "event_type": "purchase.returned",
+        "metadata": {"reference_id": f"{order}-r1", "original_reference_id": order, "amount": 30},
+    }
+    returned = await send(gateway, key, returning)
+    assert returned["points_awarded"] == 0  # nothing of the available balance taken
+    assert (await send(gateway, key, returning))["event_id"] == returned["event_id"]
+    shown = await balance(gateway, key, user_id)
+    assert (shown["balance"], shown["pending"]["points"]) == (0, 70)
+    assert [award["points"] for award in shown["pending"]["awards"]] == [70]
+
+    due = today + timedelta(days=2)
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, due)
+    assert sent.returncode == 0, sent.stderr
+    await finished(pool, f"release:{PROGRAMME}:{due}")
+    shown = await balance(gateway, key, user_id)
+    assert (shown["balance"], shown["pending"]["points"]) == (70, 0)  # never the cancelled 30
+    expires_on = due + timedelta(days=30)
+    assert [(e["expires_on"], e["points"]) for e in shown["expiring"]] == [(str(expires_on), 70)]
+    [(release_key, released)] = await releases(pool, user_id)
+    assert released == 70
+    cancellations = await pool.fetch(
+        """SELECT points, pending_of FROM ledger.entries
+           WHERE programme_id = $1 AND user_id = $2 AND variety = 'Return'""",
+        PROGRAMME,
+        user_id,
+    )
+    assert [(row["points"], f"release:{row['pending_of']}") for row in cancellations] == [
+        (30, release_key)
+    ]
+
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, expires_on)
+    assert sent.returncode == 0, sent.stderr
+    await finished(pool, f"expire:{PROGRAMME}:{expires_on}")
+    assert (await balance(gateway, key, user_id))["balance"] == 0
+    expired = await pool.fetchval(
+        """SELECT sum(points) FROM ledger.entries
+           WHERE programme_id = $1 AND user_id = $2 AND variety = 'Points Expiry'""",
+        PROGRAMME,
+        user_id,
+    )
+    assert expired == 70

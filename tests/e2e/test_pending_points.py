@@ -206,7 +206,7 @@ async def test_a_partial_return_cancels_pending_points_then_the_rest_is_released
     assert [award["points"] for award in shown["pending"]["awards"]] == [70]
 
     due = today + timedelta(days=2)
-    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, due)
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, due)
     assert sent.returncode == 0, sent.stderr
     await finished(pool, f"release:{PROGRAMME}:{due}")
     shown = await balance(gateway, key, user_id)
@@ -225,7 +225,7 @@ async def test_a_partial_return_cancels_pending_points_then_the_rest_is_released
         (30, release_key)
     ]
 
-    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, expires_on)
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, expires_on)
     assert sent.returncode == 0, sent.stderr
     await finished(pool, f"expire:{PROGRAMME}:{expires_on}")
     assert (await balance(gateway, key, user_id))["balance"] == 0

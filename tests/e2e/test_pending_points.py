@@ -19,6 +19,7 @@ import pytest
 from deploy.local.settings import LocalSettings
 from gateway.admin import api_keys
 from tests.e2e.conftest import Credentials, RunTopics, new_user, scheduler_emit
+from tests.e2e.test_points_expiry import finished
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "e2e-pending"
@@ -57,18 +58,6 @@ async def balance(gateway: httpx.AsyncClient, key: str, user_id: str) -> dict[st
     assert response.status_code == 200, response.text
     shown: dict[str, Any] = response.json()
     return shown
-
-
-async def finished(pool: asyncpg.Pool, command_id: str, deadline_s: float = 30.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        done = await pool.fetchval(
-            "SELECT finished_at FROM ledger.lifecycle_runs WHERE command_id = $1", command_id
-        )
-        if done is not None:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{command_id} not run within {deadline_s} s")
 
 
 async def until_available(

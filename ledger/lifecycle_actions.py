@@ -199,24 +199,24 @@ async def _no_notices(
     return 0
 
 
+def _due_by(day_column: str) -> str:
+    return f"""
+        SELECT account_id, owner_id FROM ledger.accounts
+        WHERE programme_id = $1 AND {day_column} <= $2
+        ORDER BY {day_column}, account_id
+        LIMIT $3"""
+
+
 EXPIRING = Action(
     programme_account=AccountKind.EXPIRED,
-    due_accounts="""
-        SELECT account_id, owner_id FROM ledger.accounts
-        WHERE programme_id = $1 AND lots_next_due <= $2
-        ORDER BY lots_next_due, account_id
-        LIMIT $3""",
+    due_accounts=_due_by("lots_next_due"),  # the partial index accounts_lots_due
     plan=_plan_expiry,
     queue_webhooks=_queue_expired,
     queue_notices=_queue_expiring,
 )
 RELEASING = Action(
     programme_account=AccountKind.PENDING,
-    due_accounts="""
-        SELECT account_id, owner_id FROM ledger.accounts
-        WHERE programme_id = $1 AND pending_next_release <= $2
-        ORDER BY pending_next_release, account_id
-        LIMIT $3""",
+    due_accounts=_due_by("pending_next_release"),  # accounts_pending_due
     plan=_plan_release,
     queue_webhooks=_queue_released,
     queue_notices=_no_notices,

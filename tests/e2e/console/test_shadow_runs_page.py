@@ -4,7 +4,8 @@ published through Kafka are decided and booked by the live pipeline and shadowed
 `loyalty-shadow`; the run's page compares them (a report reading more decisions than the
 console's bound, 8 in this session, is refused until a period is chosen), the list shows the
 run's sums as the admin API does, and the owner stops it. A viewer sees runs and reports but
-neither starts nor stops one, and a form without its CSRF token is refused."""
+neither starts nor stops one, a form without its CSRF token is refused, and a sixth running run
+of the programme is refused with the reason (409)."""
 
 import asyncio
 import re
@@ -21,6 +22,7 @@ from playwright.async_api import Locator, Page, expect
 
 from deploy.local.settings import LocalSettings
 from evidence.shadow import store
+from gateway.admin.service import shadow_runs
 from schemas.topics import user_key
 from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics, new_user
 from tests.e2e.console.conftest import (
@@ -207,3 +209,25 @@ async def test_a_viewer_sees_shadow_runs_but_starts_and_stops_none(
         assert run.json()["status"] == "running"
     finally:
         await api.post(f"/shadow-runs/{run_id}/stop", headers=bearer(accounts.owner))
+
+
+async def test_a_sixth_running_run_is_refused_with_the_reason(
+    page: Page, accounts: Accounts, api: httpx.AsyncClient
+) -> None:
+    listed = await api.get(RUNS, headers=bearer(accounts.owner))
+    running = [run["run_id"] for run in listed.json() if run["status"] == "running"]
+    try:
+        while len(running) < shadow_runs.RUNNING_PER_PROGRAMME_MAX:
+            started = await api.post(RUNS, json={"candidate": candidate_text(3)},
+                                     headers=bearer(accounts.owner))  # fmt: skip
+            assert started.status_code == 201, started.text
+            running.append(started.json()["run_id"])
+        await log_in(page, accounts.owner)
+        await page.goto(RUNS)
+        await refused(page, "Start the shadow run", 409)
+        await expect(page.get_by_role("alert")).to_contain_text("stop one first")
+        after = await api.get(RUNS, headers=bearer(accounts.owner))
+        assert sum(run["status"] == "running" for run in after.json()) == len(running)
+    finally:
+        for run_id in running:
+            await api.post(f"/shadow-runs/{run_id}/stop", headers=bearer(accounts.owner))

@@ -190,7 +190,9 @@ async def test_a_return_forty_events_on_frees_the_monthly_cap_and_the_budget(
         gateway, key, buyer, "purchase.returned", at, **a_return(f"{order}-r1", order, 100)
     )
     assert again["event_id"] == returned["event_id"]
-    rest = await publish_at(gateway, key, other, "purchase", at, reference_id=order, amount=100)
+    rest = await publish_at(
+        gateway, key, other, "purchase", at, reference_id=f"{order}-other", amount=100
+    )
     assert rest["points_awarded"] == 50  # 150 in all: given back once, not twice
     explanation = await pool.fetchval(
         "SELECT explanation::text FROM ledger.command_outcomes WHERE command_id = $1",

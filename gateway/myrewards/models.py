@@ -183,9 +183,25 @@ class MyRewardsTransaction(BaseModel):
     transaction_type: str = Field(description="The variety that caused it, e.g. programme points")
     remote_transaction_id: str | None
     created_at: AwareDatetime
+    status: Literal["pending", "available", "cancelled"] | None = Field(
+        default=None,
+        description="Null on every transaction but a pending award (points held back for a "
+        "return window or a confirmation): `pending` while some of its points are held, "
+        "`available` once they were released (the release is a transaction of its own, a "
+        "`points release` credit that moves them into the balance), `cancelled` when a return "
+        "cancelled them all first. A pending award's `value` is its points, which are not in "
+        "its `balance` (the running balance it left unchanged).",
+    )
+    available_on: date | None = Field(
+        default=None,
+        description="Only on a pending award: while pending, the programme's local day its "
+        "points become available (null: only a confirmation releases them); once available, "
+        "the day they were released.",
+    )
 
     @classmethod
     def of(cls, user_id: int, transaction: Transaction) -> "MyRewardsTransaction":
+        award = transaction.pending
         return cls(
             id=transaction.id,
             user_id=user_id,
@@ -195,6 +211,8 @@ class MyRewardsTransaction(BaseModel):
             transaction_type=transaction.variety.lower(),
             remote_transaction_id=transaction.remote_transaction_id,
             created_at=transaction.created_at,
+            status=None if award is None else award.status,
+            available_on=None if award is None else award.available_on,
         )
 
 
@@ -280,6 +298,26 @@ class UserFields(_Request):
         return {name: getattr(self, name) for name in USER_FIELDS if name in self.model_fields_set}
 
 
+class UserTier(BaseModel):
+    name: str = Field(description="The user's tier.")
+    review_on: date | None = Field(
+        default=None,
+        description="The programme's local day the tier is reviewed: the tier policy may lower "
+        "it then if the points earned no longer reach it. Null: never.",
+    )
+    points_earned: int | None = Field(
+        default=None,
+        description="Points earned in the tier policy's window (the last months it counts, or "
+        "all time). Null when the programme's tiers are only set by hand.",
+    )
+    next_tier: str | None = Field(
+        default=None, description="The next tier up; null at the top or without a tier policy."
+    )
+    points_to_next_tier: int | None = Field(
+        default=None, description="What is still to earn in the window to reach `next_tier`."
+    )
+
+
 class UserOut(BaseModel):
     id: int
     username: str | None
@@ -302,6 +340,12 @@ class UserOut(BaseModel):
     consented: bool | None
     user_group_id: int | None
     registration_answers_attributes: list[RegistrationAnswer]
+    tier: UserTier | None = Field(
+        default=None,
+        description="The user's tier and their progress to the next one (not a field to "
+        "send: tiers follow the points, or are set through the admin API); null while the "
+        "gateway has not read the programme's configuration yet.",
+    )
 
 
 class UserGroupOut(BaseModel):

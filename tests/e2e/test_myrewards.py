@@ -546,6 +546,15 @@ async def test_the_seeds_create_user_example_creates_bruce_wayne(
         {"registration_question_id": 2, "answer": "Because I'm Batman"},
         {"registration_question_id": 16, "answer": "Alfred"},
     ]
+    assert created["tier"] == {
+        "name": "Base", "review_on": None, "points_earned": None, "next_tier": None,
+        "points_to_next_tier": None,
+    }  # fmt: skip
+    read = await gateway.get(f"/api/v2/users/{created['id']}", headers=myrewards.auth())
+    assert read.status_code == 200, read.text
+    assert read.json() == created
+    missing = await gateway.get("/api/v2/users/999999999", headers=myrewards.auth())
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
     again = await gateway.post("/api/v2/users", json=BATMAN, headers=myrewards.auth())
     assert again.status_code == 409
     # He is a user now: points can be booked for him.

@@ -250,6 +250,10 @@ async def test_the_webhook_page_offers_every_type_and_a_lifecycle_subscription_i
         [delivered] = [orjson.loads(r.body) for r in endpoint.received if user.encode() in r.body]
         assert delivered["type"] == "points.available"
         assert (delivered["data"]["user_id"], delivered["data"]["points"]) == (user, 7)
+        await page.get_by_role("link", name="Done").click()
+        rows = page.get_by_role("row").filter(has_text=hook)
+        await expect(rows.first).to_contain_text("points.available")  # the webhook
+        await expect(rows.filter(has_text="delivered")).to_contain_text("points.available")
         await page.get_by_role("button", name=f"Deactivate {hook}").click()
         await expect(page.get_by_role("status")).to_contain_text(f"Webhook {hook} deactivated")
 

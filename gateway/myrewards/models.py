@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from ledger.reads import Transaction
+from ledger.reads import PendingAwardState, Transaction
 from schemas.ledger import LEDGER_VARIETIES, TransactionType, Variety
 
 PHONE = re.compile(r"^\+[0-9]{9,15}$")  # what the validator gives back (E.164), for the schema
@@ -175,45 +175,53 @@ class TransactionPending(BaseModel):
 
 
 class MyRewardsTransaction(BaseModel):
+    """The seed's transaction, exactly its fields. A pending award (points held back for a
+    return window or a confirmation) is one too, at the time it was awarded: its `value` is its
+    points, which are not in its `balance` (the running balance it left unchanged) until its
+    release, a `points release` credit of its own, moves them there; the seed's shape has no
+    field for a status, so its `description` ends with it (`pending until 2026-03-15`,
+    `available since 2026-03-04`, `cancelled by a return`)."""
+
     id: int
     user_id: int
-    description: str
+    description: str = Field(
+        description="The transaction's reason; on a pending award, followed by where it stands."
+    )
     value: int
     balance: int
     transaction_type: str = Field(description="The variety that caused it, e.g. programme points")
     remote_transaction_id: str | None
     created_at: AwareDatetime
-    status: Literal["pending", "available", "cancelled"] | None = Field(
-        default=None,
-        description="Null on every transaction but a pending award (points held back for a "
-        "return window or a confirmation): `pending` while some of its points are held, "
-        "`available` once they were released (the release is a transaction of its own, a "
-        "`points release` credit that moves them into the balance), `cancelled` when a return "
-        "cancelled them all first. A pending award's `value` is its points, which are not in "
-        "its `balance` (the running balance it left unchanged).",
-    )
-    available_on: date | None = Field(
-        default=None,
-        description="Only on a pending award: while pending, the programme's local day its "
-        "points become available (null: only a confirmation releases them); once available, "
-        "the day they were released.",
-    )
 
     @classmethod
     def of(cls, user_id: int, transaction: Transaction) -> "MyRewardsTransaction":
         award = transaction.pending
+        description = transaction.description
+        if award is not None:
+            description = f"{description} ({_standing(award)})"
         return cls(
             id=transaction.id,
             user_id=user_id,
-            description=transaction.description,
+            description=description,
             value=transaction.value,
             balance=transaction.balance,
             transaction_type=transaction.variety.lower(),
             remote_transaction_id=transaction.remote_transaction_id,
             created_at=transaction.created_at,
-            status=None if award is None else award.status,
-            available_on=None if award is None else award.available_on,
         )
+
+
+def _standing(award: PendingAwardState) -> str:
+    """Where a pending award stands, in words, as the description's end."""
+    cancelled = (
+        f", {award.cancelled_points} cancelled by a return" if award.cancelled_points else ""
+    )
+    if award.status == "pending":
+        until = "a confirmation" if award.available_on is None else str(award.available_on)
+        return f"pending until {until}{cancelled}"
+    if award.status == "available":
+        return f"available since {award.available_on}{cancelled}"
+    return "cancelled by a return"
 
 
 class RegistrationAnswer(_Request):

@@ -15,6 +15,7 @@ from ledger.core import lots as lot_rules
 from ledger.core import pending as pending_rules
 from ledger.core.exceptions import LedgerInvariantError
 from ledger.db_types import Executor
+from ledger.pending_awards import AwardRow, PendingAward, award_states, balance_before_sql
 from schemas.ledger import CommandOutcome, day_start
 from schemas.notifications import OUTCOME_FIELDS, outcome_of
 
@@ -37,6 +38,10 @@ class Transaction:
     source_event_id: str | None
     idempotency_key: str
     created_at: datetime
+    pending: PendingAward | None = None
+    """For a pending award (`ledger.pending_awards`): where it stands. Its `value` is the
+    award's points, which are not in `balance` (the balance when it was booked) until its
+    release, a transaction of its own, moves them there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,18 +200,54 @@ async def find_holdings(
     return Holdings(balance, lot_rules.total(lots, balance), expiring, pending)
 
 
-_TRANSACTIONS_SQL = """
-    SELECT e.entry_id, e.reason, e.variety, e.remote_transaction_id,
-           e.source_event_id, e.idempotency_key, e.recorded_at,
-           CASE WHEN e.credit_account_id = $1 THEN e.points ELSE -e.points END AS value,
-           CASE WHEN e.credit_account_id = $1 THEN e.credit_balance_after
-                ELSE e.debit_balance_after END AS balance
-    FROM ledger.entries e
-    WHERE (e.credit_account_id = $1 OR e.debit_account_id = $1)
+# The user's entries ($1: their account) and their pending awards ($2, $3: programme and user),
+# in journal order. An award is booked to the programme's pending account, so it is found by its
+# user (entries_pending_awards, 0190) and shown with the user's balance when it was booked: the
+# balance it left unchanged.
+_LISTED_SQL = f"""
+    SELECT * FROM (
+        SELECT e.entry_id, e.reason, e.variety, e.remote_transaction_id,
+               e.source_event_id, e.idempotency_key, e.recorded_at, e.points,
+               CASE WHEN e.credit_account_id = $1 THEN e.points ELSE -e.points END AS value,
+               CASE WHEN e.credit_account_id = $1 THEN e.credit_balance_after
+                    ELSE e.debit_balance_after END AS balance,
+               NULL::text AS terms
+        FROM ledger.entries e
+        WHERE (e.credit_account_id = $1 OR e.debit_account_id = $1)
+        UNION ALL
+        SELECT e.entry_id, e.reason, e.variety, e.remote_transaction_id,
+               e.source_event_id, e.idempotency_key, e.recorded_at, e.points, e.points,
+               {balance_before_sql("$1", "e.entry_id")},
+               e.pending::text
+        FROM ledger.entries e
+        WHERE e.pending IS NOT NULL AND e.programme_id = $2 AND e.user_id = $3
+    ) listed
+"""
+
+_COUNT_SQL = """
+    SELECT (SELECT count(*) FROM ledger.entries
+            WHERE credit_account_id = $1 OR debit_account_id = $1)
+         + (SELECT count(*) FROM ledger.entries
+            WHERE pending IS NOT NULL AND programme_id = $2 AND user_id = $3)
 """
 
 
-def _transaction(user_id: str, row: asyncpg.Record) -> Transaction:
+async def _transactions(
+    db: Executor, programme_id: str, user_id: str, rows: list[asyncpg.Record]
+) -> list[Transaction]:
+    awards = await award_states(
+        db,
+        programme_id,
+        (
+            AwardRow(row["idempotency_key"], int(row["points"]), row["terms"])
+            for row in rows
+            if row["terms"] is not None
+        ),
+    )
+    return [_transaction(user_id, row, awards.get(row["idempotency_key"])) for row in rows]
+
+
+def _transaction(user_id: str, row: asyncpg.Record, pending: PendingAward | None) -> Transaction:
     value = int(row["value"])
     return Transaction(
         id=row["entry_id"],
@@ -220,64 +261,75 @@ def _transaction(user_id: str, row: asyncpg.Record) -> Transaction:
         source_event_id=row["source_event_id"],
         idempotency_key=row["idempotency_key"],
         created_at=row["recorded_at"],
+        pending=pending,
     )
 
 
 async def list_transactions(
     db: Executor, programme_id: str, user_id: str, *, after_id: int = 0, limit: int = 1_000
 ) -> list[Transaction]:
-    """Oldest first, each with the balance after it. Page on with `after_id` (a transaction id)."""
+    """Oldest first, each with the balance after it, the user's pending awards among them.
+    Page on with `after_id` (a transaction id)."""
     _check_bound("limit", limit, TRANSACTIONS_LIMIT_MAX)
     account = await _user_account(db, programme_id, user_id)
     if account is None:
         return []
     rows = await db.fetch(
-        _TRANSACTIONS_SQL + " AND e.entry_id > $2 ORDER BY e.entry_id LIMIT $3",
+        _LISTED_SQL + " WHERE entry_id > $4 ORDER BY entry_id LIMIT $5",
         account["account_id"],
+        programme_id,
+        user_id,
         after_id,
         limit,
     )
-    return [_transaction(user_id, row) for row in rows]
+    return await _transactions(db, programme_id, user_id, rows)
 
 
 async def last_transaction(db: Executor, programme_id: str, user_id: str) -> Transaction | None:
-    """The latest transaction; its `balance` is the user's current balance."""
+    """The latest transaction (a pending award too); its `balance` is the user's current
+    balance."""
     account = await _user_account(db, programme_id, user_id)
     if account is None:
         return None
     row = await db.fetchrow(
-        _TRANSACTIONS_SQL + " ORDER BY e.entry_id DESC LIMIT 1", account["account_id"]
+        _LISTED_SQL + " ORDER BY entry_id DESC LIMIT 1",
+        account["account_id"],
+        programme_id,
+        user_id,
     )
-    if row is not None and row["balance"] != account["balance"]:
+    if row is None:
+        return None
+    if row["balance"] != account["balance"]:
         raise LedgerInvariantError(
             f"account {account['account_id']}: cached balance {account['balance']} but the last "
             f"entry says {row['balance']}"
         )
-    return None if row is None else _transaction(user_id, row)
+    [found] = await _transactions(db, programme_id, user_id, [row])
+    return found
 
 
 async def transactions_page(
     db: Executor, programme_id: str, user_id: str, *, page: int, num_of_items: int
 ) -> TransactionPage:
-    """Kwegg's `page` (from 1) and `numOfItems`, oldest first, with `totalCount`."""
+    """Kwegg's `page` (from 1) and `numOfItems`, oldest first, with `totalCount` (pending
+    awards included)."""
     _check_bound("page", page, 10**9)
     _check_bound("num_of_items", num_of_items, PAGE_SIZE_MAX)
     account = await _user_account(db, programme_id, user_id)
     if account is None:
         return TransactionPage([], 0)
     account_id = account["account_id"]
-    total: Any = await db.fetchval(
-        """SELECT count(*) FROM ledger.entries
-           WHERE credit_account_id = $1 OR debit_account_id = $1""",
-        account_id,
-    )
+    total: Any = await db.fetchval(_COUNT_SQL, account_id, programme_id, user_id)
     rows = await db.fetch(
-        _TRANSACTIONS_SQL + " ORDER BY e.entry_id LIMIT $2 OFFSET $3",
+        _LISTED_SQL + " ORDER BY entry_id LIMIT $4 OFFSET $5",
         account_id,
+        programme_id,
+        user_id,
         num_of_items,
         (page - 1) * num_of_items,
     )
-    return TransactionPage([_transaction(user_id, row) for row in rows], int(total))
+    transactions = await _transactions(db, programme_id, user_id, rows)
+    return TransactionPage(transactions, int(total))
 
 
 def _check_bound(name: str, value: int, maximum: int) -> None:

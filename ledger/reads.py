@@ -1,7 +1,8 @@
 """What the other services may read of the ledger: the one module the gateway imports from
 `ledger` (an import contract in pyproject.toml keeps it so). Balances (now, as of any past
-instant, and what of them expires when), a user's transactions, a programme's transactions of a
-period, commands' outcomes, the booked idempotency keys, the digests the ledger compares a
+instant, and what of them expires when), a user's transactions (their pending awards among
+them), a programme's transactions of a period, commands' outcomes, the points a user earned from
+rules (a tier's progress), the booked idempotency keys, the digests the ledger compares a
 repeated command or booking by, the ledger check, and the archive of decided events with what
 the journal booked for them (replays).
 The ledger's tables are its own: a reader that needs more adds a function here."""
@@ -38,6 +39,7 @@ from ledger.history import (
     stored_outcomes,
     transactions_between,
 )
+from ledger.pending_awards import PendingAward as PendingAwardState
 from ledger.queries import (
     EXPIRING_MAX,
     PAGE_SIZE_MAX,
@@ -57,6 +59,7 @@ from ledger.queries import (
     list_transactions,
     transactions_page,
 )
+from ledger.tier_points import points_earned
 from ledger.user_history import (
     ENTRIES_PAGE_MAX,
     TIER_CHANGES_MAX,
@@ -90,6 +93,7 @@ __all__ = [
     "Expiring",
     "Holdings",
     "JournalEntry",
+    "PendingAwardState",
     "PendingPoints",
     "ReplayRow",
     "Share",
@@ -123,6 +127,7 @@ __all__ = [
     "get_outcomes",
     "last_transaction",
     "list_transactions",
+    "points_earned",
     "snapshot_read",
     "stored_command_digest",
     "stored_outcomes",

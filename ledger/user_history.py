@@ -1,7 +1,7 @@
 """A user's history as the business console shows it ("why these points?"): the journal entries
-on the user's account, newest first, each naming the command that booked it (whose stored
-outcome carries the decision's explanation: `queries.get_outcome`), the user's tier and its
-changes.
+on the user's account and the user's pending awards (`ledger.pending_awards`), newest first,
+each naming the command that booked it (whose stored outcome carries the decision's
+explanation: `queries.get_outcome`), the user's tier and its changes.
 
 The processors decide each user's tier in their own state. A decision that changes it (an
 upgrade by points, a review's downgrade, a `tier.assigned` record) says so in its explanation's
@@ -15,6 +15,7 @@ from datetime import date, datetime
 import asyncpg
 
 from ledger.db_types import Executor
+from ledger.pending_awards import AwardRow, PendingAward, award_states, balance_before_sql
 
 ENTRIES_PAGE_MAX = 200
 
@@ -39,6 +40,9 @@ class UserEntry:
     rule_version: int | None
     occurred_at: datetime | None
     recorded_at: datetime
+    pending: PendingAward | None = None
+    """For a pending award (`ledger.pending_awards`): where it stands. Its `points` are not in
+    `balance_after` (the balance it left unchanged) until its release moves them there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +73,33 @@ class TierChangeRow:
 TIER_CHANGES_MAX = 100
 
 
-_ENTRY_SQL = """
-    SELECT e.entry_id, e.command_id, e.idempotency_key, e.variety, e.reason,
-           e.remote_transaction_id, e.counterparty_user_id, e.reverses_entry_id,
-           e.source_event_id, e.rule_id, e.rule_version, e.occurred_at, e.recorded_at,
-           CASE WHEN e.credit_account_id = a.account_id THEN e.points ELSE -e.points END AS points,
-           CASE WHEN e.credit_account_id = a.account_id THEN e.credit_balance_after
-                ELSE e.debit_balance_after END AS balance_after
-    FROM ledger.accounts a
-    JOIN ledger.entries e ON e.credit_account_id = a.account_id OR e.debit_account_id = a.account_id
-    WHERE a.programme_id = $1 AND a.kind = 'user' AND a.owner_id = $2
+_COLUMNS = """e.entry_id, e.command_id, e.idempotency_key, e.variety, e.reason,
+    e.remote_transaction_id, e.counterparty_user_id, e.reverses_entry_id, e.source_event_id,
+    e.rule_id, e.rule_version, e.occurred_at, e.recorded_at"""
+
+# The entries on the user's account and the user's pending awards (booked to the programme's
+# pending account, found by their user: entries_pending_awards, 0190), each award with the
+# balance it left unchanged.
+_ENTRY_SQL = f"""
+    SELECT * FROM (
+        SELECT {_COLUMNS},
+               CASE WHEN e.credit_account_id = a.account_id THEN e.points
+                    ELSE -e.points END AS points,
+               CASE WHEN e.credit_account_id = a.account_id THEN e.credit_balance_after
+                    ELSE e.debit_balance_after END AS balance_after,
+               NULL::text AS terms
+        FROM ledger.accounts a
+        JOIN ledger.entries e
+          ON e.credit_account_id = a.account_id OR e.debit_account_id = a.account_id
+        WHERE a.programme_id = $1 AND a.kind = 'user' AND a.owner_id = $2
+        UNION ALL
+        SELECT {_COLUMNS}, e.points, {balance_before_sql("a.account_id", "e.entry_id")},
+               e.pending::text
+        FROM ledger.entries e
+        LEFT JOIN ledger.accounts a
+               ON a.programme_id = $1 AND a.kind = 'user' AND a.owner_id = $2
+        WHERE e.pending IS NOT NULL AND e.programme_id = $1 AND e.user_id = $2
+    ) listed
 """
 
 
@@ -94,25 +115,40 @@ async def user_entries(
     if not 1 <= limit <= ENTRIES_PAGE_MAX:
         raise ValueError(f"limit must be between 1 and {ENTRIES_PAGE_MAX}, not {limit}")
     rows = await db.fetch(
-        _ENTRY_SQL + " AND ($3::bigint IS NULL OR e.entry_id < $3) ORDER BY e.entry_id DESC "
-        "LIMIT $4",
+        _ENTRY_SQL + " WHERE ($3::bigint IS NULL OR entry_id < $3) ORDER BY entry_id DESC LIMIT $4",
         programme_id,
         user_id,
         before_id,
         limit,
     )
-    return [_entry(row) for row in rows]
+    return await _entries(db, programme_id, rows)
 
 
 async def user_entry(
     db: Executor, programme_id: str, user_id: str, entry_id: int
 ) -> UserEntry | None:
     """The entry, if it is on the user's account in that programme."""
-    row = await db.fetchrow(_ENTRY_SQL + " AND e.entry_id = $3", programme_id, user_id, entry_id)
-    return None if row is None else _entry(row)
+    row = await db.fetchrow(_ENTRY_SQL + " WHERE entry_id = $3", programme_id, user_id, entry_id)
+    if row is None:
+        return None
+    [found] = await _entries(db, programme_id, [row])
+    return found
 
 
-def _entry(row: asyncpg.Record) -> UserEntry:
+async def _entries(db: Executor, programme_id: str, rows: list[asyncpg.Record]) -> list[UserEntry]:
+    awards = await award_states(
+        db,
+        programme_id,
+        (
+            AwardRow(row["idempotency_key"], int(row["points"]), row["terms"])
+            for row in rows
+            if row["terms"] is not None
+        ),
+    )
+    return [_entry(row, awards.get(row["idempotency_key"])) for row in rows]
+
+
+def _entry(row: asyncpg.Record, pending: PendingAward | None) -> UserEntry:
     points = int(row["points"])
     return UserEntry(
         entry_id=row["entry_id"],
@@ -131,6 +167,7 @@ def _entry(row: asyncpg.Record) -> UserEntry:
         rule_version=row["rule_version"],
         occurred_at=row["occurred_at"],
         recorded_at=row["recorded_at"],
+        pending=pending,
     )
 
 

@@ -35,6 +35,11 @@ class LoginRequest(BaseModel):
 class KweggUser(BaseModel):
     userId: str
     balance: int
+    tier: str | None = Field(
+        default=None,
+        description="The user's tier (the programme's default tier until one is reached or set); "
+        "absent while the gateway has not read the programme's configuration yet.",
+    )
 
 
 class LoginData(BaseModel):
@@ -49,6 +54,26 @@ class ExpiringPoints(BaseModel):
     points: int
 
 
+class KweggTier(BaseModel):
+    name: str = Field(description="The user's tier.")
+    reviewOn: dt.date | None = Field(
+        default=None,
+        description="The programme's local day the tier is reviewed: the tier policy may lower "
+        "it then if the points earned no longer reach it. Absent: never.",
+    )
+    pointsEarned: int | None = Field(
+        default=None,
+        description="Points earned in the tier policy's window (the last months it counts, or "
+        "all time). Absent when the programme's tiers are only set by hand.",
+    )
+    nextTier: str | None = Field(
+        default=None, description="The next tier up; absent at the top or without a tier policy."
+    )
+    pointsToNextTier: int | None = Field(
+        default=None, description="What is still to earn in the window to reach `nextTier`."
+    )
+
+
 class BalanceData(BaseModel):
     balance: int
     pending: int = Field(
@@ -60,6 +85,11 @@ class BalanceData(BaseModel):
         default_factory=list,
         description="The user's points that expire, by the day they expire on, earliest first "
         "(at most 12 days); points that never expire are not listed.",
+    )
+    tier: KweggTier | None = Field(
+        default=None,
+        description="The user's tier and their progress to the next one; absent while the "
+        "gateway has not read the programme's configuration yet.",
     )
 
 
@@ -105,10 +135,24 @@ class KweggTransaction(BaseModel):
     id: str
     entry: Literal["CREDIT", "DEBIT"]
     createdAt: AwareDatetime
-    type: str = Field(examples=["EVENT_OCCURENCE", "REDEMPTION"])
+    type: str = Field(examples=["EVENT_OCCURENCE", "REDEMPTION", "POINTS_RELEASE"])
     points: int = Field(description="Always positive; `entry` says in which direction.")
     balance: int = Field(description="The user's balance after this transaction.")
     description: str
+    status: Literal["PENDING", "AVAILABLE", "CANCELLED"] | None = Field(
+        default=None,
+        description="Only on coins awarded as pending (a return window or a confirmation to "
+        "come), absent on every other transaction: `PENDING` while some are held, `AVAILABLE` "
+        "once released (the release is a transaction of its own, type `POINTS_RELEASE`, which "
+        "moves them into the balance), `CANCELLED` when a return cancelled them all first. A "
+        "pending award's coins are not in its `balance` (the balance it left unchanged).",
+    )
+    availableOn: dt.date | None = Field(
+        default=None,
+        description="Only on coins awarded as pending: while pending, the programme's local "
+        "day they become available (absent: only a confirmation releases them); once "
+        "available, the day they were released.",
+    )
 
 
 class TransactionsData(BaseModel):

@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
+from gateway import tier_standing
 from gateway.errors import Conflict, NotFound, Rejected, error_doc
 from gateway.kwegg import offers, redeeming, tokens, views
 from gateway.kwegg.access import (
@@ -51,7 +52,12 @@ PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
 OfferId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
-@router.post("/userauth/user/tenant/login", response_model=KweggAnswer[LoginData])
+# Optional fields (the user's tier) only where they say something, as Kwegg's own examples.
+@router.post(
+    "/userauth/user/tenant/login",
+    response_model=KweggAnswer[LoginData],
+    response_model_exclude_none=True,
+)
 async def login(body: LoginRequest, caller: TenantDep) -> KweggAnswer[LoginData]:
     """Log a user in (or sign them up: any `userId` the tenant sends is its user) and get an
     access token for the user's calls, valid 24 hours (`LOYALTY_KWEGG_TOKEN_TTL_S`); logging
@@ -69,10 +75,15 @@ async def login(body: LoginRequest, caller: TenantDep) -> KweggAnswer[LoginData]
         services.pool, session, caller.platform, now, settings.kwegg_tokens_per_user_max
     )
     balance = await reads.get_balance(services.pool, caller.programme_id, body.userId)
+    config = services.catalog.config(caller.programme_id)
+    tier = None
+    if config is not None:
+        assigned = await reads.assigned_tier(services.pool, caller.programme_id, body.userId)
+        tier = tier_standing.standing(config, assigned, None).tier
     data = LoginData(
         accessToken=token,
         expiresAt=session.expires_at,
-        user=KweggUser(userId=body.userId, balance=balance),
+        user=KweggUser(userId=body.userId, balance=balance, tier=tier),
     )
     return KweggAnswer(message="Login successfully", data=data)
 
@@ -83,13 +94,18 @@ UserIdQuery = Annotated[
 ]
 
 
-@router.get("/userauth/user/tenant/balance", response_model=KweggAnswer[BalanceData])
+@router.get(
+    "/userauth/user/tenant/balance",
+    response_model=KweggAnswer[BalanceData],
+    response_model_exclude_none=True,
+)
 async def balance(call: UserCallDep, user_id: UserIdQuery = None) -> KweggAnswer[BalanceData]:
-    """The user's points (0 before their first booking). `userId`, when given, must be the
-    access token's user (403 otherwise)."""
+    """The user's points (0 before their first booking), the coins pending, what expires
+    when, and the user's tier with their progress to the next one. `userId`, when given, must
+    be the access token's user (403 otherwise)."""
     require_same_user(call, user_id)
-    pool, programme_id = call.tenant.services.pool, call.tenant.programme_id
-    holdings = await reads.find_holdings(pool, programme_id, call.user_id)
+    services, programme_id = call.tenant.services, call.tenant.programme_id
+    holdings = await reads.find_holdings(services.pool, programme_id, call.user_id)
     data = BalanceData(balance=0)
     if holdings is not None:
         expiring = [
@@ -99,6 +115,12 @@ async def balance(call: UserCallDep, user_id: UserIdQuery = None) -> KweggAnswer
         data = BalanceData(
             balance=holdings.balance, pending=holdings.pending_points, expiring=expiring
         )
+    config = services.catalog.config(programme_id)
+    if config is not None:
+        found = await tier_standing.tier_standing(
+            services.pool, config, call.user_id, datetime.now(UTC)
+        )
+        data.tier = views.tier(found)
     return KweggAnswer(message="Balance fetched successfully", data=data)
 
 
@@ -106,6 +128,7 @@ async def balance(call: UserCallDep, user_id: UserIdQuery = None) -> KweggAnswer
 router.get(
     "/user/tenant/balance",
     response_model=KweggAnswer[BalanceData],
+    response_model_exclude_none=True,
     summary="Balance (the path of Kwegg's cURL example)",
 )(balance)
 
@@ -168,7 +191,12 @@ def _scoped(user_id: str, occurrence_id: str) -> str:
     return f"kwegg\x1f{user_id}\x1f{occurrence_id}"
 
 
-@router.get("/core/user/tenant/transactions", response_model=KweggAnswer[TransactionsData])
+@router.get(
+    "/core/user/tenant/transactions",
+    response_model=KweggAnswer[TransactionsData],
+    # `status` and `availableOn` only where they say something (coins awarded as pending).
+    response_model_exclude_none=True,
+)
 async def transactions(
     call: UserCallDep,
     page: PageQuery = 1,
@@ -176,7 +204,9 @@ async def transactions(
 ) -> KweggAnswer[TransactionsData]:
     """The user's credits and debits, oldest first (the ledger's order, as
     `/api/partner/users/{user_id}/transactions`), `page` from 1 of `numOfItems`, with the
-    `totalCount`. `type` is `EVENT_OCCURENCE` for points earned, `REDEMPTION` for offers."""
+    `totalCount`. `type` is `EVENT_OCCURENCE` for points earned, `REDEMPTION` for offers.
+    Coins awarded as pending are listed when awarded, with their `status` and `availableOn`,
+    and again as a `POINTS_RELEASE` credit when they become available."""
     tenant = call.tenant
     found = await reads.transactions_page(
         tenant.services.pool,

@@ -1,10 +1,18 @@
 """Pure translations from the engine's and the ledger's records to Kwegg's bodies."""
 
 from datetime import datetime
+from typing import Literal
 
-from gateway.kwegg.models import KweggTransaction, OccurrenceData, OfferOut, RedemptionData
+from gateway.kwegg.models import (
+    KweggTier,
+    KweggTransaction,
+    OccurrenceData,
+    OfferOut,
+    RedemptionData,
+)
 from gateway.kwegg.offers import Offer
 from gateway.publishing.answers import EventAnswer
+from gateway.tier_standing import TierStanding
 from ledger.reads import Transaction
 from schemas.ledger import CommandOutcome, Variety
 
@@ -17,6 +25,7 @@ def transaction_type(variety: str) -> str:
 
 
 def transaction(found: Transaction) -> KweggTransaction:
+    award = found.pending
     return KweggTransaction(
         id=str(found.id),
         entry="CREDIT" if found.value > 0 else "DEBIT",
@@ -25,7 +34,16 @@ def transaction(found: Transaction) -> KweggTransaction:
         points=abs(found.value),
         balance=found.balance,
         description=found.description,
+        status=None if award is None else _STATUSES[award.status],
+        availableOn=None if award is None else award.available_on,
     )
+
+
+_STATUSES: dict[str, Literal["PENDING", "AVAILABLE", "CANCELLED"]] = {
+    "pending": "PENDING",
+    "available": "AVAILABLE",
+    "cancelled": "CANCELLED",
+}
 
 
 def offer(found: Offer, now: datetime) -> OfferOut:
@@ -63,4 +81,14 @@ def redemption(
         status="processed",
         points=-outcome.points,
         balance=outcome.balance_after,
+    )
+
+
+def tier(found: TierStanding) -> KweggTier:
+    return KweggTier(
+        name=found.tier,
+        reviewOn=found.review_on,
+        pointsEarned=found.points_earned,
+        nextTier=found.next_tier,
+        pointsToNextTier=found.points_to_next_tier,
     )

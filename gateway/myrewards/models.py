@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from ledger.reads import Transaction
+from ledger.reads import PendingAwardState, Transaction
 from schemas.ledger import LEDGER_VARIETIES, TransactionType, Variety
 
 PHONE = re.compile(r"^\+[0-9]{9,15}$")  # what the validator gives back (E.164), for the schema
@@ -175,9 +175,18 @@ class TransactionPending(BaseModel):
 
 
 class MyRewardsTransaction(BaseModel):
+    """The seed's transaction, exactly its fields. A pending award (points held back for a
+    return window or a confirmation) is one too, at the time it was awarded: its `value` is its
+    points, which are not in its `balance` (the running balance it left unchanged) until its
+    release, a `points release` credit of its own, moves them there; the seed's shape has no
+    field for a status, so its `description` ends with it (`pending until 2026-03-15`,
+    `available since 2026-03-04`, `cancelled by a return`)."""
+
     id: int
     user_id: int
-    description: str
+    description: str = Field(
+        description="The transaction's reason; on a pending award, followed by where it stands."
+    )
     value: int
     balance: int
     transaction_type: str = Field(description="The variety that caused it, e.g. programme points")
@@ -186,16 +195,33 @@ class MyRewardsTransaction(BaseModel):
 
     @classmethod
     def of(cls, user_id: int, transaction: Transaction) -> "MyRewardsTransaction":
+        award = transaction.pending
+        description = transaction.description
+        if award is not None:
+            description = f"{description} ({_standing(award)})"
         return cls(
             id=transaction.id,
             user_id=user_id,
-            description=transaction.description,
+            description=description,
             value=transaction.value,
             balance=transaction.balance,
             transaction_type=transaction.variety.lower(),
             remote_transaction_id=transaction.remote_transaction_id,
             created_at=transaction.created_at,
         )
+
+
+def _standing(award: PendingAwardState) -> str:
+    """Where a pending award stands, in words, as the description's end."""
+    cancelled = (
+        f", {award.cancelled_points} cancelled by a return" if award.cancelled_points else ""
+    )
+    if award.status == "pending":
+        until = "a confirmation" if award.available_on is None else str(award.available_on)
+        return f"pending until {until}{cancelled}"
+    if award.status == "available":
+        return f"available since {award.available_on}{cancelled}"
+    return "cancelled by a return"
 
 
 class RegistrationAnswer(_Request):
@@ -280,6 +306,26 @@ class UserFields(_Request):
         return {name: getattr(self, name) for name in USER_FIELDS if name in self.model_fields_set}
 
 
+class UserTier(BaseModel):
+    name: str = Field(description="The user's tier.")
+    review_on: date | None = Field(
+        default=None,
+        description="The programme's local day the tier is reviewed: the tier policy may lower "
+        "it then if the points earned no longer reach it. Null: never.",
+    )
+    points_earned: int | None = Field(
+        default=None,
+        description="Points earned in the tier policy's window (the last months it counts, or "
+        "all time). Null when the programme's tiers are only set by hand.",
+    )
+    next_tier: str | None = Field(
+        default=None, description="The next tier up; null at the top or without a tier policy."
+    )
+    points_to_next_tier: int | None = Field(
+        default=None, description="What is still to earn in the window to reach `next_tier`."
+    )
+
+
 class UserOut(BaseModel):
     id: int
     username: str | None
@@ -302,6 +348,12 @@ class UserOut(BaseModel):
     consented: bool | None
     user_group_id: int | None
     registration_answers_attributes: list[RegistrationAnswer]
+    tier: UserTier | None = Field(
+        default=None,
+        description="The user's tier and their progress to the next one (not a field to "
+        "send: tiers follow the points, or are set through the admin API); null while the "
+        "gateway has not read the programme's configuration yet.",
+    )
 
 
 class UserGroupOut(BaseModel):

@@ -9,10 +9,12 @@ checks in gateway.myrewards.performance, what they earn and how a request is boo
 gateway.myrewards.claims, their storage and listing in gateway.myrewards.claim_store and
 gateway.myrewards.sales."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
+from gateway import tier_standing
 from gateway.dependencies import ServicesDep
 from gateway.errors import ErrorBody, NotFound, Rejected, error_doc
 from gateway.myrewards import performance, sales, transactions, users
@@ -37,6 +39,7 @@ from gateway.myrewards.models import (
     UserFields,
     UserGroupOut,
     UserOut,
+    UserTier,
 )
 from gateway.openapi import component
 from ledger import reads
@@ -184,7 +187,16 @@ USER_BODY = _body(("application/json", UserFields))
 )
 async def create_user(request: Request, caller: CallerDep, services: ServicesDep) -> UserOut:
     body = await read_body(request, UserFields)
-    return await users.create(services.pool, caller.programme_id, body)
+    made = await users.create(services.pool, caller.programme_id, body)
+    return await _with_tier(services, caller.programme_id, made)
+
+
+@router.get("/api/v2/users/{user_id}", response_model=UserOut)
+async def get_user(user_id: UserId, caller: CallerDep, services: ServicesDep) -> UserOut:
+    """The user as the create and update answers show them, with their tier and the progress
+    to the next one."""
+    found = await users.find(services.pool, caller.programme_id, user_id)
+    return await _with_tier(services, caller.programme_id, found)
 
 
 @router.put("/api/v2/users/{user_id}", response_model=UserOut, openapi_extra=USER_BODY)
@@ -194,7 +206,25 @@ async def update_user(
 ) -> UserOut:
     """PUT and PATCH alike: only the fields given change."""
     body = await read_body(request, UserFields)
-    return await users.update(services.pool, caller.programme_id, user_id, body)
+    updated = await users.update(services.pool, caller.programme_id, user_id, body)
+    return await _with_tier(services, caller.programme_id, updated)
+
+
+async def _with_tier(services: ServicesDep, programme_id: str, user: UserOut) -> UserOut:
+    config = services.catalog.config(programme_id)
+    if config is None:  # the gateway has not read the programme's configuration yet
+        return user
+    found = await tier_standing.tier_standing(
+        services.pool, config, transactions.ledger_user_id(user.id), datetime.now(UTC)
+    )
+    tier = UserTier(
+        name=found.tier,
+        review_on=found.review_on,
+        points_earned=found.points_earned,
+        next_tier=found.next_tier,
+        points_to_next_tier=found.points_to_next_tier,
+    )
+    return user.model_copy(update={"tier": tier})
 
 
 @router.get("/api/v2/user_groups", response_model=list[UserGroupOut])

@@ -130,6 +130,20 @@ async def create(pool: asyncpg.Pool, programme_id: str, fields: UserFields) -> U
         return _user_out(user_id, user, answers)
 
 
+async def find(pool: asyncpg.Pool, programme_id: str, user_id: int) -> UserOut:
+    """The user as the create and update answers show them; 404 for another programme's."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM myrewards_users WHERE programme_id = $1 AND user_id = $2",
+            programme_id,
+            user_id,
+        )
+        if row is None:
+            raise NotFound(f"user {user_id} is unknown in this programme")
+        answers = await _answers(conn, user_id)
+        return _user_out(user_id, {name: row[name] for name in USER_FIELDS}, answers)
+
+
 async def update(
     pool: asyncpg.Pool, programme_id: str, user_id: int, fields: UserFields
 ) -> UserOut:

@@ -1,10 +1,11 @@
 """The partner API's request and response bodies (mgPass partner guide)."""
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from ledger.reads import Holdings, TierAssignment, TierChangeRow, Transaction
+from ledger.reads import Holdings, PendingAwardState, TierAssignment, TierChangeRow, Transaction
 from schemas.events import Identifier
 
 MAX_METADATA_KEYS = 64
@@ -189,6 +190,47 @@ class UserTierOut(BaseModel):
         )
 
 
+AWARD_STATUS_DESCRIPTION = (
+    "Only on a pending award (points held back for a return window or a confirmation), null on "
+    "every other transaction: `pending` while some of its points are held, `available` once "
+    "they were released (the release is a transaction of its own, a `Points Release` credit, "
+    "which moves them into the balance), `cancelled` when a return cancelled them all before "
+    "any release. A pending award's `value` is its points, which are not in its `balance` (the "
+    "balance it left unchanged)."
+)
+AVAILABLE_ON_DESCRIPTION = (
+    "Only on a pending award: while pending, the programme's local day at whose midnight its "
+    "points become available (null: only a confirming event releases them); once available, "
+    "the local day they were released."
+)
+
+
+class PendingAwardOut(BaseModel):
+    """A pending award's points, where they went, and what releases it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    points: int = Field(description="What the award booked as pending.")
+    pending_points: int = Field(description="Still held: not in the balance, not spendable.")
+    released_points: int = Field(description="Made available (by `Points Release` entries).")
+    cancelled_points: int = Field(description="Cancelled by returns before their release.")
+    reference_id: str = Field(
+        description="What a confirming event names in `metadata.original_reference_id`."
+    )
+    confirmed_by: str | None = Field(description="The event type that releases it at once.")
+
+    @classmethod
+    def of(cls, award: PendingAwardState) -> "PendingAwardOut":
+        return cls(
+            points=award.points,
+            pending_points=award.pending_points,
+            released_points=award.released_points,
+            cancelled_points=award.cancelled_points,
+            reference_id=award.reference_id,
+            confirmed_by=award.confirmed_by,
+        )
+
+
 class TransactionOut(BaseModel):
     """MyRewards' transaction: `value` is signed, `balance` is the user's balance after it."""
 
@@ -202,9 +244,20 @@ class TransactionOut(BaseModel):
     remote_transaction_id: str | None
     event_id: str | None
     created_at: AwareDatetime
+    status: Literal["pending", "available", "cancelled"] | None = Field(
+        default=None, description=AWARD_STATUS_DESCRIPTION
+    )
+    available_on: date | None = Field(default=None, description=AVAILABLE_ON_DESCRIPTION)
+    available_at: AwareDatetime | None = Field(
+        default=None, description="Only on a pending award: the instant of `available_on`."
+    )
+    pending: PendingAwardOut | None = Field(
+        default=None, description="Only on a pending award: its points and where they went."
+    )
 
     @classmethod
     def of(cls, transaction: Transaction) -> "TransactionOut":
+        award = transaction.pending
         return cls(
             id=transaction.id,
             user_id=transaction.user_id,
@@ -216,6 +269,10 @@ class TransactionOut(BaseModel):
             remote_transaction_id=transaction.remote_transaction_id,
             event_id=transaction.source_event_id,
             created_at=transaction.created_at,
+            status=None if award is None else award.status,
+            available_on=None if award is None else award.available_on,
+            available_at=None if award is None else award.available_at,
+            pending=None if award is None else PendingAwardOut.of(award),
         )
 
 

@@ -100,7 +100,7 @@ async def test_the_seeds_requests_work_as_written(
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert (body["success"], body["message"]) == (True, "Login successfully")
-    assert body["data"]["user"] == {"userId": user, "balance": 0}
+    assert body["data"]["user"] == {"userId": user, "balance": 0, "tier": "Base"}
     token = body["data"]["accessToken"]
 
     event = {"name": "product_viewed", "params": {"id": "1234"}}
@@ -116,7 +116,8 @@ async def test_the_seeds_requests_work_as_written(
         assert answer.json() == {
             "success": True,
             "message": "Balance fetched successfully",
-            "data": {"balance": 2, "pending": 0, "expiring": []},
+            # The tier: the default one, tiers being set only by hand in this programme.
+            "data": {"balance": 2, "pending": 0, "expiring": [], "tier": {"name": "Base"}},
         }
 
     answer = await gateway.get(

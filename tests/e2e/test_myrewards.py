@@ -546,6 +546,14 @@ async def test_the_seeds_create_user_example_creates_bruce_wayne(
         {"registration_question_id": 2, "answer": "Because I'm Batman"},
         {"registration_question_id": 16, "answer": "Alfred"},
     ]
+    # Null: this module stores its programme without publishing it on config.v1, which the
+    # gateway reads configurations from (the tier's fields: tests/e2e/console/test_lifecycle_lists)
+    assert created["tier"] is None
+    read = await gateway.get(f"/api/v2/users/{created['id']}", headers=myrewards.auth())
+    assert read.status_code == 200, read.text
+    assert read.json() == created
+    missing = await gateway.get("/api/v2/users/999999999", headers=myrewards.auth())
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
     again = await gateway.post("/api/v2/users", json=BATMAN, headers=myrewards.auth())
     assert again.status_code == 409
     # He is a user now: points can be booked for him.

@@ -162,10 +162,16 @@ async def test_pending_points_released_by_confirmation_then_by_the_schedulers_da
         f"/api/partner/users/{user_id}/transactions", headers={"X-API-Key": key}
     )
     assert transactions.status_code == 200, transactions.text
+    # Each award is listed when booked (its points not in the balance), with where it stands.
     assert [
-        (item["variety"], item["value"], item["balance"])
+        (item["variety"], item["value"], item["balance"], item["status"])
         for item in transactions.json()["transactions"]
-    ] == [("Points Release", 50, 50), ("Points Release", 20, 70)]
+    ] == [
+        ("Programme Points", 50, 0, "available"),
+        ("Points Release", 50, 50, None),
+        ("Programme Points", 20, 50, "available"),
+        ("Points Release", 20, 70, None),
+    ]
 
 
 async def test_a_partial_return_cancels_pending_points_then_the_rest_is_released_and_expires(

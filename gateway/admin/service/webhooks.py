@@ -23,8 +23,11 @@ from gateway.admin.service.snapshots import validated
 from gateway.webhooks import subscriptions
 from gateway.webhooks.wakeups import CHANNEL
 
-EventType = Literal["points.awarded", "points.deducted", "event.rejected", "tier.changed"]
-EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+EventType = subscriptions.EventType
+EVENT_TYPES = subscriptions.KNOWN_EVENT_TYPES
+"""Every webhook type, in the order the console offers them (`gateway.webhooks.subscriptions`)."""
+DEFAULT_EVENT_TYPES = subscriptions.EVENT_TYPES
+"""What a webhook created without naming types gets: the outcomes' and tier changes."""
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
 PAGE_MAX = 200
@@ -38,7 +41,13 @@ class NewWebhook(BaseModel):
     )
     url: HttpUrl = Field(description="Where the notifications are posted (http or https).")
     event_types: Annotated[tuple[EventType, ...], Field(min_length=1)] = Field(
-        default=EVENT_TYPES, description="What is notified; all of them by default."
+        default=DEFAULT_EVENT_TYPES,
+        description="What is notified, any of: "
+        + ", ".join(EVENT_TYPES)
+        + ". By default "
+        + ", ".join(DEFAULT_EVENT_TYPES)
+        + "; the points lifecycle's (expiring, expired, "
+        "available, returned) only when named.",
     )
 
 

@@ -5,6 +5,8 @@ Migrations redefine such a CHECK as a whole list, so two made side by side (pend
 Points Release, returns' Return) can each drop the other's value; the writer then dies on the
 first entry of the dropped one. Unit tests cannot see it: only the migrated database can."""
 
+import re
+
 import asyncpg
 import pytest
 
@@ -36,3 +38,13 @@ async def test_every_value_the_code_writes_passes_the_check(
     definition = await _definition(ledger_pool, constraint)
     missing = [value for value in values if f"'{value}'" not in definition]
     assert not missing, f"{constraint} refuses {missing}: {definition}"
+
+
+async def test_the_webhook_types_the_database_accepts_are_the_codes_list(
+    ledger_pool: asyncpg.Pool,
+) -> None:
+    """Both ways: a type the database accepts and the code does not know could be stored by no
+    one but offered by nothing (the console and the admin API list KNOWN_EVENT_TYPES)."""
+    definition = await _definition(ledger_pool, "webhook_subscriptions_event_types_check")
+    listed = set(re.findall(r"'([a-z_]+\.[a-z_]+)'", definition))
+    assert listed == set(KNOWN_EVENT_TYPES), definition

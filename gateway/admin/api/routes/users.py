@@ -2,7 +2,7 @@
 adjustment booked through the ledger, setting a tier."""
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -13,6 +13,11 @@ from gateway.admin.api.auth import ActorDep
 from gateway.admin.console.state import console_of
 from gateway.admin.service import adjustments, users
 from gateway.admin.service.adjustments import Adjustment
+from gateway.partner.models import (
+    AVAILABLE_ON_DESCRIPTION,
+    AWARD_STATUS_DESCRIPTION,
+    PendingAwardOut,
+)
 from ledger import reads
 from schemas.events import Identifier
 from schemas.ledger import CommandOutcome
@@ -92,6 +97,31 @@ class TransactionOut(BaseModel):
     rule_version: int | None
     occurred_at: datetime | None
     recorded_at: datetime
+    status: Literal["pending", "available", "cancelled"] | None = Field(
+        default=None, description=AWARD_STATUS_DESCRIPTION.replace("`value`", "`points`")
+    )
+    available_on: date | None = Field(default=None, description=AVAILABLE_ON_DESCRIPTION)
+    available_at: datetime | None = Field(
+        default=None, description="Only on a pending award: the instant of `available_on`."
+    )
+    pending: PendingAwardOut | None = Field(
+        default=None, description="Only on a pending award: its points and where they went."
+    )
+
+    @classmethod
+    def of(cls, entry: reads.UserEntry) -> "TransactionOut":
+        found = cls.model_validate(entry)
+        award = entry.pending
+        if award is None:
+            return found
+        return found.model_copy(
+            update={
+                "status": award.status,
+                "available_on": award.available_on,
+                "available_at": award.available_at,
+                "pending": PendingAwardOut.of(award),
+            }
+        )
 
 
 class TransactionsPage(BaseModel):
@@ -204,7 +234,7 @@ async def list_transactions(
         console_of(request).backend.pool, actor, programme_id, user_id,
         before_id=before_id, limit=limit,
     )  # fmt: skip
-    page = [TransactionOut.model_validate(entry) for entry in found]
+    page = [TransactionOut.of(entry) for entry in found]
     return TransactionsPage(
         transactions=page, next_before_id=found[-1].entry_id if len(found) == limit else None
     )
@@ -222,7 +252,7 @@ async def explain_transaction(
         console_of(request).backend.pool, actor, programme_id, user_id, entry_id
     )
     outcome = None if found.outcome is None else OutcomeOut.of(found.outcome)
-    return ExplainedOut(transaction=TransactionOut.model_validate(found.entry), outcome=outcome)
+    return ExplainedOut(transaction=TransactionOut.of(found.entry), outcome=outcome)
 
 
 @router.post(

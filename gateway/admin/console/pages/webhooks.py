@@ -35,7 +35,7 @@ async def webhooks_page(
     retried: int | None = None,
     deactivated: str | None = None,
 ) -> Response:
-    form = Form(chosen={"event_types": list(webhooks.EVENT_TYPES)})
+    form = Form(chosen={"event_types": list(webhooks.DEFAULT_EVENT_TYPES)})
     filters = webhooks.DeliveryFilters(webhook or None, _status(status), before, PAGE_SIZE)
     return await _page(request, programme_id, visitor, form, filters,
                        retried=retried, deactivated=deactivated)  # fmt: skip

@@ -6,9 +6,10 @@ records from that rule's first award on; before this, every later event of such 
 decided twice, though nearly none of them reads what differs. What a decision of an event of
 type T (alike in both arms, `evidence.alike`; not a return type, not a rule triggered by its id,
 not a redelivery) reads of the user's state: the tier, the tier progress, the frequency marks
-and streaks (of T's rules), the cap counter of T (`Draft.cap_counter`), and whether the event
-id is among the applied ones (the keys, not the records: only a redelivery or a return reads a
-record). And it writes only those, T's cap counter and one new applied record.
+and streaks (of T's rules), the cap counter of T (`Draft.cap_counter`), the returnable records
+(`processors.engine.returnable`), and whether the event id is among the applied ones (the keys,
+not the records: only a redelivery or a return reads a record). And it writes only those, T's
+cap counter and one new applied record.
 
 So when the arms' states are equal but for the applied records' contents and the cap counters
 of some event types (`Apart.types`), an event of another type gets the current arm's decision
@@ -40,6 +41,7 @@ def apart(current: UserState, candidate: UserState) -> Apart | None:
         or current.tiering != candidate.tiering
         or current.marks != candidate.marks
         or current.streaks != candidate.streaks
+        or current.returnable != candidate.returnable
     ):
         return None
     mine, theirs = current.applied, candidate.applied
@@ -71,4 +73,7 @@ def candidate_state(
                 caps.pop(event_type, None)
             else:
                 caps[event_type] = counter
-    return UserState(decided.tier, caps, decided.marks, decided.streaks, applied, decided.tiering)
+    return UserState(
+        decided.tier, caps, decided.marks, decided.streaks, applied, decided.tiering,
+        decided.returnable,
+    )  # fmt: skip

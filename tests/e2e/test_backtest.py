@@ -16,13 +16,14 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
 
+from deploy.local.paths import log_file
 from deploy.local.settings import LocalSettings
 from evidence.backtest import backtest
 from gateway.admin.cli import AdminSettings, load_programmes
 from ledger import reads
 from schemas.programme import ProgrammeConfig
 from schemas.topics import user_key
-from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics, admin_cli
+from tests.e2e.conftest import DATABASE, PREFIX, PROGRAMMES, Credentials, RunTopics, admin_cli
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "backtest"
@@ -73,6 +74,18 @@ def first_day(days: int) -> datetime:
     return today - timedelta(days=days)
 
 
+async def processors_hold(programme: str, number: int) -> None:
+    """Until the session's processors have installed version `number` (they log it): the
+    configuration reaches them on its own topic, so events sent at once may still be decided
+    under the version before."""
+    log = log_file(f"{PREFIX}processors")
+    line = f"programme {programme} now at version {number}"
+    deadline = asyncio.get_running_loop().time() + SETTLED_WITHIN_S
+    while line not in log.read_text(errors="replace"):
+        assert asyncio.get_running_loop().time() < deadline, f"the processors never logged {line!r}"
+        await asyncio.sleep(0.2)
+
+
 async def archived(url: str, programme: str = PROGRAMME) -> int:
     connection = await asyncpg.connect(url)
     try:
@@ -105,6 +118,7 @@ async def test_a_backtest_of_a_real_history(
                 await load_programmes(
                     admin, [written(tmp_path / "v2.yaml", version(first, 2, read=6))]
                 )
+                await processors_hold(PROGRAMME, 2)
             for user, event in events_of_day(start + timedelta(days=number), number):
                 await producer.send_and_wait(
                     session_topics.events, orjson.dumps(event), key=user_key(PROGRAMME, user)

@@ -1,4 +1,4 @@
--- depends: 0002_ledger 0120_points_expiry
+-- depends: 0002_ledger 0120_points_expiry 0150_pending_points
 -- Issue 16, returns and refunds (docs/returns.md): a return takes back the returned share of its
 -- original's awards as entries of their own variety (Return), each reversing its award, and a
 -- user's balance may go below zero where a programme's policy or an operator allows it.
@@ -8,7 +8,7 @@ ALTER TABLE ledger.entries DROP CONSTRAINT entries_variety_check;
 ALTER TABLE ledger.entries ADD CONSTRAINT entries_variety_check CHECK (variety IN (
     'Programme Points', 'Points Error', 'Programme Budget', 'Redemption',
     'Person 2 Person Transfer', 'Order Cancelation', 'Order Adjustment', 'Adjustment',
-    'Account Closure', 'Points Expiry', 'Return'));
+    'Account Closure', 'Points Expiry', 'Points Release', 'Return'));
 
 -- An entry that may take its user's balance below zero (`Booking.allow_negative`): a return
 -- under `returns.spent_points: negative_balance`, or a re-base's correction with

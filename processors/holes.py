@@ -75,6 +75,15 @@ def holes_of(consumer: Consumer, topic: str) -> dict[object, int]:
     return holes
 
 
+def count_from_zero(assignment: Iterable[TP], topic: str) -> None:
+    """Exports the mends of each partition of `topic` in the worker's assignment, at 0 until one
+    happens: a series born at 1 shows no increase, so the first mends would raise no alert (and
+    the dashboard's panel would have no series)."""
+    for tp in assignment:
+        if tp.topic == topic:
+            metrics.HOLES_MENDED.labels(str(tp.partition))
+
+
 def head_hole_at(consumer: Consumer, tp: TP) -> bool:
     gaps = consumer._gap[tp]
     return head_hole(consumer._committed_offset[tp], consumer._acked[tp], lambda o: bool(gaps[o]))
@@ -96,6 +105,7 @@ def mend_holes(app: faust.App, topic: str, wait_s: float) -> None:
     async def mend() -> None:
         # The delegate faust's transports make: the bookkeeping read here is the base class's.
         consumer = cast(Consumer, app.consumer)
+        count_from_zero(consumer.assignment(), topic)
         holes = holes_of(consumer, topic)
         for tp in mender.to_rewind(holes, time.monotonic()):
             await rewind(consumer, cast(TP, tp), holes[tp])

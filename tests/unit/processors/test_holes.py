@@ -1,6 +1,11 @@
 """Holes in acknowledged offsets: never committed past, sought back once they last."""
 
-from processors.holes import HoleMender, head_hole
+from faust.types import TP
+from prometheus_client import REGISTRY
+
+from processors.holes import HoleMender, count_from_zero, head_hole
+
+MENDED = "loyalty_processor_holes_mended_total"
 
 
 def nothing_filled(offset: int) -> bool:
@@ -45,3 +50,10 @@ def test_a_hole_that_closes_or_moves_starts_its_wait_again() -> None:
     assert mender.to_rewind({"p2": 157}, now=106.0) == []
     assert mender.to_rewind({"p2": 170}, now=111.0) == []
     assert mender.to_rewind({"p2": 170}, now=116.0) == ["p2"]
+
+
+def test_the_partitions_held_are_counted_from_zero() -> None:
+    # Partitions no other test uses: the registry is the process's.
+    count_from_zero([TP("events-x", 97), TP("previews-x", 98)], "events-x")
+    assert REGISTRY.get_sample_value(MENDED, {"partition": "97"}) == 0
+    assert REGISTRY.get_sample_value(MENDED, {"partition": "98"}) is None

@@ -167,22 +167,29 @@ def html_body(report: Report) -> str:
         parts.append(f"<p>{escape(against_ledger(report))}</p>")
     first = report.first_arm
     for name, rows in _sections(report):
-        parts.append(f"<h2>{escape(name)}</h2>{_html_table(rows, first)}{_bars(rows, first)}")
-    top = _html_table(report.top_users(), first)
-    parts.append(f"<h2>Users whose points change most</h2>{top}")
+        table = _html_table(rows, first, name)
+        parts.append(f"<h2>{escape(name)}</h2>{table}{_bars(rows, first)}")
+    top_title = "Users whose points change most"
+    top = _html_table(report.top_users(), first, top_title)
+    parts.append(f"<h2>{top_title}</h2>{top}")
     distribution = [Row(label, count, count) for label, count in report.distribution()]
     parts.append("<h2>Per-user change (users)</h2>" + _bars(distribution, single=True))
     return "\n".join(parts)
 
 
-def _html_table(rows: Sequence[Row], first_arm: str = "current") -> str:
+def _html_table(rows: Sequence[Row], first_arm: str, caption: str) -> str:
+    """A table captioned for screen readers (the heading above it says the same to the eye)."""
     body = "".join(
         f"<tr><th scope='row'>{escape(r.name)}</th><td>{r.current}</td><td>{r.candidate}</td>"
         f"<td>{r.change:+d}</td></tr>"
         for r in rows
     )
-    head = f"<tr><th></th><th>{first_arm}</th><th>candidate</th><th>change</th></tr>"
-    return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+    head = (
+        f"<tr><th></th><th scope='col'>{first_arm}</th><th scope='col'>candidate</th>"
+        "<th scope='col'>change</th></tr>"
+    )
+    named = f"<caption class='visually-hidden'>{escape(caption)}</caption>"
+    return f"<table>{named}<thead>{head}</thead><tbody>{body}</tbody></table>"
 
 
 def _bars(rows: Sequence[Row], first_arm: str = "current", *, single: bool = False) -> str:
@@ -222,4 +229,6 @@ th[scope=row] { text-align: left; }
 svg text { font-size: 11px; fill: #1d2430; }
 rect.current { fill: #9aa5b4; } rect.candidate { fill: #1f5fbf; }
 .ok { color: #1a7f37; } .warn { color: #b42318; font-weight: 600; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
+                   clip: rect(0 0 0 0); white-space: nowrap; }
 """

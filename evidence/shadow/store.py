@@ -1,6 +1,7 @@
-"""The shadow runs' tables (`shadow_runs`, `shadow_decisions`, migration 0180): starting,
-stopping and listing runs, storing a run's decisions idempotently with its position in the
-archive, and reading them back for a report."""
+"""The shadow runs' tables (`shadow_runs`, `shadow_decisions`, migration 0180; the sums of
+`shadow_user_points`, 0191): starting, stopping and listing runs, storing a run's decisions
+idempotently with its position in the archive and its running sums, and reading them back for
+a report."""
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,13 @@ class Run:
     followed_at: datetime | None
     """When the worker last caught up with the archive."""
     decisions: int
+    """Events shadowed (each compared once)."""
+    points: int = 0
+    """Net points of the shadowed events under the candidate (over the whole run)."""
+    live_points: int = 0
+    """Net points of the shadowed events as decided live."""
+    users_affected: int = 0
+    """Users whose candidate points over the run differ from their live ones."""
 
     @property
     def candidate_version(self) -> int:
@@ -47,7 +55,8 @@ class Run:
 
 _COLUMNS = """run_id, programme_id, candidate::text AS candidate, status, started_by, started_at,
     stopped_at, start_snapshot::text AS start_snapshot, start_tx::text AS start_tx,
-    position_tx::text AS position_tx, followed_at, decisions"""
+    position_tx::text AS position_tx, followed_at, decisions, points, live_points,
+    users_affected"""
 
 
 def _run(row: asyncpg.Record) -> Run:
@@ -64,6 +73,9 @@ def _run(row: asyncpg.Record) -> Run:
         position_tx=int(row["position_tx"]),
         followed_at=row["followed_at"],
         decisions=row["decisions"],
+        points=row["points"],
+        live_points=row["live_points"],
+        users_affected=row["users_affected"],
     )
 
 
@@ -143,15 +155,40 @@ _INSERT = """
                                  $6::text[], $7::bigint[], $8::json[], $9::text[], $10::bigint[],
                                  $11::json[], $12::text[], $13::boolean[], $14::boolean[])
         ON CONFLICT DO NOTHING
-        RETURNING 1
+        RETURNING user_id, points, live_points
+    ), by_user AS (
+        SELECT user_id, sum(points)::bigint AS points, sum(live_points)::bigint AS live_points
+        FROM stored GROUP BY user_id
+    ), summed AS (
+        INSERT INTO shadow_user_points AS total (run_id, user_id, points, live_points)
+        SELECT $1, user_id, points, live_points FROM by_user
+        ON CONFLICT (run_id, user_id) DO UPDATE
+        SET points = total.points + excluded.points,
+            live_points = total.live_points + excluded.live_points
+        RETURNING user_id, points, live_points
     )
-    SELECT count(*) FROM stored
+    SELECT (SELECT count(*) FROM stored) AS stored,
+           (SELECT coalesce(sum(points), 0) FROM stored)::bigint AS points,
+           (SELECT coalesce(sum(live_points), 0) FROM stored)::bigint AS live_points,
+           -- The users this batch made differ, less those it made equal again (RETURNING
+           -- gives the sums after it; before it they were less this batch's own).
+           (SELECT coalesce(sum((after.points <> after.live_points)::int
+                                - (after.points - mine.points
+                                   <> after.live_points - mine.live_points)::int), 0)
+            FROM summed AS after JOIN by_user AS mine USING (user_id))::bigint AS affected
+"""
+
+_COUNT = """
+    UPDATE shadow_runs
+    SET decisions = decisions + $2, points = points + $3, live_points = live_points + $4,
+        users_affected = users_affected + $5
+    WHERE run_id = $1
 """
 
 
 async def save(pool: asyncpg.Pool, run_id: int, decided: Sequence[ShadowDecision]) -> int:
     """The decisions, each once (a worker that restarts decides some again: they collide);
-    counted on the run in the same transaction. How many were new."""
+    counted and summed (per user, and on the run) in the same transaction. How many were new."""
     if not decided:
         return 0
     columns = (
@@ -165,11 +202,11 @@ async def save(pool: asyncpg.Pool, run_id: int, decided: Sequence[ShadowDecision
         [d.reproduced for d in decided],
     )  # fmt: skip
     async with pool.acquire() as conn, conn.transaction():
-        stored = int(await conn.fetchval(_INSERT, run_id, *columns) or 0)
-        await conn.execute(
-            "UPDATE shadow_runs SET decisions = decisions + $2 WHERE run_id = $1", run_id, stored
-        )
-    return stored
+        sums = await conn.fetchrow(_INSERT, run_id, *columns)
+        assert sums is not None  # an aggregate answers one row
+        await conn.execute(_COUNT, run_id, sums["stored"], sums["points"],
+                           sums["live_points"], sums["affected"])  # fmt: skip
+    return int(sums["stored"])
 
 
 async def advance(pool: asyncpg.Pool, run_id: int, position_tx: int, decisions_max: int) -> bool:
@@ -188,6 +225,20 @@ async def advance(pool: asyncpg.Pool, run_id: int, position_tx: int, decisions_m
         decisions_max,
     )
     return bool(status == "running")
+
+
+async def count_decisions(
+    db: reads.Executor, run_id: int, since: datetime | None, until: datetime | None
+) -> int:
+    """How many of the run's decisions are of events that occurred in [since, until)."""
+    found = await db.fetchval(
+        """SELECT count(*) FROM shadow_decisions
+           WHERE run_id = $1 AND occurred_at >= $2 AND occurred_at < $3""",
+        run_id,
+        since or _FAR_PAST,
+        until or _FAR_FUTURE,
+    )
+    return int(found or 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,19 +83,20 @@ def stop_command(run_id: RunId) -> None:
 def list_command(
     programme: Annotated[str, typer.Option("--programme", help="The programme's id.")],
 ) -> None:
-    """The programme's shadow runs, newest first."""
+    """The programme's shadow runs, newest first, with their sums over the whole run."""
     runs = _with_pool(lambda pool: shadow_runs.listed(pool, Actor.cli(), programme))
     if not runs:
         typer.echo(f"programme {programme} has no shadow runs")
         return
     table = Table(title=f"Shadow runs of {programme}")
     for column in ("run", "candidate version", "status", "started", "stopped", "decisions",
-                   "caught up"):  # fmt: skip
+                   "live points", "candidate points", "users affected", "caught up"):  # fmt: skip
         table.add_column(column)
     for run in runs:
         table.add_row(
             str(run.run_id), str(run.candidate_version), run.status, run.started_at.isoformat(),
             "" if run.stopped_at is None else run.stopped_at.isoformat(), str(run.decisions),
+            str(run.live_points), str(run.points), str(run.users_affected),
             "" if run.followed_at is None else run.followed_at.isoformat(),
         )  # fmt: skip
     Console(width=160).print(table)

@@ -145,9 +145,11 @@ class CompiledProgramme:
     """Per return event type (`EventType.returns`): what its events take back."""
     returnable: dict[str, str]
     """Per event type some return type takes back: the metadata key of its amount, which its
-    awards' applied records keep (so a return can give back the caps they used)."""
+    awards' returnable records keep (so a return can give back the caps and budgets they used)."""
     confirming_types: frozenset[str] = frozenset()
     """Event types that confirm some active rule's pending awards (`PendingPoints.until_event`)."""
+    capped_types: frozenset[str] = frozenset()
+    """Event types some rule caps daily or monthly: a return there may give caps back."""
 
 
 def _optional_us(at: datetime | None) -> int | None:
@@ -263,6 +265,11 @@ def compile_programme(config: ProgrammeConfig) -> CompiledProgramme:
         ),
         returns=_compile_returns(config),
         returnable=_returnable(config),
+        capped_types=frozenset(
+            r.event_type
+            for r in rules_by_id.values()
+            if r.daily_cap is not None or r.monthly_cap is not None
+        ),
     )
 
 

@@ -8,12 +8,14 @@ from processors.engine.compile import CompiledProgramme
 from processors.engine.decision import Decision, DecisionStatus
 from processors.engine.draft import Draft
 from processors.engine.explain import PENDING_REASON, Explanation, RuleTrace
+from processors.engine.outcomes import Award
 from processors.engine.periods import epoch_us
+from processors.engine.returnable import with_award
 from processors.engine.state import (
     APPLIED_MAX,
-    SEPARATOR,
     AppliedRecord,
     PendingRecord,
+    ReturnableRecord,
     UserState,
     applied_outcome,
     awards_record,
@@ -35,17 +37,31 @@ def concluded(draft: Draft) -> Decision:
         programme.version, draft.event_type, draft.tier, status, PENDING_REASON, None, draft.facts
     )
     record: AppliedRecord
+    returnable = None
     if awards:
         points, record = awards_record(awards, draft.epoch_us)
         field = programme.returnable.get(draft.event_type)
         if field is not None:
-            amount = returned_amount(draft.metadata.get(field))
-            if amount is not None:
-                record.append(f"{draft.event_type}{SEPARATOR}{amount}")
+            returnable = _with_returnable(draft, field, awards)
     else:
         points, record = 0, PendingRecord(explanation)
-    state = draft.new_state(remembered(draft.state.applied, event_id, record))
+    state = draft.new_state(remembered(draft.state.applied, event_id, record), returnable)
     return Decision(event_id, status, points, awards, state, explanation, (), draft.budget_consumed)
+
+
+def _with_returnable(
+    draft: Draft, field: str, awards: tuple[Award, ...]
+) -> dict[str, ReturnableRecord] | None:
+    """The user's returnable records with this award's (`returnable`), None when unchanged."""
+    amount = returned_amount(draft.metadata.get(field))
+    if amount is None:
+        return None
+    event_type, programme = draft.event_type, draft.programme
+    at = (draft.day, draft.month, event_type, amount)
+    capped = event_type in programme.capped_types
+    kept = draft.state.returnable
+    returnable = with_award(kept, draft.event_id, at, awards, draft.budget_consumed, capped)
+    return None if returnable is kept else returnable
 
 
 def _needs_external(draft: Draft) -> Decision:
@@ -117,7 +133,10 @@ def duplicate(
 
 def with_applied(state: UserState, event_id: str, record: AppliedRecord) -> UserState:
     applied = remembered(state.applied, event_id, record)
-    return UserState(state.tier, state.caps, state.marks, state.streaks, applied, state.tiering)
+    return UserState(
+        state.tier, state.caps, state.marks, state.streaks, applied, state.tiering,
+        state.returnable,
+    )  # fmt: skip
 
 
 def remembered(

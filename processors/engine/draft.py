@@ -23,6 +23,7 @@ from processors.engine.state import (
     AppliedRecord,
     CapCounter,
     FrequencyMark,
+    ReturnableRecord,
     StreakProgress,
     UserState,
 )
@@ -161,21 +162,30 @@ class Draft:
             self.grown |= which
         return own
 
-    def new_state(self, applied: Mapping[str, AppliedRecord]) -> UserState:
+    def new_state(
+        self,
+        applied: Mapping[str, AppliedRecord],
+        returnable: dict[str, ReturnableRecord] | None = None,
+    ) -> UserState:
+        """`returnable`: the user's returnable records when this event changed them."""
         grown = self.grown
+        state = self.state
+        if returnable is None:
+            returnable = state.returnable
         if not grown:
-            state = self.state
             return UserState(
-                state.tier, self.caps, self.marks, self.streaks, applied, state.tiering
-            )
+                state.tier, self.caps, self.marks, self.streaks, applied, state.tiering,
+                returnable,
+            )  # fmt: skip
         known_rules = self.programme.rules_by_id
         return UserState(
-            tier=self.state.tier,
+            tier=state.tier,
             caps=_pruned(self.caps, self.programme.parameters) if grown & _CAPS else self.caps,
             marks=_pruned(self.marks, known_rules) if grown & _MARKS else self.marks,
             streaks=_pruned(self.streaks, known_rules) if grown & _STREAKS else self.streaks,
             applied=applied,
-            tiering=self.state.tiering,
+            tiering=state.tiering,
+            returnable=returnable,
         )
 
 

@@ -82,6 +82,7 @@ class Explanation:
         "_reason_code",
         "_rules",
         "event_type",
+        "given_back",
         "programme_version",
         "status",
         "tier",
@@ -114,6 +115,9 @@ class Explanation:
         self.tier_change: dict[str, Any] | None = None
         """What the decision did to the user's tier (`tiering.TierChange.to_dict`), if anything:
         set after construction, by the few decisions that change it."""
+        self.given_back: dict[str, Any] | None = None
+        """What a return gave back of its original's caps and budgets, and why
+        (`returns.GivenBack`): set after construction, on a return's decision only."""
 
     @property
     def rules(self) -> tuple[RuleTrace, ...]:
@@ -161,6 +165,7 @@ class Explanation:
                 for t in self.rules
             ],
             **({} if self.tier_change is None else {"tier_change": self.tier_change}),
+            **({} if self.given_back is None else {"given_back": self.given_back}),
         }
 
     @classmethod
@@ -178,6 +183,7 @@ class Explanation:
                 reason_code=raw.get("reason_code"),
             )
             explanation.tier_change = raw.get("tier_change")
+            explanation.given_back = raw.get("given_back")
             return explanation
         except (KeyError, TypeError) as exc:
             raise StateDecodeError(f"malformed explanation: {exc}") from exc
@@ -192,6 +198,7 @@ class Explanation:
             self.reason,
             self.rules,
             self.tier_change,
+            self.given_back,
         )
 
     def __eq__(self, other: object) -> bool:

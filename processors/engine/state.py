@@ -13,6 +13,10 @@ Bounded by construction:
   idempotency keys (`event_id:rule_id`), it only counts again towards caps. A record is about
   40 bytes, so a user with all 32 records and ten event types' counters, marks and streaks
   stores under 2 KB.
+- `returnable`: per awarded event a return may take back, what a return gives back of the caps
+  and budgets its awards used (`processors.engine.returnable`): only awards whose cap period is
+  still current or that used a rule budget, at most `RETURNABLE_MAX` (64), each with at most
+  `RETURNS_MAX` (8) returns of it; about 100 bytes a record.
 
 Stored as a positional JSON array (see `to_bytes`): the state is decoded and encoded again for
 every event, and arrays cost neither the key names' bytes nor their parsing.
@@ -51,8 +55,10 @@ StreakProgress = list[int]
 `days`: complete consecutive days before `day`."""
 
 STREAK_DONE_TODAY = -1
-STATE_FORMAT: Final = 3
-"""Format 3 added `tiering` (a seventh element); format 2 states (six) are still read."""
+STATE_FORMAT: Final = 4
+"""Format 4 added `returnable` (an eighth element), format 3 `tiering` (a seventh); format 3
+states (seven elements) and format 2 states (six) are still read."""
+_FORMAT_OF_LENGTH: Final = {8: STATE_FORMAT, 7: 3, 6: 2}
 APPLIED_MAX: Final = 32
 REASON_MAX: Final = 200
 """Characters of an applied event's reason kept for a redelivery's explanation: bounds the
@@ -66,8 +72,9 @@ RawRecord = list[Any]
   duplicate books exactly what the original booked, time included, even when its own
   `occurred_at` differs (two racing retries the gateway stamped apart). Records written before
   the time was kept are the triples alone, and are still read;
-  An event a return type may take back also keeps `"{event_type}\x1f{amount}"` last (its
-  amount as an exact decimal's text), for a return to give back the caps it used;
+  Records written before format 4 of an event a return type may take back also keep
+  `"{event_type}\x1f{amount}"` last (its amount as an exact decimal's text), for a return to
+  give back the caps it used; since format 4 that is in `returnable` instead;
 - no awards: `[status, reason]` (a return: `["returned", "{original_event_id}\x1f{amount}"]`).
 Kept as decoded (and encoded again as is) until a redelivery reads it: most never are."""
 
@@ -101,7 +108,17 @@ class PendingRecord:
 
 AppliedRecord = RawRecord | PendingRecord
 
+ReturnableRecord = list[Any]
+"""`[day, month, event_type, amount, returned, return_ids, *awards]` (`returnable`): the local
+day and month of an awarded event a return may take back, its type, its amount and the sum of
+what its returns so far returned (exact decimals' text), the ids of those returns, then one
+`rule_id, points, budget_points` triple per earn award (`budget_points`: what the award took
+from the rule's budget, 0 for a rule without one)."""
+RETURNABLE_AWARDS: Final = 6
+"""Index of a returnable record's first award triple."""
+
 _NO_RECORDS: Final[AppliedWindow[AppliedRecord]] = AppliedWindow.empty(APPLIED_MAX)
+_NO_RETURNABLE: Final[dict[str, ReturnableRecord]] = {}  # shared, never written to
 _CAP_FIELDS: Final = frozenset({4})
 _MARK_FIELDS: Final = frozenset({3})
 _STREAK_FIELDS: Final = frozenset({3})
@@ -123,6 +140,9 @@ class UserState:
     """`tiering.TierProgress`: the tier's review day and the points earned per month, for a
     programme with a tier policy; None until the user first earns there or is assigned a tier.
     Treated as immutable."""
+    returnable: dict[str, ReturnableRecord]
+    """`returnable.ReturnableRecord` by event id, oldest first: the awards a return may still
+    give caps and budgets back for. Treated as immutable: a change is a new dict."""
 
     def __init__(
         self,
@@ -132,6 +152,7 @@ class UserState:
         streaks: dict[str, StreakProgress] | None = None,
         applied: Mapping[str, AppliedRecord] | None = None,
         tiering: list[int] | None = None,
+        returnable: dict[str, ReturnableRecord] | None = None,
     ) -> None:
         self.tier = tier
         self.caps = {} if caps is None else caps
@@ -139,15 +160,16 @@ class UserState:
         self.streaks = {} if streaks is None else streaks
         self.applied = _NO_RECORDS if applied is None else applied
         self.tiering = tiering
+        self.returnable = _NO_RETURNABLE if returnable is None else returnable
 
     @classmethod
     def initial(cls) -> "UserState":
         return cls()
 
     def to_bytes(self) -> bytes:
-        """`[format, tier, caps, marks, streaks, applied, tiering]`: the maps as objects of
-        arrays, `applied` as `{event_id: RawRecord}`, oldest first; `tiering` an array or
-        null."""
+        """`[format, tier, caps, marks, streaks, applied, tiering, returnable]`: the maps as
+        objects of arrays, `applied` as `{event_id: RawRecord}` and `returnable` as
+        `{event_id: ReturnableRecord}`, oldest first; `tiering` an array or null."""
         applied = self.applied
         return orjson.dumps(
             [
@@ -158,6 +180,7 @@ class UserState:
                 self.streaks,
                 applied.for_encoding() if isinstance(applied, AppliedWindow) else dict(applied),
                 self.tiering,
+                self.returnable,
             ],
             default=_as_json,
         )
@@ -166,12 +189,13 @@ class UserState:
     def from_bytes(cls, data: bytes) -> "UserState":
         try:
             raw = orjson.loads(data)
-            if type(raw) is not list or len(raw) not in (6, 7):
+            if type(raw) is not list or len(raw) not in _FORMAT_OF_LENGTH:
                 raise StateDecodeError(f"malformed user state: {data[:100]!r}")
             format_, tier, caps, marks, streaks, applied = raw[:6]
-            if format_ != (STATE_FORMAT if len(raw) == 7 else 2):
+            if format_ != _FORMAT_OF_LENGTH[len(raw)]:
                 raise StateDecodeError(f"unknown user state format {format_!r}")
-            tiering = raw[6] if len(raw) == 7 else None
+            tiering = raw[6] if len(raw) >= 7 else None
+            returnable = _returnable_records(raw[7]) if len(raw) == 8 else None
             if tiering is not None and not _tier_progress(tiering):
                 raise StateDecodeError(f"malformed tier progress {tiering!r}"[:200])
             if tier is not None and type(tier) is not str:
@@ -182,7 +206,7 @@ class UserState:
                 streaks = _checked(streaks, _STREAK_FIELDS)
                 applied = _raw_records(applied)
             window = AppliedWindow.of(APPLIED_MAX, applied, owned=True)
-            return cls(tier, caps, marks, streaks, window, tiering)
+            return cls(tier, caps, marks, streaks, window, tiering, returnable)
         except (orjson.JSONDecodeError, TypeError, AttributeError) as exc:
             raise StateDecodeError(f"malformed user state: {exc!r}") from exc
 
@@ -293,6 +317,22 @@ def _well_shaped(
         # The values are lists by now: `all` finds an empty one without measuring every list.
         and all(applied.values())
     )
+
+
+def _returnable_records(returnable: Any) -> dict[str, ReturnableRecord]:
+    # Shape only, as `_checked`: lists long enough for one award, whole triples after the head.
+    # The content is checked when a return reads the record (`returnable.held`).
+    if type(returnable) is not dict:
+        raise StateDecodeError(f"malformed returnable records: {returnable!r}"[:200])
+    if not returnable:
+        return _NO_RETURNABLE
+    records = returnable.values()
+    if not set(map(type, records)) <= _LISTS or any(
+        len(record) < RETURNABLE_AWARDS + 3 or (len(record) - RETURNABLE_AWARDS) % 3
+        for record in records
+    ):
+        raise StateDecodeError(f"malformed returnable records: {returnable!r}"[:200])
+    return returnable
 
 
 def _tier_progress(value: Any) -> bool:

@@ -117,7 +117,9 @@ def _current(state: UserState, programme: CompiledProgramme) -> str:
 
 
 def _with_tier(state: UserState, tier: str | None, progress: list[int] | None) -> UserState:
-    return UserState(tier, state.caps, state.marks, state.streaks, state.applied, progress)
+    return UserState(
+        tier, state.caps, state.marks, state.streaks, state.applied, progress, state.returnable
+    )
 
 
 def _earned(awards: tuple[Award, ...]) -> int:

@@ -154,6 +154,9 @@ def service_env(
         # A console backtest bound the page's test passes with a window and not without one
         # (tests/e2e/console/test_backtest_page.py publishes 12 events).
         "LOYALTY_BACKTEST_EVENTS_MAX": "8",
+        # The same for a shadow run's report (tests/e2e/console/test_shadow_runs_page.py
+        # shadows 12 events).
+        "LOYALTY_SHADOW_REPORT_DECISIONS_MAX": "8",
         # "Share Rule ID" gives this session's gateway (tests/e2e/console/test_rules.py).
         "LOYALTY_PUBLIC_API_URL_PRODUCTION": f"http://127.0.0.1:{system_settings.gateway_port}",
     }

@@ -1,11 +1,13 @@
 """Returns and refunds on the real services, through the partner API: earn, a partial return,
 a second return, an over-return refused with its reason, the first return repeated (answered
 again, nothing more taken), a return of an unknown original; points already spent under each
-policy (`shortfall`, `negative_balance`); the `points.returned` webhook queued."""
+policy (`shortfall`, `negative_balance`); the `points.returned` webhook queued; a return 40
+events after its original frees the cap and the rule budget the original used."""
 
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -146,3 +148,58 @@ async def test_points_already_spent_follow_the_programmes_policy(
     later = await publish(gateway, key, user, "purchase", reference_id=f"{order}-2", amount=95)
     assert later["points_awarded"] == 95
     assert (await balance(gateway, key, user))["balance"] == after + 95
+
+
+async def publish_at(
+    gateway: httpx.AsyncClient, key: str, user_id: str, event_type: str, at: str, **metadata: Any
+) -> dict[str, Any]:
+    body = {"user_id": user_id, "event_type": event_type, "occurred_at": at, "metadata": metadata}
+    response = await gateway.post("/api/partner/events", json=body, headers={"X-API-Key": key})
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def test_a_return_forty_events_on_frees_the_monthly_cap_and_the_budget(
+    gateway: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """The purchase rule pays at most 100 a month to a user and 150 in all (e2e-giveback.yaml).
+    All events carry one instant, so a month's end during the test changes nothing."""
+    key = await key_of(pool, "e2e-giveback")
+    buyer, other, order = new_user(), new_user(), f"order-{uuid.uuid4().hex[:8]}"
+    at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    earned = await publish_at(gateway, key, buyer, "purchase", at, reference_id=order, amount=100)
+    assert earned["points_awarded"] == 100
+    for number in range(40):  # the purchase leaves the processors' window of applied events
+        reference = f"{order}-v{number}"
+        visit = await publish_at(gateway, key, buyer, "visit", at, reference_id=reference)
+        assert visit["points_awarded"] == 0
+    capped = await publish_at(
+        gateway, key, buyer, "purchase", at, reference_id=f"{order}-2", amount=50
+    )
+    assert capped["points_awarded"] == 0  # the month's cap is used up
+    returned = await publish_at(
+        gateway, key, buyer, "purchase.returned", at, **a_return(f"{order}-r1", order, 100)
+    )
+    assert returned["points_awarded"] == -100
+    freed = await publish_at(
+        gateway, key, buyer, "purchase", at, reference_id=f"{order}-3", amount=100
+    )
+    assert freed["points_awarded"] == 100  # the cap and the budget are free again
+    again = await publish_at(
+        gateway, key, buyer, "purchase.returned", at, **a_return(f"{order}-r1", order, 100)
+    )
+    assert again["event_id"] == returned["event_id"]
+    rest = await publish_at(
+        gateway, key, other, "purchase", at, reference_id=f"{order}-other", amount=100
+    )
+    assert rest["points_awarded"] == 50  # 150 in all: given back once, not twice
+    explanation = await pool.fetchval(
+        "SELECT explanation::text FROM ledger.command_outcomes WHERE command_id = $1",
+        returned["event_id"],
+    )
+    given_back = orjson.loads(explanation)["given_back"]
+    assert given_back["original_event_id"] == earned["event_id"]
+    assert (given_back["monthly_cap_points"], given_back["budget_points"]) == (
+        100, {"purchase": 100},
+    )  # fmt: skip

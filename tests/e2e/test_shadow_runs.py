@@ -2,7 +2,8 @@
 one rule and with the configuration in force; events published through Kafka are decided and
 booked by the live pipeline and shadowed by `loyalty-shadow`. The report shows exactly that
 rule doubled and the current configuration no difference, nothing of the candidate is booked,
-and a restart of the shadow worker neither loses nor doubles a decision."""
+a restart of the shadow worker neither loses nor doubles a decision, and the sums each run keeps
+are its report's."""
 
 import asyncio
 import os
@@ -126,6 +127,14 @@ async def test_shadow_runs_on_live_traffic(
             assert stored == found.decisions == shadowed
         doubled_report = await shadow_report.report(pool, await _run(pool, doubled))
         same_report = await shadow_report.report(pool, await _run(pool, same))
+        # The sums the runs keep (the console's list) are their reports' over the whole run.
+        for run_id, report in ((doubled, doubled_report), (same, same_report)):
+            found = await _run(pool, run_id)
+            assert (found.live_points, found.points, found.users_affected) == (
+                report.current.points,
+                report.candidate.points,
+                len(report.user_changes()),
+            )
         booked = await pool.fetchval(
             """SELECT sum(points) FROM ledger.decided_events
                WHERE programme_id = $1 AND outcome_status = 'booked'""",

@@ -33,6 +33,14 @@ class ConsoleSettings(BaseSettings):
         "a backtest page replays per request, in the console's process (about 1 s per 100,000); "
         "larger windows are for `loyalty-admin backtest`.",
     )
+    shadow_report_decisions_max: int = Field(
+        default=1_000_000,
+        ge=1,
+        le=10_000_000,
+        description="At most this many stored decisions a shadow run's page reads for its report "
+        "per request (about a second per 300,000); larger periods are for "
+        "`loyalty-admin shadow report`.",
+    )
     database_pool_max_size: int = Field(default=5, ge=1, le=100)
     session_lifetime_s: int = Field(
         default=8 * 3_600, ge=60, le=30 * 86_400, description="A login lasts this long."

@@ -92,6 +92,15 @@ async def listed(pool: asyncpg.Pool, actor: Actor, programme_id: str) -> list[Ru
     return await store.runs(pool, [programme_id], LIST_MAX)
 
 
+async def decisions_within(
+    pool: asyncpg.Pool, run: Run, since: datetime | None, until: datetime | None
+) -> int:
+    """How many stored decisions a report of [since, until) reads (to bound it beforehand)."""
+    if since is None and until is None:
+        return run.decisions
+    return await store.count_decisions(pool, run.run_id, since, until)
+
+
 async def report(
     pool: asyncpg.Pool,
     actor: Actor,

@@ -22,6 +22,7 @@ async def test_a_shadow_run_is_started_listed_reported_and_stopped(
     pool, pid = backend.pool, programme.programme_id
     run = await shadow_runs.start(pool, CLI, pid, programme)
     assert (run.status, run.candidate_version, run.decisions) == ("running", 1, 0)
+    assert (run.live_points, run.points, run.users_affected) == (0, 0, 0)
     assert [r.run_id for r in await shadow_runs.listed(pool, CLI, pid)] == [run.run_id]
 
     viewer = (await make_admin(backend.pool, "viewer", [pid])).actor()
@@ -43,6 +44,8 @@ async def test_a_shadow_run_is_started_listed_reported_and_stopped(
     _, report = await shadow_runs.report(pool, viewer, run.run_id)
     assert (report.events, report.shadow_run_id, report.by_rule()) == (0, run.run_id, [])
     moment = datetime(2026, 5, 1, tzinfo=UTC)
+    assert await shadow_runs.decisions_within(pool, run, None, None) == 0
+    assert await shadow_runs.decisions_within(pool, run, moment, None) == 0
     with pytest.raises(Invalid):
         await shadow_runs.report(pool, CLI, run.run_id, moment, moment)
 

@@ -2,7 +2,8 @@
 run started (the history before it builds the states), decides them under the candidate and
 stores them once; taken up again (a restart), it stores nothing twice and goes on with the
 same states; a row archived by a transaction that commits late, after later rows were read, is
-still shadowed (the archive's horizon, decision 0018)."""
+still shadowed (the archive's horizon, decision 0018); a run's sums (points under both arms,
+users affected) follow its stored decisions, each counted once."""
 
 import asyncio
 import time
@@ -11,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from evidence.shadow import report as shadow_report
 from evidence.shadow import store
 from evidence.shadow.following import Follower, follow, take_up
+from evidence.shadowing import ShadowDecision
 from schemas.events import EventV1
 from schemas.programme import ProgrammeConfig
 from tests.integration.ledger.conftest import ProgrammeFactory, apply
@@ -99,7 +102,12 @@ async def test_a_run_shadows_what_is_archived_after_its_start_once(
     assert (last["event_id"], last["points"], last["live_points"]) == (next_day.event_id, 20, 10)
     found = await store.get(ledger_pool, run.run_id)
     assert found is not None
-    assert found.decisions == 4
+    assert (found.decisions, found.live_points, found.points, found.users_affected) == (
+        4,
+        15,
+        40,
+        1,
+    )
 
 
 async def test_a_row_committed_late_is_not_skipped(
@@ -182,3 +190,42 @@ async def test_what_was_committed_before_the_start_is_history_whatever_still_run
     rows = await decisions(ledger_pool, run.run_id)
     assert [row["event_id"] for row in rows] == [visit(prog, 1).event_id]
     assert (rows[0]["live_points"], rows[0]["points"]) == (5, 20)  # from the history's 10
+
+
+def shadowed(number: int, user: str, points: int, live_points: int) -> ShadowDecision:
+    return ShadowDecision(
+        event_id=f"evt_sum_{number}", seq=number, occurred_at=AT + timedelta(minutes=number),
+        user_id=user, event_type="visit", points=points, awards={"visit": points}, tier=None,
+        live_points=live_points, live_awards={"visit": live_points}, live_tier=None,
+        booked=True, reproduced=True,
+    )  # fmt: skip
+
+
+async def sums(pool: asyncpg.Pool, run_id: int) -> tuple[int, int, int, int]:
+    found = await store.get(pool, run_id)
+    assert found is not None
+    return found.decisions, found.live_points, found.points, found.users_affected
+
+
+async def test_a_runs_sums_follow_its_decisions_each_counted_once(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    """The console lists each run's points and users affected from these sums: they must be
+    what a report of the whole run adds up."""
+    run = await started(ledger_pool, config(await new_programme()))
+    first = [shadowed(1, "ann", 20, 10), shadowed(2, "ann", 5, 5), shadowed(3, "bob", 0, 0)]
+    assert await store.save(ledger_pool, run.run_id, first) == 3
+    assert await store.save(ledger_pool, run.run_id, first[1:]) == 0  # decided again: nothing
+    assert await sums(ledger_pool, run.run_id) == (3, 15, 25, 1)  # ann differs
+
+    # ann's difference undone, bob's made, cy's two decisions of one batch cancel out.
+    later = [shadowed(4, "ann", -10, 0), shadowed(5, "bob", 3, 0), shadowed(6, "cy", 2, 1),
+             shadowed(7, "cy", 0, 1)]  # fmt: skip
+    assert await store.save(ledger_pool, run.run_id, [first[0], *later]) == 4
+    assert await sums(ledger_pool, run.run_id) == (7, 17, 20, 1)  # bob only
+
+    found = await store.get(ledger_pool, run.run_id)
+    assert found is not None
+    report = await shadow_report.report(ledger_pool, found)
+    assert (report.events, report.current.points, report.candidate.points) == (7, 17, 20)
+    assert list(report.user_changes()) == ["bob"]

@@ -38,7 +38,17 @@ class ShadowRunOut(BaseModel):
     started_by: str
     started_at: datetime
     stopped_at: datetime | None
-    decisions: int = Field(description="Candidate decisions stored so far.")
+    decisions: int = Field(description="Candidate decisions stored so far (events compared).")
+    live_points: int = Field(
+        default=0, description="Net points of the shadowed events as decided live."
+    )
+    candidate_points: int = Field(
+        default=0, description="Net points of the shadowed events under the candidate."
+    )
+    users_affected: int = Field(
+        default=0,
+        description="Users whose candidate points over the whole run differ from their live ones.",
+    )
     followed_at: datetime | None = Field(
         description="When the shadow worker last caught up with the archive (null: not yet)."
     )
@@ -49,7 +59,8 @@ class ShadowRunOut(BaseModel):
             run_id=run.run_id, programme_id=run.programme_id,
             candidate_version=run.candidate_version, status=run.status,
             started_by=run.started_by, started_at=run.started_at, stopped_at=run.stopped_at,
-            decisions=run.decisions, followed_at=run.followed_at,
+            decisions=run.decisions, live_points=run.live_points, candidate_points=run.points,
+            users_affected=run.users_affected, followed_at=run.followed_at,
         )  # fmt: skip
 
 

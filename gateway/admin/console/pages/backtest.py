@@ -5,7 +5,7 @@ and the report shown in the page, as `loyalty-admin backtest` computes and draws
 too; the events replayed per request are bounded by `LOYALTY_BACKTEST_EVENTS_MAX`."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,18 +14,16 @@ from markupsafe import Markup
 
 from evidence.backtest import BacktestError, backtest, count
 from evidence.rendering import html_body
-from gateway.admin.console import web
+from gateway.admin.console import candidates, web
 from gateway.admin.console.forms import Form
 from gateway.admin.console.sessions import VisitorDep
 from gateway.admin.console.state import console_of
 from gateway.admin.service import programmes
 from gateway.admin.service.errors import Invalid
-from gateway.admin.service.snapshots import parse_yaml
 from schemas.programme import ProgrammeConfig
 
 router = APIRouter()
 INPUTS = ("source", "candidate", "since", "until")
-CANDIDATE_CHARS_MAX = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,50 +38,11 @@ class Wanted:
 def parse_form(stored: ProgrammeConfig, values: dict[str, str]) -> Wanted:
     """The submitted form as a backtest's request, or Invalid with each problem by its input."""
     problems: dict[str, list[str]] = {}
-    since = _moment(values.get("since", ""), "since", problems)
-    until = _moment(values.get("until", ""), "until", problems)
-    if since is not None and until is not None and since >= until:
-        problems.setdefault("until", []).append("must be after From")
-    candidate = stored
-    if values.get("source", "stored") == "candidate":
-        try:
-            candidate = _candidate(stored.programme_id, values.get("candidate", ""))
-        except Invalid as invalid:
-            problems["candidate"] = [*invalid.general, *_lines(invalid)]
-    elif values.get("source", "stored") != "stored":
-        problems["source"] = ["choose the stored configuration or a candidate"]
+    since, until = candidates.window(values, problems)
+    candidate = candidates.chosen(stored, values, problems)
     if problems:
         raise Invalid(problems)
     return Wanted(candidate, since, until)
-
-
-def _moment(text: str, name: str, problems: dict[str, list[str]]) -> datetime | None:
-    """ISO 8601 date or date-time; UTC when it names no zone (as the CLI's --from/--to)."""
-    if not text.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        problems[name] = [f"{text!r} is not an ISO 8601 date or date-time"]
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _candidate(programme_id: str, text: str) -> ProgrammeConfig:
-    if not text.strip():
-        raise Invalid({}, ["paste a programme file (YAML or JSON)"])
-    if len(text) > CANDIDATE_CHARS_MAX:
-        raise Invalid({}, [f"at most {CANDIDATE_CHARS_MAX:,} characters"])
-    config = parse_yaml(text)
-    if config.programme_id != programme_id:
-        raise Invalid({}, [f"the file is programme '{config.programme_id}', not '{programme_id}'"])
-    return config
-
-
-def _lines(invalid: Invalid) -> list[str]:
-    return [
-        f"{name}: {problem}" for name, problems in invalid.fields.items() for problem in problems
-    ]
 
 
 def _context(config: ProgrammeConfig, form: Form, report: str | None = None) -> dict[str, Any]:

@@ -14,8 +14,15 @@ records are decided and acked. Two things then go wrong, and this module mends b
   partition 2 missing and the committed offset stuck at 157). `HoleMender` seeks such a
   partition back to its committed offset once the hole has lasted `wait_s`: the records after it
   come again and are decided again, which is harmless (same event ids, same bookings: the ledger
-  books an event once; decision 0001)."""
+  books an event once; decision 0001).
+- A hole with nothing decided after it (the chaos run: a worker started after a SIGKILL fetched
+  the rest of three partitions and decided none of it, their lag reading 0 and their committed
+  offsets stuck) shows no acks past the committed offset at all: `tail_hole` sees it from the
+  fetch position instead, when no record of the partition is acked or on its way to the agent.
+  It is sought back the same way, once per committed offset and position, so a position past the
+  last record for another reason (a transaction marker) costs one re-read, not a loop."""
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +44,12 @@ def head_hole(committed: int | None, acked: Iterable[int], filled: Callable[[int
         return False
     first = min(acked, default=None)
     return first is not None and first > committed and not filled(committed)
+
+
+def tail_hole(committed: int | None, position: int | None) -> bool:
+    """Whether records were fetched past the committed offset; asked only of a partition none of
+    whose records is acked or held by the agent, so it means faust dropped them all."""
+    return committed is not None and position is not None and position > committed
 
 
 @dataclass
@@ -65,14 +78,31 @@ class HoleMender:
         return rewind
 
 
-def holes_of(consumer: Consumer, topic: str) -> dict[object, int]:
-    """The partitions of `topic` with a head hole now, each with its committed offset."""
-    holes: dict[object, int] = {}
+async def holes_of(consumer: Consumer, topic: str) -> dict[object, tuple[int, int | None]]:
+    """The partitions of `topic` with a hole now, each with its committed offset and, for a hole
+    at the tail, the fetch position."""
+    in_flight = {message.tp for message in list(consumer.unacked) if not message.acked}
+    holes: dict[object, tuple[int, int | None]] = {}
     for tp in consumer.assignment():
         committed = consumer._committed_offset[tp]
-        if tp.topic == topic and committed is not None and head_hole_at(consumer, tp):
-            holes[tp] = committed
+        if tp.topic != topic or committed is None:
+            continue
+        if head_hole_at(consumer, tp):
+            holes[tp] = (committed, None)
+        elif not consumer._acked[tp] and tp not in in_flight:
+            position = await position_of(consumer, tp)
+            if tail_hole(committed, position):
+                holes[tp] = (committed, position)
     return holes
+
+
+async def position_of(consumer: Consumer, tp: TP) -> int | None:
+    """The partition's fetch position; None while it is not known (aiokafka waits for a reset
+    position, which the timer must not do)."""
+    try:
+        return await asyncio.wait_for(consumer.position(tp), timeout=1.0)
+    except TimeoutError:
+        return None
 
 
 def count_from_zero(assignment: Iterable[TP], topic: str) -> None:
@@ -99,15 +129,22 @@ async def rewind(consumer: Consumer, tp: TP, committed: int) -> None:
 
 
 def mend_holes(app: faust.App, topic: str, wait_s: float) -> None:
-    """Has `app` seek back each partition of `topic` whose head hole has lasted `wait_s`."""
+    """Has `app` seek back each partition of `topic` whose hole has lasted `wait_s`."""
     mender = HoleMender(wait_s)
+    tail_rewound: dict[object, tuple[int, int]] = {}
 
     async def mend() -> None:
         # The delegate faust's transports make: the bookkeeping read here is the base class's.
         consumer = cast(Consumer, app.consumer)
         count_from_zero(consumer.assignment(), topic)
-        holes = holes_of(consumer, topic)
-        for tp in mender.to_rewind(holes, time.monotonic()):
-            await rewind(consumer, cast(TP, tp), holes[tp])
+        holes = await holes_of(consumer, topic)
+        committed = {tp: offset for tp, (offset, _) in holes.items()}
+        for tp in mender.to_rewind(committed, time.monotonic()):
+            offset, position = holes[tp]
+            if position is not None:
+                if tail_rewound.get(tp) == (offset, position):
+                    continue  # sought back over this very tail already: it is no hole
+                tail_rewound[tp] = (offset, position)
+            await rewind(consumer, cast(TP, tp), offset)
 
     app.timer(interval=wait_s / 2)(mend)

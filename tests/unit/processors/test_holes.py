@@ -3,7 +3,7 @@
 from faust.types import TP
 from prometheus_client import REGISTRY
 
-from processors.holes import HoleMender, count_from_zero, head_hole
+from processors.holes import HoleMender, count_from_zero, head_hole, tail_hole
 
 MENDED = "loyalty_processor_holes_mended_total"
 
@@ -57,3 +57,14 @@ def test_the_partitions_held_are_counted_from_zero() -> None:
     count_from_zero([TP("events-x", 97), TP("previews-x", 98)], "events-x")
     assert REGISTRY.get_sample_value(MENDED, {"partition": "97"}) == 0
     assert REGISTRY.get_sample_value(MENDED, {"partition": "98"}) is None
+
+
+def test_records_fetched_past_the_committed_offset_are_a_hole_at_the_tail() -> None:
+    # Asked only when none of the partition's records is acked or held by the agent.
+    assert tail_hole(171, 448)
+
+
+def test_a_position_at_the_committed_offset_or_unknown_is_no_hole() -> None:
+    assert not tail_hole(171, 171)
+    assert not tail_hole(171, None)
+    assert not tail_hole(None, 448)

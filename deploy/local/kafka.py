@@ -89,10 +89,16 @@ def format_storage() -> None:
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     subprocess.run(
-        [*_java(), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(CONFIG)],
+        [*_java(), "kafka.tools.StorageTool", *format_arguments(cluster_id)],
         check=True,
         stdout=subprocess.DEVNULL,
     )
+
+
+def format_arguments(cluster_id: str) -> list[str]:
+    # One id in 64 starts with "-", which the tool's parser takes for an option when it is a
+    # separate argument ("expected one argument"): joined with "=", it is always the value.
+    return ["format", f"--cluster-id={cluster_id}", "-c", str(CONFIG)]
 
 
 def _java(heap_mb: int = 256) -> list[str]:

@@ -81,6 +81,8 @@ class IncomingCommand(NamedTuple):
         accounts = {user_account}
         if command.returning is not None:  # its Return entries credit the programme's budget
             accounts.add(AccountKey(programme_id, AccountKind.BUDGET, ""))
+            # and its cancellations of a pending award move points out of the pending account
+            accounts.add(AccountKey(programme_id, AccountKind.PENDING, ""))
         for routed in routes:
             if isinstance(routed, Route):
                 accounts.update(routed)

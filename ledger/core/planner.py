@@ -45,9 +45,9 @@ from ledger.core.hashing import booking_sha256
 from ledger.core.lots import Lots, credited, debited, debited_preferring
 from ledger.core.pending import Pending, PendingLot, confirmed, held
 from ledger.core.rejections import Rejection
-from ledger.core.releasing import release_entry
-from ledger.core.return_bookings import return_booking, return_explanation
-from ledger.core.returns import Original, OriginalAward, plan_return
+from ledger.core.releasing import cancel_entry, release_entry
+from ledger.core.return_bookings import return_booking, return_cancellation, return_explanation
+from ledger.core.returns import Original, OriginalAward, Take, plan_return
 from ledger.core.varieties import Route, route
 from schemas.ledger import Booking, LedgerCommand, OutcomeStatus, RejectionReason
 
@@ -198,8 +198,9 @@ class _Planner:
         return self._outcome(command, status, net_points, self.balances[user], None)
 
     def _apply_return(self, incoming: IncomingCommand, policy: ProgrammePolicy) -> Outcome:
-        """A return's command: the share of its original's awards, booked as Return entries
-        that reverse them, all or nothing (`ledger.core.returns`)."""
+        """A return's command: the share of its original's awards, cancelled from their
+        pending lots first and the rest booked as Return entries that reverse them, all or
+        nothing (`ledger.core.returns`)."""
         command = incoming.command
         request = command.returning
         if request is None:
@@ -208,8 +209,9 @@ class _Planner:
         loaded = self.originals.get(key)
         if loaded is None:
             raise LedgerInvariantError(f"the original {key} was not loaded for the batch")
-        original = loaded._replace(awards=tuple(self._available(a) for a in loaded.awards))
         user = incoming.user_account
+        pending = self.pending.get(user)
+        original = loaded._replace(awards=tuple(self._available(a, pending) for a in loaded.awards))
         before = self._balance(user)
         negative = policy.spent_points == "negative_balance"
         plan = plan_return(
@@ -217,22 +219,17 @@ class _Planner:
         )
         planned_before = len(self.planned)
         net_points = 0
+        cancelled = 0
         for take in plan.takes:
             self.undoable = True
-            booking = return_booking(command, take, negative)
-            owner = command.user_id
-            digest = booking_sha256(command.programme_id, owner, booking)
-            columns = booking_entry_columns(
-                command.command_id, command.programme_id, owner, digest, booking
-            )
-            routed = Route(user, AccountKey(command.programme_id, AccountKind.BUDGET, ""))
-            booked = self._book(
-                command, user, policy, booking, digest, columns, routed, take.award.lots
-            )
+            booked = 0 if take.pending == 0 else self._cancel_pending(command, user, policy, take)
+            if not isinstance(booked, Rejection) and take.points > 0:
+                booked = self._take_back(command, user, policy, take, negative)
             if isinstance(booked, Rejection):
                 self._roll_back(planned_before)
                 return self._outcome(command, OutcomeStatus.REJECTED, 0, before, booked)
             net_points += booked
+            cancelled += take.pending
         self.undo.clear()
         if plan.counts:
             returned = original.returned_before + request.amount
@@ -240,20 +237,85 @@ class _Planner:
             self.returns.append(
                 PlannedReturn(
                     command.command_id, command.programme_id, command.user_id,
-                    request.original_event_id, request.amount, -net_points, plan.shortfall,
+                    request.original_event_id, request.amount, cancelled - net_points,
+                    plan.shortfall,
                 )
             )  # fmt: skip
-        explanation = return_explanation(command, plan, net_points)
+        explanation = return_explanation(command, plan, net_points, cancelled)
         return self._outcome(
             command, OutcomeStatus.BOOKED, net_points, self.balances[user], None, explanation
         )
 
-    def _available(self, award: OriginalAward) -> OriginalAward:
-        """The award with what is left of it now (reversals earlier in the batch included)."""
+    def _take_back(
+        self,
+        command: LedgerCommand,
+        user: AccountKey,
+        policy: ProgrammePolicy,
+        take: Take,
+        negative: bool,
+    ) -> Rejection | int:
+        """A take's available part: a Return entry from the user to the budget."""
+        booking = return_booking(command, take, negative)
+        owner = command.user_id
+        digest = booking_sha256(command.programme_id, owner, booking)
+        columns = booking_entry_columns(
+            command.command_id, command.programme_id, owner, digest, booking
+        )
+        routed = Route(user, AccountKey(command.programme_id, AccountKind.BUDGET, ""))
+        return self._book(command, user, policy, booking, digest, columns, routed, take.award.lots)
+
+    def _cancel_pending(
+        self, command: LedgerCommand, user: AccountKey, policy: ProgrammePolicy, take: Take
+    ) -> Rejection | int:
+        """A take's pending part: the award's pending lot shrinks (what is cancelled is never
+        released) and its points go back from the pending account to the budget."""
+        programme_id = command.programme_id
+        pending_account = AccountKey(programme_id, _PENDING, "")
+        budget = AccountKey(programme_id, AccountKind.BUDGET, "")
+        idempotency_key, variety, reason, lineage = return_cancellation(command, take)
+        done = cancel_entry(
+            command.command_id,
+            idempotency_key,
+            self.pending.get(user),
+            take.award.key,
+            take.pending,
+            user,
+            pending_account,
+            self._balance(pending_account),
+            budget,
+            self._balance(budget),
+            variety,
+            reason,
+            lineage,
+        )
+        entry = done.entry
+        if entry is None or done.cancellation.points != take.pending:
+            raise LedgerInvariantError(
+                f"{user}: {take.pending} pending points of {take.award.key} to cancel, "
+                f"{done.cancellation.points} pending"
+            )
+        booked = self._book(
+            command,
+            user,
+            policy,
+            entry.booking,
+            entry.payload_sha256,
+            entry.columns,
+            Route(pending_account, budget),
+            pending_of=take.award.key,
+        )
+        if not isinstance(booked, Rejection):
+            self._set(self.pending, user, done.cancellation.left)
+        return booked
+
+    def _available(self, award: OriginalAward, pending: Pending | None) -> OriginalAward:
+        """The award with what is left of it now (reversals earlier in the batch included)
+        and what of that is still pending (its lot among the user's `pending`)."""
         entry = self.entries.get(award.key)
         if entry is None:
             return award._replace(available=0)
-        return award._replace(available=entry.points - entry.reversed_points)
+        held = next((lot.points for lot in pending or () if lot.award_key == award.key), 0)
+        return award._replace(available=entry.points - entry.reversed_points, pending=held)
 
     def _book(
         self,
@@ -265,6 +327,7 @@ class _Planner:
         columns: Row,
         routed: Route | Rejection,
         preferred_lots: Lots | None = None,
+        pending_of: str | None = None,
     ) -> Rejection | int:
         """The user's signed points from this booking, or why it is refused."""
         existing = self.entries.get(booking.idempotency_key)
@@ -322,7 +385,16 @@ class _Planner:
             formed = self._credit_lots(booking, policy, credit, credit_before, debit, taken)
         self.planned.append(
             PlannedEntry(
-                booking, digest, debit, credit, debit_after, credit_after, columns, taken, formed
+                booking,
+                digest,
+                debit,
+                credit,
+                debit_after,
+                credit_after,
+                columns,
+                taken,
+                formed,
+                pending_of,
             )
         )
         return _signed(user, debit, credit, points)
@@ -481,7 +553,9 @@ class _Planner:
             )
         if target.is_reversal:
             return Rejection.invalid("Invalid Transaction: a reversal cannot be reversed")
-        if (routed.debit, routed.credit) != (target.credit, target.debit):
+        if (routed.debit, routed.credit) != (target.credit, target.debit) and not (
+            _released_back(routed, target)
+        ):
             return Rejection.invalid(
                 "Invalid Transaction: a reversal must move points back between the same accounts"
             )
@@ -556,6 +630,16 @@ def _repeat(incoming: IncomingCommand, previous: StoredOutcome) -> Outcome:
             reason_code=RejectionReason.IDEMPOTENCY_CONFLICT,
         )
     return original.repeated()
+
+
+def _released_back(routed: Route, target: StoredEntry) -> bool:
+    """A reversal of a pending award after its release: from the user it was released to back
+    to the budget it came from (its pending part is cancelled from the pending account)."""
+    return (
+        target.credit.kind is _PENDING
+        and routed.debit.kind is _USER
+        and routed.credit == target.debit
+    )
 
 
 def _signed(user: AccountKey, debit: AccountKey, credit: AccountKey, points: int) -> int:

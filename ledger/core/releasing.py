@@ -9,7 +9,10 @@ in bounded chunks of accounts, like an expiry run) and a confirming event's comm
 (`ledger.core.planner`); both build the entry here, and both remove the lot they release, so
 an award is released once whichever comes first.
 
-A cancellation (`cancel_entry`, for a return) moves points of the lot back to the budget.
+A cancellation (`cancel_entry`, for a return) moves points of the lot back to the budget: it
+reverses the award (pending account to budget, the award's way back), so what is left of the
+award to take back (its points less its reversals) counts it, and a return gives back the rule
+budget it used like any reversal.
 """
 
 from collections.abc import Sequence
@@ -178,13 +181,13 @@ def cancel_entry(
     budget_balance: int,
     variety: Variety,
     reason: str,
-    occurred_at: datetime | None = None,
+    lineage: Lineage | None = None,
 ) -> Cancelled:
     """Cancel up to `points` of award `award_key`'s pending lot (a return): an entry from the
     pending account back to the budget, for the user, naming the award (`pending_of`). The
     caller keeps `cancellation.left` as the user's pending lots and takes whatever of the
     return was not pending any more (`points - cancellation.points`) from the available
-    balance its own way."""
+    balance its own way. The entry reverses the award (`reverses`)."""
     if pending_account.kind is not AccountKind.PENDING or budget_account.kind is not (
         AccountKind.BUDGET
     ):
@@ -204,7 +207,8 @@ def cancel_entry(
         variety=variety,
         points=taken,
         reason=reason,
-        lineage=Lineage(occurred_at=occurred_at),
+        reverses=award_key,
+        lineage=Lineage() if lineage is None else lineage,
     )
     programme_id, user_id = user.programme_id, user.owner_id
     digest = booking_sha256(programme_id, user_id, booking)

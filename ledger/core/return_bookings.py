@@ -35,13 +35,38 @@ def return_booking(command: LedgerCommand, take: Take, allow_negative: bool) -> 
     )
 
 
-def return_explanation(command: LedgerCommand, plan: ReturnPlan, net_points: int) -> JsonValue:
-    """The command's explanation with what the return did: its points, shortfall, reason."""
+def return_cancellation(command: LedgerCommand, take: Take) -> tuple[str, Variety, str, Lineage]:
+    """The idempotency key, variety, reason and lineage of the entry that cancels a take's
+    pending part (`releasing.cancel_entry`): keyed apart from its Return entry, which takes the
+    rest of the same award from the user's balance."""
+    award = take.award
+    request = command.returning
+    original = "" if request is None else request.original_event_id
+    rule = award.rule_id or award.key
+    event = command.source_event
+    return (
+        f"{command.command_id}:{rule}:pending"[:256],
+        Variety.RETURN,
+        f"return of event {original}: pending points cancelled (rule {rule})"[:250],
+        Lineage.model_construct(
+            source_event_id=command.source_event_id,
+            rule_id=award.rule_id,
+            rule_version=None,
+            occurred_at=None if event is None else event.occurred_at,
+        ),
+    )
+
+
+def return_explanation(
+    command: LedgerCommand, plan: ReturnPlan, net_points: int, cancelled: int = 0
+) -> JsonValue:
+    """The command's explanation with what the return did: its points, shortfall, reason, and
+    the pending points it cancelled (never the user's balance)."""
     request = command.returning
     given = command.explanation
     explanation: dict[str, JsonValue] = dict(given) if isinstance(given, dict) else {}
     explanation.update(
-        status="returned" if net_points else "no_points",
+        status="returned" if net_points or cancelled else "no_points",
         reason=plan.reason,
         reason_code=None if plan.reason_code is None else plan.reason_code.value,
         points=net_points,
@@ -49,6 +74,7 @@ def return_explanation(command: LedgerCommand, plan: ReturnPlan, net_points: int
             "original_event_id": None if request is None else request.original_event_id,
             "amount": None if request is None else str(request.amount),
             "points": -net_points,
+            "pending_cancelled": cancelled,
             "shortfall": plan.shortfall,
             "counted": plan.counts,
         },

@@ -15,6 +15,10 @@ why from the reason code.
 What the user has already spent is the programme's policy (`returns.spent_points`): under
 `shortfall` the return takes what the balance holds and records the rest as its shortfall;
 under `negative_balance` it takes its whole share and the balance may go below zero.
+
+An award still (partly) pending gives its share from its pending lot first: that part is
+cancelled (never released later) and never touches the balance, so neither policy applies to
+it; only the rest is taken from the available balance as above.
 """
 
 from collections.abc import Sequence
@@ -40,6 +44,8 @@ class OriginalAward(NamedTuple):
     """What is left of it to take back: its points less every reversal of it so far."""
     lots: Lots | None
     """The lots it formed (the dates its points expire on); a return takes from them first."""
+    pending: int = 0
+    """What of it is still pending (its pending lot): a return cancels from it first."""
 
 
 class Original(NamedTuple):
@@ -59,11 +65,14 @@ class Take(NamedTuple):
 
     award: OriginalAward
     points: int
+    """Taken from the user's available balance (a Return entry)."""
+    pending: int = 0
+    """Cancelled from the award's pending lot (a cancellation entry), before `points`."""
 
 
 class ReturnPlan(NamedTuple):
     takes: tuple[Take, ...]
-    """The Return entries to book, one per award with points to take."""
+    """What to book of each award with points to take (pending or available)."""
     shortfall: int
     """Points of the share the user no longer held (`shortfall` policy)."""
     reason_code: ReasonCode | None
@@ -97,27 +106,43 @@ def plan_return(
             f"returns would add up to {after} of the original's {amount}",
         )
     shares = [
-        Take(award, min(award.available, share_of_award(award.points, amount, before, after)))
+        _split(award, min(award.available, share_of_award(award.points, amount, before, after)))
         for award in original.awards
     ]
+    cancelled = sum(take.pending for take in shares)
     owed = sum(take.points for take in shares)
     held = max(balance, 0)
+    of_pending = f" ({cancelled} of them pending)" if cancelled else ""
     if spent_points == "negative_balance" or owed <= held:
-        takes = tuple(take for take in shares if take.points > 0)
-        return ReturnPlan(takes, 0, None, f"returned {returned} of {amount}: {owed} points", True)
+        takes = tuple(take for take in shares if take.points > 0 or take.pending > 0)
+        total = owed + cancelled
+        reason = f"returned {returned} of {amount}: {total} points{of_pending}"
+        return ReturnPlan(takes, 0, None, reason, True)
     takes = _cut(shares, held)
     shortfall = owed - held
-    reason = f"returned {returned} of {amount}: {held} of {owed} points taken, {shortfall} spent"
+    reason = (
+        f"returned {returned} of {amount}: {held} of {owed} available points taken, "
+        f"{shortfall} spent"
+    )
+    if cancelled:
+        reason += f"; {cancelled} pending points cancelled"
     return ReturnPlan(takes, shortfall, ReasonCode.RETURN_SHORTFALL, reason, True)
 
 
+def _split(award: OriginalAward, share: int) -> Take:
+    """The award's share, from its pending lot first, the rest from the available balance."""
+    pending = min(share, max(award.pending, 0))
+    return Take(award, share - pending, pending)
+
+
 def _cut(shares: Sequence[Take], held: int) -> tuple[Take, ...]:
-    """The shares cut to `held` points in all, in the awards' order."""
+    """The shares' available parts cut to `held` points in all, in the awards' order (their
+    pending parts are cancelled whole: the user never held them)."""
     takes = []
     for take in shares:
         points = min(take.points, held)
-        if points > 0:
-            takes.append(Take(take.award, points))
+        if points > 0 or take.pending > 0:
+            takes.append(Take(take.award, points, take.pending))
             held -= points
     return tuple(takes)
 

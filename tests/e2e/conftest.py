@@ -4,11 +4,13 @@ started with `./dev up` on the same machine is left alone."""
 
 import asyncio
 import os
+import subprocess
 import sys
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import asyncpg
@@ -38,7 +40,8 @@ PREFIX = f"e2e-{_SESSION}-" if _SESSION else "e2e-"
 # Not 19090: with offsets 1,010 apart it would be another session's gateway port.
 PROMETHEUS_PORT = 19109 + _OFFSET
 DATABASE = f"loyalty_e2e_{_SESSION}" if _SESSION else "loyalty_e2e"
-PROGRAMMES = Path(__file__).resolve().parent / "programmes"
+REPO = Path(__file__).resolve().parents[2]
+PROGRAMMES = REPO / "tests" / "e2e" / "programmes"
 DEMO_API_KEY = f"{PREFIXES['production']}{DEMO_KEY_ID}_{DEMO_KEY_SECRET}"
 
 
@@ -219,3 +222,39 @@ async def gateway(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[ht
 
 def new_user() -> str:
     return f"usr_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def pool(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool on the system's database, for a test's own reads."""
+    async with asyncpg.create_pool(
+        system[0].database_url(DATABASE), min_size=1, max_size=2
+    ) as created:
+        yield created
+
+
+def scheduler_command(
+    system: tuple[LocalSettings, Credentials], topics: RunTopics, programme: str, through: date
+) -> tuple[list[str], dict[str, str]]:
+    """`loyalty-scheduler emit` of `programme`'s days up to `through` (ahead of today: the
+    tests drive time by the scheduler's day), on the run's topics: its argv and environment."""
+    settings = system[0]
+    env = {
+        **os.environ,
+        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "LOYALTY_DATABASE_URL": settings.database_url(DATABASE),
+        "LOYALTY_LEDGER_COMMANDS_TOPIC": topics.settings["LOYALTY_LEDGER_COMMANDS_TOPIC"],
+        "LOYALTY_EVENTS_TOPIC": topics.events,
+    }
+    arguments = ["emit", "--programme", programme, "--through", through.isoformat()]
+    return [sys.executable, "-m", "scheduler", *arguments, "--allow-future"], env
+
+
+def scheduler_emit(
+    system: tuple[LocalSettings, Credentials], topics: RunTopics, programme: str, through: date
+) -> subprocess.CompletedProcess[str]:
+    """Run `scheduler_command` to its end."""
+    argv, env = scheduler_command(system, topics, programme, through)
+    return subprocess.run(
+        argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False
+    )

@@ -1,17 +1,14 @@
 """Pending points on the real services, driven by the events' time and the scheduler's day,
 never by sleeping: a purchase's points are held back (visible in the balance's pending block,
 not in the balance), made available by an order.completed event naming the purchase's
-reference, or by the scheduler's day when the return window ends; each award once."""
+reference, or by the scheduler's day when the return window ends; each award once. A partial
+return while the points are pending cancels its share, and the day releases only the rest,
+which then expires at the programme's midnight."""
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,48 +18,18 @@ import pytest
 
 from deploy.local.settings import LocalSettings
 from gateway.admin import api_keys
-from tests.e2e.conftest import DATABASE, Credentials, RunTopics, new_user
+from tests.e2e.conftest import Credentials, RunTopics, new_user, scheduler_emit
+from tests.e2e.test_points_expiry import finished
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 PROGRAMME = "e2e-pending"
 ZONE = ZoneInfo("Africa/Accra")
-
-
-@pytest.fixture
-async def pool(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[asyncpg.Pool]:
-    async with asyncpg.create_pool(
-        system[0].database_url(DATABASE), min_size=1, max_size=2
-    ) as created:
-        yield created
 
 
 @pytest.fixture
 async def key(pool: asyncpg.Pool) -> str:
     issued = await api_keys.create(pool, PROGRAMME, "e2e-partner", "production")
     return issued.secret
-
-
-def scheduler_emit(
-    system: tuple[LocalSettings, Credentials], topics: RunTopics, through: date
-) -> subprocess.CompletedProcess[str]:
-    settings = system[0]
-    env = {
-        **os.environ,
-        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "LOYALTY_DATABASE_URL": settings.database_url(DATABASE),
-        "LOYALTY_LEDGER_COMMANDS_TOPIC": topics.settings["LOYALTY_LEDGER_COMMANDS_TOPIC"],
-    }
-    arguments = ["emit", "--programme", PROGRAMME, "--through", through.isoformat()]
-    return subprocess.run(
-        [sys.executable, "-m", "scheduler", *arguments, "--allow-future"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 async def send(gateway: httpx.AsyncClient, key: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -91,18 +58,6 @@ async def balance(gateway: httpx.AsyncClient, key: str, user_id: str) -> dict[st
     assert response.status_code == 200, response.text
     shown: dict[str, Any] = response.json()
     return shown
-
-
-async def finished(pool: asyncpg.Pool, command_id: str, deadline_s: float = 30.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        done = await pool.fetchval(
-            "SELECT finished_at FROM ledger.lifecycle_runs WHERE command_id = $1", command_id
-        )
-        if done is not None:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{command_id} not run within {deadline_s} s")
 
 
 async def until_available(
@@ -174,7 +129,7 @@ async def test_pending_points_released_by_confirmation_then_by_the_schedulers_da
     shown = await balance(gateway, key, user_id)
     assert (shown["balance"], shown["pending"]["points"]) == (50, 20)
     assert [award["release_on"] for award in shown["pending"]["awards"]] == [str(due)]
-    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, due)
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, due)
     assert sent.returncode == 0, sent.stderr
     await finished(pool, f"release:{PROGRAMME}:{due}")
     shown = await balance(gateway, key, user_id)
@@ -197,7 +152,7 @@ async def test_pending_points_released_by_confirmation_then_by_the_schedulers_da
     ]
 
     # The day again, and the first order completed again: nothing is released twice.
-    again = await asyncio.to_thread(scheduler_emit, system, session_topics, due)
+    again = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, due)
     assert again.returncode == 0, again.stderr
     confirming["metadata"] = {"reference_id": f"again-{first}", "original_reference_id": first}
     await send(gateway, key, confirming)
@@ -211,3 +166,62 @@ async def test_pending_points_released_by_confirmation_then_by_the_schedulers_da
         (item["variety"], item["value"], item["balance"])
         for item in transactions.json()["transactions"]
     ] == [("Points Release", 50, 50), ("Points Release", 20, 70)]
+
+
+async def test_a_partial_return_cancels_pending_points_then_the_rest_is_released_and_expires(
+    system: tuple[LocalSettings, Credentials],
+    session_topics: RunTopics,
+    gateway: httpx.AsyncClient,
+    key: str,
+    pool: asyncpg.Pool,
+) -> None:
+    user_id = new_user()
+    now = datetime.now(UTC)
+    today = now.astimezone(ZONE).date()
+    order = f"order-{uuid.uuid4().hex[:10]}"
+    # Earned a local day ago: pending until the midnight that begins today + 2 (a day the
+    # scheduler has not run yet, whichever test runs first).
+    await purchase(gateway, key, user_id, order, 100, now - timedelta(days=1))
+    returning = {
+        "user_id": user_id,
+        "event_type": "purchase.returned",
+        "metadata": {"reference_id": f"{order}-r1", "original_reference_id": order, "amount": 30},
+    }
+    returned = await send(gateway, key, returning)
+    assert returned["points_awarded"] == 0  # nothing of the available balance taken
+    assert (await send(gateway, key, returning))["event_id"] == returned["event_id"]
+    shown = await balance(gateway, key, user_id)
+    assert (shown["balance"], shown["pending"]["points"]) == (0, 70)
+    assert [award["points"] for award in shown["pending"]["awards"]] == [70]
+
+    due = today + timedelta(days=2)
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, due)
+    assert sent.returncode == 0, sent.stderr
+    await finished(pool, f"release:{PROGRAMME}:{due}")
+    shown = await balance(gateway, key, user_id)
+    assert (shown["balance"], shown["pending"]["points"]) == (70, 0)  # never the cancelled 30
+    expires_on = due + timedelta(days=30)
+    assert [(e["expires_on"], e["points"]) for e in shown["expiring"]] == [(str(expires_on), 70)]
+    [(release_key, released)] = await releases(pool, user_id)
+    assert released == 70
+    cancellations = await pool.fetch(
+        """SELECT points, pending_of FROM ledger.entries
+           WHERE programme_id = $1 AND user_id = $2 AND variety = 'Return'""",
+        PROGRAMME,
+        user_id,
+    )
+    assert [(row["points"], f"release:{row['pending_of']}") for row in cancellations] == [
+        (30, release_key)
+    ]
+
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, expires_on)
+    assert sent.returncode == 0, sent.stderr
+    await finished(pool, f"expire:{PROGRAMME}:{expires_on}")
+    assert (await balance(gateway, key, user_id))["balance"] == 0
+    expired = await pool.fetchval(
+        """SELECT sum(points) FROM ledger.entries
+           WHERE programme_id = $1 AND user_id = $2 AND variety = 'Points Expiry'""",
+        PROGRAMME,
+        user_id,
+    )
+    assert expired == 70

@@ -5,14 +5,9 @@ midnight); the ledger writer expires the lots due by then, each once. The same d
 by the scheduler or as a replayed record, expires nothing more."""
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -24,48 +19,17 @@ from deploy.local.settings import LocalSettings
 from gateway.admin import api_keys
 from schemas.ledger import LifecycleAction, LifecycleCommand
 from schemas.topics import programme_key
-from tests.e2e.conftest import DATABASE, Credentials, RunTopics, new_user
+from tests.e2e.conftest import Credentials, RunTopics, new_user, scheduler_emit
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 PROGRAMME = "e2e-expiry"
 ZONE = ZoneInfo("Pacific/Auckland")
-
-
-@pytest.fixture
-async def pool(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[asyncpg.Pool]:
-    async with asyncpg.create_pool(
-        system[0].database_url(DATABASE), min_size=1, max_size=2
-    ) as created:
-        yield created
 
 
 @pytest.fixture
 async def key(pool: asyncpg.Pool) -> str:
     issued = await api_keys.create(pool, PROGRAMME, "e2e-partner", "production")
     return issued.secret
-
-
-def scheduler_emit(
-    system: tuple[LocalSettings, Credentials], topics: RunTopics, through: date
-) -> subprocess.CompletedProcess[str]:
-    settings = system[0]
-    env = {
-        **os.environ,
-        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "LOYALTY_DATABASE_URL": settings.database_url(DATABASE),
-        "LOYALTY_LEDGER_COMMANDS_TOPIC": topics.settings["LOYALTY_LEDGER_COMMANDS_TOPIC"],
-    }
-    arguments = ["emit", "--programme", PROGRAMME, "--through", through.isoformat()]
-    return subprocess.run(
-        [sys.executable, "-m", "scheduler", *arguments, "--allow-future"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 async def earn(
@@ -230,14 +194,14 @@ async def test_points_expire_at_the_programmes_midnight_once(
     first_due, second_due = today + timedelta(days=1), today + timedelta(days=3)
     await shows_what_expires(gateway, key, user_id, [(first_due, 30), (second_due, 50)])
 
-    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, first_due)
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, first_due)
     assert sent.returncode == 0, sent.stderr
     assert sent.stdout.strip().endswith(str(first_due)), sent.stdout
     await finished(pool, f"expire:{PROGRAMME}:{first_due}")
     assert await balance(gateway, key, user_id) == 50
     assert await expiries(pool, user_id) == [(f"expire:{PROGRAMME}:{first_due}", 30)]
 
-    again = await asyncio.to_thread(scheduler_emit, system, session_topics, first_due)
+    again = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, first_due)
     assert (again.returncode, again.stdout) == (0, "nothing to send: already sent\n")
     partition, offset = await replay(system, session_topics, first_due)
     await consumed(pool, session_topics, partition, offset)
@@ -246,7 +210,7 @@ async def test_points_expire_at_the_programmes_midnight_once(
 
     await shows_what_expires(gateway, key, user_id, [(second_due, 50)])
     # The day before the second lot is due: nothing of it goes; the day it is due: all of it.
-    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, second_due)
+    sent = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, second_due)
     assert sent.returncode == 0, sent.stderr
     await finished(pool, f"expire:{PROGRAMME}:{second_due - timedelta(days=1)}")
     await finished(pool, f"expire:{PROGRAMME}:{second_due}")

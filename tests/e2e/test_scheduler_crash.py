@@ -8,13 +8,9 @@ already, expires nothing twice and skips no day. Time comes from the events' tim
 scheduler's day (`--through`), never from sleeping."""
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -23,11 +19,10 @@ import pytest
 
 from deploy.local.settings import LocalSettings
 from gateway.admin import api_keys
-from tests.e2e.conftest import DATABASE, Credentials, RunTopics, new_user
+from tests.e2e.conftest import REPO, Credentials, RunTopics, new_user, scheduler_command
 from tests.e2e.test_points_expiry import balance, earn, finished
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 PROGRAMME = "e2e-expiry-crash"  # tests/e2e/programmes/e2e-expiry-crash.yaml
 ZONE = ZoneInfo("Pacific/Auckland")
 DAYS_AFTER = 1_000
@@ -38,31 +33,9 @@ KILL_POLL_S = 0.01
 
 
 @pytest.fixture
-async def pool(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[asyncpg.Pool]:
-    async with asyncpg.create_pool(
-        system[0].database_url(DATABASE), min_size=1, max_size=2
-    ) as created:
-        yield created
-
-
-@pytest.fixture
 async def key(pool: asyncpg.Pool) -> str:
     issued = await api_keys.create(pool, PROGRAMME, "e2e-partner", "production")
     return issued.secret
-
-
-def emit_command(
-    system: tuple[LocalSettings, Credentials], topics: RunTopics, through: date
-) -> tuple[list[str], dict[str, str]]:
-    settings = system[0]
-    env = {
-        **os.environ,
-        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "LOYALTY_DATABASE_URL": settings.database_url(DATABASE),
-        "LOYALTY_LEDGER_COMMANDS_TOPIC": topics.settings["LOYALTY_LEDGER_COMMANDS_TOPIC"],
-    }
-    arguments = ["emit", "--programme", PROGRAMME, "--through", through.isoformat()]
-    return [sys.executable, "-m", "scheduler", *arguments, "--allow-future"], env
 
 
 async def last_day(pool: asyncpg.Pool) -> date | None:
@@ -121,7 +94,7 @@ async def test_a_scheduler_killed_while_its_days_expire_lots_expires_each_lot_on
     first_due, second_due = today + timedelta(days=1), today + timedelta(days=3)
     first_id, second_id = f"expire:{PROGRAMME}:{first_due}", f"expire:{PROGRAMME}:{second_due}"
     through = second_due + timedelta(days=DAYS_AFTER)
-    arguments, env = emit_command(system, session_topics, through)
+    arguments, env = scheduler_command(system, session_topics, PROGRAMME, through)
 
     scheduler = await asyncio.create_subprocess_exec(
         *arguments, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

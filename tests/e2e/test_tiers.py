@@ -6,14 +6,9 @@ tier read; `loyalty-scheduler emit` through the day the tier's period ends sends
 its review replayed, changes nothing more."""
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,50 +23,18 @@ from gateway.admin import api_keys
 from gateway.webhooks import subscriptions
 from scheduler.tier_reviews import review_event
 from schemas.topics import user_key
-from tests.e2e.conftest import DATABASE, Credentials, RunTopics, new_user
+from tests.e2e.conftest import Credentials, RunTopics, new_user, scheduler_emit
 from tests.integration.webhooks.receiver import Receiver, receiver
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 PROGRAMME = "e2e-tiers"
 ZONE = ZoneInfo("Africa/Accra")
-
-
-@pytest.fixture
-async def pool(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[asyncpg.Pool]:
-    async with asyncpg.create_pool(
-        system[0].database_url(DATABASE), min_size=1, max_size=2
-    ) as created:
-        yield created
 
 
 @pytest.fixture
 async def key(pool: asyncpg.Pool) -> str:
     issued = await api_keys.create(pool, PROGRAMME, "e2e-partner", "production")
     return issued.secret
-
-
-def scheduler_emit(
-    system: tuple[LocalSettings, Credentials], topics: RunTopics, through: date
-) -> subprocess.CompletedProcess[str]:
-    settings = system[0]
-    env = {
-        **os.environ,
-        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "LOYALTY_DATABASE_URL": settings.database_url(DATABASE),
-        "LOYALTY_LEDGER_COMMANDS_TOPIC": topics.settings["LOYALTY_LEDGER_COMMANDS_TOPIC"],
-        "LOYALTY_EVENTS_TOPIC": topics.events,
-    }
-    arguments = ["emit", "--programme", PROGRAMME, "--through", through.isoformat()]
-    return subprocess.run(
-        [sys.executable, "-m", "scheduler", *arguments, "--allow-future"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 async def earn(gateway: httpx.AsyncClient, key: str, user_id: str, amount: int) -> int:
@@ -181,7 +144,7 @@ async def raised_then_lowered(
 
     # The days up to the one the period ends on are sent; that day's review counts the points
     # of the month before it (window_months 1), none: period_end lowers the tier to Bronze.
-    sent = await asyncio.to_thread(scheduler_emit, system, topics, review_day)
+    sent = await asyncio.to_thread(scheduler_emit, system, topics, PROGRAMME, review_day)
     assert sent.returncode == 0, sent.stderr
     review_id = review_event(PROGRAMME, user_id, review_day, ZONE).event_id
     lowered = await decided(pool, review_id)
@@ -195,7 +158,7 @@ async def raised_then_lowered(
 
     # The same day again: the scheduler has sent it; the review replayed: a duplicate. A later
     # review (the next day's, sent by hand here) finds nothing due: still one downgrade.
-    again = await asyncio.to_thread(scheduler_emit, system, topics, review_day)
+    again = await asyncio.to_thread(scheduler_emit, system, topics, PROGRAMME, review_day)
     assert (again.returncode, again.stdout) == (0, "nothing to send: already sent\n")
     later = review_event(PROGRAMME, user_id, review_day + timedelta(days=1), ZONE)
     replayed = review_event(PROGRAMME, user_id, review_day, ZONE)

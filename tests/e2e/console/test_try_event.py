@@ -8,14 +8,17 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import new_user
-from tests.e2e.console.conftest import Accounts, bearer, log_in, screenshot
+from tests.e2e.console.conftest import Accounts, bearer, log_in, screenshot, settled
 
 pytestmark = pytest.mark.e2e
 TRY_PROGRAMME = "console-try"
 
 
 async def try_it(page: Page) -> None:
+    """Submits the boosted form and waits for htmx to settle: the swapped-in event type select
+    listens for changes only from then on."""
     await page.get_by_role("button", name="Try it").click()
+    await settled(page)
 
 
 async def test_trying_an_event_shows_the_points_and_each_rules_trace(

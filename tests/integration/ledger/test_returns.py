@@ -1,9 +1,10 @@
 """Returns on the real Postgres: the original found through its awards' keys, its amount in the
 archive and the returns before in ledger.returns; Return entries reversing the awards; a
-negative balance where the programme allows it, which check-ledger accepts."""
+negative balance where the programme allows it, which check-ledger accepts; a pending award's
+share cancelled from its pending lot first, never released."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import asyncpg
@@ -11,17 +12,20 @@ import orjson
 import pytest
 
 from ledger.core.batch import IncomingCommand
+from ledger.lifecycle import apply_lifecycle
 from schemas.events import EventV1
 from schemas.ledger import (
     Booking,
     LedgerCommand,
     Lineage,
     OutcomeStatus,
+    PendingTerms,
     ReturnRequest,
     TransactionType,
     Variety,
 )
 from tests.integration.ledger.conftest import apply, assert_consistent
+from tests.integration.ledger.test_pending import pending_of, release
 from tests.unit.ledger.fixtures import booking, command
 
 pytestmark = pytest.mark.integration
@@ -41,8 +45,11 @@ async def returning_programme(pool: asyncpg.Pool, spent_points: str) -> str:
     return programme_id
 
 
-def purchase(prog: str, event_id: str, amount: int, points: int) -> IncomingCommand:
-    """A purchase's command as the processors send it: the event, and one award of rule r1."""
+def purchase(
+    prog: str, event_id: str, amount: int, points: int, pending: PendingTerms | None = None
+) -> IncomingCommand:
+    """A purchase's command as the processors send it: the event, and one award of rule r1
+    (held back on `pending` terms if given)."""
     event = EventV1(
         event_id=event_id,
         programme_id=prog,
@@ -58,6 +65,7 @@ def purchase(prog: str, event_id: str, amount: int, points: int) -> IncomingComm
         points=points,
         reason="purchase earned with rule r1 v1",
         lineage=Lineage(source_event_id=event_id, rule_id="r1", rule_version=1, occurred_at=AT),
+        pending=pending,
     )
     return IncomingCommand.of(
         LedgerCommand(
@@ -169,4 +177,53 @@ async def test_an_adjustment_allowed_to_goes_below_zero_and_no_other_does(
     later = booking(f"{prog}-e2", 25)
     [repaid] = await apply(ledger_pool, command(f"{prog}-e2", "alice", later, programme_id=prog))
     assert repaid.balance_after == 5
+    await assert_consistent(ledger_pool)
+
+
+async def test_a_return_cancels_the_pending_share_first_and_the_release_only_the_rest(
+    ledger_pool: asyncpg.Pool,
+) -> None:
+    prog = await returning_programme(ledger_pool, "shortfall")
+    buy = f"{prog}-buy"
+    terms = PendingTerms(release_on=date(2026, 3, 15), reference_id="order-1")
+    await apply(ledger_pool, purchase(prog, buy, 100, 150, terms))
+    [first] = await apply(ledger_pool, a_return(prog, f"{prog}-r1", buy, "30"))
+    [repeat] = await apply(ledger_pool, a_return(prog, f"{prog}-r1", buy, "30"))
+    assert (first.points, first.balance_after, repeat.status) == (0, 0, OutcomeStatus.DUPLICATE)
+    left = await pending_of(ledger_pool, prog, "alice")
+    assert left is not None
+    assert [(lot.award_key, lot.points) for lot in left] == [(f"{buy}:r1", 105)]
+    await assert_consistent(ledger_pool)
+
+    report = await apply_lifecycle(ledger_pool, release(prog, date(2026, 3, 15)))
+    assert report.progress.points == 105  # the cancelled 45 are never released
+    assert await pending_of(ledger_pool, prog, "alice") is None
+    [rest] = await apply(ledger_pool, a_return(prog, f"{prog}-r2", buy, "70"))
+    assert (rest.points, rest.balance_after) == (-105, 0)
+    [over] = await apply(ledger_pool, a_return(prog, f"{prog}-r3", buy, "1"))
+    assert isinstance(over.explanation, dict)
+    assert (over.points, over.explanation["reason_code"]) == (0, "over_return")
+    rows = await ledger_pool.fetch(
+        """SELECT e.idempotency_key, e.points, e.pending_of, o.idempotency_key AS reverses,
+                  d.kind AS debit, c.kind AS credit
+           FROM ledger.entries e JOIN ledger.entries o ON o.entry_id = e.reverses_entry_id
+           JOIN ledger.accounts d ON d.account_id = e.debit_account_id
+           JOIN ledger.accounts c ON c.account_id = e.credit_account_id
+           WHERE e.programme_id = $1 AND e.variety = 'Return' ORDER BY e.entry_id""",
+        prog,
+    )
+    assert [tuple(row) for row in rows] == [
+        (f"{prog}-r1:r1:pending", 45, f"{buy}:r1", f"{buy}:r1", "pending", "budget"),
+        (f"{prog}-r2:r1", 105, None, f"{buy}:r1", "user", "budget"),
+    ]
+    returned = await ledger_pool.fetch(
+        "SELECT command_id, points, shortfall FROM ledger.returns WHERE programme_id = $1 "
+        "ORDER BY command_id",
+        prog,
+    )
+    assert [tuple(row) for row in returned] == [(f"{prog}-r1", 45, 0), (f"{prog}-r2", 105, 0)]
+    pending_balance = await ledger_pool.fetchval(
+        "SELECT balance FROM ledger.accounts WHERE programme_id = $1 AND kind = 'pending'", prog
+    )
+    assert pending_balance == 0
     await assert_consistent(ledger_pool)

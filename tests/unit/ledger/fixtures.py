@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from ledger.core.accounts import AccountKey, ProgrammePolicy
+from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
 from ledger.core.batch import (
     BatchPlan,
     IncomingCommand,
@@ -129,7 +129,7 @@ class MemoryLedger:
             awards = tuple(
                 OriginalAward(k, e.award_rule_id, e.points, 0, self.formed.get(k))
                 for k in sorted(request.award_keys)
-                if (e := self.entries.get(k)) is not None and e.award_rule_id and e.credit == user
+                if (e := self.entries.get(k)) is not None and e.award_rule_id and _held_for(e, user)
             )
             booked = stored is not None and stored.outcome.status is not OutcomeStatus.REJECTED
             amount = self.amounts.get(request.original_event_id)
@@ -183,3 +183,9 @@ class MemoryLedger:
 
     def user_balance(self, user_id: str, programme_id: str = "prog") -> int:
         return self.balances.get(AccountKey.user(programme_id, user_id), 0)
+
+
+def _held_for(entry: StoredEntry, user: AccountKey) -> bool:
+    """An award booked for `user`: to the user's account, or to the pending account (whose
+    entries name the user in their row, which the memory does not keep: trusted here)."""
+    return entry.credit == user or entry.credit.kind is AccountKind.PENDING

@@ -78,10 +78,17 @@ class HoleMender:
         return rewind
 
 
-async def holes_of(consumer: Consumer, topic: str) -> dict[object, tuple[int, int | None]]:
+async def holes_of(
+    consumer: Consumer, topic: str, generation: int
+) -> dict[object, tuple[int, int | None]]:
     """The partitions of `topic` with a hole now, each with its committed offset and, for a hole
-    at the tail, the fetch position."""
-    in_flight = {message.tp for message in list(consumer.unacked) if not message.acked}
+    at the tail, the fetch position. A record of an earlier consumer generation is not in
+    flight: the agent skips it without an ack, as faust's stream does."""
+    in_flight = {
+        message.tp
+        for message in list(consumer.unacked)
+        if not message.acked and message.generation_id == generation
+    }
     holes: dict[object, tuple[int, int | None]] = {}
     for tp in consumer.assignment():
         committed = consumer._committed_offset[tp]
@@ -137,7 +144,7 @@ def mend_holes(app: faust.App, topic: str, wait_s: float) -> None:
         # The delegate faust's transports make: the bookkeeping read here is the base class's.
         consumer = cast(Consumer, app.consumer)
         count_from_zero(consumer.assignment(), topic)
-        holes = await holes_of(consumer, topic)
+        holes = await holes_of(consumer, topic, app.consumer_generation_id)
         committed = {tp: offset for tp, (offset, _) in holes.items()}
         for tp in mender.to_rewind(committed, time.monotonic()):
             offset, position = holes[tp]

@@ -1,40 +1,40 @@
 """Run a lifecycle command: expire a programme's due lots (or release its due pending awards)
-in bounded chunks, one transaction each.
+in bounded chunks, one transaction each; what differs between the two is in
+`ledger.lifecycle_actions`.
 
 A chunk takes the first `chunk_accounts_max` accounts whose earliest lot is due (the partial
-index `accounts_lots_due`, set-based), locks them with the expired account in id order (as every
-batch locks), plans their expiry (`ledger.core.expiring`, pure), copies the entries in, writes
-the balances and lots, queues the `points.expired` webhooks and counts its progress in
-`ledger.lifecycle_runs`, all in one transaction. The first chunk also stores the command's
-outcome; the run ends with a transaction that finds nothing due: it queues the
-`points.expiring` notices, marks the run finished and stores the consumer's offset past the
-command. A restart in between reads the command again and continues: what expired is no
-longer open, so nothing expires twice, and the offset was not moved past the command, so
-nothing is skipped.
+index `accounts_lots_due`, set-based; a release's: whose earliest pending lot is, by
+`accounts_pending_due`), locks them with the programme's expired (pending) account in id order
+(as every batch locks), plans the chunk (`ledger.core.expiring`, `ledger.core.releasing`,
+pure), copies the entries in, writes the balances and lots, queues the `points.expired`
+(`points.available`) webhooks and counts its progress in `ledger.lifecycle_runs`, all in one
+transaction. The first chunk also stores the command's outcome; the run ends with a
+transaction that finds nothing due: an expiry's queues the `points.expiring` notices; it marks
+the run finished and stores the consumer's offset past the command. A restart in between reads
+the command again and continues: what expired (or was released) is no longer open, so nothing
+moves twice, and the offset was not moved past the command, so nothing is skipped.
 """
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple
 
 import asyncpg
 from pydantic import JsonValue
 
 from ledger import storage
-from ledger.available import queue_available
-from ledger.core.accounts import AccountKey, AccountKind, ProgrammePolicy
+from ledger.core.accounts import AccountKey, ProgrammePolicy
 from ledger.core.batch import Outcome, PlannedEntry
 from ledger.core.columns import command_outcome_columns
 from ledger.core.exceptions import LedgerInvariantError
-from ledger.core.expiring import DueAccount, IncomingLifecycle, plan_expiry
-from ledger.core.lots import encode
-from ledger.core.releasing import Holder, plan_release
+from ledger.core.expiring import IncomingLifecycle
 from ledger.core.rows import account_lots, account_pending, entry_record, outcome_record
 from ledger.db_types import Connection
+from ledger.lifecycle_actions import Action, action_of
 from ledger.loading import AccountIds, load_outcomes, load_programmes, lock_accounts
 from ledger.repository import with_retries
-from schemas.ledger import LifecycleAction, OutcomeStatus, RejectionReason, day_start
+from schemas.ledger import OutcomeStatus, RejectionReason
 
 log = logging.getLogger(__name__)
 
@@ -152,19 +152,18 @@ async def _chunk(
             await _finish(conn, consumer_group, next_offsets)
             return await finishing(_Step(True, outcome.repeated(), [], progress, False))
         outcomes = [] if started else [outcome]
-        releasing = command.action is LifecycleAction.RELEASE_POINTS
+        action = action_of(command)
         due_keys = await _due_accounts(
-            conn, command.programme_id, command.local_day, chunk_accounts_max, releasing
+            conn, action, command.programme_id, command.local_day, chunk_accounts_max
         )
         if not due_keys:
-            notices = 0 if releasing else await _queue_notices(conn, incoming, policy)
+            notices = await action.queue_notices(conn, incoming, policy)
             progress = await _mark_finished(conn, command.command_id, notices)
             rows = [_outcome_row(incoming, booked, recorded_at) for booked in outcomes]
             await _finish(conn, consumer_group, next_offsets, rows)
             return await finishing(_Step(True, outcome, [], progress, True))
-        work = _release if releasing else _expire
-        entries, progress = await work(
-            conn, incoming, due_keys, outcomes, recorded_at, account_ids, policy
+        entries, progress = await _move(
+            conn, incoming, action, due_keys, outcomes, recorded_at, account_ids, policy
         )
         return _Step(False, outcome, entries, progress, True)
 
@@ -232,45 +231,32 @@ async def _run(
     return progress, bool(row["finished"]), created is None
 
 
-_DUE_LOTS = """
-    SELECT account_id, owner_id FROM ledger.accounts
-    WHERE programme_id = $1 AND lots_next_due <= $2
-    ORDER BY lots_next_due, account_id
-    LIMIT $3
-"""
-_DUE_PENDING = """
-    SELECT account_id, owner_id FROM ledger.accounts
-    WHERE programme_id = $1 AND pending_next_release <= $2
-    ORDER BY pending_next_release, account_id
-    LIMIT $3
-"""
-
-
 async def _due_accounts(
-    conn: Connection, programme_id: str, day: object, limit: int, releasing: bool
+    conn: Connection, action: Action, programme_id: str, day: object, limit: int
 ) -> list[tuple[int, str]]:
-    """(account id, user id) of the first accounts with a lot due (or a pending lot to
-    release), by the partial index."""
-    rows = await conn.fetch(_DUE_PENDING if releasing else _DUE_LOTS, programme_id, day, limit)
+    """(account id, user id) of the first accounts with something due, by the partial index."""
+    rows = await conn.fetch(action.due_accounts, programme_id, day, limit)
     return [(row[0], row[1]) for row in rows]
 
 
-async def _expire(
+async def _move(
     conn: Connection,
     incoming: IncomingLifecycle,
+    action: Action,
     due_keys: list[tuple[int, str]],
     outcomes: list[Outcome],
     recorded_at: datetime,
     account_ids: AccountIds | None,
     policy: ProgrammePolicy,
 ) -> tuple[list[PlannedEntry], RunProgress]:
+    """One chunk of a run: what is due in these accounts moves (to or from the programme's
+    account of the action), and is counted on the run."""
     command = incoming.command
     programme_id = command.programme_id
-    expired_key = AccountKey.programme(programme_id, AccountKind.EXPIRED)
+    programme_key = AccountKey.programme(programme_id, action.programme_account)
     users = [AccountKey.user(programme_id, user_id) for _, user_id in sorted(due_keys)]
-    locked = await lock_accounts(conn, {expired_key, *users}, account_ids)
-    due = [DueAccount(key, locked.balances[key], locked.lots.get(key)) for key in users]
-    chunk = plan_expiry(command, due, expired_key, locked.balances[expired_key])
+    locked = await lock_accounts(conn, {programme_key, *users}, account_ids)
+    chunk = action.plan(command, locked, users, programme_key, policy)
     entry_ids = await storage.allocate_entry_ids(conn, len(chunk.entries))
     ids = locked.ids
     at = recorded_at  # the transaction's time, as every batch stamps its rows
@@ -279,56 +265,10 @@ async def _expire(
         for entry, entry_id in zip(chunk.entries, entry_ids, strict=True)
     ]
     lots, due_days = account_lots(chunk.balances, chunk.lots)
-    await storage.write_batch(
-        conn,
-        storage.Writes(
-            outcomes=[_outcome_row(incoming, outcome, at) for outcome in outcomes],
-            entries=rows,
-            balances={ids[key]: balance for key, balance in chunk.balances.items()},
-            lots=lots,
-            lots_next_due=due_days,
-        ),
-    )
-    await _queue_expired(conn, incoming, chunk.entries)
-    progress = await _count(
-        conn, command.command_id, len(chunk.entries), chunk.lots_expired, chunk.points_expired
-    )
-    if not chunk.entries:
-        # Every account found due had nothing due once locked: only another writer expiring
-        # the same run at once could do that, and its chunk has committed; go round again.
-        log.warning("%s: %d accounts no longer due", command.command_id, len(due_keys))
-    return chunk.entries, progress
-
-
-async def _release(
-    conn: Connection,
-    incoming: IncomingLifecycle,
-    due_keys: list[tuple[int, str]],
-    outcomes: list[Outcome],
-    recorded_at: datetime,
-    account_ids: AccountIds | None,
-    policy: ProgrammePolicy,
-) -> tuple[list[PlannedEntry], RunProgress]:
-    """One chunk of a release run: the due pending lots of these accounts become available."""
-    command = incoming.command
-    programme_id = command.programme_id
-    pending_key = AccountKey.programme(programme_id, AccountKind.PENDING)
-    users = [AccountKey.user(programme_id, user_id) for _, user_id in sorted(due_keys)]
-    locked = await lock_accounts(conn, {pending_key, *users}, account_ids)
-    holders = [
-        Holder(key, locked.balances[key], locked.lots.get(key), locked.pending.get(key))
-        for key in users
-    ]
-    chunk = plan_release(command, holders, pending_key, locked.balances[pending_key], policy.expiry)
-    entry_ids = await storage.allocate_entry_ids(conn, len(chunk.entries))
-    ids = locked.ids
-    at = recorded_at
-    rows = [
-        entry_record(entry, entry_id, {}, ids, at)
-        for entry, entry_id in zip(chunk.entries, entry_ids, strict=True)
-    ]
-    lots, due_days = account_lots(chunk.balances, chunk.lots)
-    pending, release_days = account_pending(chunk.balances, chunk.pending)
+    pending: list[str | None] = []  # none: the accounts keep their pending lots (an expiry)
+    release_days: list[str | None] = []
+    if chunk.pending is not None:
+        pending, release_days = account_pending(chunk.balances, chunk.pending)
     await storage.write_batch(
         conn,
         storage.Writes(
@@ -341,11 +281,13 @@ async def _release(
             pending_next_release=release_days,
         ),
     )
-    await queue_available(conn, chunk.entries)
+    await action.queue_webhooks(conn, incoming, chunk.entries)
     progress = await _count(
-        conn, command.command_id, len(chunk.pending), chunk.lots_released, chunk.points_released
+        conn, command.command_id, chunk.accounts, chunk.lots_moved, chunk.points_moved
     )
     if not chunk.entries:
+        # Every account found due had nothing due once locked: only another writer running
+        # the same command at once could do that, and its chunk has committed; go round again.
         log.warning("%s: %d accounts no longer due", command.command_id, len(due_keys))
     return chunk.entries, progress
 
@@ -416,99 +358,3 @@ async def _finish(
             next_offsets=next_offsets,
         ),
     )
-
-
-# The webhooks of an expiry, queued in the run's own transactions (the outbox trigger reads the
-# commands' outcomes, one per run; these are one per user). Only for programmes subscribed.
-_QUEUE_EXPIRED = """
-    WITH expired AS (
-        SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::jsonb[])
-            AS e(key, user_id, points, balance, lots)
-    ), queued AS (
-        INSERT INTO webhook_deliveries (subscription_id, command_id, event_type, payload)
-        SELECT s.subscription_id, e.key, 'points.expired',
-               jsonb_build_object(
-                   'type', 'points.expired', 'programme_id', $1::text, 'user_id', e.user_id,
-                   'event_id', e.key, 'points', e.points, 'balance', e.balance,
-                   'lots', e.lots, 'expired_at', $7::timestamptz, 'recorded_at', now())
-        FROM expired AS e
-        JOIN webhook_subscriptions AS s
-          ON s.programme_id = $1 AND s.active AND 'points.expired' = ANY (s.event_types)
-        ON CONFLICT (subscription_id, command_id) DO NOTHING
-        RETURNING 1)
-    SELECT count(*) FROM queued
-"""
-
-
-async def _subscribed(conn: Connection, programme_id: str, event_type: str) -> bool:
-    found: bool = await conn.fetchval(
-        """SELECT EXISTS (SELECT FROM webhook_subscriptions
-                          WHERE programme_id = $1 AND active AND $2 = ANY (event_types))""",
-        programme_id,
-        event_type,
-    )
-    return found
-
-
-async def _queue_expired(
-    conn: Connection, incoming: IncomingLifecycle, entries: list[PlannedEntry]
-) -> None:
-    command = incoming.command
-    if not entries or not await _subscribed(conn, command.programme_id, "points.expired"):
-        return
-    queued = await conn.fetchval(
-        _QUEUE_EXPIRED,
-        command.programme_id,
-        [entry.booking.idempotency_key for entry in entries],
-        [entry.debit.owner_id for entry in entries],
-        [entry.booking.points for entry in entries],
-        [entry.debit_balance_after for entry in entries],
-        [encode(entry.debit_lots) or "[]" for entry in entries],
-        command.effective_at,
-    )
-    if queued:
-        await conn.execute("SELECT pg_notify('webhook_deliveries', '')")
-
-
-# points.expiring: every user with a lot dated `notice_days` after the run's day, as it stands
-# once the day's lots have expired. One statement over the index of due accounts.
-_QUEUE_EXPIRING = """
-    WITH queued AS (
-        INSERT INTO webhook_deliveries (subscription_id, command_id, event_type, payload)
-        SELECT s.subscription_id, 'expiring:' || $1 || ':' || $2::date || ':' || a.owner_id,
-               'points.expiring',
-               jsonb_build_object(
-                   'type', 'points.expiring', 'programme_id', $1::text,
-                   'user_id', a.owner_id, 'points', (lot ->> 1)::bigint,
-                   'expires_at', $3::timestamptz, 'balance', a.balance, 'recorded_at', now())
-        FROM ledger.accounts AS a
-        CROSS JOIN LATERAL jsonb_array_elements(a.lots) AS lot
-        JOIN webhook_subscriptions AS s
-          ON s.programme_id = $1 AND s.active AND 'points.expiring' = ANY (s.event_types)
-        WHERE a.programme_id = $1 AND a.lots_next_due <= $2::date
-          AND lot ->> 0 = $2::date::text
-        ON CONFLICT (subscription_id, command_id) DO NOTHING
-        RETURNING 1)
-    SELECT count(*) FROM queued
-"""
-
-
-async def _queue_notices(
-    conn: Connection, incoming: IncomingLifecycle, policy: ProgrammePolicy
-) -> int:
-    command = incoming.command
-    expiry = policy.expiry
-    if expiry is None or expiry.notice_days == 0:
-        return 0
-    if not await _subscribed(conn, command.programme_id, "points.expiring"):
-        return 0
-    notice_day = command.local_day + timedelta(days=expiry.notice_days)
-    queued: int = await conn.fetchval(
-        _QUEUE_EXPIRING,
-        command.programme_id,
-        notice_day,
-        day_start(notice_day, expiry.zone),
-    )
-    if queued:
-        await conn.execute("SELECT pg_notify('webhook_deliveries', '')")
-    return queued

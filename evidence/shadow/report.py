@@ -9,7 +9,8 @@ import asyncpg
 from evidence.replay import Mismatch, Totals
 from evidence.report import Report
 from evidence.shadow import store
-from evidence.shadow.store import Run, Stored
+from evidence.shadow.store import Run
+from evidence.shadowing import ShadowDecision
 
 MISMATCH_EXAMPLES_MAX = 20
 
@@ -24,7 +25,7 @@ class Tally:
         self.mismatch_examples: list[Mismatch] = []
         self.rejected_live = 0
 
-    def add(self, stored: Stored) -> None:
+    def add(self, stored: ShadowDecision) -> None:
         user, kind, booked = stored.user_id, stored.event_type, stored.booked
         self.live.record(user, kind, stored.live_tier or "", stored.live_points,
                          stored.live_awards.items(), booked)  # fmt: skip

@@ -4,9 +4,9 @@ idempotently with its position in the archive and its running sums, and reading 
 a report."""
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final, Literal, get_type_hints
 
 import asyncpg
 import orjson
@@ -146,14 +146,40 @@ async def running_count(db: reads.Executor, programme_id: str) -> int:
     return int(found or 0)
 
 
-_INSERT = """
+# shadow_decisions' columns after run_id are ShadowDecision's fields, by name and in order, each
+# of the SQL type its Python type maps to: the decision is written and read back without a list
+# of its fields to keep in step (a new field needs only its column, in a new migration).
+_SQL_TYPES: Final[dict[object, str]] = {
+    str: "text", str | None: "text", int: "bigint", bool: "boolean", datetime: "timestamptz",
+    dict[str, int]: "json",
+}  # fmt: skip
+_HINTS: Final = get_type_hints(ShadowDecision)
+_DECISION_COLUMNS: Final = tuple(
+    (field.name, _SQL_TYPES[_HINTS[field.name]]) for field in fields(ShadowDecision)
+)
+_NAMES: Final = ", ".join(name for name, _ in _DECISION_COLUMNS)
+_ARRAYS: Final = ", ".join(
+    f"${number}::{sql_type}[]" for number, (_, sql_type) in enumerate(_DECISION_COLUMNS, start=2)
+)
+
+
+def _column(decided: Sequence[ShadowDecision], name: str, sql_type: str) -> list[object]:
+    values = [getattr(decision, name) for decision in decided]
+    return [orjson.dumps(value).decode() for value in values] if sql_type == "json" else values
+
+
+def _decision(row: asyncpg.Record) -> ShadowDecision:
+    values = [
+        orjson.loads(value) if sql_type == "json" else value
+        for value, (_, sql_type) in zip(row.values(), _DECISION_COLUMNS, strict=True)
+    ]
+    return ShadowDecision(*values)
+
+
+_INSERT = f"""
     WITH stored AS (
-        INSERT INTO shadow_decisions (run_id, event_id, seq, occurred_at, user_id, event_type,
-                                      points, awards, tier, live_points, live_awards, live_tier,
-                                      booked, reproduced)
-        SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::text[],
-                                 $6::text[], $7::bigint[], $8::json[], $9::text[], $10::bigint[],
-                                 $11::json[], $12::text[], $13::boolean[], $14::boolean[])
+        INSERT INTO shadow_decisions (run_id, {_NAMES})
+        SELECT $1, * FROM unnest({_ARRAYS})
         ON CONFLICT DO NOTHING
         RETURNING user_id, points, live_points
     ), by_user AS (
@@ -191,16 +217,7 @@ async def save(pool: asyncpg.Pool, run_id: int, decided: Sequence[ShadowDecision
     counted and summed (per user, and on the run) in the same transaction. How many were new."""
     if not decided:
         return 0
-    columns = (
-        [d.event_id for d in decided], [d.seq for d in decided],
-        [d.occurred_at for d in decided], [d.user_id for d in decided],
-        [d.event_type for d in decided], [d.points for d in decided],
-        [orjson.dumps(d.awards).decode() for d in decided], [d.tier for d in decided],
-        [d.live_points for d in decided],
-        [orjson.dumps(d.live_awards).decode() for d in decided],
-        [d.live_tier for d in decided], [d.booked for d in decided],
-        [d.reproduced for d in decided],
-    )  # fmt: skip
+    columns = [_column(decided, name, sql_type) for name, sql_type in _DECISION_COLUMNS]
     async with pool.acquire() as conn, conn.transaction():
         sums = await conn.fetchrow(_INSERT, run_id, *columns)
         assert sums is not None  # an aggregate answers one row
@@ -241,35 +258,16 @@ async def count_decisions(
     return int(found or 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """A stored decision as a report reads it."""
-
-    user_id: str
-    event_type: str
-    points: int
-    awards: dict[str, int]
-    tier: str | None
-    live_points: int
-    live_awards: dict[str, int]
-    live_tier: str | None
-    booked: bool
-    reproduced: bool
-    event_id: str
-
-
 async def decisions(
     pool: asyncpg.Pool, run_id: int, since: datetime | None, until: datetime | None
-) -> AsyncIterator[list[Stored]]:
+) -> AsyncIterator[list[ShadowDecision]]:
     """The run's decisions of the events that occurred in [since, until), in decision order,
     in chunks; one snapshot."""
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         cursor = await conn.cursor(
-            """SELECT user_id, event_type, points, awards::text, tier, live_points,
-                      live_awards::text, live_tier, booked, reproduced, event_id
-               FROM shadow_decisions
-               WHERE run_id = $1 AND occurred_at >= $2 AND occurred_at < $3
-               ORDER BY seq""",
+            f"""SELECT {_NAMES} FROM shadow_decisions
+                WHERE run_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+                ORDER BY seq""",
             run_id,
             since or _FAR_PAST,
             until or _FAR_FUTURE,
@@ -278,8 +276,4 @@ async def decisions(
             rows = await cursor.fetch(READ_CHUNK_ROWS)
             if not rows:
                 return
-            yield [
-                Stored(r[0], r[1], r[2], orjson.loads(r[3]), r[4], r[5], orjson.loads(r[6]),
-                       r[7], r[8], r[9], r[10])
-                for r in rows
-            ]  # fmt: skip
+            yield [_decision(row) for row in rows]

@@ -3,7 +3,9 @@ archived history, beside what the configuration in force gave (`evidence.backtes
 
 import asyncio
 import os
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,21 +17,12 @@ from evidence.backtest import BacktestError, Parallel, backtest, count
 from evidence.rendering import html_report, print_report
 from evidence.report import Report
 from evidence.shares import EVENTS_PER_WORKER_MIN, WORKERS_MAX, ShareFailed, workers_for
-from gateway.admin import programmes
+from gateway.admin import options, programmes
 from gateway.admin.help import example
-from gateway.admin.refusals import Refused, about_file
+from gateway.admin.options import Programme, Since, Until, load_candidate, window
+from gateway.admin.refusals import Refused
 from gateway.admin.resources import AdminSettings, database
 from schemas.programme import ProgrammeConfig
-
-
-def moment(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise Refused(f"{option}: {text!r} is not an ISO 8601 date or date-time") from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def register(app: typer.Typer) -> None:
@@ -41,21 +34,11 @@ def register(app: typer.Typer) -> None:
         ),
     )
     def backtest_command(
-        programme: Annotated[str, typer.Option("--programme", help="The programme's id.")],
-        candidate: Annotated[
-            Path, typer.Option("--candidate", help="A programme file: the configuration to try.")
-        ],
-        since: Annotated[
-            str | None,
-            typer.Option("--from", help="Events from this time (ISO 8601; UTC if no zone)."),
-        ] = None,
-        until: Annotated[
-            str | None, typer.Option("--to", help="Events before this time (exclusive).")
-        ] = None,
-        html: Annotated[
-            Path | None,
-            typer.Option("--html", help="Where to write the HTML report (backtest-P.html)."),
-        ] = None,
+        programme: Programme,
+        candidate: Annotated[Path, options.candidate("try")],
+        since: Since = None,
+        until: Until = None,
+        html: Annotated[Path | None, options.html("backtest-P.html")] = None,
         workers: Annotated[
             int | None,
             typer.Option(
@@ -72,14 +55,29 @@ def register(app: typer.Typer) -> None:
         the points (total; by rule, tier and event type), the users affected and by how much,
         and the budget used, as tables here and as an HTML file with charts. Says whether the
         configuration in force reproduced the booked totals exactly. Stores nothing."""
-        with about_file(candidate):
-            config = programmes.load_file(candidate)
-        window = (moment(since, "--from"), moment(until, "--to"))
-        report = _run(AdminSettings(), programme, config, *window, workers)
-        print_report(report, Console())
-        target = html or Path(f"backtest-{programme}.html")
-        target.write_text(html_report(report))
-        typer.echo(f"HTML report: {target}")
+        config = load_candidate(candidate)
+        report = _run(AdminSettings(), programme, config, *window(since, until), workers)
+        show_report(report, html, Path(f"backtest-{programme}.html"))
+
+
+@contextmanager
+def replay_progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A bar of the archived events replayed, of `total`, while the replay runs; yields what
+    advances it (the rebase's replay shows the same)."""
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("replaying", total=total)
+        yield lambda replayed: bar.advance(task, replayed)
+
+
+def show_report(report: Report, html: Path | None, default: Path) -> None:
+    """The report as tables here and as an HTML file, at `--html` or `default` (the shadow
+    runs' report is drawn as the backtest's)."""
+    print_report(report, Console())
+    target = html or default
+    target.write_text(html_report(report))
+    typer.echo(f"HTML report: {target}")
 
 
 def _run(
@@ -96,15 +94,11 @@ def _run(
             total = await count(pool, programme_id, until)
             wanted = workers_for(total, os.cpu_count()) if workers is None else workers
             parallel = Parallel(settings.database_url, wanted)
-            columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-                       TimeRemainingColumn())  # fmt: skip
-            with Progress(*columns, transient=True) as bar:
-                task = bar.add_task("replaying", total=total)
+            with replay_progress(total) as advance:
                 try:
                     return await backtest(
-                        pool, programme_id, config, since, until,
-                        lambda replayed: bar.advance(task, replayed), parallel,
-                    )  # fmt: skip
+                        pool, programme_id, config, since, until, advance, parallel
+                    )
                 except (BacktestError, ShareFailed) as exc:
                     raise Refused(str(exc)) from exc
 

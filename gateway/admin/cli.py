@@ -32,6 +32,7 @@ from gateway.admin import (
 )
 from gateway.admin.booking_import import WAIT_S_DEFAULT
 from gateway.admin.help import example
+from gateway.admin.options import Programme
 from gateway.admin.refusals import AdminGroup, about_file
 from gateway.admin.resources import AdminSettings, database, kafka
 from gateway.admin.service import programmes as service_programmes
@@ -74,7 +75,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-Programme = Annotated[str, typer.Option("--programme", help="The programme's id.")]
 EnvironmentOption = Annotated[
     Environment, typer.Option("--environment", help="Must be the programme's environment.")
 ]

@@ -10,6 +10,7 @@ import typer
 
 from gateway.admin import programmes
 from gateway.admin.help import example
+from gateway.admin.options import Programme
 from gateway.admin.resources import AdminSettings, database
 from gateway.kwegg import offers
 
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
 
 
 def create_offer(
-    programme: Annotated[str, typer.Option("--programme", help="The programme's id.")],
+    programme: Programme,
     name: Annotated[str, typer.Option("--name", help="What users see.")],
     points: Annotated[
         int, typer.Option("--points", min=1, max=10**12, help="What redeeming it costs.")

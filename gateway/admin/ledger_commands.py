@@ -15,12 +15,12 @@ from gateway.admin import import_balances
 from gateway.admin.balances_file import DEFAULT_REASON, REASON_CHARS_MAX
 from gateway.admin.booking_import import WAIT_S_DEFAULT
 from gateway.admin.help import example
+from gateway.admin.options import Programme
 from gateway.admin.resources import AdminSettings, database
 from gateway.admin.service import ledger_exports
 from gateway.admin.service.actors import Actor
 from schemas import topics
 
-Programme = Annotated[str, typer.Option("--programme", help="The programme's id.")]
 Output = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write the CSV to this file (default: standard output)."),

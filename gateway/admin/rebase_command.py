@@ -18,18 +18,18 @@ from typing import Annotated, Final
 import asyncpg
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from evidence.backtest import BacktestError, count
 from evidence.rebase import Correction, Plan, command_id_of, command_of, in_booking_order
 from evidence.rebasing import balances, plan_rebase
-from gateway.admin import programmes
-from gateway.admin.backtest_command import moment
+from gateway.admin import options, programmes
+from gateway.admin.backtest_command import replay_progress
 from gateway.admin.help import example
 from gateway.admin.import_rows import Command
 from gateway.admin.ledger_link import LedgerLink, ledger_link
-from gateway.admin.refusals import Refused, about_file
+from gateway.admin.options import Programme, load_candidate, window
+from gateway.admin.refusals import Refused
 from gateway.admin.resources import AdminSettings, database
 from schemas import topics
 from schemas.ledger import CommandOutcome, OutcomeStatus
@@ -50,14 +50,10 @@ def register(app: typer.Typer) -> None:
         ),
     )
     def rebase_command(
-        programme: Annotated[str, typer.Option("--programme", help="The programme's id.")],
-        candidate: Annotated[
-            Path, typer.Option("--candidate", help="A programme file: the configuration to apply.")
-        ],
-        since: Annotated[
-            str, typer.Option("--from", help="Events from this time (ISO 8601; UTC if no zone).")
-        ],
-        until: Annotated[str, typer.Option("--to", help="Events before this time (exclusive).")],
+        programme: Programme,
+        candidate: Annotated[Path, options.candidate("apply")],
+        since: Annotated[str, options.FROM],
+        until: Annotated[str, options.TO],
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Print the plan and book nothing.")
         ] = False,
@@ -75,9 +71,8 @@ def register(app: typer.Typer) -> None:
         `backtest` does), print the plan, then book each difference as a correction of variety
         Adjustment naming the corrected entry and the candidate version. Idempotent: applying
         the same plan again books nothing more."""
-        with about_file(candidate):
-            config = programmes.load_file(candidate)
-        start, end = moment(since, "--from"), moment(until, "--to")
+        config = load_candidate(candidate)
+        start, end = window(since, until)
         if start is None or end is None:  # both options are required
             raise Refused("--from and --to are required")
         settings = AdminSettings()
@@ -126,15 +121,9 @@ async def _plan(
     until: datetime,
 ) -> Plan:
     total = await count(pool, programme_id, until)
-    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("replaying", total=total)
+    with replay_progress(total) as advance:
         try:
-            return await plan_rebase(
-                pool, programme_id, config, since, until,
-                lambda replayed: bar.advance(task, replayed),
-            )  # fmt: skip
+            return await plan_rebase(pool, programme_id, config, since, until, advance)
         except BacktestError as exc:
             raise Refused(str(exc)) from exc
 

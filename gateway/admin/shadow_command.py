@@ -12,12 +12,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evidence.rendering import html_report, print_report
 from evidence.shadow.store import Run
-from gateway.admin import programmes as programme_files
-from gateway.admin.backtest_command import moment
+from gateway.admin import options
+from gateway.admin.backtest_command import show_report
 from gateway.admin.help import example
-from gateway.admin.refusals import about_file
+from gateway.admin.options import Programme, Since, Until, load_candidate, window
 from gateway.admin.resources import AdminSettings, database
 from gateway.admin.service import shadow_runs
 from gateway.admin.service.actors import Actor
@@ -58,16 +57,13 @@ def _described(run: Run) -> str:
     epilog=example("loyalty-admin shadow start --programme demo --candidate demo-v8.yaml"),
 )
 def start_command(
-    programme: Annotated[str, typer.Option("--programme", help="The programme's id.")],
-    candidate: Annotated[
-        Path, typer.Option("--candidate", help="A programme file: the configuration to shadow.")
-    ],
+    programme: Programme,
+    candidate: Annotated[Path, options.candidate("shadow")],
 ) -> None:
     """Start shadowing the programme's live traffic with the candidate: every event decided
     from now on is decided under the candidate too (from the users' states as they are now)
     by `loyalty-shadow`, and stored; nothing of it is booked."""
-    with about_file(candidate):
-        config = programme_files.load_file(candidate)
+    config = load_candidate(candidate)
     run = _with_pool(lambda pool: shadow_runs.start(pool, Actor.cli(), programme, config))
     typer.echo(f"started {_described(run)}")
 
@@ -80,9 +76,7 @@ def stop_command(run_id: RunId) -> None:
 
 
 @shadow.command("list", epilog=example("loyalty-admin shadow list --programme demo"))
-def list_command(
-    programme: Annotated[str, typer.Option("--programme", help="The programme's id.")],
-) -> None:
+def list_command(programme: Programme) -> None:
     """The programme's shadow runs, newest first, with their sums over the whole run."""
     runs = _with_pool(lambda pool: shadow_runs.listed(pool, Actor.cli(), programme))
     if not runs:
@@ -108,27 +102,16 @@ def list_command(
 )
 def report_command(
     run_id: RunId,
-    since: Annotated[
-        str | None,
-        typer.Option("--from", help="Events from this time (ISO 8601; UTC if no zone)."),
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--to", help="Events before this time (exclusive).")
-    ] = None,
-    html: Annotated[
-        Path | None,
-        typer.Option("--html", help="Where to write the HTML report (shadow-RUN.html)."),
-    ] = None,
+    since: Since = None,
+    until: Until = None,
+    html: Annotated[Path | None, options.html("shadow-RUN.html")] = None,
 ) -> None:
     """The live decisions beside the candidate's over the events of the period that the run
     shadowed: points (total; by rule, tier and event type), users affected and by how much,
     budgeted rules, as tables here and as an HTML file with charts."""
-    window = (moment(since, "--from"), moment(until, "--to"))
-    _, report = _with_pool(lambda pool: shadow_runs.report(pool, Actor.cli(), run_id, *window))
-    print_report(report, Console())
-    target = html or Path(f"shadow-{run_id}.html")
-    target.write_text(html_report(report))
-    typer.echo(f"HTML report: {target}")
+    period = window(since, until)
+    _, report = _with_pool(lambda pool: shadow_runs.report(pool, Actor.cli(), run_id, *period))
+    show_report(report, html, Path(f"shadow-{run_id}.html"))
 
 
 def register(app: typer.Typer) -> None:

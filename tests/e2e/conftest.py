@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import asyncpg
 import httpx
@@ -30,6 +31,7 @@ from gateway.admin.cli import (
 )
 from gateway.keys import PREFIXES
 from gateway.triggers import clients
+from schemas.ledger import Variety
 from tests.conftest import fresh_database
 
 # A session named by LOYALTY_TEST_DATABASE (see tests/conftest.py) gets its own database, process
@@ -234,6 +236,26 @@ async def pool(system: tuple[LocalSettings, Credentials]) -> AsyncIterator[async
         system[0].database_url(DATABASE), min_size=1, max_size=2
     ) as created:
         yield created
+
+
+async def entries_of(
+    pool: asyncpg.Pool,
+    programme: str,
+    user_id: str,
+    variety: Variety,
+    key: Literal["command_id", "idempotency_key"] = "command_id",
+) -> list[tuple[str, int]]:
+    """(key, points) of a user's entries of one variety, in booking order: keyed by the command
+    that booked them (an expiry's run) or by their own key (a release's names its award)."""
+    rows = await pool.fetch(
+        f"""SELECT {key}, points FROM ledger.entries
+            WHERE programme_id = $1 AND user_id = $2 AND variety = $3
+            ORDER BY entry_id""",
+        programme,
+        user_id,
+        str(variety),
+    )
+    return [(row[0], row[1]) for row in rows]
 
 
 def scheduler_command(

@@ -18,12 +18,14 @@ import pytest
 
 from deploy.local.settings import LocalSettings
 from gateway.admin import api_keys
-from tests.e2e.conftest import Credentials, RunTopics, new_user, scheduler_emit
+from schemas.ledger import Variety
+from tests.e2e.conftest import Credentials, RunTopics, entries_of, new_user, scheduler_emit
 from tests.e2e.test_points_expiry import finished
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "e2e-pending"
 ZONE = ZoneInfo("Africa/Accra")
+RELEASE = Variety.POINTS_RELEASE
 
 
 @pytest.fixture
@@ -72,17 +74,6 @@ async def until_available(
         shown = await balance(gateway, key, user_id)
     assert shown["balance"] == points, shown
     return shown
-
-
-async def releases(pool: asyncpg.Pool, user_id: str) -> list[tuple[str, int]]:
-    rows = await pool.fetch(
-        """SELECT idempotency_key, points FROM ledger.entries
-           WHERE programme_id = $1 AND user_id = $2 AND variety = 'Points Release'
-           ORDER BY entry_id""",
-        PROGRAMME,
-        user_id,
-    )
-    return [(row["idempotency_key"], row["points"]) for row in rows]
 
 
 async def test_pending_points_released_by_confirmation_then_by_the_schedulers_day(
@@ -146,7 +137,8 @@ async def test_pending_points_released_by_confirmation_then_by_the_schedulers_da
         user_id,
     )
     first_award, second_award = (row[0] for row in awards)
-    assert await releases(pool, user_id) == [
+    releases = await entries_of(pool, PROGRAMME, user_id, RELEASE, "idempotency_key")
+    assert releases == [
         (f"release:{first_award}", 50),
         (f"release:{second_award}", 20),
     ]
@@ -157,7 +149,7 @@ async def test_pending_points_released_by_confirmation_then_by_the_schedulers_da
     confirming["metadata"] = {"reference_id": f"again-{first}", "original_reference_id": first}
     await send(gateway, key, confirming)
     assert (await balance(gateway, key, user_id))["balance"] == 70
-    assert len(await releases(pool, user_id)) == 2
+    assert len(await entries_of(pool, PROGRAMME, user_id, RELEASE, "idempotency_key")) == 2
     transactions = await gateway.get(
         f"/api/partner/users/{user_id}/transactions", headers={"X-API-Key": key}
     )
@@ -208,7 +200,9 @@ async def test_a_partial_return_cancels_pending_points_then_the_rest_is_released
     assert (shown["balance"], shown["pending"]["points"]) == (70, 0)  # never the cancelled 30
     expires_on = due + timedelta(days=30)
     assert [(e["expires_on"], e["points"]) for e in shown["expiring"]] == [(str(expires_on), 70)]
-    [(release_key, released)] = await releases(pool, user_id)
+    [(release_key, released)] = await entries_of(
+        pool, PROGRAMME, user_id, RELEASE, "idempotency_key"
+    )
     assert released == 70
     cancellations = await pool.fetch(
         """SELECT points, pending_of FROM ledger.entries

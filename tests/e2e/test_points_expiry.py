@@ -17,9 +17,9 @@ from aiokafka import AIOKafkaProducer
 
 from deploy.local.settings import LocalSettings
 from gateway.admin import api_keys
-from schemas.ledger import LifecycleAction, LifecycleCommand
+from schemas.ledger import LifecycleAction, LifecycleCommand, Variety
 from schemas.topics import programme_key
-from tests.e2e.conftest import Credentials, RunTopics, new_user, scheduler_emit
+from tests.e2e.conftest import Credentials, RunTopics, entries_of, new_user, scheduler_emit
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "e2e-expiry"
@@ -122,17 +122,6 @@ async def finished(pool: asyncpg.Pool, command_id: str, deadline_s: float = 30.0
     raise AssertionError(f"{command_id} not run within {deadline_s} s")
 
 
-async def expiries(pool: asyncpg.Pool, user_id: str) -> list[tuple[str, int]]:
-    rows = await pool.fetch(
-        """SELECT command_id, points FROM ledger.entries
-           WHERE programme_id = $1 AND user_id = $2 AND variety = 'Points Expiry'
-           ORDER BY entry_id""",
-        PROGRAMME,
-        user_id,
-    )
-    return [(row["command_id"], row["points"]) for row in rows]
-
-
 async def consumed(pool: asyncpg.Pool, topics: RunTopics, partition: int, offset: int) -> None:
     """Until the ledger writer has stored its offset past the record at `offset`."""
     deadline = time.monotonic() + 30.0
@@ -199,14 +188,18 @@ async def test_points_expire_at_the_programmes_midnight_once(
     assert sent.stdout.strip().endswith(str(first_due)), sent.stdout
     await finished(pool, f"expire:{PROGRAMME}:{first_due}")
     assert await balance(gateway, key, user_id) == 50
-    assert await expiries(pool, user_id) == [(f"expire:{PROGRAMME}:{first_due}", 30)]
+    assert await entries_of(pool, PROGRAMME, user_id, Variety.POINTS_EXPIRY) == [
+        (f"expire:{PROGRAMME}:{first_due}", 30)
+    ]
 
     again = await asyncio.to_thread(scheduler_emit, system, session_topics, PROGRAMME, first_due)
     assert (again.returncode, again.stdout) == (0, "nothing to send: already sent\n")
     partition, offset = await replay(system, session_topics, first_due)
     await consumed(pool, session_topics, partition, offset)
     assert await balance(gateway, key, user_id) == 50
-    assert await expiries(pool, user_id) == [(f"expire:{PROGRAMME}:{first_due}", 30)]
+    assert await entries_of(pool, PROGRAMME, user_id, Variety.POINTS_EXPIRY) == [
+        (f"expire:{PROGRAMME}:{first_due}", 30)
+    ]
 
     await shows_what_expires(gateway, key, user_id, [(second_due, 50)])
     # The day before the second lot is due: nothing of it goes; the day it is due: all of it.
@@ -215,7 +208,7 @@ async def test_points_expire_at_the_programmes_midnight_once(
     await finished(pool, f"expire:{PROGRAMME}:{second_due - timedelta(days=1)}")
     await finished(pool, f"expire:{PROGRAMME}:{second_due}")
     assert await balance(gateway, key, user_id) == 0
-    assert await expiries(pool, user_id) == [
+    assert await entries_of(pool, PROGRAMME, user_id, Variety.POINTS_EXPIRY) == [
         (f"expire:{PROGRAMME}:{first_due}", 30),
         (f"expire:{PROGRAMME}:{second_due}", 50),
     ]

@@ -19,7 +19,15 @@ import pytest
 
 from deploy.local.settings import LocalSettings
 from gateway.admin import api_keys
-from tests.e2e.conftest import REPO, Credentials, RunTopics, new_user, scheduler_command
+from schemas.ledger import Variety
+from tests.e2e.conftest import (
+    REPO,
+    Credentials,
+    RunTopics,
+    entries_of,
+    new_user,
+    scheduler_command,
+)
 from tests.e2e.test_points_expiry import balance, earn, finished
 
 pytestmark = pytest.mark.e2e
@@ -66,17 +74,6 @@ async def run_finished(pool: asyncpg.Pool, command_id: str) -> None:
             await asyncio.sleep(KILL_POLL_S)
 
 
-async def expiries(pool: asyncpg.Pool, user_id: str) -> list[tuple[str, int]]:
-    rows = await pool.fetch(
-        """SELECT command_id, points FROM ledger.entries
-           WHERE programme_id = $1 AND user_id = $2 AND variety = 'Points Expiry'
-           ORDER BY entry_id""",
-        PROGRAMME,
-        user_id,
-    )
-    return [(row["command_id"], row["points"]) for row in rows]
-
-
 async def test_a_scheduler_killed_while_its_days_expire_lots_expires_each_lot_once(
     system: tuple[LocalSettings, Credentials],
     session_topics: RunTopics,
@@ -108,7 +105,7 @@ async def test_a_scheduler_killed_while_its_days_expire_lots_expires_each_lot_on
     assert scheduler.returncode == -signal.SIGKILL, errors
     # Killed inside its transaction: none of the days it sent is recorded as sent.
     assert await last_day(pool) == recorded, "the scheduler got through its days before the kill"
-    assert (await expiries(pool, user_id))[0] == (first_id, 30)
+    assert (await entries_of(pool, PROGRAMME, user_id, Variety.POINTS_EXPIRY))[0] == (first_id, 30)
 
     again = await asyncio.to_thread(
         subprocess.run, arguments, cwd=REPO, env=env, capture_output=True, text=True, timeout=120
@@ -119,7 +116,10 @@ async def test_a_scheduler_killed_while_its_days_expire_lots_expires_each_lot_on
     assert again.stdout.strip().endswith(str(through)), again.stdout[-200:]
     await finished(pool, f"expire:{PROGRAMME}:{through}", deadline_s=180.0)
     assert await last_day(pool) == through
-    assert await expiries(pool, user_id) == [(first_id, 30), (second_id, 50)]
+    assert await entries_of(pool, PROGRAMME, user_id, Variety.POINTS_EXPIRY) == [
+        (first_id, 30),
+        (second_id, 50),
+    ]
     assert await balance(gateway, key, user_id) == 0
     runs = await pool.fetchval(
         """SELECT count(*) FROM ledger.lifecycle_runs

@@ -2,7 +2,7 @@
 change a new snapshot (gateway.admin.service.configuration); read back in the order the engine
 tries them, with the history of every version a rule has had (from `programme_versions`)."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -35,13 +35,10 @@ async def create(
     expected_version: int | None = None,
 ) -> Committed:
     """A new rule, version 1, as a draft."""
-    change = Change(
-        audit.Action.RULE_CREATED, "rule", rule_id,
-        lambda current: created_rule(current, rule_id, data), audited(rule_id),
+    return await _commit(
+        backend, actor, programme_id, rule_id, audit.Action.RULE_CREATED,
+        lambda current: created_rule(current, rule_id, data), source, expected_version,
     )  # fmt: skip
-    return await commit(
-        backend, actor, programme_id, change, source=source, expected_version=expected_version
-    )
 
 
 async def edit(
@@ -55,13 +52,10 @@ async def edit(
     expected_version: int | None = None,
 ) -> Committed:
     """The rule's next version (its status kept): every field the rule has is `data`'s."""
-    change = Change(
-        audit.Action.RULE_CHANGED, "rule", rule_id,
-        lambda current: edited_rule(current, rule_id, data), audited(rule_id),
+    return await _commit(
+        backend, actor, programme_id, rule_id, audit.Action.RULE_CHANGED,
+        lambda current: edited_rule(current, rule_id, data), source, expected_version,
     )  # fmt: skip
-    return await commit(
-        backend, actor, programme_id, change, source=source, expected_version=expected_version
-    )
 
 
 async def activate(
@@ -74,8 +68,10 @@ async def activate(
     expected_version: int | None = None,
 ) -> Committed:
     """The rule pays from the published snapshot on (within its validity window)."""
-    return await _set_status(backend, actor, programme_id, rule_id, "active", source,
-                             expected_version)  # fmt: skip
+    return await _commit(
+        backend, actor, programme_id, rule_id, audit.Action.RULE_ACTIVATED,
+        lambda current: with_status(current, rule_id, "active"), source, expected_version,
+    )  # fmt: skip
 
 
 async def end(
@@ -88,24 +84,25 @@ async def end(
     expected_version: int | None = None,
 ) -> Committed:
     """The rule pays no more; it stays in the programme as the history decisions name."""
-    return await _set_status(backend, actor, programme_id, rule_id, "ended", source,
-                             expected_version)  # fmt: skip
+    return await _commit(
+        backend, actor, programme_id, rule_id, audit.Action.RULE_ENDED,
+        lambda current: with_status(current, rule_id, "ended"), source, expected_version,
+    )  # fmt: skip
 
 
-async def _set_status(
+async def _commit(
     backend: Backend,
     actor: Actor,
     programme_id: str,
     rule_id: str,
-    status: Literal["active", "ended"],
+    action: audit.Action,
+    apply: Callable[[ProgrammeConfig], ProgrammeConfig],
     source: Source,
     expected_version: int | None,
 ) -> Committed:
-    action = audit.Action.RULE_ACTIVATED if status == "active" else audit.Action.RULE_ENDED
-    change = Change(
-        action, "rule", rule_id,
-        lambda current: with_status(current, rule_id, status), audited(rule_id),
-    )  # fmt: skip
+    """The snapshot `apply` makes of the current one, committed and audited as `action` (the
+    rule before and after)."""
+    change = Change(action, "rule", rule_id, apply, audited(rule_id))
     return await commit(
         backend, actor, programme_id, change, source=source, expected_version=expected_version
     )

@@ -192,6 +192,33 @@ async def test_what_was_committed_before_the_start_is_history_whatever_still_run
     assert (rows[0]["live_points"], rows[0]["points"]) == (5, 20)  # from the history's 10
 
 
+async def read_back(
+    pool: asyncpg.Pool, run_id: int, since: datetime | None = None
+) -> list[ShadowDecision]:
+    return [d async for chunk in store.decisions(pool, run_id, since, None) for d in chunk]
+
+
+async def test_every_field_of_a_decision_is_stored_once_and_read_back_as_it_was(
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory
+) -> None:
+    """The store derives its columns from `ShadowDecision`'s fields: each makes the round trip
+    (texts, numbers, instants, awards by rule, tiers or none, both flags)."""
+    run = await started(ledger_pool, config(await new_programme()))
+    saved = [
+        ShadowDecision("evt_a", 1, AT, "ada", "visit", 20, {"visit": 20}, "gold", 10,
+                       {"visit": 10}, None, True, True),
+        ShadowDecision("evt_b", 2, AT + timedelta(minutes=1), "bob", "order", -5,
+                       {"order": -5, "visit": 0}, None, 0, {}, "silver", False, False),
+    ]  # fmt: skip
+    assert await store.save(ledger_pool, run.run_id, saved) == 2
+    assert await store.save(ledger_pool, run.run_id, saved) == 0  # a restart's: collide
+    assert await read_back(ledger_pool, run.run_id) == saved
+    assert await read_back(ledger_pool, run.run_id, AT + timedelta(seconds=1)) == saved[1:]
+    found = await store.get(ledger_pool, run.run_id)
+    assert found is not None
+    assert found.decisions == 2
+
+
 def shadowed(number: int, user: str, points: int, live_points: int) -> ShadowDecision:
     return ShadowDecision(
         event_id=f"evt_sum_{number}", seq=number, occurred_at=AT + timedelta(minutes=number),

@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from processors.engine.amounts import unit_ratio
@@ -87,12 +87,19 @@ _VALUES = st.one_of(
 )
 
 
+_PARAMETERS = compile_parameters(_EVENT_TYPE)
+_CHECK = compile_check(_PARAMETERS)  # generated once: each example only calls it
+
+
+# too_slow times the drawing of the examples alone: on a loaded machine (the lead's full suite
+# beside other developers' sessions) drawing these dictionaries of floats and text can pass its
+# limit though nothing is wrong with the test; the other health checks still apply.
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(["i", "f", "s", "b", "x"]), _VALUES))
 def test_the_generated_parameter_check_agrees_with_parameter_problem(
     metadata: dict[str, Any],
 ) -> None:
-    parameters = compile_parameters(_EVENT_TYPE)
-    assert compile_check(parameters)(metadata) is (parameter_problem(parameters, metadata) is None)
+    assert _CHECK(metadata) is (parameter_problem(_PARAMETERS, metadata) is None)
 
 
 @given(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers()))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from evidence.shadow.report import Tally, report_of
-from evidence.shadow.store import Run, Stored
+from evidence.shadow.store import Run
 from evidence.shadowing import Shadow, ShadowDecision, live_awards
 from ledger.reads import ArchivedEvent
 from processors.engine import CompiledProgramme, UserState, compile_programme, decide
@@ -97,10 +97,8 @@ def test_live_awards_are_signed_by_rule() -> None:
 def test_the_report_adds_the_stored_decisions_up_as_a_backtest() -> None:
     candidate = config(1, buy_points=2)
     tally = Tally()
-    for d in shadowed(candidate):
-        stored = Stored(d.user_id, d.event_type, d.points, d.awards, d.tier, d.live_points,
-                        d.live_awards, d.live_tier, d.booked, d.reproduced, d.event_id)  # fmt: skip
-        tally.add(stored)
+    for decision in shadowed(candidate):
+        tally.add(decision)
     now = datetime.now(UTC)
     run = Run(7, "test", candidate, "running", "cli:x", now, None, "1:1:", 1, 2, None, 0)
     report = report_of(run, tally, None, None)

@@ -160,3 +160,23 @@ def test_a_bug_is_not_a_refusal() -> None:
 def test_the_database_is_named_without_credentials() -> None:
     assert server_of("postgresql://u:p@db.internal:6432/loyalty") == "db.internal:6432/loyalty"
     assert server_of("postgresql:///loyalty") == "localhost:5432/loyalty"
+
+
+def test_the_evidence_commands_name_a_missing_candidate_and_refuse_a_bad_window(
+    tmp_path: Path,
+) -> None:
+    """backtest, rebase and shadow take one `--candidate`, `--from` and `--to`, parsed alike
+    (gateway.admin.options), before any server is asked."""
+    missing = tmp_path / "absent.yaml"
+    window = ["--from", "2026-05-01", "--to", "2026-06-01"]
+    for args in (["backtest"], ["rebase", *window], ["shadow", "start"]):
+        result = invoke(*args, "--programme", "demo", "--candidate", str(missing))
+        assert_refused(result, str(missing), "No such file")
+    demo = str(Path(__file__).parents[3] / "deploy" / "programmes" / "demo.yaml")
+    candidate = ["--programme", "demo", "--candidate", demo]
+    for args, fragment in (
+        (["backtest", *candidate, "--from", "yesterday"], "--from: 'yesterday' is not an ISO 8601"),
+        (["rebase", *candidate, "--from", "2026-05-01", "--to", "soon"], "--to: 'soon' is not"),
+        (["shadow", "report", "--run", "3", "--to", "soon"], "--to: 'soon' is not an ISO 8601"),
+    ):
+        assert_refused(invoke(*args), fragment)

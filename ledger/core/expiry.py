@@ -45,6 +45,34 @@ def expiry_policy(config: PointsExpiry, time_zone: str) -> ExpiryPolicy | None:
     )
 
 
+class LotDates:
+    """`ExpiryPolicy.expires_on` for one batch's credits, each date worked out once: the
+    conversion to the programme's time zone, the policy's arithmetic and the ISO text took
+    about a microsecond per credit, a fifth of what keeping lots cost a booking. A batch's
+    credits share few dates (all those without an `occurred_at` are earned at the batch's
+    time), so each (policy, local day) is remembered, and the last instant asked for.
+    Bounded: one instance per batch, at most one date per credit of it."""
+
+    def __init__(self) -> None:
+        self._last: tuple[ExpiryPolicy, datetime, str] | None = None
+        # By the policy's id: hashing the policy's six fields cost more than the date itself.
+        # The policies are the batch snapshot's, alive as long as this instance.
+        self._dates: dict[tuple[int, date], str] = {}
+
+    def expires_on(self, policy: ExpiryPolicy, earned_at: datetime) -> str:
+        last = self._last
+        if last is not None and last[0] is policy and last[1] == earned_at:
+            return last[2]
+        earned = earned_at.astimezone(policy.zone).date()
+        key = (id(policy), earned)
+        found = self._dates.get(key)
+        if found is None:
+            found = lot_date(policy, earned).isoformat()
+            self._dates[key] = found
+        self._last = (policy, earned_at, found)
+        return found
+
+
 def lot_date(policy: ExpiryPolicy, earned: date) -> date:
     """The local day at whose midnight points earned on the local day `earned` expire."""
     if policy.policy == "days_after_earning":

@@ -192,23 +192,25 @@ def encode(lots: Lots | None) -> str | None:
     """The jsonb text an account or an entry stores: `[["2026-04-01", 30], [null, 12]]`."""
     if lots is None:
         return None
-    return orjson.dumps([[day, points] for day, points in lots]).decode()
+    # orjson writes tuples as arrays: no list of lists built first (a third of encoding).
+    return orjson.dumps(lots).decode()
 
 
 def decode(text: str | None) -> Lots | None:
     if text is None:
         return None
-    return tuple((_day(lot[0]), _points(lot[1])) for lot in _pairs(orjson.loads(text)))
-
-
-def _pairs(value: object) -> list[list[object]]:
+    value = orjson.loads(text)
+    # One loop over plain lists, no generators: decoding runs for every account a batch locks.
     # Typed as lists, not Sequences: the compiled module then checks each lot with a plain
-    # list check rather than an abstract-class isinstance (a tenth of decoding a chunk's lots).
-    if not isinstance(value, list) or not all(
-        isinstance(lot, list) and len(lot) == 2 for lot in value
-    ):
+    # list check rather than an abstract-class isinstance.
+    if not isinstance(value, list):
         raise ValueError(f"malformed lots: {value!r}"[:200])
-    return value
+    out: list[Lot] = []
+    for lot in value:
+        if not isinstance(lot, list) or len(lot) != 2:
+            raise ValueError(f"malformed lots: {value!r}"[:200])
+        out.append((_day(lot[0]), _points(lot[1])))
+    return tuple(out)
 
 
 def _points(value: object) -> int:

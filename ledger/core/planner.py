@@ -41,6 +41,7 @@ from ledger.core.batch import (
 from ledger.core.budgets import award_rule_id, exhausted
 from ledger.core.columns import Row, booking_entry_columns
 from ledger.core.exceptions import LedgerInvariantError
+from ledger.core.expiry import LotDates
 from ledger.core.hashing import booking_sha256
 from ledger.core.lots import Lots, credited, debited, debited_preferring
 from ledger.core.pending import Pending, PendingLot, confirmed, held
@@ -122,6 +123,7 @@ class _Planner:
         # A command's last booking changes nothing unless it passes every check, so only the
         # bookings before it can need undoing: a one-booking command logs nothing.
         self.undoable = False
+        self.lot_dates = LotDates()
 
     def changed_balances(self) -> dict[AccountKey, int]:
         return _changed(self.balances, self.snapshot.balances)
@@ -504,7 +506,7 @@ class _Planner:
                 incoming = ((booking.expires_on.isoformat(), booking.points),)
             elif expiry is not None:
                 earned_at = booking.lineage.occurred_at or self.recorded_at
-                incoming = ((expiry.expires_on(earned_at), booking.points),)
+                incoming = ((self.lot_dates.expires_on(expiry, earned_at), booking.points),)
         held = self.lots.get(account)
         after, formed = credited(held, before, booking.points, incoming)
         if after is not held:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from ledger.core.expiry import expiry_policy, lot_date
+from ledger.core.expiry import LotDates, expiry_policy, lot_date
 from schemas.ledger import day_start
 from schemas.programme import PointsExpiry
 
@@ -68,3 +68,27 @@ def test_the_day_earned_is_the_programmes_local_day() -> None:
 def test_a_policy_without_its_fields_or_with_others_is_refused(fields: dict[str, object]) -> None:
     with pytest.raises(ValidationError, match="policy"):
         PointsExpiry.model_validate(fields)
+
+
+def test_a_batchs_lot_dates_are_the_policies_own_whatever_the_order_asked() -> None:
+    """`LotDates` remembers dates by policy and local day: instants either side of a local
+    midnight and of a daylight-saving change, two policies, the same instant twice in a row."""
+    berlin = expiry_policy(PointsExpiry(policy="days_after_earning", days=30), "Europe/Berlin")
+    monthly = expiry_policy(
+        PointsExpiry(policy="end_of_period", period="month", after_months=0), "UTC"
+    )
+    assert berlin is not None
+    assert monthly is not None
+    instants = [
+        datetime(2026, 3, 28, 22, 59, 59, tzinfo=UTC),  # 23:59:59 in Berlin (UTC+1)
+        datetime(2026, 3, 28, 23, 0, tzinfo=UTC),  # the next local day
+        datetime(2026, 3, 29, 21, 59, 59, tzinfo=UTC),  # after the change: 23:59:59 (UTC+2)
+        datetime(2026, 3, 29, 22, 0, tzinfo=UTC),
+        datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2026, 4, 1, tzinfo=UTC),
+    ]
+    dates = LotDates()
+    for instant in instants + instants[::-1]:
+        for expiry in (berlin, monthly, berlin):
+            assert dates.expires_on(expiry, instant) == expiry.expires_on(instant)
+            assert dates.expires_on(expiry, instant) == expiry.expires_on(instant)

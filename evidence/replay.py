@@ -12,15 +12,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Final, Literal
 
 import orjson
 
 from evidence.alike import AlikeTypes
+from evidence.apart import Apart, apart, candidate_state
 from processors.engine import CompiledProgramme, Decision, UserState, decide
 from schemas.events import EventV1
 
 MISMATCH_EXAMPLES_MAX: Final = 20
+SAME: Final = "same"
+"""`Replay._shared`: the arms hold one state object for the user."""
 
 CandidateDecided = Callable[[EventV1, Decision, bool], None]
 """Told of each event of the window with the candidate's decision and whether the ledger
@@ -117,9 +120,10 @@ class Arm:
         decision = decide(event, state, programme, external, budget_used=self.budget_used)
         return self.take(user_id, decision)
 
-    def take(self, user_id: str, decision: Decision) -> Decision:
-        """`decision` as this arm's: the user's new state, the budgets' use."""
-        self.states[user_id] = decision.state
+    def take(self, user_id: str, decision: Decision, state: UserState | None = None) -> Decision:
+        """`decision` as this arm's: the user's new state (`state` instead of the decision's,
+        when given), the budgets' use."""
+        self.states[user_id] = decision.state if state is None else state
         for rule_id, points in decision.budget_consumed.items():
             self.budget_used[rule_id] = self.budget_used.get(rule_id, 0) + points
         return decision
@@ -185,6 +189,14 @@ class Replay:
         self.mismatches = 0
         self.mismatch_examples: list[Mismatch] = []
         self.rejected_live = 0
+        self._both = Totals()
+        """Decisions the arms share, counted once: added to both arms' totals by `outcome`."""
+        self.decided_twice = 0
+        """Events of the window the candidate decided on its own (the others: once for both)."""
+        self._apart: dict[str, Apart] = {}
+        """By user whose arms' states are other objects: how they differ, when only where most
+        decisions do not look (`evidence.apart`); kept for every user whose states change
+        apart."""
 
     def add(
         self,
@@ -204,40 +216,76 @@ class Replay:
             self._window_started = True
             self.candidate.states = dict(self.current.states)
             self.candidate.budget_used = dict(self.current.budget_used)
-        shared = self._alike is not None and self._shared(self._alike, event, version)
+        user_id = event.user_id
+        before = self.candidate.states.get(user_id)
+        shared = None if self._alike is None else self._shared(self._alike, event, version, before)
         current = self.current.decide(event, version, external)
-        self.current.totals.add(current, event.user_id, event.event_type, booked)
         if current.points != archived_points:
             self._mismatch(event.event_id, archived_points, current.points)
-        if shared:
-            candidate = self.candidate.take(event.user_id, current)
+        if shared == SAME:
+            candidate = self.candidate.take(user_id, current)
+        elif isinstance(shared, Apart) and before is not None:
+            own = candidate_state(current.state, before, event.event_id, shared)
+            candidate = self.candidate.take(user_id, current, own)
         else:
             candidate = self.candidate.decide(event, version, external)
-        self.candidate.totals.add(candidate, event.user_id, event.event_type, booked)
+            self.decided_twice += 1
+            self._note_apart(user_id, current.state, candidate.state)
+        if candidate is current:  # counted once, for both arms (`outcome`)
+            self._both.add(current, user_id, event.event_type, booked)
+        else:
+            self.current.totals.add(current, user_id, event.event_type, booked)
+            self.candidate.totals.add(candidate, user_id, event.event_type, booked)
         self.rejected_live += not booked
         if self._candidate_decided is not None:
             self._candidate_decided(event, candidate, booked)
 
     def outcome(self) -> Outcome:
+        """What the replay found so far; the arms' totals complete from here on."""
         current, candidate = self.current, self.candidate
+        both, self._both = self._both, Totals()
+        current.totals.merge(both)
+        candidate.totals.merge(both)
         return Outcome(
             current.totals, candidate.totals, dict(current.budget_used),
             dict(candidate.budget_used), self.history_events, self.mismatches,
             list(self.mismatch_examples), self.rejected_live,
         )  # fmt: skip
 
-    def _shared(self, alike: AlikeTypes, event: EventV1, version: int | None) -> bool:
-        """The candidate would decide `event` as the current arm does: the same inputs (the
-        same state object for the user, the same use of the type's budgets) to a programme
-        alike for its type (`evidence.alike`)."""
+    def _shared(
+        self, alike: AlikeTypes, event: EventV1, version: int | None, before: UserState | None
+    ) -> Literal["same"] | Apart | None:
+        """How the candidate may take the current arm's decision of `event`: `SAME` when its
+        state for the user is the same object (`evidence.alike`), an `Apart` when it differs
+        only where this event's decision does not look (`evidence.apart`); None when it must
+        decide on its own. Either way the programme is alike for the event's type and the
+        type's budgets have the same use in both arms."""
         user_id = event.user_id
-        if self.candidate.states.get(user_id) is not self.current.states.get(user_id):
-            return False
         budgeted = alike.budgeted_if_alike(version, event.event_type)
         if budgeted is None or event.rule_id is not None:
-            return False
+            return None
         current, candidate = self.current.budget_used, self.candidate.budget_used
-        return all(current.get(rule_id) == candidate.get(rule_id) for rule_id in budgeted)
+        if any(current.get(rule_id) != candidate.get(rule_id) for rule_id in budgeted):
+            return None
+        mine = self.current.states.get(user_id)
+        if before is mine:
+            return SAME
+        differ = self._apart.get(user_id)
+        if differ is None or event.event_type in differ.types or mine is None:
+            return None
+        if event.event_id in mine.applied:  # a redelivery reads its record
+            return None
+        if event.event_type in self.current.programme_of(version).returns:  # reads a record
+            return None
+        return differ
+
+    def _note_apart(self, user_id: str, current: UserState, candidate: UserState) -> None:
+        """After the arms decided an event each on its own: how their states differ now."""
+        differ = None if current is candidate else apart(current, candidate)
+        if differ is None:
+            self._apart.pop(user_id, None)
+        else:
+            self._apart[user_id] = differ
 
     def _history(self, event: EventV1, version: int | None, external: Mapping[str, int]) -> None:
         """An event before the window: it builds the states, as the version in force decided
@@ -245,6 +293,7 @@ class Replay:
         self.history_events += 1
         self.current.decide(event, version, external)
         if self._window_started:
+            self._apart.pop(event.user_id, None)  # worked out again at its next decision apart
             # Decided late, after events of the window: the candidate's states move as they did.
             historic = self.current.programme_of(version)
             self.candidate.decide(event, version, external, historic)

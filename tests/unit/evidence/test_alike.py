@@ -72,6 +72,8 @@ CANDIDATES = {
     "buy doubled": changed(config(2, read_points=6), buy={"points": 2}),
     "buy's budget runs out": changed(config(2, read_points=6), buy={"budget_max": 25}),
     "read capped lower": changed(config(2, read_points=6), read={"daily_cap": 7}),
+    "streak doubled": changed(config(2, read_points=6), streak={"points": 100}),
+    "login weekly": changed(config(2, read_points=6), login={"frequency": "weekly"}),
 }
 
 
@@ -93,3 +95,18 @@ def test_a_replay_of_the_configuration_in_force_shares_every_state() -> None:
     for user, state in replay.current.states.items():
         assert replay.candidate.states[user] is state
     assert replay.candidate.totals == replay.current.totals
+
+
+def test_a_candidate_doubling_one_rule_decides_only_that_types_events_twice() -> None:
+    """Once a user's buys earn other points, the arms' states differ in their cap counters of
+    buy and their applied records (`evidence.apart`): the user's other events are still decided
+    once for both."""
+    stored = Versions({1: config(1)}, 1)
+    replay = replay_of(stored, changed(config(1), buy={"points": 2}), None)
+    outcome(replay, len(history()))
+    buys = sum(1 for event in history() if event.event_type == "buy")
+    assert replay.decided_twice == buys
+    assert replay.candidate.totals.by_rule["buy"] == 2 * replay.current.totals.by_rule["buy"]
+    for user, state in replay.current.states.items():
+        assert replay.candidate.states[user].caps["buy"] != state.caps["buy"]
+        assert replay.candidate.states[user].marks is state.marks

@@ -4,9 +4,8 @@ gateway, the ledger writer and the webhooks process are SIGKILLed once each and 
 and started again, on the run's own Kafka and Postgres; nothing accepted is lost or doubled, no
 limit is passed, the balances (and the pending points released, by a delivery or by the
 scheduler's day) are the engine's replay, clients see only 200, 202, 429 and 503 with
-Retry-After, no service dies on its own, and the shared servers are left alone. With seed 7 the
-ledger writer is SIGKILLed a second before Postgres restarts: the writer started again must wait
-for the database (it used to exit on "the database system is starting up").
+Retry-After, no service dies on its own (a writer started while Postgres restarts waits for
+it), and the shared servers are left alone.
 
 Two faults of the full run are not here: the processors' SIGKILL and the Kafka broker's restart
 each make the processors' consumer group rebalance, after which faust 0.15 skips fetched records.

@@ -16,10 +16,21 @@ from collections.abc import Callable
 from typing import Final, NamedTuple
 
 import asyncpg
+from asyncpg.exceptions import InternalClientError
 
 from ledger.db_types import Executor
 
 log = logging.getLogger(__name__)
+
+# A reading fails on these when the database is away or goes away under it (InternalClientError:
+# asyncpg's "another operation is in progress" on a connection whose server died).
+_DATABASE_ERRORS: Final = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 PROGRAMMES_MAX: Final = 1_000
 """Programmes read per refresh, in id order: one scrape's series stay bounded."""
@@ -120,17 +131,22 @@ async def refresh(
     stop: asyncio.Event,
 ) -> None:
     """Read and `publish` every `interval_s` until `stop` is set. A failed reading publishes
-    None (the series disappear rather than show stale figures) and is retried next time."""
+    None (the series disappear rather than show stale figures) and is retried next time.
+
+    The pool connects only when a reading needs it (`min_size=0`), so that the database being
+    away when the writer starts is a failed reading too: a pool connecting at its creation
+    raised "the database system is starting up" out of this task, which stopped the writer
+    (issue 19's chaos run, the writer started again just before Postgres restarted)."""
     async with asyncpg.create_pool(
         database_url,
-        min_size=1,
+        min_size=0,
         max_size=1,
         server_settings={"statement_timeout": str(STATEMENT_TIMEOUT_MS)},
     ) as pool:
         while not stop.is_set():
             try:
                 reading: StateReading | None = await read_consistently(pool)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except _DATABASE_ERRORS as exc:
                 log.warning("programme state not read: %s", exc)
                 reading = None
             publish(reading)

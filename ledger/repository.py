@@ -9,10 +9,11 @@ Offsets commit with the bookings or not at all.
 """
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 from asyncpg.exceptions import InternalClientError
@@ -20,6 +21,7 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception_type,
+    stop_after_delay,
     wait_exponential,
 )
 
@@ -56,6 +58,8 @@ from ledger.returning import load_originals, store_returns
 from schemas.ledger import CommandOutcome, OutcomeStatus, RejectionReason
 
 BeforeCommit = Callable[[BatchPlan], Awaitable[None]]
+
+log = logging.getLogger(__name__)
 
 # Only errors after which the same batch may well succeed: never a constraint violation.
 _Result = TypeVar("_Result")
@@ -287,6 +291,28 @@ async def with_retries(
     except TRANSIENT_ERRORS as exc:
         raise RetriesExhaustedError(f"{what} failed {attempts_max} times") from exc
     raise RetriesExhaustedError("attempts_max must be at least 1")
+
+
+async def create_pool_when_up(
+    url: str, *, away_max_s: float = DATABASE_AWAY_MAX_S, **options: Any
+) -> asyncpg.Pool:
+    """`asyncpg.create_pool(url, **options)` once the database answers: a process started
+    while Postgres restarts (refused, or "the database system is starting up") waits for it,
+    for up to `away_max_s`, instead of exiting. Other errors (a wrong password) are raised."""
+    async for attempt in AsyncRetrying(
+        stop=stop_after_delay(away_max_s),
+        wait=wait_exponential(multiplier=0.1, max=RETRY_WAIT_MAX_S),
+        retry=retry_if_exception_type(_DATABASE_AWAY),
+        before_sleep=lambda state: log.warning(
+            "the database is away (%s); connecting again",
+            state.outcome.exception() if state.outcome else None,
+        ),
+        reraise=True,
+    ):
+        with attempt:
+            pool: asyncpg.Pool = await asyncpg.create_pool(url, **options)
+            return pool
+    raise AssertionError("unreachable: tenacity reraises")
 
 
 @contextlib.asynccontextmanager

@@ -28,7 +28,12 @@ from ledger.dead_letters import DeadLetterPublisher, dead_letter_producer
 from ledger.lifecycle import LifecycleReport, RunProgress, apply_lifecycle
 from ledger.loading import AccountIds
 from ledger.point_flows import points_by_flow
-from ledger.repository import Batch, apply_batch_with_retries, with_retries
+from ledger.repository import (
+    Batch,
+    apply_batch_with_retries,
+    create_pool_when_up,
+    with_retries,
+)
 from ledger.segments import Decoded, Segment, segments
 from ledger.settings import LedgerSettings
 from ledger.storage import load_offsets
@@ -478,8 +483,9 @@ def _position(letter: DeadLetter) -> tuple[str, int, int]:
 
 @asynccontextmanager
 async def open_writer(settings: LedgerSettings) -> AsyncIterator[LedgerWriter]:
-    """Connect to Postgres and Kafka; on exit stop the consumer, the producer, then the pool."""
-    pool = await asyncpg.create_pool(
+    """Connect to Postgres (waiting while it is away: a writer started during its restart) and
+    Kafka; on exit stop the consumer, the producer, then the pool."""
+    pool = await create_pool_when_up(
         settings.database_url, min_size=1, max_size=settings.database_pool_size
     )
     producer = dead_letter_producer(settings.kafka_bootstrap_servers)

@@ -15,6 +15,7 @@ from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog
 from processors.external import ExternalPoints
 from processors.fetching import FetchBatchingTransport
+from processors.holes import mend_holes
 from processors.pipeline import EventPipeline, Outputs, record_of
 from processors.previews import Previews
 from processors.settings import ProcessorSettings
@@ -138,6 +139,7 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
                 metrics.LAG.labels(str(tp.partition)).set(max(0, ends[tp] - position))
 
     app.task(follow_configuration)
+    mend_holes(app, settings.events_topic, settings.hole_wait_s)
     app.timer(interval=settings.lag_report_interval_s)(report_lag)
     # concurrency=1: with more, faust can commit offsets past messages still in flight.
     app.agent(events, name="decide-events", concurrency=1)(decide_events)

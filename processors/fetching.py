@@ -17,6 +17,9 @@ from typing import cast
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+from processors.holes import head_hole_at
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -31,6 +34,13 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class _Consumer(faust_aiokafka.Consumer):
+    def _new_offset(self, tp: TP) -> int | None:
+        # faust's own test lets a hole of one record at the head through (holes.py).
+        if head_hole_at(self, tp):
+            return None
+        offset: int | None = super()._new_offset(tp)
+        return offset
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 

@@ -43,6 +43,14 @@ LAG = Gauge(
     "Events not yet read from the partition (its end minus this worker's position)",
     ["partition"],
 )
+# Partitions sought back over a hole (records fetched but never delivered; holes.py): any
+# increase means faust dropped records, which were then fetched and decided again. Each
+# partition a worker holds is exported at 0 (holes.count_from_zero).
+HOLES_MENDED = Counter(
+    "loyalty_processor_holes_mended_total",
+    "Times a partition was sought back to its committed offset over a hole",
+    ["partition"],
+)
 EXTERNAL_FAILURES = Counter(
     "loyalty_processor_external_points_failures_total",
     "Programmatic rules whose API failed (the rule's configured points were used)",

@@ -27,6 +27,10 @@ class ProcessorSettings(BaseSettings):
     config_ready_timeout_s: float = 60.0
     log_level: str = "info"
     lag_report_interval_s: float = Field(default=10.0, gt=0)
+    # How long records may stay acked past an un-acked one before the partition is sought back to
+    # its committed offset (holes.py). Acks go in offset order, so a hole is never normal; the wait
+    # only keeps a hole faust is about to fill from costing a re-read.
+    hole_wait_s: float = Field(default=5.0, gt=0, le=600)
     # A batch is what the stream holds after `batch_wait_ms`, at most `batch_events_max` events:
     # per-event cost falls with the batch, and the wait bounds the latency it adds. At a few
     # hundred events a second a batch's own cost dominates: 10 ms rather than 5 halves the

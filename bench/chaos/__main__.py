@@ -1,13 +1,16 @@
 """`python -m bench.chaos`: 100,000 events for 2,000 users (`--events`, `--users` scale it down)
 through the gateway and straight to `events.v1`, on a programme with a daily cap, a daily
-frequency limit, a streak and a rule budget, with webhooks to a local receiver, while at seeded
-random moments the gateway, the processors, the ledger writer and the webhooks process are
-SIGKILLed (`--kills` times each) and started again, and the run's Kafka broker and Postgres are
-SIGKILLed and started again once each. Then, from the outside: every accepted event (200 or 202)
-has exactly one outcome, no refused one has any; every balance equals the engine's replay of the
-user's events; no cap, frequency limit or budget was exceeded; `check-ledger` is clean; no webhook
-id stood for two outcomes; clients saw only 200, 202, 429 and 503 (with Retry-After), no answer
-only while the gateway was down, and nothing past the deadline. Ends with
+frequency limit, a streak, a rule budget and pending points (a purchase's, released by a later
+delivery naming it or by the scheduler's day once its window has ended; the day is sent once,
+after every event is booked), with webhooks to a local receiver, while at seeded random moments
+the gateway, the processors, the ledger writer and the webhooks process are SIGKILLed
+(`--kills` times each) and started again, and the run's Kafka broker and Postgres are SIGKILLed
+and started again once each. Then, from the outside: every accepted event (200 or 202) has
+exactly one outcome, no refused one has any; every balance equals the engine's replay of the
+user's events, and the pending awards released are the replay's; no cap, frequency limit or
+budget was exceeded; `check-ledger` is clean; no webhook id stood for two outcomes; clients saw
+only 200, 202, 429 and 503 (with Retry-After), no answer only while the gateway was down, and
+nothing past the deadline. Ends with
 `RESULT events=N lost=0 doubled=0 cap_violations=0 ledger_mismatches=0 ...`; exits 1 when a
 check failed.
 

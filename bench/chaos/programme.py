@@ -1,6 +1,10 @@
-"""The chaos programme: caps, a frequency limit, a streak, a per-unit rule and a rule budget, each
-rule on an event type of its own (but the streak, which counts the logins), so that the checks
-can hold every rule to its limit from the ledger's entries alone."""
+"""The chaos programme: caps, a frequency limit, a streak, a per-unit rule awarding pending points
+and a rule budget, each rule on an event type of its own (but the streak, which counts the
+logins), so that the checks can hold every rule to its limit from the ledger's entries alone.
+
+A purchase's points are pending for a return window of PENDING_DAYS, or until a delivery event
+names the purchase (`metadata.original_reference_id`), whichever comes first; the delivery
+itself earns nothing."""
 
 from schemas.programme import ProgrammeConfig
 
@@ -13,7 +17,10 @@ STREAK_POINTS = 50
 STREAK_DAYS = 3
 BONUS_POINTS = 7
 BUDGETED_RULE = "bonus"
-EVENT_TYPES = ("read", "login", "buy", "bonus")
+PENDING_RULE = "buy"
+PENDING_DAYS = 2
+CONFIRMING_TYPE = "deliver"
+EVENT_TYPES = ("read", "login", "buy", "bonus", CONFIRMING_TYPE)
 
 
 def config(budget_max: int) -> ProgrammeConfig:
@@ -42,6 +49,7 @@ def config(budget_max: int) -> ProgrammeConfig:
                     "parameters": [{"name": "amount", "type": "integer", "mandatory": True}],
                 },
                 {"name": "bonus"},
+                {"name": CONFIRMING_TYPE},
             ],
             "rules": [
                 {
@@ -71,7 +79,7 @@ def config(budget_max: int) -> ProgrammeConfig:
                     "streak": {"type": "daily", "events_per_day": 1, "days": STREAK_DAYS},
                 },
                 {
-                    "rule_id": "buy",
+                    "rule_id": PENDING_RULE,
                     "version": 1,
                     "event_type": "buy",
                     "status": "active",
@@ -79,6 +87,7 @@ def config(budget_max: int) -> ProgrammeConfig:
                     "points": 1,
                     "points_type": "per_unit",
                     "unit_field": "amount",
+                    "pending": {"days": PENDING_DAYS, "until_event": CONFIRMING_TYPE},
                 },
                 {
                     "rule_id": BUDGETED_RULE,

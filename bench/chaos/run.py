@@ -5,8 +5,11 @@ Exits 1 when a check failed."""
 import argparse
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 import httpx
@@ -17,7 +20,9 @@ from bench.chaos.system import System, free_port, private_settings
 from deploy.local import paths
 from gateway.admin import api_keys, programmes
 from gateway.webhooks import subscriptions
+from scheduler.days import command_id
 from schemas.events import event_id_for
+from schemas.ledger import LifecycleAction
 from schemas.programme import ProgrammeConfig
 
 WARM_UP_S = 180.0
@@ -117,6 +122,39 @@ async def drain(url: str, records: list[Record], quiet_s: float) -> None:
         await connection.close()
 
 
+async def release_day(system: System, timeout_s: float) -> date:
+    """The scheduler's day (the programme's, UTC) sent once every event is booked, and run by the
+    ledger: the pending points whose window has ended are released. Returns the day."""
+    today = datetime.now(UTC).date()
+    env = os.environ | {
+        "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": system.settings.kafka_bootstrap_servers,
+        "LOYALTY_DATABASE_URL": system.url,
+    }
+    argv = [sys.executable, "-m", "scheduler", "emit", "--programme", programme.PROGRAMME_ID,
+            "--through", today.isoformat()]  # fmt: skip
+    sent = await asyncio.to_thread(
+        subprocess.run, argv, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if sent.returncode != 0:
+        raise RuntimeError(f"the scheduler's day was not sent: {sent.stderr.strip()[-500:]}")
+    runs = [command_id(a, programme.PROGRAMME_ID, today) for a in LifecycleAction]
+    deadline = time.monotonic() + timeout_s
+    connection = await asyncpg.connect(system.url)
+    try:
+        while time.monotonic() < deadline:
+            finished = await connection.fetchval(
+                """SELECT count(*) FROM ledger.lifecycle_runs
+                   WHERE command_id = ANY($1::text[]) AND finished_at IS NOT NULL""",
+                runs,
+            )
+            if finished == len(runs):
+                return today
+            await asyncio.sleep(QUIET_S)
+    finally:
+        await connection.close()
+    raise TimeoutError(f"the day's runs {runs} not finished within {timeout_s:.0f} s")
+
+
 def main() -> None:
     # The clients' retries are counted in the records; aiokafka's log of each would bury the run's.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -176,13 +214,16 @@ def run(arguments: argparse.Namespace) -> int:
         sent_s = time.monotonic() - started
         log(f"all sent in {sent_s:.1f} s; draining")
         asyncio.run(drain(system.url, records, arguments.drain_s))
+        released_through = asyncio.run(release_day(system, arguments.drain_s))
+        log(f"the scheduler's day {released_through} run")
+        asyncio.run(drain(system.url, records, arguments.drain_s))
         elapsed_s = time.monotonic() - started
         findings = checks.Findings()
         ledger = asyncio.run(checks.read_ledger(system.url))
         checks.check_outcomes(records, warm, ledger, findings)
         checks.check_answers(records, [d for d in done if d.kind == "gateway"], findings)
         checks.check_limits(ledger, budget_max, findings)
-        checks.check_replay(records, config, ledger, findings)
+        checks.check_replay(records, config, ledger, findings, released_through)
         received = checks.check_webhooks(record_file, ledger, findings)
         check_line = checks.check_ledger_cli(system.url, findings)
     finally:

@@ -1,7 +1,12 @@
 """The run's events, drawn from a seed: each user's events in time order over the last days
 (inside the event-time policy, so a streak can complete), each going through the gateway or
 straight to `events.v1` at random. A user's events are sent one after another (the clients wait
-for each answer), so the order the checks replay them in is the order they were published in."""
+for each answer), so the order the checks replay them in is the order they were published in.
+
+A delivery names one of the user's earlier purchases that no delivery named yet (drawn at random),
+by its reference (or its event id, for one sent straight to `events.v1`), and so makes that
+purchase's pending points available; a delivery with no such purchase names a reference nobody
+used, and releases nothing."""
 
 import random
 from dataclasses import dataclass
@@ -10,14 +15,15 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from bench.chaos.programme import BONUS_POINTS, PARTNER_ID, PROGRAMME_ID
+from bench.chaos.programme import BONUS_POINTS, CONFIRMING_TYPE, PARTNER_ID, PROGRAMME_ID
+from processors.engine.commands import ORIGINAL_REFERENCE
 from schemas.events import EventV1, event_id_for
 
 SPAN = timedelta(days=4)
 SPAN_S = int(SPAN.total_seconds())
 # Event types and their share of the events.
-TYPES = ("read", "login", "buy", "bonus")
-WEIGHTS = (0.40, 0.25, 0.20, 0.15)
+TYPES = ("read", "login", "buy", "bonus", CONFIRMING_TYPE)
+WEIGHTS = (0.35, 0.25, 0.20, 0.12, 0.08)
 BUDGET_SHARE = 0.5  # the bonus rule's budget pays about half the bonus events
 
 
@@ -33,6 +39,11 @@ class Planned:
     @property
     def reference_id(self) -> str | None:
         return f"chaos-{self.number}" if self.via_gateway else None
+
+    @property
+    def confirming_reference(self) -> str:
+        """What a delivery names this purchase by: its reference, or its event id."""
+        return self.reference_id or self.event_id
 
     @property
     def event_id(self) -> str:
@@ -81,14 +92,22 @@ def plan(events: int, users: int, seed: int, now: datetime) -> dict[str, list[Pl
         times[owner].append(start + timedelta(seconds=rng.randrange(SPAN_S - 600)))
     number = 0
     for name in names:
+        unnamed: list[Planned] = []  # the user's purchases no delivery has named yet
         for at in sorted(times[name]):
             event_type = rng.choices(TYPES, WEIGHTS)[0]
             metadata: dict[str, JsonValue] = {}
             if event_type == "buy":
                 metadata["amount"] = rng.randrange(1, 200)
-            by_user[name].append(
-                Planned(number, name, event_type, at, metadata, via_gateway=rng.random() < 0.5)
+            elif event_type == CONFIRMING_TYPE:
+                named = unnamed.pop(rng.randrange(len(unnamed))) if unnamed else None
+                reference = f"chaos-none-{number}" if named is None else named.confirming_reference
+                metadata[ORIGINAL_REFERENCE] = reference
+            planned = Planned(
+                number, name, event_type, at, metadata, via_gateway=rng.random() < 0.5
             )
+            if event_type == "buy":
+                unnamed.append(planned)
+            by_user[name].append(planned)
             number += 1
     return {name: planned for name, planned in by_user.items() if planned}
 

@@ -8,6 +8,7 @@ import subprocess
 import time
 import uuid
 import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
@@ -50,10 +51,12 @@ def fetch_jars() -> None:
 
 def write_config(settings: LocalSettings) -> None:
     HOME.mkdir(parents=True, exist_ok=True)
-    CONFIG.write_text(_server_properties(settings))
+    CONFIG.write_text(server_properties(settings))
 
 
-def _server_properties(settings: LocalSettings) -> str:
+def server_properties(settings: LocalSettings, data: Path = DATA) -> str:
+    """The broker's configuration; `data`: its log directory (a test's own broker has one of
+    its own)."""
     broker, controller = settings.kafka_port, settings.kafka_controller_port
     # Replication factor 1 for the internal topics: with the default of 3 a single node never
     # creates them, and idempotent producers, transactions and consumer groups hang.
@@ -66,7 +69,7 @@ advertised.listeners=PLAINTEXT://127.0.0.1:{broker}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs={DATA}
+log.dirs={data}
 num.partitions={settings.kafka_partitions}
 default.replication.factor=1
 min.insync.replicas=1
@@ -83,22 +86,29 @@ log.retention.hours=168
 """
 
 
-def format_storage() -> None:
+def format_storage(data: Path = DATA, config: Path = CONFIG) -> None:
     """Format the log directory once; a formatted directory keeps its cluster id."""
-    if (DATA / "meta.properties").exists():
+    if (data / "meta.properties").exists():
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     subprocess.run(
-        [*_java(), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(CONFIG)],
+        [*java(), "kafka.tools.StorageTool", *format_arguments(cluster_id, config)],
         check=True,
         stdout=subprocess.DEVNULL,
     )
 
 
-def _java(heap_mb: int = 256) -> list[str]:
+def format_arguments(cluster_id: str, config: Path = CONFIG) -> list[str]:
+    # One id in 64 starts with "-", which the tool's parser takes for an option when it is a
+    # separate argument ("expected one argument"): joined with "=", it is always the value.
+    return ["format", f"--cluster-id={cluster_id}", "-c", str(config)]
+
+
+def java(heap_mb: int = 256, logs: Path = LOCAL / "log") -> list[str]:
+    """The JVM's command line up to its main class; `logs`: where the broker's log4j logs go."""
     return [
         "java", f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC",
-        f"-Dlog4j2.configurationFile={LOG4J2}", f"-Dkafka.logs.dir={LOCAL / 'log'}",
+        f"-Dlog4j2.configurationFile={LOG4J2}", f"-Dkafka.logs.dir={logs}",
         "-cp", f"{LIBS}/*",
     ]  # fmt: skip
 
@@ -110,7 +120,7 @@ def start(settings: LocalSettings) -> bool:
     fetch_jars()
     write_config(settings)
     format_storage()
-    processes.start(NAME, [*_java(settings.kafka_heap_mb), "kafka.Kafka", str(CONFIG)])
+    processes.start(NAME, [*java(settings.kafka_heap_mb), "kafka.Kafka", str(CONFIG)])
     return True
 
 
@@ -123,15 +133,16 @@ def wait_ready(settings: LocalSettings) -> float:
     started = time.monotonic()
     deadline = started + settings.kafka_ready_timeout_s
     while time.monotonic() < deadline:
-        if processes.running_pid(NAME) is None and not _reachable(settings):
+        if processes.running_pid(NAME) is None and not reachable(settings):
             raise RuntimeError(f"Kafka exited while starting; see {LOCAL / 'log' / 'kafka.log'}")
-        if _reachable(settings):
+        if reachable(settings):
             return time.monotonic() - started
         time.sleep(0.5)
     raise TimeoutError(f"Kafka not ready after {settings.kafka_ready_timeout_s}s")
 
 
-def _reachable(settings: LocalSettings) -> bool:
+def reachable(settings: LocalSettings) -> bool:
+    """The broker on `settings.kafka_port` answers a metadata request."""
     try:
         # A plain connect first, so a broker that is still booting costs no client error logs.
         socket.create_connection(("127.0.0.1", settings.kafka_port), timeout=1.0).close()

@@ -1,13 +1,18 @@
-"""The chaos run's short variant (`python -m bench.chaos`, issue 19): a few thousand events while
-the gateway, the ledger writer and the webhooks process are SIGKILLed once each and Postgres is
-killed and started again, on the run's own Kafka and Postgres; nothing accepted is lost or
-doubled, no limit is passed, the balances are the engine's replay, clients see only 200, 202,
-429 and 503 with Retry-After, and the shared servers are left alone.
+"""The chaos run's short variant (`python -m bench.chaos`, issue 19): a few thousand events on a
+programme with caps, a frequency limit, a streak, a rule budget and pending points, while the
+gateway, the ledger writer and the webhooks process are SIGKILLed once each and Postgres is killed
+and started again, on the run's own Kafka and Postgres; nothing accepted is lost or doubled, no
+limit is passed, the balances (and the pending points released, by a delivery or by the
+scheduler's day) are the engine's replay, clients see only 200, 202, 429 and 503 with
+Retry-After, no service dies on its own (a writer started while Postgres restarts waits for
+it), and the shared servers are left alone.
 
 Two faults of the full run are not here: the processors' SIGKILL and the Kafka broker's restart
-each make the processors' consumer group rebalance, and the worker then skips records (`--faults
-processors` or `--faults kafka` shows it): an open defect of the processors that this test would
-report on most runs until it is fixed."""
+each make the processors' consumer group rebalance, after which faust 0.15 skips fetched records.
+The worker now seeks back over such holes (processors/holes.py): `--faults processors` with seed
+7 went from 397 events lost to none, but with every fault this variant still lost 15 and 20
+events in two runs of four (and seed 23 once lost 31), an open defect of the processors that
+this test would report on some runs until it is fixed."""
 
 import re
 import subprocess
@@ -39,6 +44,7 @@ def test_a_short_chaos_run_loses_doubles_and_overpays_nothing() -> None:
     assert figures["events"] == "3000"
     assert int(figures["accepted"]) > 0
     assert int(figures["faults"]) == 4  # three services and Postgres
+    assert figures["died_on_their_own"] == "0", output[-4000:]
     for name in (
         "lost",
         "doubled",

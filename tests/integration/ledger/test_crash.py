@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import asyncpg
 import pytest
@@ -60,12 +61,14 @@ class Model:
         self.entries += booked
 
 
-def generate(programme_id: str, seed: int) -> tuple[list[IncomingCommand], Model]:
+def generate(
+    programme_id: str, seed: int, count: int = COMMANDS
+) -> tuple[list[IncomingCommand], Model]:
     rng = random.Random(seed)
     model = Model()
     sent: list[IncomingCommand] = []
     user_credits: dict[str, list[str]] = {}
-    for index in range(COMMANDS):
+    for index in range(count):
         user = f"user-{rng.randrange(USERS)}"
         roll = rng.random()
         key = f"{programme_id}-{index}"
@@ -90,8 +93,11 @@ def generate(programme_id: str, seed: int) -> tuple[list[IncomingCommand], Model
     return sent, model
 
 
-def start_writer(settings: LedgerSettings, **extra_env: str) -> subprocess.Popen[bytes]:
-    """`python -m ledger` for these settings; `extra_env` adds or overrides its variables."""
+def start_writer(
+    settings: LedgerSettings, log: IO[bytes] | None = None, **extra_env: str
+) -> subprocess.Popen[bytes]:
+    """`python -m ledger` for these settings, its log to `log` (None: dropped); `extra_env` adds
+    or overrides its variables."""
     env = {
         **os.environ,
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
@@ -104,7 +110,10 @@ def start_writer(settings: LedgerSettings, **extra_env: str) -> subprocess.Popen
         **extra_env,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "ledger"], cwd=REPO, env=env, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "ledger"],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.DEVNULL if log is None else log,
     )
 
 

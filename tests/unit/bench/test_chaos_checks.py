@@ -2,10 +2,11 @@
 ledger contents: the short run in tests/e2e only ever shows them finding nothing."""
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import orjson
+from pydantic import JsonValue
 
 from bench.chaos import programme, workload
 from bench.chaos.checks import (
@@ -24,26 +25,40 @@ NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
 DAY = date(2026, 12, 4)
 
 
-def planned(number: int, event_type: str = "read", *, gateway: bool = True) -> workload.Planned:
+def planned(
+    number: int,
+    event_type: str = "read",
+    *,
+    gateway: bool = True,
+    metadata: dict[str, JsonValue] | None = None,
+) -> workload.Planned:
     at = datetime(2026, 12, 4, 10, number, tzinfo=UTC)
-    return workload.Planned(number, "usr_1", event_type, at, {}, via_gateway=gateway)
+    return workload.Planned(number, "usr_1", event_type, at, metadata or {}, via_gateway=gateway)
 
 
 def ledger(
     outcomes: dict[str, str] | None = None,
     rows: list[tuple[str, str, int]] | None = None,
     balance: int | None = None,
+    held: frozenset[str] = frozenset(),
+    released: list[tuple[str, int]] | None = None,
 ) -> Ledger:
-    """`rows`: (event id, rule id, points) of usr_1's entries on DAY."""
-    rows = rows or []
+    """`rows`: (event id, rule id, points) of usr_1's awards on DAY; `held`: the keys of those
+    booked pending; `released`: (award key, points) of the releases."""
+    rows, released = rows or [], released or []
     awards = {(event_id, rule_id): points for event_id, rule_id, points in rows}
+    available = sum(p for e, r, p in rows if f"{e}:{r}" not in held) + sum(p for _, p in released)
     return Ledger(
         outcomes=outcomes or {},
         awards=awards,
         entry_counts=Counter((e, r) for e, r, _ in rows),
         by_user={"usr_1": [(r, DAY, p) for _, r, p in rows]},
-        balances={"usr_1": sum(p for _, _, p in rows) if balance is None else balance},
+        balances={"usr_1": available if balance is None else balance},
         pending_webhooks=0,
+        available={"usr_1": available},
+        pending_awards=held,
+        released=dict(released),
+        release_counts=Counter(key for key, _ in released),
     )
 
 
@@ -106,6 +121,46 @@ def test_the_budgeted_rule_may_pay_less_than_the_replay_never_more() -> None:
     assert (less.counts, more.counts) == (Counter(), Counter({"ledger_mismatches": 1}))
 
 
+def purchase_and_delivery(delivered: bool) -> tuple[list[Record], str]:
+    """A purchase of 30 through the gateway and, if `delivered`, a delivery naming it (else a
+    delivery naming nothing); the purchase's award key."""
+    buy = planned(1, "buy", metadata={"amount": 30})
+    named = buy.confirming_reference if delivered else "chaos-none-2"
+    delivery = planned(2, "deliver", gateway=False, metadata={"original_reference_id": named})
+    records = [Record(buy, final="accepted"), Record(delivery, final="accepted")]
+    return records, f"{buy.event_id}:{programme.PENDING_RULE}"
+
+
+def test_a_purchase_named_by_a_delivery_is_released_in_full_once() -> None:
+    records, award = purchase_and_delivery(delivered=True)
+    rows = [(records[0].planned.event_id, programme.PENDING_RULE, 30)]
+    config = programme.config(budget_max=70)
+    clean, kept, twice = Findings(), Findings(), Findings()
+    check_replay(
+        records, config, ledger(rows=rows, held=frozenset({award}), released=[(award, 30)]), clean
+    )
+    check_replay(records, config, ledger(rows=rows, held=frozenset({award})), kept)
+    doubled = ledger(rows=rows, held=frozenset({award}), released=[(award, 30), (award, 30)])
+    check_outcomes(records, set(), doubled, twice)
+    assert (clean.counts, kept.counts["ledger_mismatches"]) == (Counter(), 2)
+    assert twice.counts["doubled"] == 1
+
+
+def test_a_purchase_no_delivery_names_is_released_by_the_day_its_window_ends() -> None:
+    records, award = purchase_and_delivery(delivered=False)
+    rows = [(records[0].planned.event_id, programme.PENDING_RULE, 30)]
+    config = programme.config(budget_max=70)
+    window_ends = DAY + timedelta(days=programme.PENDING_DAYS)
+    released = ledger(rows=rows, held=frozenset({award}), released=[(award, 30)])
+    pending = ledger(rows=rows, held=frozenset({award}))
+    findings = [Findings() for _ in range(4)]
+    check_replay(records, config, released, findings[0], window_ends)
+    check_replay(records, config, pending, findings[1], window_ends - timedelta(days=1))
+    check_replay(records, config, pending, findings[2], window_ends)  # not released: found
+    check_replay(records, config, ledger(rows=rows), findings[3])  # available at once: found
+    assert [f.counts["ledger_mismatches"] for f in findings] == [0, 0, 2, 2]
+
+
 def test_a_webhook_id_for_two_outcomes_and_an_outcome_under_two_ids_are_found(
     tmp_path: Path,
 ) -> None:
@@ -133,3 +188,18 @@ def test_the_workload_is_the_seeds_and_each_users_events_are_in_time_order() -> 
         times = [p.occurred_at for p in events]
         assert times == sorted(times)
     assert {p.via_gateway for events in first.values() for p in events} == {True, False}
+
+
+def test_a_delivery_names_an_earlier_purchase_of_its_user_at_most_once() -> None:
+    named: list[str] = []
+    for events in workload.plan(2_000, 20, seed=5, now=NOW).values():
+        earlier: set[str] = set()
+        for event in events:
+            if event.event_type == "buy":
+                earlier.add(event.confirming_reference)
+            elif event.event_type == programme.CONFIRMING_TYPE:
+                reference = str(event.metadata["original_reference_id"])
+                assert reference in earlier or reference.startswith("chaos-none-")
+                named.append(reference)
+    real = [reference for reference in named if not reference.startswith("chaos-none-")]
+    assert len(real) == len(set(real)) > 0

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 from asyncpg.exceptions import InternalClientError
+from asyncpg.pool import PoolConnectionProxy
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -334,9 +335,20 @@ async def _pooled(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
         error = ConnectionLost if lost else ConnectionUnsure
         raise error(f"the database connection broke: {exc!r}") from exc
     except BaseException:
-        await pool.release(conn)
+        await _release(pool, conn)
         raise
-    await pool.release(conn)
+    await _release(pool, conn)
+
+
+async def _release(pool: asyncpg.Pool, conn: PoolConnectionProxy) -> None:
+    """Returns `conn` to the pool. Its reset fails when the server went away just after the
+    work (Postgres restarting between the commit and the release): asyncpg then terminates it,
+    and the work's outcome stands, so that error is logged, not raised (raised, it stopped the
+    writer after a batch that had committed: issue 19's chaos run)."""
+    try:
+        await pool.release(conn)
+    except _BROKEN_CONNECTION as exc:
+        log.warning("a database connection broke as it went back to the pool: %r", exc)
 
 
 async def fund_budget(

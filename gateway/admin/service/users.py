@@ -61,6 +61,9 @@ class User:
     """The ledger has booked for the user, or a tier was assigned."""
     tier_changes: tuple[reads.TierChangeRow, ...] = ()
     """The latest changes of the user's tier, newest first, each with its reason."""
+    holdings: reads.Holdings | None = None
+    """What of the balance can be spent, what expires next and the points held as pending (not
+    in the balance); None for a user the ledger never booked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +88,13 @@ def user_id_of(text: str) -> str:
 async def find(pool: asyncpg.Pool, actor: Actor, programme_id: str, user_id: str) -> User:
     config = await programmes.get(pool, actor, programme_id)
     user_id = user_id_of(user_id)
-    balance = await reads.find_balance(pool, programme_id, user_id)
+    holdings = await reads.find_holdings(pool, programme_id, user_id)
     assigned = await reads.assigned_tier(pool, programme_id, user_id)
     tier = tier_of(config, assigned)
-    known = balance is not None or assigned is not None
+    known = holdings is not None or assigned is not None
     changes = tuple(await reads.tier_changes(pool, programme_id, user_id, limit=TIER_CHANGES))
-    return User(programme_id, user_id, balance or 0, tier, known, changes)
+    balance = 0 if holdings is None else holdings.balance
+    return User(programme_id, user_id, balance, tier, known, changes, holdings)
 
 
 def tier_of(config: ProgrammeConfig, assigned: reads.TierAssignment | None) -> UserTier:

@@ -118,6 +118,12 @@ async def test_a_pending_award_is_listed_with_its_status_everywhere_and_the_tier
     ]  # fmt: skip
     assert listed[0]["pending"]["reference_id"] == kept
     assert listed[0]["pending"]["confirmed_by"] == "order.completed"
+    # The console's user page shows them beside the balance.
+    await log_in(page, accounts.owner)
+    await page.goto(f"/programmes/{PROGRAMME}/users/{user}")
+    pending = page.locator("dl.summary > div").filter(has=page.locator("dt", has_text="Pending"))
+    await expect(pending.locator("dd.big")).to_have_text("110 points")
+    await expect(pending).to_contain_text("not in the balance; 2 awards, the first available on")
 
     # One returned in full (its pending points cancelled), the other confirmed (released).
     await publish(
@@ -206,7 +212,6 @@ async def test_a_pending_award_is_listed_with_its_status_everywhere_and_the_tier
     assert why.status_code == 200, why.text
     assert why.json()["transaction"]["pending"]["released_points"] == 60
 
-    await log_in(page, owner)
     await page.goto(f"/programmes/{PROGRAMME}/users/{user}")
     rows = page.get_by_role("table", name=f"Transactions of {user}, newest first")
     cancelled = rows.get_by_role("row").filter(has_text="cancelled by a return")

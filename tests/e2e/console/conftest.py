@@ -9,15 +9,19 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 from playwright.async_api import Browser, Page, async_playwright
 
 from deploy.local import chromium
 from deploy.local.settings import LocalSettings
-from tests.e2e.conftest import DATABASE, Credentials, RunTopics, admin_cli
+from schemas.topics import user_key
+from tests.e2e.conftest import DATABASE, Credentials, RunTopics, admin_cli, new_user
 
 REPO = Path(__file__).resolve().parents[3]
 SCREENSHOTS = REPO / ".local" / "screenshots"
@@ -149,6 +153,32 @@ async def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def publish_reads(
+    kafka_bootstrap: str, topic: str, programme: str, first_ago: timedelta
+) -> datetime:
+    """Two reads for each of three new users `first_ago` and again an hour ago (12 events),
+    straight to the events topic; answers when they were sent."""
+    now = datetime.now(UTC)
+    users = [new_user() for _ in range(3)]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for when in (now - first_ago, now - timedelta(hours=1)):
+            for user in users:
+                for minute in range(2):
+                    event = {
+                        "event_id": f"evt_reads_{uuid.uuid4().hex}", "programme_id": programme,
+                        "user_id": user, "event_type": "read", "metadata": {},
+                        "occurred_at": (when + timedelta(minutes=minute)).isoformat(),
+                    }  # fmt: skip
+                    await producer.send_and_wait(
+                        topic, orjson.dumps(event), key=user_key(programme, user)
+                    )
+    finally:
+        await producer.stop()
+    return now
 
 
 def bearer(account: Account) -> dict[str, str]:

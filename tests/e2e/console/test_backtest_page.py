@@ -4,21 +4,17 @@ that doubles the rule doubles its points, bad YAML is refused beside the field w
 window replaying more events than the console's bound (8 in this session) is refused."""
 
 import asyncio
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
-import orjson
 import pytest
 import yaml
-from aiokafka import AIOKafkaProducer
 from playwright.async_api import Page, expect
 
 from deploy.local.settings import LocalSettings
 from ledger import reads
-from schemas.topics import user_key
-from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics, new_user
-from tests.e2e.console.conftest import Accounts, log_in, screenshot
+from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics
+from tests.e2e.console.conftest import Accounts, log_in, publish_reads, screenshot
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "console-backtest"
@@ -28,24 +24,7 @@ SETTLED_WITHIN_S = 120.0
 async def publish_history(kafka_bootstrap: str, topic: str, url: str) -> datetime:
     """Two reads for each of three users two days ago and again an hour ago (12 events, 2
     points each); answers a moment between the two batches, once all are archived."""
-    now = datetime.now(UTC)
-    users = [new_user() for _ in range(3)]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        for when in (now - timedelta(days=2), now - timedelta(hours=1)):
-            for user in users:
-                for minute in range(2):
-                    event = {
-                        "event_id": f"evt_cbt_{uuid.uuid4().hex}", "programme_id": PROGRAMME,
-                        "user_id": user, "event_type": "read", "metadata": {},
-                        "occurred_at": (when + timedelta(minutes=minute)).isoformat(),
-                    }  # fmt: skip
-                    await producer.send_and_wait(
-                        topic, orjson.dumps(event), key=user_key(PROGRAMME, user)
-                    )
-    finally:
-        await producer.stop()
+    now = await publish_reads(kafka_bootstrap, topic, PROGRAMME, timedelta(days=2))
     connection = await asyncpg.connect(url)
     try:
         deadline = asyncio.get_running_loop().time() + SETTLED_WITHIN_S

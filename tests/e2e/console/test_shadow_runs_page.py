@@ -9,27 +9,24 @@ of the programme is refused with the reason (409)."""
 
 import asyncio
 import re
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import httpx
-import orjson
 import pytest
 import yaml
-from aiokafka import AIOKafkaProducer
 from playwright.async_api import Locator, Page, expect
 
 from deploy.local.settings import LocalSettings
 from evidence.shadow import store
 from gateway.admin.service import shadow_runs
-from schemas.topics import user_key
-from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics, new_user
+from tests.e2e.conftest import DATABASE, PROGRAMMES, Credentials, RunTopics
 from tests.e2e.console.conftest import (
     Accounts,
     bearer,
     create_account,
     log_in,
+    publish_reads,
     screenshot,
     settled,
 )
@@ -47,27 +44,10 @@ def candidate_text(points: int) -> str:
     return yaml.safe_dump(data)
 
 
-async def publish_reads(kafka_bootstrap: str, topic: str) -> datetime:
+async def publish_shadowed(kafka_bootstrap: str, topic: str) -> datetime:
     """Two reads for each of three users two hours ago and again an hour ago (12 events, 2
     points each live); answers a moment between the two batches."""
-    now = datetime.now(UTC)
-    users = [new_user() for _ in range(3)]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        for when in (now - timedelta(hours=2), now - timedelta(hours=1)):
-            for user in users:
-                for minute in range(2):
-                    event = {
-                        "event_id": f"evt_csh_{uuid.uuid4().hex}", "programme_id": PROGRAMME,
-                        "user_id": user, "event_type": "read", "metadata": {},
-                        "occurred_at": (when + timedelta(minutes=minute)).isoformat(),
-                    }  # fmt: skip
-                    await producer.send_and_wait(
-                        topic, orjson.dumps(event), key=user_key(PROGRAMME, user)
-                    )
-    finally:
-        await producer.stop()
+    now = await publish_reads(kafka_bootstrap, topic, PROGRAMME, timedelta(hours=2))
     return now - timedelta(minutes=90)
 
 
@@ -129,7 +109,7 @@ async def test_an_owner_starts_a_shadow_run_and_sees_the_comparison(
     assert found
     run_id = int(found[1])
 
-    between = await publish_reads(kafka_bootstrap, session_topics.events)
+    between = await publish_shadowed(kafka_bootstrap, session_topics.events)
     await shadowed(system[0].database_url(DATABASE), run_id, 12)
     await page.goto(f"{RUNS}/{run_id}")
     await expect(page.get_by_text("24 / 48 (+24)")).to_be_visible()

@@ -2,17 +2,16 @@
 it: a database migrated up to 0050 with MyRewards rows in it is migrated on, and its rows are all
 there, now keyed by programme, so another programme may take the same ids."""
 
-import shutil
 from pathlib import Path
 
 import asyncpg
 import pytest
-from yoyo import get_backend, read_migrations
 
 from deploy import db
 from deploy.local import postgres
 from deploy.local.settings import LocalSettings
 from tests.conftest import TEST_DATABASE
+from tests.integration.deploy.migrated import migrated_up_to
 
 pytestmark = pytest.mark.integration
 MIGRATION = "0080_myrewards_claims_earn.sql"
@@ -39,17 +38,7 @@ async def test_the_migration_keeps_the_rows_and_frees_their_ids(
     postgres_server: LocalSettings, tmp_path: Path
 ) -> None:
     name = f"{TEST_DATABASE}_migration"
-    postgres.drop_database(postgres_server, name)
-    postgres.ensure_database(postgres_server, name)
-    url = postgres_server.database_url(name)
-    before = tmp_path / "migrations"
-    before.mkdir()
-    for path in sorted(db.MIGRATIONS.glob("*.sql")):
-        if path.name < MIGRATION:
-            shutil.copy(path, before)
-    backend = get_backend(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with backend.lock():
-        backend.apply_migrations(backend.to_apply(read_migrations(str(before))))
+    url = migrated_up_to(postgres_server, name, MIGRATION, tmp_path)
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(ROWS_BEFORE)

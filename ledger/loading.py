@@ -230,10 +230,10 @@ async def _create_missing(conn: Connection, keys: Sequence[AccountKey]) -> dict[
     return {_key(row): row["account_id"] for row in rows}
 
 
-async def _resolve_ids(
-    conn: Connection, keys: Iterable[AccountKey], known: AccountIds | None
-) -> dict[AccountKey, int]:
-    """Every key's account id: from `known`, else from the table, else created."""
+def _split_known(
+    keys: Iterable[AccountKey], known: AccountIds | None
+) -> tuple[dict[AccountKey, int], list[AccountKey]]:
+    """(the ids `known` already has, the keys it lacks)."""
     ids: dict[AccountKey, int] = {}
     unknown: list[AccountKey] = []
     for key in keys:
@@ -242,6 +242,14 @@ async def _resolve_ids(
             unknown.append(key)
         else:
             ids[key] = account_id
+    return ids, unknown
+
+
+async def _resolve_ids(
+    conn: Connection, keys: Iterable[AccountKey], known: AccountIds | None
+) -> dict[AccountKey, int]:
+    """Every key's account id: from `known`, else from the table, else created."""
+    ids, unknown = _split_known(keys, known)
     if unknown:
         ids.update(await _find_or_create(conn, unknown, _find_ids, _create_missing))
     return ids
@@ -261,14 +269,7 @@ async def lock_existing_accounts(
 ) -> LockedAccounts:
     """Lock the accounts that exist (in one statement, in id order); the others are `new`, at
     a balance of 0, for `create_accounts` to insert once the batch is planned."""
-    ids: dict[AccountKey, int] = {}
-    unknown: list[AccountKey] = []
-    for key in keys:
-        account_id = None if known is None else known.get(key)
-        if account_id is None:
-            unknown.append(key)
-        else:
-            ids[key] = account_id
+    ids, unknown = _split_known(keys, known)
     if unknown:
         ids.update(await _find_ids(conn, unknown))
     locked = await _lock(conn, ids)

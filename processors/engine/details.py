@@ -4,7 +4,7 @@ tells what happened. None of this runs while deciding.
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from processors.engine import caps
 from processors.engine.compile import CompiledPartner, CompiledProgramme, CompiledRule
@@ -16,6 +16,10 @@ from processors.engine.periods import ProgrammeCalendar
 from processors.engine.state import CapCounter, FrequencyMark, StreakProgress
 from processors.engine.streaks import progress_detail
 from schemas.reasons import ReasonCode
+
+PAYMENT_TRACES_MAX: Final = 4096
+"""Traces a programme's `payment_traces` memo keeps at most (a bound, far above a programme's
+rules times tiers times partners)."""
 
 
 def traced(rule_id: str, version: int, outcome: str, detail: str) -> tuple[RuleTrace]:
@@ -77,6 +81,37 @@ def payment(
     left: int | None,
 ) -> tuple[RuleTrace]:
     """A matching rule's amount, multipliers and every cut, replayed from the gross amount."""
+    memo = programme.payment_traces
+    key = None
+    if (
+        streak is None
+        and base is None
+        and left is None
+        and (not rule.capped or caps.cut(rule, counter, gross) == gross)
+    ):
+        # Fixed points, no streak, no budget, no cap cut: the trace depends on the rule, the
+        # tier and the partner only (the gross amount follows from them), so it is shared.
+        key = (rule.rule_id, tier, partner)
+        shared = memo.get(key)
+        if shared is not None:
+            return (shared,)
+    trace = _payment(rule, streak, base, programme, tier, partner, gross, counter, left)
+    if key is not None and len(memo) < PAYMENT_TRACES_MAX:
+        memo[key] = trace
+    return (trace,)
+
+
+def _payment(
+    rule: CompiledRule,
+    streak: StreakProgress | None,
+    base: int | float | None,
+    programme: CompiledProgramme,
+    tier: str,
+    partner: CompiledPartner | None,
+    gross: int,
+    counter: CapCounter,
+    left: int | None,
+) -> RuleTrace:
     text = _note(rule, streak) + _base_text(rule, base)
     if rule.kind == "earn":
         text += programme.tier_texts[tier]
@@ -93,8 +128,8 @@ def payment(
         points = 0
     detail = "; ".join(step.detail for step in cuts)
     if points > 0:
-        return (RuleTrace(rule.rule_id, rule.version, "awarded", detail, points, code, reason),)
-    return (RuleTrace(rule.rule_id, rule.version, "cut_to_zero", detail, 0, code, reason),)
+        return RuleTrace(rule.rule_id, rule.version, "awarded", detail, points, code, reason)
+    return RuleTrace(rule.rule_id, rule.version, "cut_to_zero", detail, 0, code, reason)
 
 
 def _base_text(rule: CompiledRule, base: int | float | None) -> str:

@@ -1,14 +1,14 @@
 """What operators watch on the processors: throughput, points, rejections, dead letters, latency."""
 
-from collections import Counter as Tallies
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from processors.engine import Decision
+from processors.engine.tally import REFUSING_OUTCOMES, DecisionTally, rejection_reasons
 from processors.handling import DeadLetterReason
 
-# Rule outcomes that mean "this rule would have paid, and a limit stopped it".
-REFUSING_OUTCOMES = frozenset({"cut_to_zero", "frequency_limited", "invalid_amount"})
+__all__ = ["REFUSING_OUTCOMES", "BatchTally", "rejection_reasons"]
 
 EVENTS = Counter(
     "loyalty_processor_events_total", "Events decided, by outcome", ["programme", "status"]
@@ -58,18 +58,6 @@ EXTERNAL_FAILURES = Counter(
 )
 
 
-def rejection_reasons(status: str, rule_outcomes: Iterable[str]) -> Iterator[str]:
-    """Why an event paid nothing (or less), from its rules' outcomes: a rule's refusing outcome,
-    `invalid` for an invalid event, `no_rule` when no rule of the event type applied."""
-    if status == "invalid_event":
-        yield "invalid"
-        return
-    refused = [outcome for outcome in rule_outcomes if outcome in REFUSING_OUTCOMES]
-    yield from refused
-    if status == "no_points" and not refused:
-        yield "no_rule"
-
-
 PREVIEWS = Counter(
     "loyalty_processor_previews_total",
     "Preview requests answered (decided, refused) or skipped because the requester had stopped "
@@ -83,33 +71,43 @@ for _result in ("decided", "refused", "expired"):
 class BatchTally:
     """A batch's events, rejections and points, added to the counters once per label set when
     the batch is emitted: `labels(...).inc()` for every event cost the worker as much as
-    validating the event (a lookup of the labelled child under a lock, then a locked add)."""
+    validating the event (a lookup of the labelled child under a lock, then a locked add). The
+    counting itself is compiled (`processors.engine.tally`)."""
 
-    __slots__ = ("events", "points", "rejections")
+    __slots__ = ("_counts",)
 
     def __init__(self) -> None:
-        self.events: Tallies[tuple[str, str]] = Tallies()
-        self.rejections: Tallies[tuple[str, str]] = Tallies()
-        self.points: Tallies[tuple[str, str]] = Tallies()
+        self._counts = DecisionTally()
+
+    @property
+    def events(self) -> dict[tuple[str, str], int]:
+        return self._counts.events
+
+    @property
+    def rejections(self) -> dict[tuple[str, str], int]:
+        return self._counts.rejections
+
+    @property
+    def points(self) -> dict[tuple[str, str], int]:
+        return self._counts.points
+
+    def decision(self, programme: str, decision: Decision) -> None:
+        """One decided event (`processors.pipeline`)."""
+        self._counts.decision(programme, decision)
 
     def decided(self, programme: str, status: str, outcomes: Collection[str]) -> None:
-        self.events[programme, status] += 1
-        if status == "awarded" and REFUSING_OUTCOMES.isdisjoint(outcomes):
-            return  # most events: nothing refused, and no generator to learn it
-        for reason in rejection_reasons(status, outcomes):
-            self.rejections[programme, reason] += 1
+        self._counts.decided(programme, status, outcomes)
 
     def earned(self, programme: str, rule_id: str, points: int) -> None:
-        self.points[programme, rule_id] += points
+        self._counts.earned(programme, rule_id, points)
 
     def publish(self) -> None:
         """Adds the tallies to the counters and starts again from nothing."""
-        for (programme, status), count in self.events.items():
+        counts = self._counts
+        for (programme, status), count in counts.events.items():
             EVENTS.labels(programme, status).inc(count)
-        for (programme, reason), count in self.rejections.items():
+        for (programme, reason), count in counts.rejections.items():
             REJECTIONS.labels(programme, reason).inc(count)
-        for (programme, rule_id), points in self.points.items():
+        for (programme, rule_id), points in counts.points.items():
             POINTS.labels(programme, rule_id).inc(points)
-        self.events.clear()
-        self.rejections.clear()
-        self.points.clear()
+        counts.clear()

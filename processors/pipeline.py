@@ -94,9 +94,10 @@ class EventPipeline:
         deliveries += await self._budgets.write()
         outputs = self._outputs
         send, ledger_topic = outputs.send, outputs.ledger_topic
+        count = self._tally.decision
         for key, handled in batch.outcomes:
             if isinstance(handled, Decided):
-                self._count(handled)
+                count(handled.event.programme_id, handled.decision)
                 deliveries.append(await send(ledger_topic, key, handled.command_json, None))
             else:
                 deliveries.append(await self._dead_letter(key, handled))
@@ -127,15 +128,6 @@ class EventPipeline:
         metrics.DEAD_LETTERS.labels(letter.reason).inc()
         value = letter.model_dump_json().encode()
         return await outputs.send(outputs.dead_letters_topic, key, value, None)
-
-    def _count(self, decided: Decided) -> None:
-        programme = decided.event.programme_id
-        decision = decided.decision
-        outcomes = [trace.outcome for trace in decision.explanation.rules]
-        self._tally.decided(programme, decision.status, outcomes)
-        for award in decision.awards:
-            if award.kind == "earn":
-                self._tally.earned(programme, award.rule_id, award.points)
 
     async def _external_amounts(self, needed: NeedsAmounts, event: Any) -> dict[str, int]:
         key = needed.event.event_id.encode()

@@ -14,9 +14,11 @@ from processors.catalog import ProgrammeCatalog
 from processors.deliveries import delivered
 from processors.engine import InvariantError, UserState
 from processors.external import ExternalPoints
-from processors.handling import Decided, NeedsAmounts, Record, handle
+from processors.handling import Decided, NeedsAmounts, Record, handle, record_of
 from processors.tables import Send, TableWriter
 from schemas.dead_letters import DeadLetter
+
+__all__ = ["Batch", "EventPipeline", "Outputs", "record_of"]
 
 
 @dataclass(slots=True)
@@ -141,15 +143,3 @@ class EventPipeline:
         # In Kafka before the decision that used it: a redelivery then finds it.
         await (await self._amounts.set(key, orjson.dumps(fetched), event))
         return fetched
-
-
-def record_of(message: Any) -> Record:
-    """A faust message as the handlers read it."""
-    return Record(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        timestamp_ms=None if message.timestamp is None else int(message.timestamp * 1000),
-    )

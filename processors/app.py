@@ -5,6 +5,7 @@ each batch and to write and emit what it decided (each user's state once per bat
 commands). Batches exist for speed: faust's per-record machinery (stream, acks, table writes,
 topic sends) costs more than deciding an event."""
 
+import time
 from typing import Any, cast
 
 import faust
@@ -14,10 +15,11 @@ from processors import metrics
 from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog
 from processors.external import ExternalPoints
-from processors.fetching import FetchBatchingTransport
+from processors.fetching import ExactConsumer, FetchBatchingTransport, first_offset
 from processors.holes import mend_holes
 from processors.pipeline import EventPipeline, Outputs, record_of
 from processors.previews import Previews
+from processors.progress import PartitionProgress
 from processors.rebalances import RebalanceGuard
 from processors.settings import ProcessorSettings
 from processors.tables import Send, TableWriter
@@ -106,7 +108,13 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     guard = RebalanceGuard(app, settings.rebalance_wait_s)
     app.on_partitions_revoked.connect(guard.on_revoked)
 
+    async def peek(tp: TP, offset: int) -> int | None:
+        return await first_offset(settings.kafka_bootstrap_servers, tp, offset)
+
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
+        consumer = cast(ExactConsumer, app.consumer)
+        progress = PartitionProgress(consumer._committed_offset.get, peek)
+        consumer.progress = progress
         # StreamT, faust's declared type, lacks take_events; the agent is handed a Stream.
         batches = cast(faust.Stream[bytes], stream).take_events
         async for batch in batches(settings.batch_events_max, within=settings.batch_wait_ms / 1000):
@@ -114,9 +122,16 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
                 # Records fetched before a rebalance are held, not acked: faust seeks back to
                 # the committed offsets, so they arrive again, to their owner (rebalances.py).
                 current = guard.to_decide(batch)
-                metrics.BATCH_EVENTS.observe(len(current))
+                # Each partition's records in offset order (progress.py).
+                order = progress.sort(current, app.consumer_generation_id)
+                metrics.BATCH_EVENTS.observe(len(order.decide))
                 with metrics.BATCH_LATENCY.time():
-                    await pipeline.emit(await pipeline.decide(current))
+                    await pipeline.emit(await pipeline.decide(order.decide))
+                progress.delivered()
+                if order.behind:
+                    rewind = await progress.to_rewind(order.behind, time.monotonic())
+                    for tp, offset in rewind.items():
+                        await consumer.seek(tp, offset)
 
     previews = Previews(
         catalog,

@@ -16,7 +16,7 @@ from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog
 from processors.external import ExternalPoints
 from processors.fetching import ExactConsumer, FetchBatchingTransport, first_offset
-from processors.holes import mend_holes
+from processors.holes import mend_holes, seek_to_next
 from processors.pipeline import EventPipeline, Outputs, record_of
 from processors.previews import Previews
 from processors.progress import PartitionProgress
@@ -113,7 +113,7 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
 
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
         consumer = cast(ExactConsumer, app.consumer)
-        progress = PartitionProgress(consumer._committed_offset.get, peek)
+        progress = PartitionProgress(settings.events_topic, consumer._committed_offset.get, peek)
         consumer.progress = progress
         # StreamT, faust's declared type, lacks take_events; the agent is handed a Stream.
         batches = cast(faust.Stream[bytes], stream).take_events
@@ -131,7 +131,7 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
                 if order.behind:
                     rewind = await progress.to_rewind(order.behind, time.monotonic())
                     for tp, offset in rewind.items():
-                        await consumer.seek(tp, offset)
+                        await seek_to_next(consumer, tp, offset)
 
     previews = Previews(
         catalog,

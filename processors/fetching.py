@@ -96,7 +96,7 @@ class ExactConsumer(faust_aiokafka.Consumer):
     progress: PartitionProgress | None = None
 
     def _new_offset(self, tp: TP) -> int | None:
-        if self.progress is not None:
+        if self.progress is not None and tp.topic == self.progress.topic:
             return self._delivered_offset(self.progress, tp)
         # faust's own test lets a hole of one record at the head through (holes.py).
         if head_hole_at(self, tp):

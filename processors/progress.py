@@ -43,7 +43,8 @@ Peek = Callable[[TP, int], Awaitable[int | None]]
 
 
 class PartitionProgress:
-    def __init__(self, committed: Callable[[TP], int | None], peek: Peek) -> None:
+    def __init__(self, topic: str, committed: Callable[[TP], int | None], peek: Peek) -> None:
+        self.topic = topic  # whose partitions it keeps; a consumer commits others as faust does
         self._committed = committed
         self._peek = peek
         self._generation: int | None = None

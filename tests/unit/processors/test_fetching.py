@@ -2,14 +2,17 @@
 record fetched before its partition was sought."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+from faust.types.tuples import Message
 
 from processors.app import faust_app
-from processors.fetching import FetchBatchingTransport, SeekEpochs
+from processors.fetching import ExactConsumer, FetchBatchingTransport, SeekEpochs
+from processors.progress import PartitionProgress
 from processors.settings import ProcessorSettings
 
 
@@ -47,3 +50,35 @@ async def test_a_fetch_hands_on_no_record_of_a_partition_sought_once_it_was_in_h
         yield zero, 281
 
     assert [r async for r in epochs.fresh(again())] == [(zero, 281)]
+
+
+@dataclass
+class Event:
+    message: Message
+
+
+async def test_the_consumer_commits_the_events_as_delivered_and_other_topics_as_acked(
+    tmp_path: Path,
+) -> None:
+    app = faust_app(ProcessorSettings(processors_data_dir=tmp_path))
+    consumer = cast(ExactConsumer, app.consumer)
+    app.consumer_generation_id = 4
+    events, previews = TP("events.v1", 0), TP("previews.v1", 0)
+
+    async def peek(tp: TP, offset: int) -> int | None:
+        return None
+
+    progress = PartitionProgress("events.v1", consumer._committed_offset.get, peek)
+    consumer.progress = progress
+    for tp in (events, previews):
+        consumer._committed_offset[tp] = 10
+        consumer._acked[tp] = [10, 11, 12]
+        consumer._acked_index[tp] = {10, 11, 12}
+    decided = Message("events.v1", 0, 10, 0.0, 0, None, b"k", b"v", None)
+    progress.sort([Event(decided)], generation=4)
+
+    assert consumer._new_offset(events) is None  # decided, not yet in Kafka
+    assert consumer._new_offset(previews) == 13
+    progress.delivered()
+    assert consumer._new_offset(events) == 11
+    assert consumer._acked[events] == [11, 12]

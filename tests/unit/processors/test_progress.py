@@ -34,7 +34,7 @@ class Broker:
 
 
 def progress(committed: dict[TP, int], broker: Broker | None = None) -> PartitionProgress:
-    return PartitionProgress(committed.get, (broker or Broker(None)).peek)
+    return PartitionProgress("events.v1", committed.get, (broker or Broker(None)).peek)
 
 
 def test_each_partitions_records_are_decided_from_its_committed_offset_in_order() -> None:

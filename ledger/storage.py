@@ -54,7 +54,7 @@ class Writes(NamedTuple):
     archive: Sequence[Row] = ()
     """ledger.decided_events rows (their months' partitions exist: `ledger.archive`)."""
     lots: Sequence[str | None] = ()
-    """The new lots of each account of `balances`, in its order (jsonb text, None for none);
+    """The new lots of each account of `balances`, in its order (json text, None for none);
     empty: none of them stores lots."""
     lots_next_due: Sequence[str | None] = ()
     """When each account's earliest lot is due (ISO date), in the same order."""
@@ -74,7 +74,7 @@ _WRITE = """
     WITH notified AS (SELECT pg_notify($1, payload) FROM unnest($11::text[]) AS payload),
     balanced AS (
         UPDATE ledger.accounts AS a
-        SET balance = u.balance, lots = u.lots::jsonb, lots_next_due = u.next_due,
+        SET balance = u.balance, lots = u.lots::json, lots_next_due = u.next_due,
             pending = CASE WHEN $16 THEN u.pending::jsonb ELSE a.pending END,
             pending_next_release = CASE WHEN $16 THEN u.next_release ELSE a.pending_next_release END
         FROM unnest($2::bigint[], $3::bigint[], $12::text[], $13::date[], $14::text[],

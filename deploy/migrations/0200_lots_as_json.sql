@@ -6,8 +6,10 @@
 -- the only queries that look inside (the ledger check, the points.expiring webhooks) walk them
 -- with json_array_elements and `->>`, which json has too. Nothing compares or indexes them.
 --
--- ALTER ... TYPE rewrites both tables (and their indexes) under an ACCESS EXCLUSIVE lock: stop
--- the writer first. See docs/lots-as-json.md for what it costs per million rows.
+-- ALTER ... TYPE rewrites both tables and rebuilds their indexes under an ACCESS EXCLUSIVE lock
+-- (stop the writers first): about 5 s per million entries (1,000,000 entries and 100,000
+-- accounts with lots took 5.1 s on a busy 2-core machine, PostgreSQL 15), and the entries
+-- shrink by about a sixth (354 to 299 MB there).
 ALTER TABLE ledger.accounts DROP CONSTRAINT accounts_lots_check;
 ALTER TABLE ledger.accounts
     ALTER COLUMN lots TYPE json USING lots::json,

@@ -18,6 +18,7 @@ from processors.fetching import FetchBatchingTransport
 from processors.holes import mend_holes
 from processors.pipeline import EventPipeline, Outputs, record_of
 from processors.previews import Previews
+from processors.rebalances import RebalanceGuard
 from processors.settings import ProcessorSettings
 from processors.tables import Send, TableWriter
 from runtime.config_feed import follow
@@ -102,17 +103,20 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     outputs = Outputs(send, settings.ledger_commands_topic, settings.dead_letters_topic)
     pipeline = EventPipeline(catalog, states, amounts, external, budgets, outputs)
 
+    guard = RebalanceGuard(app, settings.rebalance_wait_s)
+    app.on_partitions_revoked.connect(guard.on_revoked)
+
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
         # StreamT, faust's declared type, lacks take_events; the agent is handed a Stream.
         batches = cast(faust.Stream[bytes], stream).take_events
         async for batch in batches(settings.batch_events_max, within=settings.batch_wait_ms / 1000):
-            # Records fetched before a rebalance are skipped, as faust's own stream skips them:
-            # faust seeks back to the committed offsets, so they arrive again, to their owner.
-            generation = app.consumer_generation_id
-            current = [event for event in batch if event.message.generation_id == generation]
-            metrics.BATCH_EVENTS.observe(len(current))
-            with metrics.BATCH_LATENCY.time():
-                await pipeline.emit(await pipeline.decide(current))
+            async with guard.deciding():
+                # Records fetched before a rebalance are held, not acked: faust seeks back to
+                # the committed offsets, so they arrive again, to their owner (rebalances.py).
+                current = guard.to_decide(batch)
+                metrics.BATCH_EVENTS.observe(len(current))
+                with metrics.BATCH_LATENCY.time():
+                    await pipeline.emit(await pipeline.decide(current))
 
     previews = Previews(
         catalog,

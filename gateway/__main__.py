@@ -22,6 +22,7 @@ def main() -> None:
         app,
         host=settings.gateway_host,
         port=settings.gateway_port,
+        timeout_keep_alive=settings.gateway_keep_alive_s,
         # The C event loop and HTTP parser (uvicorn[standard]), named rather than auto-detected.
         loop="uvloop",
         http="httptools",

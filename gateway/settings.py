@@ -13,6 +13,11 @@ class GatewaySettings(BaseSettings):
     database_url: str = "postgresql://loyalty@127.0.0.1:5432/loyalty"
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
+    # How long an idle keep-alive connection stays open. Longer than a client's own idle expiry
+    # (httpx: 5 s) and a load balancer's idle timeout (commonly 60 s), so the client closes
+    # first: with uvicorn's 5 s, a request sent on a connection as the server closed it got no
+    # answer (a ReadError), which a partner cannot tell from a lost request.
+    gateway_keep_alive_s: int = Field(default=65, ge=1, le=3_600)
     database_pool_max_size: int = 10
     api_key_cache_ttl_s: float = 30.0
     api_key_cache_max_entries: int = 10_000

@@ -131,18 +131,18 @@ ORDER BY 1
 _LOT_FACTS = """
 WITH moved AS (
     SELECT e.credit_account_id AS account_id, lot ->> 0 AS day, (lot ->> 1)::bigint AS points
-    FROM ledger.entries e CROSS JOIN LATERAL jsonb_array_elements(e.credit_lots) AS lot
+    FROM ledger.entries e CROSS JOIN LATERAL json_array_elements(e.credit_lots) AS lot
     WHERE e.credit_lots IS NOT NULL AND ($1::text IS NULL OR e.programme_id = $1)
     UNION ALL
     SELECT e.debit_account_id, lot ->> 0, -(lot ->> 1)::bigint
-    FROM ledger.entries e CROSS JOIN LATERAL jsonb_array_elements(e.debit_lots) AS lot
+    FROM ledger.entries e CROSS JOIN LATERAL json_array_elements(e.debit_lots) AS lot
     WHERE e.debit_lots IS NOT NULL AND ($1::text IS NULL OR e.programme_id = $1)
 ), from_entries AS (
     SELECT account_id, day, sum(points)::bigint AS points FROM moved
     WHERE day IS NOT NULL GROUP BY account_id, day
 ), stored AS (
     SELECT a.account_id, lot ->> 0 AS day, (lot ->> 1)::bigint AS points
-    FROM ledger.accounts a CROSS JOIN LATERAL jsonb_array_elements(a.lots) AS lot
+    FROM ledger.accounts a CROSS JOIN LATERAL json_array_elements(a.lots) AS lot
     WHERE a.lots IS NOT NULL AND ($1::text IS NULL OR a.programme_id = $1)
 )
 SELECT coalesce(f.account_id, s.account_id) AS account_id, a.programme_id, a.kind, a.owner_id,

@@ -155,7 +155,7 @@ _QUEUE_EXPIRING = """
                    'user_id', a.owner_id, 'points', (lot ->> 1)::bigint,
                    'expires_at', $3::timestamptz, 'balance', a.balance, 'recorded_at', now())
         FROM ledger.accounts AS a
-        CROSS JOIN LATERAL jsonb_array_elements(a.lots) AS lot
+        CROSS JOIN LATERAL json_array_elements(a.lots) AS lot
         JOIN webhook_subscriptions AS s
           ON s.programme_id = $1 AND s.active AND 'points.expiring' = ANY (s.event_types)
         WHERE a.programme_id = $1 AND a.lots_next_due <= $2::date

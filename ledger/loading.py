@@ -291,15 +291,14 @@ async def create_accounts(
     pending: Sequence[str | None],
     pending_next_release: Sequence[date | None],
 ) -> dict[AccountKey, int]:
-    """Insert the accounts with their balances, lots and pending lots (jsonb text), all aligned
-    with `keys`;
-    returns their ids. ConcurrentWriteError if another writer created one of them since the
-    batch looked (the batch is then planned again, with it)."""
+    """Insert the accounts with their balances, lots (json text) and pending lots (jsonb text),
+    all aligned with `keys`; returns their ids. ConcurrentWriteError if another writer created
+    one of them since the batch looked (the batch is then planned again, with it)."""
     rows = await conn.fetch(
         """INSERT INTO ledger.accounts
                (programme_id, kind, owner_id, balance, lots, lots_next_due,
                 pending, pending_next_release)
-           SELECT u.programme_id, u.kind, u.owner_id, u.balance, u.lots::jsonb, u.next_due,
+           SELECT u.programme_id, u.kind, u.owner_id, u.balance, u.lots::json, u.next_due,
                   u.pending::jsonb, u.next_release
            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::date[],
                        $7::text[], $8::date[])

@@ -7,7 +7,6 @@ nothing in it is stored yet); the whole batch is then rolled back and planned ag
 """
 
 from collections.abc import Mapping, Sequence
-from datetime import date
 from typing import NamedTuple
 
 import asyncpg
@@ -54,7 +53,7 @@ class Writes(NamedTuple):
     archive: Sequence[Row] = ()
     """ledger.decided_events rows (their months' partitions exist: `ledger.archive`)."""
     lots: Sequence[str | None] = ()
-    """The new lots of each account of `balances`, in its order (jsonb text, None for none);
+    """The new lots of each account of `balances`, in its order (json text, None for none);
     empty: none of them stores lots."""
     lots_next_due: Sequence[str | None] = ()
     """When each account's earliest lot is due (ISO date), in the same order."""
@@ -74,11 +73,12 @@ _WRITE = """
     WITH notified AS (SELECT pg_notify($1, payload) FROM unnest($11::text[]) AS payload),
     balanced AS (
         UPDATE ledger.accounts AS a
-        SET balance = u.balance, lots = u.lots::jsonb, lots_next_due = u.next_due,
+        SET balance = u.balance, lots = u.lots::json, lots_next_due = u.next_due::date,
             pending = CASE WHEN $16 THEN u.pending::jsonb ELSE a.pending END,
-            pending_next_release = CASE WHEN $16 THEN u.next_release ELSE a.pending_next_release END
-        FROM unnest($2::bigint[], $3::bigint[], $12::text[], $13::date[], $14::text[],
-                    $15::date[])
+            pending_next_release = CASE WHEN $16 THEN u.next_release::date
+                                        ELSE a.pending_next_release END
+        FROM unnest($2::bigint[], $3::bigint[], $12::text[], $13::text[], $14::text[],
+                    $15::text[])
             AS u(account_id, balance, lots, next_due, pending, next_release)
         WHERE a.account_id = u.account_id
         RETURNING 1),
@@ -163,28 +163,28 @@ async def write_batch(conn: Connection, writes: Writes) -> None:
         )
 
 
-def _lots_columns(writes: Writes) -> tuple[Sequence[str | None], list[date | None]]:
+# The days go as the ISO text the cores give them, cast by Postgres: no date object is made
+# and encoded for every account a batch writes.
+def _lots_columns(writes: Writes) -> tuple[Sequence[str | None], Sequence[str | None]]:
     """Both aligned with `balances`; all NULL when no account of the batch stores lots."""
     count = len(writes.balances)
     if not writes.lots:
         nothing: list[None] = [None] * count
-        return nothing, list(nothing)
+        return nothing, nothing
     if len(writes.lots) != count or len(writes.lots_next_due) != count:
         raise LedgerInvariantError("lots and their due dates must align with the balances")
-    due = [None if day is None else date.fromisoformat(day) for day in writes.lots_next_due]
-    return writes.lots, due
+    return writes.lots, writes.lots_next_due
 
 
-def _pending_columns(writes: Writes) -> tuple[Sequence[str | None], list[date | None]]:
+def _pending_columns(writes: Writes) -> tuple[Sequence[str | None], Sequence[str | None]]:
     """Both aligned with `balances`; all NULL (and unused) when the writes carry none."""
     count = len(writes.balances)
     if not writes.pending:
         nothing: list[None] = [None] * count
-        return nothing, list(nothing)
+        return nothing, nothing
     if len(writes.pending) != count or len(writes.pending_next_release) != count:
         raise LedgerInvariantError("pending lots and their days must align with the balances")
-    days = [None if day is None else date.fromisoformat(day) for day in writes.pending_next_release]
-    return writes.pending, days
+    return writes.pending, writes.pending_next_release
 
 
 async def load_offsets(conn: Executor, consumer_group: str, topic: str) -> dict[int, int]:

@@ -5,6 +5,7 @@ each batch and to write and emit what it decided (each user's state once per bat
 commands). Batches exist for speed: faust's per-record machinery (stream, acks, table writes,
 topic sends) costs more than deciding an event."""
 
+import time
 from typing import Any, cast
 
 import faust
@@ -14,10 +15,12 @@ from processors import metrics
 from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog
 from processors.external import ExternalPoints
-from processors.fetching import FetchBatchingTransport
-from processors.holes import mend_holes
+from processors.fetching import ExactConsumer, FetchBatchingTransport, first_offset
+from processors.holes import mend_holes, seek_to_next
 from processors.pipeline import EventPipeline, Outputs, record_of
 from processors.previews import Previews
+from processors.progress import PartitionProgress
+from processors.rebalances import RebalanceGuard
 from processors.settings import ProcessorSettings
 from processors.tables import Send, TableWriter
 from runtime.config_feed import follow
@@ -102,17 +105,33 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     outputs = Outputs(send, settings.ledger_commands_topic, settings.dead_letters_topic)
     pipeline = EventPipeline(catalog, states, amounts, external, budgets, outputs)
 
+    guard = RebalanceGuard(app, settings.rebalance_wait_s)
+    app.on_partitions_revoked.connect(guard.on_revoked)
+
+    async def peek(tp: TP, offset: int) -> int | None:
+        return await first_offset(settings.kafka_bootstrap_servers, tp, offset)
+
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
+        consumer = cast(ExactConsumer, app.consumer)
+        progress = PartitionProgress(settings.events_topic, consumer._committed_offset.get, peek)
+        consumer.progress = progress
         # StreamT, faust's declared type, lacks take_events; the agent is handed a Stream.
         batches = cast(faust.Stream[bytes], stream).take_events
         async for batch in batches(settings.batch_events_max, within=settings.batch_wait_ms / 1000):
-            # Records fetched before a rebalance are skipped, as faust's own stream skips them:
-            # faust seeks back to the committed offsets, so they arrive again, to their owner.
-            generation = app.consumer_generation_id
-            current = [event for event in batch if event.message.generation_id == generation]
-            metrics.BATCH_EVENTS.observe(len(current))
-            with metrics.BATCH_LATENCY.time():
-                await pipeline.emit(await pipeline.decide(current))
+            async with guard.deciding():
+                # Records fetched before a rebalance are held, not acked: faust seeks back to
+                # the committed offsets, so they arrive again, to their owner (rebalances.py).
+                current = guard.to_decide(batch)
+                # Each partition's records in offset order (progress.py).
+                order = progress.sort(current, app.consumer_generation_id)
+                metrics.BATCH_EVENTS.observe(len(order.decide))
+                with metrics.BATCH_LATENCY.time():
+                    await pipeline.emit(await pipeline.decide(order.decide))
+                progress.delivered()
+                if order.behind:
+                    rewind = await progress.to_rewind(order.behind, time.monotonic())
+                    for tp, offset in rewind.items():
+                        await seek_to_next(consumer, tp, offset)
 
     previews = Previews(
         catalog,

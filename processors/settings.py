@@ -31,6 +31,9 @@ class ProcessorSettings(BaseSettings):
     # its committed offset (holes.py). Acks go in offset order, so a hole is never normal; the wait
     # only keeps a hole faust is about to fill from costing a re-read.
     hole_wait_s: float = Field(default=5.0, gt=0, le=600)
+    # How long a rebalance waits for the batch in hand to be in Kafka before the tables are read
+    # again (rebalances.py); past it the worker stops rather than risk older states.
+    rebalance_wait_s: float = Field(default=60.0, gt=0, le=600)
     # A batch is what the stream holds after `batch_wait_ms`, at most `batch_events_max` events:
     # per-event cost falls with the batch, and the wait bounds the latency it adds. At a few
     # hundred events a second a batch's own cost dominates: 10 ms rather than 5 halves the

@@ -189,7 +189,7 @@ def expired(lots: Lots | None, day: str) -> tuple[Lots | None, Lots]:
 
 
 def encode(lots: Lots | None) -> str | None:
-    """The jsonb text an account or an entry stores: `[["2026-04-01", 30], [null, 12]]`."""
+    """The json text an account or an entry stores: `[["2026-04-01", 30], [null, 12]]`."""
     if lots is None:
         return None
     # orjson writes tuples as arrays: no list of lists built first (a third of encoding).

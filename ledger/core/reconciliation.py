@@ -79,7 +79,7 @@ class AccountFacts(NamedTuple):
     foreign_entries: int
     """Entries of another programme that move this account."""
     lots: str | None = None
-    """The stored lots (jsonb text; None: every open point never expires)."""
+    """The stored lots (json text; None: every open point never expires)."""
     lots_next_due: date | None = None
     pending: str | None = None
     """The stored pending lots (jsonb text; None: nothing pending)."""

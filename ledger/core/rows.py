@@ -26,7 +26,7 @@ class BatchRows(NamedTuple):
     archive: list[Row]
     """ledger.decided_events rows: the new outcomes' source events (`columns.ARCHIVE_COLUMNS`)."""
     lots: Sequence[str | None] = ()
-    """The new lots of each account of `balances`, in its order (jsonb text; None: none)."""
+    """The new lots of each account of `balances`, in its order (json text; None: none)."""
     lots_next_due: Sequence[str | None] = ()
     """When each account's earliest lot is due, in the same order."""
     pending: Sequence[str | None] = ()

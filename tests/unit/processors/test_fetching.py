@@ -1,12 +1,18 @@
-"""The worker's consumer fetches as its settings say, not as faust hard-codes."""
+"""The worker's consumer fetches as its settings say, not as faust hard-codes, and hands on no
+record fetched before its partition was sought."""
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from faust.types.tuples import Message
 
 from processors.app import faust_app
-from processors.fetching import FetchBatchingTransport
+from processors.fetching import ExactConsumer, FetchBatchingTransport, SeekEpochs
+from processors.progress import PartitionProgress
 from processors.settings import ProcessorSettings
 
 
@@ -23,3 +29,56 @@ async def test_the_workers_consumer_lets_the_broker_batch_its_fetches(tmp_path: 
         assert (consumer._fetch_max_wait_ms, consumer._fetch_min_bytes) == (7, 4096)
     finally:
         await consumer.stop()
+
+
+async def test_a_fetch_hands_on_no_record_of_a_partition_sought_once_it_was_in_hand() -> None:
+    epochs = SeekEpochs()
+    zero, one = TP("events.v1", 0), TP("events.v1", 1)
+
+    async def fetched() -> AsyncIterator[tuple[TP, int]]:
+        yield zero, 440
+        yield one, 17
+        epochs.sought([zero])  # holes.rewind, or the recovery's seek, while faust delivers
+        yield zero, 441
+        yield one, 18
+
+    assert [r async for r in epochs.fresh(fetched())] == [(zero, 440), (one, 17), (one, 18)]
+
+    async def again() -> AsyncIterator[tuple[TP, int]]:
+        # Sought while aiokafka fetched: it hands on only records of the new position.
+        epochs.sought([zero])
+        yield zero, 281
+
+    assert [r async for r in epochs.fresh(again())] == [(zero, 281)]
+
+
+@dataclass
+class Event:
+    message: Message
+
+
+async def test_the_consumer_commits_the_events_as_delivered_and_other_topics_as_acked(
+    tmp_path: Path,
+) -> None:
+    app = faust_app(ProcessorSettings(processors_data_dir=tmp_path))
+    consumer = cast(ExactConsumer, app.consumer)
+    app.consumer_generation_id = 4
+    events, previews = TP("events.v1", 0), TP("previews.v1", 0)
+
+    async def peek(tp: TP, offset: int) -> int | None:
+        return None
+
+    progress = PartitionProgress("events.v1", consumer._committed_offset.get, peek)
+    consumer.progress = progress
+    for tp in (events, previews):
+        consumer._committed_offset[tp] = 10
+        consumer._acked[tp] = [10, 11, 12]
+        consumer._acked_index[tp] = {10, 11, 12}
+    decided = Message("events.v1", 0, 10, 0.0, 0, None, b"k", b"v", None)
+    progress.sort([Event(decided)], generation=4)
+
+    assert consumer._new_offset(events) is None  # decided, not yet in Kafka
+    assert consumer._new_offset(previews) == 13
+    progress.delivered()
+    assert consumer._new_offset(events) == 11
+    assert consumer._acked[events] == [11, 12]

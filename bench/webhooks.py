@@ -14,7 +14,6 @@ Ends with `RESULT deliveries_per_s=N fast_done_s=S longest_transaction_ms=M`.
 
 import argparse
 import asyncio
-import socket
 import sys
 import time
 import urllib.error
@@ -26,6 +25,7 @@ import asyncpg
 from deploy import db
 from deploy.local import postgres, processes, services
 from deploy.local.paths import REPO
+from deploy.local.ports import free_port
 from deploy.local.settings import LocalSettings
 from gateway.webhooks import subscriptions
 
@@ -33,13 +33,6 @@ PREFIX = "bench-webhooks-"
 DATABASE = "loyalty_bench_webhooks"
 SAMPLE_S = 0.005
 DEADLINE_S = 600.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def wait_for(url: str, name: str, timeout_s: float = 30.0) -> None:

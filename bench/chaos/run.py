@@ -16,8 +16,9 @@ import httpx
 
 from bench.chaos import checks, faults, programme, workload
 from bench.chaos.load import Load, Record
-from bench.chaos.system import System, free_port, private_settings
+from bench.chaos.system import System, private_settings
 from deploy.local import paths
+from deploy.local.ports import free_port
 from gateway.admin import api_keys, programmes
 from gateway.webhooks import subscriptions
 from scheduler.days import command_id

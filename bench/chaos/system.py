@@ -7,7 +7,6 @@ line or environment names the run's state directory)."""
 
 import os
 import signal
-import socket
 import sys
 import time
 import urllib.error
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from deploy import db
 from deploy.local import kafka, paths, postgres, processes, services
+from deploy.local.ports import free_port
 from deploy.local.settings import LocalSettings
 
 DATABASE = "loyalty_chaos"
@@ -24,13 +24,6 @@ RECEIVER = "receiver"
 SERVERS = ("kafka", "postgres")
 DOWN_S = 2.0  # how long a killed server stays down before it is started again
 READY_S = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def private_settings() -> LocalSettings:

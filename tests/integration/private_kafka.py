@@ -2,22 +2,15 @@
 SIGKILL and start again (a broker restart): the shared broker of `./dev infra` is never touched.
 Only the process this helper started is ever signalled."""
 
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 from deploy.local import kafka
+from deploy.local.ports import free_port
 from deploy.local.settings import LocalSettings
 
 READY_S = 180.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 class PrivateKafka:

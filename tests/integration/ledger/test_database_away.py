@@ -20,13 +20,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from asyncpg.exceptions import InternalClientError
 
+from deploy.local.ports import free_port
 from ledger import programme_state
 from ledger.core.exceptions import RetriesExhaustedError
 from ledger.db_types import Connection
 from ledger.programme_state import StateReading
 from ledger.repository import create_pool_when_up, with_retries
 from ledger.writer import SeekToStoredOffsets
-from tests.integration.private_kafka import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,6 @@ out."""
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
+from deploy.local.ports import free_port
 from gateway.webhooks.dispatcher import Dispatcher
 from tests.integration.webhooks.fixtures import FAST, deliveries, outcome, subscribe
 from tests.integration.webhooks.receiver import Receiver, receiver
@@ -25,13 +25,6 @@ from tests.integration.webhooks.receiver import Receiver, receiver
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 class Process:

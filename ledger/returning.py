@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from ledger.core.batch import IncomingCommand, OriginalKey, PlannedReturn
 from ledger.core.lots import decode
 from ledger.core.returns import Original, OriginalAward
+from ledger.core.rows import movement
 from ledger.db_types import Connection
 
 
@@ -64,7 +65,7 @@ async def _awards(
         return {}, {}
     rows = await conn.fetch(
         """SELECT programme_id, user_id, source_event_id, idempotency_key, rule_id, points,
-                  credit_lots, occurred_at
+                  credit_lots, credit_lot_day, occurred_at
            FROM ledger.entries
            WHERE idempotency_key = ANY($1::text[]) AND variety = 'Programme Points'
              AND transaction_type = 'Credit' AND reverses_entry_id IS NULL
@@ -77,7 +78,7 @@ async def _awards(
         key = (row["programme_id"], row["user_id"], row["source_event_id"])
         if key not in wanted:
             continue
-        lots = None if row["credit_lots"] is None else decode(row["credit_lots"])
+        lots = movement(decode(row["credit_lots"]), row["credit_lot_day"], row["points"])
         award = OriginalAward(row["idempotency_key"], row["rule_id"], row["points"], 0, lots)
         awards.setdefault(key, []).append(award)
         if row["occurred_at"] is not None:

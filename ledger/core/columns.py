@@ -30,7 +30,7 @@ OUTCOME_COLUMNS: Final = PLANNED_OUTCOME_COLUMNS + COMMAND_OUTCOME_COLUMNS
 PLANNED_ENTRY_COLUMNS: Final = (
     "entry_id", "debit_account_id", "credit_account_id", "debit_balance_after",
     "credit_balance_after", "reverses_entry_id", "recorded_at", "debit_lots", "credit_lots",
-    "pending_of",
+    "pending_of", "debit_lot_day", "credit_lot_day",
 )  # fmt: skip
 BOOKING_ENTRY_COLUMNS: Final = (
     "idempotency_key", "payload_sha256", "command_id", "programme_id", "user_id",

@@ -4,7 +4,7 @@
 transaction, for every command and entry, so nothing here reads a pydantic model."""
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
 
 import orjson
@@ -148,12 +148,37 @@ def entry_record(
     recorded_at: datetime,
 ) -> Row:
     """A ledger.entries row, in `columns.ENTRY_COLUMNS` order."""
-    reverses = entry.booking.reverses
+    booking = entry.booking
+    reverses = booking.reverses
     debit_lots, credit_lots = entry.debit_lots, entry.credit_lots
+    debit_day = credit_day = None
+    if debit_lots is not None:
+        debit_lots, debit_day = journalled(debit_lots, booking.points)
+    if credit_lots is not None:
+        credit_lots, credit_day = journalled(credit_lots, booking.points)
     planned = (
         entry_id, account_ids[entry.debit], account_ids[entry.credit], entry.debit_balance_after,
         entry.credit_balance_after, None if reverses is None else known_ids[reverses],
         recorded_at, None if debit_lots is None else encode(debit_lots),
         None if credit_lots is None else encode(credit_lots), entry.pending_of,
+        debit_day, credit_day,
     )  # fmt: skip
     return planned + entry.columns
+
+
+def journalled(lots: Lots, points: int) -> tuple[Lots | None, date | None]:
+    """How an entry journals one side's lot movement: one dated lot of all the entry's points
+    as its day alone (most awards, redemptions and expiries: 4 bytes, nothing to encode or
+    parse), anything else as the lots themselves (migration 0201; `movement` reads it back)."""
+    if len(lots) == 1:
+        day, moved = lots[0]
+        if day is not None and moved == points:
+            return None, date.fromisoformat(day)
+    return lots, None
+
+
+def movement(lots: Lots | None, day: date | None, points: int) -> Lots | None:
+    """An entry side's lot movement from its two columns (`journalled`'s inverse)."""
+    if day is not None:
+        return ((day.isoformat(), points),)
+    return lots

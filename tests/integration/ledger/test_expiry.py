@@ -12,6 +12,7 @@ import pytest
 from ledger.core.batch import PlannedEntry
 from ledger.core.expiring import IncomingLifecycle
 from ledger.core.lots import decode
+from ledger.core.rows import movement
 from ledger.lifecycle import RunProgress, apply_lifecycle
 from schemas.ledger import (
     LifecycleAction,
@@ -107,7 +108,7 @@ async def test_due_lots_expire_once_in_chunks_and_the_rest_stay(
     )
     assert expired_total == expected_points
     entries = await ledger_pool.fetch(
-        """SELECT idempotency_key, variety, points, debit_lots::text AS lots
+        """SELECT idempotency_key, variety, points, debit_lots::text AS lots, debit_lot_day
            FROM ledger.entries WHERE command_id = $1 ORDER BY idempotency_key""",
         f"expire:{prog}:2026-03-12",
     )
@@ -115,7 +116,12 @@ async def test_due_lots_expire_once_in_chunks_and_the_rest_stay(
         f"expire:{prog}:2026-03-12:u{index}" for index in range(7)
     ]
     assert {row["variety"] for row in entries} == {"Points Expiry"}
-    assert decode(entries[0]["lots"]) == (("2026-03-12", 3),)
+    # One lot of all its points: journalled as its day alone (migration 0201).
+    first = entries[0]
+    assert (first["lots"], first["debit_lot_day"]) == (None, date(2026, 3, 12))
+    assert movement(decode(first["lots"]), first["debit_lot_day"], first["points"]) == (
+        ("2026-03-12", 3),
+    )
 
     again = await apply_lifecycle(ledger_pool, expire(prog, date(2026, 3, 12)))
     assert again.outcome.status is OutcomeStatus.DUPLICATE

@@ -173,8 +173,23 @@ def journalled(lots: Lots, points: int) -> tuple[Lots | None, date | None]:
     if len(lots) == 1:
         day, moved = lots[0]
         if day is not None and moved == points:
-            return None, date.fromisoformat(day)
+            return None, _date(day)
     return lots, None
+
+
+# The date of each ISO day text seen: a batch's entries share a few days, and parsing one costs
+# more than the rest of `journalled` (bounded: emptied when full).
+_DATES: dict[str, date] = {}
+_DATES_MAX = 4_096
+
+
+def _date(day: str) -> date:
+    found = _DATES.get(day)
+    if found is None:
+        if len(_DATES) >= _DATES_MAX:
+            _DATES.clear()
+        found = _DATES[day] = date.fromisoformat(day)
+    return found
 
 
 def movement(lots: Lots | None, day: date | None, points: int) -> Lots | None:

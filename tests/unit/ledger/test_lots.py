@@ -1,6 +1,8 @@
 """Lots (ledger.core.lots): what credits form, what debits take, what expires, and the rules
 stored lots keep, under random sequences of movements (hypothesis)."""
 
+import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -72,6 +74,34 @@ def test_lots_round_trip_through_their_stored_text() -> None:
     assert decode(encode(held)) == held
     assert encode(None) is None
     assert decode(None) is None
+
+
+def _parsed(text: str) -> Lots:
+    """What the general path makes of a text: orjson's tree as lots."""
+    return tuple((day, points) for day, points in orjson.loads(text))
+
+
+@given(st.text(min_size=10, max_size=10), st.integers(min_value=0, max_value=10**12))
+def test_one_lot_reads_as_a_json_parse_reads_it(day: str, points: int) -> None:
+    """`decode`'s shortcut for one dated lot gives what parsing the text gives, whatever the
+    day's characters (quotes and escapes included)."""
+    text = encode(((day, points),))
+    assert text is not None
+    assert decode(text) == _parsed(text) == ((day, points),)
+
+
+def test_texts_like_one_lot_that_are_not_take_the_general_path() -> None:
+    assert decode('[["2027-01-04", 30]]') == (("2027-01-04", 30),)  # spaced, as jsonb printed
+    assert decode('[["2027-01-04",-3]]') == (("2027-01-04", -3),)
+    assert decode('[["2027-01-04",3],["2027-02-04",4]]') == (("2027-01-04", 3), ("2027-02-04", 4))
+    assert decode('[["2027-1-4",3]]') == (("2027-1-4", 3),)
+    assert decode("[[null,3]]") == ((None, 3),)
+    with pytest.raises(ValueError, match="leading zero"):
+        decode('[["2027-01-04",03]]')
+    with pytest.raises(ValueError, match="malformed lot points"):
+        decode('[["2027-01-04",3.5]]')
+    with pytest.raises(ValueError, match="unexpected end"):
+        decode('[["2027-01-04",3]')
 
 
 def test_stored_lots_that_break_the_rules_are_named() -> None:

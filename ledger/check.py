@@ -126,27 +126,29 @@ ORDER BY 1
 
 # Each dated lot, as the entries' lot movements add it up (credit_lots formed on the credit
 # account, debit_lots taken from the debit account; an entry that moved one dated lot of all its
-# points has only its day, credit_lot_day or debit_lot_day: migration 0201) and as its account
-# stores it; only the (account, day) pairs where the two differ. Never-expiring points are left
-# out: entries that move only those journal nothing (the lots' shorthand), and the lots check
-# holds their total.
+# points has only its day, credit_lot_day or debit_lot_day: migration 0201; one scan of the
+# journal for each side) and as its account stores it; only the (account, day) pairs where the
+# two differ. Never-expiring points are left out: entries that move only those journal nothing
+# (the lots' shorthand), and the lots check holds their total.
 _LOT_FACTS = """
 WITH moved AS (
-    SELECT e.credit_account_id AS account_id, lot ->> 0 AS day, (lot ->> 1)::bigint AS points
-    FROM ledger.entries e CROSS JOIN LATERAL json_array_elements(e.credit_lots) AS lot
-    WHERE e.credit_lots IS NOT NULL AND ($1::text IS NULL OR e.programme_id = $1)
+    SELECT e.credit_account_id AS account_id, lot.day, lot.points
+    FROM ledger.entries e CROSS JOIN LATERAL (
+        SELECT l ->> 0, (l ->> 1)::bigint FROM json_array_elements(e.credit_lots) AS l
+        UNION ALL
+        SELECT to_char(e.credit_lot_day, 'YYYY-MM-DD'), e.points
+        WHERE e.credit_lot_day IS NOT NULL) AS lot (day, points)
+    WHERE (e.credit_lots IS NOT NULL OR e.credit_lot_day IS NOT NULL)
+      AND ($1::text IS NULL OR e.programme_id = $1)
     UNION ALL
-    SELECT e.debit_account_id, lot ->> 0, -(lot ->> 1)::bigint
-    FROM ledger.entries e CROSS JOIN LATERAL json_array_elements(e.debit_lots) AS lot
-    WHERE e.debit_lots IS NOT NULL AND ($1::text IS NULL OR e.programme_id = $1)
-    UNION ALL
-    SELECT e.credit_account_id, to_char(e.credit_lot_day, 'YYYY-MM-DD'), e.points
-    FROM ledger.entries e
-    WHERE e.credit_lot_day IS NOT NULL AND ($1::text IS NULL OR e.programme_id = $1)
-    UNION ALL
-    SELECT e.debit_account_id, to_char(e.debit_lot_day, 'YYYY-MM-DD'), -e.points
-    FROM ledger.entries e
-    WHERE e.debit_lot_day IS NOT NULL AND ($1::text IS NULL OR e.programme_id = $1)
+    SELECT e.debit_account_id, lot.day, -lot.points
+    FROM ledger.entries e CROSS JOIN LATERAL (
+        SELECT l ->> 0, (l ->> 1)::bigint FROM json_array_elements(e.debit_lots) AS l
+        UNION ALL
+        SELECT to_char(e.debit_lot_day, 'YYYY-MM-DD'), e.points
+        WHERE e.debit_lot_day IS NOT NULL) AS lot (day, points)
+    WHERE (e.debit_lots IS NOT NULL OR e.debit_lot_day IS NOT NULL)
+      AND ($1::text IS NULL OR e.programme_id = $1)
 ), from_entries AS (
     SELECT account_id, day, sum(points)::bigint AS points FROM moved
     WHERE day IS NOT NULL GROUP BY account_id, day

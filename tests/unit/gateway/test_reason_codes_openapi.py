@@ -2,6 +2,7 @@
 carries one (the partner API's answer and stored outcome, Kwegg's occurrence answer), so a
 partner's generated client knows them all."""
 
+from pathlib import Path
 from typing import Any
 
 from gateway.app import create_app
@@ -33,3 +34,8 @@ def test_every_answer_with_a_reason_code_lists_every_code() -> None:
         assert _codes(schemas, schemas[model]["properties"][field]) == EVERY_CODE, model
     assert {"no_rule", "daily_cap", "monthly_cap", "frequency", "budget", "invalid_parameters",
             "duplicate"} <= EVERY_CODE  # fmt: skip
+
+
+def test_the_readme_lists_every_reason_code() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    assert [code.value for code in ReasonCode if f"`{code.value}`" not in readme] == []

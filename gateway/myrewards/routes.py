@@ -42,6 +42,7 @@ from gateway.myrewards.models import (
     UserTier,
 )
 from gateway.openapi import component
+from gateway.user_ledger import PostgresUserLedger
 from ledger import reads
 from schemas.ledger import OutcomeStatus, RejectionReason
 
@@ -215,7 +216,10 @@ async def _with_tier(services: ServicesDep, programme_id: str, user: UserOut) ->
     if config is None:  # the gateway has not read the programme's configuration yet
         return user
     found = await tier_standing.tier_standing(
-        services.pool, config, transactions.ledger_user_id(user.id), datetime.now(UTC)
+        PostgresUserLedger(services.pool),
+        config,
+        transactions.ledger_user_id(user.id),
+        datetime.now(UTC),
     )
     tier = UserTier(
         name=found.tier,

@@ -4,6 +4,7 @@ A user created here is the programme's user `str(id)` in the ledger, so its poin
 read like any other user's. Users of other programmes are unknown (404), never forbidden."""
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -62,6 +63,24 @@ async def find_ids(
     for row in rows:
         found.setdefault(row["name"], []).append(int(row["user_id"]))
     return {name: ids[0] for name, ids in found.items() if len(ids) == 1}
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresUsers:
+    """The `Users` port of `gateway.myrewards.ports`."""
+
+    pool: asyncpg.Pool
+
+    async def exists(self, programme_id: str, user_id: int) -> bool:
+        return await exists(self.pool, programme_id, user_id)
+
+    async def existing(self, programme_id: str, user_ids: Collection[int]) -> set[int]:
+        return await existing(self.pool, programme_id, user_ids)
+
+    async def find_ids(
+        self, programme_id: str, usernames_or_emails: Collection[str]
+    ) -> dict[str, int]:
+        return await find_ids(self.pool, programme_id, usernames_or_emails)
 
 
 async def user_groups(db: asyncpg.Pool, programme_id: str) -> list[UserGroupOut]:

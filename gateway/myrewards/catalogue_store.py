@@ -1,7 +1,7 @@
 """What sales claims are checked against, read from the programme's MyRewards configuration in
 Postgres (loaded by `gateway.myrewards.configuration`): its active promotions, the data fields
-of the programme's and of each promotion's claims, its active products. `PostgresCatalogue` is
-the `Catalogue` port of `gateway.myrewards.ports`."""
+of the programme's and of each promotion's claims, its active products.
+`PostgresClaimsCatalogue` is the `ClaimsCatalogue` port of `gateway.myrewards.ports`."""
 
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -49,7 +49,7 @@ async def field_rows(
 
 
 @dataclass(frozen=True, slots=True)
-class PostgresCatalogue:
+class PostgresClaimsCatalogue:
     pool: asyncpg.Pool
 
     async def promotion_active(self, programme_id: str, promotion_id: int) -> bool:

@@ -1,16 +1,17 @@
 """What the MyRewards slice's logic (`gateway.myrewards.points`, `gateway.myrewards.sales`,
-`gateway.myrewards.performance`) needs from its stores, as Protocols: the process wires Postgres
-behind them (`MyRewardsStores.of`), the slice's unit tests small in-memory fakes
-(tests/unit/gateway/myrewards). Publishing and answering go through the shared path's ports
-(`gateway.publishing.ports`), held by the gateway's services."""
+`gateway.myrewards.performance`, `gateway.myrewards.users`) needs from its stores, as Protocols:
+the process wires Postgres behind them (`MyRewardsStores.of`, `PostgresUsers`), the slice's unit
+tests small in-memory fakes (tests/unit/gateway/myrewards). Publishing and answering go through
+the shared path's ports (`gateway.publishing.ports`), held by the gateway's services."""
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import asyncpg
 
-from gateway.myrewards.catalogue_store import DataField, PostgresCatalogue
+from gateway.myrewards.catalogue_store import DataField, PostgresClaimsCatalogue
 from gateway.myrewards.claim_store import (
     ListedClaim,
     ListedStatus,
@@ -18,7 +19,8 @@ from gateway.myrewards.claim_store import (
     StoredRequest,
 )
 from gateway.myrewards.claims import PricedClaim, Product
-from gateway.myrewards.users import PostgresUsers
+from gateway.myrewards.registration import Catalogue, RegistrationPolicy
+from gateway.myrewards.user_store import PostgresUsers, StoredUser
 from gateway.user_ledger import PostgresUserLedger
 from ledger import reads
 from schemas.ledger import CommandOutcome, LedgerCommand
@@ -39,7 +41,35 @@ class Users(Protocol):
         name of no user, or of more than one, is left out."""
 
 
-class Catalogue(Protocol):
+class UserRecords(Protocol):
+    """A programme's users inside one transaction (`UserAccounts.editing`)."""
+
+    async def rules(self) -> tuple[RegistrationPolicy, Catalogue]:
+        """The programme's registration rules, questions and user groups."""
+
+    async def locked(self, user_id: int) -> StoredUser | None:
+        """The user, locked until the transaction ends; None when not the programme's."""
+
+    async def insert(self, identity_key: str, user: Mapping[str, Any]) -> int:
+        """Stores a new user and returns its id; raises `IdentityTaken` when another user of
+        the programme has the identity key."""
+
+    async def update(self, user_id: int, identity_key: str, user: Mapping[str, Any]) -> None:
+        """Replaces the user's fields; raises `IdentityTaken` as `insert`."""
+
+    async def save_answers(self, user_id: int, answers: Mapping[int, str]) -> None:
+        """Stores the user's registration answers (each replaces the question's former one)."""
+
+
+class UserAccounts(Protocol):
+    async def find_user(self, programme_id: str, user_id: int) -> StoredUser | None: ...
+
+    def editing(self, programme_id: str) -> AbstractAsyncContextManager[UserRecords]:
+        """One transaction over the programme's users: its changes are kept when the block
+        ends, none of them when it raises."""
+
+
+class ClaimsCatalogue(Protocol):
     """The programme's configuration that claims are checked against."""
 
     async def promotion_active(self, programme_id: str, promotion_id: int) -> bool: ...
@@ -104,7 +134,7 @@ class MyRewardsLedger(Protocol):
 @dataclass(frozen=True, slots=True)
 class MyRewardsStores:
     users: Users
-    catalogue: Catalogue
+    catalogue: ClaimsCatalogue
     claims: ClaimStore
     ledger: MyRewardsLedger
 
@@ -113,7 +143,7 @@ class MyRewardsStores:
         """The stores in Postgres, over the gateway's pool."""
         return cls(
             PostgresUsers(pool),
-            PostgresCatalogue(pool),
+            PostgresClaimsCatalogue(pool),
             PostgresClaimStore(pool),
             PostgresUserLedger(pool),
         )

@@ -14,10 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from gateway import tier_standing
 from gateway.dependencies import ServicesDep
 from gateway.errors import ErrorBody, error_doc
-from gateway.myrewards import performance, points, sales, transactions, users
+from gateway.myrewards import performance, points, sales, transactions, user_store, users
 from gateway.myrewards.access import CallerDep
 from gateway.myrewards.bodies import read_body
 from gateway.myrewards.claim_store import ListedStatus
@@ -39,7 +38,6 @@ from gateway.myrewards.models import (
     UserFields,
     UserGroupOut,
     UserOut,
-    UserTier,
 )
 from gateway.myrewards.ports import MyRewardsStores
 from gateway.openapi import component
@@ -186,22 +184,8 @@ async def update_user(
 
 async def _with_tier(services: ServicesDep, programme_id: str, user: UserOut) -> UserOut:
     config = services.catalog.config(programme_id)
-    if config is None:  # the gateway has not read the programme's configuration yet
-        return user
-    found = await tier_standing.tier_standing(
-        PostgresUserLedger(services.pool),
-        config,
-        transactions.ledger_user_id(user.id),
-        datetime.now(UTC),
-    )
-    tier = UserTier(
-        name=found.tier,
-        review_on=found.review_on,
-        points_earned=found.points_earned,
-        next_tier=found.next_tier,
-        points_to_next_tier=found.points_to_next_tier,
-    )
-    return user.model_copy(update={"tier": tier})
+    ledger = PostgresUserLedger(services.pool)
+    return await users.with_tier(ledger, config, user, datetime.now(UTC))
 
 
 @router.get("/api/v2/user_groups", response_model=list[UserGroupOut])
@@ -209,7 +193,7 @@ async def _with_tier(services: ServicesDep, programme_id: str, user: UserOut) ->
 async def user_groups(caller: CallerDep, services: ServicesDep) -> list[UserGroupOut]:
     """A flat list; `parent_id` rebuilds the hierarchy. (`/user_group` is the seed example's
     spelling of the same endpoint.)"""
-    return await users.user_groups(services.pool, caller.programme_id)
+    return await user_store.user_groups(services.pool, caller.programme_id)
 
 
 @router.get(
@@ -219,7 +203,7 @@ async def user_groups(caller: CallerDep, services: ServicesDep) -> list[UserGrou
 async def registration_questions(
     caller: CallerDep, services: ServicesDep
 ) -> list[RegistrationQuestionOut]:
-    return await users.registration_questions(services.pool, caller.programme_id)
+    return await user_store.registration_questions(services.pool, caller.programme_id)
 
 
 @router.get(

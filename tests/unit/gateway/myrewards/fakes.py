@@ -1,17 +1,23 @@
-"""In-memory fakes of the MyRewards slice's stores (`gateway.myrewards.ports`): users, the
-claims' catalogue and the claims requests in dicts, the ledger's reads from
+"""In-memory fakes of the MyRewards slice's stores (`gateway.myrewards.ports`): users (their
+ids, and their accounts edited in a transaction), the claims' catalogue and the claims requests
+in dicts, the ledger's reads from
 tests/unit/gateway/ledger_fakes.py, a ledger writer that books the published commands into it,
 and the stores that wire them, as `MyRewardsStores.of` wires Postgres."""
 
+import contextlib
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from gateway.myrewards.catalogue_store import DataField
 from gateway.myrewards.claim_store import ListedClaim, ListedStatus, StoredRequest, is_refusal
 from gateway.myrewards.claims import PricedClaim, Product
+from gateway.myrewards.errors import IdentityTaken
 from gateway.myrewards.ports import MyRewardsStores
+from gateway.myrewards.registration import Catalogue as RegistrationCatalogue
+from gateway.myrewards.registration import RegistrationPolicy
+from gateway.myrewards.user_store import StoredUser
 from schemas.events import EventV1
 from schemas.ledger import (
     CommandOutcome,
@@ -228,3 +234,65 @@ def claims_of(stores_: MyRewardsStores) -> FakeClaimStore:
 def ledger_of(stores_: MyRewardsStores) -> FakeUserLedger:
     assert isinstance(stores_.ledger, FakeUserLedger)
     return stores_.ledger
+
+
+class FakeUserRecords:
+    """One transaction over a programme's users: changes go to copies, kept by
+    `FakeUserAccounts.editing` only when the block ends without raising."""
+
+    def __init__(self, accounts: "FakeUserAccounts", programme_id: str) -> None:
+        self.accounts = accounts
+        self.programme_id = programme_id
+        self.users = dict(accounts.users)
+        self.identities = dict(accounts.identities)
+
+    async def rules(self) -> tuple[RegistrationPolicy, RegistrationCatalogue]:
+        return self.accounts.rules[self.programme_id]
+
+    async def locked(self, user_id: int) -> StoredUser | None:
+        return self.users.get((self.programme_id, user_id))
+
+    async def insert(self, identity_key: str, user: Mapping[str, Any]) -> int:
+        user_id = 1 + len(self.users)
+        self._identify(user_id, identity_key)
+        self.users[self.programme_id, user_id] = StoredUser(dict(user), {})
+        return user_id
+
+    async def update(self, user_id: int, identity_key: str, user: Mapping[str, Any]) -> None:
+        self._identify(user_id, identity_key)
+        stored = self.users[self.programme_id, user_id]
+        self.users[self.programme_id, user_id] = StoredUser(dict(user), stored.answers)
+
+    async def save_answers(self, user_id: int, answers: Mapping[int, str]) -> None:
+        stored = self.users[self.programme_id, user_id]
+        self.users[self.programme_id, user_id] = StoredUser(stored.fields, dict(answers))
+
+    def _identify(self, user_id: int, identity_key: str) -> None:
+        """The unique index on (programme, identity key)."""
+        owner = self.identities.get((self.programme_id, identity_key))
+        if owner not in (None, user_id):
+            raise IdentityTaken
+        self.identities = {
+            key: found for key, found in self.identities.items() if found != user_id
+        } | {(self.programme_id, identity_key): user_id}
+
+
+class FakeUserAccounts:
+    def __init__(
+        self,
+        programme_id: str,
+        policy: RegistrationPolicy,
+        catalogue: RegistrationCatalogue | None = None,
+    ) -> None:
+        self.rules = {programme_id: (policy, catalogue or RegistrationCatalogue())}
+        self.users: dict[tuple[str, int], StoredUser] = {}
+        self.identities: dict[tuple[str, str], int] = {}
+
+    async def find_user(self, programme_id: str, user_id: int) -> StoredUser | None:
+        return self.users.get((programme_id, user_id))
+
+    @contextlib.asynccontextmanager
+    async def editing(self, programme_id: str) -> AsyncIterator[FakeUserRecords]:
+        records = FakeUserRecords(self, programme_id)
+        yield records
+        self.users, self.identities = records.users, records.identities

@@ -13,9 +13,8 @@ from gateway.myrewards.models import (
     TransactionFields,
     TransactionPending,
 )
-from gateway.myrewards.ports import MyRewardsLedger, MyRewardsStores
-from gateway.publishing.answering import book_command
-from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
+from gateway.myrewards.ports import MyRewardsStores
+from schemas.ledger import OutcomeStatus, RejectionReason
 
 
 async def create(
@@ -39,7 +38,7 @@ async def create(
     command_id = transactions.command_id_for(programme_id, user_id, idempotency_key)
     command = transactions.command_for(programme_id, user_id, fields, command_id)
     retry = idempotency_key is not None
-    outcome = await book(stores.ledger, services, command, retry=retry)
+    outcome = await transactions.book(services, command, retry=retry, ledger=stores.ledger)
     if outcome is None:
         return TransactionPending(transaction_reference=command_id)
     if outcome.status is OutcomeStatus.REJECTED:
@@ -48,22 +47,6 @@ async def create(
     if entry_id is None:  # booked without an entry: cannot be for a one-booking command
         raise NotFound(f"transaction {command_id} has no ledger entry")
     return TransactionCreated(id=entry_id)
-
-
-async def book(
-    ledger: MyRewardsLedger, services: Services, command: LedgerCommand, *, retry: bool
-) -> CommandOutcome | None:
-    """The ledger's outcome, or None if it is not known within the gateway's deadline.
-    `retry`: the command id may have been used before (an Idempotency-Key was given); the
-    outcome is then checked to be this very transaction's (409 `idempotency_conflict` if the
-    key was used for another one)."""
-    outcome = await book_command(services, command, transactions.RETRY, look_first=retry)
-    if outcome is not None and retry and await ledger.command_is_another(command):
-        raise Rejected.of(
-            RejectionReason.IDEMPOTENCY_CONFLICT,
-            "the Idempotency-Key was used for another transaction",
-        )
-    return outcome
 
 
 async def history(

@@ -4,11 +4,11 @@ without Kafka or Postgres, so that it can be measured on a busy machine.
 One batch of `bench.ledger`'s commands (`--batch` of them, for 20,000 users) is planned over and
 over, as the writer plans it once the accounts are locked: each user's stored lots decoded
 (`ledger.core.lots.decode`, as `ledger.loading` does), `plan_batch`, then the rows it writes
-(`batch_rows`, which encodes the accounts' and the entries' lots). Once for a programme whose
-points expire (every user holds a lot; credits form lots, debits take them), once for one whose
-points never expire, in turn, `--rounds` times each; the garbage collector tuned as the writer's
-(`ledger.runtime.GC_THRESHOLDS`). The least CPU a round took (per booking) is the figure: on a
-shared machine the other rounds only add other processes' interference.
+(`batch_rows`: the accounts' lots encoded, the entries' lot movements journalled). Once for a
+programme whose points expire (every user holds a lot; credits form lots, debits take them),
+once for one whose points never expire, in turn, `--rounds` times each; the garbage collector
+tuned as the writer's (`ledger.runtime.GC_THRESHOLDS`). The least CPU a round took (per booking)
+is the figure: on a shared machine the other rounds only add other processes' interference.
 Ends with `RESULT core_us_with_lots=N core_us_without=M difference_us=D`.
 """
 

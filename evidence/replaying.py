@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from evidence.alike import AlikeTypes
-from evidence.replay import CandidateDecided, Replay
+from evidence.core.replay import CandidateDecided, Replay
 from ledger import reads
 from processors.engine import CompiledProgramme, compile_programme
 from schemas.events import EventV1

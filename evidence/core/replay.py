@@ -207,6 +207,12 @@ class Replay:
         self._alike = alike
         self._candidate_decided = candidate_decided
         self.candidate = Arm(lambda _: candidate)
+        self._candidate_programme = candidate
+        # Memos of `current` and `alike` by version, read for every event: both answer the
+        # same for a version during a replay (the versions were read before it started), and a
+        # compiled dict lookup costs less than a call to interpreted Python.
+        self._programmes: dict[int | None, CompiledProgramme] = {}
+        self._budgeted: dict[int | None, dict[str, tuple[str, ...] | None]] = {}
         self._since = since
         self._window_started = False
         self.history_events = 0
@@ -242,17 +248,22 @@ class Replay:
             self.candidate.budget_used = dict(self.current.budget_used)
         user_id = event.user_id
         before = self.candidate.states.get(user_id)
-        shared = None if self._alike is None else self._shared(self._alike, event, version, before)
-        current = self.current.decide(event, version, external)
+        programme = self._programme(version)
+        shared = (
+            None
+            if self._alike is None
+            else self._shared(self._alike, event, version, before, programme)
+        )
+        current = self.current.decide(event, version, external, programme)
         if current.points != archived_points:
             self._mismatch(event.event_id, archived_points, current.points)
-        if shared == SAME:
+        if isinstance(shared, str):  # SAME
             candidate = self.candidate.take(user_id, current)
         elif isinstance(shared, Apart) and before is not None:
             own = candidate_state(current.state, before, event.event_id, shared)
             candidate = self.candidate.take(user_id, current, own)
         else:
-            candidate = self.candidate.decide(event, version, external)
+            candidate = self.candidate.decide(event, version, external, self._candidate_programme)
             self.decided_twice += 1
             self._note_apart(user_id, current.state, candidate.state)
         if candidate is current:  # counted once, for both arms (`outcome`)
@@ -276,8 +287,32 @@ class Replay:
             list(self.mismatch_examples), self.rejected_live,
         )  # fmt: skip
 
+    def _programme(self, version: int | None) -> CompiledProgramme:
+        """The programme the current arm decides an event of `version` with."""
+        programme = self._programmes.get(version)
+        if programme is None:
+            programme = self._programmes[version] = self.current.programme_of(version)
+        return programme
+
+    def _budgeted_if_alike(
+        self, alike: AlikeTypes, version: int | None, event_type: str
+    ) -> tuple[str, ...] | None:
+        """`alike.budgeted_if_alike`, remembered."""
+        by_type = self._budgeted.get(version)
+        if by_type is None:
+            by_type = self._budgeted[version] = {}
+        if event_type in by_type:
+            return by_type[event_type]
+        budgeted = by_type[event_type] = alike.budgeted_if_alike(version, event_type)
+        return budgeted
+
     def _shared(
-        self, alike: AlikeTypes, event: EventV1, version: int | None, before: UserState | None
+        self,
+        alike: AlikeTypes,
+        event: EventV1,
+        version: int | None,
+        before: UserState | None,
+        programme: CompiledProgramme,
     ) -> Literal["same"] | Apart | None:
         """How the candidate may take the current arm's decision of `event`: `SAME` when its
         state for the user is the same object (`evidence.alike`), an `Apart` when it differs
@@ -285,7 +320,7 @@ class Replay:
         decide on its own. Either way the programme is alike for the event's type and the
         type's budgets have the same use in both arms."""
         user_id = event.user_id
-        budgeted = alike.budgeted_if_alike(version, event.event_type)
+        budgeted = self._budgeted_if_alike(alike, version, event.event_type)
         if budgeted is None or event.rule_id is not None:
             return None
         current, candidate = self.current.budget_used, self.candidate.budget_used
@@ -299,7 +334,7 @@ class Replay:
             return None
         if event.event_id in mine.applied:  # a redelivery reads its record
             return None
-        if event.event_type in self.current.programme_of(version).returns:  # reads a record
+        if event.event_type in programme.returns:  # reads a record
             return None
         return differ
 

@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import admin_cli
 from tests.e2e.console.conftest import (
@@ -142,3 +142,26 @@ async def test_session_cookies_are_http_only_same_site_and_secure_over_tls(
         flags = {part.strip().lower() for part in cookie.split(";")[1:]}
         assert {"httponly", "samesite=lax", "secure"} <= flags, cookie
     assert answer.headers["set-cookie"].startswith("loyalty_session=")
+
+
+async def test_a_form_posts_its_csrf_token_without_javascript(
+    browser: Browser, console_url: str, accounts: Accounts, api: httpx.AsyncClient
+) -> None:
+    """The token is in every form, not only in htmx's header: with scripts off (or htmx not
+    loaded) a form still posts and is accepted."""
+    context = await browser.new_context(base_url=console_url, java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await log_in(page, accounts.owner)
+        await page.goto("/programmes/new")
+        token = page.locator("form[action='/programmes/new'] input[name=csrf_token]")
+        assert await token.input_value() != ""
+        programme_id = f"no-script-{uuid.uuid4().hex[:8]}"
+        await page.get_by_label("Programme id").fill(programme_id)
+        await page.get_by_label("Name", exact=True).fill("Made without scripts")
+        await page.get_by_role("button", name="Create programme").click()
+        await expect(page.get_by_role("heading", name="Made without scripts")).to_be_visible()
+    finally:
+        await context.close()
+    made = await api.get(f"/programmes/{programme_id}", headers=bearer(accounts.owner))
+    assert made.status_code == 200, made.text

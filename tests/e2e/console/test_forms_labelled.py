@@ -1,7 +1,8 @@
 """Every main page's forms are labelled and usable from the keyboard (issue 15): each visible
 field has a label a screen reader announces, and Tab alone reaches every field, button and link
-in turn. The pages are those of a programme with partners, event types and rules, as its owner
-sees them (where every form is offered)."""
+in turn; and every form that posts carries the session's CSRF token. The pages are those of a
+programme with partners, event types and rules, as its owner sees them (where every form is
+offered)."""
 
 import pytest
 from playwright.async_api import Page
@@ -62,6 +63,11 @@ NUMBER_CONTROLS = """() => {
     controls.forEach((e, i) => e.dataset.keyboardTest = String(i));
     return controls.length;
 }"""
+# Forms that post without the CSRF token field (htmx requests send it as a header as well).
+WITHOUT_CSRF = """() => [...document.querySelectorAll('form')]
+    .filter(f => (f.getAttribute('method') || 'get').toLowerCase() === 'post'
+                 && !f.querySelector('input[name=csrf_token][value]:not([value=""])'))
+    .map(f => f.getAttribute('action') || f.outerHTML.slice(0, 100))"""
 FOCUSED = "() => document.activeElement && document.activeElement.dataset.keyboardTest"
 
 
@@ -74,6 +80,7 @@ async def test_every_field_is_labelled_and_every_control_reached_by_tab(
     assert answer is not None
     assert answer.status == 200, path
     assert await page.evaluate(UNLABELLED) == [], path
+    assert await page.evaluate(WITHOUT_CSRF) == [], path
 
     controls = await page.evaluate(NUMBER_CONTROLS)
     reached: set[str] = set()

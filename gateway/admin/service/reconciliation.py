@@ -96,6 +96,11 @@ async def reconciling(pool: asyncpg.Pool, interval_s: float, stop: asyncio.Event
         except _DATABASE_ERRORS as exc:
             FAILURES.inc()
             log.warning("the periodic ledger check could not finish: %s", exc)
+        except Exception:
+            # A bug in one round must not end every later one: counted, logged whole, and the
+            # next round tried as usual (the dashboard shows failed rounds).
+            FAILURES.inc()
+            log.exception("the periodic ledger check failed")
         else:
             publish(checks, time.time())
         with contextlib.suppress(TimeoutError):

@@ -87,3 +87,28 @@ async def test_rounds_repeat_in_the_background_until_the_console_stops(
     await asyncio.sleep(1.5)
     assert len(rounds) == stopped
     assert mismatches(programme_id) == dict.fromkeys(CHECKS, 0)
+
+
+async def test_a_failed_round_is_counted_and_the_next_one_runs(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    programme_id = await book_a_bit_of_everything(pool)
+    real = reconciliation.reconcile
+    calls: list[int] = []
+    second = asyncio.Event()
+
+    async def failing_once(pool: asyncpg.Pool) -> list[reconciliation.ProgrammeCheck]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the first round")
+        checks = await real(pool)
+        second.set()
+        return checks
+
+    failures = REGISTRY.get_sample_value("loyalty_reconciliation_failures_total") or 0.0
+    monkeypatch.setattr(reconciliation, "reconcile", failing_once)
+    async with reconciliation.reconciled(pool, interval_s=1.0):
+        async with asyncio.timeout(30):
+            await second.wait()
+    assert REGISTRY.get_sample_value("loyalty_reconciliation_failures_total") == failures + 1
+    assert mismatches(programme_id) == dict.fromkeys(CHECKS, 0)

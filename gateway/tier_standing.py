@@ -6,16 +6,27 @@ The tier and its review day are the ledger's record of the processors' decisions
 (`ledger.user_tiers`, through `reads.assigned_tier`); the points earned in the policy's window
 are read from the journal (`reads.points_earned`: the same awards the processors count, see
 `ledger.tier_points` for where the two can differ). The window is the processors' one: the last
-`window_months` local calendar months, the current one included, or the whole history."""
+`window_months` local calendar months, the current one included, or the whole history. Both
+are read through `TierReads` (`gateway.user_ledger` in the process)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from ledger import reads
-from ledger.reads import Executor
 from schemas.ledger import day_start
 from schemas.programme import ProgrammeConfig
+
+
+class TierReads(Protocol):
+    async def assigned_tier(
+        self, programme_id: str, user_id: str
+    ) -> reads.TierAssignment | None: ...
+
+    async def points_earned(
+        self, programme_id: str, user_id: str, since: datetime | None
+    ) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +76,13 @@ def standing(
 
 
 async def tier_standing(
-    db: Executor, config: ProgrammeConfig, user_id: str, now: datetime
+    ledger: TierReads, config: ProgrammeConfig, user_id: str, now: datetime
 ) -> TierStanding:
     """The user's standing in the programme, as of `now`."""
     programme_id = config.programme_id
-    assigned = await reads.assigned_tier(db, programme_id, user_id)
+    assigned = await ledger.assigned_tier(programme_id, user_id)
     earned = None
     if config.tier_policy is not None:
         since = window_start(config, now)
-        earned = await reads.points_earned(db, programme_id, user_id, since)
+        earned = await ledger.points_earned(programme_id, user_id, since)
     return standing(config, assigned, earned)

@@ -48,7 +48,8 @@ LAG = Gauge(
 # partition a worker holds is exported at 0 (holes.count_from_zero).
 HOLES_MENDED = Counter(
     "loyalty_processor_holes_mended_total",
-    "Times a partition was sought back to its committed offset over a hole",
+    "Times a partition was sought back over a hole: to its committed offset, or to the next"
+    " offset to decide when later records came first",
     ["partition"],
 )
 EXTERNAL_FAILURES = Counter(

@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from gateway.dependencies import Services, services_of
-from gateway.errors import Forbidden, Unauthorized
+from gateway.errors import Forbidden
 from gateway.keys import Principal
-from gateway.kwegg import tokens
+from gateway.kwegg import sessions
+from gateway.kwegg.token_store import PostgresAccessTokens
 from gateway.kwegg.tokens import Session
 from gateway.publishing.partner_events import programme_partner
 from schemas.programme import Partner
@@ -76,10 +77,11 @@ async def user_call(
         Header(description="The access token from the login: `<accessToken>`."),
     ] = None,
 ) -> UserCall:
-    session = await tokens.resolve(caller.services.pool, authorization, datetime.now(UTC))
-    if session.programme_id != caller.programme_id:
-        raise Unauthorized("the access token was issued for another programme")
-    return UserCall(caller, session)
+    store = PostgresAccessTokens(caller.services.pool)
+    now = datetime.now(UTC)
+    return UserCall(
+        caller, await sessions.session_of(store, caller.programme_id, authorization, now)
+    )
 
 
 UserCallDep = Annotated[UserCall, Depends(user_call)]

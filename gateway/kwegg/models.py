@@ -7,6 +7,8 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 from schemas.events import Identifier
+from schemas.ledger import RejectionReason
+from schemas.reasons import ReasonCode
 
 Data = TypeVar("Data")
 MAX_PARAMS = 64
@@ -127,8 +129,12 @@ class OccurrenceData(BaseModel):
     eventId: str
     status: Literal["processed", "rejected", "pending"]
     points: int | None = None
-    reasonCode: str | None = None
-    reason: str | None = None
+    reasonCode: ReasonCode | RejectionReason | None = Field(
+        default=None,
+        description="Why the occurrence earned nothing or less than its rules' amount, or why "
+        "the ledger refused it (the partner API's `reason_code`); null for a full award.",
+    )
+    reason: str | None = Field(default=None, description="The same in words.")
 
 
 class KweggTransaction(BaseModel):

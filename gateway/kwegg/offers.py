@@ -1,4 +1,6 @@
-"""Offers a programme's users redeem points for, stored per programme in Postgres."""
+"""Offers a programme's users redeem points for, stored per programme in Postgres. The Kwegg
+routes read them through the `Offers` port (`gateway.kwegg.ports`, `PostgresOffers` here); the
+admin side calls the functions."""
 
 import uuid
 from dataclasses import dataclass
@@ -76,6 +78,17 @@ async def find(db: Executor, programme_id: str, offer_id: str) -> Offer | None:
         offer_id,
     )
     return None if row is None else _offer(row)
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresOffers:
+    pool: asyncpg.Pool
+
+    async def page_of(self, programme_id: str, *, page: int, num_of_items: int) -> OfferPage:
+        return await page_of(self.pool, programme_id, page=page, num_of_items=num_of_items)
+
+    async def find(self, programme_id: str, offer_id: str) -> Offer | None:
+        return await find(self.pool, programme_id, offer_id)
 
 
 async def create(

@@ -5,31 +5,24 @@ A tenant authenticates with `License-Key`, which is an API key of one of its pro
 (`loyalty-admin create-key --programme P --partner TENANT`); `POST /userauth/user/tenant/login`
 logs a user in (signing them up on first sight) and returns an access token the tenant sends as
 `Authorization: <accessToken>` on the user's calls. Answers are Kwegg's
-`{"success", "message", "data"}`; errors add the API's stable `error` code."""
+`{"success", "message", "data"}`; errors add the API's stable `error` code.
+
+The routes only translate: what a call does is in `gateway.kwegg.user_calls` (its stores behind
+`gateway.kwegg.ports`), an occurrence is published by the shared path (`gateway.publishing`)."""
 
 from datetime import UTC, datetime
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
-from gateway import tier_standing
-from gateway.errors import Conflict, NotFound, Rejected, error_doc
-from gateway.kwegg import offers, redeeming, tokens, views
-from gateway.kwegg.access import (
-    Tenant,
-    TenantDep,
-    UserCall,
-    UserCallDep,
-    require_same_user,
-    user_call,
-)
+from gateway.errors import error_doc
+from gateway.kwegg import offers, user_calls, views
+from gateway.kwegg.access import TenantDep, UserCall, UserCallDep, require_same_user, user_call
 from gateway.kwegg.envelope import AUTH_ERRORS, KweggRoute
 from gateway.kwegg.models import (
     BalanceData,
-    ExpiringPoints,
     KweggAnswer,
     KweggError,
-    KweggUser,
     LoginData,
     LoginRequest,
     OccurrenceData,
@@ -39,12 +32,10 @@ from gateway.kwegg.models import (
     RedemptionData,
     TransactionsData,
 )
-from gateway.kwegg.tokens import Session
-from gateway.publishing.answering import book_command
+from gateway.kwegg.ports import KweggStores
 from gateway.publishing.partner_events import publish_partner_event
 from ledger import reads
 from schemas.events import EventV1, event_id_for
-from schemas.ledger import CommandOutcome, LedgerCommand, OutcomeStatus, RejectionReason
 from schemas.programme import RETURN_REFERENCE_PARAMETER
 
 router = APIRouter(tags=["Kwegg"], route_class=KweggRoute, responses=AUTH_ERRORS)
@@ -63,29 +54,8 @@ async def login(body: LoginRequest, caller: TenantDep) -> KweggAnswer[LoginData]
     access token for the user's calls, valid 24 hours (`LOYALTY_KWEGG_TOKEN_TTL_S`); logging
     in again gives a new token and leaves the older ones valid until they expire (at most 20
     live tokens per user, the oldest dropped first)."""
-    services, settings = caller.services, caller.services.settings
-    now = datetime.now(UTC)
-    session = Session(
-        caller.programme_id,
-        caller.principal.partner_id,
-        body.userId,
-        tokens.expiry(now, settings.kwegg_token_ttl_s),
-    )
-    token = await tokens.issue(
-        services.pool, session, caller.platform, now, settings.kwegg_tokens_per_user_max
-    )
-    balance = await reads.get_balance(services.pool, caller.programme_id, body.userId)
-    config = services.catalog.config(caller.programme_id)
-    tier = None
-    if config is not None:
-        assigned = await reads.assigned_tier(services.pool, caller.programme_id, body.userId)
-        tier = tier_standing.standing(config, assigned, None).tier
-    data = LoginData(
-        accessToken=token,
-        expiresAt=session.expires_at,
-        user=KweggUser(userId=body.userId, balance=balance, tier=tier),
-    )
-    return KweggAnswer(message="Login successfully", data=data)
+    stores = KweggStores.of(caller.services.pool)
+    return await user_calls.login(stores, caller, body.userId, datetime.now(UTC))
 
 
 UserIdQuery = Annotated[
@@ -103,25 +73,8 @@ async def balance(call: UserCallDep, user_id: UserIdQuery = None) -> KweggAnswer
     """The user's points (0 before their first booking), the coins pending, what expires
     when, and the user's tier with their progress to the next one. `userId`, when given, must
     be the access token's user (403 otherwise)."""
-    require_same_user(call, user_id)
-    services, programme_id = call.tenant.services, call.tenant.programme_id
-    holdings = await reads.find_holdings(services.pool, programme_id, call.user_id)
-    data = BalanceData(balance=0)
-    if holdings is not None:
-        expiring = [
-            ExpiringPoints(date=e.expires_on, expiresAt=e.expires_at, points=e.points)
-            for e in holdings.expiring
-        ]
-        data = BalanceData(
-            balance=holdings.balance, pending=holdings.pending_points, expiring=expiring
-        )
-    config = services.catalog.config(programme_id)
-    if config is not None:
-        found = await tier_standing.tier_standing(
-            services.pool, config, call.user_id, datetime.now(UTC)
-        )
-        data.tier = views.tier(found)
-    return KweggAnswer(message="Balance fetched successfully", data=data)
+    stores = KweggStores.of(call.tenant.services.pool)
+    return await user_calls.balance(stores, call, user_id, datetime.now(UTC))
 
 
 # Kwegg's cURL example for the balance leaves `/userauth` out; both paths answer.
@@ -207,19 +160,8 @@ async def transactions(
     `totalCount`. `type` is `EVENT_OCCURENCE` for points earned, `REDEMPTION` for offers.
     Coins awarded as pending are listed when awarded, with their `status` and `availableOn`,
     and again as a `POINTS_RELEASE` credit when they become available."""
-    tenant = call.tenant
-    found = await reads.transactions_page(
-        tenant.services.pool,
-        tenant.programme_id,
-        call.user_id,
-        page=page,
-        num_of_items=num_of_items,
-    )
-    data = TransactionsData(
-        transactions=[views.transaction(each) for each in found.transactions],
-        totalCount=found.total_count,
-    )
-    return KweggAnswer(message="Transactions fetched successfully", data=data)
+    stores = KweggStores.of(call.tenant.services.pool)
+    return await user_calls.transactions(stores, call, page=page, num_of_items=num_of_items)
 
 
 async def _optional_user(
@@ -258,14 +200,8 @@ async def fetch_offers(
     num_of_items: Annotated[int, Query(alias="numOfItems", ge=1, le=offers.PAGE_SIZE_MAX)] = 10,
 ) -> KweggAnswer[OffersData]:
     """Fetch offers."""
-    found = await offers.page_of(
-        caller.services.pool, caller.programme_id, page=page, num_of_items=num_of_items
-    )
-    now = datetime.now(UTC)
-    data = OffersData(
-        offers=[views.offer(each, now) for each in found.offers], totalCount=found.total_count
-    )
-    return KweggAnswer(message="Offers fetched successfully", data=data)
+    stores, now = KweggStores.of(caller.services.pool), datetime.now(UTC)
+    return await user_calls.offers(stores, caller, page=page, num_of_items=num_of_items, now=now)
 
 
 router.get(
@@ -304,53 +240,10 @@ async def redeem_offer(
     409. The answer carries the balance after the debit (200), or `"status": "pending"` (202)
     when the ledger has not answered within the gateway's wait; `GET /api/partner/events/
     {redemptionId}` with the License-Key as `X-API-Key` answers it later."""
-    request = body or RedeemRequest()
-    require_same_user(call, request.userId)
-    tenant = call.tenant
-    offer = await offers.find(tenant.services.pool, tenant.programme_id, offer_id)
-    if offer is None:
-        raise NotFound(f"no offer {offer_id} in this programme")
-    command = redeeming.redemption_command(
-        tenant.programme_id, tenant.principal.partner_id, call.user_id, offer, request.referenceId
+    stores = KweggStores.of(call.tenant.services.pool)
+    answer = await user_calls.redeem(
+        stores, call, offer_id, body or RedeemRequest(), datetime.now(UTC)
     )
-    outcome = None
-    if request.referenceId is not None:  # a retry is answered even if the offer has ended since
-        outcome = await tenant.services.outcomes_for(tenant.programme_id, command.command_id)
-    if outcome is None:
-        outcome = await _redeem(tenant, offer, command)
-    elif _offer_of(outcome) != offer.offer_id:
-        raise Conflict(f"referenceId {request.referenceId} was used to redeem another offer")
-    if outcome is not None and outcome.status is OutcomeStatus.REJECTED:
-        _refuse(outcome.reason_code, outcome.reason)
-    if outcome is None:
+    if answer.data.status == "pending":
         response.status_code = 202
-    data = views.redemption(command.command_id, offer.offer_id, offer.points, outcome)
-    return KweggAnswer(message="Offer redeemed successfully", data=data)
-
-
-async def _redeem(
-    tenant: Tenant, offer: offers.Offer, command: LedgerCommand
-) -> CommandOutcome | None:
-    status = offer.status(datetime.now(UTC))
-    if status != "ACTIVE":
-        raise Conflict(f"offer {offer.offer_id} is {status.lower()}")
-    services = tenant.services
-    points = await reads.get_balance(services.pool, tenant.programme_id, command.user_id)
-    if points < offer.points:  # the ledger decides; this spares it an obvious refusal
-        _refuse(RejectionReason.INSUFFICIENT_POINTS, f"balance {points} < {offer.points}")
-    # Pending (None) past the gateway's wait: `GET /api/partner/events/{id}` with the License-Key
-    # answers it later. A retry with the same referenceId is the same command, a duplicate.
-    return await book_command(services, command, redeeming.RETRY)
-
-
-def _offer_of(outcome: CommandOutcome) -> object:
-    explanation = outcome.explanation
-    return explanation.get("offer_id") if isinstance(explanation, dict) else None
-
-
-def _refuse(reason: RejectionReason | None, detail: str | None) -> NoReturn:
-    """`invalid_transaction` when the ledger gave no reason, and the reason's code when no
-    detail (Rejected.of)."""
-    if reason is RejectionReason.INSUFFICIENT_POINTS:
-        detail = f"insufficient points to redeem the offer ({detail or reason.value})"
-    raise Rejected.of(reason, detail)
+    return answer

@@ -6,7 +6,9 @@ Idempotency-Key finds it and publishes the same command again. Its status follow
 outcome of the command: `booked` (the claims are listed), or `rejected` (the claims are deleted;
 the request keeps its reason, so a retry is answered alike). The gateway settles a request when it
 learns the outcome; a listing settles those still pending first, from the ledger's stored
-outcomes (`ledger.reads`), so an outcome the gateway did not wait for is not missed."""
+outcomes (`ledger.reads`), so an outcome the gateway did not wait for is not missed.
+`PostgresClaimStore` is the `ClaimStore` port of `gateway.myrewards.ports`; the settling and
+answering logic is `gateway.myrewards.sales`'s."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,12 +19,9 @@ import asyncpg
 import orjson
 
 from gateway.myrewards.claims import PricedClaim
-from ledger import reads
 from schemas.ledger import CommandOutcome, OutcomeStatus
 
 ListedStatus = Literal["booked", "pending", "stored"]
-SETTLE_MAX = 100
-"""Pending requests a listing asks the ledger about (those asked about least recently first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,33 +172,30 @@ async def settle(pool: asyncpg.Pool, command_id: str, outcome: CommandOutcome) -
         )
 
 
-async def settle_pending(pool: asyncpg.Pool, programme_id: str) -> None:
-    """Settle the programme's pending requests whose outcome the ledger has stored (at most
-    SETTLE_MAX of them, those asked about least recently first); the others are marked as
-    asked, so that a request whose command never reached the ledger does not hold up the rest."""
+async def pending(pool: asyncpg.Pool, programme_id: str, limit: int) -> list[str]:
+    """Command ids of the programme's pending requests (at most `limit`), those asked about
+    least recently first."""
     rows = await pool.fetch(
         """SELECT command_id FROM myrewards_claim_requests
            WHERE programme_id = $1 AND status = 'pending'
            ORDER BY checked_at NULLS FIRST, created_at LIMIT $2""",
         programme_id,
-        SETTLE_MAX,
+        limit,
     )
-    command_ids = [row["command_id"] for row in rows]
-    if not command_ids:
-        return
-    outcomes = await reads.get_outcomes(pool, command_ids)
-    for command_id, outcome in outcomes.items():
-        await settle(pool, command_id, outcome)
-    unsettled = [command_id for command_id in command_ids if command_id not in outcomes]
-    if unsettled:
-        await pool.execute(
-            """UPDATE myrewards_claim_requests SET checked_at = now()
-               WHERE command_id = ANY($1::text[]) AND status = 'pending'""",
-            unsettled,
-        )
+    return [row["command_id"] for row in rows]
 
 
-async def page(
+async def mark_asked(pool: asyncpg.Pool, command_ids: Sequence[str]) -> None:
+    """The ledger had no outcome for these pending requests: they are asked about last next
+    time, so that a request whose command never reached the ledger does not hold up the rest."""
+    await pool.execute(
+        """UPDATE myrewards_claim_requests SET checked_at = now()
+           WHERE command_id = ANY($1::text[]) AND status = 'pending'""",
+        list(command_ids),
+    )
+
+
+async def claims_page(
     pool: asyncpg.Pool, programme_id: str, status: ListedStatus, page: int, num_of_items: int
 ) -> tuple[list[ListedClaim], int]:
     """The programme's claims of `status`, oldest first, and how many there are."""
@@ -237,3 +233,37 @@ async def page(
         for row in rows
     ]
     return claims, int(total)
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresClaimStore:
+    pool: asyncpg.Pool
+
+    async def find(self, programme_id: str, command_id: str) -> StoredRequest | None:
+        return await find(self.pool, programme_id, command_id)
+
+    async def store(
+        self,
+        programme_id: str,
+        command_id: str,
+        request_sha256: bytes,
+        promotion_id: int | None,
+        claims: Sequence[tuple[PricedClaim, dict[str, Any]]],
+    ) -> bool:
+        return await store(
+            self.pool, programme_id, command_id, request_sha256, promotion_id, claims
+        )
+
+    async def settle(self, command_id: str, outcome: CommandOutcome) -> None:
+        await settle(self.pool, command_id, outcome)
+
+    async def pending(self, programme_id: str, limit: int) -> list[str]:
+        return await pending(self.pool, programme_id, limit)
+
+    async def mark_asked(self, command_ids: Sequence[str]) -> None:
+        await mark_asked(self.pool, command_ids)
+
+    async def page(
+        self, programme_id: str, status: ListedStatus, page: int, num_of_items: int
+    ) -> tuple[list[ListedClaim], int]:
+        return await claims_page(self.pool, programme_id, status, page, num_of_items)

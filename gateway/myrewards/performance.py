@@ -22,7 +22,8 @@ from typing import Any
 import asyncpg
 
 from gateway.errors import NotFound
-from gateway.myrewards import claims, users
+from gateway.myrewards import catalogue_store, claims
+from gateway.myrewards.catalogue_store import DataField
 from gateway.myrewards.claims import PricedClaim
 from gateway.myrewards.errors import Invalid
 from gateway.myrewards.models import (
@@ -32,17 +33,16 @@ from gateway.myrewards.models import (
     PromotionDataFieldOut,
     SalesData,
 )
+from gateway.myrewards.ports import MyRewardsStores, Users
 
-FIELDS_MAX = 1_000
-
-
-@dataclass(frozen=True, slots=True)
-class DataField:
-    name: str
-    selector: str
-    mandatory: bool
-    field_type: str
-    answers: str | None
+__all__ = [
+    "DataField",
+    "check_claim",
+    "check_claims",
+    "data_fields",
+    "promotion_data_fields",
+    "promotion_of",
+]
 
 
 def check_claim(fields: Sequence[DataField], claim: Claim, index: int) -> dict[str, Any]:
@@ -97,15 +97,16 @@ def _checked_value(field: DataField, value: Any, index: int) -> Any:
 
 
 async def data_fields(pool: asyncpg.Pool, programme_id: str) -> list[DataFieldOut]:
-    rows = await _field_rows(pool, programme_id, None)
+    rows = await catalogue_store.field_rows(pool, programme_id, None)
     return [DataFieldOut.model_validate(_field_out(row)) for row in rows]
 
 
 async def promotion_data_fields(
     pool: asyncpg.Pool, programme_id: str, promotion_id: int
 ) -> list[PromotionDataFieldOut]:
-    await _require_promotion(pool, programme_id, promotion_id)
-    rows = await _field_rows(pool, programme_id, promotion_id)
+    if not await catalogue_store.promotion_active(pool, programme_id, promotion_id):
+        raise _no_promotion(promotion_id)
+    rows = await catalogue_store.field_rows(pool, programme_id, promotion_id)
     return [PromotionDataFieldOut.model_validate(_field_out(row)) for row in rows]
 
 
@@ -133,41 +134,28 @@ def promotion_of(path_promotion_id: int | None, body: SalesData) -> int | None:
 
 
 async def check_claims(
-    pool: asyncpg.Pool, programme_id: str, promotion_id: int | None, body: SalesData
+    stores: MyRewardsStores, programme_id: str, promotion_id: int | None, body: SalesData
 ) -> list[tuple[PricedClaim, dict[str, Any]]]:
     """Every claim of the request, checked and priced, with its custom fields by data field
-    name; the first invalid claim refuses them all (400 naming its index)."""
-    if promotion_id is not None:
-        await _require_promotion(pool, programme_id, promotion_id)
-    fields = [
-        DataField(row["name"], row["selector"], row["mandatory"], row["field_type"], row["answers"])
-        for row in await _field_rows(pool, programme_id, promotion_id)
-    ]
-    claimants = await _Claimants.of(pool, programme_id, body.data)
-    catalogue = await _products(
-        pool, programme_id, {claim.product_or_activity for claim in body.data}
+    name; the first invalid claim refuses them all (400 naming its index), a promotion that is
+    not the programme's or not active is 404."""
+    catalogue = stores.catalogue
+    if promotion_id is not None and not await catalogue.promotion_active(
+        programme_id, promotion_id
+    ):
+        raise _no_promotion(promotion_id)
+    fields = await catalogue.data_fields(programme_id, promotion_id)
+    claimants = await _Claimants.of(stores.users, programme_id, body.data)
+    products = await catalogue.products(
+        programme_id, {claim.product_or_activity for claim in body.data}
     )
     checked = []
     for index, claim in enumerate(body.data):
         custom = check_claim(fields, claim, index)
         user_id = claimants.user_id(claim, index)
-        product = claims.product_for(catalogue, promotion_id, claim, index)
+        product = claims.product_for(products, promotion_id, claim, index)
         checked.append((claims.priced(claim, index, user_id, product), custom))
     return checked
-
-
-async def _products(pool: asyncpg.Pool, programme_id: str, skus: set[str]) -> list[claims.Product]:
-    """The programme's active products of these SKUs (of any promotion, or none)."""
-    rows = await pool.fetch(
-        """SELECT product_id, promotion_id, sku, points_per_unit FROM myrewards_products
-           WHERE programme_id = $1 AND sku = ANY($2::text[]) AND active""",
-        programme_id,
-        sorted(skus),
-    )
-    return [
-        claims.Product(row["product_id"], row["promotion_id"], row["sku"], row["points_per_unit"])
-        for row in rows
-    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,17 +167,15 @@ class _Claimants:
     ids_by_name: dict[str, int]
 
     @classmethod
-    async def of(
-        cls, pool: asyncpg.Pool, programme_id: str, claims: Sequence[Claim]
-    ) -> "_Claimants":
+    async def of(cls, users: Users, programme_id: str, claims: Sequence[Claim]) -> "_Claimants":
         user_ids = {claim.user_id for claim in claims if claim.user_id is not None}
         names = {
             claim.username
             for claim in claims
             if claim.user_id is None and claim.username is not None
         }
-        known_ids = await users.existing(pool, programme_id, user_ids) if user_ids else set()
-        ids_by_name = await users.find_ids(pool, programme_id, names) if names else {}
+        known_ids = await users.existing(programme_id, user_ids) if user_ids else set()
+        ids_by_name = await users.find_ids(programme_id, names) if names else {}
         return cls(known_ids, ids_by_name)
 
     def user_id(self, claim: Claim, index: int) -> int:
@@ -205,26 +191,5 @@ class _Claimants:
         return found
 
 
-async def _require_promotion(pool: asyncpg.Pool, programme_id: str, promotion_id: int) -> None:
-    found = await pool.fetchval(
-        """SELECT 1 FROM myrewards_promotions
-           WHERE programme_id = $1 AND promotion_id = $2 AND active""",
-        programme_id,
-        promotion_id,
-    )
-    if found is None:
-        raise NotFound(f"no promotion {promotion_id} in this programme")
-
-
-async def _field_rows(
-    pool: asyncpg.Pool, programme_id: str, promotion_id: int | None
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await pool.fetch(
-        """SELECT * FROM myrewards_data_fields
-           WHERE programme_id = $1 AND promotion_id IS NOT DISTINCT FROM $2
-           ORDER BY position, data_field_id LIMIT $3""",
-        programme_id,
-        promotion_id,
-        FIELDS_MAX,
-    )
-    return rows
+def _no_promotion(promotion_id: int) -> NotFound:
+    return NotFound(f"no promotion {promotion_id} in this programme")

@@ -14,10 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from gateway import tier_standing
 from gateway.dependencies import ServicesDep
-from gateway.errors import ErrorBody, NotFound, Rejected, error_doc
-from gateway.myrewards import performance, sales, transactions, users
+from gateway.errors import ErrorBody, error_doc
+from gateway.myrewards import performance, points, sales, transactions, user_store, users
 from gateway.myrewards.access import CallerDep
 from gateway.myrewards.bodies import read_body
 from gateway.myrewards.claim_store import ListedStatus
@@ -39,11 +38,11 @@ from gateway.myrewards.models import (
     UserFields,
     UserGroupOut,
     UserOut,
-    UserTier,
 )
+from gateway.myrewards.ports import MyRewardsStores
 from gateway.openapi import component
+from gateway.user_ledger import PostgresUserLedger
 from ledger import reads
-from schemas.ledger import OutcomeStatus, RejectionReason
 
 UserId = Annotated[int, Path(ge=1, le=ID_MAX, description="The MyRewards user id.")]
 PromotionId = Annotated[int, Path(ge=1, le=ID_MAX)]
@@ -106,26 +105,15 @@ async def create_transaction(
     A Person 2 Person Transfer names the other user in `counterparty_user_id` and books both
     legs in one transaction."""
     body = await read_body(request, TransactionRequest)
-    programme_id = caller.programme_id
-    counterparty = body.transaction.counterparty_user_id
-    wanted = {user_id} if counterparty is None else {user_id, counterparty}
-    found = await users.existing(services.pool, programme_id, wanted)
-    if user_id not in found:
+    stores = MyRewardsStores.of(services.pool)
+    answer = await points.create(
+        stores, services, caller.programme_id, user_id, body.transaction, idempotency_key
+    )
+    if answer is None:
         return Response(status_code=204)
-    if counterparty is not None and counterparty not in found:
-        raise Rejected.of(RejectionReason.INVALID_TRANSACTION, "counterparty not found")
-    command_id = transactions.command_id_for(programme_id, user_id, idempotency_key)
-    command = transactions.command_for(programme_id, user_id, body.transaction, command_id)
-    outcome = await transactions.book(services, command, retry=idempotency_key is not None)
-    if outcome is None:
-        pending = TransactionPending(transaction_reference=command_id)
-        return Response(pending.model_dump_json(), 202, media_type="application/json")
-    if outcome.status is OutcomeStatus.REJECTED:
-        raise Rejected.of(outcome.reason_code, outcome.reason)
-    entry_id = await reads.entry_id(services.pool, command_id)
-    if entry_id is None:  # booked without an entry: cannot be for a one-booking command
-        raise NotFound(f"transaction {command_id} has no ledger entry")
-    return TransactionCreated(id=entry_id)
+    if isinstance(answer, TransactionPending):
+        return Response(answer.model_dump_json(), 202, media_type="application/json")
+    return answer
 
 
 @router.get(
@@ -143,15 +131,10 @@ async def list_transactions(
 ) -> list[MyRewardsTransaction]:
     """The user's transactions, the most recent last, each with the balance after it: all of
     them up to `limit` (10,000); a longer history pages on with `after_id`, the last id seen."""
-    await _require_user(services, caller.programme_id, user_id)
-    found = await reads.list_transactions(
-        services.pool,
-        caller.programme_id,
-        transactions.ledger_user_id(user_id),
-        after_id=after_id,
-        limit=limit,
+    stores = MyRewardsStores.of(services.pool)
+    return await points.history(
+        stores, caller.programme_id, user_id, after_id=after_id, limit=limit
     )
-    return [MyRewardsTransaction.of(user_id, transaction) for transaction in found]
 
 
 @router.get(
@@ -162,18 +145,7 @@ async def last_transaction(
     user_id: UserId, caller: CallerDep, services: ServicesDep
 ) -> MyRewardsTransaction:
     """The user's latest transaction: its `balance` is the user's current balance."""
-    await _require_user(services, caller.programme_id, user_id)
-    found = await reads.last_transaction(
-        services.pool, caller.programme_id, transactions.ledger_user_id(user_id)
-    )
-    if found is None:
-        raise NotFound(f"user {user_id} has no transactions yet")
-    return MyRewardsTransaction.of(user_id, found)
-
-
-async def _require_user(services: ServicesDep, programme_id: str, user_id: int) -> None:
-    if not await users.exists(services.pool, programme_id, user_id):
-        raise NotFound(f"user {user_id} is unknown in this programme")
+    return await points.last(MyRewardsStores.of(services.pool), caller.programme_id, user_id)
 
 
 USER_BODY = _body(("application/json", UserFields))
@@ -212,19 +184,8 @@ async def update_user(
 
 async def _with_tier(services: ServicesDep, programme_id: str, user: UserOut) -> UserOut:
     config = services.catalog.config(programme_id)
-    if config is None:  # the gateway has not read the programme's configuration yet
-        return user
-    found = await tier_standing.tier_standing(
-        services.pool, config, transactions.ledger_user_id(user.id), datetime.now(UTC)
-    )
-    tier = UserTier(
-        name=found.tier,
-        review_on=found.review_on,
-        points_earned=found.points_earned,
-        next_tier=found.next_tier,
-        points_to_next_tier=found.points_to_next_tier,
-    )
-    return user.model_copy(update={"tier": tier})
+    ledger = PostgresUserLedger(services.pool)
+    return await users.with_tier(ledger, config, user, datetime.now(UTC))
 
 
 @router.get("/api/v2/user_groups", response_model=list[UserGroupOut])
@@ -232,7 +193,7 @@ async def _with_tier(services: ServicesDep, programme_id: str, user: UserOut) ->
 async def user_groups(caller: CallerDep, services: ServicesDep) -> list[UserGroupOut]:
     """A flat list; `parent_id` rebuilds the hierarchy. (`/user_group` is the seed example's
     spelling of the same endpoint.)"""
-    return await users.user_groups(services.pool, caller.programme_id)
+    return await user_store.user_groups(services.pool, caller.programme_id)
 
 
 @router.get(
@@ -242,7 +203,7 @@ async def user_groups(caller: CallerDep, services: ServicesDep) -> list[UserGrou
 async def registration_questions(
     caller: CallerDep, services: ServicesDep
 ) -> list[RegistrationQuestionOut]:
-    return await users.registration_questions(services.pool, caller.programme_id)
+    return await user_store.registration_questions(services.pool, caller.programme_id)
 
 
 @router.get(

@@ -8,13 +8,15 @@ and that key, and a retry is answered with the original transaction's id (or its
 books nothing more, also when the two requests race; the same key sent with another transaction
 is refused with 409 `idempotency_conflict`. Without the header every request is a new
 transaction, as in MyRewards. The transaction id is the ledger entry's id, the `id` that the
-transaction lists show."""
+transaction lists show. What the API's transaction calls do with it: `gateway.myrewards.points`."""
+
+from typing import Protocol
 
 from gateway.dependencies import Services
 from gateway.errors import Rejected
 from gateway.myrewards.models import TransactionFields
 from gateway.publishing.answering import book_command
-from ledger import reads
+from gateway.user_ledger import PostgresUserLedger
 from schemas.events import scoped_id
 from schemas.ledger import Booking, CommandOutcome, LedgerCommand, RejectionReason
 
@@ -57,15 +59,26 @@ def command_for(
     )
 
 
-async def book(services: Services, command: LedgerCommand, *, retry: bool) -> CommandOutcome | None:
+class StoredCommands(Protocol):
+    async def command_is_another(self, command: LedgerCommand) -> bool:
+        """Whether the outcome stored under the command's id is of another command."""
+
+
+async def book(
+    services: Services,
+    command: LedgerCommand,
+    *,
+    retry: bool,
+    ledger: StoredCommands | None = None,
+) -> CommandOutcome | None:
     """The ledger's outcome, or None if it is not known within the gateway's deadline.
     `retry`: the command id may have been used before (an Idempotency-Key was given); the
-    outcome is then checked to be this very transaction's (409 `idempotency_conflict` if the
-    key was used for another one)."""
+    outcome is then checked to be this very transaction's in `ledger` (the gateway's Postgres
+    unless given), 409 `idempotency_conflict` if the key was used for another one."""
     outcome = await book_command(services, command, RETRY, look_first=retry)
     if outcome is not None and retry:
-        stored = await reads.stored_command_digest(services.pool, command.command_id)
-        if stored is not None and stored != reads.command_digest(command):
+        stored = ledger or PostgresUserLedger(services.pool)
+        if await stored.command_is_another(command):
             raise Rejected.of(
                 RejectionReason.IDEMPOTENCY_CONFLICT,
                 "the Idempotency-Key was used for another transaction",

@@ -1,182 +1,105 @@
-"""MyRewards users, user groups and registration questions in Postgres, scoped by programme.
+"""MyRewards users apart from HTTP: creating, reading and updating a programme's users, checked
+against the programme's registration rules (`gateway.myrewards.registration`) between reading and
+writing them in one transaction of the `UserAccounts` port (Postgres in the process,
+`gateway.myrewards.user_store`; an in-memory fake in tests/unit/gateway/myrewards). `create`,
+`find` and `update` are the same over the gateway's pool.
 
 A user created here is the programme's user `str(id)` in the ledger, so its points are booked and
 read like any other user's. Users of other programmes are unknown (404), never forbidden."""
 
-from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from gateway import tier_standing
 from gateway.errors import Conflict, NotFound
 from gateway.myrewards import registration
-from gateway.myrewards.models import (
-    USER_FIELDS,
-    RegistrationAnswer,
-    RegistrationQuestionOut,
-    UserFields,
-    UserGroupOut,
-    UserOut,
-)
-from gateway.myrewards.registration import Catalogue, Question, RegistrationPolicy
-from ledger.reads import Connection
-
-LIST_MAX = 10_000
-_COLUMNS = ", ".join(("user_id", *USER_FIELDS))
-
-
-async def exists(db: asyncpg.Pool, programme_id: str, user_id: int) -> bool:
-    found = await db.fetchval(
-        "SELECT 1 FROM myrewards_users WHERE programme_id = $1 AND user_id = $2",
-        programme_id,
-        user_id,
-    )
-    return found is not None
-
-
-async def existing(db: asyncpg.Pool, programme_id: str, user_ids: Collection[int]) -> set[int]:
-    """Those of `user_ids` that are users of the programme, in one query."""
-    rows = await db.fetch(
-        "SELECT user_id FROM myrewards_users WHERE programme_id = $1 AND user_id = ANY($2)",
-        programme_id,
-        list(user_ids),
-    )
-    return {int(row["user_id"]) for row in rows}
-
-
-async def find_ids(
-    db: asyncpg.Pool, programme_id: str, usernames_or_emails: Collection[str]
-) -> dict[str, int]:
-    """For each of the names, the user whose username or email it is (case-insensitive), in one
-    query; a name of no user, or of more than one, is left out."""
-    rows = await db.fetch(
-        """SELECT wanted.name, found.user_id FROM unnest($2::text[]) AS wanted (name)
-           CROSS JOIN LATERAL (
-               SELECT user_id FROM myrewards_users WHERE programme_id = $1
-               AND (lower(username) = lower(wanted.name) OR lower(email) = lower(wanted.name))
-               LIMIT 2) AS found""",
-        programme_id,
-        sorted(set(usernames_or_emails)),
-    )
-    found: dict[str, list[int]] = {}
-    for row in rows:
-        found.setdefault(row["name"], []).append(int(row["user_id"]))
-    return {name: ids[0] for name, ids in found.items() if len(ids) == 1}
-
-
-async def user_groups(db: asyncpg.Pool, programme_id: str) -> list[UserGroupOut]:
-    rows = await db.fetch(
-        """SELECT user_group_id, name, parent_id, is_default, position FROM myrewards_user_groups
-           WHERE programme_id = $1 ORDER BY parent_id NULLS FIRST, position, user_group_id
-           LIMIT $2""",
-        programme_id,
-        LIST_MAX,
-    )
-    return [
-        UserGroupOut(
-            id=row["user_group_id"],
-            name=row["name"],
-            parent_id=row["parent_id"],
-            default=row["is_default"],
-            position=row["position"],
-        )
-        for row in rows
-    ]
-
-
-async def registration_questions(
-    db: asyncpg.Pool, programme_id: str
-) -> list[RegistrationQuestionOut]:
-    rows = await db.fetch(
-        """SELECT * FROM myrewards_registration_questions WHERE programme_id = $1
-           ORDER BY position, question_id LIMIT $2""",
-        programme_id,
-        LIST_MAX,
-    )
-    return [
-        RegistrationQuestionOut(
-            id=row["question_id"],
-            label=row["label"],
-            mandatory=row["mandatory"],
-            field_type=row["field_type"],
-            options=row["options"],
-            field_name=row["field_name"],
-            free_text=row["free_text"],
-        )
-        for row in rows
-    ]
+from gateway.myrewards.errors import IdentityTaken
+from gateway.myrewards.models import USER_FIELDS, RegistrationAnswer, UserFields, UserOut, UserTier
+from gateway.myrewards.ports import UserAccounts
+from gateway.myrewards.registration import Catalogue, RegistrationPolicy
+from gateway.myrewards.transactions import ledger_user_id
+from gateway.myrewards.user_store import PostgresUsers
+from schemas.programme import ProgrammeConfig
 
 
 async def create(pool: asyncpg.Pool, programme_id: str, fields: UserFields) -> UserOut:
-    async with pool.acquire() as conn, conn.transaction():
-        policy, catalogue = await _rules(conn, programme_id)
-        user: dict[str, Any] = dict.fromkeys(USER_FIELDS) | fields.given()
-        if user["user_group_id"] is None:
-            user["user_group_id"] = catalogue.default_group_id
-        answers = _checked(policy, catalogue, user, fields, {})
-        names = list(USER_FIELDS)
-        placeholders = ", ".join(f"${index}" for index in range(3, len(names) + 3))
-        user_id = await _unique(
-            policy,
-            conn.fetchval(
-                f"""INSERT INTO myrewards_users (programme_id, identity_key, {", ".join(names)})
-                    VALUES ($1, $2, {placeholders}) RETURNING user_id""",
-                programme_id,
-                registration.identity_key(policy, user),
-                *(user[name] for name in names),
-            ),
-        )
-        await _save_answers(conn, programme_id, user_id, answers)
-        return _user_out(user_id, user, answers)
+    return await create_user(PostgresUsers(pool), programme_id, fields)
 
 
 async def find(pool: asyncpg.Pool, programme_id: str, user_id: int) -> UserOut:
-    """The user as the create and update answers show them; 404 for another programme's."""
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM myrewards_users WHERE programme_id = $1 AND user_id = $2",
-            programme_id,
-            user_id,
-        )
-        if row is None:
-            raise NotFound(f"user {user_id} is unknown in this programme")
-        answers = await _answers(conn, user_id)
-        return _user_out(user_id, {name: row[name] for name in USER_FIELDS}, answers)
+    return await find_user(PostgresUsers(pool), programme_id, user_id)
 
 
 async def update(
     pool: asyncpg.Pool, programme_id: str, user_id: int, fields: UserFields
 ) -> UserOut:
+    return await update_user(PostgresUsers(pool), programme_id, user_id, fields)
+
+
+async def create_user(accounts: UserAccounts, programme_id: str, fields: UserFields) -> UserOut:
+    """A new user of the programme from the fields given (the default group when none is),
+    meeting the programme's requirements (400), with an identifying field no other user of the
+    programme has (409)."""
+    async with accounts.editing(programme_id) as records:
+        policy, catalogue = await records.rules()
+        user: dict[str, Any] = dict.fromkeys(USER_FIELDS) | fields.given()
+        if user["user_group_id"] is None:
+            user["user_group_id"] = catalogue.default_group_id
+        answers = _checked(policy, catalogue, user, fields, {})
+        try:
+            user_id = await records.insert(registration.identity_key(policy, user), user)
+        except IdentityTaken:
+            raise _taken(policy) from None
+        await records.save_answers(user_id, answers)
+        return _user_out(user_id, user, answers)
+
+
+async def find_user(accounts: UserAccounts, programme_id: str, user_id: int) -> UserOut:
+    """The user as the create and update answers show them; 404 for another programme's."""
+    found = await accounts.find_user(programme_id, user_id)
+    if found is None:
+        raise _unknown(user_id)
+    return _user_out(user_id, found.fields, found.answers)
+
+
+async def update_user(
+    accounts: UserAccounts, programme_id: str, user_id: int, fields: UserFields
+) -> UserOut:
     """PUT and PATCH alike: the fields given replace the stored ones, the others stay; answers
     are replaced per question. The result must still meet the programme's requirements."""
-    async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            f"""SELECT {_COLUMNS} FROM myrewards_users WHERE programme_id = $1 AND user_id = $2
-                FOR UPDATE""",
-            programme_id,
-            user_id,
-        )
-        if row is None:
-            raise NotFound(f"user {user_id} is unknown in this programme")
-        policy, catalogue = await _rules(conn, programme_id)
-        stored = await _answers(conn, user_id)
-        user = {name: row[name] for name in USER_FIELDS} | fields.given()
-        answers = _checked(policy, catalogue, user, fields, stored)
-        names = list(USER_FIELDS)
-        assignments = ", ".join(f"{name} = ${index}" for index, name in enumerate(names, start=4))
-        await _unique(
-            policy,
-            conn.execute(
-                f"""UPDATE myrewards_users SET identity_key = $3, {assignments}, updated_at = now()
-                    WHERE programme_id = $1 AND user_id = $2""",
-                programme_id,
-                user_id,
-                registration.identity_key(policy, user),
-                *(user[name] for name in names),
-            ),
-        )
-        await _save_answers(conn, programme_id, user_id, answers)
+    async with accounts.editing(programme_id) as records:
+        stored = await records.locked(user_id)
+        if stored is None:
+            raise _unknown(user_id)
+        policy, catalogue = await records.rules()
+        user = stored.fields | fields.given()
+        answers = _checked(policy, catalogue, user, fields, stored.answers)
+        try:
+            await records.update(user_id, registration.identity_key(policy, user), user)
+        except IdentityTaken:
+            raise _taken(policy) from None
+        await records.save_answers(user_id, answers)
         return _user_out(user_id, user, answers)
+
+
+async def with_tier(
+    ledger: tier_standing.TierReads, config: ProgrammeConfig | None, user: UserOut, now: datetime
+) -> UserOut:
+    """The user with their tier and progress as of `now` (as they are while the gateway has not
+    read the programme's configuration yet)."""
+    if config is None:
+        return user
+    found = await tier_standing.tier_standing(ledger, config, ledger_user_id(user.id), now)
+    tier = UserTier(
+        name=found.tier,
+        review_on=found.review_on,
+        points_earned=found.points_earned,
+        next_tier=found.next_tier,
+        points_to_next_tier=found.points_to_next_tier,
+    )
+    return user.model_copy(update={"tier": tier})
 
 
 def _checked(
@@ -191,70 +114,12 @@ def _checked(
     return registration.check_answers(catalogue, fields.registration_answers_attributes, stored)
 
 
-async def _unique(policy: RegistrationPolicy, query: Any) -> Any:
-    try:
-        return await query
-    except asyncpg.UniqueViolationError:
-        raise Conflict(f"a user with this {policy.identifier} already exists") from None
+def _unknown(user_id: int) -> NotFound:
+    return NotFound(f"user {user_id} is unknown in this programme")
 
 
-async def _rules(conn: Connection, programme_id: str) -> tuple[RegistrationPolicy, Catalogue]:
-    row = await conn.fetchrow(
-        """SELECT identifier, required_fields, consent_required FROM myrewards_programmes
-           WHERE programme_id = $1""",
-        programme_id,
-    )
-    policy = (
-        RegistrationPolicy()
-        if row is None
-        else RegistrationPolicy(
-            row["identifier"], tuple(row["required_fields"]), row["consent_required"]
-        )
-    )
-    questions = await conn.fetch(
-        "SELECT * FROM myrewards_registration_questions WHERE programme_id = $1 LIMIT $2",
-        programme_id,
-        LIST_MAX,
-    )
-    groups = await conn.fetch(
-        "SELECT user_group_id, is_default FROM myrewards_user_groups WHERE programme_id = $1",
-        programme_id,
-    )
-    catalogue = Catalogue(
-        questions={
-            row["question_id"]: Question(
-                row["question_id"],
-                row["label"],
-                row["mandatory"],
-                row["field_type"],
-                row["options"],
-                row["free_text"],
-            )
-            for row in questions
-        },
-        group_ids=frozenset(row["user_group_id"] for row in groups),
-        default_group_id=next((row["user_group_id"] for row in groups if row["is_default"]), None),
-    )
-    return policy, catalogue
-
-
-async def _answers(conn: Connection, user_id: int) -> dict[int, str]:
-    rows = await conn.fetch(
-        "SELECT question_id, answer FROM myrewards_registration_answers WHERE user_id = $1",
-        user_id,
-    )
-    return {row["question_id"]: row["answer"] for row in rows}
-
-
-async def _save_answers(
-    conn: Connection, programme_id: str, user_id: int, answers: dict[int, str]
-) -> None:
-    await conn.executemany(
-        """INSERT INTO myrewards_registration_answers (programme_id, user_id, question_id, answer)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (user_id, question_id) DO UPDATE SET answer = EXCLUDED.answer""",
-        [(programme_id, user_id, question_id, answer) for question_id, answer in answers.items()],
-    )
+def _taken(policy: RegistrationPolicy) -> Conflict:
+    return Conflict(f"a user with this {policy.identifier} already exists")
 
 
 def _user_out(user_id: int, user: dict[str, Any], answers: dict[int, str]) -> UserOut:

@@ -9,10 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from gateway import openapi
 from gateway.bodies import json_body, problem
 from gateway.dependencies import PrincipalDep, Services, ServicesDep, services_of
-from gateway.errors import ERRORS, NotFound, Unavailable
+from gateway.errors import ERRORS, Unavailable
 from gateway.keys import Principal
+from gateway.partner import reading
 from gateway.partner.models import PartnerEventRequest
-from gateway.publishing.answering import detailed_answer
 from gateway.publishing.answers import EventAnswer, EventOutcome
 from gateway.publishing.partner_events import programme_partner, publish_partner_event
 from schemas.events import EventV1, event_id_for
@@ -73,10 +73,7 @@ async def publish_event(request: Request) -> Response:
 async def event_outcome(event_id: str, caller: PrincipalDep, services: ServicesDep) -> EventOutcome:
     """The outcome of an event published by the caller's programme, with the explanation of the
     decision (every rule tried, and why it paid or not)."""
-    outcome = await services.outcomes_for(caller.programme_id, event_id)
-    if outcome is None:
-        raise NotFound(f"no outcome for event {event_id} (unknown, or not processed yet)")
-    return detailed_answer(event_id, outcome)
+    return await reading.event_outcome(services.stored, caller.programme_id, event_id)
 
 
 def occurred_at_of(services: Services, caller: Principal, given: datetime | None) -> datetime:

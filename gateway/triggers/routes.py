@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from gateway.dependencies import ServicesDep
+from gateway.dependencies import Services, ServicesDep
 from gateway.errors import ERRORS, Conflict, Forbidden, NotFound, Rejected, Unavailable
 from gateway.publishing.answering import publish_and_answer
 from gateway.publishing.answers import EventAnswer
@@ -43,7 +43,17 @@ async def trigger_rule(
     """Earn or redeem with one rule. A redemption the user's balance cannot cover is refused
     with 402 `insufficient_points` and changes nothing."""
     client = await authenticate(services.pool, x_client_id, x_client_secret)
-    now = datetime.now(UTC)
+    answer = await trigger(services, client, rule_id, body, datetime.now(UTC))
+    if answer.status == "pending":
+        response.status_code = 202
+    return answer
+
+
+async def trigger(
+    services: Services, client: Client, rule_id: str, body: TriggerRequest, now: datetime
+) -> EventAnswer:
+    """The slice's logic, apart from HTTP: the rule checked for the client at `now`, the event
+    published and answered through the shared path's ports (a refusal raises `Rejected`)."""
     rule = triggerable_rule(services, client, rule_id, now)
     event = EventV1(
         event_id=event_id_for(client.programme_id, f"client:{client.client_id}", body.reference_id),
@@ -60,12 +70,10 @@ async def trigger_rule(
     answer = await publish_and_answer(services, event)
     if answer.status == "rejected":
         raise Rejected.of(answer.reason_code, answer.reason)
-    if answer.status == "pending":
-        response.status_code = 202
     return answer
 
 
-def triggerable_rule(services: ServicesDep, client: Client, rule_id: str, now: datetime) -> Rule:
+def triggerable_rule(services: Services, client: Client, rule_id: str, now: datetime) -> Rule:
     config = services.catalog.config(client.programme_id)
     if config is None:
         raise Unavailable("the programme's configuration is not loaded yet; retry shortly")

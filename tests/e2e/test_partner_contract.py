@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from deploy.local.settings import LocalSettings
+from gateway.admin import api_keys
 from gateway.webhooks import subscriptions
 from tests.e2e.conftest import DATABASE, Credentials, RunTopics, new_user
 from tests.e2e.test_partner_api import EVENTS, key, post_event
@@ -70,9 +71,13 @@ async def test_twenty_racing_retries_without_occurred_at_book_once_and_raise_no_
         f"/api/partner/users/{user_id}/transactions", headers=key(credentials.partner)
     )
     assert [t["value"] for t in transactions.json()["transactions"]] == [30]
-    # Every duplicate command has reached the ledger once the last answer is in? Not
-    # necessarily: wait until the writer has consumed the run's commands, then compare.
-    await asyncio.sleep(2)
+    # The last answer does not mean the duplicates' commands have reached the ledger (a fixed
+    # sleep passed vacuously when the writer lagged). One user's records keep their order on
+    # every topic, so once a later event of this user is booked and answered, the writer has
+    # handled every command before it; it sends dead letters before its commit.
+    later = {"user_id": user_id, "event_type": "article_read"}
+    answered = await post_event(gateway, credentials.partner, later)
+    assert (answered.status_code, answered.json()["status"]) == (200, "processed")
     assert await ledger_conflicts(system) == conflicts_before
     assert await dead_letters(kafka_bootstrap, dead_topic) == dead_before
 
@@ -216,4 +221,38 @@ async def test_webhooks_carry_the_reason_of_a_cut_award(
         (4, None, None),
         (4, None, None),
         (2, "daily_cap", "rule 'share': daily cap 10: cut from 4 to 2"),
+    ]
+
+
+async def test_answers_name_a_monthly_cap_and_a_rule_budget_that_cut_the_award(
+    gateway: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """e2e-reasons.yaml: a purchase earns 1 a unit, at most 100 a month; a bonus earns 30, at
+    most 50 in all (the rule's budget, across users)."""
+    key = {
+        "X-API-Key": (
+            await api_keys.create(pool, "e2e-reasons", "e2e-partner", "production")
+        ).secret
+    }
+    at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()  # one month for the whole test
+
+    async def post(user_id: str, event_type: str, **metadata: object) -> httpx.Response:
+        body = {
+            "user_id": user_id,
+            "event_type": event_type,
+            "occurred_at": at,
+            "metadata": metadata,
+        }
+        response = await gateway.post(EVENTS, json=body, headers=key)
+        assert response.status_code == 200, response.text
+        return response
+
+    assert answer_reason(await post(new_user(), "purchase", amount=120)) == (
+        100, "monthly_cap", "rule 'purchase': monthly cap 100: cut from 120 to 100",
+    )  # fmt: skip
+    bonuses = [answer_reason(await post(new_user(), "bonus")) for _ in range(3)]
+    assert bonuses == [
+        (30, None, None),
+        (20, "budget", "rule 'bonus': rule budget 50: cut from 30 to 20"),
+        (0, "budget", "rule 'bonus': rule budget 50: cut from 30 to 0"),
     ]

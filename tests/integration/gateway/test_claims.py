@@ -4,6 +4,7 @@ and published their one command. The test then plays the ledger (books the publi
 and checks that nothing accepted was lost: a listing settles the request from the ledger's
 stored outcome, and a retry with the same Idempotency-Key is answered from it."""
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -50,14 +51,19 @@ async def services(kafka_bootstrap: str, postgres_url: str) -> AsyncIterator[Ser
     publisher = Publisher(kafka_bootstrap, f"events-{run}", topic, 10.0, 0)
     await publisher.start()
     try:
-        async with asyncpg.create_pool(postgres_url, min_size=1, max_size=4) as pool:
+        async with (
+            contextlib.AsyncExitStack() as stack,
+            asyncpg.create_pool(postgres_url, min_size=1, max_size=4) as pool,
+        ):
             outcomes = OutcomeNotifications(
                 postgres_url, 100, lambda ids: reads.get_outcomes(pool, ids)
             )
             keys = KeyResolver(pool, 30.0, 100)
             catalog = ProgrammeConfigs()
-            # Never started: no test here previews.
+            # Never started: no test here previews. Stopped all the same, so that its
+            # client objects are closed (aiokafka warns of unclosed ones at collection).
             previewer = Previewer(kafka_bootstrap, f"previews-{run}", f"replies-{run}")
+            stack.push_async_callback(previewer.stop)
             yield Services(
                 settings,
                 pool,

@@ -1,6 +1,6 @@
 """Which events a candidate decides exactly as the version in force decided them: a replay then
 decides such an event once for both arms, while the arms' states for its user are still the
-same object (`evidence.replay`). A backtest of the configuration in force decides every event
+same object (`evidence.core.replay`). A backtest of the configuration in force decides every event
 once instead of twice; a candidate that changes one rule, each user's events up to the first
 one that rule decides differently.
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import asyncpg
 
-from evidence.replay import Outcome, Replay
+from evidence.core.replay import Outcome, Replay
 from evidence.replaying import (
     Progress,
     Versions,

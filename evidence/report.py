@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from evidence.replay import Mismatch, Outcome, Totals
+from evidence.core.replay import Mismatch, Outcome, Totals
 
 TOP_USERS: Final = 10
 CHANGE_BUCKETS: Final = (

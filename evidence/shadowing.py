@@ -14,7 +14,7 @@ from datetime import datetime
 
 import orjson
 
-from evidence.replay import Arm
+from evidence.core.replay import Arm
 from ledger.reads import ArchivedEvent
 from processors.engine import CompiledProgramme, Decision
 from schemas.events import EventV1

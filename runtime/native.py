@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Final
 
-COMPILED_PACKAGES: Final = ("processors.engine", "ledger.core")
+COMPILED_PACKAGES: Final = ("processors.engine", "ledger.core", "evidence.core")
 
 
 def package_directory(package: str) -> Path:

@@ -234,7 +234,7 @@ class LedgerCommand(BaseModel):
 
     A field at its default (null, false, an empty list, `schema_version` 1), in the command or
     in a booking, may be left out and means the same: the processors leave all of them out
-    (docs/decisions/0023-ledger-commands-without-defaults.md), and both forms of one command
+    (docs/decisions/0024-ledger-commands-without-defaults.md), and both forms of one command
     have the same payload hash."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

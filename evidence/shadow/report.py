@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from evidence.replay import Mismatch, Totals
+from evidence.core.replay import Mismatch, Totals
 from evidence.report import Report
 from evidence.shadow import store
 from evidence.shadow.store import Run

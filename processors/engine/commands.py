@@ -46,7 +46,7 @@ def ledger_command_json(
     than deciding the event. A field at its default (None, False, no bookings, `schema_version`
     1) is left out, as the model's `model_dump_json(exclude_defaults=True)` leaves it out
     (`test_commands` holds the bytes equal): the reader fills it in, so both forms are one
-    command and hash alike (docs/decisions/0023-ledger-commands-without-defaults.md).
+    command and hash alike (docs/decisions/0024-ledger-commands-without-defaults.md).
 
     `source_event`: the event's record as received (events.v1 JSON), embedded as it is, so the
     ledger archives the event with its decision at the cost of a copy of its bytes; None leaves

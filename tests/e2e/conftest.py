@@ -143,6 +143,9 @@ def service_env(
         "LOYALTY_OUTCOME_WAIT_MS": "15000",
         # The programmes' state on /metrics within a second (tests/e2e/test_dashboard.py).
         "LOYALTY_PROGRAMME_METRICS_INTERVAL_S": "1",
+        # The console's ledger check every 15 s (tests/e2e/test_dashboard.py; a round reads
+        # every programme's entries, so not much more often on a shared machine).
+        "LOYALTY_RECONCILIATION_INTERVAL_S": "15",
         # Keys' last use in the console within a second (tests/e2e/console).
         "LOYALTY_API_KEY_USAGE_FLUSH_S": "1",
         # A preview limit a test reaches quickly (tests/e2e/test_previews.py).

@@ -185,6 +185,9 @@ async def test_every_panel_resolves_and_the_programme_figures_are_the_ledgers(
         f'loyalty_ledger_rule_budget_remaining_points{{programme="{funded}"}}': 990,
         f'loyalty_ledger_pending_points{{programme="{funded}"}}': 0,
         f'loyalty_webhook_backlog_deliveries{{programme="{funded}"}}': 0,
+        # The console's periodic ledger check reached the new programme and found it clean.
+        f'sum(loyalty_reconciliation_mismatches{{programme="{funded}"}})': 0,
+        f'count(loyalty_reconciliation_mismatches{{programme="{funded}"}})': 6,
         # Counted since the processes started: other tests of the session may add their own.
         'sum(loyalty_ledger_dead_letters_total{reason="undecodable"}) >= bool 1': 1,
         'sum(loyalty_processor_dead_letters_total{reason="invalid_event"}) >= bool 1': 1,

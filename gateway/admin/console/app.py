@@ -23,6 +23,7 @@ from gateway.admin.service.dead_letter_feed import DeadLetterFeed, following
 from gateway.admin.service.errors import (
     ServiceError,
 )
+from gateway.admin.service.reconciliation import reconciled
 from gateway.admin.service.records import Publishing, kafka_publishing
 from gateway.publishing.previews import Previewer
 
@@ -42,6 +43,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
             kafka_snapshots(settings.kafka_bootstrap_servers, settings.config_topic) as publisher,
             _publishing(settings, pool) as publishing,
             following(_feed(settings, pool)),
+            reconciled(pool, settings.reconciliation_interval_s),
             previewing(settings) as previews,
         ):
             backend = Backend(pool, publisher, publishing, previews)

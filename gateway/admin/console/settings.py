@@ -90,6 +90,14 @@ class ConsoleSettings(BaseSettings):
         default=True,
         description="Follow the dead-letter topic into Postgres (the dead letters page).",
     )
+    reconciliation_interval_s: float = Field(
+        default=3_600.0,
+        ge=1.0,
+        le=86_400.0,
+        description="How often the console checks every programme's ledger as "
+        "`loyalty-admin check-ledger` does (a full scan of its entries) and shows the result "
+        "on /metrics (loyalty_reconciliation_mismatches, alert LedgerMismatch).",
+    )
 
     def public_api_urls(self) -> dict[str, str]:
         return {

@@ -1,12 +1,14 @@
 """Access to the console: a viewer sees no change button and is refused any change (403); a
 form posted without its CSRF token is refused; five wrong passwords lock the login; the login
-form works from the keyboard alone."""
+form works from the keyboard alone; session cookies are HttpOnly, SameSite=Lax, and Secure
+over TLS."""
 
+import re
 import uuid
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import admin_cli
 from tests.e2e.console.conftest import (
@@ -111,3 +113,55 @@ async def test_the_login_form_works_from_the_keyboard(page: Page, accounts: Acco
     await expect(page.get_by_role("heading", name="Programmes")).to_be_visible()
     await page.get_by_role("button", name="Log out").click()
     await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+async def test_session_cookies_are_http_only_same_site_and_secure_over_tls(
+    page: Page, accounts: Accounts, console_url: str
+) -> None:
+    # Over plain HTTP, in the browser: no script reads the cookie, no other site sends it.
+    await log_in(page, accounts.viewer)
+    (session,) = [c for c in await page.context.cookies() if c["name"] == "loyalty_session"]
+    assert (session["httpOnly"], session["sameSite"], session["secure"]) == (True, "Lax", False)
+
+    # Over TLS, as a proxy trusted by the console (127.0.0.1) says: every cookie is Secure too.
+    tls = {"X-Forwarded-Proto": "https"}
+    async with httpx.AsyncClient(base_url=console_url, timeout=30.0) as client:
+        form = await client.get("/login", headers=tls)
+        login_cookie = form.headers["set-cookie"]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None, form.text
+        # httpx keeps Secure cookies for https only: the login cookie is sent by hand.
+        answer = await client.post(
+            "/login",
+            data={"email": accounts.viewer.email, "password": accounts.viewer.password,
+                  "csrf_token": token[1], "next": "/"},
+            headers=tls | {"Cookie": f"loyalty_login_csrf={token[1]}"},
+        )  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    for cookie in (login_cookie, answer.headers["set-cookie"]):
+        flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "samesite=lax", "secure"} <= flags, cookie
+    assert answer.headers["set-cookie"].startswith("loyalty_session=")
+
+
+async def test_a_form_posts_its_csrf_token_without_javascript(
+    browser: Browser, console_url: str, accounts: Accounts, api: httpx.AsyncClient
+) -> None:
+    """The token is in every form, not only in htmx's header: with scripts off (or htmx not
+    loaded) a form still posts and is accepted."""
+    context = await browser.new_context(base_url=console_url, java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await log_in(page, accounts.owner)
+        await page.goto("/programmes/new")
+        token = page.locator("form[action='/programmes/new'] input[name=csrf_token]")
+        assert await token.input_value() != ""
+        programme_id = f"no-script-{uuid.uuid4().hex[:8]}"
+        await page.get_by_label("Programme id").fill(programme_id)
+        await page.get_by_label("Name", exact=True).fill("Made without scripts")
+        await page.get_by_role("button", name="Create programme").click()
+        await expect(page.get_by_role("heading", name="Made without scripts")).to_be_visible()
+    finally:
+        await context.close()
+    made = await api.get(f"/programmes/{programme_id}", headers=bearer(accounts.owner))
+    assert made.status_code == 200, made.text

@@ -242,6 +242,34 @@ async def test_a_myrewards_promotion_and_product_are_edited(
     assert stored.json()["products"][0]["points_per_unit"] == 25
 
 
+async def test_a_myrewards_group_question_and_data_field_are_added(
+    page: Page, editor: Account, api: httpx.AsyncClient
+) -> None:
+    await log_in(page, editor)
+    rows = [
+        ("user group", {"Id": "5", "Name": "Field sales"}, {}),
+        ("registration question", {"Id": "5", "Label": "Company", "Field name": "company"},
+         {"Field type": "text"}),
+        ("data field", {"Id": "5", "Name": "invoice_number", "Selector": "invoice"},
+         {"Field type": "free_text"}),
+    ]  # fmt: skip
+    for one, texts, choices in rows:
+        await page.goto(f"/programmes/{PROGRAMME}/myrewards")
+        await page.get_by_role("link", name=f"Add a {one}").click()
+        for label, text in texts.items():
+            await page.get_by_label(label, exact=True).fill(text)
+        for label, choice in choices.items():
+            await page.get_by_label(label, exact=True).select_option(choice)
+        await page.get_by_role("button", name=f"Save {one}").click()
+        await expect(page.get_by_role("status")).to_contain_text(f"{one.capitalize()} 5 added")
+    stored = (await api.get(f"/programmes/{PROGRAMME}/myrewards", headers=bearer(editor))).json()
+    assert {"id": 5, "name": "Field sales"}.items() <= stored["user_groups"][-1].items()
+    question = stored["registration_questions"][-1]
+    assert (question["id"], question["label"], question["field_type"]) == (5, "Company", "text")
+    field = stored["data_fields"][-1]
+    assert (field["id"], field["name"], field["field_type"]) == (5, "invoice_number", "free_text")
+
+
 async def test_a_viewer_sees_these_pages_without_change_buttons_and_is_refused(
     page: Page, viewer: Account, api: httpx.AsyncClient, kafka_bootstrap: str,
     session_topics: RunTopics,

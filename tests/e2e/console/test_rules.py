@@ -2,8 +2,9 @@
 once), an earn rule with the API-trigger option, that client authorised, a cap max and start
 and end dates, saved as a draft, activated through the confirmation that shows what changes,
 "Share Rule ID" (the id in the clipboard, the panel, an email without the secret), then the
-rule triggered over HTTP with the client's id and secret: the points and their explanation.
-A redemption rule then refuses a balance too short (402)."""
+rule triggered over HTTP with the client's id and secret: the points and their explanation on
+the user's page. A redemption rule then refuses a balance too short (402), and the client,
+revoked in the console, is refused (401)."""
 
 import asyncio
 import time
@@ -104,7 +105,6 @@ def fact(page: Page, label: str) -> Locator:
 async def test_the_seed_001_flow_from_a_new_rule_to_points_with_their_explanation(
     page: Page,
     rules_accounts: RulesAccounts,
-    api: httpx.AsyncClient,
     gateway_client: httpx.AsyncClient,
     console_url: str,
 ) -> None:
@@ -158,21 +158,16 @@ async def test_the_seed_001_flow_from_a_new_rule_to_points_with_their_explanatio
     user_id = new_user()
     earned = await trigger(endpoint, client, user_id, f"welcome-{user_id}")
     assert (earned.status_code, earned.json()["points_awarded"]) == (200, 40), earned.text
-    # TODO(users page): until the console's user page lands, the points and their explanation
-    # are read through the partner API.
-    key = await api.post(
-        f"/programmes/{RULES_PROGRAMME}/api-keys", json={"partner_id": "reader"},
-        headers=bearer(rules_accounts.owner),
-    )  # fmt: skip
-    partner = {"X-API-Key": key.json()["key"]}
-    outcome = await gateway_client.get(
-        f"/api/partner/events/{earned.json()['event_id']}", headers=partner
-    )
-    assert outcome.status_code == 200, outcome.text
-    assert outcome.json()["points_awarded"] == 40
-    assert rule_id in str(outcome.json()["explanation"])
-    balance = await gateway_client.get(f"/api/partner/users/{user_id}/balance", headers=partner)
-    assert balance.json()["balance"] == 40
+    # The points, with their explanation, on the user's page in the console.
+    await page.goto(f"/programmes/{RULES_PROGRAMME}/users/{user_id}")
+    await expect(page.locator(".summary")).to_contain_text("40 points")
+    earned_row = page.get_by_role("row").filter(has_text="+40")
+    await earned_row.get_by_role("link", name="Why these points?").click()
+    explanation = page.get_by_role("region", name="Why these points?")
+    await expect(explanation).to_contain_text(earned.json()["event_id"])
+    rules = explanation.get_by_role("table", name="Rules tried, in order")
+    await expect(rules.get_by_role("row").filter(has_text=rule_id)).to_contain_text("awarded")
+    await screenshot(page, "rules-user-triggered")
 
     # A redemption rule of 50 points: the user's 40 are short, 402, nothing booked.
     redemption = f"Gift card {uuid.uuid4().hex[:4]}"
@@ -185,8 +180,19 @@ async def test_the_seed_001_flow_from_a_new_rule_to_points_with_their_explanatio
     refused = await trigger(url, client, user_id, f"gift-{user_id}")
     assert refused.status_code == 402, refused.text
     assert refused.json()["error"] == "insufficient_points"
-    balance = await gateway_client.get(f"/api/partner/users/{user_id}/balance", headers=partner)
-    assert balance.json()["balance"] == 40
+    await page.goto(f"/programmes/{RULES_PROGRAMME}/users/{user_id}")
+    await expect(page.locator(".summary")).to_contain_text("40 points")
+    await expect(page.get_by_role("row").filter(has_text="+40")).to_have_count(1)
+
+    # The client revoked in the console: its secret is refused at once.
+    await page.goto(f"/programmes/{RULES_PROGRAMME}/clients")
+    await page.get_by_role("button", name=f"Revoke {client.client_id}").click()
+    await expect(page.get_by_role("status")).to_contain_text(f"Client {client.client_id} revoked")
+    await expect(page.get_by_role("row").filter(has_text=client.client_id)).to_contain_text(
+        "revoked"
+    )
+    after = await trigger(endpoint, client, user_id, f"after-{user_id}")
+    assert (after.status_code, after.json()["error"]) == (401, "unauthorized"), after.text
 
 
 async def test_conditions_offer_the_operators_of_their_type_and_edits_make_versions(

@@ -19,6 +19,22 @@ def test_every_template_compiles() -> None:
         environment.get_template(name)
 
 
+def test_the_csrf_macro_renders_the_pages_token() -> None:
+    """An imported macro sees the page's variables only when imported `with context`: without
+    it every form's token field was empty, and forms posted only through htmx's header."""
+    environment = web.templates.env
+    template = environment.from_string(
+        '{% from "macros.html" import csrf with context %}{{ csrf() }}'
+    )
+    assert 'value="the-token"' in template.render(csrf_token="the-token")
+    for name in environment.list_templates(extensions=["html"]):
+        source = (web.HERE / "templates" / name).read_text()
+        imports = [line for line in source.splitlines() if 'from "macros.html" import' in line]
+        for line in imports:
+            if "csrf" in line:
+                assert line.rstrip().endswith("with context %}"), f"{name}: {line}"
+
+
 def test_the_vendored_htmx_is_served() -> None:
     assert (web.STATIC / web.HTMX).stat().st_size > 10_000
 

@@ -1,9 +1,10 @@
-"""`./dev status` lists every process `./dev up` starts, the webhooks process among them."""
+"""`./dev status` lists every process `./dev up` starts, the webhooks process and Prometheus
+among them."""
 
 import pytest
 
 from deploy.local import __main__ as local
-from deploy.local import services
+from deploy.local import prometheus, services
 
 
 def test_status_lists_every_service(capsys: pytest.CaptureFixture[str]) -> None:
@@ -12,3 +13,6 @@ def test_status_lists_every_service(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(services.SERVICES) <= set(listed)
     assert "webhooks" in listed
     assert "scheduler" in listed
+    assert "console" in listed
+    assert prometheus.NAME == "prometheus"
+    assert prometheus.NAME in listed

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 import evidence.shadow.metrics  # noqa: F401
 import gateway.admin.console.metrics
 import gateway.admin.service.metrics
+import gateway.admin.service.reconciliation
 import gateway.metrics
 import gateway.webhooks.metrics  # noqa: F401
 import ledger.metrics  # noqa: F401

@@ -215,7 +215,7 @@ def _defaults_in(value: object) -> list[object]:
 
 
 def test_the_command_leaves_out_only_what_the_model_fills_in_again() -> None:
-    """No null, false or empty field on the wire (decision 0023), and the reader's model of the
+    """No null, false or empty field on the wire (decision 0024), and the reader's model of the
     short form is the model of the long form that earlier processors sent."""
     compiled = compile_programme(bench.programme())
     for batch in bench.events(300, seed=5):

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from evidence.alike import AlikeTypes
-from evidence.replay import Outcome, Replay
+from evidence.core.replay import Outcome, Replay
 from evidence.replaying import Versions, replay_of
 from processors.engine import compile_programme
 from schemas.programme import ProgrammeConfig
@@ -99,7 +99,7 @@ def test_a_replay_of_the_configuration_in_force_shares_every_state() -> None:
 
 def test_a_candidate_doubling_one_rule_decides_only_that_types_events_twice() -> None:
     """Once a user's buys earn other points, the arms' states differ in their cap counters of
-    buy and their applied records (`evidence.apart`): the user's other events are still decided
+    buy and their applied records (`evidence.core.apart`): the user's other events are still decided
     once for both."""
     stored = Versions({1: config(1)}, 1)
     replay = replay_of(stored, changed(config(1), buy={"points": 2}), None)

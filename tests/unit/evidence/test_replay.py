@@ -4,7 +4,7 @@ compared from the users' states at the window's start; the report's sections add
 
 from datetime import UTC, datetime, timedelta
 
-from evidence.replay import Replay
+from evidence.core.replay import Replay
 from evidence.report import report_of
 from processors.engine import CompiledProgramme, UserState, compile_programme, decide
 from schemas.events import EventV1

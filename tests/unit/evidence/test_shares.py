@@ -1,7 +1,7 @@
 """The pure parts of a replay in shares: how many processes, and whether the shares' merged
 outcome can be kept (no rule budget ran out) or the replay must run in one process."""
 
-from evidence.replay import Outcome, Totals
+from evidence.core.replay import Outcome, Totals
 from evidence.shares import (
     EVENTS_PER_WORKER_MIN,
     WORKERS_MAX,

@@ -1,6 +1,6 @@
-"""The ledger's decoder reads both wire forms of a command as one command (decision 0023).
+"""The ledger's decoder reads both wire forms of a command as one command (decision 0024).
 
-Processors before decision 0023 sent every field, nulls and defaults included; since then they
+Processors before decision 0024 sent every field, nulls and defaults included; since then they
 leave out what is at its default. During a rolling upgrade both forms of one command can reach
 the writer (a redelivery decided by an old worker, then by a new one): it must see the same
 command, with the same payload hash, or it would refuse the second as an idempotency conflict.
@@ -80,7 +80,7 @@ def _decoded(value: bytes) -> IncomingCommand:
 
 
 def _short(value: bytes) -> bytes:
-    """The form processors send since decision 0023."""
+    """The form processors send since decision 0024."""
     return LedgerCommand.model_validate_json(value).model_dump_json(exclude_defaults=True).encode()
 
 

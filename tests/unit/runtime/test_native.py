@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from evidence.core.replay import Replay
 from ledger.core.planner import plan_batch
 from processors.engine import decide
 from runtime import native
@@ -46,8 +47,11 @@ def test_the_installed_cores_are_the_compiled_ones() -> None:
     # What the tests exercise is what the services run: the mypyc build of setup.py.
     engine = native.compiled_modules(native.package_directory("processors.engine"))
     ledger = native.compiled_modules(native.package_directory("ledger.core"))
+    replay = native.compiled_modules(native.package_directory("evidence.core"))
     assert set(engine) >= {"decide", "draft", "state", "compile"}
     assert set(ledger) >= {"planner", "rows", "hashing"}
+    assert set(replay) >= {"replay", "apart"}
+    assert type(Replay.add).__name__ != "function"  # a compiled method
     assert type(decide).__name__ == "builtin_function_or_method"
     assert type(plan_batch).__name__ == "builtin_function_or_method"
     assert native.runs_compiled()

@@ -1,5 +1,5 @@
 """Deciding an event once for both arms of a replay when the arms' states for its user differ,
-but only where the event's decision does not look (`evidence.replay`).
+but only where the event's decision does not look (`evidence.core.replay`).
 
 A candidate that changes one rule's points gives its users other cap counters and other applied
 records from that rule's first award on; before this, every later event of such a user was

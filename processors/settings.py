@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas import topics
@@ -53,6 +53,7 @@ class ProcessorSettings(BaseSettings):
     producer_linger_s: float = Field(default=0.0, ge=0, le=1)
     # Commands and states are JSON: lz4 shrinks them severalfold for little CPU, and the bytes
     # saved are CPU saved in the broker and on the loopback socket of a co-located machine.
+    # `LOYALTY_PRODUCER_COMPRESSION=none` sends them uncompressed.
     producer_compression: Literal["lz4", "zstd", "gzip"] | None = "lz4"
     # A worker that dies without leaving its group holds its partitions this long.
     session_timeout_s: float = Field(default=30.0, ge=6, le=300)
@@ -62,3 +63,9 @@ class ProcessorSettings(BaseSettings):
     # A preview asks a programmatic rule's API once, and waits at most this long for it (the
     # requester waits 2 s by default for the whole answer).
     preview_external_timeout_s: float = Field(default=1.0, gt=0, le=30)
+
+    @field_validator("producer_compression", mode="before")
+    @classmethod
+    def _none_is_uncompressed(cls, value: object) -> object:
+        # An environment variable cannot hold None: "none" stands for it.
+        return None if isinstance(value, str) and value.lower() == "none" else value

@@ -230,7 +230,12 @@ class LedgerCommand(BaseModel):
     decision uses the event id; each award inside it uses `event_id:rule_id`.
 
     A booking that names its own `user_id` books for that user; the outcome's `points` and
-    `balance_after` are always the command's user's."""
+    `balance_after` are always the command's user's.
+
+    A field at its default (null, false, an empty list, `schema_version` 1), in the command or
+    in a booking, may be left out and means the same: the processors leave all of them out
+    (docs/decisions/0024-ledger-commands-without-defaults.md), and both forms of one command
+    have the same payload hash."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

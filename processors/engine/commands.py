@@ -43,7 +43,10 @@ def ledger_command_json(
     programme: CompiledProgramme | None = None,
 ) -> bytes:
     """The ledger command's JSON, built without pydantic models, which cost the processors more
-    than deciding the event. `test_commands` holds it equal to the model's own JSON.
+    than deciding the event. A field at its default (None, False, no bookings, `schema_version`
+    1) is left out, as the model's `model_dump_json(exclude_defaults=True)` leaves it out
+    (`test_commands` holds the bytes equal): the reader fills it in, so both forms are one
+    command and hash alike (docs/decisions/0024-ledger-commands-without-defaults.md).
 
     `source_event`: the event's record as received (events.v1 JSON), embedded as it is, so the
     ledger archives the event with its decision at the cost of a copy of its bytes; None leaves
@@ -55,25 +58,33 @@ def ledger_command_json(
         raise InvariantError(f"{event.event_id}: {len(decision.awards)} awards in one command")
     original_us = decision.original_occurred_at_us
     occurred_at = event.occurred_at if original_us is None else instant(original_us)
-    command = {
-        "schema_version": 1,
+    command: dict[str, Any] = {
         "command_id": event.event_id,
         "programme_id": event.programme_id,
         "user_id": event.user_id,
         "source_event_id": event.event_id,
-        "bookings": [
+    }
+    if decision.awards:
+        command["bookings"] = [
             _booking_json(
                 event, award, occurred_at, _pending_json(event, award, occurred_at, programme)
             )
             for award in decision.awards
-        ],
-        "explanation": decision.explanation.to_dict(),
-        "source_fingerprint": event.payload_fingerprint,
-        "source_event": None if source_event is None else orjson.Fragment(source_event),
-        "external_points": None if not external_points else dict(external_points),
-        "confirms": _confirms_json(event, programme),
-        "returning": None if decision.returning is None else _returning_json(decision),
-    }
+        ]
+    command["explanation"] = decision.explanation.to_dict()
+    # The optional parts, in the model's field order, each only when it says something.
+    fingerprint = event.payload_fingerprint
+    if fingerprint is not None:
+        command["source_fingerprint"] = fingerprint
+    if source_event is not None:
+        command["source_event"] = orjson.Fragment(source_event)
+    if external_points:
+        command["external_points"] = dict(external_points)
+    confirms = _confirms_json(event, programme)
+    if confirms is not None:
+        command["confirms"] = confirms
+    if decision.returning is not None:
+        command["returning"] = _returning_json(decision)
     return orjson.dumps(command, option=orjson.OPT_UTC_Z)
 
 
@@ -94,11 +105,13 @@ def _pending_json(
     if rule.pending_days:
         earned = occurred_at.astimezone(programme.calendar.zone).date()
         release_on = (earned + timedelta(days=rule.pending_days)).isoformat()
-    return {
-        "release_on": release_on,
-        "confirmed_by": rule.pending_until or None,
-        "reference_id": event.reference_id or event.event_id,
-    }
+    terms: dict[str, Any] = {}
+    if release_on is not None:
+        terms["release_on"] = release_on
+    if rule.pending_until:
+        terms["confirmed_by"] = rule.pending_until
+    terms["reference_id"] = event.reference_id or event.event_id
+    return terms
 
 
 def _confirms_json(event: EventV1, programme: CompiledProgramme | None) -> dict[str, Any] | None:
@@ -120,26 +133,22 @@ def _booking_json(
 ) -> dict[str, Any]:
     earn = award.kind == "earn"
     action = "earned with" if earn else "redeemed through"
-    return {
+    booking: dict[str, Any] = {
         "idempotency_key": f"{event.event_id}:{award.rule_id}",
         "transaction_type": _CREDIT if earn else _DEBIT,
         "variety": _PROGRAMME_POINTS if earn else _REDEMPTION,
         "points": award.points,
         "reason": f"{event.event_type} {action} rule {award.rule_id} v{award.rule_version}"[:250],
-        "remote_transaction_id": None,
-        "counterparty_user_id": None,
-        "reverses": None,
         "lineage": {
             "source_event_id": event.event_id,
             "rule_id": award.rule_id,
             "rule_version": award.rule_version,
             "occurred_at": occurred_at,
         },
-        "user_id": None,
-        "expires_on": None,
-        "pending": pending,
-        "allow_negative": False,
     }
+    if pending is not None:
+        booking["pending"] = pending
+    return booking
 
 
 def _returning_json(decision: Decision) -> dict[str, Any]:

@@ -20,6 +20,11 @@ from tests.unit.engine.fixtures import event, programme, rule
 VIDEO = {"name": "video"}
 
 
+def _compact(command: LedgerCommand) -> bytes:
+    """The wire form the processors send: the model's JSON without the fields at their default."""
+    return command.model_dump_json(exclude_defaults=True).encode()
+
+
 def test_award_becomes_a_credit_with_lineage() -> None:
     compiled = programme([VIDEO], [rule("r", "video", default=True, version=3)])
     video = event("video")
@@ -150,23 +155,19 @@ def test_the_direct_json_is_the_pydantic_commands_json_for_every_kind_of_decisio
             decision = decide(item, states.get(item.user_id, UserState.initial()), compiled)
             states[item.user_id] = decision.state
             direct = ledger_command_json(item, decision)
-            assert direct == ledger_command_for(item, decision).model_dump_json().encode()
+            assert direct == _compact(ledger_command_for(item, decision))
             LedgerCommand.model_validate_json(direct)
             kinds.add(decision.status)
             dup = decide(item, decision.state, compiled)
             kinds.add(dup.status)
-            assert (
-                ledger_command_json(item, dup)
-                == ledger_command_for(item, dup).model_dump_json().encode()
-            )
+            assert ledger_command_json(item, dup) == _compact(ledger_command_for(item, dup))
             unknown = item.model_copy(
                 update={"event_type": "unknown", "event_id": "x" + item.event_id}
             )
             refused = decide(unknown, decision.state, compiled)
             kinds.add(refused.status)
-            assert (
-                ledger_command_json(unknown, refused)
-                == ledger_command_for(unknown, refused).model_dump_json().encode()
+            assert ledger_command_json(unknown, refused) == _compact(
+                ledger_command_for(unknown, refused)
             )
     assert {"awarded", "invalid_event", "duplicate"} <= kinds, kinds
 
@@ -182,7 +183,9 @@ def test_the_source_event_rides_along_as_received_with_the_external_amounts() ->
             direct = ledger_command_json(item, decision, received, {"r": 7})
             assert received in direct
             command = ledger_command_for(item, decision, received, {"r": 7})
-            assert direct == command.model_dump_json().encode()
+            # The event goes as it came (its own nulls too); the rest as the model's short form.
+            expected = orjson.loads(_compact(command)) | {"source_event": orjson.loads(received)}
+            assert orjson.loads(direct) == expected
             assert (command.source_event, command.external_points) == (item, {"r": 7})
             without = ledger_command_for(item, decision)
             assert (without.source_event, without.external_points) == (None, None)
@@ -200,3 +203,29 @@ def test_a_source_event_of_another_user_is_refused_by_the_contract() -> None:
     body |= {"source_event": renamed.model_dump(mode="json")}
     with pytest.raises(ValidationError, match="source_event_id"):
         LedgerCommand.model_validate(body)
+
+
+def _defaults_in(value: object) -> list[object]:
+    """Every null, false or empty list in a JSON value."""
+    if isinstance(value, dict):
+        return [found for item in value.values() for found in _defaults_in(item)]
+    if isinstance(value, list):
+        return [found for item in value for found in _defaults_in(item)] if value else [value]
+    return [value] if value is None or value is False else []
+
+
+def test_the_command_leaves_out_only_what_the_model_fills_in_again() -> None:
+    """No null, false or empty field on the wire (decision 0024), and the reader's model of the
+    short form is the model of the long form that earlier processors sent."""
+    compiled = compile_programme(bench.programme())
+    for batch in bench.events(300, seed=5):
+        for item in batch:
+            decision = decide(item, UserState.initial(), compiled)
+            direct = ledger_command_json(item, decision, item.model_dump_json().encode())
+            body = orjson.loads(direct)
+            del body["explanation"], body["source_event"]  # their own contracts, sent whole
+            assert not _defaults_in(body), direct
+            short = LedgerCommand.model_validate_json(direct)
+            long = LedgerCommand.model_validate_json(short.model_dump_json())
+            assert short == long
+            assert len(direct) < len(short.model_dump_json())

@@ -50,6 +50,7 @@ def faust_app(settings: ProcessorSettings) -> faust.App:
         # Batch the commands and changelog writes of many events into one produce request.
         producer_linger=settings.producer_linger_s,
         producer_compression_type=settings.producer_compression,
+        producer_max_batch_size=settings.producer_max_batch_bytes,
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
         web_enabled=False,

@@ -1,5 +1,5 @@
-"""The worker's consumer fetches as its settings say, not as faust hard-codes, and hands on no
-record fetched before its partition was sought."""
+"""The worker's consumer fetches (and its producer batches) as its settings say, not as faust
+hard-codes, and its consumer hands on no record fetched before its partition was sought."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -82,3 +82,9 @@ async def test_the_consumer_commits_the_events_as_delivered_and_other_topics_as_
     progress.delivered()
     assert consumer._new_offset(events) == 11
     assert consumer._acked[events] == [11, 12]
+
+
+def test_the_workers_producer_batches_as_many_bytes_as_its_settings_say(tmp_path: Path) -> None:
+    settings = ProcessorSettings(producer_max_batch_bytes=262_144, processors_data_dir=tmp_path)
+    producer = cast(faust_aiokafka.Producer, faust_app(settings).producer)
+    assert producer._settings_default()["max_batch_size"] == 262_144

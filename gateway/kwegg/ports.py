@@ -12,6 +12,7 @@ import asyncpg
 from gateway.kwegg.offers import Offer, OfferPage, PostgresOffers
 from gateway.kwegg.token_store import PostgresAccessTokens
 from gateway.kwegg.tokens import Session
+from gateway.tier_standing import TierReads
 from gateway.user_ledger import PostgresUserLedger
 from ledger import reads
 
@@ -39,7 +40,10 @@ class Offers(Protocol):
     async def find(self, programme_id: str, offer_id: str) -> Offer | None: ...
 
 
-class KweggLedger(Protocol):
+class KweggLedger(TierReads, Protocol):
+    """The ledger's reads the slice makes: its users' balances, holdings, transactions and
+    their tier's standing (`TierReads`)."""
+
     async def get_balance(self, programme_id: str, user_id: str) -> int: ...
 
     async def find_holdings(self, programme_id: str, user_id: str) -> reads.Holdings | None: ...
@@ -47,14 +51,6 @@ class KweggLedger(Protocol):
     async def transactions_page(
         self, programme_id: str, user_id: str, *, page: int, num_of_items: int
     ) -> reads.TransactionPage: ...
-
-    async def assigned_tier(
-        self, programme_id: str, user_id: str
-    ) -> reads.TierAssignment | None: ...
-
-    async def points_earned(
-        self, programme_id: str, user_id: str, since: datetime | None
-    ) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

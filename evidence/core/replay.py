@@ -177,12 +177,8 @@ class Outcome:
     def merge(self, other: "Outcome") -> None:
         self.current.merge(other.current)
         self.candidate.merge(other.candidate)
-        for mine, theirs in (
-            (self.current_budget_used, other.current_budget_used),
-            (self.candidate_budget_used, other.candidate_budget_used),
-        ):
-            for rule_id, points in theirs.items():
-                mine[rule_id] = mine.get(rule_id, 0) + points
+        _added(self.current_budget_used, other.current_budget_used)
+        _added(self.candidate_budget_used, other.candidate_budget_used)
         self.history_events += other.history_events
         self.mismatches += other.mismatches
         room = MISMATCH_EXAMPLES_MAX - len(self.mismatch_examples)

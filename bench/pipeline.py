@@ -21,19 +21,24 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
+from aiokafka.producer.message_accumulator import BatchBuilder
+
 from bench.processors import DEMO, EVENT_TIME, events
 from gateway.admin.programmes import load_file, snapshot_bytes
 from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog
 from processors.external import ExternalPoints
+from processors.outbox import Outbox, RecordBatch
 from processors.pipeline import EventPipeline, Outputs
 from processors.runtime import GC_THRESHOLDS
+from processors.settings import ProcessorSettings
 from processors.tables import TableWriter
 from runtime.collector import tune_garbage_collector
 from schemas.dead_letters import DeadLetter
 
 PROGRAMME_ID = "bench-pipeline"
 PARTITIONS = 4
+BATCH_BYTES = ProcessorSettings.model_fields["producer_max_batch_bytes"].default
 
 
 class _Message:
@@ -89,6 +94,31 @@ class _Sink:
             self._done.set_result(None)
         return self._done
 
+    def create_batch(self) -> RecordBatch:
+        return _CountingBatch(self)
+
+    async def send_batch(self, batch: RecordBatch, topic: str, *, partition: int) -> Awaitable[Any]:
+        return await self.send(topic, None, b"", partition)
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(PARTITIONS))
+
+
+class _CountingBatch:
+    """aiokafka's record batch (its records appended as the producer's are), counting the
+    values' bytes."""
+
+    def __init__(self, sink: _Sink) -> None:
+        self._sink = sink
+        self._batch = BatchBuilder(BATCH_BYTES, 0)  # 0: no compression
+
+    def append(self, *, timestamp: int | None, key: bytes | None, value: bytes) -> Any:
+        self._sink.bytes += len(value)
+        return self._batch.append(timestamp=timestamp, key=key, value=value)
+
+    def close(self) -> None:
+        self._batch.close()
+
 
 def _table(name: str, sink: _Sink) -> TableWriter:
     return TableWriter(_DictTable(name), sink.send)  # type: ignore[arg-type]
@@ -113,7 +143,7 @@ async def run(count: int, users: int, batch_size: int, seed: int) -> tuple[float
         _table("external-amounts", sink),
         ExternalPoints(1, 1, 0),
         BudgetUsage(_table("rule-budgets", sink), PARTITIONS),
-        Outputs(sink.send, "ledger-commands.v1", "dead-letters.v1"),
+        Outputs(sink.send, Outbox(lambda: sink), "ledger-commands.v1", "dead-letters.v1"),
     )
     now = time.time()
     records = [

@@ -8,15 +8,19 @@ fresh topic. Then, in the same run and on the same records:
   at the same topic, deciding every event and emitting its ledger command;
 - faust's floor (`python -m bench.faust_floor`): a worker configured as the processors' whose
   agent only does faust's part per record (stream batches, one table write, one produce, acks),
-  forwarding each record unchanged: what faust alone allows, with no deciding at all.
+  forwarding each record unchanged: what faust alone allows, with no deciding at all, with
+  one `send` per record (the floor issue 19 measures against);
+- the same floor with its records sent as the processors send theirs since session 11, one
+  record batch per topic partition (`processors.outbox`): faust's part as the worker now asks
+  for it.
 Each rate is the steady state, from the timestamps the producers put on the output records:
 from the 10th percentile record to the last, so start-up and group joins are excluded.
 With `--workers N` the processors (and faust's floor) run as N workers in one consumer group over
 the topic's `--partitions`; the processors also run as one worker first, on the same records
 (a group of its own), so the run reports the ratio of N workers to one.
 Starts the local Kafka if it is not running. Ends with
-`RESULT events_per_s=N passthrough_per_s=M faust_floor_per_s=F`, and with `--workers N` also
-`workers=N one_worker_events_per_s=O workers_ratio=N/O`.
+`RESULT events_per_s=N passthrough_per_s=M faust_floor_per_s=F batched_floor_per_s=B`, and with
+`--workers N` also `workers=N one_worker_events_per_s=O workers_ratio=N/O`.
 """
 
 import argparse
@@ -149,8 +153,9 @@ def start_worker(
     name: str,
     app_id: str,
     module: str,
+    extra_env: dict[str, str],
 ) -> None:
-    env = {
+    env = extra_env | {
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "LOYALTY_PROCESSORS_APP_ID": app_id,
         "LOYALTY_PROCESSORS_DATA_DIR": tempfile.mkdtemp(prefix="bench-processors-"),
@@ -171,6 +176,8 @@ class Rates:
     events_per_s: float
     passthrough_per_s: float
     floor_per_s: float
+    batched_floor_per_s: float
+    """faust's floor with the records sent as the processors send theirs (`processors.outbox`)."""
     one_worker_events_per_s: float
     """The processors as one worker, when the run's are several (else events_per_s)."""
 
@@ -185,7 +192,7 @@ async def run(bootstrap: str, arguments: argparse.Namespace) -> Rates:
 
 
 async def measure(bootstrap: str, arguments: argparse.Namespace, suffix: str) -> Rates:
-    kinds = ("events", "commands", "dead", "copy", "floor", "single", "previews")
+    kinds = ("events", "commands", "dead", "copy", "floor", "batched", "single", "previews")
     names = {kind: f"bench-{kind}-{suffix}" for kind in kinds}
     await create_topics(bootstrap, {name: arguments.partitions for name in names.values()})
     programme = load_file(DEMO).model_copy(
@@ -224,19 +231,32 @@ async def measure(bootstrap: str, arguments: argparse.Namespace, suffix: str) ->
     # CPU per event is what a shared machine disturbs least (start-up and recovery included).
     print(f"processors CPU: {cpu_s:.1f} s, {cpu_s / count * 1e6:.0f} µs per event", flush=True)
 
-    floor_topics = names | {"commands": names["floor"]}
-    floor_per_s, floor_cpu_s = await run_workers(
-        bootstrap,
-        floor_topics,
-        count,
-        arguments.workers,
-        arguments.partitions,
-        "bench.faust_floor",
-        suffix,
+    floors: dict[str, float] = {}
+    for kind, label, sends in (
+        ("floor", "faust floor", "records"),
+        ("batched", "faust floor, batched sends", "batches"),
+    ):
+        floor_topics = names | {"commands": names[kind]}
+        floor_per_s, floor_cpu_s = await run_workers(
+            bootstrap,
+            floor_topics,
+            count,
+            arguments.workers,
+            arguments.partitions,
+            "bench.faust_floor",
+            f"{suffix}-{kind}",
+            {"BENCH_FLOOR_SENDS": sends},
+        )
+        floors[kind] = floor_per_s
+        print(f"{label}: {floor_per_s:.0f} records/s", flush=True)
+        print(f"{label}, CPU: {floor_cpu_s / count * 1e6:.0f} µs per record", flush=True)
+    return Rates(
+        events_per_s,
+        passthrough_per_s,
+        floors["floor"],
+        floors["batched"],
+        one_worker_per_s or events_per_s,
     )
-    print(f"faust floor: {floor_per_s:.0f} records/s", flush=True)
-    print(f"faust floor CPU: {floor_cpu_s / count * 1e6:.0f} µs per record", flush=True)
-    return Rates(events_per_s, passthrough_per_s, floor_per_s, one_worker_per_s or events_per_s)
 
 
 async def run_workers(
@@ -247,13 +267,14 @@ async def run_workers(
     partitions: int,
     module: str,
     suffix: str,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[float, float]:
     """Runs `worker_count` processes of `module` (one consumer group, named after `suffix`)
     until all `count` records are out; returns the steady rate and the workers' CPU seconds."""
     app_id = f"bench-{module.replace('.', '-')}-{suffix}"
     workers = [f"{app_id}-{index}" for index in range(worker_count)]
     for worker in workers:
-        start_worker(bootstrap, topics_, partitions, worker, app_id, module)
+        start_worker(bootstrap, topics_, partitions, worker, app_id, module, extra_env or {})
     try:
         rate = steady_rate(await output_timestamps(bootstrap, topics_["commands"], count))
         pids = [processes.running_pid(worker) for worker in workers]
@@ -287,6 +308,7 @@ def main() -> None:
         f"RESULT events_per_s={rates.events_per_s:.0f}"
         f" passthrough_per_s={rates.passthrough_per_s:.0f}"
         f" faust_floor_per_s={rates.floor_per_s:.0f}"
+        f" batched_floor_per_s={rates.batched_floor_per_s:.0f}"
     )
     if arguments.workers > 1:
         result += (

@@ -17,6 +17,7 @@ from processors.catalog import ProgrammeCatalog
 from processors.external import ExternalPoints
 from processors.fetching import ExactConsumer, FetchBatchingTransport, first_offset
 from processors.holes import mend_holes, seek_to_next
+from processors.outbox import BatchProducer, Outbox
 from processors.pipeline import EventPipeline, Outputs, record_of
 from processors.previews import Previews
 from processors.progress import PartitionProgress
@@ -75,6 +76,12 @@ def producer_send(app: faust.App) -> Send:
     return send
 
 
+def batch_producer(app: faust.App) -> BatchProducer:
+    """The aiokafka producer under faust's, once the worker has started it: faust's own
+    `Producer` sends one record at a time (`processors.outbox` says why that matters)."""
+    return cast(BatchProducer, cast(Any, app.producer)._ensure_producer())
+
+
 def table_writer(app: faust.App, settings: ProcessorSettings, name: str, send: Send) -> TableWriter:
     """A table of bytes to bytes, partitioned as the events topic."""
     table = app.Table(name, partitions=settings.topic_partitions, key_type=bytes, value_type=bytes)
@@ -103,7 +110,8 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     async def follow_configuration() -> None:
         await follow(catalog, settings.kafka_bootstrap_servers, settings.config_topic)
 
-    outputs = Outputs(send, settings.ledger_commands_topic, settings.dead_letters_topic)
+    outbox = Outbox(lambda: batch_producer(app))
+    outputs = Outputs(send, outbox, settings.ledger_commands_topic, settings.dead_letters_topic)
     pipeline = EventPipeline(catalog, states, amounts, external, budgets, outputs)
 
     guard = RebalanceGuard(app, settings.rebalance_wait_s)

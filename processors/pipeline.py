@@ -15,6 +15,7 @@ from processors.deliveries import delivered
 from processors.engine import InvariantError, UserState
 from processors.external import ExternalPoints
 from processors.handling import Decided, NeedsAmounts, Record, handle, record_of
+from processors.outbox import Outbox
 from processors.tables import Send, TableWriter
 from schemas.dead_letters import DeadLetter
 
@@ -35,6 +36,9 @@ class Batch:
 @dataclass(frozen=True, slots=True)
 class Outputs:
     send: Send
+    """For the records of the odd event (external amounts, dead letters)."""
+    outbox: Outbox
+    """For the records of every event: its command, its user's state."""
     ledger_topic: str
     dead_letters_topic: str
 
@@ -89,21 +93,24 @@ class EventPipeline:
         holds all of them, so the batch's offsets may then be committed. Everything is handed
         to the producer before the first await that yields, so it leaves in one request."""
         states, last_events = self._states, batch.last_events
-        deliveries = [
-            await states.set(key, state.to_bytes(), last_events[key])
-            for key, state in batch.states.items()
-        ]
-        deliveries += await self._budgets.write()
         outputs = self._outputs
-        send, ledger_topic = outputs.send, outputs.ledger_topic
+        outbox, ledger_topic = outputs.outbox, outputs.ledger_topic
+        stage, add = states.stage, outbox.add
+        for user, state in batch.states.items():
+            stage(user, state.to_bytes(), last_events[user], outbox)
         count = self._tally.decision
+        letters: list[tuple[bytes | None, DeadLetter]] = []
         for key, handled in batch.outcomes:
             if isinstance(handled, Decided):
                 count(handled.event.programme_id, handled.decision)
-                deliveries.append(await send(ledger_topic, key, handled.command_json, None))
+                add(ledger_topic, key, handled.command_json, None)
             else:
-                deliveries.append(await self._dead_letter(key, handled))
+                letters.append((key, handled))
         self._tally.publish()
+        # The outbox first: nothing staged may outlive a failure of what is sent after it.
+        deliveries = await outbox.send()
+        deliveries += await self._budgets.write()
+        deliveries += [await self._dead_letter(key, letter) for key, letter in letters]
         await delivered(deliveries)
 
     async def _decide_with_amounts(

@@ -51,10 +51,12 @@ class ProcessorSettings(BaseSettings):
     # leave in one request without lingering: with 5 ms, the partner API's p50 at 500/s was
     # 39 ms against 28 to 31 ms without (`python -m bench.gateway`).
     producer_linger_s: float = Field(default=0.0, ge=0, le=1)
-    # Commands and states are JSON: lz4 shrinks them severalfold for little CPU, and the bytes
-    # saved are CPU saved in the broker and on the loopback socket of a co-located machine.
+    # Commands and states are JSON, which compression shrinks severalfold. zstd (its default
+    # level) rather than lz4: aiokafka compresses lz4 at level 9 (LZ4 HC, ≈350 MB/s here against
+    # ≈1,400 for zstd, which also compresses more), and a worker took 158-162 µs of CPU per event
+    # with lz4, 142 with zstd and 141 uncompressed (`python -m bench.processors`, decision 0025).
     # `LOYALTY_PRODUCER_COMPRESSION=none` sends them uncompressed.
-    producer_compression: Literal["lz4", "zstd", "gzip"] | None = "lz4"
+    producer_compression: Literal["lz4", "zstd", "gzip"] | None = "zstd"
     # The most bytes of one partition's records in one produce batch (faust's and aiokafka's
     # `max_batch_size`, 16 KiB by default): a batch of 500 events' commands is ≈500 KiB, which
     # 16 KiB cuts into dozens of produce batches. 256 KiB: 172-186 µs of worker CPU per event

@@ -17,6 +17,8 @@ from typing import Any
 import faust
 from faust.types import TableT
 
+from processors.outbox import Outbox
+
 # Hands one record to the producer (topic, key, value, partition or None for the key's); the
 # awaitable it returns resolves once Kafka has it.
 Send = Callable[[str, bytes | None, bytes, int | None], Awaitable[Awaitable[Any]]]
@@ -42,3 +44,8 @@ class TableWriter:
         self._table.data[key] = value
         partition = event.message.partition
         return await self._send(self._changelog, key, value, partition)
+
+    def stage(self, key: bytes, value: bytes, event: faust.EventT[bytes], outbox: Outbox) -> None:
+        """`set`, with the changelog record added to `outbox` (sent with the batch's others)."""
+        self._table.data[key] = value
+        outbox.add(self._changelog, key, value, event.message.partition)

@@ -96,7 +96,8 @@ class ConsoleSettings(BaseSettings):
         le=86_400.0,
         description="How often the console checks every programme's ledger as "
         "`loyalty-admin check-ledger` does (a full scan of its entries) and shows the result "
-        "on /metrics (loyalty_reconciliation_mismatches, alert LedgerMismatch).",
+        "on /metrics (loyalty_reconciliation_mismatches; alerts LedgerMismatch and "
+        "LedgerCheckStale).",
     )
 
     def public_api_urls(self) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The periodic ledger reconciliation (issue 18): `loyalty-admin check-ledger`'s checks, run by the
 console's process over every programme in turn, every `reconciliation_interval_s`, and shown as
-gauges: mismatches by programme and check, and when the last round ended (alert LedgerMismatch,
-deploy/runbooks/LedgerMismatch.md).
+gauges: mismatches by programme and check, and when the last round ended (alerts LedgerMismatch
+and LedgerCheckStale, deploy/runbooks/).
 
 Here rather than beside the ledger writer: the check is a full scan of each programme's entries
 whose rows are compared in Python, and the writer's event loop is the system's ceiling; the

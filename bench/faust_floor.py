@@ -32,27 +32,22 @@ def create_floor_app(settings: ProcessorSettings, batches: bool = False) -> faus
     states = table_writer(app, settings, "user-state", send)
     outbox = Outbox(lambda: batch_producer(app))
 
-    async def forward_batched(stream: faust.StreamT[bytes]) -> None:
+    async def forward(stream: faust.StreamT[bytes]) -> None:
         take = cast(faust.Stream[bytes], stream).take_events
         async for batch in take(settings.batch_events_max, within=settings.batch_wait_ms / 1000):
-            for event in batch:
-                key, value = cast(bytes, event.message.key), cast(bytes, event.message.value)
-                states.stage(key, value, event, outbox)
-                outbox.add(target, key, value, None)
-            await delivered(await outbox.send())
-
-    async def forward(stream: faust.StreamT[bytes]) -> None:
-        batches = cast(faust.Stream[bytes], stream).take_events
-        async for batch in batches(settings.batch_events_max, within=settings.batch_wait_ms / 1000):
             deliveries: list[Any] = []
             for event in batch:
                 # The bench's records all have a key and a value.
                 key, value = cast(bytes, event.message.key), cast(bytes, event.message.value)
-                deliveries.append(await states.set(key, value, event))
-                deliveries.append(await send(target, key, value, None))
-            await delivered(deliveries)
+                if batches:
+                    states.stage(key, value, event, outbox)
+                    outbox.add(target, key, value, None)
+                else:
+                    deliveries.append(await states.set(key, value, event))
+                    deliveries.append(await send(target, key, value, None))
+            await delivered(deliveries + await outbox.send())
 
-    app.agent(events, name="forward", concurrency=1)(forward_batched if batches else forward)
+    app.agent(events, name="forward", concurrency=1)(forward)
     return app
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from evidence.alike import AlikeTypes
+from evidence.core.alike import AlikeTypes
 from evidence.core.replay import CandidateDecided, Replay
 from ledger import reads
 from processors.engine import CompiledProgramme, compile_programme
@@ -61,7 +61,7 @@ def replay_of(
     candidate_decided: CandidateDecided | None = None,
 ) -> Replay:
     """A replay of the stored versions against `candidate` from `since`; each event the
-    candidate decides as its version did is decided once (`evidence.alike`)."""
+    candidate decides as its version did is decided once (`evidence.core.alike`)."""
     alike = AlikeTypes(versions.config_of, candidate)
     return Replay(versions, compile_programme(candidate), since, candidate_decided, alike)
 

@@ -33,7 +33,6 @@ from evidence.core.replay import Outcome, Replay
 from evidence.replaying import (
     Progress,
     Versions,
-    paused_cycle_collection,
     replay_of,
     replay_share,
 )
@@ -189,11 +188,11 @@ async def _replayed(job: Job, progress: Progress) -> tuple[Outcome, Replay]:
     candidate = ProgrammeConfig.model_validate_json(job.candidate)
     conn = await asyncpg.connect(job.database_url)
     try:
+        # No `paused_cycle_collection` here: `work` disabled the collector for the process.
         async with reads.snapshot_read(conn, job.snapshot):
-            with paused_cycle_collection():
-                replay = replay_of(versions, candidate, job.since)
-                await replay_share(conn, job.programme_id, replay, job.until, progress, job.share)
-                outcome = replay.outcome()
+            replay = replay_of(versions, candidate, job.since)
+            await replay_share(conn, job.programme_id, replay, job.until, progress, job.share)
+            outcome = replay.outcome()
     finally:
         await conn.close()
     return outcome, replay

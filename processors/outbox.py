@@ -14,7 +14,7 @@ as the Java client) would put it, remembered per key: the events and their users
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from aiokafka.partitioner import murmur2
+from aiokafka.partitioner import DefaultPartitioner
 
 PARTITIONS_REMEMBERED_MAX = 200_000
 """Keys whose partition is remembered, per topic (about 100 bytes each); forgotten all at once
@@ -42,11 +42,10 @@ class BatchProducer(Protocol):
 
 
 class KeyPartitions:
-    """The partition of each key on one topic, as the default partitioner chooses it."""
+    """The partition of each key on one topic, as aiokafka's default partitioner chooses it."""
 
     def __init__(self, partitions: set[int]) -> None:
         self.partitions = sorted(partitions)
-        self._count = len(self.partitions)
         self._of: dict[bytes, int] = {}
 
     def of(self, key: bytes) -> int:
@@ -55,8 +54,8 @@ class KeyPartitions:
             return known
         if len(self._of) >= PARTITIONS_REMEMBERED_MAX:
             self._of.clear()
-        hashed: int = murmur2(key)
-        partition = self._of[key] = self.partitions[(hashed & 0x7FFFFFFF) % self._count]
+        partition: int = DefaultPartitioner()(key, self.partitions, self.partitions)
+        self._of[key] = partition
         return partition
 
 

@@ -4,9 +4,9 @@ but only where the event's decision does not look (`evidence.core.replay`).
 A candidate that changes one rule's points gives its users other cap counters and other applied
 records from that rule's first award on; before this, every later event of such a user was
 decided twice, though nearly none of them reads what differs. What a decision of an event of
-type T (alike in both arms, `evidence.alike`; not a return type, not a rule triggered by its id,
-not a redelivery) reads of the user's state: the tier, the tier progress, the frequency marks
-and streaks (of T's rules), the cap counter of T (`Draft.cap_counter`), the returnable records
+type T (alike in both arms, `evidence.core.alike`; not a return type, not a rule triggered by
+its id, not a redelivery) reads of the user's state: the tier, the tier progress, the frequency
+marks and streaks (of T's rules), the cap counter of T (`Draft.cap_counter`), the returnable records
 (`processors.engine.returnable`), and whether the event id is among the applied ones (the keys,
 not the records: only a redelivery or a return reads a record). And it writes only those, T's
 cap counter and one new applied record.

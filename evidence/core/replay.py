@@ -16,7 +16,7 @@ from typing import Final, Literal
 
 import orjson
 
-from evidence.alike import AlikeTypes
+from evidence.core.alike import AlikeTypes
 from evidence.core.apart import Apart, apart, candidate_state
 from processors.engine import CompiledProgramme, Decision, UserState, decide
 from schemas.events import EventV1
@@ -204,11 +204,11 @@ class Replay:
         self._candidate_decided = candidate_decided
         self.candidate = Arm(lambda _: candidate)
         self._candidate_programme = candidate
-        # Memos of `current` and `alike` by version, read for every event: both answer the
-        # same for a version during a replay (the versions were read before it started), and a
-        # compiled dict lookup costs less than a call to interpreted Python.
+        # A memo of `current` by version, read for every event: it answers the same for a
+        # version during a replay (the versions were read before it started), and a compiled
+        # dict lookup costs less than a call to interpreted Python (`replaying.Versions`, which
+        # reads the database, stays interpreted). `alike` is compiled and remembers its own.
         self._programmes: dict[int | None, CompiledProgramme] = {}
-        self._budgeted: dict[int | None, dict[str, tuple[str, ...] | None]] = {}
         self._since = since
         self._window_started = False
         self.history_events = 0
@@ -290,18 +290,6 @@ class Replay:
             programme = self._programmes[version] = self.current.programme_of(version)
         return programme
 
-    def _budgeted_if_alike(
-        self, alike: AlikeTypes, version: int | None, event_type: str
-    ) -> tuple[str, ...] | None:
-        """`alike.budgeted_if_alike`, remembered."""
-        by_type = self._budgeted.get(version)
-        if by_type is None:
-            by_type = self._budgeted[version] = {}
-        if event_type in by_type:
-            return by_type[event_type]
-        budgeted = by_type[event_type] = alike.budgeted_if_alike(version, event_type)
-        return budgeted
-
     def _shared(
         self,
         alike: AlikeTypes,
@@ -311,12 +299,12 @@ class Replay:
         programme: CompiledProgramme,
     ) -> Literal["same"] | Apart | None:
         """How the candidate may take the current arm's decision of `event`: `SAME` when its
-        state for the user is the same object (`evidence.alike`), an `Apart` when it differs
+        state for the user is the same object (`evidence.core.alike`), an `Apart` when it differs
         only where this event's decision does not look (`evidence.core.apart`); None when it must
         decide on its own. Either way the programme is alike for the event's type and the
         type's budgets have the same use in both arms."""
         user_id = event.user_id
-        budgeted = self._budgeted_if_alike(alike, version, event.event_type)
+        budgeted = alike.budgeted_if_alike(version, event.event_type)
         if budgeted is None or event.rule_id is not None:
             return None
         current, candidate = self.current.budget_used, self.candidate.budget_used

@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Final, NamedTuple
 
 import asyncpg
-from asyncpg.exceptions import InternalClientError
 from prometheus_client import Counter, Gauge
 
+from gateway.webhooks.db_errors import DATABASE_ERRORS
 from ledger.reads import check_ledger
 
 __all__ = ["MISMATCHES", "ProgrammeCheck", "publish", "reconcile", "reconciled", "reconciling"]
@@ -31,13 +31,6 @@ EXAMPLES_LOGGED: Final = 3
 """Findings of each check a round logs by programme; `check-ledger --programme P` lists more."""
 PROGRAMMES_MAX: Final = 1_000
 """Programmes checked per round, in id order: the series stay bounded."""
-_DATABASE_ERRORS: Final = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    InternalClientError,
-    OSError,
-    TimeoutError,
-)
 
 MISMATCHES = Gauge(
     "loyalty_reconciliation_mismatches",
@@ -88,12 +81,12 @@ def publish(checks: Sequence[ProgrammeCheck], completed_at_s: float) -> None:
     COMPLETED.set(completed_at_s)
 
 
-async def reconciling(pool: asyncpg.Pool, interval_s: float, stop: asyncio.Event) -> None:
-    """A round at once, then every `interval_s` until `stop` is set."""
-    while not stop.is_set():
+async def reconciling(pool: asyncpg.Pool, interval_s: float) -> None:
+    """A round at once, then every `interval_s`, until cancelled."""
+    while True:
         try:
             checks = await reconcile(pool)
-        except _DATABASE_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             FAILURES.inc()
             log.warning("the periodic ledger check could not finish: %s", exc)
         except Exception:
@@ -103,20 +96,17 @@ async def reconciling(pool: asyncpg.Pool, interval_s: float, stop: asyncio.Event
             log.exception("the periodic ledger check failed")
         else:
             publish(checks, time.time())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+        await asyncio.sleep(interval_s)
 
 
 @contextlib.asynccontextmanager
 async def reconciled(pool: asyncpg.Pool, interval_s: float) -> AsyncIterator[None]:
     """`reconciling` as a background task for the console's lifetime; a round in progress at
     the end is cancelled (it only reads)."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(reconciling(pool, interval_s, stop), name="reconciliation")
+    task = asyncio.create_task(reconciling(pool, interval_s), name="reconciliation")
     try:
         yield
     finally:
-        stop.set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

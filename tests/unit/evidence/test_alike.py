@@ -1,4 +1,4 @@
-"""Deciding an event once for both arms of a replay (`evidence.alike`): which event types a
+"""Deciding an event once for both arms of a replay (`evidence.core.alike`): which event types a
 candidate decides as a version did, and that a replay sharing those decisions gives exactly the
 outcome of one that decides every event twice, whatever the candidate."""
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from evidence.alike import AlikeTypes
+from evidence.core.alike import AlikeTypes
 from evidence.core.replay import Outcome, Replay
 from evidence.replaying import Versions, replay_of
 from processors.engine import compile_programme

@@ -85,6 +85,7 @@ async def test_the_consumer_commits_the_events_as_delivered_and_other_topics_as_
 
 
 def test_the_workers_producer_batches_as_many_bytes_as_its_settings_say(tmp_path: Path) -> None:
-    settings = ProcessorSettings(producer_max_batch_bytes=262_144, processors_data_dir=tmp_path)
+    # Not the default (262,144): the setting's value, not a number written in app.py.
+    settings = ProcessorSettings(producer_max_batch_bytes=65_536, processors_data_dir=tmp_path)
     producer = cast(faust_aiokafka.Producer, faust_app(settings).producer)
-    assert producer._settings_default()["max_batch_size"] == 262_144
+    assert producer._settings_default()["max_batch_size"] == 65_536

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -39,7 +39,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from deploy.kafka_tools import create_topics, delete_topics_of
 from deploy.local import kafka, processes
-from deploy.local.paths import REPO
+from deploy.local.paths import REPO, log_file
 from deploy.local.settings import LocalSettings
 from gateway.admin.programmes import load_file, publish
 from runtime.kafka import partitions_of, produce
@@ -54,6 +54,7 @@ HISTORY = timedelta(days=30)
 # the month, the hours since midnight and the run, with room to spare.
 EVENT_TIME = EventTimePolicy(past_max_s=int((HISTORY + timedelta(days=2)).total_seconds()))
 WAIT_S_MAX = 900.0
+WATCH_INTERVAL_S = 1.0
 EVENT_MIX = (
     ("article_read", 0.4),
     ("video_watched", 0.2),
@@ -276,13 +277,34 @@ async def run_workers(
     for worker in workers:
         start_worker(bootstrap, topics_, partitions, worker, app_id, module, extra_env or {})
     try:
-        rate = steady_rate(await output_timestamps(bootstrap, topics_["commands"], count))
+        outputs = output_timestamps(bootstrap, topics_["commands"], count)
+        rate = steady_rate(await while_running(outputs, workers))
         pids = [processes.running_pid(worker) for worker in workers]
         cpu_s = sum(processes.cpu_seconds(pid) for pid in pids if pid is not None)
     finally:
         for worker in workers:
             processes.stop(worker)
     return rate, cpu_s
+
+
+class WorkerExited(RuntimeError):
+    """A worker stopped before all its records were out (a bad setting, a crash)."""
+
+
+async def while_running(outputs: Awaitable[list[int]], workers: list[str]) -> list[int]:
+    """`outputs`, or `WorkerExited` as soon as one of `workers` is no longer running: a worker
+    that fails at its start would otherwise leave the run waiting `WAIT_S_MAX` for records
+    that never come."""
+    waiting = asyncio.ensure_future(outputs)
+    try:
+        while not waiting.done():
+            exited = [worker for worker in workers if processes.running_pid(worker) is None]
+            if exited:
+                raise WorkerExited(f"{exited[0]} exited early; its log: {log_file(exited[0])}")
+            await asyncio.wait({waiting}, timeout=WATCH_INTERVAL_S)
+        return waiting.result()
+    finally:
+        waiting.cancel()
 
 
 def main() -> None:
@@ -301,6 +323,9 @@ def main() -> None:
     try:
         kafka.wait_ready(settings)
         rates = asyncio.run(run(settings.kafka_bootstrap_servers, arguments))
+    except WorkerExited as exc:
+        print(f"bench.processors: {exc}", file=sys.stderr)
+        sys.exit(2)
     finally:
         if started:
             kafka.stop()

@@ -56,7 +56,7 @@ class ProcessorSettings(BaseSettings):
     # ≈1,400 for zstd, which also compresses more), and a worker took 158-162 µs of CPU per event
     # with lz4, 142 with zstd and 141 uncompressed (`python -m bench.processors`, decision 0025).
     # `LOYALTY_PRODUCER_COMPRESSION=none` sends them uncompressed.
-    producer_compression: Literal["lz4", "zstd", "gzip"] | None = "zstd"
+    producer_compression: Literal["lz4", "zstd", "snappy", "gzip"] | None = "zstd"
     # The most bytes of one partition's records in one produce batch (faust's and aiokafka's
     # `max_batch_size`, 16 KiB by default): a batch of 500 events' commands is ≈500 KiB, which
     # 16 KiB cuts into dozens of produce batches. 256 KiB: 172-186 µs of worker CPU per event

@@ -14,9 +14,11 @@ from ledger import reads
 from schemas.ledger import CommandOutcome
 
 SENDS_IN_FLIGHT_MAX: Final = 1_000
-# Commands of many bookings are large (up to 512 KiB of JSON): lz4 sends a fifth of the bytes
-# through the broker, on the same cores as the writer and Postgres.
-COMPRESSION: Final = "lz4"
+# Commands of many bookings are large (up to 512 KiB of JSON): compressed, a fraction of the bytes
+# goes through the broker, on the same cores as the writer and Postgres. zstd, as the processors
+# send theirs: aiokafka's lz4 is LZ4 HC (level 9), slower than zstd and compressing less
+# (docs/decisions/0025-processors-send-record-batches-zstd.md).
+COMPRESSION: Final = "zstd"
 RECORD_BYTES_MAX: Final = 1024 * 1024
 
 

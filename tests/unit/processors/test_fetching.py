@@ -29,6 +29,7 @@ async def test_the_workers_consumer_lets_the_broker_batch_its_fetches(tmp_path: 
         assert (consumer._fetch_max_wait_ms, consumer._fetch_min_bytes) == (7, 4096)
     finally:
         await consumer.stop()
+        thread.thread_loop.close()  # the thread's own loop, which only its run would close
 
 
 async def test_a_fetch_hands_on_no_record_of_a_partition_sought_once_it_was_in_hand() -> None:
@@ -62,6 +63,8 @@ async def test_the_consumer_commits_the_events_as_delivered_and_other_topics_as_
 ) -> None:
     app = faust_app(ProcessorSettings(processors_data_dir=tmp_path))
     consumer = cast(ExactConsumer, app.consumer)
+    # faust made the consumer's thread, with a loop of its own that only its run would close.
+    cast(faust_aiokafka.Consumer, consumer)._thread.thread_loop.close()
     app.consumer_generation_id = 4
     events, previews = TP("events.v1", 0), TP("previews.v1", 0)
 

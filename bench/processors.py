@@ -39,7 +39,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from deploy.kafka_tools import create_topics, delete_topics_of
 from deploy.local import kafka, processes
-from deploy.local.paths import REPO, log_file
+from deploy.local.paths import REPO
 from deploy.local.settings import LocalSettings
 from gateway.admin.programmes import load_file, publish
 from runtime.kafka import partitions_of, produce
@@ -287,20 +287,15 @@ async def run_workers(
     return rate, cpu_s
 
 
-class WorkerExited(RuntimeError):
-    """A worker stopped before all its records were out (a bad setting, a crash)."""
-
-
 async def while_running(outputs: Awaitable[list[int]], workers: list[str]) -> list[int]:
-    """`outputs`, or `WorkerExited` as soon as one of `workers` is no longer running: a worker
-    that fails at its start would otherwise leave the run waiting `WAIT_S_MAX` for records
-    that never come."""
+    """`outputs`, or `processes.ProcessExited` as soon as one of `workers` is no longer
+    running: a worker that fails at its start would otherwise leave the run waiting
+    `WAIT_S_MAX` for records that never come."""
     waiting = asyncio.ensure_future(outputs)
     try:
         while not waiting.done():
-            exited = [worker for worker in workers if processes.running_pid(worker) is None]
-            if exited:
-                raise WorkerExited(f"{exited[0]} exited early; its log: {log_file(exited[0])}")
+            for worker in workers:
+                processes.ensure_running(worker, when="before its records were out")
             await asyncio.wait({waiting}, timeout=WATCH_INTERVAL_S)
         return waiting.result()
     finally:
@@ -323,7 +318,7 @@ def main() -> None:
     try:
         kafka.wait_ready(settings)
         rates = asyncio.run(run(settings.kafka_bootstrap_servers, arguments))
-    except WorkerExited as exc:
+    except processes.ProcessExited as exc:
         print(f"bench.processors: {exc}", file=sys.stderr)
         sys.exit(2)
     finally:

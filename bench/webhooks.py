@@ -38,8 +38,7 @@ DEADLINE_S = 600.0
 def wait_for(url: str, name: str, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if processes.running_pid(name) is None:
-            raise RuntimeError(f"{name} exited while starting; see .local/log/{name}.log")
+        processes.ensure_running(name)
         try:
             with urllib.request.urlopen(url, timeout=1.0):
                 return

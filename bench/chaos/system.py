@@ -171,8 +171,7 @@ def wait_answering(port: int, name: str, timeout_s: float = READY_S) -> None:
     """Until an HTTP server answers on `port` (any status), while the process `name` runs."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if processes.running_pid(name) is None:
-            raise RuntimeError(f"{name} exited while starting; see {paths.log_file(name)}")
+        processes.ensure_running(name)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1.0):
                 return

@@ -111,8 +111,7 @@ def wait_ready(settings: LocalSettings) -> float:
     started = time.monotonic()
     deadline = started + settings.postgres_ready_timeout_s
     while time.monotonic() < deadline:
-        if processes.running_pid(NAME) is None:
-            raise RuntimeError(f"Postgres exited while starting; see {LOCAL / 'log/postgres.log'}")
+        processes.ensure_running(NAME, "Postgres")
         if _accepting(settings):
             _adopt_postmaster()
             return time.monotonic() - started

@@ -16,6 +16,18 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 collected (Python warns about a child it drops while it runs) and is reaped when it stops."""
 
 
+class ProcessExited(RuntimeError):
+    """A process started here is no longer running while it should be; the message names its
+    log."""
+
+
+def ensure_running(name: str, label: str | None = None, when: str = "while starting") -> None:
+    """Raises `ProcessExited` if the process `name` no longer runs. `label`: how the message
+    names it (its name by default); `when`: what it was doing."""
+    if running_pid(name) is None:
+        raise ProcessExited(f"{label or name} exited {when}; see {log_file(name)}")
+
+
 def running_pid(name: str) -> int | None:
     path = pid_file(name)
     if not path.exists():

@@ -117,8 +117,7 @@ def wait_ready(settings: LocalSettings, name: str = NAME) -> float:
     started = time.monotonic()
     deadline = started + settings.prometheus_ready_timeout_s
     while time.monotonic() < deadline:
-        if processes.running_pid(name) is None:
-            raise RuntimeError(f"Prometheus exited while starting; see .local/log/{name}.log")
+        processes.ensure_running(name, "Prometheus")
         try:
             with urllib.request.urlopen(f"{url(settings)}/-/ready", timeout=1.0):
                 return time.monotonic() - started

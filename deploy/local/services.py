@@ -107,10 +107,7 @@ def wait_for(port: int, service: str, prefix: str = "", timeout_s: float = 60.0)
     started = time.monotonic()
     url = f"http://127.0.0.1:{port}/healthz"
     while time.monotonic() - started < timeout_s:
-        if processes.running_pid(prefix + service) is None:
-            raise RuntimeError(
-                f"the {service} exited while starting; see .local/log/{prefix}{service}.log"
-            )
+        processes.ensure_running(prefix + service, f"the {service}")
         try:
             with urllib.request.urlopen(url, timeout=1.0):
                 return time.monotonic() - started

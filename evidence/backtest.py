@@ -19,7 +19,7 @@ from evidence.replaying import (
     replay_share,
 )
 from evidence.report import Report, report_of
-from evidence.shares import budget_limits, replay_in_shares, within_budgets
+from evidence.shares import GROUP_ROWS, budget_limits, replay_in_shares, within_budgets
 from ledger import reads
 from schemas.programme import ProgrammeConfig
 
@@ -41,10 +41,12 @@ class BacktestError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Parallel:
-    """Replay in `workers` processes (> 1), each connecting to `database_url`."""
+    """Replay in `workers` processes (> 1), each connecting to `database_url` and taking its
+    users' events `group_rows` at a time, user by user (`evidence.shares`)."""
 
     database_url: str
     workers: int
+    group_rows: int = GROUP_ROWS
 
 
 async def versions_of(pool: asyncpg.Pool, programme_id: str) -> Versions:
@@ -107,7 +109,7 @@ async def backtest(
             snapshot = await reads.exported_snapshot(conn)
             shares = asyncio.create_task(replay_in_shares(
                 parallel.database_url, snapshot, programme_id, versions, candidate,
-                (since, until), parallel.workers, progress,
+                (since, until), parallel.workers, progress, parallel.group_rows,
             ))  # fmt: skip
             try:  # the journal's totals are read while the workers replay
                 journal = await reads.booked_and_held_by_rule(conn, programme_id, since, until)
@@ -116,7 +118,8 @@ async def backtest(
                 raise
             outcome = await shares
             if not within_budgets(outcome, budget_limits([*versions.configs.values(), candidate])):
-                # A budget ran out: which awards it cut depends on the order across users.
+                # A budget ran out: which awards it cut depends on the order across users (the
+                # shares took them user by user): replayed again, in decision order.
                 outcome = await _replayed(conn, programme_id, versions, candidate, since, until,
                                           progress)  # fmt: skip
     ledger_booked, ledger_now = journal

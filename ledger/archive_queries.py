@@ -46,13 +46,16 @@ class ReplayRow(NamedTuple):
     """JSON: the programmatic rules' amounts by rule id, or None."""
     booked: bool
     """The ledger booked the decision (else refused it)."""
+    user_id: str
+    """The event's user, for a replay that takes each user's events together (a plain text
+    column: cheaper to read than to decode the event for it)."""
 
 
 # Only the columns a replay reads, the JSON as text (no decoding here): each byte and column
 # read costs both processes for every event.
 _REPLAY_SELECT = """
     SELECT event::text, programme_version, points, external_points::text,
-           outcome_status = 'booked'
+           outcome_status = 'booked', user_id
     FROM ledger.decided_events
     WHERE programme_id = $1 AND occurred_at >= $2 AND occurred_at < $3
       AND ($4 = 1 OR abs(hashtext(user_id) % $4) = $5)

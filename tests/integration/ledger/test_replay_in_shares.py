@@ -1,7 +1,8 @@
 """A backtest replayed in several processes, each a share of the users, on a real archive (the
 ledger's repository books and archives decided events): the same report as one process, a
 window's history included; and when a rule's budget runs out (the order across users then
-matters), the same report too, the shares' outcome set aside for a replay in one process."""
+matters), the same report too, the shares' outcome set aside for a replay in one process, in
+decision order."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ import pytest
 
 from evidence.backtest import Parallel, backtest
 from evidence.report import Report
+from evidence.shares import GROUP_ROWS
 from ledger.core.batch import IncomingCommand
 from processors.engine import UserState, compile_programme, decide, ledger_command_json
 from schemas.events import EventV1
@@ -96,8 +98,11 @@ def assert_same(shares: Report, single: Report) -> None:
     assert shares.distribution() == single.distribution()
 
 
+# Each worker takes its users' events a group of rows at a time, user by user: one group for
+# the whole share (the default's size), and groups that cut across the days and the window.
+@pytest.mark.parametrize("group_rows", [GROUP_ROWS, 7])
 async def test_shares_of_the_users_give_the_report_of_one_process(
-    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory, postgres_url: str
+    ledger_pool: asyncpg.Pool, new_programme: ProgrammeFactory, postgres_url: str, group_rows: int
 ) -> None:
     programme = config(await new_programme())
     await archive(ledger_pool, programme)
@@ -107,7 +112,7 @@ async def test_shares_of_the_users_give_the_report_of_one_process(
 
     single = await backtest(ledger_pool, prog, candidate, since)
     shares = await backtest(ledger_pool, prog, candidate, since,
-                            parallel=Parallel(postgres_url, WORKERS))  # fmt: skip
+                            parallel=Parallel(postgres_url, WORKERS, group_rows))  # fmt: skip
 
     assert single.reproduces
     assert single.history_events == len(USERS) * 4

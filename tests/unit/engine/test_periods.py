@@ -39,6 +39,35 @@ def test_moment_matches_the_local_calendar(at: datetime, zone: str) -> None:
     assert calendar.day_start_us(day) <= at_us < calendar.day_start_us(day + 1)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(
+            min_value=datetime(2023, 12, 25), max_value=datetime(2024, 1, 8), timezones=st.just(UTC)
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(ZONES),
+)
+def test_instants_in_any_order_get_their_own_day(instants: list[datetime], zone: str) -> None:
+    # A replay takes each user's events together: the days come round again, out of order.
+    calendar = ProgrammeCalendar(ZoneInfo(zone))
+    for at in instants:
+        _, day, month = calendar.periods(at)
+        local = at.astimezone(ZoneInfo(zone)).date()
+        assert (day, month) == (local.toordinal(), month_of(local))
+
+
+def test_an_hour_that_holds_a_local_midnight_gives_each_side_its_day() -> None:
+    calendar = ProgrammeCalendar(ZoneInfo("Asia/Kathmandu"))  # UTC+5:45: midnight at 18:15
+    before = datetime(2024, 1, 1, 18, 5, tzinfo=UTC)
+    after = datetime(2024, 1, 1, 18, 25, tzinfo=UTC)
+    for at, local_day in [(before, date(2024, 1, 1)), (after, date(2024, 1, 2))] * 2:
+        calendar.periods(datetime(2024, 1, 5, tzinfo=UTC))  # another day in between
+        assert calendar.periods(at)[1] == local_day.toordinal()
+
+
 @pytest.mark.parametrize(
     ("zone", "utc", "local_day"),
     [

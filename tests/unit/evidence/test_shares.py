@@ -29,10 +29,17 @@ def test_a_rules_smallest_budget_over_the_configurations_is_its_limit() -> None:
 
 def test_the_shares_outcome_is_kept_only_when_no_budget_ran_out() -> None:
     outcome = Outcome(Totals(), Totals(), {"buy": 30}, {"buy": 25})
-    assert within_budgets(outcome, {"buy": 30})
+    assert within_budgets(outcome, {"buy": 31})
     assert within_budgets(outcome, {})
     assert not within_budgets(outcome, {"buy": 29})
     assert not within_budgets(Outcome(candidate_budget_used={"buy": 31}), {"buy": 30})
+
+
+def test_a_budget_used_up_exactly_may_have_cut_an_award() -> None:
+    # One share's users alone may have reached the limit with a cut award: which one was cut
+    # depends on the order its worker took them in.
+    assert not within_budgets(Outcome(current_budget_used={"buy": 30}), {"buy": 30})
+    assert not within_budgets(Outcome(candidate_budget_used={"buy": 30}), {"buy": 30})
 
 
 def test_outcomes_add_up() -> None:

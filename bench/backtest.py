@@ -5,9 +5,10 @@ event types, caps, frequencies, streaks, tiers, partners, rule budgets; 20,000 u
 days) the way the system does: the engine decides them in order and the ledger's repository books
 each batch of commands, with their source events, into the journal and the archive
 (ledger.decided_events), in a database of its own. Then it times `evidence.backtest.backtest`:
-reading the archive in decision order, deciding every event under the version in force and under
-a candidate (one rule's points doubled), the journal's booked totals and the report. Starts the
-local Postgres if it is not running (Kafka is not needed). Ends with
+reading the archive (each worker its share of the users, user by user: `evidence.shares`),
+deciding every event under the version in force and under a candidate (one rule's points
+doubled), the journal's booked totals and the report. Starts the local Postgres if it is not
+running (Kafka is not needed). Ends with
 `RESULT backtest_events_per_s=N` (each event replayed under both configurations) and a `CPU`
 line of the same per CPU second of this process and its worker processes, together (Postgres,
 reading, is another process): the rate per core.

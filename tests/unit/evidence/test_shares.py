@@ -1,7 +1,13 @@
-"""The pure parts of a replay in shares: how many processes, and whether the shares' merged
-outcome can be kept (no rule budget ran out) or the replay must run in one process."""
+"""The pure parts of a replay in shares: how many processes, whether the shares' merged
+outcome can be kept (no rule budget ran out) or the replay must run in one process, and that a
+replay taking each user's events together gives the outcome of decision order."""
+
+from datetime import timedelta
+
+import pytest
 
 from evidence.core.replay import Outcome, Totals
+from evidence.replaying import replay_of
 from evidence.shares import (
     EVENTS_PER_WORKER_MIN,
     WORKERS_MAX,
@@ -9,8 +15,8 @@ from evidence.shares import (
     within_budgets,
     workers_for,
 )
-from tests.unit.evidence.test_alike import changed
-from tests.unit.evidence.test_replay import config
+from tests.unit.evidence.test_alike import CANDIDATES, changed, versions
+from tests.unit.evidence.test_replay import DAY1, config, history, live
 
 
 def test_one_process_per_cpu_and_enough_events_for_each() -> None:
@@ -53,3 +59,26 @@ def test_outcomes_add_up() -> None:
     assert first.current.by_rule["buy"] == 7
     assert first.current_budget_used == {"buy": 7}
     assert first.mismatches == 2
+
+
+@pytest.mark.parametrize("name", sorted(CANDIDATES))
+@pytest.mark.parametrize("since_days", [None, 1, 3])
+def test_each_users_events_together_give_the_outcome_of_decision_order(
+    name: str, since_days: int | None
+) -> None:
+    """As a worker takes a group of rows (`replaying.replay_share`): sorted by user, stably.
+    With a window, users' history events then come after other users' window events."""
+    candidate = CANDIDATES[name]
+    since = None if since_days is None else DAY1 + timedelta(days=since_days)
+    decided = live(history(), change_at=14)
+    outcomes = []
+    for order in (decided, sorted(decided, key=lambda item: item[0].user_id)):
+        replay = replay_of(versions(), candidate, since)
+        for event, version, points in order:
+            replay.add(event, version, points, None, booked=True)
+        outcomes.append(replay.outcome())
+    in_order, by_user = outcomes
+    limits = budget_limits([*versions().configs.values(), candidate])
+    assert within_budgets(by_user, limits) == (name != "buy's budget runs out")
+    if within_budgets(by_user, limits):
+        assert by_user == in_order

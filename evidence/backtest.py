@@ -2,7 +2,8 @@
 force when each was decided and under a candidate, from the users' states at `--from`, and
 reports the difference (`evidence.report`). Reads the archive and the journal through
 `ledger.reads`, in one snapshot; the programme's versions from `programme_versions`. A large
-archive is replayed in several processes, each a share of the users (`evidence.shares`)."""
+archive is replayed in several processes, each a share of the users (`evidence.shares`), user by
+user; one process replays user by user too when no rule has a budget, else in decision order."""
 
 import asyncio
 from dataclasses import dataclass
@@ -100,10 +101,14 @@ async def backtest(
 ) -> Report:
     check_window(programme_id, candidate, since, until)
     versions = await versions_of(pool, programme_id)
+    limits = budget_limits([*versions.configs.values(), candidate])
     async with pool.acquire() as conn, reads.snapshot_read(conn):
         if parallel is None or parallel.workers < 2:
+            # User by user only when no rule has a budget: then the order across users never
+            # matters, and nothing has to be checked or replayed again.
+            group_rows = 0 if limits else GROUP_ROWS
             outcome = await _replayed(conn, programme_id, versions, candidate, since, until,
-                                      progress)  # fmt: skip
+                                      progress, group_rows)  # fmt: skip
             journal = await reads.booked_and_held_by_rule(conn, programme_id, since, until)
         else:
             snapshot = await reads.exported_snapshot(conn)
@@ -117,7 +122,7 @@ async def backtest(
                 shares.cancel()
                 raise
             outcome = await shares
-            if not within_budgets(outcome, budget_limits([*versions.configs.values(), candidate])):
+            if not within_budgets(outcome, limits):
                 # A budget ran out: which awards it cut depends on the order across users (the
                 # shares took them user by user): replayed again, in decision order.
                 outcome = await _replayed(conn, programme_id, versions, candidate, since, until,
@@ -138,10 +143,13 @@ async def _replayed(
     since: datetime | None,
     until: datetime | None,
     progress: Progress | None,
+    group_rows: int = 0,
 ) -> Outcome:
+    """Replayed in this process: in decision order, or `group_rows` at a time user by user
+    (`replay_share`)."""
     with paused_cycle_collection():
         replay = replay_of(versions, candidate, since)
-        await replay_share(conn, programme_id, replay, until, progress)
+        await replay_share(conn, programme_id, replay, until, progress, group_rows=group_rows)
         outcome = replay.outcome()
         del replay  # its states freed by reference counting, before the collector is back
     return outcome

@@ -1,7 +1,7 @@
-"""Feeding a programme's archived events to a `Replay`, in decision order, from one connection:
-the programme's versions as it compiled them, the archive's rows decoded into events. Used by
-the backtest's processes alike, each for a share of the users (`evidence.shares`), and by the
-re-base's single replay."""
+"""Feeding a programme's archived events to a `Replay` from one connection, in decision order or
+user by user (`replay_share`): the programme's versions as it compiled them, the archive's rows
+decoded into events. Used by the backtest's processes alike, each for a share of the users
+(`evidence.shares`), and by the re-base's single replay (in decision order)."""
 
 import gc
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence

@@ -15,7 +15,12 @@ from processors import metrics
 from processors.budgets import BudgetUsage
 from processors.catalog import ProgrammeCatalog
 from processors.external import ExternalPoints
-from processors.fetching import ExactConsumer, FetchBatchingTransport, first_offset
+from processors.fetching import (
+    ExactConsumer,
+    FetchBatchingTransport,
+    committed_offset,
+    first_offset,
+)
 from processors.holes import mend_holes, seek_to_next
 from processors.outbox import BatchProducer, Outbox
 from processors.pipeline import EventPipeline, Outputs, record_of
@@ -120,9 +125,14 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     async def peek(tp: TP, offset: int) -> int | None:
         return await first_offset(settings.kafka_bootstrap_servers, tp, offset)
 
+    async def start(tp: TP) -> int | None:
+        return await committed_offset(settings.kafka_bootstrap_servers, app.conf.id, tp)
+
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
         consumer = cast(ExactConsumer, app.consumer)
-        progress = PartitionProgress(settings.events_topic, consumer._committed_offset.get, peek)
+        progress = PartitionProgress(
+            settings.events_topic, consumer._committed_offset.get, peek, start
+        )
         consumer.progress = progress
         # StreamT, faust's declared type, lacks take_events; the agent is handed a Stream.
         batches = cast(faust.Stream[bytes], stream).take_events
@@ -131,8 +141,11 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
                 # Records fetched before a rebalance are held, not acked: faust seeks back to
                 # the committed offsets, so they arrive again, to their owner (rebalances.py).
                 current = guard.to_decide(batch)
-                # Each partition's records in offset order (progress.py).
-                order = progress.sort(current, app.consumer_generation_id)
+                # Each partition's records in offset order (progress.py), from its committed
+                # offset, the broker's when the consumer does not know it yet.
+                generation = app.consumer_generation_id
+                await progress.learn(current, generation)
+                order = progress.sort(current, generation)
                 metrics.BATCH_EVENTS.observe(len(order.decide))
                 with metrics.BATCH_LATENCY.time():
                     await pipeline.emit(await pipeline.decide(order.decide))

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 
 import aiokafka
 import faust
+from aiokafka.admin import AIOKafkaAdminClient
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
@@ -145,3 +146,17 @@ async def first_offset(bootstrap_servers: str, tp: TP, offset: int) -> int | Non
         return fetched[0].offset if fetched else None
     finally:
         await consumer.stop()
+
+
+async def committed_offset(bootstrap_servers: str, group_id: str, tp: TP) -> int | None:
+    """The offset `group_id` committed for `tp`, as the broker holds it (None when it has none):
+    an admin client of its own, outside the group."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        partition = aiokafka.TopicPartition(tp.topic, tp.partition)
+        offsets = await admin.list_consumer_group_offsets(group_id, partitions=[partition])
+        found = offsets.get(partition)
+        return None if found is None or found.offset < 0 else found.offset
+    finally:
+        await admin.close()

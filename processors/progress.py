@@ -16,6 +16,7 @@ marker) is such a gap for good: when a partition is sought back to the same offs
 and the broker's first record from there is the one held (`Peek`), the gap is taken as real. The
 worker's consumer commits exactly the offsets whose outputs are in Kafka (`commit_offset`)."""
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ from typing import Any
 from faust.types import TP
 
 from processors.rebalances import hold
+
+log = logging.getLogger(__name__)
 
 # Between two seeks of a partition back to the same offset: records fetched before the first
 # still arrive for a moment, and are held without seeking again.
@@ -40,19 +43,53 @@ class Sorted:
 
 # The first offset the broker holds at or after an offset of a partition (None: none yet).
 Peek = Callable[[TP, int], Awaitable[int | None]]
+# The group's committed offset of a partition, as the broker holds it (None: none committed).
+Start = Callable[[TP], Awaitable[int | None]]
 
 
 class PartitionProgress:
-    def __init__(self, topic: str, committed: Callable[[TP], int | None], peek: Peek) -> None:
+    def __init__(
+        self,
+        topic: str,
+        committed: Callable[[TP], int | None],
+        peek: Peek,
+        start: Start | None = None,
+    ) -> None:
         self.topic = topic  # whose partitions it keeps; a consumer commits others as faust does
         self._committed = committed
         self._peek = peek
+        self._start_of = start
         self._generation: int | None = None
         self._next: dict[TP, int] = {}
+        # Where each partition starts in this generation, asked of the broker when the consumer
+        # did not know its committed offset yet (`learn`).
+        self._starts: dict[TP, int] = {}
         self._delivered: dict[TP, int] = {}
         # Gaps the broker confirmed: the next offset and the first record after it.
         self._gaps: dict[TP, tuple[int, int]] = {}
         self._sought: dict[TP, tuple[int, float]] = {}
+
+    async def learn(self, events: Sequence[Any], generation: int) -> None:
+        """Before `sort`: for each partition of `events` whose first record of this generation
+        is coming and whose committed offset the consumer does not know yet, the broker's.
+
+        A new worker's consumer learns its committed offsets only when faust seeks to them, and
+        faust starts handing records over before that. A record of such a partition was taken
+        for its first, so when faust had dropped the records before it (around a rebalance, as
+        `holes` says) they were never decided and their offsets were committed all the same:
+        the chaos run lost 212 events that way, a worker started after a SIGKILL deciding
+        offsets 542 on of a partition committed at 469."""
+        if generation != self._generation:
+            self._start(generation)
+        if self._start_of is None:
+            return
+        for tp in {event.message.tp for event in events}:
+            if tp in self._next or tp in self._starts or self._committed(tp) is not None:
+                continue
+            start = await self._start_of(tp)
+            if start is not None:
+                self._starts[tp] = start
+                log.info("%s starts at the group's committed offset %d, the broker's", tp, start)
 
     def sort(self, events: Sequence[Any], generation: int) -> Sorted:
         """`events` (faust events of `generation`, in the order handed over): those to decide,
@@ -67,6 +104,10 @@ class PartitionProgress:
             expected = nexts.get(tp)
             if expected is None:
                 committed = self._committed(tp)
+                if committed is None:
+                    committed = self._starts.get(tp)
+                # Neither known: a group that never committed this partition starts at its
+                # first record.
                 expected = offset if committed is None else committed
             if tp in behind or (offset > expected and self._gaps.get(tp) != (expected, offset)):
                 behind.setdefault(tp, (expected, offset))
@@ -113,6 +154,7 @@ class PartitionProgress:
     def _start(self, generation: int) -> None:
         self._generation = generation
         self._next.clear()
+        self._starts.clear()
         self._delivered.clear()
         self._gaps.clear()
         self._sought.clear()

@@ -118,3 +118,58 @@ async def test_offsets_without_records_are_passed_once_the_broker_confirms_the_g
 
     order = made.sort([event(ZERO, 14), event(ZERO, 15)], generation=1)
     assert offsets(order.decide) == [(0, 14), (0, 15)]
+
+
+NOTHING: dict[TP, int] = {}
+
+
+class Group:
+    """The broker's committed offsets of the worker's group."""
+
+    def __init__(self, committed: dict[TP, int]) -> None:
+        self.committed = committed
+        self.asked: list[TP] = []
+
+    async def start(self, tp: TP) -> int | None:
+        self.asked.append(tp)
+        return self.committed.get(tp)
+
+
+async def test_a_partition_the_consumer_knows_no_committed_offset_of_starts_at_the_brokers() -> (
+    None
+):
+    # A worker started after a SIGKILL: faust hands records over before its seek to the
+    # committed offsets, and had dropped offsets 469-541 of partition 1.
+    group = Group({ONE: 469})
+    made = PartitionProgress("events.v1", NOTHING.get, Broker(None).peek, group.start)
+    batch = [event(ONE, 542), event(ONE, 543)]
+
+    await made.learn(batch, generation=2)
+    order = made.sort(batch, generation=2)
+
+    assert order.decide == []
+    assert order.behind == {ONE: (469, 542)}
+    assert await made.to_rewind(order.behind, now=0.0) == {ONE: 469}
+
+
+async def test_the_broker_is_asked_once_per_partition_and_generation_only_when_needed() -> None:
+    group = Group({ZERO: 5, ONE: 7})
+    made = PartitionProgress("events.v1", {ZERO: 5}.get, Broker(None).peek, group.start)
+
+    for step in range(2):
+        batch = [event(ZERO, 5 + step), event(ONE, 7 + step)]
+        await made.learn(batch, generation=1)
+        assert offsets(made.sort(batch, generation=1).decide) == [(0, 5 + step), (1, 7 + step)]
+    assert group.asked == [ONE]  # ZERO's offset the consumer knew; ONE's is known after
+
+    await made.learn([event(ONE, 9)], generation=2)
+    assert group.asked == [ONE, ONE]
+
+
+async def test_a_partition_the_group_never_committed_starts_at_its_first_record() -> None:
+    made = PartitionProgress("events.v1", NOTHING.get, Broker(None).peek, Group({}).start)
+    batch = [event(ZERO, 0), event(ZERO, 1)]
+
+    await made.learn(batch, generation=1)
+
+    assert offsets(made.sort(batch, generation=1).decide) == [(0, 0), (0, 1)]

@@ -77,8 +77,8 @@ class PartitionProgress:
         faust starts handing records over before that. A record of such a partition was taken
         for its first, so when faust had dropped the records before it (around a rebalance, as
         `holes` says) they were never decided and their offsets were committed all the same:
-        the chaos run lost 212 events that way, a worker started after a SIGKILL deciding
-        offsets 542 on of a partition committed at 469."""
+        the chaos run lost events that way, a worker started after a SIGKILL deciding offsets
+        542 on of a partition committed at 469, and committing past 469-541."""
         if generation != self._generation:
             self._start(generation)
         if self._start_of is None:

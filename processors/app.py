@@ -6,6 +6,7 @@ commands). Batches exist for speed: faust's per-record machinery (stream, acks, 
 topic sends) costs more than deciding an event."""
 
 import time
+from collections.abc import Sequence
 from typing import Any, cast
 
 import faust
@@ -18,7 +19,7 @@ from processors.external import ExternalPoints
 from processors.fetching import (
     ExactConsumer,
     FetchBatchingTransport,
-    committed_offset,
+    committed_offsets,
     first_offset,
 )
 from processors.holes import mend_holes, seek_to_next
@@ -125,13 +126,13 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
     async def peek(tp: TP, offset: int) -> int | None:
         return await first_offset(settings.kafka_bootstrap_servers, tp, offset)
 
-    async def start(tp: TP) -> int | None:
-        return await committed_offset(settings.kafka_bootstrap_servers, app.conf.id, tp)
+    async def starts(tps: Sequence[TP]) -> dict[TP, int]:
+        return await committed_offsets(settings.kafka_bootstrap_servers, app.conf.id, tps)
 
     async def decide_events(stream: faust.StreamT[bytes]) -> None:
         consumer = cast(ExactConsumer, app.consumer)
         progress = PartitionProgress(
-            settings.events_topic, consumer._committed_offset.get, peek, start
+            settings.events_topic, consumer._committed_offset.get, peek, starts
         )
         consumer.progress = progress
         # StreamT, faust's declared type, lacks take_events; the agent is handed a Stream.

@@ -13,7 +13,7 @@ aiokafka consumer faust builds, before it starts (aiokafka hands them to its fet
 """
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import aiokafka
@@ -148,15 +148,20 @@ async def first_offset(bootstrap_servers: str, tp: TP, offset: int) -> int | Non
         await consumer.stop()
 
 
-async def committed_offset(bootstrap_servers: str, group_id: str, tp: TP) -> int | None:
-    """The offset `group_id` committed for `tp`, as the broker holds it (None when it has none):
-    an admin client of its own, outside the group."""
+async def committed_offsets(
+    bootstrap_servers: str, group_id: str, tps: Sequence[TP]
+) -> dict[TP, int]:
+    """The offsets `group_id` committed for `tps`, as the broker holds them (a partition it never
+    committed is left out): one request, from an admin client of its own, outside the group."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        partition = aiokafka.TopicPartition(tp.topic, tp.partition)
-        offsets = await admin.list_consumer_group_offsets(group_id, partitions=[partition])
-        found = offsets.get(partition)
-        return None if found is None or found.offset < 0 else found.offset
+        asked = {aiokafka.TopicPartition(tp.topic, tp.partition): tp for tp in tps}
+        offsets = await admin.list_consumer_group_offsets(group_id, partitions=list(asked))
+        return {
+            asked[partition]: found.offset
+            for partition, found in offsets.items()
+            if partition in asked and found.offset >= 0
+        }
     finally:
         await admin.close()

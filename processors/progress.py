@@ -17,7 +17,7 @@ and the broker's first record from there is the one held (`Peek`), the gap is ta
 worker's consumer commits exactly the offsets whose outputs are in Kafka (`commit_offset`)."""
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +43,9 @@ class Sorted:
 
 # The first offset the broker holds at or after an offset of a partition (None: none yet).
 Peek = Callable[[TP, int], Awaitable[int | None]]
-# The group's committed offset of a partition, as the broker holds it (None: none committed).
-Start = Callable[[TP], Awaitable[int | None]]
+# The group's committed offsets of partitions, as the broker holds them (a partition the group
+# never committed is left out).
+Starts = Callable[[Sequence[TP]], Awaitable[Mapping[TP, int]]]
 
 
 class PartitionProgress:
@@ -53,17 +54,17 @@ class PartitionProgress:
         topic: str,
         committed: Callable[[TP], int | None],
         peek: Peek,
-        start: Start | None = None,
+        starts: Starts | None = None,
     ) -> None:
         self.topic = topic  # whose partitions it keeps; a consumer commits others as faust does
         self._committed = committed
         self._peek = peek
-        self._start_of = start
+        self._starts_of = starts
         self._generation: int | None = None
         self._next: dict[TP, int] = {}
         # Where each partition starts in this generation, asked of the broker when the consumer
-        # did not know its committed offset yet (`learn`).
-        self._starts: dict[TP, int] = {}
+        # did not know its committed offset yet (`learn`); None: the group never committed it.
+        self._starts: dict[TP, int | None] = {}
         self._delivered: dict[TP, int] = {}
         # Gaps the broker confirmed: the next offset and the first record after it.
         self._gaps: dict[TP, tuple[int, int]] = {}
@@ -81,14 +82,18 @@ class PartitionProgress:
         542 on of a partition committed at 469, and committing past 469-541."""
         if generation != self._generation:
             self._start(generation)
-        if self._start_of is None:
+        if self._starts_of is None:
             return
-        for tp in {event.message.tp for event in events}:
-            if tp in self._next or tp in self._starts or self._committed(tp) is not None:
-                continue
-            start = await self._start_of(tp)
+        known, committed = self._next.keys() | self._starts.keys(), self._committed
+        unknown = [
+            tp for tp in {event.message.tp for event in events} - known if committed(tp) is None
+        ]
+        if not unknown:
+            return
+        found = await self._starts_of(unknown)  # one request for all of them
+        for tp in unknown:
+            self._starts[tp] = start = found.get(tp)
             if start is not None:
-                self._starts[tp] = start
                 log.info("%s starts at the group's committed offset %d, the broker's", tp, start)
 
     def sort(self, events: Sequence[Any], generation: int) -> Sorted:

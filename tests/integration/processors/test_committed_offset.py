@@ -1,5 +1,5 @@
 """The group's committed offset of a partition, read from the real broker outside the group
-(`fetching.committed_offset`): where a new worker's partition starts while its consumer does not
+(`fetching.committed_offsets`): where a new worker's partition starts while its consumer does not
 know it yet (`progress.PartitionProgress.learn`)."""
 
 import uuid
@@ -10,7 +10,7 @@ from aiokafka.structs import OffsetAndMetadata
 from faust.types import TP
 
 from deploy.kafka_tools import create_topics, delete_topics_of
-from processors.fetching import committed_offset
+from processors.fetching import committed_offsets
 
 pytestmark = pytest.mark.integration
 
@@ -39,8 +39,8 @@ async def test_the_groups_committed_offset_and_none_where_it_committed_nothing(
         finally:
             await consumer.stop()
 
-        assert await committed_offset(kafka_bootstrap, group, TP(topic, 0)) == 3
-        assert await committed_offset(kafka_bootstrap, group, TP(topic, 1)) is None
-        assert await committed_offset(kafka_bootstrap, f"other-{run}", TP(topic, 0)) is None
+        both = [TP(topic, 0), TP(topic, 1)]
+        assert await committed_offsets(kafka_bootstrap, group, both) == {TP(topic, 0): 3}
+        assert await committed_offsets(kafka_bootstrap, f"other-{run}", both) == {}
     finally:
         await delete_topics_of(kafka_bootstrap, run)

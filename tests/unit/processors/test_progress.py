@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from faust.types import TP
@@ -130,9 +131,9 @@ class Group:
         self.committed = committed
         self.asked: list[TP] = []
 
-    async def start(self, tp: TP) -> int | None:
-        self.asked.append(tp)
-        return self.committed.get(tp)
+    async def starts(self, tps: Sequence[TP]) -> dict[TP, int]:
+        self.asked.extend(tps)
+        return {tp: self.committed[tp] for tp in tps if tp in self.committed}
 
 
 async def test_a_partition_the_consumer_knows_no_committed_offset_of_starts_at_the_brokers() -> (
@@ -141,7 +142,7 @@ async def test_a_partition_the_consumer_knows_no_committed_offset_of_starts_at_t
     # A worker started after a SIGKILL: faust hands records over before its seek to the
     # committed offsets, and had dropped offsets 469-541 of partition 1.
     group = Group({ONE: 469})
-    made = PartitionProgress("events.v1", NOTHING.get, Broker(None).peek, group.start)
+    made = PartitionProgress("events.v1", NOTHING.get, Broker(None).peek, group.starts)
     batch = [event(ONE, 542), event(ONE, 543)]
 
     await made.learn(batch, generation=2)
@@ -154,7 +155,7 @@ async def test_a_partition_the_consumer_knows_no_committed_offset_of_starts_at_t
 
 async def test_the_broker_is_asked_once_per_partition_and_generation_only_when_needed() -> None:
     group = Group({ZERO: 5, ONE: 7})
-    made = PartitionProgress("events.v1", {ZERO: 5}.get, Broker(None).peek, group.start)
+    made = PartitionProgress("events.v1", {ZERO: 5}.get, Broker(None).peek, group.starts)
 
     for step in range(2):
         batch = [event(ZERO, 5 + step), event(ONE, 7 + step)]
@@ -167,7 +168,7 @@ async def test_the_broker_is_asked_once_per_partition_and_generation_only_when_n
 
 
 async def test_a_partition_the_group_never_committed_starts_at_its_first_record() -> None:
-    made = PartitionProgress("events.v1", NOTHING.get, Broker(None).peek, Group({}).start)
+    made = PartitionProgress("events.v1", NOTHING.get, Broker(None).peek, Group({}).starts)
     batch = [event(ZERO, 0), event(ZERO, 1)]
 
     await made.learn(batch, generation=1)

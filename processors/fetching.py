@@ -12,6 +12,7 @@ faust offers no setting for either value, so this transport's consumer thread se
 aiokafka consumer faust builds, before it starts (aiokafka hands them to its fetcher then).
 """
 
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
@@ -19,11 +20,14 @@ from typing import Any, TypeVar, cast
 import aiokafka
 import faust
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
 from processors.holes import head_hole_at
 from processors.progress import PartitionProgress
+
+log = logging.getLogger(__name__)
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -83,6 +87,21 @@ class ExactConsumer(faust_aiokafka.Consumer):
     async def seek(self, partition: TP, offset: int) -> None:
         self._epochs.sought([partition])
         await super().seek(partition, offset)
+
+    async def _seek(self, partition: TP, offset: int) -> None:
+        # faust calls aiokafka's seek from the agent's loop, but the consumer lives on the loop
+        # of faust's consumer thread, and the seek wakes its fetcher there: asyncio's debug mode
+        # refused it ("Non-thread-safe operation invoked on an event loop other than the current
+        # one") and the agent crashed at every seek back (issue #19). So it runs on that loop, as
+        # faust's own seek_to_committed does.
+        await self._thread.call_thread(self._seek_on_consumer_loop, partition, offset)
+
+    async def _seek_on_consumer_loop(self, partition: TP, offset: int) -> None:
+        try:
+            self._thread.seek(partition, offset)
+        except IllegalStateError:
+            # Revoked meanwhile: its next owner starts from the committed offset.
+            log.info("not seeking %s to %d: no longer assigned", partition, offset)
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         self._epochs.sought(self.assignment())

@@ -38,6 +38,7 @@ class OutcomeNotifications:
         self._reading: asyncio.Task[None] | None = None
         self._connection: asyncpg.Connection | None = None
         self._reconnecting: asyncio.Task[None] | None = None
+        self._stopped = False
 
     @property
     def waiting(self) -> int:
@@ -49,12 +50,20 @@ class OutcomeNotifications:
         return self._connection is not None and not self._connection.is_closed()
 
     async def start(self) -> None:
+        self._stopped = False
         connection = await asyncpg.connect(self._database_url)
-        await connection.add_listener(NOTIFY_CHANNEL, self.notified)
+        try:
+            await connection.add_listener(NOTIFY_CHANNEL, self.notified)
+        except BaseException:
+            connection.terminate()
+            raise
         connection.add_termination_listener(self._lost)
         self._connection = connection
 
     async def stop(self) -> None:
+        # Before the close: asyncpg calls the termination listeners on a close too, and the
+        # listener reconnected a second after every stop, leaving a connection nobody closed.
+        self._stopped = True
         for task in (self._reconnecting, self._reading):
             if task is not None:
                 task.cancel()
@@ -122,6 +131,8 @@ class OutcomeNotifications:
                 self._answer(command_id, outcomes.get(command_id))
 
     def _lost(self, _connection: Any) -> None:
+        if self._stopped:
+            return
         # Waiting requests fall back to their deadline (202 pending) while the listener is away.
         log.warning("lost the LISTEN connection for %s; reconnecting", NOTIFY_CHANNEL)
         self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())

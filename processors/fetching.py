@@ -87,6 +87,9 @@ class ExactConsumer(faust_aiokafka.Consumer):
     async def seek(self, partition: TP, offset: int) -> None:
         self._epochs.sought([partition])
         await super().seek(partition, offset)
+        # Again once the seek has run on the consumer thread's loop (`_seek`): a fetch handed
+        # over while it was on its way there came from the old position.
+        self._epochs.sought([partition])
 
     async def _seek(self, partition: TP, offset: int) -> None:
         # faust calls aiokafka's seek from the agent's loop, but the consumer lives on the loop

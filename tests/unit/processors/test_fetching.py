@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.tuples import Message
@@ -53,6 +54,34 @@ async def test_a_fetch_hands_on_no_record_of_a_partition_sought_once_it_was_in_h
     assert [r async for r in epochs.fresh(again())] == [(zero, 281)]
 
 
+def exact_consumer(app: faust.App) -> ExactConsumer:
+    consumer = cast(ExactConsumer, app.consumer)
+    # faust made the consumer's thread, with a loop of its own that only its run would close.
+    cast(faust_aiokafka.Consumer, consumer)._thread.thread_loop.close()
+    return consumer
+
+
+async def test_a_fetch_handed_over_while_a_seek_was_on_its_way_is_dropped_after_it(
+    tmp_path: Path,
+) -> None:
+    consumer = exact_consumer(faust_app(ProcessorSettings(processors_data_dir=tmp_path)))
+    zero = TP("events.v1", 0)
+
+    async def old_position() -> AsyncIterator[tuple[TP, int]]:
+        yield zero, 900
+        yield zero, 901
+
+    fetch = consumer._epochs.fresh(old_position())
+
+    async def on_its_way_to_the_consumer_thread(partition: TP, offset: int) -> None:
+        # The agent's loop runs on meanwhile, and faust hands over a fetch's first record.
+        assert await anext(fetch) == (zero, 900)
+
+    consumer._seek = on_its_way_to_the_consumer_thread  # type: ignore[method-assign]
+    await consumer.seek(zero, 500)
+    assert [r async for r in fetch] == []
+
+
 @dataclass
 class Event:
     message: Message
@@ -62,9 +91,7 @@ async def test_the_consumer_commits_the_events_as_delivered_and_other_topics_as_
     tmp_path: Path,
 ) -> None:
     app = faust_app(ProcessorSettings(processors_data_dir=tmp_path))
-    consumer = cast(ExactConsumer, app.consumer)
-    # faust made the consumer's thread, with a loop of its own that only its run would close.
-    cast(faust_aiokafka.Consumer, consumer)._thread.thread_loop.close()
+    consumer = exact_consumer(app)
     app.consumer_generation_id = 4
     events, previews = TP("events.v1", 0), TP("previews.v1", 0)
 

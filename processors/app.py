@@ -144,9 +144,7 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
                 current = guard.to_decide(batch)
                 # Each partition's records in offset order (progress.py), from its committed
                 # offset, the broker's when the consumer does not know it yet.
-                generation = app.consumer_generation_id
-                await progress.learn(current, generation)
-                order = progress.sort(current, generation)
+                order = await progress.sort(current, app.consumer_generation_id)
                 metrics.BATCH_EVENTS.observe(len(order.decide))
                 with metrics.BATCH_LATENCY.time():
                     await pipeline.emit(await pipeline.decide(order.decide))

@@ -63,16 +63,16 @@ class PartitionProgress:
         self._generation: int | None = None
         self._next: dict[TP, int] = {}
         # Where each partition starts in this generation, asked of the broker when the consumer
-        # did not know its committed offset yet (`learn`); None: the group never committed it.
+        # did not know its committed offset yet (`_learn`); None: the group never committed it.
         self._starts: dict[TP, int | None] = {}
         self._delivered: dict[TP, int] = {}
         # Gaps the broker confirmed: the next offset and the first record after it.
         self._gaps: dict[TP, tuple[int, int]] = {}
         self._sought: dict[TP, tuple[int, float]] = {}
 
-    async def learn(self, events: Sequence[Any], generation: int) -> None:
-        """Before `sort`: for each partition of `events` whose first record of this generation
-        is coming and whose committed offset the consumer does not know yet, the broker's.
+    async def _learn(self, events: Sequence[Any]) -> None:
+        """For each partition of `events` whose first record of this generation is coming and
+        whose committed offset the consumer does not know yet, the broker's.
 
         A new worker's consumer learns its committed offsets only when faust seeks to them, and
         faust starts handing records over before that. A record of such a partition was taken
@@ -80,8 +80,6 @@ class PartitionProgress:
         `holes` says) they were never decided and their offsets were committed all the same:
         the chaos run lost events that way, a worker started after a SIGKILL deciding offsets
         542 on of a partition committed at 469, and committing past 469-541."""
-        if generation != self._generation:
-            self._start(generation)
         if self._starts_of is None:
             return
         known, committed = self._next.keys() | self._starts.keys(), self._committed
@@ -96,11 +94,13 @@ class PartitionProgress:
             if start is not None:
                 log.info("%s starts at the group's committed offset %d, the broker's", tp, start)
 
-    def sort(self, events: Sequence[Any], generation: int) -> Sorted:
+    async def sort(self, events: Sequence[Any], generation: int) -> Sorted:
         """`events` (faust events of `generation`, in the order handed over): those to decide,
-        each its partition's next; the others held (`hold` is called on each)."""
+        each its partition's next from its committed offset, the broker's when the consumer does
+        not know it yet (`_learn`); the others held (`hold` is called on each)."""
         if generation != self._generation:
             self._start(generation)
+        await self._learn(events)
         result = Sorted()
         nexts, behind = self._next, result.behind
         for event in events:

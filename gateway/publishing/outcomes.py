@@ -38,7 +38,6 @@ class OutcomeNotifications:
         self._reading: asyncio.Task[None] | None = None
         self._connection: asyncpg.Connection | None = None
         self._reconnecting: asyncio.Task[None] | None = None
-        self._stopped = False
 
     @property
     def waiting(self) -> int:
@@ -50,7 +49,6 @@ class OutcomeNotifications:
         return self._connection is not None and not self._connection.is_closed()
 
     async def start(self) -> None:
-        self._stopped = False
         connection = await asyncpg.connect(self._database_url)
         try:
             await connection.add_listener(NOTIFY_CHANNEL, self.notified)
@@ -61,14 +59,15 @@ class OutcomeNotifications:
         self._connection = connection
 
     async def stop(self) -> None:
-        # Before the close: asyncpg calls the termination listeners on a close too, and the
-        # listener reconnected a second after every stop, leaving a connection nobody closed.
-        self._stopped = True
         for task in (self._reconnecting, self._reading):
             if task is not None:
                 task.cancel()
-        if self._connection is not None and not self._connection.is_closed():
-            await self._connection.close()
+        connection = self._connection
+        if connection is not None and not connection.is_closed():
+            # asyncpg calls the termination listeners on a close too: the listener reconnected a
+            # second after every stop, leaving a connection nobody closed.
+            connection.remove_termination_listener(self._lost)
+            await connection.close()
 
     @contextlib.asynccontextmanager
     async def expect(self, command_id: str) -> AsyncIterator[asyncio.Future[CommandOutcome | None]]:
@@ -131,8 +130,6 @@ class OutcomeNotifications:
                 self._answer(command_id, outcomes.get(command_id))
 
     def _lost(self, _connection: Any) -> None:
-        if self._stopped:
-            return
         # Waiting requests fall back to their deadline (202 pending) while the listener is away.
         log.warning("lost the LISTEN connection for %s; reconnecting", NOTIFY_CHANNEL)
         self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())

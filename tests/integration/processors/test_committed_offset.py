@@ -1,6 +1,6 @@
 """The group's committed offset of a partition, read from the real broker outside the group
 (`fetching.committed_offsets`): where a new worker's partition starts while its consumer does not
-know it yet (`progress.PartitionProgress.learn`)."""
+know it yet (`progress.PartitionProgress.sort`)."""
 
 import uuid
 

@@ -105,7 +105,7 @@ async def test_the_consumer_commits_the_events_as_delivered_and_other_topics_as_
         consumer._acked[tp] = [10, 11, 12]
         consumer._acked_index[tp] = {10, 11, 12}
     decided = Message("events.v1", 0, 10, 0.0, 0, None, b"k", b"v", None)
-    progress.sort([Event(decided)], generation=4)
+    await progress.sort([Event(decided)], generation=4)
 
     assert consumer._new_offset(events) is None  # decided, not yet in Kafka
     assert consumer._new_offset(previews) == 13

@@ -1,14 +1,39 @@
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from deploy.kafka_tools import delete_topics_of
+from deploy.local.paths import log_file
 from deploy.local.settings import LocalSettings
 from tests.integration.processors.fixtures import OwnTopics, TopicReader, Worker
 
 WorkerFactory = Callable[[], Worker]
+
+WORKER_LOG_LINES = 150
+_WORKER_NAMES = pytest.StashKey[list[str]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report ends with the end of each of its workers' logs: a worker that
+    stops deciding says why only there, and a CI run keeps nothing else of it."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for name in item.stash.get(_WORKER_NAMES, []):
+            report.sections.append((f"worker {name}, its log's last lines", _tail(log_file(name))))
+    return report
+
+
+def _tail(path: Path) -> str:
+    if not path.exists():
+        return f"({path} does not exist)"
+    with path.open(errors="replace") as lines:
+        return "".join(deque(lines, maxlen=WORKER_LOG_LINES))
 
 
 @pytest.fixture
@@ -35,16 +60,23 @@ async def own_topics(
 
 @pytest.fixture
 def workers(
-    kafka_bootstrap: str, app_id: str, tmp_path: Path, own_topics: OwnTopics
+    request: pytest.FixtureRequest,
+    kafka_bootstrap: str,
+    app_id: str,
+    tmp_path: Path,
+    own_topics: OwnTopics,
 ) -> Iterator[WorkerFactory]:
-    """Workers of one app (one consumer group); each is stopped when the test ends."""
+    """Workers of one app (one consumer group); each is stopped when the test ends, and its
+    log's end is shown if the test failed."""
     started: list[Worker] = []
+    names = request.node.stash.setdefault(_WORKER_NAMES, [])
 
     def new_worker() -> Worker:
         name = f"test-{app_id[-8:]}-{len(started)}"
         worker = Worker(kafka_bootstrap, app_id, tmp_path, name, own_topics)
         worker.start()
         started.append(worker)
+        names.append(name)
         return worker
 
     yield new_worker

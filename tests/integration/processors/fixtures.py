@@ -109,7 +109,9 @@ class Worker:
             "LOYALTY_PROCESSORS_APP_ID": app_id,
             "LOYALTY_PROCESSORS_DATA_DIR": str(data_dir / name),
             "LOYALTY_METRICS_PORT": "0",
-            "LOYALTY_LOG_LEVEL": "warn",
+            # faust says at info what a failed test's report shows of the worker (conftest.py):
+            # its assignments, recoveries and seeks.
+            "LOYALTY_LOG_LEVEL": "info",
         }
 
     def start(self) -> None:

@@ -1,36 +1,59 @@
-"""The periodic ledger reconciliation (issue 18): `loyalty-admin check-ledger`'s checks, run by the
-console's process over every programme in turn, every `reconciliation_interval_s`, and shown as
+"""The periodic ledger reconciliation (issue 18): `loyalty-admin check-ledger`'s checks over every
+programme in turn, every `reconciliation_interval_s`, run by the consoles' processes and shown as
 gauges: mismatches by programme and check, and when the last round ended (alerts LedgerMismatch
 and LedgerCheckStale, deploy/runbooks/).
 
 Here rather than beside the ledger writer: the check is a full scan of each programme's entries
 whose rows are compared in Python, and the writer's event loop is the system's ceiling; the
 console's is not. Each programme is checked in its own read-only snapshot on one pooled
-connection, so the others stay free for the pages. A round's findings are published together
-when it ends (so a scrape never sees half a round), and stay published until a later round says
-otherwise: a database away for a round keeps the last result and counts a failure.
+connection, so the others stay free for the pages.
+
+One round per interval however many consoles run: a round is a full scan, and each instance
+running its own multiplied it. An instance runs a round only while it holds the round's advisory
+lock and the last stored round is an interval old; it stores the findings
+(`reconciliation_rounds`, migration 0202), and every instance publishes the stored round every
+quarter interval, `TICK_S_MAX` at most, so all of them show the same findings within a tick of
+the round's end (decision 0027).
+A round's findings are published together (so a scrape never sees half a round), and stay
+published until a later round says otherwise: a database away keeps the last result, and each
+round it cut short is counted.
 """
 
 import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Final, NamedTuple
 
 import asyncpg
+import orjson
 from prometheus_client import Counter, Gauge
 
 from gateway.webhooks.db_errors import DATABASE_ERRORS
-from ledger.reads import check_ledger
+from ledger.reads import Connection, check_ledger
 
-__all__ = ["MISMATCHES", "ProgrammeCheck", "publish", "reconcile", "reconciled", "reconciling"]
+__all__ = [
+    "MISMATCHES",
+    "ProgrammeCheck",
+    "StoredRound",
+    "publish",
+    "reconcile",
+    "reconciled",
+    "reconciling",
+    "round_if_due",
+    "stored_round",
+]
 log = logging.getLogger(__name__)
 
 EXAMPLES_LOGGED: Final = 3
 """Findings of each check a round logs by programme; `check-ledger --programme P` lists more."""
 PROGRAMMES_MAX: Final = 1_000
 """Programmes checked per round, in id order: the series stay bounded."""
+TICK_S_MAX: Final = 60.0
+"""How often at most an instance publishes the stored round and sees whether one is due."""
+LOCK_KEY: Final = "periodic-ledger-check"
+"""The advisory lock (`hashtextextended`) held by the instance running a round."""
 
 MISMATCHES = Gauge(
     "loyalty_reconciliation_mismatches",
@@ -56,47 +79,117 @@ class ProgrammeCheck(NamedTuple):
     """The report as `check-ledger` prints it."""
 
 
-async def reconcile(pool: asyncpg.Pool) -> list[ProgrammeCheck]:
+class StoredRound(NamedTuple):
+    """The last round any instance finished, as stored."""
+
+    rounds: int
+    """Rounds finished so far, by every instance."""
+    completed_at_s: float
+    found: dict[str, dict[str, int]]
+    """Mismatches by programme, then by check."""
+
+
+async def reconcile(conn: Connection) -> list[ProgrammeCheck]:
     """One round: every stored programme's ledger checked, each in its own snapshot."""
-    rows = await pool.fetch(
+    rows = await conn.fetch(
         "SELECT programme_id FROM programmes ORDER BY programme_id LIMIT $1", PROGRAMMES_MAX
     )
     checks = []
     for row in rows:
-        async with pool.acquire() as conn:
-            report = await check_ledger(conn, row["programme_id"], examples_max=EXAMPLES_LOGGED)
+        report = await check_ledger(conn, row["programme_id"], examples_max=EXAMPLES_LOGGED)
         found = {result.check.value: result.found for result in report.results}
         checks.append(ProgrammeCheck(row["programme_id"], found, report.lines()))
     return checks
 
 
-def publish(checks: Sequence[ProgrammeCheck], completed_at_s: float) -> None:
-    """A round's findings replace the last round's at once (a removed programme's go)."""
-    MISMATCHES.clear()
-    for check in checks:
-        for name, found in check.found.items():
-            MISMATCHES.labels(check.programme_id, name).set(found)
+async def round_if_due(pool: asyncpg.Pool, interval_s: float) -> bool:
+    """Runs and stores a round if none is running (the lock) and the last one stored is
+    `interval_s` old or there is none; True if it ran one. Its findings are logged here, once."""
+    async with pool.acquire() as conn:
+        if not await conn.fetchval(_TRY_LOCK, LOCK_KEY):
+            return False  # another instance is running one
+        # Unlocked below; after a failure or a cancellation the pool's reset of the connection
+        # (asyncpg's pg_advisory_unlock_all) or the connection's end lets go of the lock.
+        age_s = await conn.fetchval(_AGE)
+        checks = None if age_s is not None and age_s < interval_s else await reconcile(conn)
+        if checks is not None:
+            findings = {check.programme_id: check.found for check in checks}
+            await conn.execute(_STORE, orjson.dumps(findings).decode())
+        await conn.execute(_UNLOCK, LOCK_KEY)
+    for check in checks or ():
         if any(check.found.values()):
             log.error("periodic %s", "; ".join(check.lines))
+    return checks is not None
+
+
+_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
+_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended($1, 0))"
+_AGE = "SELECT extract(epoch FROM now() - completed_at)::float8 FROM reconciliation_rounds"
+_STORE = """
+INSERT INTO reconciliation_rounds (rounds, completed_at, findings)
+VALUES (1, clock_timestamp(), $1::text::jsonb)
+ON CONFLICT (one_row) DO UPDATE
+SET rounds = reconciliation_rounds.rounds + 1,
+    completed_at = excluded.completed_at,
+    findings = excluded.findings
+"""
+
+
+async def stored_round(pool: asyncpg.Pool) -> StoredRound | None:
+    row = await pool.fetchrow(
+        "SELECT rounds, extract(epoch FROM completed_at)::float8 AS completed_at_s,"
+        " findings::text AS findings FROM reconciliation_rounds"
+    )
+    if row is None:
+        return None
+    found: dict[str, dict[str, int]] = orjson.loads(row["findings"])
+    return StoredRound(row["rounds"], row["completed_at_s"], found)
+
+
+def publish(found: Mapping[str, Mapping[str, int]], completed_at_s: float) -> None:
+    """A round's findings replace the last round's at once (a removed programme's go)."""
+    MISMATCHES.clear()
+    for programme_id, checks in found.items():
+        for name, mismatches in checks.items():
+            MISMATCHES.labels(programme_id, name).set(mismatches)
     COMPLETED.set(completed_at_s)
 
 
 async def reconciling(pool: asyncpg.Pool, interval_s: float) -> None:
-    """A round at once, then every `interval_s`, until cancelled."""
+    """Every tick until cancelled: a round if one is due (at once at a first start), then the
+    stored round published. A round that fails is counted, and this instance tries the next
+    one an interval later."""
+    # A round runs between one interval and one interval and a tick after the last.
+    tick_s = min(interval_s / 4, TICK_S_MAX)
+    next_try = 0.0
     while True:
+        if time.monotonic() >= next_try:
+            next_try = await _try_round(pool, interval_s)
         try:
-            checks = await reconcile(pool)
+            last = await stored_round(pool)
         except DATABASE_ERRORS as exc:
-            FAILURES.inc()
-            log.warning("the periodic ledger check could not finish: %s", exc)
-        except Exception:
-            # A bug in one round must not end every later one: counted, logged whole, and the
-            # next round tried as usual (the dashboard shows failed rounds).
-            FAILURES.inc()
-            log.exception("the periodic ledger check failed")
+            log.warning("the periodic ledger check's last round could not be read: %s", exc)
         else:
-            publish(checks, time.time())
-        await asyncio.sleep(interval_s)
+            if last is not None:
+                publish(last.found, last.completed_at_s)
+        await asyncio.sleep(tick_s)
+
+
+async def _try_round(pool: asyncpg.Pool, interval_s: float) -> float:
+    """When this instance may try a round again (monotonic seconds)."""
+    try:
+        await round_if_due(pool, interval_s)
+    except DATABASE_ERRORS as exc:
+        FAILURES.inc()
+        log.warning("the periodic ledger check could not finish: %s", exc)
+    except Exception:
+        # A bug in one round must not end every later one: counted, logged whole, and the
+        # next round tried as usual (the dashboard shows failed rounds).
+        FAILURES.inc()
+        log.exception("the periodic ledger check failed")
+    else:
+        return 0.0
+    return time.monotonic() + interval_s
 
 
 @contextlib.asynccontextmanager

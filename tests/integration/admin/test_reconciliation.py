@@ -1,7 +1,8 @@
 """The console's periodic ledger reconciliation on the real Postgres (a scratch database of its
 own, so that its rounds see only these programmes): every programme's checks as gauges, a
-damaged ledger shown by programme and check until a later round finds it mended, and the rounds
-repeated in the background until the console stops."""
+damaged ledger shown by programme and check until a later round finds it mended, the rounds
+repeated in the background until the console stops, and one round per interval however many
+consoles run."""
 
 import asyncio
 import time
@@ -13,6 +14,7 @@ from prometheus_client import REGISTRY
 
 from deploy.local.settings import LocalSettings
 from gateway.admin.service import reconciliation
+from ledger.reads import Connection
 from tests.conftest import TEST_DATABASE, fresh_database
 from tests.integration.ledger.conftest import create_programme
 from tests.integration.ledger.test_check_ledger import account_id, book_a_bit_of_everything
@@ -22,10 +24,27 @@ CHECKS = ("balances", "double entry", "outcomes", "floors", "lots", "pending")
 
 
 @pytest.fixture(scope="module")
-async def pool(postgres_server: LocalSettings) -> AsyncIterator[asyncpg.Pool]:
-    url = fresh_database(postgres_server, f"{TEST_DATABASE}_reconciliation")
-    async with asyncpg.create_pool(url, min_size=1, max_size=3) as pool:
+def database_url(postgres_server: LocalSettings) -> str:
+    return fresh_database(postgres_server, f"{TEST_DATABASE}_reconciliation")
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=3) as pool:
         yield pool
+
+
+async def a_round(pool: asyncpg.Pool) -> None:
+    """A round run now and its findings published, as a console would."""
+    assert await reconciliation.round_if_due(pool, interval_s=0.0)
+    last = await reconciliation.stored_round(pool)
+    assert last is not None
+    reconciliation.publish(last.found, last.completed_at_s)
+
+
+async def rounds(pool: asyncpg.Pool) -> int:
+    last = await reconciliation.stored_round(pool)
+    return 0 if last is None else last.rounds
 
 
 def mismatches(programme_id: str) -> dict[str, float | None]:
@@ -48,7 +67,7 @@ async def test_a_damaged_programme_is_shown_by_check_until_it_is_mended(
                        alice)  # fmt: skip
 
     before_s = time.time()
-    reconciliation.publish(await reconciliation.reconcile(pool), time.time())
+    await a_round(pool)
     assert mismatches(clean) == mismatches(unused) == dict.fromkeys(CHECKS, 0)
     # Her cached balance, and the programme's balances no longer summing to 0.
     assert mismatches(damaged) == dict.fromkeys(CHECKS, 0) | {"balances": 1, "double entry": 1}
@@ -59,34 +78,60 @@ async def test_a_damaged_programme_is_shown_by_check_until_it_is_mended(
     await pool.execute("UPDATE ledger.accounts SET balance = balance - 7 WHERE account_id = $1",
                        alice)  # fmt: skip
     await pool.execute("DELETE FROM programmes WHERE programme_id = $1", unused)
-    reconciliation.publish(await reconciliation.reconcile(pool), time.time())
+    await a_round(pool)
     assert mismatches(damaged) == mismatches(clean) == dict.fromkeys(CHECKS, 0)
     # A programme no longer stored has no series left.
     assert mismatches(unused) == dict.fromkeys(CHECKS, None)
 
 
 async def test_rounds_repeat_in_the_background_until_the_console_stops(
-    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+    pool: asyncpg.Pool,
 ) -> None:
     programme_id = await book_a_bit_of_everything(pool)
-    rounds: list[float] = []
-    second = asyncio.Event()
-    published = reconciliation.publish
-
-    def counted(checks: list[reconciliation.ProgrammeCheck], completed_at_s: float) -> None:
-        rounds.append(completed_at_s)
-        published(checks, completed_at_s)
-        if len(rounds) == 2:
-            second.set()
-
-    monkeypatch.setattr(reconciliation, "publish", counted)
+    first = await rounds(pool)
     async with reconciliation.reconciled(pool, interval_s=1.0):
         async with asyncio.timeout(30):
-            await second.wait()
-    stopped = len(rounds)
-    await asyncio.sleep(1.5)
-    assert len(rounds) == stopped
-    assert mismatches(programme_id) == dict.fromkeys(CHECKS, 0)
+            while await rounds(pool) < first + 2:  # noqa: ASYNC110  (polls the database)
+                await asyncio.sleep(0.1)
+        assert mismatches(programme_id) == dict.fromkeys(CHECKS, 0)
+    stopped = await rounds(pool)
+    await asyncio.sleep(2.5)
+    assert await rounds(pool) == stopped
+
+
+async def test_a_round_runs_only_when_due_and_not_while_another_console_runs_one(
+    pool: asyncpg.Pool,
+) -> None:
+    await a_round(pool)
+    done = await rounds(pool)
+    assert not await reconciliation.round_if_due(pool, interval_s=3_600.0)  # the last is fresh
+    async with pool.acquire() as other:  # another console, in the middle of a round
+        await other.execute(
+            "SELECT pg_advisory_lock(hashtextextended($1, 0))", reconciliation.LOCK_KEY
+        )
+        assert not await reconciliation.round_if_due(pool, interval_s=0.0)
+        await other.execute(
+            "SELECT pg_advisory_unlock(hashtextextended($1, 0))", reconciliation.LOCK_KEY
+        )
+    assert await rounds(pool) == done
+    assert await reconciliation.round_if_due(pool, interval_s=0.0)
+    assert await rounds(pool) == done + 1
+
+
+async def test_two_consoles_run_one_round_per_interval_between_them(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """Each console alone would run a round every 2 s: three each in the 5 s (at 0, 2 and 4 s),
+    six in all. Together they run three at most."""
+    await a_round(pool)
+    before = await rounds(pool)
+    async with (
+        asyncpg.create_pool(database_url, min_size=1, max_size=2) as second,
+        reconciliation.reconciled(pool, interval_s=2.0),
+        reconciliation.reconciled(second, interval_s=2.0),
+    ):
+        await asyncio.sleep(5.0)
+    assert 1 <= await rounds(pool) - before <= 3
 
 
 async def test_a_failed_round_is_counted_and_the_next_one_runs(
@@ -95,20 +140,22 @@ async def test_a_failed_round_is_counted_and_the_next_one_runs(
     programme_id = await book_a_bit_of_everything(pool)
     real = reconciliation.reconcile
     calls: list[int] = []
-    second = asyncio.Event()
 
-    async def failing_once(pool: asyncpg.Pool) -> list[reconciliation.ProgrammeCheck]:
+    async def failing_once(conn: Connection) -> list[reconciliation.ProgrammeCheck]:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("a bug in the first round")
-        checks = await real(pool)
-        second.set()
-        return checks
+        return await real(conn)
 
     failures = REGISTRY.get_sample_value("loyalty_reconciliation_failures_total") or 0.0
+    before = await rounds(pool)
     monkeypatch.setattr(reconciliation, "reconcile", failing_once)
     async with reconciliation.reconciled(pool, interval_s=1.0):
         async with asyncio.timeout(30):
-            await second.wait()
+            while await rounds(pool) == before:  # noqa: ASYNC110  (polls the database)
+                await asyncio.sleep(0.1)
+            while mismatches(programme_id)["balances"] is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)  # the next tick publishes the stored round
+    assert len(calls) >= 2
     assert REGISTRY.get_sample_value("loyalty_reconciliation_failures_total") == failures + 1
     assert mismatches(programme_id) == dict.fromkeys(CHECKS, 0)

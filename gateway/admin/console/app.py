@@ -28,6 +28,13 @@ from gateway.admin.service.records import Publishing, kafka_publishing
 from gateway.publishing.previews import Previewer
 
 API_PATH = "/admin/api/v1"
+# A connection running a ledger check round holds the round's lock (reconciliation.py): the
+# server ends it within two minutes of its console's host going silent, not Linux's 2 h 11 min.
+KEEPALIVES = {
+    "tcp_keepalives_idle": "60",
+    "tcp_keepalives_interval": "10",
+    "tcp_keepalives_count": "6",
+}
 STATUS = {kind: status for kind, status, _ in ANSWERS}  # the admin API's, for the pages
 
 
@@ -38,7 +45,10 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             asyncpg.create_pool(
-                settings.database_url, min_size=1, max_size=settings.database_pool_max_size
+                settings.database_url,
+                min_size=1,
+                max_size=settings.database_pool_max_size,
+                server_settings=KEEPALIVES,
             ) as pool,
             kafka_snapshots(settings.kafka_bootstrap_servers, settings.config_topic) as publisher,
             _publishing(settings, pool) as publishing,

@@ -36,6 +36,7 @@ from ledger.reads import Connection, check_ledger
 __all__ = [
     "MISMATCHES",
     "ProgrammeCheck",
+    "RoundFailed",
     "StoredRound",
     "publish",
     "reconcile",
@@ -102,24 +103,36 @@ async def reconcile(conn: Connection) -> list[ProgrammeCheck]:
     return checks
 
 
+class RoundFailed(Exception):
+    """A round this instance started (it held the lock, the round was due) did not finish; the
+    cause is chained."""
+
+
 async def round_if_due(pool: asyncpg.Pool, interval_s: float) -> bool:
     """Runs and stores a round if none is running (the lock) and the last one stored is
-    `interval_s` old or there is none; True if it ran one. Its findings are logged here, once."""
+    `interval_s` old or there is none; True if it ran one. Its findings are logged here, once.
+    Raises `RoundFailed` if the round started and did not finish; an error before it started
+    (the lock, the age) as it is."""
     async with pool.acquire() as conn:
         if not await conn.fetchval(_TRY_LOCK, LOCK_KEY):
             return False  # another instance is running one
         # Unlocked below; after a failure or a cancellation the pool's reset of the connection
         # (asyncpg's pg_advisory_unlock_all) or the connection's end lets go of the lock.
         age_s = await conn.fetchval(_AGE)
-        checks = None if age_s is not None and age_s < interval_s else await reconcile(conn)
-        if checks is not None:
+        if age_s is not None and age_s < interval_s:
+            await conn.execute(_UNLOCK, LOCK_KEY)
+            return False
+        try:
+            checks = await reconcile(conn)
             findings = {check.programme_id: check.found for check in checks}
             await conn.execute(_STORE, orjson.dumps(findings).decode())
+        except Exception as exc:
+            raise RoundFailed(str(exc)) from exc
         await conn.execute(_UNLOCK, LOCK_KEY)
-    for check in checks or ():
+    for check in checks:
         if any(check.found.values()):
             log.error("periodic %s", "; ".join(check.lines))
-    return checks is not None
+    return True
 
 
 _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
@@ -156,40 +169,53 @@ def publish(found: Mapping[str, Mapping[str, int]], completed_at_s: float) -> No
 
 
 async def reconciling(pool: asyncpg.Pool, interval_s: float) -> None:
-    """Every tick until cancelled: a round if one is due (at once at a first start), then the
-    stored round published. A round that fails is counted, and this instance tries the next
-    one an interval later."""
+    """Every tick until cancelled: the stored round published, then a round if one is due (at
+    once at a first start) and, if this instance ran it, its findings published. A round that
+    fails is counted, and this instance tries the next one an interval later; an error before
+    a round starts (the database away) is logged and tried again at the next tick."""
     # A round runs between one interval and one interval and a tick after the last.
     tick_s = min(interval_s / 4, TICK_S_MAX)
     next_try = 0.0
     while True:
+        await _publish_stored(pool)
         if time.monotonic() >= next_try:
-            next_try = await _try_round(pool, interval_s)
-        try:
-            last = await stored_round(pool)
-        except DATABASE_ERRORS as exc:
-            log.warning("the periodic ledger check's last round could not be read: %s", exc)
-        else:
-            if last is not None:
-                publish(last.found, last.completed_at_s)
+            ran, next_try = await _try_round(pool, interval_s)
+            if ran:
+                await _publish_stored(pool)
         await asyncio.sleep(tick_s)
 
 
-async def _try_round(pool: asyncpg.Pool, interval_s: float) -> float:
-    """When this instance may try a round again (monotonic seconds)."""
+async def _publish_stored(pool: asyncpg.Pool) -> None:
     try:
-        await round_if_due(pool, interval_s)
+        last = await stored_round(pool)
     except DATABASE_ERRORS as exc:
-        FAILURES.inc()
-        log.warning("the periodic ledger check could not finish: %s", exc)
-    except Exception:
-        # A bug in one round must not end every later one: counted, logged whole, and the
-        # next round tried as usual (the dashboard shows failed rounds).
-        FAILURES.inc()
-        log.exception("the periodic ledger check failed")
+        log.warning("the periodic ledger check's last round could not be read: %s", exc)
+    except Exception:  # a bug here must not end the rounds: logged whole, tried next tick
+        log.exception("the periodic ledger check's last round could not be read")
     else:
-        return 0.0
-    return time.monotonic() + interval_s
+        if last is not None:
+            publish(last.found, last.completed_at_s)
+
+
+async def _try_round(pool: asyncpg.Pool, interval_s: float) -> tuple[bool, float]:
+    """Whether this instance ran a round, and when it may try one again (monotonic seconds;
+    0.0: at the next tick)."""
+    try:
+        return await round_if_due(pool, interval_s), 0.0
+    except RoundFailed as failed:
+        FAILURES.inc()
+        if isinstance(failed.__cause__, DATABASE_ERRORS):
+            log.warning("the periodic ledger check could not finish: %s", failed)
+        else:
+            # A bug in one round must not end every later one: counted, logged whole, and the
+            # next round tried as usual (the dashboard shows failed rounds).
+            log.error("the periodic ledger check failed", exc_info=failed.__cause__)
+        return False, time.monotonic() + interval_s
+    except DATABASE_ERRORS as exc:
+        log.warning("the periodic ledger check could not see whether a round is due: %s", exc)
+    except Exception:
+        log.exception("the periodic ledger check could not see whether a round is due")
+    return False, 0.0
 
 
 @contextlib.asynccontextmanager

@@ -121,8 +121,9 @@ async def test_a_round_runs_only_when_due_and_not_while_another_console_runs_one
 async def test_two_consoles_run_one_round_per_interval_between_them(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
-    """Each console alone would run a round every 2 s: three each in the 5 s (at 0, 2 and 4 s),
-    six in all. Together they run three at most."""
+    """A round just stored, then two consoles at a 2 s interval for 5 s: a round starts only
+    2 s after the last ended, so two at most finish between them. Without the lock and the
+    stored round, each console would run one every 2 s."""
     await a_round(pool)
     before = await rounds(pool)
     async with (
@@ -131,7 +132,7 @@ async def test_two_consoles_run_one_round_per_interval_between_them(
         reconciliation.reconciled(second, interval_s=2.0),
     ):
         await asyncio.sleep(5.0)
-    assert 1 <= await rounds(pool) - before <= 3
+    assert 1 <= await rounds(pool) - before <= 2
 
 
 async def test_a_failed_round_is_counted_and_the_next_one_runs(
@@ -159,3 +160,28 @@ async def test_a_failed_round_is_counted_and_the_next_one_runs(
     assert len(calls) >= 2
     assert REGISTRY.get_sample_value("loyalty_reconciliation_failures_total") == failures + 1
     assert mismatches(programme_id) == dict.fromkeys(CHECKS, 0)
+
+
+async def test_a_database_away_before_a_round_starts_is_tried_again_at_the_next_tick(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a failed round: no round had started, and waiting an interval would leave the
+    ledger unchecked for one more."""
+    real = reconciliation.round_if_due
+    tries: list[float] = []
+    again = asyncio.Event()
+
+    async def refused_once(pool: asyncpg.Pool, interval_s: float) -> bool:
+        tries.append(time.monotonic())
+        if len(tries) == 1:
+            raise ConnectionRefusedError("the database is away")
+        again.set()
+        return await real(pool, interval_s)
+
+    failures = REGISTRY.get_sample_value("loyalty_reconciliation_failures_total") or 0.0
+    monkeypatch.setattr(reconciliation, "round_if_due", refused_once)
+    async with reconciliation.reconciled(pool, interval_s=4.0):  # a tick of 1 s
+        async with asyncio.timeout(30):
+            await again.wait()
+    assert tries[1] - tries[0] < 3.0
+    assert REGISTRY.get_sample_value("loyalty_reconciliation_failures_total") == failures

@@ -5,6 +5,7 @@ each batch and to write and emit what it decided (each user's state once per bat
 commands). Batches exist for speed: faust's per-record machinery (stream, acks, table writes,
 topic sends) costs more than deciding an event."""
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any, cast
@@ -31,6 +32,7 @@ from processors.rebalances import RebalanceGuard
 from processors.settings import ProcessorSettings
 from processors.tables import Send, TableWriter
 from runtime.config_feed import follow
+from runtime.task_stacks import dump_on_sigquit
 
 # Records are bytes to faust: decoding and validation are ours (handling.py), so a bad record
 # becomes a dead letter instead of a crash inside faust's deserialiser. Tables whose key and
@@ -178,7 +180,11 @@ def create_app(settings: ProcessorSettings, catalog: ProgrammeCatalog) -> faust.
             if position is not None:
                 metrics.LAG.labels(str(tp.partition)).set(max(0, ends[tp] - position))
 
+    async def stacks_on_sigquit() -> None:
+        dump_on_sigquit(asyncio.get_running_loop())
+
     app.task(follow_configuration)
+    app.task(stacks_on_sigquit)
     mend_holes(app, settings.events_topic, settings.hole_wait_s)
     app.timer(interval=settings.lag_report_interval_s)(report_lag)
     # concurrency=1: with more, faust can commit offsets past messages still in flight.

@@ -1,3 +1,6 @@
+import os
+import signal
+import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
@@ -6,13 +9,16 @@ from pathlib import Path
 import pytest
 
 from deploy.kafka_tools import delete_topics_of
+from deploy.local import processes
 from deploy.local.paths import log_file
 from deploy.local.settings import LocalSettings
 from tests.integration.processors.fixtures import OwnTopics, TopicReader, Worker
 
 WorkerFactory = Callable[[], Worker]
 
-WORKER_LOG_LINES = 150
+WORKER_LOG_LINES = 500
+# A worker writes where each of its tasks waits to its log on SIGQUIT (runtime.task_stacks).
+STACKS_WAIT_S = 1.0
 _WORKER_NAMES = pytest.StashKey[list[str]]()
 
 
@@ -20,13 +26,24 @@ _WORKER_NAMES = pytest.StashKey[list[str]]()
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A failed test's report ends with the end of each of its workers' logs: a worker that
-    stops deciding says why only there, and a CI run keeps nothing else of it."""
+    """A failed test's report ends with the end of each of its workers' logs, after each running
+    worker has written there where each of its tasks waits: a worker that stops deciding says
+    why only there, and a CI run keeps nothing else of it."""
     report = yield
     if report.when == "call" and report.failed:
-        for name in item.stash.get(_WORKER_NAMES, []):
+        names = item.stash.get(_WORKER_NAMES, [])
+        _ask_for_stacks(names)
+        for name in names:
             report.sections.append((f"worker {name}, its log's last lines", _tail(log_file(name))))
     return report
+
+
+def _ask_for_stacks(names: list[str]) -> None:
+    pids = [pid for pid in map(processes.running_pid, names) if pid is not None]
+    for pid in pids:
+        os.kill(pid, signal.SIGQUIT)
+    if pids:
+        time.sleep(STACKS_WAIT_S)
 
 
 def _tail(path: Path) -> str:

@@ -108,31 +108,34 @@ class RoundFailed(Exception):
     cause is chained."""
 
 
-async def round_if_due(pool: asyncpg.Pool, interval_s: float) -> bool:
+async def round_if_due(pool: asyncpg.Pool, interval_s: float) -> StoredRound | None:
     """Runs and stores a round if none is running (the lock) and the last one stored is
-    `interval_s` old or there is none; True if it ran one. Its findings are logged here, once.
+    `interval_s` old or there is none; the round as stored if it ran one. Its findings are
+    logged here, once.
     Raises `RoundFailed` if the round started and did not finish; an error before it started
     (the lock, the age) as it is."""
     async with pool.acquire() as conn:
         if not await conn.fetchval(_TRY_LOCK, LOCK_KEY):
-            return False  # another instance is running one
+            return None  # another instance is running one
         # Unlocked below; after a failure or a cancellation the pool's reset of the connection
         # (asyncpg's pg_advisory_unlock_all) or the connection's end lets go of the lock.
         age_s = await conn.fetchval(_AGE)
         if age_s is not None and age_s < interval_s:
             await conn.execute(_UNLOCK, LOCK_KEY)
-            return False
+            return None
         try:
             checks = await reconcile(conn)
             findings = {check.programme_id: check.found for check in checks}
-            await conn.execute(_STORE, orjson.dumps(findings).decode())
+            row = await conn.fetchrow(_STORE, orjson.dumps(findings).decode())
+            if row is None:
+                raise RuntimeError("storing the round returned no row")
         except Exception as exc:
             raise RoundFailed(str(exc)) from exc
         await conn.execute(_UNLOCK, LOCK_KEY)
     for check in checks:
         if any(check.found.values()):
             log.error("periodic %s", "; ".join(check.lines))
-    return True
+    return StoredRound(row["rounds"], row["completed_at_s"], findings)
 
 
 _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
@@ -145,6 +148,7 @@ ON CONFLICT (one_row) DO UPDATE
 SET rounds = reconciliation_rounds.rounds + 1,
     completed_at = excluded.completed_at,
     findings = excluded.findings
+RETURNING rounds, extract(epoch FROM completed_at)::float8 AS completed_at_s
 """
 
 
@@ -180,8 +184,8 @@ async def reconciling(pool: asyncpg.Pool, interval_s: float) -> None:
         await _publish_stored(pool)
         if time.monotonic() >= next_try:
             ran, next_try = await _try_round(pool, interval_s)
-            if ran:
-                await _publish_stored(pool)
+            if ran is not None:
+                publish(ran.found, ran.completed_at_s)
         await asyncio.sleep(tick_s)
 
 
@@ -197,8 +201,8 @@ async def _publish_stored(pool: asyncpg.Pool) -> None:
             publish(last.found, last.completed_at_s)
 
 
-async def _try_round(pool: asyncpg.Pool, interval_s: float) -> tuple[bool, float]:
-    """Whether this instance ran a round, and when it may try one again (monotonic seconds;
+async def _try_round(pool: asyncpg.Pool, interval_s: float) -> tuple[StoredRound | None, float]:
+    """The round this instance ran, if any, and when it may try one again (monotonic seconds;
     0.0: at the next tick)."""
     try:
         return await round_if_due(pool, interval_s), 0.0
@@ -210,12 +214,12 @@ async def _try_round(pool: asyncpg.Pool, interval_s: float) -> tuple[bool, float
             # A bug in one round must not end every later one: counted, logged whole, and the
             # next round tried as usual (the dashboard shows failed rounds).
             log.error("the periodic ledger check failed", exc_info=failed.__cause__)
-        return False, time.monotonic() + interval_s
+        return None, time.monotonic() + interval_s
     except DATABASE_ERRORS as exc:
         log.warning("the periodic ledger check could not see whether a round is due: %s", exc)
     except Exception:
         log.exception("the periodic ledger check could not see whether a round is due")
-    return False, 0.0
+    return None, 0.0
 
 
 @contextlib.asynccontextmanager

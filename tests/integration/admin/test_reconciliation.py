@@ -171,7 +171,9 @@ async def test_a_database_away_before_a_round_starts_is_tried_again_at_the_next_
     tries: list[float] = []
     again = asyncio.Event()
 
-    async def refused_once(pool: asyncpg.Pool, interval_s: float) -> bool:
+    async def refused_once(
+        pool: asyncpg.Pool, interval_s: float
+    ) -> reconciliation.StoredRound | None:
         tries.append(time.monotonic())
         if len(tries) == 1:
             raise ConnectionRefusedError("the database is away")
